@@ -1,0 +1,67 @@
+// Shape rules of the op set on symbolic shapes: the result shape, or why there is none.
+import { dimAdd, dimConst, dimEquals, dimToString, dimValue, type Dim, type Shape } from "../ir/dims.js";
+
+export type ShapeResult = { ok: true; shape: Shape } | { ok: false; reason: string };
+
+const ok = (shape: Shape): ShapeResult => ({ ok: true, shape });
+const fail = (reason: string): ShapeResult => ({ ok: false, reason });
+
+/** Matrix product per example: [m,k]@[k] → [m], [k]@[k,n] → [n], [m,k]@[k,n] → [m,n], [k]@[k] → []. */
+export function matmulShape(a: Shape, b: Shape): ShapeResult {
+  if (a.length === 0 || b.length === 0) return fail("a matrix product needs vectors or matrices on both sides; use `*` to scale by a scalar");
+  if (a.length > 2 || b.length > 2) return fail("a matrix product takes values of rank 1 or 2");
+  const inner = a[a.length - 1]!;
+  const innerB = b[0]!;
+  if (!dimEquals(inner, innerB)) return fail(`inner dimensions ${dimToString(inner)} and ${dimToString(innerB)} differ`);
+  return ok([...a.slice(0, -1), ...b.slice(1)]);
+}
+
+/** Numpy broadcasting: trailing dims must be equal or 1. */
+export function broadcastShape(a: Shape, b: Shape): ShapeResult {
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i];
+    const db = b[b.length - n + i];
+    if (da === undefined) out.push(db!);
+    else if (db === undefined) out.push(da);
+    else if (dimEquals(da, db)) out.push(da);
+    else if (dimValue(da) === 1) out.push(db);
+    else if (dimValue(db) === 1) out.push(da);
+    else return fail(`dimension ${dimToString(da)} does not match ${dimToString(db)}`);
+  }
+  return ok(out);
+}
+
+/** Joins along the first axis: all ranks ≥ 1 and equal, trailing dims equal. */
+export function concatShape(parts: readonly Shape[]): ShapeResult {
+  const first = parts[0]!;
+  if (parts.some((p) => p.length === 0)) return fail("cannot concatenate scalars; every part needs at least one axis");
+  let total: Dim = dimConst(0);
+  for (const p of parts) {
+    if (p.length !== first.length || !p.slice(1).every((d, i) => dimEquals(d, first[i + 1]!)))
+      return fail("every part must have the same rank and the same dimensions after the first");
+    total = dimAdd(total, p[0]!);
+  }
+  return ok([total, ...first.slice(1)]);
+}
+
+/** `v[start:end]` on the first axis; bounds checked when their difference is a known number. */
+export function sliceShape(s: Shape, start: Dim, end: Dim): ShapeResult {
+  if (s.length === 0) return fail("a scalar has no axis to slice");
+  const size = s[0]!;
+  const len = dimAdd(end, start, -1);
+  const lenV = dimValue(len);
+  if (lenV !== undefined && lenV <= 0) return fail(`the slice ${dimToString(start)}:${dimToString(end)} is empty`);
+  const sv = dimValue(start);
+  if (sv !== undefined && sv < 0) return fail("a slice cannot start before 0");
+  const over = dimValue(dimAdd(end, size, -1));
+  if (over !== undefined && over > 0) return fail(`the slice ends at ${dimToString(end)}, past the axis length ${dimToString(size)}`);
+  return ok([len, ...s.slice(1)]);
+}
+
+/** Reductions and softmax work on the last axis; a reduction drops it. */
+export function lastAxisShape(s: Shape, reduces: boolean): ShapeResult {
+  if (s.length === 0) return fail("a scalar has no axis to reduce");
+  return ok(reduces ? s.slice(0, -1) : s);
+}

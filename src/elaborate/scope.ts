@@ -1,0 +1,161 @@
+// Collects a cell's declarations into one symbol table, reporting duplicates, unknown dimensions and bad options.
+import type * as A from "../ast/nodes.js";
+import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { closestNames } from "../diagnostics/suggest.js";
+import { dimAdd, dimConst, dimMul, dimVar, type Dim, type Shape } from "../ir/dims.js";
+import { builtins } from "../ir/ops.js";
+
+export type Sym =
+  | { readonly kind: "dim"; readonly name: string; readonly span: A.Span }
+  | { readonly kind: "option"; readonly name: string; readonly value: string | number; readonly span: A.Span }
+  | { readonly kind: "input"; readonly name: string; readonly shape: Shape; readonly decl: A.InputDecl; readonly span: A.Span }
+  | { readonly kind: "state"; readonly name: string; readonly shape: Shape; readonly decl: A.StateDecl; readonly span: A.Span }
+  | { readonly kind: "param"; readonly name: string; readonly shape: Shape; readonly decl: A.ParamDecl; readonly span: A.Span }
+  | { readonly kind: "def"; readonly name: string; readonly value: A.Expr; readonly gate: boolean; readonly doc: string | undefined; readonly span: A.Span }
+  /** A declaration whose shape was wrong: already reported, so its uses stay silent. */
+  | { readonly kind: "poisoned"; readonly name: string; readonly span: A.Span };
+
+export type OptionValue = string | number;
+
+const kindWord: Record<Sym["kind"], string> = {
+  dim: "a dimension", option: "a cell option", input: "an input", state: "a state", param: "a param", def: "a value", poisoned: "a declaration",
+};
+
+export interface CellScope {
+  readonly symbols: ReadonlyMap<string, Sym>;
+  /** Equations assigning each state, in source order (more than one is an error reported here). */
+  readonly stateAssignments: ReadonlyMap<string, { value: A.Expr; gate: boolean; doc: string | undefined; span: A.Span }>;
+  readonly outputs: readonly A.OutputItem[];
+}
+
+/** Reads the value of a cell option: a function name or a number. */
+export function optionValue(e: A.Expr): OptionValue | undefined {
+  if (e.kind === "number") return e.value;
+  if (e.kind === "neg" && e.operand.kind === "number") return -e.operand.value;
+  if (e.kind === "name" && builtins.has(e.name.text)) return builtins.get(e.name.text)!.name;
+  return undefined;
+}
+
+export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBag, overrides: ReadonlyMap<string, OptionValue>): CellScope {
+  const symbols = new Map<string, Sym>();
+  const stateAssignments = new Map<string, { value: A.Expr; gate: boolean; doc: string | undefined; span: A.Span }>();
+  const outputs: A.OutputItem[] = [];
+
+  const declare = (sym: Sym): void => {
+    const prev = symbols.get(sym.name);
+    if (prev) {
+      diags.error("RNN0202", `\`${sym.name}\` is declared twice in cell \`${cell.name.text}\``, {
+        file, span: sym.span, label: `declared again here as ${kindWord[sym.kind]}`,
+        secondary: [{ file, span: prev.span, message: `first declared here as ${kindWord[prev.kind]}` }],
+        help: { message: "give one of them another name; every name in a cell refers to exactly one thing" },
+      });
+      return;
+    }
+    symbols.set(sym.name, sym);
+  };
+
+  for (const d of cell.dims) declare({ kind: "dim", name: d.name.text, span: d.name.span });
+  for (const o of cell.options) {
+    const override = overrides.get(o.name.text);
+    const value = override ?? optionValue(o.value);
+    if (value === undefined) {
+      const near = o.value.kind === "name" ? closestNames(o.value.name.text, builtins.keys()) : [];
+      diags.error("RNN0208", `the option \`${o.name.text}\` must be a function name or a number`, {
+        file, span: o.value.span, label: "not a function name or a number",
+        notes: ["cell options are fixed when the cell is compiled, for example `(act = tanh)` or `(forget_bias = 1.0)`"],
+        help: near.length
+          ? { message: `did you mean \`${near[0]}\`?`, edit: { file, span: o.value.span, text: near[0]! } }
+          : { message: "for example `tanh`, `relu`, `sigmoid`, or a number such as `1.0`" },
+      });
+      continue;
+    }
+    declare({ kind: "option", name: o.name.text, value, span: o.name.span });
+  }
+
+  const dimNames = cell.dims.map((d) => d.name.text);
+  const shapeOf = (s: A.ShapeAst): Shape | undefined => {
+    const dims = s.dims.map((d) => dimOf(d, dimNames, cell, file, diags));
+    return dims.every((d) => d !== undefined) ? (dims as Dim[]) : undefined;
+  };
+
+  for (const item of cell.items) {
+    switch (item.kind) {
+      case "input": {
+        const shape = shapeOf(item.shape);
+        declare(shape ? { kind: "input", name: item.name.text, shape, decl: item, span: item.name.span } : poisoned(item.name));
+        break;
+      }
+      case "state": {
+        const shape = shapeOf(item.shape);
+        declare(shape ? { kind: "state", name: item.name.text, shape, decl: item, span: item.name.span } : poisoned(item.name));
+        break;
+      }
+      case "param": {
+        const shape = shapeOf(item.shape);
+        for (const n of item.names) declare(shape ? { kind: "param", name: n.text, shape, decl: item, span: n.span } : poisoned(n));
+        break;
+      }
+      case "def":
+      case "output":
+        break;
+    }
+  }
+
+  const equation = (name: A.Name, value: A.Expr, gate: boolean, doc: string | undefined, span: A.Span): void => {
+    const prev = symbols.get(name.text);
+    if (prev?.kind === "state") {
+      const earlier = stateAssignments.get(name.text);
+      if (earlier) {
+        diags.error("RNN0402", `state \`${name.text}\` is assigned twice`, {
+          file, span: name.span, label: "second assignment",
+          secondary: [{ file, span: earlier.span, message: "first assigned here" }],
+          notes: ["a state takes exactly one value per step, given by exactly one equation"],
+          help: { message: `remove one of the equations, or give this one another name and combine them in a single equation for \`${name.text}\`` },
+        });
+        return;
+      }
+      stateAssignments.set(name.text, { value, gate, doc, span });
+      return;
+    }
+    declare({ kind: "def", name: name.text, value, gate, doc, span: name.span });
+  };
+
+  for (const item of cell.items) {
+    if (item.kind === "def") equation(item.name, item.value, item.gate, item.doc, item.span);
+    if (item.kind === "output")
+      for (const o of item.items) {
+        outputs.push(o);
+        if (o.value) equation(o.name, o.value, false, item.doc, o.span);
+      }
+  }
+  return { symbols, stateAssignments, outputs };
+}
+
+const poisoned = (n: A.Name): Sym => ({ kind: "poisoned", name: n.text, span: n.span });
+
+/** Evaluates a written dimension against the cell's dimension list. */
+export function dimOf(d: A.DimExpr, dimNames: readonly string[], cell: A.CellDecl, file: string, diags: DiagnosticBag): Dim | undefined {
+  switch (d.kind) {
+    case "dimNumber":
+      return dimConst(d.value);
+    case "dimName": {
+      if (dimNames.includes(d.name.text)) return dimVar(d.name.text);
+      const near = closestNames(d.name.text, dimNames);
+      const list = [...dimNames, d.name.text].join(", ");
+      diags.error("RNN0205", `unresolved dimension \`${d.name.text}\` in cell \`${cell.name.text}\``, {
+        file, span: d.span, label: "not a dimension of this cell",
+        notes: [dimNames.length ? `the cell's dimensions are ${dimNames.join(", ")}` : "the cell declares no dimensions"],
+        help: near.length
+          ? { message: `did you mean \`${near[0]}\`?`, edit: { file, span: d.span, text: near[0]! } }
+          : { message: `declare it with the others: \`cell ${cell.name.text}<${list}>\`` },
+      });
+      return undefined;
+    }
+    case "dimBinary": {
+      const l = dimOf(d.left, dimNames, cell, file, diags);
+      const r = dimOf(d.right, dimNames, cell, file, diags);
+      if (!l || !r) return undefined;
+      return d.op === "*" ? dimMul(l, r) : dimAdd(l, r, d.op === "+" ? 1 : -1);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// The typed IR of a cell: immutable nodes from the closed op set, each with a symbolic shape and its source span.
+import type { Span } from "../ast/nodes.js";
+import type { Shape } from "./dims.js";
+import type { Op } from "./ops.js";
+
+export type NodeId = number;
+
+export interface Attrs {
+  readonly name?: string;   // Input, StateRead, Param
+  readonly lag?: number;    // StateRead
+  readonly value?: number;  // Const
+  readonly start?: import("./dims.js").Dim; // Slice
+  readonly end?: import("./dims.js").Dim;   // Slice
+}
+
+export interface Node {
+  readonly id: NodeId;
+  readonly op: Op;
+  readonly args: readonly NodeId[];
+  readonly shape: Shape;
+  /** True when the value differs between examples of a batch (depends on an input or a state). */
+  readonly batched: boolean;
+  readonly attrs: Attrs;
+  readonly span: Span;
+}
+
+export interface DimInfo { readonly name: string; readonly default: number | undefined; readonly span: Span }
+
+export type InitSpec = { readonly name: string; readonly args: readonly number[] };
+
+export interface ParamInfo { readonly name: string; readonly shape: Shape; readonly init: InitSpec; readonly doc?: string; readonly span: Span }
+export interface InputInfo { readonly name: string; readonly shape: Shape; readonly doc?: string; readonly span: Span }
+export interface StateInfo {
+  readonly name: string;
+  readonly shape: Shape;
+  /** Node (unbatched: params and constants only) giving the value of every step before the first. */
+  readonly init: NodeId;
+  /** The deepest lag any equation reads (0 when the state is never read back). */
+  readonly maxLag: number;
+  /** The node assigned to the state at step t. */
+  readonly update: NodeId;
+  readonly doc?: string;
+  readonly span: Span;
+}
+export interface ValueInfo { readonly name: string; readonly node: NodeId; readonly gate: boolean; readonly doc?: string; readonly span: Span }
+
+/** One cell, elaborated: everything a backend needs to run a step, with dims still symbolic. */
+export interface CellIR {
+  readonly name: string;
+  readonly file: string;
+  readonly dims: readonly DimInfo[];
+  readonly options: ReadonlyMap<string, string | number>;
+  readonly inputs: readonly InputInfo[];
+  readonly states: readonly StateInfo[];
+  readonly params: readonly ParamInfo[];
+  /** Topologically ordered: every node's args come before it. */
+  readonly nodes: readonly Node[];
+  /** Named values (definitions, gates, states at t) in source order. */
+  readonly values: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  readonly doc?: string;
+}

@@ -1,0 +1,324 @@
+// Turns the chevrotain CST of one file into the AST, attaching doc comments and reporting malformed indices and shapes.
+import type { CstElement, CstNode, IToken } from "chevrotain";
+import type * as A from "../ast/nodes.js";
+import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+
+type Children = Record<string, CstElement[] | undefined>;
+
+const isToken = (e: CstElement | undefined): e is IToken => !!e && "image" in e;
+
+function tokenSpan(t: IToken): A.Span {
+  return { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 };
+}
+
+function join(a: A.Span, b: A.Span): A.Span {
+  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+}
+
+/** Builds the AST of one file. Nodes the parser only partly recognised are dropped; their errors are already reported. */
+export class AstBuilder {
+  private readonly docComments: IToken[];
+
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+    comments: readonly IToken[],
+    private readonly diags: DiagnosticBag,
+  ) {
+    this.docComments = comments.filter((c) => c.image.startsWith("///")).sort((a, b) => a.startOffset - b.startOffset);
+  }
+
+  module(cst: CstNode): A.Module {
+    const c = cst.children as Children;
+    const imports = nodes(c.importDecl).map((n) => this.importDecl(n)).filter(defined);
+    const decls = nodes(c.cellDecl).map((n) => this.cellDecl(n)).filter(defined);
+    return { file: this.file, imports, decls };
+  }
+
+  private importDecl(n: CstNode): A.ImportDecl | undefined {
+    const c = n.children as Children;
+    const from = tok(c.StringLiteral);
+    if (!from) return undefined;
+    return {
+      kind: "import",
+      names: toks(c.Identifier).map(name),
+      from: unquote(from.image),
+      fromSpan: tokenSpan(from),
+      span: this.span(n),
+    };
+  }
+
+  private cellDecl(n: CstNode): A.CellDecl | undefined {
+    const c = n.children as Children;
+    const id = tok(c.Identifier);
+    if (!id) return undefined;
+    const dimsNode = nodes(c.dimParams)[0];
+    const optsNode = nodes(c.cellOptions)[0];
+    const dims = dimsNode ? nodes((dimsNode.children as Children).dimParam).map((d) => this.dimParam(d)).filter(defined) : [];
+    const options = optsNode ? nodes((optsNode.children as Children).cellOption).map((o) => this.cellOption(o)).filter(defined) : [];
+    const items = nodes(c.cellItem).map((i) => this.cellItem(i)).filter(defined);
+    const span = this.span(n);
+    return { kind: "cell", name: name(id), dims, options, items, doc: this.docFor(span.start), span };
+  }
+
+  private dimParam(n: CstNode): A.DimParam | undefined {
+    const c = n.children as Children;
+    const id = tok(c.Identifier);
+    if (!id) return undefined;
+    const num = tok(c.NumberLiteral);
+    let def: number | undefined;
+    if (num) {
+      def = Number(num.image);
+      if (!Number.isInteger(def) || def < 1) {
+        this.diags.error("RNN0104", `the default of dimension \`${id.image}\` must be a positive integer, not \`${num.image}\``, {
+          file: this.file, span: tokenSpan(num), label: "not a positive integer",
+          help: { message: "dimensions count elements, so they are whole numbers of at least 1" },
+        });
+        def = undefined;
+      }
+    }
+    return { name: name(id), default: def, span: this.span(n) };
+  }
+
+  private cellOption(n: CstNode): A.CellOption | undefined {
+    const c = n.children as Children;
+    const id = tok(c.Identifier);
+    const value = this.expr(nodes(c.expression)[0]);
+    if (!id || !value) return undefined;
+    return { name: name(id), value, span: this.span(n) };
+  }
+
+  private cellItem(n: CstNode): A.CellItem | undefined {
+    const c = n.children as Children;
+    const inner = nodes(c.inputDecl)[0] ?? nodes(c.stateDecl)[0] ?? nodes(c.paramDecl)[0] ?? nodes(c.gateDef)[0] ?? nodes(c.outputDecl)[0] ?? nodes(c.definition)[0];
+    if (!inner || inner.recoveredNode) return undefined;
+    const ic = inner.children as Children;
+    const span = this.span(inner);
+    const doc = this.docFor(span.start);
+    switch (inner.name) {
+      case "inputDecl": {
+        const id = tok(ic.Identifier);
+        const shape = this.shape(nodes(ic.shape)[0]);
+        return id && shape ? { kind: "input", name: name(id), shape, doc, span } : undefined;
+      }
+      case "stateDecl": {
+        const id = tok(ic.Identifier);
+        const shape = this.shape(nodes(ic.shape)[0]);
+        const init = this.expr(nodes(ic.expression)[0]);
+        return id && shape ? { kind: "state", name: name(id), shape, init, doc, span } : undefined;
+      }
+      case "paramDecl": {
+        const shape = this.shape(nodes(ic.shape)[0]);
+        const initNode = nodes(ic.initializer)[0];
+        const init = initNode ? this.initializer(initNode) : undefined;
+        const names = toks(ic.Identifier).map(name);
+        return shape && names.length ? { kind: "param", names, shape, init, doc, span } : undefined;
+      }
+      case "gateDef":
+      case "definition": {
+        const id = tok(ic.Identifier);
+        const value = this.expr(nodes(ic.expression)[0]);
+        return id && value ? { kind: "def", name: name(id), value, gate: inner.name === "gateDef", doc, span } : undefined;
+      }
+      case "outputDecl": {
+        const items = nodes(ic.outputItem).map((o): A.OutputItem | undefined => {
+          const oc = o.children as Children;
+          const id = tok(oc.Identifier);
+          if (!id) return undefined;
+          const valueNode = nodes(oc.expression)[0];
+          const value = valueNode ? this.expr(valueNode) : undefined;
+          if (valueNode && !value) return undefined;
+          return { name: name(id), value, span: this.span(o) };
+        }).filter(defined);
+        return items.length ? { kind: "output", items, doc, span } : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private initializer(n: CstNode): A.Initializer | undefined {
+    const c = n.children as Children;
+    const id = tok(c.Identifier);
+    if (!id) return undefined;
+    const argNode = nodes(c.argumentList)[0];
+    const args = argNode ? this.args(argNode) : [];
+    if (!args) return undefined;
+    return { name: name(id), args, span: this.span(n) };
+  }
+
+  private args(n: CstNode): A.Expr[] | undefined {
+    const exprs = nodes((n.children as Children).expression).map((e) => this.expr(e));
+    return exprs.every(defined) ? (exprs as A.Expr[]) : undefined;
+  }
+
+  private shape(n: CstNode | undefined): A.ShapeAst | undefined {
+    if (!n || n.recoveredNode) return undefined;
+    const exprs = nodes((n.children as Children).expression).map((e) => this.expr(e));
+    if (!exprs.every(defined)) return undefined;
+    const dims = (exprs as A.Expr[]).map((e) => this.dim(e));
+    return dims.every(defined) ? { dims: dims as A.DimExpr[], span: this.span(n) } : undefined;
+  }
+
+  /** Reads an expression as a dimension (names, integers, + - *), or reports why it is not one. */
+  private dim(e: A.Expr): A.DimExpr | undefined {
+    switch (e.kind) {
+      case "name":
+        return { kind: "dimName", name: e.name, span: e.span };
+      case "number":
+        if (Number.isInteger(e.value) && e.value >= 0) return { kind: "dimNumber", value: e.value, span: e.span };
+        break;
+      case "paren":
+        return this.dim(e.inner);
+      case "binary":
+        if (e.op === "+" || e.op === "-" || e.op === "*") {
+          const l = this.dim(e.left);
+          const r = this.dim(e.right);
+          return l && r ? { kind: "dimBinary", op: e.op, left: l, right: r, span: e.span } : undefined;
+        }
+        break;
+      default:
+        break;
+    }
+    this.diags.error("RNN0104", `\`${this.text.slice(e.span.start, e.span.end)}\` is not a dimension`, {
+      file: this.file, span: e.span, label: "expected a dimension here",
+      notes: ["a dimension is a whole number, a dimension name such as `H`, or a sum or product of those (`2*H`, `I + H`)"],
+    });
+    return undefined;
+  }
+
+  private expr(n: CstNode | undefined): A.Expr | undefined {
+    if (!n || n.recoveredNode) return undefined;
+    const c = n.children as Children;
+    switch (n.name) {
+      case "expression":
+      case "multiplicative": {
+        const operands = nodes(n.name === "expression" ? c.multiplicative : c.unary).map((o) => this.expr(o));
+        if (!operands.length || !operands.every(defined)) return undefined;
+        const ops = [...toks(c.Plus), ...toks(c.Minus), ...toks(c.Star), ...toks(c.Slash), ...toks(c.Hadamard), ...toks(c.MatMul)]
+          .sort((a, b) => a.startOffset - b.startOffset);
+        if (ops.length !== operands.length - 1) return undefined;
+        let acc = operands[0]!;
+        ops.forEach((op, i) => {
+          const right = operands[i + 1]!;
+          acc = { kind: "binary", op: binaryOp(op), opText: op.image, left: acc, right, span: join(acc.span, right.span) };
+        });
+        return acc;
+      }
+      case "unary": {
+        const minus = tok(c.Minus);
+        if (minus) {
+          const operand = this.expr(nodes(c.unary)[0]);
+          return operand ? { kind: "neg", operand, span: join(tokenSpan(minus), operand.span) } : undefined;
+        }
+        return this.expr(nodes(c.postfix)[0]);
+      }
+      case "postfix": {
+        let acc = this.expr(nodes(c.primary)[0]);
+        for (const suffix of nodes(c.indexSuffix)) {
+          if (!acc) return undefined;
+          acc = this.index(acc, suffix);
+        }
+        return acc;
+      }
+      case "primary": {
+        const num = tok(c.NumberLiteral);
+        if (num) return { kind: "number", value: Number(num.image), text: num.image, span: tokenSpan(num) };
+        const call = nodes(c.nameOrCall)[0];
+        if (call) return this.expr(call);
+        const inner = this.expr(nodes(c.expression)[0]);
+        return inner ? { kind: "paren", inner, span: this.span(n) } : undefined;
+      }
+      case "nameOrCall": {
+        const id = tok(c.Identifier);
+        if (!id) return undefined;
+        const argNode = nodes(c.argumentList)[0];
+        if (!argNode) return { kind: "name", name: name(id), span: tokenSpan(id) };
+        if (argNode.recoveredNode) return undefined;
+        const args = this.args(argNode);
+        return args ? { kind: "call", callee: name(id), args, span: this.span(n) } : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** `v[t-k]` is a lag, `v[a:b]` a slice; anything else in brackets is reported. */
+  private index(target: A.Expr, n: CstNode): A.Expr | undefined {
+    if (n.recoveredNode) return undefined;
+    const c = n.children as Children;
+    const indexSpan = this.span(n);
+    const span = join(target.span, indexSpan);
+    const exprs = nodes(c.expression);
+    const colon = tok(c.Colon);
+    if (colon) {
+      const before = exprs.find((e) => (e.location?.startOffset ?? 0) < colon.startOffset);
+      const after = exprs.find((e) => (e.location?.startOffset ?? 0) > colon.startOffset);
+      const start = before ? this.expr(before) : undefined;
+      const end = after ? this.expr(after) : undefined;
+      if ((before && !start) || (after && !end)) return undefined;
+      const sd = start ? this.dim(start) : undefined;
+      const ed = end ? this.dim(end) : undefined;
+      if ((start && !sd) || (end && !ed)) return undefined;
+      return { kind: "slice", target, start: sd, end: ed, indexSpan, span };
+    }
+    const e = this.expr(exprs[0]);
+    if (!e) return undefined;
+    const lag = timeOffset(e);
+    if (lag !== undefined) return { kind: "lag", target, lag, indexSpan, span };
+    this.diags.error("RNN0103", `\`${this.text.slice(indexSpan.start, indexSpan.end)}\` is neither a time index nor a slice`, {
+      file: this.file, span: indexSpan, label: "expected `[t-k]` or `[a:b]`",
+      notes: ["inside a cell, brackets after a value either look back in time (`h[t-1]`, `h[t-2]`) or take a slice of it (`z[0:H]`, `z[H:2*H]`)"],
+      help: { message: "write the step as `t` minus a whole number, for example `[t-1]`" },
+    });
+    return undefined;
+  }
+
+  private span(n: CstNode): A.Span {
+    const loc = n.location;
+    if (!loc || Number.isNaN(loc.startOffset)) return { start: 0, end: 0 };
+    return { start: loc.startOffset, end: (Number.isNaN(loc.endOffset ?? NaN) ? loc.startOffset : loc.endOffset!) + 1 };
+  }
+
+  /** The `///` comments directly above offset `start`, joined, without their slashes. */
+  private docFor(start: number): string | undefined {
+    const lines: string[] = [];
+    let cursor = start;
+    for (let i = this.docComments.length - 1; i >= 0; i--) {
+      const d = this.docComments[i]!;
+      if (d.startOffset >= cursor) continue;
+      const between = this.text.slice(d.endOffset! + 1, cursor);
+      if (!/^[ \t\r]*\n?[ \t\r]*$/.test(between)) break;
+      lines.unshift(d.image.slice(3).replace(/^ /, ""));
+      cursor = d.startOffset;
+    }
+    return lines.length ? lines.join("\n") : undefined;
+  }
+}
+
+/** `t` → 0, `t - k` → k, `t + k` → -k; anything else → undefined. */
+function timeOffset(e: A.Expr): number | undefined {
+  if (e.kind === "name" && e.name.text === "t") return 0;
+  if (e.kind === "binary" && (e.op === "-" || e.op === "+") && e.left.kind === "name" && e.left.name.text === "t" && e.right.kind === "number") {
+    return e.op === "-" ? e.right.value : -e.right.value;
+  }
+  return undefined;
+}
+
+function binaryOp(t: IToken): A.BinaryOp {
+  switch (t.tokenType.name) {
+    case "Plus": return "+";
+    case "Minus": return "-";
+    case "Slash": return "/";
+    case "MatMul": return "@";
+    default: return "*";
+  }
+}
+
+function unquote(s: string): string {
+  return s.slice(1, -1).replace(/\\(.)/g, "$1");
+}
+
+const name = (t: IToken): A.Name => ({ text: t.image, span: tokenSpan(t) });
+const defined = <T>(x: T | undefined): x is T => x !== undefined;
+const nodes = (es: CstElement[] | undefined): CstNode[] => (es ?? []).filter((e): e is CstNode => !isToken(e));
+const toks = (es: CstElement[] | undefined): IToken[] => (es ?? []).filter((e): e is IToken => isToken(e) && !Number.isNaN(e.startOffset) && !e.isInsertedInRecovery);
+const tok = (es: CstElement[] | undefined): IToken | undefined => toks(es)[0];

@@ -1,0 +1,231 @@
+// Grammar-only chevrotain CstParser for .rnn files (normative form: grammar/rnn.ebnf).
+import { CstParser, type CstNode, type IRecognitionException, type ILexingError, type IToken } from "chevrotain";
+import * as T from "./tokens.js";
+
+class RnnParser extends CstParser {
+  constructor() {
+    super(T.allTokens as any, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "onlyOffset" });
+    this.performSelfAnalysis();
+  }
+
+  program = this.RULE("program", () => {
+    this.MANY(() => this.OR([
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.cellDecl) },
+    ]));
+  });
+
+  importDecl = this.RULE("importDecl", () => {
+    this.CONSUME(T.Import);
+    this.CONSUME(T.LBrace);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) });
+    this.CONSUME(T.RBrace);
+    this.CONSUME(T.From);
+    this.CONSUME(T.StringLiteral);
+  });
+
+  cellDecl = this.RULE("cellDecl", () => {
+    this.CONSUME(T.Cell);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.dimParams));
+    this.OPTION2(() => this.SUBRULE(this.cellOptions));
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.cellItem));
+    this.CONSUME(T.RBrace);
+  });
+
+  dimParams = this.RULE("dimParams", () => {
+    this.CONSUME(T.Less);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.dimParam) });
+    this.CONSUME(T.Greater);
+  });
+
+  dimParam = this.RULE("dimParam", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.CONSUME(T.NumberLiteral);
+    });
+  });
+
+  cellOptions = this.RULE("cellOptions", () => {
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.cellOption) });
+    this.CONSUME(T.RParen);
+  });
+
+  cellOption = this.RULE("cellOption", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  cellItem = this.RULE("cellItem", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.inputDecl) },
+      { ALT: () => this.SUBRULE(this.stateDecl) },
+      { ALT: () => this.SUBRULE(this.paramDecl) },
+      { ALT: () => this.SUBRULE(this.gateDef) },
+      { ALT: () => this.SUBRULE(this.outputDecl) },
+      { ALT: () => this.SUBRULE(this.definition) },
+    ]);
+    this.OPTION(() => this.CONSUME(T.Semicolon));
+  });
+
+  inputDecl = this.RULE("inputDecl", () => {
+    this.CONSUME(T.Input);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.shape);
+  });
+
+  stateDecl = this.RULE("stateDecl", () => {
+    this.CONSUME(T.State);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.shape);
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  paramDecl = this.RULE("paramDecl", () => {
+    this.CONSUME(T.Param);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier) });
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.shape);
+    this.OPTION(() => {
+      this.CONSUME(T.Tilde);
+      this.SUBRULE(this.initializer);
+    });
+  });
+
+  initializer = this.RULE("initializer", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.argumentList));
+  });
+
+  gateDef = this.RULE("gateDef", () => {
+    this.CONSUME(T.Gate);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  outputDecl = this.RULE("outputDecl", () => {
+    this.CONSUME(T.Output);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.outputItem) });
+  });
+
+  outputItem = this.RULE("outputItem", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  definition = this.RULE("definition", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  shape = this.RULE("shape", () => {
+    this.CONSUME(T.LBracket);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.CONSUME(T.RBracket);
+  });
+
+  expression = this.RULE("expression", () => {
+    this.SUBRULE(this.multiplicative);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.unary);
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Star) },
+        { ALT: () => this.CONSUME(T.Slash) },
+        { ALT: () => this.CONSUME(T.Hadamard) },
+        { ALT: () => this.CONSUME(T.MatMul) },
+      ]);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  unary = this.RULE("unary", () => {
+    this.OR([
+      { ALT: () => { this.CONSUME(T.Minus); this.SUBRULE(this.unary); } },
+      { ALT: () => this.SUBRULE(this.postfix) },
+    ]);
+  });
+
+  postfix = this.RULE("postfix", () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => this.SUBRULE(this.indexSuffix));
+  });
+
+  indexSuffix = this.RULE("indexSuffix", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => this.SUBRULE(this.expression));
+    this.OPTION2(() => {
+      this.CONSUME(T.Colon);
+      this.OPTION3(() => this.SUBRULE2(this.expression));
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  primary = this.RULE("primary", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.NumberLiteral) },
+      { ALT: () => this.SUBRULE(this.nameOrCall) },
+      { ALT: () => {
+        this.CONSUME(T.LParen);
+        this.SUBRULE(this.expression);
+        this.CONSUME(T.RParen);
+      } },
+    ]);
+  });
+
+  nameOrCall = this.RULE("nameOrCall", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.argumentList));
+  });
+
+  argumentList = this.RULE("argumentList", () => {
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.CONSUME(T.RParen);
+  });
+}
+
+/** The single reused parser instance (chevrotain parsers are expensive to build). */
+export const parser = new RnnParser();
+
+export interface CstResult {
+  cst: CstNode;
+  tokens: IToken[];
+  comments: IToken[];
+  lexErrors: ILexingError[];
+  parseErrors: IRecognitionException[];
+}
+
+/** Lexes and parses one file into a concrete syntax tree; errors are returned, never thrown. */
+export function parseCst(text: string): CstResult {
+  const lexed = T.rnnLexer.tokenize(text);
+  parser.input = lexed.tokens;
+  const cst = parser.program();
+  return {
+    cst,
+    tokens: lexed.tokens,
+    comments: (lexed.groups["comments"] ?? []) as IToken[],
+    lexErrors: lexed.errors,
+    parseErrors: [...parser.errors],
+  };
+}
