@@ -54,7 +54,15 @@ export interface Initializer { readonly name: Name; readonly args: readonly Expr
 
 export type CellItem = InputDecl | StateDecl | ParamDecl | Definition | OutputDecl;
 
-export interface InputDecl { readonly kind: "input"; readonly name: Name; readonly shape: ShapeAst; readonly doc: string | undefined; readonly span: Span }
+export type ElementType = "float" | "int";
+export interface InputDecl {
+  readonly kind: "input";
+  readonly name: Name;
+  readonly shape: ShapeAst;
+  readonly dtype: ElementType;
+  readonly doc: string | undefined;
+  readonly span: Span;
+}
 export interface StateDecl {
   readonly kind: "state";
   readonly name: Name;

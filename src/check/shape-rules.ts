@@ -65,3 +65,11 @@ export function lastAxisShape(s: Shape, reduces: boolean): ShapeResult {
   if (s.length === 0) return fail("a scalar has no axis to reduce");
   return ok(reduces ? s.slice(0, -1) : s);
 }
+
+/** `gather(table, i)`: row i of the table; i is an integer scalar. */
+export function gatherShape(table: Shape, index: Shape, indexType: "float" | "int"): ShapeResult {
+  if (table.length === 0) return fail("the table must have at least one axis");
+  if (index.length !== 0) return fail("the index must be a single token id (shape [])");
+  if (indexType !== "int") return fail("the index must be an `int` input (declare it `input token: [] int`)");
+  return ok(table.slice(1));
+}

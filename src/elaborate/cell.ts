@@ -69,7 +69,7 @@ export function elaborateCell(
     valueAt(sym, use) {
       switch (sym.kind) {
         case "input":
-          return b.leaf(Op.Input, sym.name, sym.shape, sym.span);
+          return b.leaf(Op.Input, sym.name, sym.shape, sym.span, undefined, sym.decl.dtype);
         case "param":
           return b.leaf(Op.Param, sym.name, sym.shape, sym.span);
         default:
@@ -175,7 +175,7 @@ export function elaborateCell(
   }
   const inputs: InputInfo[] = [...scope.symbols.values()]
     .filter((s): s is Sym & { kind: "input" } => s.kind === "input")
-    .map((s) => ({ name: s.name, shape: s.shape, ...(s.decl.doc ? { doc: s.decl.doc } : {}), span: s.span }));
+    .map((s) => ({ name: s.name, shape: s.shape, dtype: s.decl.dtype, ...(s.decl.doc ? { doc: s.decl.doc } : {}), span: s.span }));
 
   const ok = diags.items.filter((d) => d.severity === "error").length === errorsBefore;
   const options = new Map<string, string | number>();

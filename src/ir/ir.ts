@@ -18,6 +18,8 @@ export interface Node {
   readonly op: Op;
   readonly args: readonly NodeId[];
   readonly shape: Shape;
+  /** Element type: `int` only for integer inputs (token ids); every computed value is float. */
+  readonly dtype: "float" | "int";
   /** True when the value differs between examples of a batch (depends on an input or a state). */
   readonly batched: boolean;
   readonly attrs: Attrs;
@@ -29,7 +31,7 @@ export interface DimInfo { readonly name: string; readonly default: number | und
 export type InitSpec = { readonly name: string; readonly args: readonly number[] };
 
 export interface ParamInfo { readonly name: string; readonly shape: Shape; readonly init: InitSpec; readonly doc?: string; readonly span: Span }
-export interface InputInfo { readonly name: string; readonly shape: Shape; readonly doc?: string; readonly span: Span }
+export interface InputInfo { readonly name: string; readonly shape: Shape; readonly dtype: "float" | "int"; readonly doc?: string; readonly span: Span }
 export interface StateInfo {
   readonly name: string;
   readonly shape: Shape;

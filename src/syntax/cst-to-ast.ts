@@ -97,9 +97,17 @@ export class AstBuilder {
     const doc = this.docFor(span.start);
     switch (inner.name) {
       case "inputDecl": {
-        const id = tok(ic.Identifier);
+        const [id, typeTok] = toks(ic.Identifier);
         const shape = this.shape(nodes(ic.shape)[0]);
-        return id && shape ? { kind: "input", name: name(id), shape, doc, span } : undefined;
+        if (typeTok && typeTok.image !== "int" && typeTok.image !== "float") {
+          this.diags.error("RNN0105", `unknown element type \`${typeTok.image}\``, {
+            file: this.file, span: tokenSpan(typeTok), label: "expected `int` or `float`",
+            notes: ["inputs hold floats unless declared `int` (token ids for an embedding)"],
+          });
+          return undefined;
+        }
+        const dtype = typeTok?.image === "int" ? "int" : "float";
+        return id && shape ? { kind: "input", name: name(id), shape, dtype, doc, span } : undefined;
       }
       case "stateDecl": {
         const id = tok(ic.Identifier);

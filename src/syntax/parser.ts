@@ -77,6 +77,7 @@ class RnnParser extends CstParser {
     this.CONSUME(T.Identifier);
     this.CONSUME(T.Colon);
     this.SUBRULE(this.shape);
+    this.OPTION(() => this.CONSUME2(T.Identifier)); // element type: `int` or `float`
   });
 
   stateDecl = this.RULE("stateDecl", () => {

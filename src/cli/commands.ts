@@ -1,0 +1,156 @@
+// The CLI's commands: parse flags, call the composition root, print results, return an exit code.
+import { basename } from "node:path";
+import { createCompiler } from "../compiler.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { codes } from "../diagnostics/codes.js";
+import { diagnosticToJson, renderDiagnostics, type RenderOptions } from "../diagnostics/render.js";
+import { closestNames } from "../diagnostics/suggest.js";
+import { RnncError } from "../errors.js";
+import type { OptionValue } from "../elaborate/scope.js";
+import { resolveDims } from "../interp/instantiate.js";
+import { tensorFromJson } from "../interp/json-tensor.js";
+import { runCell } from "../interp/run-cell.js";
+import { toNested, type Precision, type Tensor } from "../interp/tensor.js";
+import { printCellIR } from "../ir/print.js";
+import { checkWeights, initParams, parseWeights, serializeWeights } from "../weights/weights.js";
+import { nodeHost, writeFileAtomic } from "./node-host.js";
+
+/** A mistake on the command line: one line on stderr, exit 2. */
+export class UsageError extends Error {}
+
+const compiler = createCompiler(nodeHost);
+
+function readText(path: string, what: string): string {
+  const text = nodeHost.readFile(path);
+  if (text === undefined) throw new UsageError(`cannot read ${what} '${path}': no such file, or not readable`);
+  return text;
+}
+
+/** `A=1,B=2` → map; values parsed by `value`. */
+function parsePairs<T>(flag: string, text: string | undefined, value: (v: string, key: string) => T): Map<string, T> {
+  const out = new Map<string, T>();
+  if (!text) return out;
+  for (const part of text.split(",")) {
+    const m = /^\s*([\p{L}_][\p{L}\p{N}_']*)\s*=\s*(\S+)\s*$/u.exec(part);
+    if (!m) throw new UsageError(`--${flag} expects NAME=VALUE pairs separated by commas, e.g. --${flag} I=4,H=8; got '${part}'`);
+    out.set(m[1]!, value(m[2]!, m[1]!));
+  }
+  return out;
+}
+
+const dimsFlag = (text: string | undefined) => parsePairs("dims", text, (v, k) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--dims ${k}=${v}: a dimension is a positive whole number`);
+  return Number(v);
+});
+const optsFlag = (text: string | undefined) => parsePairs<OptionValue>("opt", text, (v) => (Number.isFinite(Number(v)) ? Number(v) : v));
+
+export function checkCommand(files: string[], format: "text" | "json", render: RenderOptions): number {
+  const all: Diagnostic[] = [];
+  const sources = new Map<string, string>();
+  for (const f of files) {
+    if (nodeHost.readFile(f) === undefined) throw new UsageError(`cannot read '${f}': no such file, or not readable`);
+    const r = compiler.check(f);
+    all.push(...r.diagnostics);
+    for (const [k, v] of r.sources) sources.set(k, v);
+  }
+  const errors = all.filter((d) => d.severity === "error").length;
+  if (format === "json") {
+    process.stdout.write(JSON.stringify({ files, errors, warnings: all.length - errors, diagnostics: all.map((d) => diagnosticToJson(d, sources)) }, null, 2) + "\n");
+  } else if (all.length) {
+    process.stdout.write(renderDiagnostics(all, sources, render) + "\n");
+  } else {
+    process.stdout.write(`${files.length === 1 ? basename(files[0]!) : `${files.length} files`}: no problems found\n`);
+  }
+  return errors ? 1 : 0;
+}
+
+interface CellFlags { file: string; cell?: string | undefined; dims?: string | undefined; opt?: string | undefined }
+
+function loadCell(a: CellFlags) {
+  readText(a.file, "file");
+  const overrides = optsFlag(a.opt);
+  const ir = compiler.cell(a.file, a.cell, overrides);
+  const env = resolveDims(ir, dimsFlag(a.dims));
+  return { ir, env };
+}
+
+export function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined }): number {
+  const { ir, env } = loadCell(a);
+  if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
+  let params: Map<string, Tensor>;
+  if (a.weights) {
+    params = parseWeights(readText(a.weights, "weights file"), a.weights, a.precision);
+    checkWeights(ir, env, params, a.weights);
+  } else {
+    params = initParams(ir, env, a.seed, a.precision);
+  }
+  const inputText = readText(a.input, "input file");
+  let json: unknown;
+  try {
+    json = JSON.parse(inputText);
+  } catch (e) {
+    throw new RnncError("RNN0605", `${a.input} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new RnncError("RNN0605", `${a.input} must hold a JSON object with one key per input`, [`cell \`${ir.name}\` has inputs ${ir.inputs.map((i) => i.name).join(", ") || "none"}`]);
+  const obj = json as Record<string, unknown>;
+  const inputs: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === "initial_states") continue;
+    if (!ir.inputs.some((i) => i.name === k)) {
+      const near = closestNames(k, ir.inputs.map((i) => i.name));
+      throw new RnncError("RNN0605", `${a.input} has a key "${k}", which is not an input of cell \`${ir.name}\``,
+        [`its inputs are ${ir.inputs.map((i) => i.name).join(", ") || "none"}; initial states go under "initial_states"`], near.length ? `did you mean "${near[0]}"?` : undefined);
+    }
+    inputs[k] = tensorFromJson(v, `input "${k}"`, a.precision);
+  }
+  const initialStates: Record<string, Tensor> = {};
+  const init = obj["initial_states"];
+  if (init !== undefined) {
+    if (typeof init !== "object" || init === null || Array.isArray(init)) throw new RnncError("RNN0605", `"initial_states" must be an object keyed by state name`);
+    for (const [k, v] of Object.entries(init)) initialStates[k] = tensorFromJson(v, `initial state "${k}"`, a.precision);
+  }
+  const r = runCell(ir, env, params, { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) }, a.precision);
+  const out = {
+    cell: ir.name,
+    dims: Object.fromEntries(env),
+    outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, t]) => [k, toNested(t)])),
+    states: Object.fromEntries(Object.entries(r.states).map(([k, t]) => [k, toNested(t)])),
+  };
+  process.stdout.write(JSON.stringify(out) + "\n");
+  return 0;
+}
+
+export function initCommand(a: CellFlags & { seed: number; out: string }): number {
+  const { ir, env } = loadCell(a);
+  writeFileAtomic(a.out, serializeWeights(ir, env, initParams(ir, env, a.seed)));
+  process.stderr.write(`wrote ${ir.params.length} params of ${ir.name} to ${a.out}\n`);
+  return 0;
+}
+
+export function irCommand(a: { file: string; cell?: string | undefined; opt?: string | undefined }, render: RenderOptions): number {
+  readText(a.file, "file");
+  if (a.cell || a.opt) {
+    process.stdout.write(printCellIR(compiler.cell(a.file, a.cell, optsFlag(a.opt))) + "\n");
+    return 0;
+  }
+  const r = compiler.check(a.file);
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length) {
+    process.stderr.write(renderDiagnostics(errors, r.sources, render) + "\n");
+    return 1;
+  }
+  process.stdout.write([...r.cells.values()].map((c) => printCellIR(c.ir)).join("\n\n") + "\n");
+  return 0;
+}
+
+export function explainCommand(code: string): number {
+  const key = code.toUpperCase().startsWith("RNN") ? code.toUpperCase() : `RNN${code.padStart(4, "0")}`;
+  const info = codes.get(key);
+  if (!info) {
+    const near = closestNames(key, codes.keys());
+    throw new UsageError(`no diagnostic code '${code}'${near.length ? `; did you mean ${near[0]}?` : ""} (codes: ${[...codes.keys()].join(", ")})`);
+  }
+  process.stdout.write(`${info.code}: ${info.title}\n\n${info.explanation}\n`);
+  return 0;
+}

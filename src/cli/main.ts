@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// The rnnc command line: a face over the compiler's composition root; it holds no compiler logic.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { RnncError } from "../errors.js";
+import { renderError } from "../diagnostics/render.js";
+import { CompileErrors } from "../compiler.js";
+import { renderDiagnostics } from "../diagnostics/render.js";
+import { checkCommand, explainCommand, irCommand, runCommand, initCommand, UsageError } from "./commands.js";
+import { relative } from "node:path";
+
+const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
+const displayPath = (f: string): string => (f.startsWith("/") ? relative(process.cwd(), f) || f : f);
+
+async function main(argv: string[]): Promise<number> {
+  let exit = 0;
+  const wrap = (f: () => number) => () => { exit = f(); };
+  const parser = yargs(argv)
+    .scriptName("rnnc")
+    .usage("$0 <command> [options]\n\nA compiler for recurrent neural networks written as equations.")
+    .command("check <files..>", "check .rnn files and report every error and warning", (y) => y
+      .positional("files", { type: "string", array: true, demandOption: true, describe: ".rnn files to check" })
+      .option("format", { choices: ["text", "json"] as const, default: "text" as const, describe: "output as text or as JSON data" })
+      .example("$0 check stdlib/*.rnn", "check the standard library"),
+    (a) => wrap(() => checkCommand(a.files as string[], a.format, { color, displayPath }))())
+    .command("run <file>", "run a cell on the reference interpreter and print its outputs as JSON", (y) => y
+      .positional("file", { type: "string", demandOption: true })
+      .option("cell", { type: "string", describe: "the cell to run (may be left out when the file has one)" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8" })
+      .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
+      .option("input", { type: "string", demandOption: true, describe: "JSON file: {\"x\": [batch][time][…]}, optional \"initial_states\"" })
+      .option("weights", { type: "string", describe: "weights file (rnnc-weights JSON); default: fresh seeded initialization" })
+      .option("seed", { type: "number", default: 0, describe: "seed of the initializers" })
+      .option("precision", { choices: ["f32", "f64"] as const, default: "f32" as const })
+      .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
+      .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", ""),
+    (a) => wrap(() => runCommand(a))())
+    .command("init <file>", "write freshly initialized weights for a cell", (y) => y
+      .positional("file", { type: "string", demandOption: true })
+      .option("cell", { type: "string" })
+      .option("dims", { type: "string" })
+      .option("opt", { type: "string" })
+      .option("seed", { type: "number", default: 0 })
+      .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file to write (atomically)" }),
+    (a) => wrap(() => initCommand(a))())
+    .command("ir <file>", "print the IR of a file's cells", (y) => y
+      .positional("file", { type: "string", demandOption: true })
+      .option("cell", { type: "string", describe: "only this cell" })
+      .option("opt", { type: "string" }),
+    (a) => wrap(() => irCommand(a, { color, displayPath }))())
+    .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
+      .positional("code", { type: "string", demandOption: true }),
+    (a) => wrap(() => explainCommand(a.code))())
+    .demandCommand(1, "name a command: check, run, init, ir or explain")
+    .strict()
+    .help()
+    .version()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      throw err instanceof Error && !(err instanceof UsageError) && msg === undefined ? err : new UsageError(msg ?? err?.message ?? "invalid command line");
+    });
+  await parser.parseAsync();
+  return exit;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`rnnc: ${e.message}\nTry 'rnnc --help'.\n`);
+      process.exitCode = 2;
+    } else if (e instanceof RnncError) {
+      process.stderr.write(renderError(e, process.stderr.isTTY === true) + "\n");
+      process.exitCode = e.code === "RNN0001" ? 2 : 1;
+    } else if (e instanceof CompileErrors) {
+      process.stderr.write(renderDiagnostics(e.diagnostics, e.sources, { color: process.stderr.isTTY === true, displayPath }) + "\n");
+      process.exitCode = 1;
+    } else {
+      const err = e as Error;
+      process.stderr.write(`rnnc: internal error: ${err?.message ?? String(e)}\nThis is a bug in rnnc; please report it with the command you ran.\n`);
+      if (process.env["RNNC_DEBUG"]) process.stderr.write(`${err?.stack}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

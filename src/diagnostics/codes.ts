@@ -1,0 +1,149 @@
+// Every diagnostic code with its title and the long explanation `rnnc explain CODE` prints.
+
+export interface CodeInfo {
+  readonly code: string;
+  readonly title: string;
+  readonly explanation: string;
+}
+
+const c = (code: string, title: string, explanation: string): CodeInfo => ({ code, title, explanation: explanation.trim() });
+
+export const codes: ReadonlyMap<string, CodeInfo> = new Map([
+  c("RNN0001", "a file cannot be read", `
+The file named on the command line does not exist or cannot be read. Check the path.`),
+  c("RNN0002", "no such cell to run", `
+\`rnnc run\` needs to know which cell to run. A file with one cell runs it; otherwise pass
+\`--cell NAME\` with a cell declared in the file or imported into it.`),
+  c("RNN0101", "syntax error", `
+The parser expected something else at this point. The message says what it expected.
+rnnc recovers and keeps parsing, so several syntax errors can be reported at once.
+
+    cell Elman<I, H> {
+      input x: [I]
+      h = tanh(W @ x +)      // error: an operand is missing after \`+\`
+    }`),
+  c("RNN0102", "unexpected character", `
+A character that has no meaning in the language, such as \`$\` or \`#\`. Names are letters (any
+script), digits, \`_\` and \`'\`; operators are \`+ - * / @ · ⊙ ~ =\`; comments start with \`//\`.`),
+  c("RNN0103", "malformed index", `
+Brackets after a value either read a state at an earlier step or take a slice:
+
+    h[t-1]      // the state h one step back
+    h[t-2]      // two steps back
+    z[0:H]      // elements 0 … H-1 of z
+
+Anything else inside the brackets (\`h[1]\`, \`h[t*2]\`) is an error.`),
+  c("RNN0104", "not a dimension", `
+Shapes and slice bounds are made of dimensions: whole numbers, dimension names declared in the
+cell's \`<…>\` list, and sums, differences and products of those (\`2*H\`, \`I + H\`).
+Dimension defaults (\`<H = 128>\`) must be positive whole numbers.`),
+  c("RNN0105", "unknown element type", `
+An input holds floats unless declared \`int\`, which is for token ids fed to \`gather\`:
+
+    input token: [] int`),
+  c("RNN0201", "unknown name", `
+A name used in an equation is not declared in the cell. Every value a cell uses is an \`input\`,
+a \`state\`, a \`param\`, a numeric cell option, or defined by an equation (\`name = …\`).
+The help suggests declared names that are spelled alike.`),
+  c("RNN0202", "duplicate declaration", `
+Two declarations share a name. Inside a cell, inputs, states, params, options, dimensions and
+equations share one namespace; at the top of a file, cells share one.`),
+  c("RNN0203", "unknown function", `
+A call names no known function. Functions: sigmoid (σ), hard_sigmoid, tanh, relu, elu, selu,
+softplus, softsign, swish (silu), gelu, exp, log, abs, sqrt, square, sin, cos, identity
+(linear), softmax, log_softmax, sum, mean, max, min, pow, concat, matmul, gather, and any cell
+option that holds a function (\`act\` in \`cell Elman<I, H>(act = tanh)\`).
+Writing \`W(x)\` for a product is also this error: write \`W @ x\`.`),
+  c("RNN0204", "unknown initializer", `
+The initializer after \`~\` in a param declaration is not known. Initializers: zeros, ones,
+constant(v), uniform(lo, hi), normal(mean, std), truncated_normal(mean, std), glorot_uniform,
+glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal(gain),
+identity(gain).`),
+  c("RNN0205", "unresolved dimension", `
+A shape uses a dimension the cell does not declare, or a cell is run without a number for a
+dimension that has no default.
+
+    cell Elman<I, H> {
+      param W: [H, K]        // error: K is not among I, H
+    }
+
+Declare every dimension in the cell's list, with a default if you like (\`<I, H = 128>\`), and
+give the others on the command line: \`--dims I=4,H=8\`.`),
+  c("RNN0207", "not a value", `
+A name that is not a value was used in arithmetic: a dimension, a function option, the time
+index \`t\` outside brackets, or (in a state's initial value) something that has no value
+before the first step.`),
+  c("RNN0208", "bad option or constant", `
+Cell options are function names or numbers (\`(act = tanh, forget_bias = 1.0)\`), and
+initializer arguments are numbers or numeric options. Options given on the command line must
+be declared by the cell.`),
+  c("RNN0301", "matrix product with mismatched inner dimensions", `
+In \`A @ v\` the last dimension of A must equal the first dimension of v. Because dimensions are
+symbols, \`[H, I] @ [H]\` is an error whatever numbers I and H later take.
+
+The seed text's LSTM makes exactly this slip: it writes the candidate as
+
+    g = tanh(W_xg @ x + W_xg @ h[t-1] + b_g)
+
+applying the input weight W_xg: [H, I] to the hidden state h: [H]. The help suggests a declared
+weight whose shape fits, closest in name first: here W_hg: [H, H].`),
+  c("RNN0302", "elementwise shape mismatch", `
+Elementwise operations (\`+ - * / ⊙\`, max, min, pow, concat's trailing axes) need shapes that
+are equal, or that broadcast: a scalar, or an axis of size 1, stretches to the other side.`),
+  c("RNN0303", "wrong number of arguments", `
+A function or initializer was called with too many or too few arguments.`),
+  c("RNN0304", "invalid operand", `
+An operation cannot take a value of this rank or kind: \`@\` on a scalar, a slice past the end of
+an axis, a reduction of a scalar, a gather whose index is not an \`int\` scalar.`),
+  c("RNN0305", "state shape mismatch", `
+A state's equation, or its initial value, has a shape other than the state's declared shape.`),
+  c("RNN0401", "state never assigned", `
+Every state needs exactly one equation giving its value at step t:
+
+    state h: [H] = 0
+    h = tanh(W @ h[t-1] + U @ x + b)`),
+  c("RNN0402", "state assigned twice", `
+A state has more than one equation. A state takes one value per step; combine the equations.`),
+  c("RNN0403", "reading the past of something that has none", `
+Only states keep their past values: \`h[t-1]\` is fine for \`state h\`, but an input, a param or a
+plain equation has no earlier steps. To use a past input, copy it into a state:
+
+    state x_prev: [I] = 0
+    x_prev = x            // then read x_prev[t-1] … or simply use x_prev[t-1] as "x at t-1"`),
+  c("RNN0404", "reading the future", `
+\`h[t+1]\` would need a value that has not been computed. A cell step sees inputs at t and states
+at t-1, t-2, …. A bidirectional scan is how a model combines both directions.`),
+  c("RNN0405", "a value depends on itself within one step", `
+Equations form a loop at the same step t. Most often a state is read bare where its previous
+value was meant:
+
+    h = tanh(W @ h + U @ x)      // error: h at t depends on h at t
+    h = tanh(W @ h[t-1] + U @ x) // fine`),
+  c("RNN0406", "cell has no output", `
+A cell must say what a step produces with \`output NAME\` (or \`output y = expression\`).`),
+  c("RNN0501", "unused param (warning)", `
+A param is declared but no equation reads it. It would still be trained and stored; often it
+means another equation names the wrong weight (the seed's typo leaves W_hg unused).`),
+  c("RNN0502", "gate can leave [0, 1] (warning)", `
+A value marked \`gate\` should lie in [0, 1], since it scales another value between blocking and
+passing it. Range analysis found the gate's expression can produce values outside that
+interval, for example a gate computed with tanh. Use sigmoid (σ) or hard_sigmoid.`),
+  c("RNN0503", "unused value (warning)", `
+An equation's value is used by no output and no state, so it is computed for nothing.`),
+  c("RNN0601", "weights: missing param", `
+The weights file lacks a param the cell declares. The message names it with its expected shape.`),
+  c("RNN0602", "weights: unknown param", `
+The weights file holds a tensor whose name is not a param of the cell (a different cell's file,
+or a renamed param).`),
+  c("RNN0603", "weights: wrong shape", `
+A tensor in the weights file has another shape than the param, with the dimensions given.`),
+  c("RNN0604", "weights: malformed file", `
+The weights file is not valid JSON in the rnnc-weights format:
+
+    {"format": "rnnc-weights", "version": 1,
+     "params": {"W_xh": {"shape": [8, 4], "data": [32 numbers, row-major]}}}`),
+  c("RNN0605", "bad input tensor", `
+An input, or an initial state, does not have the shape the cell expects: inputs are nested arrays
+[batch][time][…input shape], initial states [batch][…state shape]; token ids must be whole
+numbers within the embedding table.`),
+].map((x) => [x.code, x]));

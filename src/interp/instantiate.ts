@@ -1,0 +1,41 @@
+// Gives a cell's dimensions numbers (from the caller, then defaults) and turns symbolic shapes concrete.
+import { RnncError } from "../errors.js";
+import { closestNames } from "../diagnostics/suggest.js";
+import { evalDim, shapeToString, type Shape } from "../ir/dims.js";
+import type { CellIR } from "../ir/ir.js";
+
+export type DimEnv = ReadonlyMap<string, number>;
+
+export function resolveDims(ir: CellIR, given: ReadonlyMap<string, number>): DimEnv {
+  const names = ir.dims.map((d) => d.name);
+  for (const [k, v] of given) {
+    if (!names.includes(k)) {
+      const near = closestNames(k, names);
+      throw new RnncError("RNN0205", `cell \`${ir.name}\` has no dimension \`${k}\``,
+        [names.length ? `its dimensions are ${names.join(", ")}` : "it declares no dimensions"], near.length ? `did you mean \`${near[0]}\`?` : undefined);
+    }
+    if (!Number.isInteger(v) || v < 1) throw new RnncError("RNN0205", `dimension ${k} must be a positive integer, not ${v}`);
+  }
+  const env = new Map<string, number>();
+  const missing: string[] = [];
+  for (const d of ir.dims) {
+    const v = given.get(d.name) ?? d.default;
+    if (v === undefined) missing.push(d.name);
+    else env.set(d.name, v);
+  }
+  if (missing.length) {
+    throw new RnncError("RNN0205", `unresolved dimension${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of cell \`${ir.name}\``,
+      [`cell ${ir.name}<${ir.dims.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ")}> has no default for ${missing.join(", ")}`],
+      `give ${missing.length > 1 ? "them" : "it"} a value: --dims ${missing.map((m) => `${m}=…`).join(",")}`);
+  }
+  return env;
+}
+
+export function concreteShape(shape: Shape, env: DimEnv, what: string): number[] {
+  return shape.map((d) => {
+    const v = evalDim(d, env);
+    if (v === undefined || !Number.isInteger(v) || v < 1)
+      throw new RnncError("RNN0205", `${what} has shape ${shapeToString(shape)}, which is not a positive size with these dimensions`);
+    return v;
+  });
+}

@@ -1,0 +1,30 @@
+// Prints a cell's IR as readable text (for `rnnc ir` and the IR fixture tests).
+import { dimToString, shapeToString } from "./dims.js";
+import type { CellIR, Node } from "./ir.js";
+import { Op } from "./ops.js";
+
+function nodeText(n: Node): string {
+  const args = n.args.map((a) => `%${a}`).join(", ");
+  const a = n.attrs;
+  let detail = args;
+  if (n.op === Op.Param || n.op === Op.Input) detail = a.name!;
+  else if (n.op === Op.StateRead) detail = `${a.name}[t-${a.lag}]`;
+  else if (n.op === Op.Const) detail = String(a.value);
+  else if (n.op === Op.Slice) detail = `${args}[${dimToString(a.start!)}:${dimToString(a.end!)}]`;
+  const tags = [n.batched ? "" : "static", n.dtype === "int" ? "int" : ""].filter(Boolean);
+  return `%${n.id} = ${n.op} ${detail} : ${shapeToString(n.shape)}${tags.length ? ` (${tags.join(", ")})` : ""}`;
+}
+
+export function printCellIR(ir: CellIR): string {
+  const out: string[] = [];
+  const dims = ir.dims.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ");
+  const opts = [...ir.options].map(([k, v]) => `${k} = ${v}`).join(", ");
+  out.push(`cell ${ir.name}<${dims}>${opts ? `(${opts})` : ""}`);
+  for (const i of ir.inputs) out.push(`  input ${i.name}: ${shapeToString(i.shape)}${i.dtype === "int" ? " int" : ""}`);
+  for (const p of ir.params) out.push(`  param ${p.name}: ${shapeToString(p.shape)} ~ ${p.init.name}${p.init.args.length ? `(${p.init.args.join(", ")})` : ""}`);
+  for (const s of ir.states) out.push(`  state ${s.name}: ${shapeToString(s.shape)} init %${s.init} keeps ${s.maxLag} step${s.maxLag === 1 ? "" : "s"}, next = %${s.update}`);
+  for (const n of ir.nodes) out.push(`  ${nodeText(n)}`);
+  for (const v of ir.values) out.push(`  ${v.gate ? "gate" : "value"} ${v.name} = %${v.node}`);
+  for (const o of ir.outputs) out.push(`  output ${o.name} = %${o.node}`);
+  return out.join("\n");
+}
