@@ -41,7 +41,21 @@ export const pipeline: readonly Stage[] = [
     },
   },
   { name: "check", run: (ctx) => { for (const c of ctx.cells.values()) checkCell(c.ir, c.ok, ctx.diags); } },
+  { name: "quiet cascades", run: (ctx) => dropCascades(ctx) },
 ];
+
+/** Findings that a syntax error inside the same cell can cause (a dropped declaration or equation). */
+const cascadeCodes = new Set(["RNN0201", "RNN0401", "RNN0406", "RNN0501", "RNN0503"]);
+
+/** Drops cascade findings in cells that hold a syntax error: the parser skipped part of them. */
+function dropCascades(ctx: CompileContext): void {
+  const syntaxErrors = ctx.diags.items.filter((d) => d.primary.file === ctx.file && (d.code === "RNN0101" || d.code === "RNN0102"));
+  if (!syntaxErrors.length || !ctx.parsed) return;
+  const broken = ctx.parsed.module.decls.filter((c) => syntaxErrors.some((d) => d.primary.span.start >= c.span.start && d.primary.span.start <= c.span.end));
+  const inBroken = (d: Diagnostic) => d.primary.file === ctx.file && broken.some((c) => d.primary.span.start >= c.span.start && d.primary.span.start <= c.span.end);
+  const keep = ctx.diags.items.filter((d) => !(cascadeCodes.has(d.code) && inBroken(d)));
+  ctx.diags.items.splice(0, ctx.diags.items.length, ...keep);
+}
 
 export interface CheckResult {
   readonly file: string;

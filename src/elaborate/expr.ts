@@ -106,17 +106,20 @@ export class ExprElaborator {
 
   private call(e: A.CallExpr): NodeId | undefined {
     const sym = this.scope.symbols.get(e.callee.text);
+    if (sym?.kind === "poisoned") return undefined;
     const fnName = sym?.kind === "option" && typeof sym.value === "string" ? sym.value : sym ? undefined : e.callee.text;
     const fn = fnName !== undefined ? builtins.get(fnName) : undefined;
     const args = e.args.map((a) => this.expr(a));
     if (!fn) {
       const optionFns = [...this.scope.symbols.values()].filter((s) => s.kind === "option" && typeof s.value === "string").map((s) => s.name);
-      const near = closestNames(e.callee.text, [...builtins.keys(), ...optionFns]);
+      const near = sym ? [] : closestNames(e.callee.text, [...builtins.keys(), ...optionFns]);
+      const product = sym && e.args.length === 1 ? `${e.callee.text} @ ${this.src(e.args[0]!.span)}` : undefined;
       this.diags.error("RNN0203", sym ? `\`${e.callee.text}\` is not a function` : `unknown function \`${e.callee.text}\``, {
         file: this.file, span: e.callee.span, label: sym ? `${e.callee.text} is declared as a value` : "no function has this name",
         ...(sym ? { secondary: [{ file: this.file, span: sym.span, message: "declared here" }] } : {}),
         notes: sym ? ["to multiply a matrix by a vector write `W @ x`; juxtaposition is not a product"] : [`functions: ${[...new Set([...builtins.values()].map((f) => f.name))].join(", ")}`],
         ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file: this.file, span: e.callee.span, text: near[0]! } } } : {}),
+        ...(product ? { help: { message: `for a matrix product write \`${product}\``, edit: { file: this.file, span: e.span, text: product } } } : {}),
       });
       return undefined;
     }

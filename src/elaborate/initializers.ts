@@ -20,7 +20,8 @@ export function initializerOf(init: A.Initializer | undefined, shape: Shape, fil
     return undefined;
   }
   if (!info.arities.includes(init.args.length)) {
-    diags.error("RNN0303", `initializer \`${info.name}\` takes ${info.arities.join(" or ")} arguments but was given ${init.args.length}`, {
+    const want = info.arities.join(" or ");
+    diags.error("RNN0303", `initializer \`${info.name}\` takes ${want} argument${want === "1" ? "" : "s"} but was given ${init.args.length}`, {
       file, span: init.span, label: `${init.args.length} given`, notes: [`${info.name}: ${info.doc}`],
     });
     return undefined;

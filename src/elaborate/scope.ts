@@ -67,6 +67,7 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
           ? { message: `did you mean \`${near[0]}\`?`, edit: { file, span: o.value.span, text: near[0]! } }
           : { message: "for example `tanh`, `relu`, `sigmoid`, or a number such as `1.0`" },
       });
+      declare(poisoned(o.name));
       continue;
     }
     declare({ kind: "option", name: o.name.text, value, span: o.name.span });

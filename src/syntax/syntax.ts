@@ -65,9 +65,11 @@ function reportParseError(file: string, text: string, e: IRecognitionException, 
     message = `unexpected ${describeFound(t)} at the top level`;
     label = "expected `cell` or `import`";
   }
+  const innermost = e.context.ruleStack[e.context.ruleStack.length - 1];
+  const inCellBody = innermost === "cellItem" || innermost === "cellDecl";
   diags.error("RNN0101", message, {
     file, span, label,
-    notes: e.name === "NoViableAltException" || e.name === "EarlyExitException"
+    notes: inCellBody && (e.name === "NoViableAltException" || e.name === "EarlyExitException")
       ? ["a cell holds `input`, `state`, `param`, `gate` and `output` declarations and equations `name = expression`"] : [],
   });
 }

@@ -1,0 +1,62 @@
+// Fixture runner: test/fixtures/<stage>/NAME.rnn against NAME.expected; UPDATE_FIXTURES=1 rewrites the expectations.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createCompiler } from "../src/compiler.js";
+import { memoryHost } from "../src/host.js";
+import { renderDiagnostics } from "../src/diagnostics/render.js";
+import { codes } from "../src/diagnostics/codes.js";
+import { printCellIR } from "../src/ir/print.js";
+import { stdlibFiles } from "../src/cli/node-host.js";
+import { root } from "./helpers.js";
+
+const fixtures = join(root, "test", "fixtures");
+const update = process.env["UPDATE_FIXTURES"] === "1";
+const stdlib = new Map(stdlibFiles().map((f) => [`std/${f.split("/").pop()}`, readFileSync(f, "utf8")]));
+
+/** Compiles a fixture in memory (paths relative to the stage folder, stdlib as "std/…"). */
+function compileFixture(stage: string, name: string) {
+  const text = readFileSync(join(fixtures, stage, name), "utf8");
+  const files = new Map([[name, text], ...stdlib]);
+  return createCompiler(memoryHost(files, [...stdlib.keys()])).check(name);
+}
+
+/** What each stage's fixture prints. */
+const stages: Record<string, (name: string) => string> = {
+  diagnostics: (name) => {
+    const r = compileFixture("diagnostics", name);
+    return renderDiagnostics(r.diagnostics, r.sources) + "\n";
+  },
+  ir: (name) => {
+    const r = compileFixture("ir", name);
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    return [...r.cells.values()].map((c) => printCellIR(c.ir)).join("\n\n") + "\n";
+  },
+};
+
+const seenCodes = new Set<string>();
+
+for (const [stage, produce] of Object.entries(stages)) {
+  describe(`fixtures/${stage}`, () => {
+    for (const name of readdirSync(join(fixtures, stage)).filter((f) => f.endsWith(".rnn")).sort()) {
+      it(name, () => {
+        const actual = produce(name);
+        for (const m of actual.matchAll(/\[(RNN\d{4})\]/g)) seenCodes.add(m[1]!);
+        const expectedPath = join(fixtures, stage, name.replace(/\.rnn$/, ".expected"));
+        if (update || !existsSync(expectedPath)) {
+          if (!update) throw new Error(`missing ${expectedPath}; run npm run fixtures:update`);
+          writeFileSync(expectedPath, actual);
+        }
+        expect(actual).toBe(readFileSync(expectedPath, "utf8"));
+      });
+    }
+  });
+}
+
+describe("fixture coverage", () => {
+  it("every compile-time diagnostic code appears in a diagnostics fixture", () => {
+    // Codes about files, flags, weights and tensors (RNN00xx, RNN06xx) are tested through the CLI.
+    const compileTime = [...codes.keys()].filter((c) => !/^RNN0(0|6)/.test(c));
+    expect(compileTime.filter((c) => !seenCodes.has(c))).toEqual([]);
+  });
+});

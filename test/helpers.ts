@@ -1,0 +1,21 @@
+// Shared test helpers: the compiler over the real file system, stdlib cells, closeness checks.
+import { join } from "node:path";
+import { createCompiler } from "../src/compiler.js";
+import { nodeHost, packageRoot } from "../src/cli/node-host.js";
+import type { OptionValue } from "../src/elaborate/scope.js";
+import type { CellIR } from "../src/ir/ir.js";
+
+export const root = packageRoot;
+export const compiler = createCompiler(nodeHost);
+
+export function stdlibCell(file: string, name: string, overrides: Record<string, OptionValue> = {}): CellIR {
+  return compiler.cell(join(root, "stdlib", file), name, new Map(Object.entries(overrides)));
+}
+
+/** Largest violation of |a - b| <= atol + rtol * |b|, as a ratio (≤ 1 means close). */
+export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, rtol = 1e-5, atol = 1e-6): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)));
+  return worst;
+}
