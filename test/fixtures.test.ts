@@ -58,5 +58,6 @@ describe("fixture coverage", () => {
     // Codes about files, flags, weights and tensors (RNN00xx, RNN06xx) are tested through the CLI.
     const compileTime = [...codes.keys()].filter((c) => !/^RNN0(0|6)/.test(c));
     expect(compileTime.filter((c) => !seenCodes.has(c))).toEqual([]);
+    expect([...seenCodes].filter((c) => !codes.has(c))).toEqual([]);
   });
 });

@@ -67,7 +67,7 @@ main(hideBin(process.argv)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`rnnc: ${e.message}\nTry 'rnnc --help'.\n`);
+      process.stderr.write(`rnnc: ${e.message.replace(/\s*\n\s*/g, " ")}\nTry 'rnnc --help'.\n`);
       process.exitCode = 2;
     } else if (e instanceof RnncError) {
       process.stderr.write(renderError(e, process.stderr.isTTY === true) + "\n");

@@ -69,6 +69,13 @@ dimension that has no default.
 
 Declare every dimension in the cell's list, with a default if you like (\`<I, H = 128>\`), and
 give the others on the command line: \`--dims I=4,H=8\`.`),
+  c("RNN0206", "unknown import", `
+An import names a module that cannot be found, or a cell the module does not declare.
+\`"std"\` is the standard library (Elman, LSTM, PeepholeLSTM, GRU, GRUResetBefore, Dense,
+Embedding); other modules are paths relative to the importing file:
+
+    import { LSTM, Dense } from "std"
+    import { MyCell } from "./cells.rnn"`),
   c("RNN0207", "not a value", `
 A name that is not a value was used in arithmetic: a dimension, a function option, the time
 index \`t\` outside brackets, or (in a state's initial value) something that has no value

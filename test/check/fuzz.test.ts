@@ -1,0 +1,82 @@
+// Property tests: random and mutated sources never make the checker throw; they only produce well-formed diagnostics.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createCompiler } from "../../src/compiler.js";
+import { codes } from "../../src/diagnostics/codes.js";
+import { renderDiagnostics } from "../../src/diagnostics/render.js";
+import { memoryHost } from "../../src/host.js";
+import { verifyCellIR } from "../../src/ir/verify.js";
+import { root } from "../helpers.js";
+
+const corpusFiles = [
+  ...readdirSync(join(root, "stdlib")).map((f) => join(root, "stdlib", f)),
+  ...readdirSync(join(root, "examples")).filter((f) => f.endsWith(".rnn")).map((f) => join(root, "examples", f)),
+  ...["diagnostics", "ir"].flatMap((s) => readdirSync(join(root, "test/fixtures", s)).filter((f) => f.endsWith(".rnn")).map((f) => join(root, "test/fixtures", s, f))),
+];
+const corpus = corpusFiles.map((f) => readFileSync(f, "utf8"));
+const stdlib = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
+
+/** Checks one source; asserts the result is well formed and returns it. */
+function checkSource(text: string) {
+  const files = new Map([["fuzz.rnn", text], ...stdlib]);
+  const r = createCompiler(memoryHost(files, [...stdlib.keys()])).check("fuzz.rnn");
+  for (const d of r.diagnostics) {
+    expect(codes.has(d.code), `unknown code ${d.code}`).toBe(true);
+    expect(d.message.length).toBeGreaterThan(0);
+    const len = (r.sources.get(d.primary.file) ?? "").length;
+    expect(d.primary.span.start).toBeGreaterThanOrEqual(0);
+    expect(d.primary.span.end).toBeLessThanOrEqual(len);
+    expect(d.primary.span.start).toBeLessThanOrEqual(d.primary.span.end);
+  }
+  for (const c of r.cells.values()) if (c.ok) expect(verifyCellIR(c.ir)).toEqual([]);
+  renderDiagnostics(r.diagnostics, r.sources); // rendering must not throw either
+  return r;
+}
+
+const vocabulary = [
+  "cell", "input", "state", "param", "gate", "output", "import", "from", "\"std\"", "{", "}", "(", ")", "[", "]", "<", ">",
+  "=", "~", ":", ",", "@", "·", "⊙", "*", "/", "+", "-", "t", "t-1", "[t-1]", "[t-2]", "[t+1]", "[0:H]", "H", "I", "x", "h",
+  "W", "σ", "tanh", "relu", "sigmoid", "concat", "gather", "0", "1", "2.5", "\n", " ", "//", "///", "/*", "*/", "$", "int",
+];
+
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 12 }) }),
+  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.constantFrom(...vocabulary) }),
+  fc.record({ kind: fc.constant("duplicate" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),
+);
+
+function mutate(text: string, ms: { kind: "delete" | "insert" | "duplicate"; at: number; len?: number; text?: string }[]): string {
+  let s = text;
+  for (const m of ms) {
+    const at = s.length ? m.at % (s.length + 1) : 0;
+    if (m.kind === "delete") s = s.slice(0, at) + s.slice(at + m.len!);
+    else if (m.kind === "insert") s = s.slice(0, at) + m.text + s.slice(at);
+    else s = s.slice(0, at) + s.slice(at, at + m.len!) + s.slice(at);
+  }
+  return s;
+}
+
+describe("checker fuzzing", () => {
+  it("random text never throws", () => {
+    fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 200 }), (s) => { checkSource(s); }), { numRuns: 300, seed: 42 });
+  });
+
+  it("random token soup never throws", () => {
+    fc.assert(fc.property(fc.array(fc.constantFrom(...vocabulary), { maxLength: 80 }), (ts) => { checkSource(ts.join(" ")); }), { numRuns: 400, seed: 7 });
+  });
+
+  it("mutated real sources never throw", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: corpus.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, ms) => {
+        checkSource(mutate(corpus[i]!, ms));
+      }),
+      { numRuns: 2000, seed: 1234 },
+    );
+  });
+
+  it("the unmutated corpus gives well-formed results", () => {
+    for (const text of corpus) checkSource(text);
+  });
+});

@@ -1,0 +1,38 @@
+// The verifier accepts every elaborated cell of the stdlib and examples, and catches broken IR.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { verifyCellIR } from "../../src/ir/verify.js";
+import { Op } from "../../src/ir/ops.js";
+import { compiler, root, stdlibCell } from "../helpers.js";
+
+const files = [
+  ...readdirSync(join(root, "stdlib")).map((f) => join(root, "stdlib", f)),
+  ...readdirSync(join(root, "test/fixtures/ir")).filter((f) => f.endsWith(".rnn")).map((f) => join(root, "test/fixtures/ir", f)),
+  ...readdirSync(join(root, "examples")).filter((f) => f.endsWith(".rnn") && !f.includes("typo")).map((f) => join(root, "examples", f)),
+];
+
+describe("IR verifier", () => {
+  it.each(files)("accepts every cell of %s", (file) => {
+    const r = compiler.check(file);
+    expect(r.cells.size).toBeGreaterThan(0);
+    for (const c of r.cells.values()) {
+      expect(c.ok).toBe(true);
+      expect(verifyCellIR(c.ir)).toEqual([]);
+    }
+  });
+
+  it("rejects a node whose shape breaks the op's rule", () => {
+    const ir = stdlibCell("lstm.rnn", "LSTM");
+    const i = ir.nodes.findIndex((n) => n.op === Op.MatMul);
+    const broken = { ...ir, nodes: ir.nodes.map((n, k) => (k === i ? Object.freeze({ ...n, shape: [] }) : n)) };
+    expect(verifyCellIR(broken).join("\n")).toMatch(/shape \[\], rules give \[H\]/);
+  });
+
+  it("rejects arguments that come after their user", () => {
+    const ir = stdlibCell("elman.rnn", "Elman");
+    const last = ir.nodes.length - 1;
+    const broken = { ...ir, nodes: ir.nodes.map((n, k) => (k === 2 ? Object.freeze({ ...n, args: [last, 1] }) : n)) };
+    expect(verifyCellIR(broken).join("\n")).toMatch(/does not come before/);
+  });
+});
