@@ -4,10 +4,12 @@ import { checkCell } from "./check/cell-checks.js";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { closestNames } from "./diagnostics/suggest.js";
 import { elaborateCell, type Elaborated } from "./elaborate/cell.js";
+import type { CellLibrary, FoundCell } from "./elaborate/layers.js";
+import { elaborateModel, type ElaboratedModel } from "./elaborate/model.js";
 import type { OptionValue } from "./elaborate/scope.js";
 import { RnncError } from "./errors.js";
 import type { Host } from "./host.js";
-import type { CellIR } from "./ir/ir.js";
+import type { CellIR, ModelIR } from "./ir/ir.js";
 import { resolveImports, type VisibleCell } from "./resolve/resolve.js";
 import { parseFile, type ParsedFile } from "./syntax/syntax.js";
 
@@ -17,9 +19,11 @@ export interface CompileContext {
   readonly file: string;
   readonly diags: DiagnosticBag;
   readonly load: (path: string) => ParsedFile | undefined;
+  readonly lib: CellLibrary;
   parsed?: ParsedFile;
   visible?: Map<string, VisibleCell>;
   readonly cells: Map<string, Elaborated>;
+  readonly models: Map<string, ElaboratedModel>;
 }
 
 interface Stage {
@@ -27,7 +31,7 @@ interface Stage {
   readonly run: (ctx: CompileContext) => void;
 }
 
-/** The front end, in order. Later stages (passes, backends) start from `cells`. */
+/** The front end, in order. Later stages (passes, backends) start from `cells` and `models`. */
 export const pipeline: readonly Stage[] = [
   { name: "syntax", run: (ctx) => { ctx.parsed = ctx.load(ctx.file); } },
   { name: "resolve", run: (ctx) => { if (ctx.parsed) ctx.visible = resolveImports(ctx.parsed, ctx.host, ctx.load, ctx.diags); } },
@@ -35,8 +39,9 @@ export const pipeline: readonly Stage[] = [
     name: "elaborate",
     run: (ctx) => {
       for (const d of ctx.parsed?.module.decls ?? []) {
-        if (ctx.cells.has(d.name.text)) continue;
-        ctx.cells.set(d.name.text, elaborateCell(d, ctx.file, ctx.parsed!.text, ctx.diags));
+        if (ctx.cells.has(d.name.text) || ctx.models.has(d.name.text)) continue;
+        if (d.kind === "cell") ctx.cells.set(d.name.text, elaborateCell(d, ctx.file, ctx.parsed!.text, ctx.diags, ctx.lib));
+        else ctx.models.set(d.name.text, elaborateModel(d, ctx.file, ctx.parsed!.text, ctx.diags, ctx.lib));
       }
     },
   },
@@ -44,16 +49,16 @@ export const pipeline: readonly Stage[] = [
   { name: "quiet cascades", run: (ctx) => dropCascades(ctx) },
 ];
 
-/** Findings that a syntax error inside the same cell can cause (a dropped declaration or equation). */
-const cascadeCodes = new Set(["RNN0201", "RNN0401", "RNN0406", "RNN0501", "RNN0503"]);
+/** Findings that a syntax error inside the same declaration can cause (a dropped declaration or equation). */
+const cascadeCodes = new Set(["RNN0201", "RNN0401", "RNN0406", "RNN0501", "RNN0503", "RNN0504"]);
 
-/** Drops cascade findings in cells that hold a syntax error: the parser skipped part of them. */
+/** Drops cascade findings in declarations that hold a syntax error: the parser skipped part of them. */
 function dropCascades(ctx: CompileContext): void {
   const syntaxErrors = ctx.diags.items.filter((d) => d.primary.file === ctx.file && (d.code === "RNN0101" || d.code === "RNN0102"));
   if (!syntaxErrors.length || !ctx.parsed) return;
-  const broken = ctx.parsed.module.decls.filter((c) => syntaxErrors.some((d) => d.primary.span.start >= c.span.start && d.primary.span.start <= c.span.end));
-  const inBroken = (d: Diagnostic) => d.primary.file === ctx.file && broken.some((c) => d.primary.span.start >= c.span.start && d.primary.span.start <= c.span.end);
-  const keep = ctx.diags.items.filter((d) => !(cascadeCodes.has(d.code) && inBroken(d)));
+  const within = (s: A.Span, d: Diagnostic) => d.primary.span.start >= s.start && d.primary.span.start <= s.end;
+  const broken = ctx.parsed.module.decls.filter((c) => syntaxErrors.some((d) => within(c.span, d)));
+  const keep = ctx.diags.items.filter((d) => !(cascadeCodes.has(d.code) && d.primary.file === ctx.file && broken.some((c) => within(c.span, d))));
   ctx.diags.items.splice(0, ctx.diags.items.length, ...keep);
 }
 
@@ -61,6 +66,7 @@ export interface CheckResult {
   readonly file: string;
   readonly diagnostics: readonly Diagnostic[];
   readonly cells: ReadonlyMap<string, Elaborated>;
+  readonly models: ReadonlyMap<string, ElaboratedModel>;
   readonly parsed: ParsedFile | undefined;
   readonly visible: ReadonlyMap<string, VisibleCell>;
   /** Text of every file read, for rendering diagnostics. */
@@ -70,73 +76,133 @@ export interface CheckResult {
 export interface Compiler {
   /** Parses, resolves, elaborates and checks a file; every diagnostic of the file is returned. */
   check(file: string): CheckResult;
-  /** A cell visible in `file` (its own or imported), elaborated with option overrides; throws RnncError if it has errors. */
+  /** A cell visible in `file` (its own or imported), elaborated with option overrides; throws if the file has errors. */
   cell(file: string, name: string | undefined, overrides?: ReadonlyMap<string, OptionValue>): CellIR;
+  /** A model declared in `file` (the only one when `name` is left out); throws if the file has errors. */
+  model(file: string, name: string | undefined): ModelIR;
 }
 
 export function createCompiler(host: Host): Compiler {
   const parseCache = new Map<string, ParsedFile>();
+  const syntaxDiagnostics = new WeakMap<ParsedFile, readonly Diagnostic[]>();
 
   const loader = (diags: DiagnosticBag, sources: Map<string, string>) => (path: string): ParsedFile | undefined => {
     const text = host.readFile(path);
     if (text === undefined) return undefined;
     sources.set(path, text);
-    const cached = parseCache.get(path);
-    if (cached && cached.text === text) {
-      // Re-report the cached file's syntax diagnostics for this compilation.
-      for (const d of syntaxDiagnostics.get(cached) ?? []) diags.items.push(d);
-      return cached;
+    let parsed = parseCache.get(path);
+    if (!parsed || parsed.text !== text) {
+      const own = new DiagnosticBag();
+      parsed = parseFile(path, text, own);
+      parseCache.set(path, parsed);
+      syntaxDiagnostics.set(parsed, own.items);
     }
-    const own = new DiagnosticBag();
-    const parsed = parseFile(path, text, own);
-    parseCache.set(path, parsed);
-    syntaxDiagnostics.set(parsed, own.items);
-    diags.items.push(...own.items);
+    diags.items.push(...(syntaxDiagnostics.get(parsed) ?? []));
     return parsed;
   };
-  const syntaxDiagnostics = new WeakMap<ParsedFile, readonly Diagnostic[]>();
+
+  /** Cells for layers, seen from each file; elaborated once per options, errors reported where the cell is declared. */
+  function library(sources: Map<string, string>): CellLibrary {
+    const scopes = new Map<string, Map<string, VisibleCell>>();
+    const cache = new Map<A.CellDecl, Map<string, CellIR | undefined>>();
+    const active = new Set<A.CellDecl>();
+    const quiet = new DiagnosticBag();
+    const scopeOf = (file: string): Map<string, VisibleCell> => {
+      let s = scopes.get(file);
+      if (!s) {
+        const parsed = loader(quiet, sources)(file);
+        s = parsed ? resolveImports(parsed, host, loader(quiet, sources), quiet) : new Map();
+        scopes.set(file, s);
+      }
+      return s;
+    };
+    const lib: CellLibrary = {
+      find(name, fromFile) {
+        const v = scopeOf(fromFile).get(name);
+        if (!v) return undefined;
+        if (v.decl.kind === "model") return "model";
+        return { decl: v.decl, file: v.file, text: sources.get(v.file) ?? host.readFile(v.file) ?? "" };
+      },
+      visibleCells: (fromFile) => [...scopeOf(fromFile)].filter(([, v]) => v.decl.kind === "cell").map(([k]) => k),
+      elaborate(found: FoundCell, options) {
+        if (active.has(found.decl)) return "recursive";
+        const key = JSON.stringify([...options].sort());
+        const byOptions = cache.get(found.decl) ?? new Map<string, CellIR | undefined>();
+        cache.set(found.decl, byOptions);
+        if (byOptions.has(key)) return byOptions.get(key);
+        active.add(found.decl);
+        const own = new DiagnosticBag();
+        const r = elaborateCell(found.decl, found.file, found.text, own, lib, options);
+        active.delete(found.decl);
+        const ir = r.ok ? r.ir : undefined;
+        byOptions.set(key, ir);
+        return ir;
+      },
+    };
+    return lib;
+  }
 
   function check(file: string): CheckResult {
     const diags = new DiagnosticBag();
     const sources = new Map<string, string>();
-    const ctx: CompileContext = { host, file, diags, load: loader(diags, sources), cells: new Map() };
+    const ctx: CompileContext = { host, file, diags, load: loader(diags, sources), lib: library(sources), cells: new Map(), models: new Map() };
     for (const stage of pipeline) stage.run(ctx);
-    if (!ctx.parsed) {
-      throw new RnncError("RNN0001", `cannot read ${file}`, [], "check the path; .rnn files are plain UTF-8 text");
+    if (!ctx.parsed) throw new RnncError("RNN0001", `cannot read ${file}`, [], "check the path; .rnn files are plain UTF-8 text");
+    return {
+      file, diagnostics: sortDiagnostics(diags.items), cells: ctx.cells, models: ctx.models,
+      parsed: ctx.parsed, visible: ctx.visible ?? new Map(), sources,
+    };
+  }
+
+  function failOnErrors(result: CheckResult): void {
+    const errors = result.diagnostics.filter((d) => d.severity === "error");
+    if (errors.length) throw new CompileErrors(errors, result.sources);
+  }
+
+  function pick(result: CheckResult, name: string | undefined, kind: "cell" | "model"): VisibleCell {
+    const file = result.file;
+    const local = result.parsed?.module.decls.filter((d) => d.kind === kind).map((d) => d.name.text) ?? [];
+    const chosen = name ?? (local.length === 1 ? local[0] : undefined);
+    if (chosen === undefined) {
+      throw new RnncError("RNN0002", local.length ? `${file} declares several ${kind}s; say which one to use` : `${file} declares no ${kind}`, [],
+        local.length ? `pass --${kind} with one of: ${local.join(", ")}` : kind === "cell" ? 'declare a cell, or import one from "std"' : "declare a model, or run a cell with --cell");
     }
-    return { file, diagnostics: sortDiagnostics(diags.items), cells: ctx.cells, parsed: ctx.parsed, visible: ctx.visible ?? new Map(), sources };
+    const found = result.visible.get(chosen);
+    if (!found || found.decl.kind !== kind) {
+      const names = [...result.visible].filter(([, v]) => v.decl.kind === kind).map(([k]) => k);
+      const near = closestNames(chosen, names);
+      throw new RnncError("RNN0002", `no ${kind} \`${chosen}\` in ${file}`, [`${kind}s available: ${names.join(", ") || "none"}`],
+        near.length ? `did you mean \`${near[0]}\`?` : undefined);
+    }
+    return found;
   }
 
   function cell(file: string, name: string | undefined, overrides: ReadonlyMap<string, OptionValue> = new Map()): CellIR {
     const result = check(file);
-    const visible = result.visible;
-    const local = result.parsed?.module.decls.map((d) => d.name.text) ?? [];
-    const chosen = name ?? (local.length === 1 ? local[0] : undefined);
-    if (chosen === undefined) {
-      throw new RnncError("RNN0002", local.length ? `${file} declares several cells; say which one to use` : `${file} declares no cell`, [],
-        local.length ? `pass --cell with one of: ${local.join(", ")}` : "declare a cell, or import one from \"std\"");
-    }
-    const found = visible.get(chosen);
-    if (!found) {
-      const near = closestNames(chosen, visible.keys());
-      throw new RnncError("RNN0002", `no cell \`${chosen}\` in ${file}`, [`cells available: ${[...visible.keys()].join(", ") || "none"}`],
-        near.length ? `did you mean \`${near[0]}\`?` : undefined);
-    }
-    const diags = new DiagnosticBag();
+    const found = pick(result, name, "cell");
+    const decl = found.decl as A.CellDecl;
     for (const o of overrides.keys()) {
-      if (!found.decl.options.some((d: A.CellOption) => d.name.text === o))
-        throw new RnncError("RNN0208", `cell \`${chosen}\` has no option \`${o}\``,
-          [found.decl.options.length ? `its options are ${found.decl.options.map((d) => d.name.text).join(", ")}` : "it declares no options"]);
+      if (!decl.options.some((d) => d.name.text === o))
+        throw new RnncError("RNN0208", `cell \`${decl.name.text}\` has no option \`${o}\``,
+          [decl.options.length ? `its options are ${decl.options.map((d) => d.name.text).join(", ")}` : "it declares no options"]);
     }
-    const text = result.sources.get(found.file) ?? host.readFile(found.file) ?? "";
-    const elaborated = elaborateCell(found.decl, found.file, text, diags, overrides);
-    const errors = result.diagnostics.filter((d) => d.severity === "error");
-    if (errors.length) throw new CompileErrors(errors, result.sources);
-    if (!elaborated.ok) throw new CompileErrors(sortDiagnostics(diags.items.filter((d) => d.severity === "error")), result.sources);
+    failOnErrors(result);
+    const diags = new DiagnosticBag();
+    const sources = new Map(result.sources);
+    const text = sources.get(found.file) ?? host.readFile(found.file) ?? "";
+    const elaborated = elaborateCell(decl, found.file, text, diags, library(sources), overrides);
+    if (!elaborated.ok) throw new CompileErrors(sortDiagnostics(diags.items.filter((d) => d.severity === "error")), sources);
     return elaborated.ir;
   }
 
-  return { check, cell };
+  function model(file: string, name: string | undefined): ModelIR {
+    const result = check(file);
+    const found = pick(result, name, "model");
+    failOnErrors(result);
+    return result.models.get(found.decl.name.text)!.ir;
+  }
+
+  return { check, cell, model };
 }
 
 /** Thrown when a program asked to run has compile errors; carries them for rendering. */

@@ -11,11 +11,21 @@ export interface Name {
   readonly span: Span;
 }
 
-export type Expr = NumberExpr | NameExpr | CallExpr | BinaryExpr | NegExpr | LagExpr | SliceExpr | ParenExpr;
+export type Expr = NumberExpr | NameExpr | CallExpr | BinaryExpr | NegExpr | LagExpr | SliceExpr | ParenExpr | FieldExpr;
 
 export interface NumberExpr { readonly kind: "number"; readonly value: number; readonly text: string; readonly span: Span }
 export interface NameExpr { readonly kind: "name"; readonly name: Name; readonly span: Span }
-export interface CallExpr { readonly kind: "call"; readonly callee: Name; readonly args: readonly Expr[]; readonly span: Span }
+export interface NamedArg { readonly name: Name; readonly value: Expr; readonly span: Span }
+export interface CallExpr {
+  readonly kind: "call";
+  readonly callee: Name;
+  readonly args: readonly Expr[];
+  /** `name = value` arguments, after or among the positional ones. */
+  readonly named: readonly NamedArg[];
+  readonly span: Span;
+}
+/** `v.name`: a field (one state of a scan's final states). */
+export interface FieldExpr { readonly kind: "field"; readonly target: Expr; readonly field: Name; readonly span: Span }
 export type BinaryOp = "+" | "-" | "*" | "/" | "@";
 export interface BinaryExpr {
   readonly kind: "binary";
@@ -52,7 +62,19 @@ export interface DimParam { readonly name: Name; readonly default: number | unde
 export interface CellOption { readonly name: Name; readonly value: Expr; readonly span: Span }
 export interface Initializer { readonly name: Name; readonly args: readonly Expr[]; readonly span: Span }
 
-export type CellItem = InputDecl | StateDecl | ParamDecl | Definition | OutputDecl;
+export type CellItem = InputDecl | StateDecl | ParamDecl | LayerDecl | Definition | OutputDecl;
+
+/** `layer rnn = LSTM<E, H>(forget_bias = 0)`: an instance of a cell; `_` for a dimension inferred from use. */
+export interface LayerDecl {
+  readonly kind: "layer";
+  readonly name: Name;
+  readonly cell: Name;
+  readonly dims: readonly (DimExpr | "infer")[];
+  readonly dimsSpan: Span | undefined;
+  readonly options: readonly NamedArg[];
+  readonly doc: string | undefined;
+  readonly span: Span;
+}
 
 export type ElementType = "float" | "int";
 export interface InputDecl {
@@ -103,7 +125,18 @@ export interface CellDecl {
 
 export interface ImportDecl { readonly kind: "import"; readonly names: readonly Name[]; readonly from: string; readonly fromSpan: Span; readonly span: Span }
 
-export type TopDecl = CellDecl;
+export type ModelItem = InputDecl | LayerDecl | Definition | OutputDecl;
+
+export interface ModelDecl {
+  readonly kind: "model";
+  readonly name: Name;
+  readonly dims: readonly DimParam[];
+  readonly items: readonly ModelItem[];
+  readonly doc: string | undefined;
+  readonly span: Span;
+}
+
+export type TopDecl = CellDecl | ModelDecl;
 
 export interface Module {
   readonly file: string;

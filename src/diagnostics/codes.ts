@@ -137,6 +137,57 @@ passing it. Range analysis found the gate's expression can produce values outsid
 interval, for example a gate computed with tanh. Use sigmoid (σ) or hard_sigmoid.`),
   c("RNN0503", "unused value (warning)", `
 An equation's value is used by no output and no state, so it is computed for nothing.`),
+  c("RNN0504", "unused layer (warning)", `
+A layer is declared but never applied, so its params would be stored and trained for nothing.`),
+  c("RNN0701", "a one-step layer applied to a whole sequence", `
+Calling a layer, \`head(x)\`, applies it to one value. When x is a sequence, say which topology
+you mean:
+
+    ys = map(head, xs)          // every step on its own (TimeDistributed)
+    y  = head(last(xs))         // the last step only (many-to-one)
+    hs = scan(rnn, xs)          // a recurrent layer over the whole sequence`),
+  c("RNN0702", "a sequence construct applied to a single value", `
+\`scan\`, \`map\`, \`last\` and \`bidirectional\` take sequences (values with a time axis, such as an
+input declared \`[T, F]\`); \`final\` takes the result of a scan or a generate; an initial state is a
+single value. To turn one value into a sequence, generate one from it (one-to-many).`),
+  c("RNN0703", "a recurrent layer used without a sequence", `
+A layer whose cell has states carries them from step to step, so it runs over a sequence:
+\`scan(rnn, xs)\` (one output per step) or \`generate(rnn, …)\` (its outputs fed back). \`map\` and a
+direct call apply a layer to each step on its own, which only stateless cells allow.`),
+  c("RNN0704", "layer input mismatch", `
+A layer's dimensions are fixed where it is declared (\`layer head = Dense<H, C>\`), so every value
+given to it must have the shape and element type of the cell's input with those dimensions:
+Dense<H, C> takes [H]. Write \`_\` for a dimension to infer it from the first use
+(\`Dense<_, C>\`). Token ids (\`int\`) go to an Embedding; floats to everything else.`),
+  c("RNN0705", "initial states that do not fit", `
+\`init = …\` starts a scan or a generate from given states: either the final states of another scan
+(\`init = final(enc)\`), which must match the layer's states in number and shape, in order (an LSTM
+hands over h and c), or one value, which sets the first state. An encoder and its decoder
+therefore need the same kind of cell and the same hidden size.`),
+  c("RNN0706", "generate cannot feed its output back", `
+\`generate(dec, start = …, steps = N, until = END)\` feeds each step's output back as the next
+input. The layer needs exactly one input, and either
+- a token input \`[] int\` with an output of scores \`[V]\`: the next token is the argmax (or a sample
+  at \`temperature > 0\`), or
+- an input of the output's own shape, fed back as it is; then \`start = v\` gives the first input.`),
+  c("RNN0707", "sequences of different lengths combined", `
+Step-by-step operations (arithmetic, \`map\`, \`scan\` with several inputs) pair the steps of their
+sequences, so all must share one length. Inputs \`[T, F]\` and \`[S, F]\` may differ in length:
+summarize one (\`last\`, \`final\`) or hand it over as an initial state (encoder–decoder).`),
+  c("RNN0708", "unknown cell for a layer", `
+\`layer name = Cell<dims>\` needs a cell declared in this file or imported
+(\`import { LSTM } from "std"\`). Models cannot be layers.`),
+  c("RNN0709", "bad argument to a construct", `
+A construct got an argument it does not take, or a value it cannot use: the first argument of
+scan, map and generate is a layer name; scan takes \`init\` and \`reverse\`; bidirectional takes
+\`merge = concat | sum | mul | ave\`; generate takes \`init\`, \`start\`, \`steps\` (required),
+\`until\` and \`temperature\`; fields such as \`.h\` name a state of \`final(…)\`.`),
+  c("RNN0710", "a layer that cannot be inlined", `
+Inside a cell, a layer's step is inlined into the cell's step. A recurrent layer can be applied
+once per step (declare a second layer for a second recurrence), and a cell cannot contain itself.`),
+  c("RNN0711", "a layer dimension that cannot be inferred", `
+\`_\` infers a layer's dimension from the shape of its input, so only dimensions that appear in the
+cell's input shapes can be \`_\`; write output sizes: \`Dense<_, C>\`, not \`Dense<_, _>\`.`),
   c("RNN0601", "weights: missing param", `
 The weights file lacks a param the cell declares. The message names it with its expected shape.`),
   c("RNN0602", "weights: unknown param", `

@@ -8,10 +8,10 @@ export class NodeBuilder {
   readonly nodes: Node[] = [];
   private readonly leaves = new Map<string, NodeId>();
 
-  add(op: Op, args: readonly NodeId[], shape: Shape, span: Span, attrs: Attrs = {}, dtype: "float" | "int" = "float"): NodeId {
+  add(op: Op, args: readonly NodeId[], shape: Shape, span: Span, attrs: Attrs = {}, dtype: "float" | "int" = "float", seq?: string): NodeId {
     const id = this.nodes.length;
-    const batched = op === Op.Input || op === Op.StateRead || args.some((a) => this.nodes[a]!.batched);
-    this.nodes.push(Object.freeze({ id, op, args: Object.freeze([...args]), shape, dtype, batched, attrs: Object.freeze({ ...attrs }), span }));
+    const batched = op === Op.Input || op === Op.StateRead || op === Op.Generate || args.some((a) => this.nodes[a]!.batched);
+    this.nodes.push(Object.freeze({ id, op, args: Object.freeze([...args]), shape, dtype, batched, attrs: Object.freeze({ ...attrs }), span, ...(seq ? { seq } : {}) }));
     return id;
   }
 

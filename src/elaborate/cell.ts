@@ -6,6 +6,8 @@ import { shapeEquals, shapeToString } from "../ir/dims.js";
 import type { CellIR, NodeId, ParamInfo, StateInfo, ValueInfo, InputInfo } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { NodeBuilder } from "./builder.js";
+import { applyLayer, firstOutput, instantiateLayer, type CellLibrary, type LayerInstance } from "./layers.js";
+import type { InlineSink } from "./inline.js";
 import { ExprElaborator, type ValueResolver } from "./expr.js";
 import { initializerOf } from "./initializers.js";
 import { collectScope, type OptionValue, type Sym } from "./scope.js";
@@ -19,7 +21,7 @@ export interface Elaborated {
 }
 
 export function elaborateCell(
-  cell: A.CellDecl, file: string, text: string, diags: DiagnosticBag, overrides: ReadonlyMap<string, OptionValue> = new Map(),
+  cell: A.CellDecl, file: string, text: string, diags: DiagnosticBag, lib: CellLibrary, overrides: ReadonlyMap<string, OptionValue> = new Map(),
 ): Elaborated {
   const errorsBefore = diags.items.filter((d) => d.severity === "error").length;
   const scope = collectScope(cell, file, diags, overrides);
@@ -65,7 +67,23 @@ export function elaborateCell(
     });
   };
 
+  // Layers' params and states, added as their applications are inlined.
+  const layerParams: ParamInfo[] = [];
+  const layerStates: StateInfo[] = [];
+  const sink: InlineSink = {
+    param: (name, shape, init, span) => { layerParams.push({ name, shape, init, span }); },
+    state: (name, shape, init, update, lag, span) => { layerStates.push({ name, shape, init, update, maxLag: lag, span }); },
+  };
+  const layers = new Map<string, LayerInstance | undefined>();
+  const layerCtx = { file, owner: cell, ownerDims: cell.dims.map((d) => d.name.text), diags, lib };
   const resolver: ValueResolver = {
+    layerCall(sym, call, args) {
+      if (!layers.has(sym.name)) layers.set(sym.name, instantiateLayer(sym.decl, layerCtx));
+      const inst = layers.get(sym.name);
+      if (!inst) return undefined;
+      const outs = applyLayer(inst, call, call.args, args, b, sink, layerCtx);
+      return outs && firstOutput(inst.ir, outs);
+    },
     valueAt(sym, use) {
       switch (sym.kind) {
         case "input":
@@ -95,6 +113,13 @@ export function elaborateCell(
     },
     stateAt(sym) {
       return resolver.stateAt(sym, 1, sym.span);
+    },
+    layerCall(sym, call) {
+      diags.error("RNN0207", "the initial value of a state cannot apply a layer", {
+        file, span: call.span, label: `\`${sym.name}\` applied before the first step`,
+        notes: ["an initial value is computed once, before step 0, from params, cell options and numbers"],
+      });
+      return undefined;
     },
   };
   const initExprs = new ExprElaborator(cell, file, text, scope, b, diags, initResolver);
@@ -173,6 +198,15 @@ export function elaborateCell(
     const init = initializerOf(sym.decl.init, sym.shape, file, diags, scope);
     if (init) params.push({ name: sym.name, shape: sym.shape, init, ...(sym.decl.doc ? { doc: sym.decl.doc } : {}), span: sym.span });
   }
+  for (const sym of scope.symbols.values()) {
+    if (sym.kind !== "layer" || layers.has(sym.name)) continue;
+    diags.warning("RNN0504", `layer \`${sym.name}\` is never applied`, {
+      file, span: sym.span, label: "declared here, but no equation uses it",
+      help: { message: `apply it, \`${sym.name}(x)\`, or remove it` },
+    });
+  }
+  params.push(...layerParams);
+  states.push(...layerStates);
   const inputs: InputInfo[] = [...scope.symbols.values()]
     .filter((s): s is Sym & { kind: "input" } => s.kind === "input")
     .map((s) => ({ name: s.name, shape: s.shape, dtype: s.decl.dtype, ...(s.decl.doc ? { doc: s.decl.doc } : {}), span: s.span }));

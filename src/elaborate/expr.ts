@@ -15,6 +15,8 @@ export interface ValueResolver {
   valueAt(sym: Sym, use: A.NameExpr): NodeId | undefined;
   /** The node of state `sym` read `lag` ≥ 1 steps back. */
   stateAt(sym: Sym & { kind: "state" }, lag: number, span: A.Span): NodeId;
+  /** Applies a layer to argument nodes; its first output, or undefined after reporting why not. */
+  layerCall(sym: Sym & { kind: "layer" }, call: A.CallExpr, args: readonly NodeId[]): NodeId | undefined;
 }
 
 const binaryOpFor: Record<Exclude<A.BinaryOp, "@">, Op> = { "+": Op.Add, "-": Op.Sub, "*": Op.Mul, "/": Op.Div };
@@ -59,6 +61,12 @@ export class ExprElaborator {
         return this.lag(e);
       case "slice":
         return this.slice(e);
+      case "field":
+        this.diags.error("RNN0709", "fields are read only from the final states of a scan, in a model", {
+          file: this.file, span: e.field.span, label: "no field here",
+          notes: ["`final(enc).h` reads state h of a scan's final states"],
+        });
+        return undefined;
     }
   }
 
@@ -73,6 +81,9 @@ export class ExprElaborator {
         return undefined;
       case "dim":
         this.notAValue(e.name, `\`${sym.name}\` is a dimension, not a value`, "dimensions size shapes; they cannot be used in arithmetic");
+        return undefined;
+      case "layer":
+        this.notAValue(e.name, `\`${sym.name}\` is a layer, not a value`, `apply it: \`${sym.name}(…)\``);
         return undefined;
       case "option":
         if (typeof sym.value === "number") return this.b.add(Op.Const, [], [], e.span, { value: sym.value });
@@ -107,6 +118,18 @@ export class ExprElaborator {
   private call(e: A.CallExpr): NodeId | undefined {
     const sym = this.scope.symbols.get(e.callee.text);
     if (sym?.kind === "poisoned") return undefined;
+    for (const n of e.named) {
+      this.diags.error("RNN0709", `\`${e.callee.text}\` takes no argument named \`${n.name.text}\``, {
+        file: this.file, span: n.name.span, label: "unknown named argument",
+        notes: ["named arguments belong to the sequence constructs of models: scan, bidirectional, generate"],
+      });
+      return undefined;
+    }
+    if (sym?.kind === "layer") {
+      const args = e.args.map((a) => this.expr(a));
+      if (!args.every((a): a is NodeId => a !== undefined)) return undefined;
+      return this.values.layerCall(sym, e, args);
+    }
     const fnName = sym?.kind === "option" && typeof sym.value === "string" ? sym.value : sym ? undefined : e.callee.text;
     const fn = fnName !== undefined ? builtins.get(fnName) : undefined;
     const args = e.args.map((a) => this.expr(a));

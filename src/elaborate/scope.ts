@@ -12,13 +12,14 @@ export type Sym =
   | { readonly kind: "state"; readonly name: string; readonly shape: Shape; readonly decl: A.StateDecl; readonly span: A.Span }
   | { readonly kind: "param"; readonly name: string; readonly shape: Shape; readonly decl: A.ParamDecl; readonly span: A.Span }
   | { readonly kind: "def"; readonly name: string; readonly value: A.Expr; readonly gate: boolean; readonly doc: string | undefined; readonly span: A.Span }
+  | { readonly kind: "layer"; readonly name: string; readonly decl: A.LayerDecl; readonly span: A.Span }
   /** A declaration whose shape was wrong: already reported, so its uses stay silent. */
   | { readonly kind: "poisoned"; readonly name: string; readonly span: A.Span };
 
 export type OptionValue = string | number;
 
 const kindWord: Record<Sym["kind"], string> = {
-  dim: "a dimension", option: "a cell option", input: "an input", state: "a state", param: "a param", def: "a value", poisoned: "a declaration",
+  dim: "a dimension", option: "a cell option", input: "an input", state: "a state", param: "a param", def: "a value", poisoned: "a declaration", layer: "a layer",
 };
 
 export interface CellScope {
@@ -96,6 +97,9 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
         for (const n of item.names) declare(shape ? { kind: "param", name: n.text, shape, decl: item, span: n.span } : poisoned(n));
         break;
       }
+      case "layer":
+        declare({ kind: "layer", name: item.name.text, decl: item, span: item.name.span });
+        break;
       case "def":
       case "output":
         break;
@@ -135,7 +139,7 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
 const poisoned = (n: A.Name): Sym => ({ kind: "poisoned", name: n.text, span: n.span });
 
 /** Evaluates a written dimension against the cell's dimension list. */
-export function dimOf(d: A.DimExpr, dimNames: readonly string[], cell: A.CellDecl, file: string, diags: DiagnosticBag): Dim | undefined {
+export function dimOf(d: A.DimExpr, dimNames: readonly string[], cell: { readonly name: A.Name; readonly kind: string }, file: string, diags: DiagnosticBag): Dim | undefined {
   switch (d.kind) {
     case "dimNumber":
       return dimConst(d.value);
@@ -143,12 +147,12 @@ export function dimOf(d: A.DimExpr, dimNames: readonly string[], cell: A.CellDec
       if (dimNames.includes(d.name.text)) return dimVar(d.name.text);
       const near = closestNames(d.name.text, dimNames);
       const list = [...dimNames, d.name.text].join(", ");
-      diags.error("RNN0205", `unresolved dimension \`${d.name.text}\` in cell \`${cell.name.text}\``, {
+      diags.error("RNN0205", `unresolved dimension \`${d.name.text}\` in ${cell.kind} \`${cell.name.text}\``, {
         file, span: d.span, label: "not a dimension of this cell",
         notes: [dimNames.length ? `the cell's dimensions are ${dimNames.join(", ")}` : "the cell declares no dimensions"],
         help: near.length
           ? { message: `did you mean \`${near[0]}\`?`, edit: { file, span: d.span, text: near[0]! } }
-          : { message: `declare it with the others: \`cell ${cell.name.text}<${list}>\`` },
+          : { message: `declare it with the others: \`${cell.kind} ${cell.name.text}<${list}>\`` },
       });
       return undefined;
     }

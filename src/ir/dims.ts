@@ -86,3 +86,25 @@ export function evalDim(d: Dim, env: ReadonlyMap<string, number>): number | unde
 export function dimNames(d: Dim): string[] {
   return [...new Set([...d.keys()].flatMap((k) => k.split("*").filter(Boolean)))];
 }
+
+/** Replaces names by dimensions (a layer's dims by the dims it was instantiated with); undefined if a name has no value. */
+export function substDim(d: Dim, subst: ReadonlyMap<string, Dim | undefined>): Dim | undefined {
+  let total: Dim = dimConst(0);
+  for (const [k, v] of d) {
+    let term: Dim = dimConst(v);
+    for (const name of k.split("*").filter(Boolean)) {
+      const x = subst.has(name) ? subst.get(name) : dimVar(name);
+      if (x === undefined) return undefined;
+      term = dimMul(term, x);
+    }
+    total = dimAdd(total, term);
+  }
+  return total;
+}
+
+/** The name when the dimension is exactly one name (coefficient 1), else undefined. */
+export function dimAsName(d: Dim): string | undefined {
+  if (d.size !== 1) return undefined;
+  const [[k, v]] = [...d];
+  return v === 1 && k !== "" && !k.includes("*") ? k : undefined;
+}

@@ -6,8 +6,15 @@ import type { Op } from "./ops.js";
 export type NodeId = number;
 
 export interface Attrs {
-  readonly name?: string;   // Input, StateRead, Param
+  readonly name?: string;   // Input, StateRead, Param, Field
   readonly lag?: number;    // StateRead
+  readonly layer?: string;  // Apply, Map, Scan, Generate
+  readonly reverse?: boolean; // Scan
+  readonly hasInit?: boolean; // Scan, Generate: the last argument holds initial states
+  readonly steps?: number;  // Generate
+  readonly until?: number;  // Generate: the end token (-1: none)
+  readonly startToken?: number; // Generate (int feedback)
+  readonly temperature?: number; // Generate: 0 is greedy argmax
   readonly value?: number;  // Const
   readonly start?: import("./dims.js").Dim; // Slice
   readonly end?: import("./dims.js").Dim;   // Slice
@@ -22,6 +29,8 @@ export interface Node {
   readonly dtype: "float" | "int";
   /** True when the value differs between examples of a batch (depends on an input or a state). */
   readonly batched: boolean;
+  /** In models: the sequence-length symbol (`T`) of a value with a time axis; absent for single values. */
+  readonly seq?: string;
   readonly attrs: Attrs;
   readonly span: Span;
 }
@@ -45,6 +54,36 @@ export interface StateInfo {
   readonly span: Span;
 }
 export interface ValueInfo { readonly name: string; readonly node: NodeId; readonly gate: boolean; readonly doc?: string; readonly span: Span }
+
+export interface ModelInputInfo {
+  readonly name: string;
+  /** Per-step shape for sequences, whole shape otherwise. */
+  readonly shape: Shape;
+  readonly seq: string | undefined;
+  readonly dtype: "float" | "int";
+  readonly doc?: string;
+  readonly span: Span;
+}
+
+export interface LayerInfo {
+  readonly name: string;
+  readonly ir: CellIR;
+  /** The cell's dims in terms of the model's. */
+  readonly dims: ReadonlyMap<string, import("./dims.js").Dim>;
+  readonly span: Span;
+}
+
+/** One model: a graph of sequence constructs and pointwise ops over layers (cells), dims symbolic. */
+export interface ModelIR {
+  readonly name: string;
+  readonly file: string;
+  readonly dims: readonly DimInfo[];
+  readonly inputs: readonly ModelInputInfo[];
+  readonly layers: readonly LayerInfo[];
+  readonly nodes: readonly Node[];
+  readonly outputs: readonly ValueInfo[];
+  readonly doc?: string;
+}
 
 /** One cell, elaborated: everything a backend needs to run a step, with dims still symbolic. */
 export interface CellIR {

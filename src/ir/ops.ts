@@ -19,7 +19,18 @@ export enum Op {
   Sqrt = "sqrt", Square = "square", Sin = "sin", Cos = "cos", Identity = "identity",
   // along the last axis
   Softmax = "softmax", LogSoftmax = "log_softmax", Sum = "sum", Mean = "mean",
+  // sequence constructs, in models only (attrs.layer names the layer)
+  Apply = "apply",       // a stateless layer on single values
+  Map = "map",           // a stateless layer at every step of sequences
+  Scan = "scan",         // a layer over sequences carrying its states (attrs.reverse); last arg may be the initial states
+  Final = "final",       // the final states of a scan or generate (a record)
+  Field = "field",       // one state of a record (attrs.name)
+  Last = "last",         // each sequence's element at its own last step
+  Generate = "generate", // feeds a layer's output back as its next input (attrs.start, steps, until, temperature)
 }
+
+/** Ops that only appear in models. */
+export const sequenceOps: ReadonlySet<Op> = new Set([Op.Apply, Op.Map, Op.Scan, Op.Final, Op.Field, Op.Last, Op.Generate]);
 
 export const unaryOps: ReadonlySet<Op> = new Set([
   Op.Neg, Op.Sigmoid, Op.HardSigmoid, Op.Tanh, Op.Relu, Op.Elu, Op.Selu, Op.Softplus, Op.Softsign, Op.Swish, Op.Gelu,

@@ -1,12 +1,13 @@
-// Resolve stage: loads imported files and builds the table of cells visible from the root file.
+// Resolve stage: loads imported files and builds the table of cells and models visible from the root file.
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import type { Host } from "../host.js";
 import type { ParsedFile } from "../syntax/syntax.js";
 
+/** A cell or model visible in a file, with the file that declares it. */
 export interface VisibleCell {
-  readonly decl: A.CellDecl;
+  readonly decl: A.TopDecl;
   readonly file: string;
 }
 

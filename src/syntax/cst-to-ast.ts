@@ -31,7 +31,8 @@ export class AstBuilder {
   module(cst: CstNode): A.Module {
     const c = cst.children as Children;
     const imports = nodes(c.importDecl).map((n) => this.importDecl(n)).filter(defined);
-    const decls = nodes(c.cellDecl).map((n) => this.cellDecl(n)).filter(defined);
+    const decls = [...nodes(c.cellDecl).map((n) => this.cellDecl(n)), ...nodes(c.modelDecl).map((n) => this.modelDecl(n))]
+      .filter(defined).sort((a, b) => a.span.start - b.span.start);
     return { file: this.file, imports, decls };
   }
 
@@ -59,6 +60,49 @@ export class AstBuilder {
     const items = nodes(c.cellItem).map((i) => this.cellItem(i)).filter(defined);
     const span = this.span(n);
     return { kind: "cell", name: name(id), dims, options, items, doc: this.docFor(span.start), span };
+  }
+
+  private modelDecl(n: CstNode): A.ModelDecl | undefined {
+    const c = n.children as Children;
+    const id = tok(c.Identifier);
+    if (!id) return undefined;
+    const dimsNode = nodes(c.dimParams)[0];
+    const dims = dimsNode ? nodes((dimsNode.children as Children).dimParam).map((d) => this.dimParam(d)).filter(defined) : [];
+    const items = nodes(c.modelItem).map((i) => this.cellItem(i)).filter(defined)
+      .filter((i): i is A.ModelItem => i.kind === "input" || i.kind === "layer" || i.kind === "def" || i.kind === "output");
+    const span = this.span(n);
+    return { kind: "model", name: name(id), dims, items, doc: this.docFor(span.start), span };
+  }
+
+  private layerDecl(n: CstNode, doc: string | undefined, span: A.Span): A.LayerDecl | undefined {
+    const c = n.children as Children;
+    const [id, cell] = toks(c.Identifier);
+    if (!id || !cell) return undefined;
+    const dimExprs = nodes(c.expression).map((e) => this.expr(e));
+    if (!dimExprs.every(defined)) return undefined;
+    const dims: (A.DimExpr | "infer")[] = [];
+    for (const e of dimExprs as A.Expr[]) {
+      if (e.kind === "name" && e.name.text === "_") { dims.push("infer"); continue; }
+      const d = this.dim(e);
+      if (!d) return undefined;
+      dims.push(d);
+    }
+    const less = tok(c.Less);
+    const greater = tok(c.Greater);
+    const argNode = nodes(c.argumentList)[0];
+    const call = argNode ? this.arguments(argNode) : { args: [], named: [] };
+    if (!call) return undefined;
+    for (const a of call.args) {
+      this.diags.error("RNN0208", "layer options are written `name = value`", {
+        file: this.file, span: a.span, label: "an option without a name",
+        notes: ["for example `layer head = Dense<H, C>(act = softmax)`"],
+      });
+    }
+    return {
+      kind: "layer", name: name(id), cell: name(cell), dims,
+      dimsSpan: less && greater ? join(tokenSpan(less), tokenSpan(greater)) : undefined,
+      options: call.named, doc, span,
+    };
   }
 
   private dimParam(n: CstNode): A.DimParam | undefined {
@@ -90,7 +134,7 @@ export class AstBuilder {
 
   private cellItem(n: CstNode): A.CellItem | undefined {
     const c = n.children as Children;
-    const inner = nodes(c.inputDecl)[0] ?? nodes(c.stateDecl)[0] ?? nodes(c.paramDecl)[0] ?? nodes(c.gateDef)[0] ?? nodes(c.outputDecl)[0] ?? nodes(c.definition)[0];
+    const inner = nodes(c.inputDecl)[0] ?? nodes(c.stateDecl)[0] ?? nodes(c.paramDecl)[0] ?? nodes(c.layerDecl)[0] ?? nodes(c.gateDef)[0] ?? nodes(c.outputDecl)[0] ?? nodes(c.definition)[0];
     if (!inner || inner.recoveredNode) return undefined;
     const ic = inner.children as Children;
     const span = this.span(inner);
@@ -122,6 +166,8 @@ export class AstBuilder {
         const names = toks(ic.Identifier).map(name);
         return shape && names.length ? { kind: "param", names, shape, init, doc, span } : undefined;
       }
+      case "layerDecl":
+        return this.layerDecl(inner, doc, span);
       case "gateDef":
       case "definition": {
         const id = tok(ic.Identifier);
@@ -149,14 +195,31 @@ export class AstBuilder {
     const id = tok(c.Identifier);
     if (!id) return undefined;
     const argNode = nodes(c.argumentList)[0];
-    const args = argNode ? this.args(argNode) : [];
-    if (!args) return undefined;
-    return { name: name(id), args, span: this.span(n) };
+    const call = argNode ? this.arguments(argNode) : { args: [], named: [] };
+    if (!call) return undefined;
+    for (const a of call.named) {
+      this.diags.error("RNN0208", "initializer arguments are positional", {
+        file: this.file, span: a.name.span, label: "a named argument",
+        notes: ["write `uniform(-0.1, 0.1)`, not `uniform(lo = -0.1, hi = 0.1)`"],
+      });
+    }
+    return { name: name(id), args: call.args, span: this.span(n) };
   }
 
-  private args(n: CstNode): A.Expr[] | undefined {
-    const exprs = nodes((n.children as Children).expression).map((e) => this.expr(e));
-    return exprs.every(defined) ? (exprs as A.Expr[]) : undefined;
+  /** The positional and named arguments of an argument list. */
+  private arguments(n: CstNode): { args: A.Expr[]; named: A.NamedArg[] } | undefined {
+    if (n.recoveredNode) return undefined;
+    const args: A.Expr[] = [];
+    const named: A.NamedArg[] = [];
+    for (const a of nodes((n.children as Children).argument)) {
+      const ac = a.children as Children;
+      const value = this.expr(nodes(ac.expression)[0]);
+      if (!value) return undefined;
+      const id = tok(ac.Identifier);
+      if (id) named.push({ name: name(id), value, span: this.span(a) });
+      else args.push(value);
+    }
+    return { args, named };
   }
 
   private shape(n: CstNode | undefined): A.ShapeAst | undefined {
@@ -222,9 +285,14 @@ export class AstBuilder {
       }
       case "postfix": {
         let acc = this.expr(nodes(c.primary)[0]);
-        for (const suffix of nodes(c.indexSuffix)) {
+        const suffixes = [...nodes(c.indexSuffix), ...nodes(c.fieldSuffix)].sort((a, b) => (a.location?.startOffset ?? 0) - (b.location?.startOffset ?? 0));
+        for (const suffix of suffixes) {
           if (!acc) return undefined;
-          acc = this.index(acc, suffix);
+          if (suffix.name === "fieldSuffix") {
+            const field = tok((suffix.children as Children).Identifier);
+            if (!field) return undefined;
+            acc = { kind: "field", target: acc, field: name(field), span: join(acc.span, tokenSpan(field)) };
+          } else acc = this.index(acc, suffix);
         }
         return acc;
       }
@@ -241,9 +309,8 @@ export class AstBuilder {
         if (!id) return undefined;
         const argNode = nodes(c.argumentList)[0];
         if (!argNode) return { kind: "name", name: name(id), span: tokenSpan(id) };
-        if (argNode.recoveredNode) return undefined;
-        const args = this.args(argNode);
-        return args ? { kind: "call", callee: name(id), args, span: this.span(n) } : undefined;
+        const call = this.arguments(argNode);
+        return call ? { kind: "call", callee: name(id), args: call.args, named: call.named, span: this.span(n) } : undefined;
       }
     }
     return undefined;

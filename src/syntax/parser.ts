@@ -12,7 +12,40 @@ class RnnParser extends CstParser {
     this.MANY(() => this.OR([
       { ALT: () => this.SUBRULE(this.importDecl) },
       { ALT: () => this.SUBRULE(this.cellDecl) },
+      { ALT: () => this.SUBRULE(this.modelDecl) },
     ]));
+  });
+
+  modelDecl = this.RULE("modelDecl", () => {
+    this.CONSUME(T.Model);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.dimParams));
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.modelItem));
+    this.CONSUME(T.RBrace);
+  });
+
+  modelItem = this.RULE("modelItem", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.inputDecl) },
+      { ALT: () => this.SUBRULE(this.layerDecl) },
+      { ALT: () => this.SUBRULE(this.outputDecl) },
+      { ALT: () => this.SUBRULE(this.definition) },
+    ]);
+    this.OPTION(() => this.CONSUME(T.Semicolon));
+  });
+
+  layerDecl = this.RULE("layerDecl", () => {
+    this.CONSUME(T.Layer);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    this.CONSUME2(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Less);
+      this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+      this.CONSUME(T.Greater);
+    });
+    this.OPTION2(() => this.SUBRULE(this.argumentList));
   });
 
   importDecl = this.RULE("importDecl", () => {
@@ -65,6 +98,7 @@ class RnnParser extends CstParser {
       { ALT: () => this.SUBRULE(this.inputDecl) },
       { ALT: () => this.SUBRULE(this.stateDecl) },
       { ALT: () => this.SUBRULE(this.paramDecl) },
+      { ALT: () => this.SUBRULE(this.layerDecl) },
       { ALT: () => this.SUBRULE(this.gateDef) },
       { ALT: () => this.SUBRULE(this.outputDecl) },
       { ALT: () => this.SUBRULE(this.definition) },
@@ -169,7 +203,15 @@ class RnnParser extends CstParser {
 
   postfix = this.RULE("postfix", () => {
     this.SUBRULE(this.primary);
-    this.MANY(() => this.SUBRULE(this.indexSuffix));
+    this.MANY(() => this.OR([
+      { ALT: () => this.SUBRULE(this.indexSuffix) },
+      { ALT: () => this.SUBRULE(this.fieldSuffix) },
+    ]));
+  });
+
+  fieldSuffix = this.RULE("fieldSuffix", () => {
+    this.CONSUME(T.Dot);
+    this.CONSUME(T.Identifier);
   });
 
   indexSuffix = this.RULE("indexSuffix", () => {
@@ -201,8 +243,16 @@ class RnnParser extends CstParser {
 
   argumentList = this.RULE("argumentList", () => {
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.argument) });
     this.CONSUME(T.RParen);
+  });
+
+  argument = this.RULE("argument", () => {
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier);
+      this.CONSUME(T.Equals);
+    });
+    this.SUBRULE(this.expression);
   });
 }
 

@@ -1,0 +1,202 @@
+// Layers: instances of cells inside a cell or a model; finding the cell, binding and inferring its dimensions, applying it.
+import type * as A from "../ast/nodes.js";
+import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { closestNames } from "../diagnostics/suggest.js";
+import { dimAsName, dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
+import type { CellIR, NodeId } from "../ir/ir.js";
+import type { NodeBuilder } from "./builder.js";
+import { inlineCell, substShape, type InlineSink } from "./inline.js";
+import { dimOf, optionValue, type OptionValue } from "./scope.js";
+
+export interface FoundCell {
+  readonly decl: A.CellDecl;
+  readonly file: string;
+  readonly text: string;
+}
+
+/** How elaboration reaches other cells: the compiler implements it (per-file scopes, a cache, a recursion guard). */
+export interface CellLibrary {
+  /** The cell visible as `name` from `fromFile`, or why not. */
+  find(name: string, fromFile: string): FoundCell | "model" | undefined;
+  visibleCells(fromFile: string): string[];
+  /** The cell's IR with these options, or undefined when it has errors (reported where it is declared) or contains itself. */
+  elaborate(found: FoundCell, options: ReadonlyMap<string, OptionValue>): CellIR | undefined | "recursive";
+}
+
+export interface LayerContext {
+  readonly file: string;
+  readonly owner: { readonly name: A.Name; readonly kind: string };
+  readonly ownerDims: readonly string[];
+  readonly diags: DiagnosticBag;
+  readonly lib: CellLibrary;
+}
+
+/** A layer with its cell elaborated; dimensions written `_` are bound on first application. */
+export class LayerInstance {
+  applications = 0;
+  constructor(
+    readonly decl: A.LayerDecl,
+    readonly ir: CellIR,
+    /** Inner dim name → outer dim (undefined while still to be inferred). */
+    readonly subst: Map<string, Dim | undefined>,
+  ) {}
+
+  get recurrent(): boolean {
+    return this.ir.states.length > 0;
+  }
+
+  /** `Dense<H, C>` as the user wrote it, for messages. */
+  get label(): string {
+    return `${this.decl.cell.text}<${this.ir.dims.map((d) => this.subst.get(d.name) ? dimText(this.subst.get(d.name)!) : "_").join(", ")}>`;
+  }
+}
+
+const dimText = (d: Dim) => shapeToString([d]).slice(1, -1);
+
+export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerInstance | undefined {
+  const { file, diags } = ctx;
+  const found = ctx.lib.find(decl.cell.text, file);
+  if (found === undefined || found === "model") {
+    const near = closestNames(decl.cell.text, ctx.lib.visibleCells(file));
+    diags.error("RNN0708", found === "model" ? `\`${decl.cell.text}\` is a model, and a layer must be a cell` : `cannot find cell \`${decl.cell.text}\``, {
+      file, span: decl.cell.span, label: found === "model" ? "a model" : "no cell has this name here",
+      notes: [found === "model" ? "a model composes layers; put the reusable part in a cell" : 'cells come from this file or an import such as `import { LSTM } from "std"`'],
+      ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: decl.cell.span, text: near[0]! } } } : {}),
+    });
+    return undefined;
+  }
+  const options = new Map<string, OptionValue>();
+  let bad = false;
+  for (const o of decl.options) {
+    const known = found.decl.options.some((x) => x.name.text === o.name.text);
+    const value = optionValue(o.value);
+    if (!known || value === undefined) {
+      bad = true;
+      const names = found.decl.options.map((x) => x.name.text);
+      const near = known ? [] : closestNames(o.name.text, names);
+      diags.error("RNN0208", known ? `the option \`${o.name.text}\` must be a function name or a number` : `cell \`${found.decl.name.text}\` has no option \`${o.name.text}\``, {
+        file, span: known ? o.value.span : o.name.span, label: known ? "not a function name or a number" : "unknown option",
+        notes: [names.length ? `its options are ${names.join(", ")}` : `\`${found.decl.name.text}\` declares no options`],
+        ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: o.name.span, text: near[0]! } } } : {}),
+      });
+      continue;
+    }
+    options.set(o.name.text, value);
+  }
+  const inner = ctx.lib.elaborate(found, options);
+  if (inner === "recursive") {
+    diags.error("RNN0710", `cell \`${found.decl.name.text}\` contains itself`, {
+      file, span: decl.cell.span, label: "this layer is the cell being defined, or one that contains it",
+      notes: ["a cell's layers are inlined into it, so a cell cannot contain itself; recurrence goes through states (`h[t-1]`)"],
+    });
+    return undefined;
+  }
+  if (!inner || bad) return undefined;
+  const want = inner.dims;
+  const given = decl.dims;
+  const required = want.filter((d) => d.default === undefined).length;
+  if (given.length > want.length || given.length < required) {
+    const sig = `${inner.name}<${want.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ")}>`;
+    diags.error("RNN0303", `\`${inner.name}\` takes ${required === want.length ? want.length : `${required} to ${want.length}`} dimensions but was given ${given.length}`, {
+      file, span: decl.dimsSpan ?? decl.cell.span, label: `${given.length} given`,
+      notes: [`the cell is declared \`${sig}\``],
+      help: { message: "write `_` for a dimension to infer it from the layer's input" },
+    });
+    return undefined;
+  }
+  const subst = new Map<string, Dim | undefined>();
+  for (let i = 0; i < want.length; i++) {
+    const g = given[i];
+    if (g === undefined) subst.set(want[i]!.name, dimConst(want[i]!.default!));
+    else if (g === "infer") subst.set(want[i]!.name, undefined);
+    else {
+      const d = dimOf(g, ctx.ownerDims, ctx.owner, file, diags);
+      if (!d) return undefined;
+      subst.set(want[i]!.name, d);
+    }
+  }
+  return new LayerInstance(decl, inner, subst);
+}
+
+/** The shapes a layer's inputs take once its dims are bound (undefined while a dim is still unknown). */
+export function layerInputShape(inst: LayerInstance, k: number): Shape | undefined {
+  const s = inst.ir.inputs[k]!.shape;
+  const out = substShape(s.map((d) => d), inst.subst);
+  return out.every((d) => d !== undefined) ? out : undefined;
+}
+
+/**
+ * Checks a layer's arguments (per-step shapes in models): count, `_` dims bound from the arguments' shapes, shapes
+ * and element types. False after reporting why not.
+ */
+export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly A.Expr[], args: readonly NodeId[], b: NodeBuilder, ctx: LayerContext): boolean {
+  const { file, diags } = ctx;
+  const ir = inst.ir;
+  const name = inst.decl.name.text;
+  if (args.length !== ir.inputs.length) {
+    diags.error("RNN0303", `layer \`${name}\` takes ${ir.inputs.length} input${ir.inputs.length === 1 ? "" : "s"} but was given ${args.length}`, {
+      file, span: call.span, label: `${args.length} given`,
+      notes: [`${inst.label} has inputs ${ir.inputs.map((i) => `${i.name}: ${shapeToString(i.shape)}`).join(", ") || "none"}`],
+    });
+    return false;
+  }
+  // Bind dimensions written `_` from the first use.
+  ir.inputs.forEach((input, k) => {
+    const argShape = b.shape(args[k]!);
+    input.shape.forEach((d, axis) => {
+      const v = dimAsName(d);
+      if (v !== undefined && inst.subst.has(v) && inst.subst.get(v) === undefined && argShape[axis]) inst.subst.set(v, argShape[axis]);
+    });
+  });
+  for (let k = 0; k < ir.inputs.length; k++) {
+    const input = ir.inputs[k]!;
+    const want = layerInputShape(inst, k);
+    const node = b.nodes[args[k]!]!;
+    const typeOk = input.dtype === node.dtype;
+    if (!want || !shapeEquals(want, node.shape) || !typeOk) {
+      const wantText = want ? shapeToString(want) : shapeToString(input.shape);
+      diags.error("RNN0704", `layer \`${name}\` expects \`${input.name}\`: ${wantText}${input.dtype === "int" ? " int" : ""}, but is given ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""}`, {
+        file, span: argExprs[k]!.span, label: `this has shape ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""}`,
+        secondary: [{ file, span: inst.decl.span, message: `\`${name}\` is ${inst.label}` }],
+        notes: !typeOk ? [input.dtype === "int" ? "this input takes integer token ids" : "this input takes floats, not token ids"]
+          : ["a layer's dimensions are fixed where it is declared; every use must agree with them"],
+        help: { message: want ? `declare the layer with dimensions that fit, or write \`_\` to infer them from the input` : "give the layer's dimensions explicitly" },
+      });
+      return false;
+    }
+  }
+  const unbound = ir.dims.filter((d) => inst.subst.get(d.name) === undefined).map((d) => d.name);
+  if (unbound.length) {
+    diags.error("RNN0711", `cannot infer dimension${unbound.length > 1 ? "s" : ""} ${unbound.join(", ")} of layer \`${name}\``, {
+      file, span: inst.decl.span, label: `${inst.label}: ${unbound.join(", ")} not fixed by the input`,
+      notes: ["`_` infers a dimension from the shape of the layer's input; output sizes must be written"],
+      help: { message: `write the dimension${unbound.length > 1 ? "s" : ""} in \`${inst.decl.cell.text}<…>\`` },
+    });
+    return false;
+  }
+  return true;
+}
+
+/** Applies a layer inside a cell: binds it, then inlines its step. Returns its outputs by name. */
+export function applyLayer(
+  inst: LayerInstance, call: A.Expr, argExprs: readonly A.Expr[], args: readonly NodeId[], b: NodeBuilder, sink: InlineSink, ctx: LayerContext,
+): Map<string, NodeId> | undefined {
+  if (!bindLayer(inst, call, argExprs, args, b, ctx)) return undefined;
+  const { file, diags } = ctx;
+  const name = inst.decl.name.text;
+  if (inst.recurrent && inst.applications > 0) {
+    diags.error("RNN0710", `recurrent layer \`${name}\` is applied twice in one step`, {
+      file, span: call.span, label: "second application",
+      notes: ["a recurrent layer has one state per step; two applications would each need their own"],
+      help: { message: `declare a second layer (\`layer ${name}2 = ${inst.label}\`) for a separate recurrence` },
+    });
+    return undefined;
+  }
+  inst.applications++;
+  return inlineCell(inst.ir, name, inst.subst, args, b, sink, call.span);
+}
+
+/** The output a call of a layer yields: its first declared output. */
+export function firstOutput(ir: CellIR, outputs: ReadonlyMap<string, NodeId>): NodeId {
+  return outputs.get(ir.outputs[0]!.name)!;
+}

@@ -1,0 +1,103 @@
+// One example's run of a cell, a step at a time: the building block of the interpreter's cells, scans and generators.
+import type { CellIR, Node, NodeId } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import { evalDim } from "../ir/dims.js";
+import { binaryOps, unaryOps } from "../ir/ops.js";
+import { concreteShape, type DimEnv } from "./instantiate.js";
+import { binary, concat0, gather, lastAxis, matmul, slice0, unary } from "./kernels.js";
+import { alloc, type Precision, type Tensor } from "./tensor.js";
+
+/** Nodes reachable from `roots`, in node (topological) order. */
+export function reachable(nodes: readonly Node[], roots: readonly NodeId[]): Node[] {
+  const seen = new Set<NodeId>();
+  const visit = (id: NodeId): void => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    for (const a of nodes[id]!.args) visit(a);
+  };
+  roots.forEach(visit);
+  return nodes.filter((n) => seen.has(n.id));
+}
+
+export function evalNode(n: Node, v: readonly (Tensor | undefined)[], env: DimEnv, p: Precision, leaf: (n: Node) => Tensor): Tensor {
+  const a = n.args.map((i) => v[i]!);
+  if (n.op === Op.Input || n.op === Op.Param || n.op === Op.StateRead) return leaf(n);
+  if (n.op === Op.Const) {
+    const t = alloc([], p);
+    t.data[0] = n.attrs.value!;
+    return t;
+  }
+  if (unaryOps.has(n.op)) return unary(n.op, a[0]!, p);
+  if (binaryOps.has(n.op)) return binary(n.op, a[0]!, a[1]!, p);
+  switch (n.op) {
+    case Op.MatMul: return matmul(a[0]!, a[1]!, p);
+    case Op.Concat: return concat0(a, p);
+    case Op.Gather: return gather(a[0]!, a[1]!, p);
+    case Op.Slice: return slice0(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, p);
+    case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxis(n.op, a[0]!, p);
+    default: throw new Error(`internal: no kernel for ${n.op}`);
+  }
+}
+
+/** Broadcasts a tensor to `shape` (an initial value given as a scalar fills the state). */
+export function fillTo(t: Tensor, shape: readonly number[], p: Precision): Tensor {
+  return binary(Op.Add, alloc(shape, p), t, p);
+}
+
+export function withPrecision(t: Tensor, p: Precision): Tensor {
+  const want = p === "f64" ? Float64Array : Float32Array;
+  return t.data instanceof want ? t : { shape: t.shape, data: want.from(t.data) };
+}
+
+/** A cell compiled for one example: call `step` with the inputs of each step in turn. */
+export class CellStepper {
+  private readonly stepNodes: Node[];
+  /** history[name][k-1] is the state k steps back. */
+  private readonly history = new Map<string, Tensor[]>();
+
+  /** `params` must hold the cell's params under their names in the IR; `initial` overrides states' declared initial values. */
+  constructor(
+    readonly ir: CellIR,
+    private readonly env: DimEnv,
+    private readonly params: ReadonlyMap<string, Tensor>,
+    private readonly p: Precision,
+    initial: ReadonlyMap<string, Tensor> = new Map(),
+  ) {
+    this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
+    const initVals: (Tensor | undefined)[] = [];
+    for (const n of reachable(ir.nodes, ir.states.map((s) => s.init))) initVals[n.id] = evalNode(n, initVals, env, p, (leaf) => this.param(leaf));
+    for (const s of ir.states) {
+      const shape = concreteShape(s.shape, env, `state ${s.name}`);
+      const start = initial.get(s.name) ?? fillTo(initVals[s.init]!, shape, p);
+      this.history.set(s.name, Array.from({ length: Math.max(1, s.maxLag) }, () => start));
+    }
+  }
+
+  private param(n: Node): Tensor {
+    const t = this.params.get(n.attrs.name!);
+    if (!t) throw new Error(`internal: no value for param ${n.attrs.name}`);
+    return t;
+  }
+
+  /** Runs one step; returns every output by name. States advance. */
+  step(inputs: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+    const v: (Tensor | undefined)[] = [];
+    const leaf = (n: Node): Tensor => {
+      if (n.op === Op.Param) return this.param(n);
+      if (n.op === Op.Input) return inputs.get(n.attrs.name!)!;
+      return this.history.get(n.attrs.name!)![n.attrs.lag! - 1]!;
+    };
+    for (const n of this.stepNodes) v[n.id] = evalNode(n, v, this.env, this.p, leaf);
+    for (const s of this.ir.states) {
+      const h = this.history.get(s.name)!;
+      h.unshift(v[s.update]!);
+      h.length = Math.max(1, s.maxLag);
+    }
+    return new Map(this.ir.outputs.map((o) => [o.name, v[o.node]!]));
+  }
+
+  /** The current value of every state (after the last step). */
+  states(): Map<string, Tensor> {
+    return new Map([...this.history].map(([k, h]) => [k, h[0]!]));
+  }
+}
