@@ -11,8 +11,11 @@ import { resolveDims } from "../interp/instantiate.js";
 import { tensorFromJson } from "../interp/json-tensor.js";
 import { runCell } from "../interp/run-cell.js";
 import { toNested, type Precision, type Tensor } from "../interp/tensor.js";
-import { printCellIR } from "../ir/print.js";
-import { checkWeights, initParams, parseWeights, serializeWeights } from "../weights/weights.js";
+import { printCellIR, printModelIR } from "../ir/print.js";
+import { cellParamSpecs, checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../weights/weights.js";
+import { runModel } from "../interp/run-model.js";
+import type { CellIR, ModelIR } from "../ir/ir.js";
+import type { DimEnv } from "../interp/instantiate.js";
 import { nodeHost, writeFileAtomic } from "./node-host.js";
 
 /** A mistake on the command line: one line on stderr, exit 2. */
@@ -64,56 +67,96 @@ export function checkCommand(files: string[], format: "text" | "json", render: R
   return errors ? 1 : 0;
 }
 
-interface CellFlags { file: string; cell?: string | undefined; dims?: string | undefined; opt?: string | undefined }
+interface CellFlags { file: string; cell?: string | undefined; model?: string | undefined; dims?: string | undefined; opt?: string | undefined }
 
-function loadCell(a: CellFlags) {
+/** What `run` and `init` work on: a cell, or a model (chosen by flags, or by what the file declares). */
+type Target =
+  | { kind: "cell"; ir: CellIR; env: DimEnv; specs: ParamSpec[] }
+  | { kind: "model"; ir: ModelIR; env: DimEnv; specs: ParamSpec[] };
+
+function loadTarget(a: CellFlags): Target {
   readText(a.file, "file");
-  const overrides = optsFlag(a.opt);
-  const ir = compiler.cell(a.file, a.cell, overrides);
+  if (a.cell && a.model) throw new UsageError("give --cell or --model, not both");
+  const wantsModel = a.model !== undefined || (a.cell === undefined && compiler.check(a.file).models.size > 0);
+  if (wantsModel) {
+    if (a.opt) throw new UsageError("--opt sets options of a cell; a model's layers set their own options");
+    const ir = compiler.model(a.file, a.model);
+    const env = resolveDims(ir, dimsFlag(a.dims));
+    return { kind: "model", ir, env, specs: modelParamSpecs(ir, env) };
+  }
+  const ir = compiler.cell(a.file, a.cell, optsFlag(a.opt));
   const env = resolveDims(ir, dimsFlag(a.dims));
-  return { ir, env };
+  return { kind: "cell", ir, env, specs: cellParamSpecs(ir, env) };
+}
+
+function readJsonObject(path: string, what: string): Record<string, unknown> {
+  const text = readText(path, what);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new RnncError("RNN0605", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new RnncError("RNN0605", `${path} must hold a JSON object with one key per input`);
+  return json as Record<string, unknown>;
+}
+
+/** Turns `{"name": nested arrays}` into tensors, checking keys against the declared names. */
+function tensorsOf(obj: Record<string, unknown>, names: readonly string[], source: string, owner: string, reserved: readonly string[], precision: Precision): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (reserved.includes(k)) continue;
+    if (!names.includes(k)) {
+      const near = closestNames(k, names);
+      throw new RnncError("RNN0605", `${source} has a key "${k}", which is not an input of ${owner}`,
+        [`its inputs are ${names.join(", ") || "none"}${reserved.length ? `; ${reserved.map((r) => `"${r}"`).join(" and ")} ${reserved.length > 1 ? "are" : "is"} reserved` : ""}`], near.length ? `did you mean "${near[0]}"?` : undefined);
+    }
+    out[k] = tensorFromJson(v, `input "${k}"`, precision);
+  }
+  return out;
 }
 
 export function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined }): number {
-  const { ir, env } = loadCell(a);
+  const target = loadTarget(a);
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
+  const owner = `${target.kind} \`${target.ir.name}\``;
   let params: Map<string, Tensor>;
   if (a.weights) {
     params = parseWeights(readText(a.weights, "weights file"), a.weights, a.precision);
-    checkWeights(ir, env, params, a.weights);
+    checkWeights(owner, target.specs, params, a.weights);
   } else {
-    params = initParams(ir, env, a.seed, a.precision);
+    params = initParams(target.specs, a.seed, a.precision);
   }
-  const inputText = readText(a.input, "input file");
-  let json: unknown;
-  try {
-    json = JSON.parse(inputText);
-  } catch (e) {
-    throw new RnncError("RNN0605", `${a.input} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json))
-    throw new RnncError("RNN0605", `${a.input} must hold a JSON object with one key per input`, [`cell \`${ir.name}\` has inputs ${ir.inputs.map((i) => i.name).join(", ") || "none"}`]);
-  const obj = json as Record<string, unknown>;
-  const inputs: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k === "initial_states") continue;
-    if (!ir.inputs.some((i) => i.name === k)) {
-      const near = closestNames(k, ir.inputs.map((i) => i.name));
-      throw new RnncError("RNN0605", `${a.input} has a key "${k}", which is not an input of cell \`${ir.name}\``,
-        [`its inputs are ${ir.inputs.map((i) => i.name).join(", ") || "none"}; initial states go under "initial_states"`], near.length ? `did you mean "${near[0]}"?` : undefined);
+  const obj = readJsonObject(a.input, "input file");
+  const dims = Object.fromEntries(target.env);
+  if (target.kind === "model") {
+    const ir = target.ir;
+    const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["lengths"], a.precision);
+    const lengths = obj["lengths"];
+    if (lengths !== undefined && (typeof lengths !== "object" || lengths === null || Array.isArray(lengths)))
+      throw new RnncError("RNN0605", `"lengths" must be an object: {"input name": [one length per example]}`);
+    const r = runModel(ir, target.env, params, { inputs, ...(lengths ? { lengths: lengths as Record<string, number[]> } : {}), seed: a.seed }, a.precision);
+    const outputs: Record<string, unknown> = {};
+    const outLengths: Record<string, number[]> = {};
+    for (const [k, o] of Object.entries(r)) {
+      outputs[k] = o.states ? Object.fromEntries(Object.entries(o.states).map(([n, t]) => [n, toNested(t)])) : toNested(o.tensor!);
+      if (o.lengths) outLengths[k] = o.lengths;
     }
-    inputs[k] = tensorFromJson(v, `input "${k}"`, a.precision);
+    process.stdout.write(JSON.stringify({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}) }) + "\n");
+    return 0;
   }
+  const ir = target.ir;
+  const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["initial_states"], a.precision);
   const initialStates: Record<string, Tensor> = {};
   const init = obj["initial_states"];
   if (init !== undefined) {
     if (typeof init !== "object" || init === null || Array.isArray(init)) throw new RnncError("RNN0605", `"initial_states" must be an object keyed by state name`);
     for (const [k, v] of Object.entries(init)) initialStates[k] = tensorFromJson(v, `initial state "${k}"`, a.precision);
   }
-  const r = runCell(ir, env, params, { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) }, a.precision);
+  const r = runCell(ir, target.env, params, { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) }, a.precision);
   const out = {
     cell: ir.name,
-    dims: Object.fromEntries(env),
+    dims,
     outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, t]) => [k, toNested(t)])),
     states: Object.fromEntries(Object.entries(r.states).map(([k, t]) => [k, toNested(t)])),
   };
@@ -122,9 +165,9 @@ export function runCommand(a: CellFlags & { input: string; weights?: string | un
 }
 
 export function initCommand(a: CellFlags & { seed: number; out: string }): number {
-  const { ir, env } = loadCell(a);
-  writeFileAtomic(a.out, serializeWeights(ir, env, initParams(ir, env, a.seed)));
-  process.stderr.write(`wrote ${ir.params.length} params of ${ir.name} to ${a.out}\n`);
+  const t = loadTarget(a);
+  writeFileAtomic(a.out, serializeWeights(t.ir.name, t.env, t.specs, initParams(t.specs, a.seed)));
+  process.stderr.write(`wrote ${t.specs.length} params of ${t.ir.name} to ${a.out}\n`);
   return 0;
 }
 
@@ -140,7 +183,7 @@ export function irCommand(a: { file: string; cell?: string | undefined; opt?: st
     process.stderr.write(renderDiagnostics(errors, r.sources, render) + "\n");
     return 1;
   }
-  process.stdout.write([...r.cells.values()].map((c) => printCellIR(c.ir)).join("\n\n") + "\n");
+  process.stdout.write([...[...r.cells.values()].map((c) => printCellIR(c.ir)), ...[...r.models.values()].map((m) => printModelIR(m.ir))].join("\n\n") + "\n");
   return 0;
 }
 

@@ -23,20 +23,23 @@ async function main(argv: string[]): Promise<number> {
       .option("format", { choices: ["text", "json"] as const, default: "text" as const, describe: "output as text or as JSON data" })
       .example("$0 check stdlib/*.rnn", "check the standard library"),
     (a) => wrap(() => checkCommand(a.files as string[], a.format, { color, displayPath }))())
-    .command("run <file>", "run a cell on the reference interpreter and print its outputs as JSON", (y) => y
+    .command("run <file>", "run a model or a cell on the reference interpreter and print its outputs as JSON", (y) => y
       .positional("file", { type: "string", demandOption: true })
-      .option("cell", { type: "string", describe: "the cell to run (may be left out when the file has one)" })
+      .option("model", { type: "string", describe: "the model to run (may be left out when the file declares one)" })
+      .option("cell", { type: "string", describe: "the cell to run (may be left out when the file has one cell and no model)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8" })
       .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
-      .option("input", { type: "string", demandOption: true, describe: "JSON file: {\"x\": [batch][time][…]}, optional \"initial_states\"" })
+      .option("input", { type: "string", demandOption: true, describe: "JSON file, one key per input (batch first); models: optional \"lengths\"; cells: optional \"initial_states\"" })
       .option("weights", { type: "string", describe: "weights file (rnnc-weights JSON); default: fresh seeded initialization" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initializers" })
       .option("precision", { choices: ["f32", "f64"] as const, default: "f32" as const })
       .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
-      .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", ""),
+      .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
+      .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
     (a) => wrap(() => runCommand(a))())
-    .command("init <file>", "write freshly initialized weights for a cell", (y) => y
+    .command("init <file>", "write freshly initialized weights for a model or a cell", (y) => y
       .positional("file", { type: "string", demandOption: true })
+      .option("model", { type: "string" })
       .option("cell", { type: "string" })
       .option("dims", { type: "string" })
       .option("opt", { type: "string" })

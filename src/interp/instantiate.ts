@@ -2,16 +2,17 @@
 import { RnncError } from "../errors.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { evalDim, shapeToString, type Shape } from "../ir/dims.js";
-import type { CellIR } from "../ir/ir.js";
+import type { DimInfo } from "../ir/ir.js";
 
 export type DimEnv = ReadonlyMap<string, number>;
 
-export function resolveDims(ir: CellIR, given: ReadonlyMap<string, number>): DimEnv {
+/** Numbers for a cell's or a model's dims: given ones first, then defaults; a missing or unknown one is an error. */
+export function resolveDims(ir: { readonly name: string; readonly dims: readonly DimInfo[] }, given: ReadonlyMap<string, number>): DimEnv {
   const names = ir.dims.map((d) => d.name);
   for (const [k, v] of given) {
     if (!names.includes(k)) {
       const near = closestNames(k, names);
-      throw new RnncError("RNN0205", `cell \`${ir.name}\` has no dimension \`${k}\``,
+      throw new RnncError("RNN0205", `\`${ir.name}\` has no dimension \`${k}\``,
         [names.length ? `its dimensions are ${names.join(", ")}` : "it declares no dimensions"], near.length ? `did you mean \`${near[0]}\`?` : undefined);
     }
     if (!Number.isInteger(v) || v < 1) throw new RnncError("RNN0205", `dimension ${k} must be a positive integer, not ${v}`);
@@ -24,8 +25,8 @@ export function resolveDims(ir: CellIR, given: ReadonlyMap<string, number>): Dim
     else env.set(d.name, v);
   }
   if (missing.length) {
-    throw new RnncError("RNN0205", `unresolved dimension${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of cell \`${ir.name}\``,
-      [`cell ${ir.name}<${ir.dims.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ")}> has no default for ${missing.join(", ")}`],
+    throw new RnncError("RNN0205", `unresolved dimension${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of \`${ir.name}\``,
+      [`${ir.name}<${ir.dims.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ")}> has no default for ${missing.join(", ")}`],
       `give ${missing.length > 1 ? "them" : "it"} a value: --dims ${missing.map((m) => `${m}=…`).join(",")}`);
   }
   return env;

@@ -20,8 +20,12 @@ export function reachable(nodes: readonly Node[], roots: readonly NodeId[]): Nod
 }
 
 export function evalNode(n: Node, v: readonly (Tensor | undefined)[], env: DimEnv, p: Precision, leaf: (n: Node) => Tensor): Tensor {
-  const a = n.args.map((i) => v[i]!);
   if (n.op === Op.Input || n.op === Op.Param || n.op === Op.StateRead) return leaf(n);
+  return kernel(n, n.args.map((i) => v[i]!), env, p);
+}
+
+/** Computes a non-leaf op of the cell op set from its argument values. */
+export function kernel(n: Node, a: readonly Tensor[], env: DimEnv, p: Precision): Tensor {
   if (n.op === Op.Const) {
     const t = alloc([], p);
     t.data[0] = n.attrs.value!;

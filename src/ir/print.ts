@@ -1,6 +1,6 @@
 // Prints a cell's IR as readable text (for `rnnc ir` and the IR fixture tests).
 import { dimToString, shapeToString } from "./dims.js";
-import type { CellIR, Node } from "./ir.js";
+import type { CellIR, ModelIR, Node } from "./ir.js";
 import { Op } from "./ops.js";
 
 function nodeText(n: Node): string {
@@ -25,6 +25,22 @@ export function printCellIR(ir: CellIR): string {
   for (const s of ir.states) out.push(`  state ${s.name}: ${shapeToString(s.shape)} init %${s.init} keeps ${s.maxLag} step${s.maxLag === 1 ? "" : "s"}, next = %${s.update}`);
   for (const n of ir.nodes) out.push(`  ${nodeText(n)}`);
   for (const v of ir.values) out.push(`  ${v.gate ? "gate" : "value"} ${v.name} = %${v.node}`);
+  for (const o of ir.outputs) out.push(`  output ${o.name} = %${o.node}`);
+  return out.join("\n");
+}
+
+export function printModelIR(ir: ModelIR): string {
+  const out: string[] = [];
+  const dims = ir.dims.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ");
+  out.push(`model ${ir.name}<${dims}>`);
+  for (const i of ir.inputs) out.push(`  input ${i.name}: ${i.seq ? `${i.seq} × ` : ""}${shapeToString(i.shape)}${i.dtype === "int" ? " int" : ""}`);
+  for (const l of ir.layers) out.push(`  layer ${l.name} = ${l.ir.name}<${l.ir.dims.map((d) => dimToString(l.dims.get(d.name)!)).join(", ")}>`);
+  for (const n of ir.nodes) {
+    const a = n.attrs;
+    const extra = [a.layer, a.reverse ? "reverse" : "", a.hasInit ? "init" : "", a.steps !== undefined ? `steps ${a.steps}` : "", a.until !== undefined && a.until >= 0 ? `until ${a.until}` : "", a.temperature ? `temperature ${a.temperature}` : ""].filter(Boolean);
+    const base = nodeText(n);
+    out.push(`  ${n.seq && !extra.length ? base.replace(" : ", ` : ${n.seq} × `) : n.seq ? base.replace(" : ", ` {${extra.join(", ")}} : ${n.seq} × `) : extra.length ? base.replace(" : ", ` {${extra.join(", ")}} : `) : base}`);
+  }
   for (const o of ir.outputs) out.push(`  output ${o.name} = %${o.node}`);
   return out.join("\n");
 }

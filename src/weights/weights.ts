@@ -1,6 +1,7 @@
 // The weights file format (JSON, keyed by the spec's param names): reading, validating, writing, initializing.
 import { RnncError } from "../errors.js";
-import type { CellIR } from "../ir/ir.js";
+import { evalDim } from "../ir/dims.js";
+import type { CellIR, InitSpec, LayerInfo, ModelIR } from "../ir/ir.js";
 import { concreteShape, type DimEnv } from "../interp/instantiate.js";
 import { initialize } from "../interp/initializers.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "../interp/tensor.js";
@@ -61,35 +62,55 @@ export function parseWeights(text: string, source: string, precision: Precision 
   return out;
 }
 
-/** Checks that the weights hold exactly the cell's params with their shapes; every problem is listed. */
-export function checkWeights(ir: CellIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, source: string): void {
+/** A param with its concrete shape: a cell's own, or a model's `layer.param`. */
+export interface ParamSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly init: InitSpec;
+}
+
+export function cellParamSpecs(ir: CellIR, env: DimEnv, prefix = ""): ParamSpec[] {
+  return ir.params.map((p) => ({ name: prefix + p.name, shape: concreteShape(p.shape, env, `param ${p.name}`), init: p.init }));
+}
+
+/** Every layer's params, named `layer.param`, with the layer's dims evaluated under the model's. */
+export function modelParamSpecs(ir: ModelIR, env: DimEnv): ParamSpec[] {
+  return ir.layers.flatMap((l) => cellParamSpecs(l.ir, layerEnv(l, env), `${l.name}.`));
+}
+
+/** The numbers of a layer's own dims, given the model's. */
+export function layerEnv(l: LayerInfo, env: DimEnv): Map<string, number> {
+  return new Map([...l.dims].map(([k, d]) => [k, evalDim(d, env)!]));
+}
+
+/** Checks that the weights hold exactly these params with their shapes; every problem is listed. */
+export function checkWeights(owner: string, specs: readonly ParamSpec[], weights: ReadonlyMap<string, Tensor>, source: string): void {
   const problems: string[] = [];
   const show = (s: readonly number[]) => `[${s.join(", ")}]`;
-  for (const p of ir.params) {
-    const expected = concreteShape(p.shape, env, `param ${p.name}`);
+  for (const p of specs) {
     const t = weights.get(p.name);
-    if (!t) problems.push(`param \`${p.name}\` is missing (expected shape ${show(expected)})`);
-    else if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
-      problems.push(`param \`${p.name}\` has shape ${show(t.shape)}, expected ${show(expected)}`);
+    if (!t) problems.push(`param \`${p.name}\` is missing (expected shape ${show(p.shape)})`);
+    else if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))
+      problems.push(`param \`${p.name}\` has shape ${show(t.shape)}, expected ${show(p.shape)}`);
   }
   for (const name of weights.keys())
-    if (!ir.params.some((p) => p.name === name)) problems.push(`\`${name}\` is not a param of cell \`${ir.name}\``);
+    if (!specs.some((p) => p.name === name)) problems.push(`\`${name}\` is not a param of ${owner}`);
   if (problems.length) {
     throw new RnncError(problems[0]!.includes("missing") ? "RNN0601" : problems[0]!.includes("not a param") ? "RNN0602" : "RNN0603",
-      `${source} does not fit cell \`${ir.name}\`: ${problems[0]}`, problems.slice(1),
-      `the cell's params are ${ir.params.map((p) => `${p.name} ${show(concreteShape(p.shape, env, p.name))}`).join(", ")}`);
+      `${source} does not fit ${owner}: ${problems[0]}`, problems.slice(1),
+      `the params are ${specs.map((p) => `${p.name} ${show(p.shape)}`).join(", ")}`);
   }
 }
 
 /** Fresh params from each param's initializer, deterministic in `seed`. */
-export function initParams(ir: CellIR, env: DimEnv, seed: number, precision: Precision = "f32"): Map<string, Tensor> {
-  return new Map(ir.params.map((p) => [p.name, initialize(p.init, concreteShape(p.shape, env, `param ${p.name}`), seed, p.name, precision)]));
+export function initParams(specs: readonly ParamSpec[], seed: number, precision: Precision = "f32"): Map<string, Tensor> {
+  return new Map(specs.map((p) => [p.name, initialize(p.init, p.shape, seed, p.name, precision)]));
 }
 
-export function serializeWeights(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>): string {
+export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>): string {
   const json: WeightsJson = {
-    format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, cell: ir.name, dims: Object.fromEntries(env),
-    params: Object.fromEntries(ir.params.map((p) => {
+    format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, cell: owner, dims: Object.fromEntries(env),
+    params: Object.fromEntries(specs.map((p) => {
       const t = params.get(p.name)!;
       return [p.name, { shape: [...t.shape], data: Array.from(t.data) }];
     })),

@@ -74,7 +74,7 @@ describe("checker fuzzing", () => {
       }),
       { numRuns: 2000, seed: 1234 },
     );
-  });
+  }, 120_000);
 
   it("the unmutated corpus gives well-formed results", () => {
     for (const text of corpus) checkSource(text);

@@ -6,7 +6,7 @@ import { runCell } from "../../src/interp/run-cell.js";
 import { mulberry32 } from "../../src/interp/random.js";
 import { alloc, type Tensor } from "../../src/interp/tensor.js";
 import type { CellIR } from "../../src/ir/ir.js";
-import { initParams } from "../../src/weights/weights.js";
+import { cellParamSpecs, initParams } from "../../src/weights/weights.js";
 import { closeness, stdlibCell } from "../helpers.js";
 
 const rand = (shape: number[], seed: number, scale = 1): Tensor => {
@@ -30,7 +30,7 @@ const vec = (t: Tensor) => Array.from(t.data);
 const row = (t: Tensor, b: number, s: number, n: number) => Array.from(t.data.subarray((b * t.shape[1]! + s) * n, (b * t.shape[1]! + s + 1) * n));
 
 function randomParams(ir: CellIR, env: Map<string, number>, seed: number): Map<string, Tensor> {
-  const params = initParams(ir, env, seed, "f64");
+  const params = initParams(cellParamSpecs(ir, env), seed, "f64");
   let k = 0;
   for (const [name, t] of params) params.set(name, rand([...t.shape], seed + ++k, 0.7));
   return params;
@@ -112,7 +112,7 @@ describe("interpreter vs hand-written loops (float64)", () => {
   it("Embedding gathers rows by token id and rejects ids out of range", () => {
     const ir = stdlibCell("layers.rnn", "Embedding");
     const envE = new Map([["V", 5], ["E", 3]]);
-    const p = initParams(ir, envE, 1);
+    const p = initParams(cellParamSpecs(ir, envE), 1);
     const tokens = alloc([1, 3], "f32");
     tokens.data.set([4, 0, 2]);
     const r = runCell(ir, envE, p, { inputs: { token: tokens } });

@@ -5,7 +5,7 @@ import { runCell } from "../../src/interp/run-cell.js";
 import { mulberry32 } from "../../src/interp/random.js";
 import { alloc, type Tensor } from "../../src/interp/tensor.js";
 import type { CellIR } from "../../src/ir/ir.js";
-import { initParams } from "../../src/weights/weights.js";
+import { cellParamSpecs, initParams } from "../../src/weights/weights.js";
 import { closeness, stdlibCell } from "../helpers.js";
 
 beforeAll(async () => {
@@ -30,7 +30,7 @@ const bias = (params: Map<string, Tensor>, names: string[]) => tf.concat(names.m
 /** Non-trivial weights: the declared initializers plus random biases, so every term matters. */
 function weightsFor(ir: CellIR, I: number, H: number, seed: number): Map<string, Tensor> {
   const env = new Map([["I", I], ["H", H]]);
-  const params = initParams(ir, env, seed);
+  const params = initParams(cellParamSpecs(ir, env), seed);
   for (const p of ir.params) if (p.shape.length === 1) params.set(p.name, randomTensor([H], seed + p.name.length * 7919 + p.name.charCodeAt(p.name.length - 1), 0.5));
   return params;
 }
