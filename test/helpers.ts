@@ -19,3 +19,19 @@ export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, rtol = 1e-
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)));
   return worst;
 }
+
+import { readdirSync, readFileSync } from "node:fs";
+import { memoryHost } from "../src/host.js";
+import type { ModelIR } from "../src/ir/ir.js";
+
+const stdlibSources = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
+
+/** Compiles `text` (which may import from "std") in memory and returns its model `name`. */
+export function modelFrom(text: string, name?: string): ModelIR {
+  return createCompiler(memoryHost(new Map([["m.rnn", text], ...stdlibSources]), [...stdlibSources.keys()])).model("m.rnn", name);
+}
+
+/** Compiles `text` in memory and returns its cell `name`. */
+export function cellFrom(text: string, name?: string): CellIR {
+  return createCompiler(memoryHost(new Map([["m.rnn", text], ...stdlibSources]), [...stdlibSources.keys()])).cell("m.rnn", name);
+}
