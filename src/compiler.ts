@@ -40,7 +40,7 @@ export const pipeline: readonly Stage[] = [
     run: (ctx) => {
       for (const d of ctx.parsed?.module.decls ?? []) {
         if (ctx.cells.has(d.name.text) || ctx.models.has(d.name.text)) continue;
-        if (d.kind === "cell") ctx.cells.set(d.name.text, elaborateCell(d, ctx.file, ctx.parsed!.text, ctx.diags, ctx.lib));
+        if (d.kind === "cell") ctx.cells.set(d.name.text, ctx.lib.guard(d, () => elaborateCell(d, ctx.file, ctx.parsed!.text, ctx.diags, ctx.lib)));
         else ctx.models.set(d.name.text, elaborateModel(d, ctx.file, ctx.parsed!.text, ctx.diags, ctx.lib));
       }
     },
@@ -124,6 +124,14 @@ export function createCompiler(host: Host): Compiler {
         return { decl: v.decl, file: v.file, text: sources.get(v.file) ?? host.readFile(v.file) ?? "" };
       },
       visibleCells: (fromFile) => [...scopeOf(fromFile)].filter(([, v]) => v.decl.kind === "cell").map(([k]) => k),
+      guard(decl, f) {
+        active.add(decl);
+        try {
+          return f();
+        } finally {
+          active.delete(decl);
+        }
+      },
       elaborate(found: FoundCell, options) {
         if (active.has(found.decl)) return "recursive";
         const key = JSON.stringify([...options].sort());

@@ -6,7 +6,7 @@ import { createCompiler } from "../src/compiler.js";
 import { memoryHost } from "../src/host.js";
 import { renderDiagnostics } from "../src/diagnostics/render.js";
 import { codes } from "../src/diagnostics/codes.js";
-import { printCellIR } from "../src/ir/print.js";
+import { printCellIR, printModelIR } from "../src/ir/print.js";
 import { stdlibFiles } from "../src/cli/node-host.js";
 import { root } from "./helpers.js";
 
@@ -30,7 +30,7 @@ const stages: Record<string, (name: string) => string> = {
   ir: (name) => {
     const r = compileFixture("ir", name);
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-    return [...r.cells.values()].map((c) => printCellIR(c.ir)).join("\n\n") + "\n";
+    return [...[...r.cells.values()].map((c) => printCellIR(c.ir)), ...[...r.models.values()].map((m) => printModelIR(m.ir))].join("\n\n") + "\n";
   },
 };
 

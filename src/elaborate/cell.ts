@@ -200,6 +200,7 @@ export function elaborateCell(
   }
   for (const sym of scope.symbols.values()) {
     if (sym.kind !== "layer" || layers.has(sym.name)) continue;
+    if (!instantiateLayer(sym.decl, layerCtx)) continue;
     diags.warning("RNN0504", `layer \`${sym.name}\` is never applied`, {
       file, span: sym.span, label: "declared here, but no equation uses it",
       help: { message: `apply it, \`${sym.name}(x)\`, or remove it` },

@@ -21,6 +21,8 @@ export interface CellLibrary {
   visibleCells(fromFile: string): string[];
   /** The cell's IR with these options, or undefined when it has errors (reported where it is declared) or contains itself. */
   elaborate(found: FoundCell, options: ReadonlyMap<string, OptionValue>): CellIR | undefined | "recursive";
+  /** Runs `f` while `decl` counts as being elaborated, so that a layer of the same cell inside it is found recursive. */
+  guard<T>(decl: A.CellDecl, f: () => T): T;
 }
 
 export interface LayerContext {
@@ -160,7 +162,8 @@ export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly 
         secondary: [{ file, span: inst.decl.span, message: `\`${name}\` is ${inst.label}` }],
         notes: !typeOk ? [input.dtype === "int" ? "this input takes integer token ids" : "this input takes floats, not token ids"]
           : ["a layer's dimensions are fixed where it is declared; every use must agree with them"],
-        help: { message: want ? `declare the layer with dimensions that fit, or write \`_\` to infer them from the input` : "give the layer's dimensions explicitly" },
+        help: { message: !typeOk ? (input.dtype === "int" ? "token ids come from an `int` input, such as `input tokens: [T] int`" : "map token ids to vectors first, with an Embedding layer")
+          : want ? "declare the layer with dimensions that fit, or write `_` to infer them from the input" : "give the layer's dimensions explicitly" },
       });
       return false;
     }

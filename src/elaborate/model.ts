@@ -239,7 +239,9 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
     for (let i = 0; i < ids.length; i++) {
       if (!b.nodes[ids[i]!]!.seq) {
         err("RNN0702", `\`${construct}\` needs a sequence, but \`${src(args[i]!.span)}\` is a single value`, args[i]!.span, `shape ${shapeToString(b.shape(ids[i]!))}, no time axis`,
-          { help: construct === "last" ? "it is already a single value; use it directly" : `apply the layer to the value directly: \`${src(e.args[0]!.span)}(${src(args[i]!.span)})\`, or generate a sequence from it` });
+          { help: construct === "last" ? "it is already a single value; use it directly"
+            : construct === "final" ? "`final` takes the states of a scan: `final(scan(rnn, xs))`"
+            : `apply the layer to the value directly: \`${src(e.args[0]!.span)}(${src(args[i]!.span)})\`, or generate a sequence from it` });
         return undefined;
       }
     }
@@ -464,7 +466,8 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
   }
   if (!outputs.length) err("RNN0406", `model \`${model.name.text}\` has no output`, model.name.span, "this model declares no `output`", { help: "name what it produces, for example `output probs = softmax(head(last(scan(rnn, xs))))`" });
   for (const s of symbols.values()) {
-    if (s.kind === "layer" && !layers.has(s.name))
+    if (s.kind !== "layer" || layers.has(s.name)) continue;
+    if (layerOf(s.decl.name))
       diags.warning("RNN0504", `layer \`${s.name}\` is never applied`, { file, span: s.span, label: "declared here, but no equation uses it", help: { message: `apply it, or remove it` } });
   }
   const layerInfos: LayerInfo[] = [...layers].filter((x): x is [string, LayerInstance] => !!x[1])

@@ -1,8 +1,60 @@
 // The IR verifier: structural invariants every pass must keep; run after every stage in tests.
 import { broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sliceShape } from "../check/shape-rules.js";
 import { shapeEquals, shapeToString, type Shape } from "./dims.js";
-import type { CellIR } from "./ir.js";
-import { Op, binaryOps, unaryOps } from "./ops.js";
+import type { CellIR, ModelIR, Node } from "./ir.js";
+import { Op, binaryOps, sequenceOps, unaryOps } from "./ops.js";
+
+/** The shape the rules give a pointwise or structural op of the cell op set (reports bad operands). */
+function pointwiseShape(n: Node, shapes: readonly Shape[], bad: (id: number, what: string) => void): Shape | undefined {
+  const from = (r: ReturnType<typeof matmulShape>) => (r.ok ? r.shape : (bad(n.id, `invalid operands: ${r.reason}`), undefined));
+  const arity = (k: number) => { if (n.args.length !== k) bad(n.id, `${n.op} takes ${k} arguments, has ${n.args.length}`); };
+  switch (n.op) {
+    case Op.Const: arity(0); if (typeof n.attrs.value !== "number") bad(n.id, "constant without a value"); return [];
+    case Op.MatMul: arity(2); return from(matmulShape(shapes[0]!, shapes[1]!));
+    case Op.Concat: return from(concatShape(shapes));
+    case Op.Slice: arity(1); return from(sliceShape(shapes[0]!, n.attrs.start!, n.attrs.end!));
+    case Op.Softmax: case Op.LogSoftmax: arity(1); return from(lastAxisShape(shapes[0]!, false));
+    case Op.Sum: case Op.Mean: arity(1); return from(lastAxisShape(shapes[0]!, true));
+    default:
+      if (unaryOps.has(n.op)) { arity(1); return shapes[0]; }
+      if (binaryOps.has(n.op)) { arity(2); return from(broadcastShape(shapes[0]!, shapes[1]!)); }
+      bad(n.id, `op ${n.op} is not in the op set`);
+      return undefined;
+  }
+}
+
+/** Returns every violated invariant of a model and of its layers' cells (empty when well formed). */
+export function verifyModelIR(ir: ModelIR): string[] {
+  const problems: string[] = [];
+  const bad = (id: number, what: string) => problems.push(`%${id}: ${what}`);
+  const layers = new Map(ir.layers.map((l) => [l.name, l]));
+  for (const l of ir.layers) problems.push(...verifyCellIR(l.ir).map((p) => `layer ${l.name}: ${p}`));
+  ir.nodes.forEach((n, i) => {
+    if (n.id !== i) bad(i, `id ${n.id} is not its position`);
+    if (!Object.isFrozen(n)) bad(i, "node is mutable");
+    if (n.args.some((a) => a >= i || a < 0)) { bad(i, "an argument does not come before its user"); return; }
+    const args = n.args.map((a) => ir.nodes[a]!);
+    const seqs = [...new Set(args.map((a) => a.seq).filter(Boolean))];
+    if (n.attrs.layer !== undefined && !layers.has(n.attrs.layer)) bad(i, `unknown layer ${n.attrs.layer}`);
+    switch (n.op) {
+      case Op.Input: if (!ir.inputs.some((x) => x.name === n.attrs.name && x.seq === n.seq)) bad(i, `input ${n.attrs.name} does not match the inputs`); break;
+      case Op.Apply: if (n.seq || seqs.length) bad(i, "apply takes and gives single values"); break;
+      case Op.Map: case Op.Scan: if (!n.seq || seqs.length !== 1 || seqs[0] !== n.seq) bad(i, `${n.op} must map one sequence length to itself`); break;
+      case Op.Last: if (n.seq || seqs.length !== 1) bad(i, "last takes a sequence and gives a single value"); break;
+      case Op.Final: if (args[0]?.op !== Op.Scan && args[0]?.op !== Op.Generate) bad(i, "final takes a scan or a generate"); break;
+      case Op.Field: if (args[0]?.op !== Op.Final) bad(i, "a field is read from final states"); break;
+      case Op.Generate: if (!n.seq || seqs.length) bad(i, "generate makes a new sequence from single values"); break;
+      default: {
+        if (seqs.length > 1) bad(i, `combines sequences of lengths ${seqs.join(", ")}`);
+        if ((seqs[0] ?? undefined) !== n.seq) bad(i, `sequence length ${n.seq ?? "none"}, arguments give ${seqs[0] ?? "none"}`);
+        const want = pointwiseShape(n, args.map((a) => a.shape), bad);
+        if (want && !shapeEquals(want, n.shape)) bad(i, `shape ${shapeToString(n.shape)}, rules give ${shapeToString(want)}`);
+      }
+    }
+  });
+  for (const o of ir.outputs) if (!ir.nodes[o.node]) problems.push(`output ${o.name} refers to missing node %${o.node}`);
+  return problems;
+}
 
 /** Returns every violated invariant (empty when the IR is well formed). */
 export function verifyCellIR(ir: CellIR): string[] {
@@ -21,7 +73,6 @@ export function verifyCellIR(ir: CellIR): string[] {
     if (n.batched !== batched) bad(i, `batched is ${n.batched}, should be ${batched}`);
     let want: Shape | undefined;
     const arity = (k: number) => { if (n.args.length !== k) bad(i, `${n.op} takes ${k} arguments, has ${n.args.length}`); };
-    const from = (r: ReturnType<typeof matmulShape>) => (r.ok ? r.shape : (bad(i, `invalid operands: ${r.reason}`), undefined));
     switch (n.op) {
       case Op.Param: arity(0); if (!params.has(n.attrs.name!)) bad(i, `unknown param ${n.attrs.name}`); break;
       case Op.Input: arity(0); if (!inputs.has(n.attrs.name!)) bad(i, `unknown input ${n.attrs.name}`); break;
@@ -32,17 +83,10 @@ export function verifyCellIR(ir: CellIR): string[] {
         else if (!(n.attrs.lag! >= 1 && n.attrs.lag! <= s.maxLag)) bad(i, `lag ${n.attrs.lag} outside 1..${s.maxLag}`);
         break;
       }
-      case Op.Const: arity(0); want = []; if (typeof n.attrs.value !== "number") bad(i, "constant without a value"); break;
-      case Op.MatMul: arity(2); want = from(matmulShape(shapes[0]!, shapes[1]!)); break;
-      case Op.Concat: want = from(concatShape(shapes)); break;
-      case Op.Slice: arity(1); want = from(sliceShape(shapes[0]!, n.attrs.start!, n.attrs.end!)); break;
-      case Op.Gather: arity(2); want = from(gatherShape(shapes[0]!, shapes[1]!, args[1]!.dtype)); break;
-      case Op.Softmax: case Op.LogSoftmax: arity(1); want = from(lastAxisShape(shapes[0]!, false)); break;
-      case Op.Sum: case Op.Mean: arity(1); want = from(lastAxisShape(shapes[0]!, true)); break;
+      case Op.Gather: arity(2); { const r = gatherShape(shapes[0]!, shapes[1]!, args[1]!.dtype); want = r.ok ? r.shape : (bad(i, r.reason), undefined); } break;
       default:
-        if (unaryOps.has(n.op)) { arity(1); want = shapes[0]; }
-        else if (binaryOps.has(n.op)) { arity(2); want = from(broadcastShape(shapes[0]!, shapes[1]!)); }
-        else bad(i, `op ${n.op} is not in the op set`);
+        if (sequenceOps.has(n.op)) bad(i, `${n.op} appears only in models`);
+        else want = pointwiseShape(n, shapes, bad);
     }
     if (want && !shapeEquals(want, n.shape)) bad(i, `shape ${shapeToString(n.shape)}, rules give ${shapeToString(want)}`);
   });

@@ -7,7 +7,7 @@ import { createCompiler } from "../../src/compiler.js";
 import { codes } from "../../src/diagnostics/codes.js";
 import { renderDiagnostics } from "../../src/diagnostics/render.js";
 import { memoryHost } from "../../src/host.js";
-import { verifyCellIR } from "../../src/ir/verify.js";
+import { verifyCellIR, verifyModelIR } from "../../src/ir/verify.js";
 import { root } from "../helpers.js";
 
 const corpusFiles = [
@@ -31,6 +31,7 @@ function checkSource(text: string) {
     expect(d.primary.span.start).toBeLessThanOrEqual(d.primary.span.end);
   }
   for (const c of r.cells.values()) if (c.ok) expect(verifyCellIR(c.ir)).toEqual([]);
+  for (const m of r.models.values()) if (m.ok) expect(verifyModelIR(m.ir)).toEqual([]);
   renderDiagnostics(r.diagnostics, r.sources); // rendering must not throw either
   return r;
 }
@@ -39,6 +40,10 @@ const vocabulary = [
   "cell", "input", "state", "param", "gate", "output", "import", "from", "\"std\"", "{", "}", "(", ")", "[", "]", "<", ">",
   "=", "~", ":", ",", "@", "·", "⊙", "*", "/", "+", "-", "t", "t-1", "[t-1]", "[t-2]", "[t+1]", "[0:H]", "H", "I", "x", "h",
   "W", "σ", "tanh", "relu", "sigmoid", "concat", "gather", "0", "1", "2.5", "\n", " ", "//", "///", "/*", "*/", "$", "int",
+  // models
+  "model", "layer", "LSTM<I, H>", "GRU<_, H>", "Dense<H, V>", "Embedding<V, E>", "scan", "map", "last", "final", "bidirectional",
+  "generate", "init =", "reverse = true", "merge = sum", "steps = 3", "until = 1", ".h", ".", "[T, I]", "[S] int", "_",
+  "import { LSTM, GRU, Dense, Embedding } from \"std\"",
 ];
 
 const mutation = fc.oneof(
@@ -62,6 +67,17 @@ describe("checker fuzzing", () => {
   it("random text never throws", () => {
     fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 200 }), (s) => { checkSource(s); }), { numRuns: 300, seed: 42 });
   });
+
+  it("random model-shaped programs never throw", () => {
+    const part = fc.constantFrom(
+      "input x: [T, I]", "input tok: [T] int", "input v: [I]", "layer r = LSTM<I, H>", "layer g = GRU<_, H>", "layer d = Dense<H, I>",
+      "layer e = Embedding<V, I>", "y = scan(r, x)", "z = last(y)", "w = final(y)", "q = map(d, y)", "u = d(z)", "k = scan(g, x, init = w.h)",
+      "b = bidirectional(r, g, x, merge = ave)", "n = generate(d, start = v, steps = 3)", "output y", "output z, u", "output n",
+    );
+    fc.assert(fc.property(fc.array(part, { maxLength: 12 }), (items) => {
+      checkSource(`import { LSTM, GRU, Dense, Embedding } from "std"\nmodel M<I, H, V> {\n${items.join("\n")}\n}\n`);
+    }), { numRuns: 500, seed: 99 });
+  }, 60_000);
 
   it("random token soup never throws", () => {
     fc.assert(fc.property(fc.array(fc.constantFrom(...vocabulary), { maxLength: 80 }), (ts) => { checkSource(ts.join(" ")); }), { numRuns: 400, seed: 7 });

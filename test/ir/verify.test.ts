@@ -2,7 +2,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { verifyCellIR } from "../../src/ir/verify.js";
+import { verifyCellIR, verifyModelIR } from "../../src/ir/verify.js";
 import { Op } from "../../src/ir/ops.js";
 import { compiler, root, stdlibCell } from "../helpers.js";
 
@@ -13,13 +13,25 @@ const files = [
 ];
 
 describe("IR verifier", () => {
-  it.each(files)("accepts every cell of %s", (file) => {
+  it.each(files)("accepts every cell and model of %s", (file) => {
     const r = compiler.check(file);
-    expect(r.cells.size).toBeGreaterThan(0);
+    expect(r.cells.size + r.models.size).toBeGreaterThan(0);
     for (const c of r.cells.values()) {
       expect(c.ok).toBe(true);
       expect(verifyCellIR(c.ir)).toEqual([]);
     }
+    for (const m of r.models.values()) {
+      expect(m.ok).toBe(true);
+      expect(verifyModelIR(m.ir)).toEqual([]);
+    }
+  });
+
+  it("rejects a model node that mixes sequence lengths", () => {
+    const r = compiler.check(join(root, "test/fixtures/ir/model-classifier.rnn"));
+    const ir = r.models.get("Classifier")!.ir;
+    const i = ir.nodes.findIndex((n) => n.op === Op.Last);
+    const broken = { ...ir, nodes: ir.nodes.map((n, k) => (k === i ? Object.freeze({ ...n, seq: "T" }) : n)) };
+    expect(verifyModelIR(broken).join("\n")).toMatch(/last takes a sequence and gives a single value/);
   });
 
   it("rejects a node whose shape breaks the op's rule", () => {
