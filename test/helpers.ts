@@ -35,3 +35,9 @@ export function modelFrom(text: string, name?: string): ModelIR {
 export function cellFrom(text: string, name?: string): CellIR {
   return createCompiler(memoryHost(new Map([["m.rnn", text], ...stdlibSources]), [...stdlibSources.keys()])).cell("m.rnn", name);
 }
+
+/** Every .rnn file below `dir` (relative to the repository), recursively. */
+export function rnnFiles(dir: string): string[] {
+  const abs = join(root, dir);
+  return readdirSync(abs, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".rnn")).sort().map((f) => join(abs, f));
+}

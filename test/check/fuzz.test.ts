@@ -8,13 +8,9 @@ import { codes } from "../../src/diagnostics/codes.js";
 import { renderDiagnostics } from "../../src/diagnostics/render.js";
 import { memoryHost } from "../../src/host.js";
 import { verifyCellIR, verifyModelIR } from "../../src/ir/verify.js";
-import { root } from "../helpers.js";
+import { rnnFiles, root } from "../helpers.js";
 
-const corpusFiles = [
-  ...readdirSync(join(root, "stdlib")).map((f) => join(root, "stdlib", f)),
-  ...readdirSync(join(root, "examples")).filter((f) => f.endsWith(".rnn")).map((f) => join(root, "examples", f)),
-  ...["diagnostics", "ir"].flatMap((s) => readdirSync(join(root, "test/fixtures", s)).filter((f) => f.endsWith(".rnn")).map((f) => join(root, "test/fixtures", s, f))),
-];
+const corpusFiles = [...rnnFiles("stdlib"), ...rnnFiles("examples"), ...rnnFiles("test/fixtures")];
 const corpus = corpusFiles.map((f) => readFileSync(f, "utf8"));
 const stdlib = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
 

@@ -4,13 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyCellIR, verifyModelIR } from "../../src/ir/verify.js";
 import { Op } from "../../src/ir/ops.js";
-import { compiler, root, stdlibCell } from "../helpers.js";
+import { compiler, rnnFiles, root, stdlibCell } from "../helpers.js";
 
-const files = [
-  ...readdirSync(join(root, "stdlib")).map((f) => join(root, "stdlib", f)),
-  ...readdirSync(join(root, "test/fixtures/ir")).filter((f) => f.endsWith(".rnn")).map((f) => join(root, "test/fixtures/ir", f)),
-  ...readdirSync(join(root, "examples")).filter((f) => f.endsWith(".rnn") && !f.includes("typo")).map((f) => join(root, "examples", f)),
-];
+const files = [...rnnFiles("stdlib"), ...rnnFiles("test/fixtures/ir"), ...rnnFiles("examples").filter((f) => !f.includes("typo"))];
 
 describe("IR verifier", () => {
   it.each(files)("accepts every cell and model of %s", (file) => {
