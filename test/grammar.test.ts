@@ -49,7 +49,7 @@ function parserRules(): Map<string, Set<string>> {
   for (const r of parser.getSerializedGastProductions()) {
     const refs = new Set<string>();
     walk(r, refs);
-    rules.set((r as { name: string }).name, refs);
+    rules.set((r as unknown as { name: string }).name, refs);
   }
   return rules;
 }

@@ -1,5 +1,4 @@
 // The verifier accepts every elaborated cell of the stdlib and examples, and catches broken IR.
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyCellIR, verifyModelIR } from "../../src/ir/verify.js";
