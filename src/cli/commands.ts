@@ -116,6 +116,37 @@ function tensorsOf(obj: Record<string, unknown>, names: readonly string[], sourc
   return out;
 }
 
+/** Per-sequence lengths from "lengths" ({input: [n, …]}) or "masks" ({input: [[1, 1, 0], …]}, ones then zeros). */
+function lengthsOf(obj: Record<string, unknown>): Record<string, number[]> | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const out: Record<string, number[]> = {};
+  const lengths = obj["lengths"];
+  if (lengths !== undefined) {
+    if (!isObject(lengths)) throw new RnncError("RNN0605", `"lengths" must be an object: {"input name": [one length per example]}`);
+    for (const [k, v] of Object.entries(lengths)) {
+      if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) throw new RnncError("RNN0605", `"lengths" of "${k}" must be a list of whole numbers, one per example`);
+      out[k] = v as number[];
+    }
+  }
+  const masks = obj["masks"];
+  if (masks !== undefined) {
+    if (!isObject(masks)) throw new RnncError("RNN0605", `"masks" must be an object: {"input name": [[1, 1, 0], …]}`);
+    for (const [k, v] of Object.entries(masks)) {
+      if (k in out) throw new RnncError("RNN0605", `"${k}" has both lengths and a mask; give one`);
+      if (!Array.isArray(v)) throw new RnncError("RNN0605", `the mask of "${k}" must be a list of 0/1 rows, one per example`);
+      out[k] = v.map((row: unknown, b: number) => {
+        const r = Array.isArray(row) ? row : [];
+        const n = r.findIndex((x) => x !== 1);
+        const len = n < 0 ? r.length : n;
+        if (!r.length || !r.every((x, i) => (i < len ? x === 1 : x === 0)))
+          throw new RnncError("RNN0605", `the mask of "${k}" for example ${b} is not a run of 1s followed by 0s`, ["padding goes at the end of each sequence"]);
+        return len;
+      });
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 export function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined }): number {
   const target = loadTarget(a);
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
@@ -131,11 +162,9 @@ export function runCommand(a: CellFlags & { input: string; weights?: string | un
   const dims = Object.fromEntries(target.env);
   if (target.kind === "model") {
     const ir = target.ir;
-    const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["lengths"], a.precision);
-    const lengths = obj["lengths"];
-    if (lengths !== undefined && (typeof lengths !== "object" || lengths === null || Array.isArray(lengths)))
-      throw new RnncError("RNN0605", `"lengths" must be an object: {"input name": [one length per example]}`);
-    const r = runModel(ir, target.env, params, { inputs, ...(lengths ? { lengths: lengths as Record<string, number[]> } : {}), seed: a.seed }, a.precision);
+    const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["lengths", "masks"], a.precision);
+    const lengths = lengthsOf(obj);
+    const r = runModel(ir, target.env, params, { inputs, ...(lengths ? { lengths } : {}), seed: a.seed }, a.precision);
     const outputs: Record<string, unknown> = {};
     const outLengths: Record<string, number[]> = {};
     for (const [k, o] of Object.entries(r)) {

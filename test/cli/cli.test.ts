@@ -210,3 +210,55 @@ describe("rnnc flags, ir, explain", () => {
     expect(bad.code).toBe(2);
   });
 });
+
+describe("rnnc run on models", () => {
+  const spec = "examples/name-gender/name-gender.rnn";
+  const tokens = [[1, 2, 3, 4], [4, 3, 0, 0]];
+
+  it("runs the file's only model; masks and lengths mean the same", () => {
+    const a = rnnc("run", spec, "--input", file("m1.json", { chars: tokens, lengths: { chars: [4, 2] } }));
+    const b = rnnc("run", spec, "--input", file("m2.json", { chars: tokens, masks: { chars: [[1, 1, 1, 1], [1, 1, 0, 0]] } }));
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    const full = rnnc("run", spec, "--input", file("m3.json", { chars: tokens }));
+    expect(JSON.parse(full.stdout).outputs.probs[1]).not.toEqual(JSON.parse(a.stdout).outputs.probs[1]);
+    expect(JSON.parse(full.stdout).outputs.probs[0]).toEqual(JSON.parse(a.stdout).outputs.probs[0]);
+  });
+
+  it("prints sequence outputs with their lengths", () => {
+    const r = JSON.parse(rnnc("run", "examples/name-maker/name-maker.rnn", "--input", "examples/name-maker/input.sample.json").stdout);
+    expect(r.lengths.logits).toEqual([7, 7, 7]);
+    expect(r.outputs.logits[0]).toHaveLength(7);
+    expect(r.outputs.logits[0][0]).toHaveLength(29);
+    expect(r.lengths.name.every((n: number) => n >= 0 && n <= 14)).toBe(true);
+  });
+
+  it("needs --model when a file declares several", () => {
+    const r = rnnc("run", "examples/adding/adding.rnn", "--input", "examples/adding/input.sample.json");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/declares several models[\s\S]*AddingLSTM, AddingElman/);
+  });
+
+  it.each([
+    ["a wrong input shape", { chars: [[[1], [2]]] }, /input `chars` has shape \[1, 2, 1\], expected \[batch, T\]/],
+    ["lengths past the end", { chars: tokens, lengths: { chars: [5, 2] } }, /lengths of `chars` must be 2 whole numbers from 1 to 4/],
+    ["a token id out of range", { chars: [[1, 99]] }, /token id 99 is out of range/],
+    ["fractional token ids", { chars: [[1.5, 2]] }, /token ids, which must be whole numbers/],
+  ])("rejects %s with RNN0605", (_n, content, message) => {
+    const r = rnnc("run", spec, "--input", file(`bad-model-${_n}.json`, content));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error[RNN0605]");
+    expect(r.stderr).toMatch(message);
+    expectNoStack(r.stderr);
+  });
+
+  it("writes and reads model weights keyed layer.param", () => {
+    const w = join(tmp, "model-w.json");
+    expect(rnnc("init", spec, "-o", w, "--seed", "4").code).toBe(0);
+    const names = Object.keys(JSON.parse(readFileSync(w, "utf8")).params);
+    expect(names).toContain("rnn.W_xi");
+    expect(names).toContain("embed.table");
+    const input = file("m4.json", { chars: tokens });
+    expect(rnnc("run", spec, "--weights", w, "--input", input).stdout).toBe(rnnc("run", spec, "--seed", "4", "--input", input).stdout);
+  });
+});
