@@ -1,0 +1,69 @@
+// A cell lowered to tfjs: one batched step as tfjs ops, params as tf.Variables named after the spec's params.
+import * as tf from "@tensorflow/tfjs";
+import { evalDim } from "../ir/dims.js";
+import type { CellIR, Node } from "../ir/ir.js";
+import { Op, binaryOps, unaryOps } from "../ir/ops.js";
+import { concreteShape, type DimEnv } from "../interp/instantiate.js";
+import { reachable } from "../interp/stepper.js";
+import { batchedOf, binaryOp, concatOp, gatherOp, lastAxisOp, matmulOp, sliceOp, unaryTf, type TfValue } from "./kernels.js";
+
+/** States as histories: index k-1 holds the state k steps back, each [batch, ...shape]. */
+export type History = Map<string, tf.Tensor[]>;
+
+export class TfCell {
+  private readonly stepNodes: Node[];
+  private readonly initNodes: Node[];
+  readonly stateShapes: Map<string, number[]>;
+
+  /** `params` holds this cell's params under their IR names (a model's are its layer's, prefix removed). */
+  constructor(readonly ir: CellIR, readonly env: DimEnv, readonly params: ReadonlyMap<string, tf.Tensor>) {
+    this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
+    this.initNodes = reachable(ir.nodes, ir.states.map((s) => s.init));
+    this.stateShapes = new Map(ir.states.map((s) => [s.name, concreteShape(s.shape, env, `state ${s.name}`)]));
+  }
+
+  /** Every state's starting history for a batch: given values, else the declared initial values. */
+  initialHistory(batch: number, given: ReadonlyMap<string, tf.Tensor> = new Map()): History {
+    const v: TfValue[] = [];
+    for (const n of this.initNodes) v[n.id] = this.eval(n, v, batch, () => { throw new Error("internal: input in an initial value"); }, new Map());
+    const h: History = new Map();
+    for (const s of this.ir.states) {
+      const shape = this.stateShapes.get(s.name)!;
+      const start = given.get(s.name) ?? tf.broadcastTo(v[s.init]!.t, [batch, ...shape]);
+      h.set(s.name, Array.from({ length: Math.max(1, s.maxLag) }, () => start));
+    }
+    return h;
+  }
+
+  /** One step: outputs by name and the advanced history. */
+  step(inputs: ReadonlyMap<string, tf.Tensor>, history: History, batch: number): { outputs: Map<string, tf.Tensor>; history: History } {
+    const v: TfValue[] = [];
+    for (const n of this.stepNodes) v[n.id] = this.eval(n, v, batch, (name) => inputs.get(name)!, history);
+    const next: History = new Map();
+    for (const s of this.ir.states) next.set(s.name, [batchedOf(v[s.update]!, batch), ...history.get(s.name)!].slice(0, Math.max(1, s.maxLag)));
+    return { outputs: new Map(this.ir.outputs.map((o) => [o.name, batchedOf(v[o.node]!, batch)])), history: next };
+  }
+
+  private eval(n: Node, v: readonly TfValue[], batch: number, input: (name: string) => tf.Tensor, history: History): TfValue {
+    const a = n.args.map((i) => v[i]!);
+    switch (n.op) {
+      case Op.Input: return { t: input(n.attrs.name!), batched: true };
+      case Op.Param: {
+        const p = this.params.get(n.attrs.name!);
+        if (!p) throw new Error(`internal: no variable for param ${n.attrs.name}`);
+        return { t: p, batched: false };
+      }
+      case Op.StateRead: return { t: history.get(n.attrs.name!)![n.attrs.lag! - 1]!, batched: true };
+      case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
+      case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
+      case Op.Concat: return concatOp(a, batch);
+      case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, this.env)!, evalDim(n.attrs.end!, this.env)!);
+      case Op.Gather: return gatherOp(a[0]!, a[1]!);
+      case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
+      default:
+        if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };
+        if (binaryOps.has(n.op)) return binaryOp(n.op, a[0]!, a[1]!);
+        throw new Error(`internal: op ${n.op} has no tfjs lowering`);
+    }
+  }
+}

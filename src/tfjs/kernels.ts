@@ -1,0 +1,102 @@
+// tfjs kernels for the IR's op set on batched values: a value either has a leading batch axis or is shared by all examples.
+import * as tf from "@tensorflow/tfjs";
+import { Op } from "../ir/ops.js";
+
+/** A tensor and whether its first axis is the batch (params and constants are not). */
+export interface TfValue {
+  readonly t: tf.Tensor;
+  readonly batched: boolean;
+}
+
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+export const unaryTf: Partial<Record<Op, (x: tf.Tensor) => tf.Tensor>> = {
+  [Op.Neg]: tf.neg,
+  [Op.Sigmoid]: tf.sigmoid,
+  [Op.HardSigmoid]: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1),
+  [Op.Tanh]: tf.tanh,
+  [Op.Relu]: tf.relu,
+  [Op.Elu]: tf.elu,
+  [Op.Selu]: (x) => tf.where(tf.greater(x, 0), tf.mul(x, SELU_SCALE), tf.mul(tf.sub(tf.exp(x), 1), SELU_SCALE * SELU_ALPHA)),
+  [Op.Softplus]: tf.softplus,
+  [Op.Softsign]: (x) => tf.div(x, tf.add(tf.abs(x), 1)),
+  [Op.Swish]: (x) => tf.mul(x, tf.sigmoid(x)),
+  [Op.Gelu]: (x) => tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1)),
+  [Op.Exp]: tf.exp,
+  [Op.Log]: tf.log,
+  [Op.Abs]: tf.abs,
+  [Op.Sqrt]: tf.sqrt,
+  [Op.Square]: tf.square,
+  [Op.Sin]: tf.sin,
+  [Op.Cos]: tf.cos,
+  [Op.Identity]: (x) => x,
+};
+
+const binaryTf: Partial<Record<Op, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor>> = {
+  [Op.Add]: tf.add, [Op.Sub]: tf.sub, [Op.Mul]: tf.mul, [Op.Div]: tf.div,
+  [Op.Maximum]: tf.maximum, [Op.Minimum]: tf.minimum, [Op.Pow]: tf.pow,
+};
+
+/** Inserts size-1 axes after the batch axis so a batched value of rank r broadcasts against rank R. */
+function lift(v: TfValue, rank: number): tf.Tensor {
+  const r = v.t.rank - (v.batched ? 1 : 0);
+  if (!v.batched || r >= rank) return v.t;
+  return tf.reshape(v.t, [v.t.shape[0]!, ...Array(rank - r).fill(1), ...v.t.shape.slice(1)]);
+}
+
+export function binaryOp(op: Op, a: TfValue, b: TfValue): TfValue {
+  const rank = Math.max(a.t.rank - Number(a.batched), b.t.rank - Number(b.batched));
+  return { t: binaryTf[op]!(lift(a, rank), lift(b, rank)), batched: a.batched || b.batched };
+}
+
+export function batchedOf(v: TfValue, batch: number): tf.Tensor {
+  return v.batched ? v.t : tf.broadcastTo(v.t, [batch, ...v.t.shape]);
+}
+
+/** Per-example matrix products with the batch axis handled: the common cases map to one matMul with no transposes materialized. */
+export function matmulOp(a: TfValue, b: TfValue, batch: number): TfValue {
+  const ra = a.t.rank - Number(a.batched);
+  const rb = b.t.rank - Number(b.batched);
+  if (!a.batched && !b.batched) {
+    const a2 = ra === 1 ? tf.reshape(a.t, [1, -1]) : a.t;
+    const b2 = rb === 1 ? tf.reshape(b.t, [-1, 1]) : b.t;
+    const out = tf.matMul(a2, b2);
+    const shape = [...(ra === 2 ? [a.t.shape[0]!] : []), ...(rb === 2 ? [b.t.shape[1]!] : [])];
+    return { t: tf.reshape(out, shape), batched: false };
+  }
+  if (!a.batched && ra === 2 && rb === 1) return { t: tf.matMul(b.t, a.t, false, true), batched: true };       // W[m,k] @ x[B,k]
+  if (!b.batched && ra === 1 && rb === 2) return { t: tf.matMul(a.t, b.t), batched: true };                    // x[B,k] @ W[k,n]
+  if (!b.batched && ra === 2 && rb === 2) {                                                                    // X[B,m,k] @ W[k,n]
+    const [B, m, k] = a.t.shape as number[];
+    return { t: tf.reshape(tf.matMul(tf.reshape(a.t, [B! * m!, k!]), b.t), [B!, m!, b.t.shape[1]!]), batched: true };
+  }
+  const A = batchedOf(a, batch);
+  const Bt = batchedOf(b, batch);
+  if (ra === 1 && rb === 1) return { t: tf.sum(tf.mul(A, Bt), -1), batched: true };
+  if (ra === 2 && rb === 1) return { t: tf.squeeze(tf.matMul(A, tf.expandDims(Bt, 2)), [2]), batched: true };
+  if (ra === 1 && rb === 2) return { t: tf.squeeze(tf.matMul(tf.expandDims(A, 1), Bt), [1]), batched: true };
+  return { t: tf.matMul(A, Bt), batched: true };
+}
+
+export function concatOp(parts: readonly TfValue[], batch: number): TfValue {
+  if (parts.every((p) => !p.batched)) return { t: tf.concat(parts.map((p) => p.t), 0), batched: false };
+  return { t: tf.concat(parts.map((p) => batchedOf(p, batch)), 1), batched: true };
+}
+
+export function sliceOp(x: TfValue, start: number, end: number): TfValue {
+  const axis = x.batched ? 1 : 0;
+  const begin = x.t.shape.map((_, i) => (i === axis ? start : 0));
+  const size = x.t.shape.map((d, i) => (i === axis ? end - start : d!));
+  return { t: tf.slice(x.t, begin, size), batched: x.batched };
+}
+
+export function gatherOp(table: TfValue, index: TfValue): TfValue {
+  if (table.batched) throw new Error("internal: gather from a batched table");
+  return { t: tf.gather(table.t, tf.cast(index.t, "int32"), 0), batched: index.batched };
+}
+
+export function lastAxisOp(op: Op, x: TfValue): TfValue {
+  const t = op === Op.Softmax ? tf.softmax(x.t) : op === Op.LogSoftmax ? tf.logSoftmax(x.t) : op === Op.Sum ? tf.sum(x.t, -1) : tf.mean(x.t, -1);
+  return { t, batched: x.batched };
+}

@@ -1,0 +1,162 @@
+// A model lowered to tfjs: sequence constructs as loops over batched cell steps, masks for variable lengths.
+import * as tf from "@tensorflow/tfjs";
+import type { ModelIR, Node } from "../ir/ir.js";
+import { Op, binaryOps, unaryOps } from "../ir/ops.js";
+import type { DimEnv } from "../interp/instantiate.js";
+import { layerEnv } from "../weights/weights.js";
+import { TfCell, type History } from "./cell.js";
+import { batchedOf, binaryOp, concatOp, lastAxisOp, matmulOp, sliceOp, unaryTf, type TfValue } from "./kernels.js";
+import { evalDim } from "../ir/dims.js";
+
+/** A sequence: one [batch, …] tensor per step, and each example's length. */
+export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[] }
+export type TfModelValue = ({ readonly kind: "one" } & TfValue) | TfSeq | { readonly kind: "states"; readonly states: ReadonlyMap<string, tf.Tensor> };
+
+export interface TfModelInput {
+  /** Sequences [batch, time, ...] (int32 for token ids), single values [batch, ...]. */
+  readonly inputs: Readonly<Record<string, tf.Tensor>>;
+  readonly lengths?: Readonly<Record<string, readonly number[]>>;
+  readonly seed?: number;
+}
+
+export class TfModel {
+  readonly cells: Map<string, TfCell>;
+
+  /** `variables` are keyed `layer.param`. */
+  constructor(readonly ir: ModelIR, readonly env: DimEnv, readonly variables: ReadonlyMap<string, tf.Tensor>) {
+    this.cells = new Map(ir.layers.map((l) => {
+      const prefix = `${l.name}.`;
+      const own = new Map([...variables].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+      return [l.name, new TfCell(l.ir, layerEnv(l, env), own)];
+    }));
+  }
+
+  /** Every node's value; call inside tf.tidy (or a gradient tape), which owns the intermediates. */
+  run(input: TfModelInput): TfModelValue[] {
+    const batch = input.inputs[this.ir.inputs[0]!.name]!.shape[0]!;
+    const v: TfModelValue[] = [];
+    for (const n of this.ir.nodes) v[n.id] = this.evaluate(n, v, input, batch);
+    return v;
+  }
+
+  private evaluate(n: Node, v: readonly TfModelValue[], input: TfModelInput, batch: number): TfModelValue {
+    const seqOf = (i: number) => v[i] as TfSeq;
+    const oneOf = (i: number) => v[i] as { kind: "one" } & TfValue;
+    switch (n.op) {
+      case Op.Input: {
+        const t = input.inputs[n.attrs.name!]!;
+        if (!n.seq) return { kind: "one", t, batched: true };
+        const T = t.shape[1]!;
+        return { kind: "seq", steps: tf.unstack(t, 1), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T) };
+      }
+      case Op.Apply: {
+        const cell = this.cells.get(n.attrs.layer!)!;
+        const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(oneOf(n.args[k]!), batch)]));
+        return { kind: "one", t: this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs), batched: true };
+      }
+      case Op.Map: case Op.Scan: return this.scan(n, v, batch);
+      case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
+      case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
+      case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
+      case Op.Last: {
+        const s = seqOf(n.args[0]!);
+        const T = s.steps.length;
+        if (s.lengths.every((l) => l === T)) return { kind: "one", t: s.steps[T - 1]!, batched: true };
+        const stacked = tf.stack(s.steps as tf.Tensor[], 1);
+        return { kind: "one", t: tf.gatherND(stacked, tf.tensor2d(s.lengths.map((l, b) => [b, l - 1]), [batch, 2], "int32")), batched: true };
+      }
+      default: {
+        const args = n.args.map((i) => v[i]!);
+        const seq = args.find((a): a is TfSeq => a.kind === "seq");
+        const at = (t: number): TfValue[] => args.map((a) => (a.kind === "seq" ? { t: a.steps[t]!, batched: true } : (a as TfValue)));
+        if (!seq) return { kind: "one", ...this.pointwise(n, at(0), batch) };
+        return { kind: "seq", steps: seq.steps.map((_, t) => this.pointwise(n, at(t), batch).t), lengths: seq.lengths };
+      }
+    }
+  }
+
+  private pointwise(n: Node, a: readonly TfValue[], batch: number): TfValue {
+    switch (n.op) {
+      case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
+      case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
+      case Op.Concat: return concatOp(a, batch);
+      case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, this.env)!, evalDim(n.attrs.end!, this.env)!);
+      case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
+      default:
+        if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };
+        if (binaryOps.has(n.op)) return binaryOp(n.op, a[0]!, a[1]!);
+        throw new Error(`internal: op ${n.op} has no tfjs lowering in models`);
+    }
+  }
+
+  private first(cell: TfCell, outputs: Map<string, tf.Tensor>): tf.Tensor {
+    return outputs.get(cell.ir.outputs[0]!.name)!;
+  }
+
+  private readonly finals = new Map<number, Map<string, tf.Tensor>>();
+
+  /** Initial states from `init`: a record in order, or one value for the first state. */
+  private initialFrom(cell: TfCell, init: TfModelValue | undefined, batch: number): Map<string, tf.Tensor> {
+    const names = cell.ir.states.map((s) => s.name);
+    if (!init) return new Map();
+    if (init.kind === "states") return new Map([...init.states.values()].map((t, i) => [names[i]!, t]));
+    if (init.kind === "one") return new Map([[names[0]!, batchedOf(init, batch)]]);
+    throw new Error("internal: a sequence as initial state");
+  }
+
+  private scan(n: Node, v: readonly TfModelValue[], batch: number): TfSeq {
+    const cell = this.cells.get(n.attrs.layer!)!;
+    const k = cell.ir.inputs.length;
+    const xs = n.args.slice(0, k).map((i) => v[i] as TfSeq);
+    const lengths = xs[0]!.lengths;
+    const T = xs[0]!.steps.length;
+    const masked = lengths.some((l) => l !== T);
+    let history: History = cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch));
+    const steps: tf.Tensor[] = new Array(T);
+    for (let s = 0; s < T; s++) {
+      const t = n.attrs.reverse ? T - 1 - s : s;
+      const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
+      const r = cell.step(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.steps[t]!])), stepHistory, batch);
+      const y = this.first(cell, r.outputs);
+      if (!masked) {
+        steps[t] = y;
+        if (n.op === Op.Scan) history = r.history;
+        continue;
+      }
+      const m = tf.tensor1d(lengths.map((l) => t < l), "bool");
+      const keep = (x: tf.Tensor, old: tf.Tensor) => tf.where(tf.reshape(m, [batch, ...Array(x.rank - 1).fill(1)]), x, old);
+      steps[t] = keep(y, tf.zerosLike(y));
+      if (n.op === Op.Scan) history = new Map([...r.history].map(([name, h]) => [name, h.map((x, i) => keep(x, history.get(name)![i]!))]));
+    }
+    this.finals.set(n.id, new Map([...history].map(([name, h]) => [name, h[0]!])));
+    return { kind: "seq", steps, lengths };
+  }
+
+  private generate(n: Node, v: readonly TfModelValue[], batch: number, seed: number): TfSeq {
+    const cell = this.cells.get(n.attrs.layer!)!;
+    let history = cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[0]!] : undefined, batch));
+    const tokens = n.dtype === "int";
+    let x = tokens ? tf.fill([batch], n.attrs.startToken!, "int32") : batchedOf(v[n.args[n.attrs.hasInit ? 1 : 0]!] as TfValue, batch);
+    const steps: tf.Tensor[] = [];
+    const lengths: number[] = Array(batch).fill(-1);
+    for (let k = 0; k < n.attrs.steps!; k++) {
+      const r = cell.step(new Map([[cell.ir.inputs[0]!.name, x]]), history, batch);
+      history = r.history;
+      const y = this.first(cell, r.outputs);
+      if (!tokens) { steps.push(y); x = y; continue; }
+      const next = n.attrs.temperature! > 0
+        ? tf.cast(tf.reshape(tf.multinomial(tf.div(y, n.attrs.temperature!) as tf.Tensor2D, 1, seed + k), [batch]), "int32")
+        : tf.cast(tf.argMax(y, -1), "int32");
+      const ids = next.dataSync();
+      ids.forEach((id, b) => { if (lengths[b] === -1 && id === n.attrs.until) lengths[b] = k; });
+      steps.push(next);
+      x = next;
+      if (lengths.every((l) => l !== -1)) break;
+    }
+    const final = lengths.map((l) => (l === -1 ? steps.length : l));
+    // Steps at or after each example's end token are padding: zero them, as the interpreter leaves them out.
+    const clean = steps.map((s, t) => tf.where(tf.tensor1d(final.map((l) => t < l), "bool"), s, tf.zerosLike(s)));
+    this.finals.set(n.id, new Map([...history].map(([name, h]) => [name, h[0]!])));
+    return { kind: "seq", steps: clean, lengths: final };
+  }
+}

@@ -1,0 +1,84 @@
+// Runs cells and models on tfjs from the interpreter's tensors and returns results in the interpreter's form.
+import * as tf from "@tensorflow/tfjs";
+import type { CellIR, ModelIR } from "../ir/ir.js";
+import type { DimEnv } from "../interp/instantiate.js";
+import type { CellRunInput, CellRunResult } from "../interp/run-cell.js";
+import type { ModelOutput, ModelRunInput } from "../interp/run-model.js";
+import type { Tensor } from "../interp/tensor.js";
+import { concreteShape } from "../interp/instantiate.js";
+import { TfCell, type History } from "./cell.js";
+import { TfModel } from "./model.js";
+
+/** Runs `f` in a tfjs scope that frees every tensor made inside; `f` returns plain data. */
+export function scoped<T>(f: () => T): T {
+  let result: T | undefined;
+  tf.tidy(() => { result = f(); });
+  return result!;
+}
+
+export const toTf = (t: Tensor, dtype: "float32" | "int32" = "float32"): tf.Tensor => tf.tensor(Array.from(t.data), [...t.shape], dtype);
+export const fromTf = (t: tf.Tensor): Tensor => ({ shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
+
+/** Param tensors as tfjs variables named after the params (trainable unless `trainable` is false). */
+export function variablesOf(params: ReadonlyMap<string, Tensor>, trainable = true): Map<string, tf.Variable> {
+  return new Map([...params].map(([k, t]) => {
+    const init = toTf(t);
+    const v = tf.variable(init, trainable, `${k}_${variableCounter++}`);
+    init.dispose();
+    return [k, v];
+  }));
+}
+let variableCounter = 0;
+
+export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: ModelRunInput): Record<string, ModelOutput> {
+  const vars = variablesOf(params, false);
+  try {
+    return scoped(() => {
+      const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(input.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
+      const values = new TfModel(ir, env, vars).run({ inputs, ...(input.lengths ? { lengths: input.lengths } : {}), ...(input.seed !== undefined ? { seed: input.seed } : {}) });
+      const out: Record<string, ModelOutput> = {};
+      for (const o of ir.outputs) {
+        const v = values[o.node]!;
+        if (v.kind === "states") out[o.name] = { states: Object.fromEntries([...v.states].map(([k, t]) => [k, fromTf(t)])) };
+        else if (v.kind === "one") out[o.name] = { tensor: fromTf(v.batched ? v.t : tf.broadcastTo(v.t, [input.inputs[ir.inputs[0]!.name]!.shape[0]!, ...v.t.shape])) };
+        else {
+          const shape = concreteShape(ir.nodes[o.node]!.shape, env, o.name);
+          const T = v.steps.length;
+          const B = v.lengths.length;
+          const stacked = T ? tf.stack(v.steps as tf.Tensor[], 1) : tf.zeros([B, 0, ...shape]);
+          const mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T]);
+          const masked = tf.mul(tf.cast(stacked, "float32"), tf.reshape(mask, [B, T, ...shape.map(() => 1)]));
+          out[o.name] = { tensor: fromTf(masked), lengths: [...v.lengths] };
+        }
+      }
+      return out;
+    });
+  } finally {
+    for (const v of vars.values()) v.dispose();
+  }
+}
+
+export function runCellTf(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: CellRunInput): CellRunResult {
+  const vars = variablesOf(params, false);
+  try {
+    return scoped(() => {
+      const cell = new TfCell(ir, env, vars);
+      const xs = Object.fromEntries(ir.inputs.map((i) => [i.name, tf.unstack(toTf(input.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32"), 1)]));
+      const B = ir.inputs.length ? input.inputs[ir.inputs[0]!.name]!.shape[0]! : Object.values(input.initialStates ?? {})[0]?.shape[0] ?? 1;
+      const T = ir.inputs.length ? input.inputs[ir.inputs[0]!.name]!.shape[1]! : input.steps ?? 0;
+      let history: History = cell.initialHistory(B, new Map(Object.entries(input.initialStates ?? {}).map(([k, t]) => [k, toTf(t)])));
+      const outs = new Map(ir.outputs.map((o) => [o.name, [] as tf.Tensor[]]));
+      for (let t = 0; t < T; t++) {
+        const r = cell.step(new Map(ir.inputs.map((i) => [i.name, xs[i.name]![t]!])), history, B);
+        history = r.history;
+        for (const [k, y] of r.outputs) outs.get(k)!.push(y);
+      }
+      return {
+        outputs: Object.fromEntries([...outs].map(([k, ys]) => [k, fromTf(tf.stack(ys, 1))])),
+        states: Object.fromEntries([...history].map(([k, h]) => [k, fromTf(h[0]!)])),
+      };
+    });
+  } finally {
+    for (const v of vars.values()) v.dispose();
+  }
+}
