@@ -147,7 +147,19 @@ function lengthsOf(obj: Record<string, unknown>): Record<string, number[]> | und
   return Object.keys(out).length ? out : undefined;
 }
 
-export function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined }): number {
+export type BackendName = "interp" | "tfjs-cpu" | "tfjs-wasm";
+
+/** The tfjs runner, loaded only when asked for (tfjs is large and the interpreter needs none of it). */
+async function tfjsRunner(backend: BackendName, precision: Precision) {
+  if (backend === "interp") return undefined;
+  if (precision === "f64") throw new UsageError("--precision f64 is for the interpreter; tfjs computes in float32");
+  const { useBackend } = await import("../tfjs/backend.js");
+  const run = await import("../tfjs/run.js");
+  await useBackend(backend);
+  return run;
+}
+
+export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName }): Promise<number> {
   const target = loadTarget(a);
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
   const owner = `${target.kind} \`${target.ir.name}\``;
@@ -164,7 +176,9 @@ export function runCommand(a: CellFlags & { input: string; weights?: string | un
     const ir = target.ir;
     const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["lengths", "masks"], a.precision);
     const lengths = lengthsOf(obj);
-    const r = runModel(ir, target.env, params, { inputs, ...(lengths ? { lengths } : {}), seed: a.seed }, a.precision);
+    const tfjs = await tfjsRunner(a.backend, a.precision);
+    const modelInput = { inputs, ...(lengths ? { lengths } : {}), seed: a.seed };
+    const r = tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput) : runModel(ir, target.env, params, modelInput, a.precision);
     const outputs: Record<string, unknown> = {};
     const outLengths: Record<string, number[]> = {};
     for (const [k, o] of Object.entries(r)) {
@@ -182,7 +196,9 @@ export function runCommand(a: CellFlags & { input: string; weights?: string | un
     if (typeof init !== "object" || init === null || Array.isArray(init)) throw new RnncError("RNN0605", `"initial_states" must be an object keyed by state name`);
     for (const [k, v] of Object.entries(init)) initialStates[k] = tensorFromJson(v, `initial state "${k}"`, a.precision);
   }
-  const r = runCell(ir, target.env, params, { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) }, a.precision);
+  const tfjs = await tfjsRunner(a.backend, a.precision);
+  const cellInput = { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) };
+  const r = tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput) : runCell(ir, target.env, params, cellInput, a.precision);
   const out = {
     cell: ir.name,
     dims,

@@ -14,7 +14,7 @@ const displayPath = (f: string): string => (f.startsWith("/") ? relative(process
 
 async function main(argv: string[]): Promise<number> {
   let exit = 0;
-  const wrap = (f: () => number) => () => { exit = f(); };
+  const wrap = (f: () => number | Promise<number>) => async () => { exit = await f(); };
   const parser = yargs(argv)
     .scriptName("rnnc")
     .usage("$0 <command> [options]\n\nA compiler for recurrent neural networks written as equations.")
@@ -34,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
       .option("seed", { type: "number", default: 0, describe: "seed of the initializers" })
       .option("precision", { choices: ["f32", "f64"] as const, default: "f32" as const })
       .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
+      .option("backend", { choices: ["interp", "tfjs-cpu", "tfjs-wasm"] as const, default: "interp" as const, describe: "the reference interpreter, or TensorFlow.js on its cpu or wasm backend" })
       .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
       .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
     (a) => wrap(() => runCommand(a))())

@@ -8,6 +8,8 @@ export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
 let wasmReady = false;
 
 export async function useBackend(name: TfBackend): Promise<void> {
+  // Production mode: no debug checks, and no advertisement for tfjs-node (which cannot be installed here).
+  tf.env().set("PROD", true);
   if (name === "tfjs-wasm") {
     if (!wasmReady) {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");

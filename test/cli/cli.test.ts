@@ -262,3 +262,27 @@ describe("rnnc run on models", () => {
     expect(rnnc("run", spec, "--weights", w, "--input", input).stdout).toBe(rnnc("run", spec, "--seed", "4", "--input", input).stdout);
   });
 });
+
+describe("rnnc run --backend", () => {
+  it.each(["tfjs-cpu", "tfjs-wasm"])("%s prints the interpreter's results within float32 tolerance, and nothing on stderr", (backend) => {
+    const args = ["run", "examples/g2p/g2p.rnn", "--input", "examples/g2p/input.sample.json", "--seed", "5"];
+    const interp = JSON.parse(rnnc(...args).stdout);
+    const r = rnnc(...args, "--backend", backend);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    const tf = JSON.parse(r.stdout);
+    expect(tf.lengths).toEqual(interp.lengths);
+    const a = tf.outputs.logits.flat(3) as number[];
+    const b = interp.outputs.logits.flat(3) as number[];
+    expect(a).toHaveLength(b.length);
+    a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(b[i]!))));
+    expect(tf.outputs.phones).toEqual(interp.outputs.phones);
+  });
+
+  it("rejects an unknown backend and f64 on tfjs", () => {
+    expect(rnnc("run", "examples/g2p/g2p.rnn", "--input", "x.json", "--backend", "gpu").code).toBe(2);
+    const r = rnnc("run", "examples/g2p/g2p.rnn", "--input", "examples/g2p/input.sample.json", "--backend", "tfjs-cpu", "--precision", "f64");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/f64 is for the interpreter/);
+  });
+});
