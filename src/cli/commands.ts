@@ -21,9 +21,9 @@ import { nodeHost, writeFileAtomic } from "./node-host.js";
 /** A mistake on the command line: one line on stderr, exit 2. */
 export class UsageError extends Error {}
 
-const compiler = createCompiler(nodeHost);
+export const compiler = createCompiler(nodeHost);
 
-function readText(path: string, what: string): string {
+export function readText(path: string, what: string): string {
   const text = nodeHost.readFile(path);
   if (text === undefined) throw new UsageError(`cannot read ${what} '${path}': no such file, or not readable`);
   return text;
@@ -41,7 +41,7 @@ function parsePairs<T>(flag: string, text: string | undefined, value: (v: string
   return out;
 }
 
-const dimsFlag = (text: string | undefined) => parsePairs("dims", text, (v, k) => {
+export const dimsFlag = (text: string | undefined) => parsePairs("dims", text, (v, k) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--dims ${k}=${v}: a dimension is a positive whole number`);
   return Number(v);
 });

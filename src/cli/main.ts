@@ -8,6 +8,7 @@ import { CompileErrors } from "../compiler.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
 import { checkCommand, explainCommand, irCommand, runCommand, initCommand, UsageError } from "./commands.js";
 import { relative } from "node:path";
+import { trainCommand, type TrainFlags } from "./train.js";
 
 const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const displayPath = (f: string): string => (f.startsWith("/") ? relative(process.cwd(), f) || f : f);
@@ -47,6 +48,25 @@ async function main(argv: string[]): Promise<number> {
       .option("seed", { type: "number", default: 0 })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file to write (atomically)" }),
     (a) => wrap(() => initCommand(a))())
+    .command("train <file>", "train a model on TensorFlow.js from a data module", (y) => y
+      .positional("file", { type: "string", demandOption: true })
+      .option("model", { type: "string", describe: "the model to train (may be left out when the file declares one)" })
+      .option("dims", { type: "string" })
+      .option("data", { type: "string", demandOption: true, describe: "an ES module exporting load() → {train, test}: examples {inputs, target}" })
+      .option("output", { type: "string", demandOption: true, describe: "the model output the loss is taken on" })
+      .option("loss", { choices: ["crossentropy", "mse"] as const, demandOption: true })
+      .option("optimizer", { choices: ["sgd", "momentum", "adam", "rmsprop"] as const, default: "adam" as const })
+      .option("lr", { type: "number", default: 0.001, describe: "learning rate" })
+      .option("clip", { type: "number", describe: "clip gradients to this global norm" })
+      .option("epochs", { type: "number", default: 10 })
+      .option("batch-size", { type: "number", default: 32 })
+      .option("seed", { type: "number", default: 0, describe: "seed of the initial weights and of the shuffling" })
+      .option("limit", { type: "number", describe: "train on the first N examples only (smoke runs)" })
+      .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file, written atomically after every epoch; a loss curve (.loss.svg) is written beside it" })
+      .option("resume", { type: "boolean", default: false, describe: "continue from the checkpoint in --out" })
+      .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const })
+      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy -o name-gender.json", ""),
+    (a) => wrap(() => trainCommand(a as unknown as TrainFlags))())
     .command("ir <file>", "print the IR of a file's cells", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("cell", { type: "string", describe: "only this cell" })

@@ -62,8 +62,10 @@ export class TfModel {
         const s = seqOf(n.args[0]!);
         const T = s.steps.length;
         if (s.lengths.every((l) => l === T)) return { kind: "one", t: s.steps[T - 1]!, batched: true };
+        // A one-hot selection over time (gatherND has no gradient in tfjs).
         const stacked = tf.stack(s.steps as tf.Tensor[], 1);
-        return { kind: "one", t: tf.gatherND(stacked, tf.tensor2d(s.lengths.map((l, b) => [b, l - 1]), [batch, 2], "int32")), batched: true };
+        const pick = tf.tensor2d(s.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t === l - 1 ? 1 : 0))), [batch, T], stacked.dtype as "float32" | "int32");
+        return { kind: "one", t: tf.sum(tf.mul(stacked, tf.reshape(pick, [batch, T, ...Array(stacked.rank - 2).fill(1)])), 1), batched: true };
       }
       default: {
         const args = n.args.map((i) => v[i]!);

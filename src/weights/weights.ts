@@ -22,6 +22,23 @@ export interface WeightsJson {
   cell?: string;
   dims?: Record<string, number>;
   params: Record<string, { shape: number[]; data: number[] }>;
+  /** Written by `rnnc train`: where training stopped, for `--resume`, and the loss history. */
+  training?: TrainingState;
+}
+
+export interface TrainingState {
+  epoch: number;
+  history: { train: number[]; test: number[]; metric: number[]; metricName: string };
+}
+
+/** The training state stored in a weights file, if any. */
+export function trainingStateOf(text: string): TrainingState | undefined {
+  try {
+    const t = (JSON.parse(text) as WeightsJson).training;
+    return t && Number.isInteger(t.epoch) && Array.isArray(t.history?.train) ? t : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const bad = (source: string, why: string, help?: string): RnncError =>
@@ -107,8 +124,9 @@ export function initParams(specs: readonly ParamSpec[], seed: number, precision:
   return new Map(specs.map((p) => [p.name, initialize(p.init, p.shape, seed, p.name, precision)]));
 }
 
-export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>): string {
+export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>, training?: TrainingState): string {
   const json: WeightsJson = {
+    ...(training ? { training } : {}),
     format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, cell: owner, dims: Object.fromEntries(env),
     params: Object.fromEntries(specs.map((p) => {
       const t = params.get(p.name)!;

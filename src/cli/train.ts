@@ -1,0 +1,129 @@
+// `rnnc train`: trains a model on tfjs from a data module, with progress, per-epoch metrics, atomic resumable checkpoints and a loss curve.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { compiler, dimsFlag, readText, UsageError } from "./commands.js";
+import { RnncError } from "../errors.js";
+import { resolveDims } from "../interp/instantiate.js";
+import { tensorFromJson } from "../interp/json-tensor.js";
+import type { ModelIR } from "../ir/ir.js";
+import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
+import { writeFileAtomic } from "./node-host.js";
+import { Progress } from "./progress.js";
+import { lossCurveSvg } from "./svg.js";
+
+export interface TrainFlags {
+  file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
+  loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
+  epochs: number; batchSize: number; seed: number; out: string; resume: boolean; limit?: number | undefined;
+  backend: "tfjs-cpu" | "tfjs-wasm";
+}
+
+interface Example { inputs: Record<string, unknown>; target: unknown }
+
+/** Pads sequence inputs to the batch's longest and records lengths; the model says which inputs are sequences. */
+export function batchOf(ir: ModelIR, examples: readonly Example[]) {
+  const inputs: Record<string, ReturnType<typeof tensorFromJson>> = {};
+  const lengths: Record<string, number[]> = {};
+  for (const inp of ir.inputs) {
+    const values = examples.map((e) => e.inputs[inp.name]);
+    if (values.some((v) => v === undefined)) throw new RnncError("RNN0605", `the data has no value for input \`${inp.name}\` in some examples`);
+    if (inp.seq) {
+      const seqs = values as unknown[][];
+      const T = Math.max(...seqs.map((s) => s.length));
+      const pad = (s: unknown[]) => [...s, ...Array.from({ length: T - s.length }, () => (Array.isArray(s[0]) ? (s[0] as unknown[]).map(() => 0) : 0))];
+      inputs[inp.name] = tensorFromJson(seqs.map(pad), `input "${inp.name}"`, "f32");
+      lengths[inp.name] = seqs.map((s) => s.length);
+    } else inputs[inp.name] = tensorFromJson(values, `input "${inp.name}"`, "f32");
+  }
+  return { inputs, lengths, targets: examples.map((e) => e.target) };
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let a = seed >>> 0;
+  const rng = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [out[i], out[j]] = [out[j]!, out[i]!]; }
+  return out;
+}
+
+export async function trainCommand(a: TrainFlags): Promise<number> {
+  readText(a.file, "file");
+  for (const [flag, v] of [["--epochs", a.epochs], ["--batch-size", a.batchSize]] as const)
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a whole number ≥ 1, not ${v}`);
+  if (!(a.lr > 0)) throw new UsageError(`--lr must be a positive number, not ${a.lr}`);
+  if (a.clip !== undefined && !(a.clip > 0)) throw new UsageError(`--clip must be a positive number, not ${a.clip}`);
+  const ir = compiler.model(a.file, a.model);
+  const env = resolveDims(ir, dimsFlag(a.dims));
+  const specs = modelParamSpecs(ir, env);
+
+  const dataPath = resolve(a.data);
+  if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
+  const data = await import(pathToFileURL(dataPath).href) as { load?: (o: object) => { train: Example[]; test: Example[] } };
+  if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
+  let { train, test } = data.load({});
+  if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
+  if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
+
+  let params = initParams(specs, a.seed);
+  let state: TrainingState = { epoch: 0, history: { train: [], test: [], metric: [], metricName: a.loss === "crossentropy" ? "accuracy" : "rmse" } };
+  if (a.resume && existsSync(a.out)) {
+    const text = readText(a.out, "checkpoint");
+    params = parseWeights(text, a.out);
+    checkWeights(`model \`${ir.name}\``, specs, params, a.out);
+    state = trainingStateOf(text) ?? state;
+    process.stderr.write(`resuming from ${a.out} after epoch ${state.epoch}\n`);
+  }
+
+  const { useBackend } = await import("../tfjs/backend.js");
+  const { Trainer } = await import("../tfjs/train.js");
+  await useBackend(a.backend);
+  const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}) });
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  process.on("SIGINT", onSigint);
+  const svgPath = a.out.replace(/\.json$/, "") + ".loss.svg";
+  try {
+    for (let epoch = state.epoch + 1; epoch <= a.epochs && !interrupted; epoch++) {
+      const order = shuffled(train, a.seed * 1000 + epoch);
+      const batches = Math.ceil(order.length / a.batchSize);
+      const bar = new Progress(`epoch ${epoch}/${a.epochs}`, batches);
+      let sum = 0;
+      let count = 0;
+      for (let k = 0; k < batches && !interrupted; k++) {
+        const chunk = order.slice(k * a.batchSize, (k + 1) * a.batchSize);
+        const loss = trainer.step(batchOf(ir, chunk));
+        if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
+        sum += loss * chunk.length;
+        count += chunk.length;
+        bar.update(k + 1, `loss ${(sum / count).toFixed(4)}`);
+      }
+      if (interrupted) { bar.finish(`epoch ${epoch}/${a.epochs} interrupted`); break; }
+      let testLoss = 0, metric = 0;
+      for (let k = 0; k < test.length; k += a.batchSize) {
+        const chunk = test.slice(k, k + a.batchSize);
+        const e = trainer.evaluate(batchOf(ir, chunk));
+        testLoss += e.loss * chunk.length;
+        metric += e.metric * chunk.length;
+      }
+      testLoss /= test.length;
+      metric /= test.length;
+      state = { epoch, history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric] } };
+      writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, trainer.params(), state));
+      writeFileAtomic(svgPath, lossCurveSvg(`${ir.name}: ${a.loss} loss`, [
+        { name: "train", values: state.history.train, color: "#1f77b4" },
+        { name: "held out", values: state.history.test, color: "#d62728" },
+      ]));
+      bar.finish(`epoch ${epoch}/${a.epochs}  train loss ${(sum / count).toFixed(4)}  test loss ${testLoss.toFixed(4)}  ${state.history.metricName} ${metric.toFixed(4)}`);
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+    trainer.dispose();
+  }
+  if (interrupted) {
+    process.stderr.write(`interrupted: ${state.epoch ? `the checkpoint of epoch ${state.epoch} in ${a.out} is intact; --resume continues from it` : "no epoch finished, nothing was written"}\n`);
+    return 130;
+  }
+  process.stderr.write(`wrote ${a.out} and ${svgPath}\n`);
+  return 0;
+}

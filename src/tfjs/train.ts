@@ -1,0 +1,143 @@
+// Training on tfjs: a loss on one model output (cross-entropy or MSE, masked over padded steps), an optimizer, clipping.
+import * as tf from "@tensorflow/tfjs";
+import type { ModelIR } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import type { DimEnv } from "../interp/instantiate.js";
+import type { Tensor } from "../interp/tensor.js";
+import { RnncError } from "../errors.js";
+import { TfModel, type TfModelValue } from "./model.js";
+import { fromTf, scoped, toTf, variablesOf } from "./run.js";
+
+export type LossName = "crossentropy" | "mse";
+export type OptimizerName = "sgd" | "momentum" | "adam" | "rmsprop";
+
+export interface TrainOptions {
+  readonly output: string;
+  readonly loss: LossName;
+  readonly optimizer: OptimizerName;
+  readonly learningRate: number;
+  /** Rescale gradients whose global norm exceeds this. */
+  readonly clipNorm?: number;
+}
+
+/** One batch: inputs as `rnnc run` takes them, per-sequence lengths, and targets (class ids, or values). */
+export interface Batch {
+  readonly inputs: Readonly<Record<string, Tensor>>;
+  readonly lengths?: Readonly<Record<string, readonly number[]>>;
+  /** Per example: a class id, a list of class ids (one per step), or numbers shaped like the output. */
+  readonly targets: readonly unknown[];
+}
+
+export interface Evaluation { readonly loss: number; readonly metric: number; readonly metricName: string }
+
+function optimizerOf(name: OptimizerName, lr: number): tf.Optimizer {
+  switch (name) {
+    case "sgd": return tf.train.sgd(lr);
+    case "momentum": return tf.train.momentum(lr, 0.9);
+    case "adam": return tf.train.adam(lr);
+    case "rmsprop": return tf.train.rmsprop(lr);
+  }
+}
+
+/** Whether a model output already holds probabilities (a softmax), so cross-entropy takes their log. */
+export function outputIsProbability(ir: ModelIR, node: number): boolean {
+  const n = ir.nodes[node]!;
+  if (n.op === Op.Softmax) return true;
+  if (n.op === Op.Apply || n.op === Op.Map) {
+    const layer = ir.layers.find((l) => l.name === n.attrs.layer)!;
+    return layer.ir.nodes[layer.ir.outputs[0]!.node]!.op === Op.Softmax;
+  }
+  return false;
+}
+
+export class Trainer {
+  readonly variables: Map<string, tf.Variable>;
+  private readonly optimizer: tf.Optimizer;
+  private readonly model: TfModel;
+  private readonly outputNode: number;
+  private readonly probabilities: boolean;
+
+  constructor(readonly ir: ModelIR, readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, readonly opts: TrainOptions) {
+    const out = ir.outputs.find((o) => o.name === opts.output);
+    if (!out) throw new RnncError("RNN0605", `model \`${ir.name}\` has no output \`${opts.output}\``, [`its outputs are ${ir.outputs.map((o) => o.name).join(", ")}`]);
+    const node = ir.nodes[out.node]!;
+    if (node.op === Op.Generate || node.dtype === "int") throw new RnncError("RNN0605", `output \`${opts.output}\` is generated token ids, which have no gradient`, [], "train the teacher-forced output (a scan over the target sequence) instead");
+    this.outputNode = out.node;
+    this.probabilities = outputIsProbability(ir, out.node);
+    this.variables = variablesOf(params, true);
+    this.model = new TfModel(ir, env, this.variables);
+    this.optimizer = optimizerOf(opts.optimizer, opts.learningRate);
+  }
+
+  /** The loss and metric of a batch, as scalars (inside the caller's scope). */
+  private lossOf(batch: Batch): { loss: tf.Scalar; metric: tf.Scalar } {
+    const inputs = Object.fromEntries(this.ir.inputs.map((i) => [i.name, toTf(batch.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
+    const values = this.model.run({ inputs, ...(batch.lengths ? { lengths: batch.lengths } : {}) });
+    const v: TfModelValue = values[this.outputNode]!;
+    const B = batch.targets.length;
+    let y: tf.Tensor;
+    let mask: tf.Tensor;
+    let T = 1;
+    if (v.kind === "seq") {
+      T = v.steps.length;
+      y = tf.stack(v.steps as tf.Tensor[], 1);
+      mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T]);
+    } else if (v.kind === "one") {
+      y = tf.expandDims(v.t, 1);
+      mask = tf.ones([B, 1]);
+    } else throw new RnncError("RNN0605", `output \`${this.opts.output}\` is a set of states; train an output with values`);
+    const valid = tf.maximum(tf.sum(mask), 1);
+    if (this.opts.loss === "crossentropy") {
+      const ids = batch.targets.map((t) => (Array.isArray(t) ? t : [t]) as number[]);
+      const targets = tf.tensor2d(ids.map((r) => Array.from({ length: T }, (_, t) => r[t] ?? 0)), [B, T], "int32");
+      const classes = y.shape[y.rank - 1]!;
+      const logp = this.probabilities ? tf.log(tf.add(y, 1e-7)) : tf.logSoftmax(y);
+      const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, classes)), -1);
+      const loss = tf.div(tf.neg(tf.sum(tf.mul(picked, mask))), valid) as tf.Scalar;
+      const correct = tf.cast(tf.equal(tf.argMax(y, -1), targets), "float32");
+      return { loss, metric: tf.div(tf.sum(tf.mul(correct, mask)), valid) as tf.Scalar };
+    }
+    const target = tf.tensor(batch.targets.flatMap((t) => {
+      const rows = (v.kind === "seq" ? t : [t]) as unknown[];
+      const width = y.shape.slice(2).reduce((a, b) => a * b, 1);
+      return Array.from({ length: T }, (_, k) => (k < rows.length ? ([rows[k]].flat(Infinity) as number[]) : Array(width).fill(0))).flat();
+    }), y.shape);
+    const sq = tf.square(tf.sub(y, target));
+    const perStep = y.rank > 2 ? tf.mean(sq, y.shape.slice(2).map((_, i) => i + 2)) : sq;
+    const loss = tf.div(tf.sum(tf.mul(perStep, mask)), valid) as tf.Scalar;
+    return { loss, metric: tf.sqrt(loss) as tf.Scalar };
+  }
+
+  /** One optimizer step; returns the batch's loss before the update. */
+  step(batch: Batch): number {
+    return scoped(() => {
+      const vars = [...this.variables.values()];
+      const { value, grads } = tf.variableGrads(() => this.lossOf(batch).loss, vars);
+      let g = grads;
+      if (this.opts.clipNorm !== undefined) {
+        const norm = tf.sqrt(tf.addN(Object.values(grads).map((x) => tf.sum(tf.square(x))))).dataSync()[0]!;
+        if (norm > this.opts.clipNorm) g = Object.fromEntries(Object.entries(grads).map(([k, x]) => [k, tf.mul(x, this.opts.clipNorm! / norm)]));
+      }
+      this.optimizer.applyGradients(g);
+      return value.dataSync()[0]!;
+    });
+  }
+
+  evaluate(batch: Batch): Evaluation {
+    const [loss, metric] = scoped(() => {
+      const r = this.lossOf(batch);
+      return [r.loss.dataSync()[0]!, r.metric.dataSync()[0]!] as const;
+    });
+    return { loss, metric, metricName: this.opts.loss === "crossentropy" ? "accuracy" : "rmse" };
+  }
+
+  /** The current weights, as the interpreter's tensors keyed `layer.param`. */
+  params(): Map<string, Tensor> {
+    return new Map([...this.variables].map(([k, v]) => [k, fromTf(v)]));
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.optimizer.dispose();
+  }
+}
