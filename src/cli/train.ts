@@ -97,6 +97,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
         sum += loss * chunk.length;
         count += chunk.length;
         bar.update(k + 1, `loss ${(sum / count).toFixed(4)}`);
+        await new Promise((r) => setImmediate(r)); // lets Ctrl-C (SIGINT) be handled between batches
       }
       if (interrupted) { bar.finish(`epoch ${epoch}/${a.epochs} interrupted`); break; }
       let testLoss = 0, metric = 0;

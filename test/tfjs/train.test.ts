@@ -1,0 +1,120 @@
+// Training on tfjs: the loss falls on a learnable task, no tensor leaks across steps, checkpoints resume, bad checkpoints are refused.
+import * as tf from "@tensorflow/tfjs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { Trainer, type Batch } from "../../src/tfjs/train.js";
+import { alloc } from "../../src/interp/tensor.js";
+import { mulberry32 } from "../../src/interp/random.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { modelFrom, root } from "../helpers.js";
+
+beforeAll(async () => { await useBackend("tfjs-cpu"); });
+
+/** Which of two features is larger at the last step: learnable by a small LSTM in a few dozen steps. */
+function task(seed: number, B = 16, T = 5): Batch {
+  const rng = mulberry32(seed);
+  const x = alloc([B, T, 2], "f32");
+  for (let i = 0; i < x.data.length; i++) x.data[i] = 2 * rng() - 1;
+  const lengths = Array.from({ length: B }, () => 2 + Math.floor(rng() * (T - 1)));
+  const targets = lengths.map((l, b) => (x.data[(b * T + l - 1) * 2]! > x.data[(b * T + l - 1) * 2 + 1]! ? 1 : 0));
+  return { inputs: { x }, lengths: { x: lengths }, targets };
+}
+
+const spec = `import { LSTM, Dense } from "std"
+  model M<H = 8> { input x: [T, 2]  layer rnn = LSTM<2, H>  layer head = Dense<H, 2>  output logits = head(last(scan(rnn, x))) }`;
+
+describe("Trainer", () => {
+  it("lowers the loss, and leaks no tensor over 50 steps", () => {
+    const ir = modelFrom(spec);
+    const env = new Map([["H", 8]]);
+    const trainer = new Trainer(ir, env, initParams(modelParamSpecs(ir, env), 1), { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: 0.05, clipNorm: 5 });
+    const held = task(999, 64);
+    const before = trainer.evaluate(held).loss;
+    trainer.step(task(0)); // optimizer slots are created on the first step
+    const tensors = tf.memory().numTensors;
+    for (let s = 1; s <= 50; s++) trainer.step(task(s));
+    expect(tf.memory().numTensors).toBe(tensors);
+    const after = trainer.evaluate(held);
+    expect(after.loss).toBeLessThan(before * 0.7);
+    expect(after.metric).toBeGreaterThan(0.75);
+    trainer.dispose();
+  });
+
+  it("takes MSE on sequence outputs, masked to each sequence's length", () => {
+    const ir = modelFrom(`import { GRU, Dense } from "std"
+      model M<H = 6> { input x: [T, 1]  layer rnn = GRU<1, H>  layer head = Dense<H, 1>  output y = map(head, scan(rnn, x)) }`);
+    const env = new Map([["H", 6]]);
+    const t = new Trainer(ir, env, initParams(modelParamSpecs(ir, env), 2), { output: "y", loss: "mse", optimizer: "adam", learningRate: 0.02 });
+    const x = alloc([2, 3, 1], "f32");
+    x.data.set([0.1, 0.2, 0.3, 0.5, 0.6, 0]);
+    // Padded steps carry absurd targets; masked, they must not count.
+    const batch = (pad: number): Batch => ({ inputs: { x }, lengths: { x: [3, 2] }, targets: [[[0.2], [0.3], [0.4]], [[0.6], [0.7], [pad]]] });
+    expect(t.evaluate(batch(1000)).loss).toBeCloseTo(t.evaluate(batch(0)).loss, 6);
+    const first = t.evaluate(batch(0)).loss;
+    for (let s = 0; s < 40; s++) t.step(batch(0));
+    expect(t.evaluate(batch(0)).loss).toBeLessThan(first / 4);
+    t.dispose();
+  });
+});
+
+describe("rnnc train", () => {
+  const cli = join(root, "dist", "cli", "main.js");
+  const tmp = mkdtempSync(join(tmpdir(), "rnnc-train-"));
+  const base = ["train", "examples/adding/adding.rnn", "--model", "AddingLSTM", "--data", join(tmp, "data.mjs"), "--output", "sum", "--loss", "mse", "--batch-size", "8", "--dims", "H=4"];
+  writeFileSync(join(tmp, "data.mjs"), `import { generate } from ${JSON.stringify(join(root, "examples/adding/data.mjs"))};
+export function load() { return { train: generate(48, 12, 1), test: generate(8, 12, 2) }; }\n`);
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8" });
+
+  it("trains with per-epoch lines, writes weights, a loss curve, and resumes", () => {
+    const out = join(tmp, "w.json");
+    const r = run(...base, "--epochs", "2", "-o", out);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/epoch 1\/2 {2}train loss \d+\.\d+ {2}test loss \d+\.\d+ {2}rmse \d+\.\d+/);
+    expect(r.stderr).toMatch(/epoch 2\/2/);
+    const w = JSON.parse(readFileSync(out, "utf8"));
+    expect(w.training.epoch).toBe(2);
+    expect(w.training.history.train).toHaveLength(2);
+    expect(readFileSync(out.replace(/\.json$/, ".loss.svg"), "utf8")).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>\n$/);
+    const again = run(...base, "--epochs", "3", "-o", out, "--resume");
+    expect(again.stderr).toMatch(/resuming from .* after epoch 2/);
+    expect(again.stderr).not.toMatch(/epoch [12]\/3/);
+    expect(again.stderr).toMatch(/epoch 3\/3/);
+    expect(JSON.parse(readFileSync(out, "utf8")).training.history.train).toHaveLength(3);
+  });
+
+  it("refuses a corrupt checkpoint on resume, leaving it as it was", () => {
+    const out = join(tmp, "bad.json");
+    writeFileSync(out, '{"format": "rnnc-weights", "version": 1, "params": {"rnn.W_xi": {"shape": [2], "data": [1, 2]}}}');
+    const r = run(...base, "--epochs", "1", "-o", out, "--resume");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error\[RNN060[13]\]/);
+    expect(readFileSync(out, "utf8")).toContain('"data": [1, 2]');
+  });
+
+  it("Ctrl-C stops training and keeps the last checkpoint intact", async () => {
+    const out = join(tmp, "sigint.json");
+    const child = spawn(process.execPath, [cli, ...base, "--epochs", "100000", "-o", out], { cwd: root });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += String(d); });
+    const exited = new Promise<number | null>((done) => child.on("exit", done));
+    await new Promise<void>((done) => {
+      const poll = setInterval(() => { if (/epoch 2\/100000/.test(stderr)) { clearInterval(poll); child.kill("SIGINT"); done(); } }, 20);
+    });
+    const code = await exited;
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted: the checkpoint of epoch \d+ .* is intact/);
+    expect(existsSync(out)).toBe(true);
+    const w = JSON.parse(readFileSync(out, "utf8"));
+    expect(w.training.epoch).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it("rejects bad flags in one line", () => {
+    const r = run(...base, "--epochs", "0", "-o", join(tmp, "x.json"));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^rnnc: --epochs must be a whole number ≥ 1, not 0\n/);
+  });
+});
