@@ -157,7 +157,7 @@ export class TfModel {
     }
     const final = lengths.map((l) => (l === -1 ? steps.length : l));
     // Steps at or after each example's end token are padding: zero them, as the interpreter leaves them out.
-    const clean = steps.map((s, t) => tf.where(tf.tensor1d(final.map((l) => t < l), "bool"), s, tf.zerosLike(s)));
+    const clean = steps.map((s, t) => tf.where(tf.reshape(tf.tensor1d(final.map((l) => t < l), "bool"), [batch, ...Array(s.rank - 1).fill(1)]), s, tf.zerosLike(s)));
     this.finals.set(n.id, new Map([...history].map(([name, h]) => [name, h[0]!])));
     return { kind: "seq", steps: clean, lengths: final };
   }
