@@ -1,0 +1,30 @@
+// The optimization pipeline: pure CellIR → CellIR passes, in order, each switchable by name.
+import type { CellIR } from "../ir/ir.js";
+import { commonSubexpressions } from "./cse.js";
+import { deadCodeElimination } from "./dce.js";
+import { fuseMatmuls } from "./fuse-matmul.js";
+import { reassociateSums } from "./reassociate.js";
+
+export interface Pass {
+  readonly name: string;
+  readonly purpose: string;
+  readonly run: (ir: CellIR) => CellIR;
+}
+
+export const passes: readonly Pass[] = [
+  { name: "reassociate", purpose: "sum state-free terms first, so input projections and their biases hoist out of the loop", run: reassociateSums },
+  { name: "fuse-matmul", purpose: "one product with stacked weights for products sharing an operand", run: fuseMatmuls },
+  { name: "cse", purpose: "one node per distinct computation", run: commonSubexpressions },
+  { name: "dce", purpose: "drop what no output or state needs", run: deadCodeElimination },
+];
+
+/** Runs the passes not switched off; `after` sees the IR after each pass (tests run the verifier there). */
+export function optimize(ir: CellIR, disabled: ReadonlySet<string> = new Set(), after?: (pass: string, ir: CellIR) => void): CellIR {
+  let cur = ir;
+  for (const p of passes) {
+    if (disabled.has(p.name)) continue;
+    cur = p.run(cur);
+    after?.(p.name, cur);
+  }
+  return cur;
+}

@@ -1,0 +1,41 @@
+// Reassociates sums so that terms not depending on states come first: ((params + inputs) + states), which lets the
+// input projection and its biases be computed for all steps before the loop.
+import { broadcastShape } from "../check/shape-rules.js";
+import type { CellIR, Node, NodeId } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import { copy, rebuild, type Emitter } from "./rebuild.js";
+
+/** 0: static (params, constants), 1: depends on inputs only, 2: depends on a state. */
+export function stageOf(ir: CellIR): number[] {
+  const stage: number[] = [];
+  for (const n of ir.nodes) {
+    if (n.op === Op.StateRead) stage[n.id] = 2;
+    else if (n.op === Op.Input) stage[n.id] = 1;
+    else stage[n.id] = Math.max(0, ...n.args.map((a) => stage[a]!));
+  }
+  return stage;
+}
+
+export function reassociateSums(ir: CellIR): CellIR {
+  const stage = stageOf(ir);
+  const users = new Map<NodeId, number>();
+  for (const n of ir.nodes) for (const a of n.args) users.set(a, (users.get(a) ?? 0) + 1);
+  const isInnerAdd = (id: NodeId) => ir.nodes[id]!.op === Op.Add && users.get(id) === 1;
+  /** The terms of a sum, looking through additions used only by it. */
+  const terms = (n: Node): NodeId[] => n.args.flatMap((a) => (isInnerAdd(a) ? terms(ir.nodes[a]!) : [a]));
+  return rebuild(ir, (n, e: Emitter) => {
+    if (n.op !== Op.Add) return copy(n, e);
+    const ts = terms(n);
+    const stages = new Set(ts.map((t) => stage[t]!));
+    if (ts.length < 3 || stages.size < 2) return copy(n, e);
+    const ordered = [...ts].sort((a, b) => stage[a]! - stage[b]!);
+    let acc = e.map(ordered[0]!);
+    for (const t of ordered.slice(1)) {
+      const right = e.map(t);
+      const r = broadcastShape(e.node(acc).shape, e.node(right).shape);
+      if (!r.ok) return copy(n, e); // cannot happen for a well-typed sum; keep the original order
+      acc = e.add(Op.Add, [acc, right], r.shape, n.span);
+    }
+    return acc;
+  });
+}
