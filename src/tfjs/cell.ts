@@ -5,21 +5,50 @@ import type { CellIR, Node } from "../ir/ir.js";
 import { Op, binaryOps, unaryOps } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "../interp/instantiate.js";
 import { reachable } from "../interp/stepper.js";
+import { stageOf } from "../passes/reassociate.js";
 import { batchedOf, binaryOp, concatOp, gatherOp, lastAxisOp, matmulOp, sliceOp, unaryTf, type TfValue } from "./kernels.js";
 
 /** States as histories: index k-1 holds the state k steps back, each [batch, ...shape]. */
 export type History = Map<string, tf.Tensor[]>;
 
+/** Values computed ahead of the loop for every step at once, by node. */
+export type Precomputed = ReadonlyMap<number, TfValue>;
+
 export class TfCell {
   private readonly stepNodes: Node[];
   private readonly initNodes: Node[];
   readonly stateShapes: Map<string, number[]>;
+  /** 0: static, 1: inputs only (hoistable out of a loop), 2: reads a state. */
+  private readonly stage: number[];
+  /** State-free nodes whose values the state-dependent part (or an output) reads. */
+  readonly frontier: readonly number[];
 
   /** `params` holds this cell's params under their IR names (a model's are its layer's, prefix removed). */
   constructor(readonly ir: CellIR, readonly env: DimEnv, readonly params: ReadonlyMap<string, tf.Tensor>) {
     this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
     this.initNodes = reachable(ir.nodes, ir.states.map((s) => s.init));
     this.stateShapes = new Map(ir.states.map((s) => [s.name, concreteShape(s.shape, env, `state ${s.name}`)]));
+    this.stage = stageOf(ir);
+    const needed = new Set<number>();
+    for (const n of this.stepNodes) if (this.stage[n.id] === 2) for (const a of n.args) if (this.stage[a]! < 2) needed.add(a);
+    for (const o of ir.outputs) if (this.stage[o.node]! < 2) needed.add(o.node);
+    for (const s of ir.states) if (this.stage[s.update]! < 2) needed.add(s.update);
+    this.frontier = [...needed].sort((a, b) => a - b);
+  }
+
+  /**
+   * Computes the state-free part of the step for many steps at once: `inputs` hold all steps stacked along the
+   * batch axis (time-major, [T*B, ...]). Returns the frontier's values; batched ones keep that [T*B, ...] layout.
+   */
+  precompute(inputs: ReadonlyMap<string, tf.Tensor>, rows: number): Precomputed {
+    const v: TfValue[] = [];
+    for (const n of this.stepNodes) if (this.stage[n.id]! < 2) v[n.id] = this.eval(n, v, rows, (name) => inputs.get(name)!, new Map());
+    return new Map(this.frontier.map((id) => [id, v[id]!]));
+  }
+
+  /** Step t's slice of precomputed values (rows t*B … t*B+B-1). */
+  static at(pre: Precomputed, t: number, batch: number): Precomputed {
+    return new Map([...pre].map(([id, x]) => [id, x.batched ? { t: tf.slice(x.t, [t * batch, ...x.t.shape.slice(1).map(() => 0)], [batch, ...x.t.shape.slice(1)]), batched: true } : x]));
   }
 
   /** Every state's starting history for a batch: given values, else the declared initial values. */
@@ -35,10 +64,11 @@ export class TfCell {
     return h;
   }
 
-  /** One step: outputs by name and the advanced history. */
-  step(inputs: ReadonlyMap<string, tf.Tensor>, history: History, batch: number): { outputs: Map<string, tf.Tensor>; history: History } {
+  /** One step: outputs by name and the advanced history. With `pre`, only the state-dependent part is computed. */
+  step(inputs: ReadonlyMap<string, tf.Tensor>, history: History, batch: number, pre?: Precomputed): { outputs: Map<string, tf.Tensor>; history: History } {
     const v: TfValue[] = [];
-    for (const n of this.stepNodes) v[n.id] = this.eval(n, v, batch, (name) => inputs.get(name)!, history);
+    if (pre) for (const [id, x] of pre) v[id] = x;
+    for (const n of this.stepNodes) if (!pre || this.stage[n.id] === 2) v[n.id] = this.eval(n, v, batch, (name) => inputs.get(name)!, history);
     const next: History = new Map();
     for (const s of this.ir.states) next.set(s.name, [batchedOf(v[s.update]!, batch), ...history.get(s.name)!].slice(0, Math.max(1, s.maxLag)));
     return { outputs: new Map(this.ir.outputs.map((o) => [o.name, batchedOf(v[o.node]!, batch)])), history: next };

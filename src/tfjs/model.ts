@@ -7,6 +7,7 @@ import { layerEnv } from "../weights/weights.js";
 import { TfCell, type History } from "./cell.js";
 import { batchedOf, binaryOp, concatOp, lastAxisOp, matmulOp, sliceOp, unaryTf, type TfValue } from "./kernels.js";
 import { evalDim } from "../ir/dims.js";
+import { optimize } from "../passes/pipeline.js";
 
 /** A sequence: one [batch, …] tensor per step, and each example's length. */
 export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[] }
@@ -19,15 +20,26 @@ export interface TfModelInput {
   readonly seed?: number;
 }
 
+export interface LoweringOptions {
+  /** Run the IR passes and hoist state-free work out of loops (default true). */
+  readonly optimize?: boolean;
+  /** Passes to leave out, by name. */
+  readonly disabled?: ReadonlySet<string>;
+}
+
 export class TfModel {
   readonly cells: Map<string, TfCell>;
 
-  /** `variables` are keyed `layer.param`. */
-  constructor(readonly ir: ModelIR, readonly env: DimEnv, readonly variables: ReadonlyMap<string, tf.Tensor>) {
+  /**
+   * `variables` are keyed `layer.param`. With `optimize`, each layer's cell goes through the pass pipeline (minus
+   * `disabled` passes) and the state-free part of every scan is computed for all steps before its loop.
+   */
+  constructor(readonly ir: ModelIR, readonly env: DimEnv, readonly variables: ReadonlyMap<string, tf.Tensor>, readonly opts: LoweringOptions = {}) {
     this.cells = new Map(ir.layers.map((l) => {
       const prefix = `${l.name}.`;
       const own = new Map([...variables].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
-      return [l.name, new TfCell(l.ir, layerEnv(l, env), own)];
+      const cellIR = opts.optimize === false ? l.ir : optimize(l.ir, opts.disabled ?? new Set());
+      return [l.name, new TfCell(cellIR, layerEnv(l, env), own)];
     }));
   }
 
@@ -115,10 +127,13 @@ export class TfModel {
     const masked = lengths.some((l) => l !== T);
     let history: History = cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch));
     const steps: tf.Tensor[] = new Array(T);
+    // Hoisting: the state-free part for all steps at once, on inputs stacked time-major ([T*B, ...]).
+    const pre = this.opts.optimize === false || T === 0 ? undefined
+      : cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, tf.concat(xs[j]!.steps as tf.Tensor[], 0)])), T * batch);
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
-      const r = cell.step(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.steps[t]!])), stepHistory, batch);
+      const r = cell.step(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.steps[t]!])), stepHistory, batch, pre && TfCell.at(pre, t, batch));
       const y = this.first(cell, r.outputs);
       if (!masked) {
         steps[t] = y;
