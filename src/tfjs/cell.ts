@@ -46,9 +46,13 @@ export class TfCell {
     return new Map(this.frontier.map((id) => [id, v[id]!]));
   }
 
-  /** Step t's slice of precomputed values (rows t*B … t*B+B-1). */
-  static at(pre: Precomputed, t: number, batch: number): Precomputed {
-    return new Map([...pre].map(([id, x]) => [id, x.batched ? { t: tf.slice(x.t, [t * batch, ...x.t.shape.slice(1).map(() => 0)], [batch, ...x.t.shape.slice(1)]), batched: true } : x]));
+  /**
+   * Splits precomputed values into the steps' own (rows t*B … t*B+B-1) with one split per value: its gradient is one
+   * concat, where a slice per step would pad a full-size gradient per step.
+   */
+  static perStep(pre: Precomputed, steps: number): Precomputed[] {
+    const parts = [...pre].map(([id, x]) => [id, x.batched ? tf.split(x.t, steps, 0) : undefined, x] as const);
+    return Array.from({ length: steps }, (_, t) => new Map(parts.map(([id, split, x]) => [id, split ? { t: split[t]!, batched: true } : x])));
   }
 
   /** Every state's starting history for a batch: given values, else the declared initial values. */

@@ -129,11 +129,11 @@ export class TfModel {
     const steps: tf.Tensor[] = new Array(T);
     // Hoisting: the state-free part for all steps at once, on inputs stacked time-major ([T*B, ...]).
     const pre = this.opts.optimize === false || T === 0 ? undefined
-      : cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, tf.concat(xs[j]!.steps as tf.Tensor[], 0)])), T * batch);
+      : TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, tf.concat(xs[j]!.steps as tf.Tensor[], 0)])), T * batch), T);
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
-      const r = cell.step(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.steps[t]!])), stepHistory, batch, pre && TfCell.at(pre, t, batch));
+      const r = cell.step(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.steps[t]!])), stepHistory, batch, pre?.[t]);
       const y = this.first(cell, r.outputs);
       if (!masked) {
         steps[t] = y;

@@ -5,7 +5,7 @@ import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 import type { Tensor } from "../interp/tensor.js";
 import { RnncError } from "../errors.js";
-import { TfModel, type TfModelValue } from "./model.js";
+import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { fromTf, scoped, toTf, variablesOf } from "./run.js";
 
 export type LossName = "crossentropy" | "mse";
@@ -18,6 +18,8 @@ export interface TrainOptions {
   readonly learningRate: number;
   /** Rescale gradients whose global norm exceeds this. */
   readonly clipNorm?: number;
+  /** Passes and hoisting (on by default). */
+  readonly lowering?: LoweringOptions;
 }
 
 /** One batch: inputs as `rnnc run` takes them, per-sequence lengths, and targets (class ids, or values). */
@@ -65,7 +67,7 @@ export class Trainer {
     this.outputNode = out.node;
     this.probabilities = outputIsProbability(ir, out.node);
     this.variables = variablesOf(params, true);
-    this.model = new TfModel(ir, env, this.variables);
+    this.model = new TfModel(ir, env, this.variables, opts.lowering);
     this.optimizer = optimizerOf(opts.optimizer, opts.learningRate);
   }
 

@@ -1,0 +1,122 @@
+// `npm run bench`: rnnc on tfjs against tf.layers with the same sizes, in the same run, on the cpu and wasm backends.
+import * as tf from "@tensorflow/tfjs";
+import { writeFileSync } from "node:fs";
+import { createCompiler } from "../compiler.js";
+import { nodeHost, stdlibFiles } from "../cli/node-host.js";
+import { memoryHost } from "../host.js";
+import { loweringDefaults, useBackend, type TfBackend } from "../tfjs/backend.js";
+import { TfModel } from "../tfjs/model.js";
+import { toTf, variablesOf } from "../tfjs/run.js";
+import { Trainer } from "../tfjs/train.js";
+import { alloc, type Tensor } from "../interp/tensor.js";
+import { mulberry32 } from "../interp/random.js";
+import { initParams, modelParamSpecs } from "../weights/weights.js";
+import type { ModelIR } from "../ir/ir.js";
+
+function model(cell: string): ModelIR {
+  const text = `import { ${cell}, Dense } from "std"
+model Bench<I, H> {
+  input x: [T, I]
+  layer rnn = ${cell}<I, H>
+  output seq = scan(rnn, x)
+  output y = last(seq)
+}`;
+  const std = new Map(stdlibFiles().map((f) => [f, nodeHost.readFile(f)!]));
+  return createCompiler(memoryHost(new Map([["bench.rnn", text], ...std]), [...std.keys()])).model("bench.rnn", "Bench");
+}
+
+function rand(shape: number[], seed: number): Tensor {
+  const r = mulberry32(seed);
+  const t = alloc(shape, "f32");
+  for (let i = 0; i < t.data.length; i++) t.data[i] = 2 * r() - 1;
+  return t;
+}
+
+/** Median milliseconds of `f` over `reps` runs after `warmup` runs. */
+async function time(f: () => unknown, reps: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await f();
+    ms.push(performance.now() - t0);
+    await new Promise((r) => setImmediate(r));
+  }
+  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+}
+
+/** Passes left out by default on a backend (see loweringDefaults). */
+const disabledFor = (backend: TfBackend) => loweringDefaults(backend).disabled ?? new Set<string>();
+
+interface Row { backend: string; cell: string; case: string; passes: string; tflayersMs: number; rnncMs: number; ratio: number }
+
+const gateNames: Record<string, { x: string[]; h: string[]; b: string[] }> = {
+  LSTM: { x: ["W_xi", "W_xf", "W_xg", "W_xo"], h: ["W_hi", "W_hf", "W_hg", "W_ho"], b: ["b_i", "b_f", "b_g", "b_o"] },
+  GRUResetBefore: { x: ["W_xz", "W_xr", "W_xn"], h: ["W_hz", "W_hr", "W_hn"], b: ["b_z", "b_r", "b_n"] },
+};
+
+async function benchCell(backend: TfBackend, cell: "LSTM" | "GRUResetBefore", reps: number): Promise<Row[]> {
+  await useBackend(backend);
+  const rows: Row[] = [];
+  const ir = model(cell);
+  for (const [label, B, T] of [["forward", 32, 100], ["streaming step", 1, 1]] as const) {
+    const I = 64, H = 128;
+    const env = new Map([["I", I], ["H", H]]);
+    const params = initParams(modelParamSpecs(ir, env), 1);
+    const x = rand([B, T, I], 2);
+    const layerOpts = { units: H, recurrentActivation: "sigmoid" as const, returnSequences: false, inputShape: [T, I] };
+    const layer = cell === "LSTM" ? tf.layers.lstm(layerOpts) : tf.layers.gru(layerOpts);
+    const seqModel = tf.sequential({ layers: [layer] });
+    const g = gateNames[cell]!;
+    const cat = (names: string[], tr: boolean) => tf.concat(names.map((n) => { const t = toTf(params.get(`rnn.${n}`)!); return tr ? t.transpose() : t; }), tr ? 1 : 0);
+    layer.setWeights([cat(g.x, true), cat(g.h, true), cat(g.b, false)]);
+    const xt = toTf(x);
+    const tfl = await time(() => tf.tidy(() => { (seqModel.predict(xt) as tf.Tensor).dataSync(); }), reps);
+    for (const passes of ["on", "off"] as const) {
+      const vars = variablesOf(params, false);
+      const m = new TfModel(ir, env, vars, passes === "on" ? { disabled: disabledFor(backend) } : { optimize: false });
+      const lastNode = ir.outputs.find((o) => o.name === "y")!.node;
+      const ours = await time(() => tf.tidy(() => { (m.run({ inputs: { x: xt } })[lastNode] as { t: tf.Tensor }).t.dataSync(); }), reps);
+      rows.push({ backend, cell, case: `${label} (batch ${B}, ${T} step${T === 1 ? "" : "s"})`, passes, tflayersMs: tfl, rnncMs: ours, ratio: tfl / ours });
+      for (const v of vars.values()) v.dispose();
+    }
+    // A training step: MSE on the last output, plain SGD, same data.
+    if (label === "forward") {
+      const target = tf.randomNormal([B, H], 0, 1, "float32", 3);
+      seqModel.compile({ optimizer: tf.train.sgd(0.01), loss: "meanSquaredError" });
+      const tflTrain = await time(() => seqModel.trainOnBatch(xt, target), Math.max(3, Math.floor(reps / 2)), 1);
+      const targets = Array.from(target.arraySync() as number[][]);
+      for (const passes of ["on", "off"] as const) {
+        const trainer = new Trainer(ir, env, params, { output: "y", loss: "mse", optimizer: "sgd", learningRate: 0.01, lowering: passes === "on" ? loweringDefaults(backend) : { optimize: false } });
+        const batch = { inputs: { x }, targets };
+        const ours = await time(() => { trainer.step(batch); }, Math.max(3, Math.floor(reps / 2)), 1);
+        rows.push({ backend, cell, case: `training step (batch ${B}, ${T} steps)`, passes, tflayersMs: tflTrain, rnncMs: ours, ratio: tflTrain / ours });
+        trainer.dispose();
+      }
+      target.dispose();
+    }
+    xt.dispose();
+    seqModel.dispose();
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const reps = Number(process.env["BENCH_REPS"] ?? 7);
+  const backends = (process.env["BENCH_BACKENDS"] ?? "tfjs-cpu,tfjs-wasm").split(",") as TfBackend[];
+  const rows: Row[] = [];
+  for (const backend of backends)
+    for (const cell of ["LSTM", "GRUResetBefore"] as const) {
+      process.stderr.write(`${backend} ${cell} …\n`);
+      rows.push(...(await benchCell(backend, cell, reps)));
+    }
+  const header = "| backend | cell | case | passes | tf.layers ms | rnnc ms | tf.layers / rnnc |";
+  const lines = [header, "| --- | --- | --- | --- | ---: | ---: | ---: |",
+    ...rows.map((r) => `| ${r.backend} | ${r.cell} | ${r.case} | ${r.passes} | ${r.tflayersMs.toFixed(2)} | ${r.rnncMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`)];
+  process.stdout.write(lines.join("\n") + "\n");
+  const out = process.env["BENCH_OUT"] ?? "bench-results.json";
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows }, null, 2) + "\n");
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+main().catch((e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exitCode = 1; });
