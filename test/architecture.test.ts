@@ -4,7 +4,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { root } from "./helpers.js";
 
-const faces = ["cli", "lsp", "tfjs", "emit", "format"];
+const faces = ["cli", "lsp", "tfjs", "emit", "format", "bench"];
 const forbidden = /from\s+["'](node:[^"']+|fs|path|os|child_process|@tensorflow\/[^"']+|prettier[^"']*|yargs[^"']*|vscode-[^"']+)["']/;
 
 function tsFiles(dir: string): string[] {
