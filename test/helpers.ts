@@ -21,6 +21,8 @@ export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, rtol = 1e-
 }
 
 import { readdirSync, readFileSync } from "node:fs";
+import { mulberry32 } from "../src/interp/random.js";
+import { alloc, type Tensor } from "../src/interp/tensor.js";
 import { memoryHost } from "../src/host.js";
 import type { ModelIR } from "../src/ir/ir.js";
 
@@ -40,4 +42,12 @@ export function cellFrom(text: string, name?: string): CellIR {
 export function rnnFiles(dir: string): string[] {
   const abs = join(root, dir);
   return readdirSync(abs, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".rnn")).sort().map((f) => join(abs, f));
+}
+
+/** A float32 tensor of uniform values in [-scale, scale), deterministic in `seed`. */
+export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
+  const rng = mulberry32(seed);
+  const t = alloc(shape, "f32");
+  for (let i = 0; i < t.data.length; i++) t.data[i] = scale * (2 * rng() - 1);
+  return t;
 }

@@ -73,3 +73,8 @@ export function gatherShape(table: Shape, index: Shape, indexType: "float" | "in
   if (indexType !== "int") return fail("the index must be an `int` input (declare it `input token: [] int`)");
   return ok(table.slice(1));
 }
+
+/** `transpose(W)`: [m, n] → [n, m]. */
+export function transposeShape(s: Shape): ShapeResult {
+  return s.length === 2 ? ok([s[1]!, s[0]!]) : fail("only a matrix (rank 2) can be transposed");
+}

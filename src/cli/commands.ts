@@ -45,7 +45,7 @@ export const dimsFlag = (text: string | undefined) => parsePairs("dims", text, (
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--dims ${k}=${v}: a dimension is a positive whole number`);
   return Number(v);
 });
-const optsFlag = (text: string | undefined) => parsePairs<OptionValue>("opt", text, (v) => (Number.isFinite(Number(v)) ? Number(v) : v));
+export const optsFlag = (text: string | undefined) => parsePairs<OptionValue>("opt", text, (v) => (Number.isFinite(Number(v)) ? Number(v) : v));
 
 export function checkCommand(files: string[], format: "text" | "json", render: RenderOptions): number {
   const all: Diagnostic[] = [];
@@ -159,7 +159,19 @@ async function tfjsRunner(backend: BackendName, precision: Precision) {
   return run;
 }
 
-export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName }): Promise<number> {
+/** Lowering options from --no-passes and --disable-pass, checked against the pass table. */
+export async function loweringFlags(backend: BackendName, a: { passes?: boolean; disablePass?: string[] | undefined }) {
+  const { passes } = await import("../passes/pipeline.js");
+  const names = passes.map((p) => p.name);
+  for (const d of a.disablePass ?? [])
+    if (!names.includes(d)) throw new UsageError(`--disable-pass ${d}: no such pass (passes: ${names.join(", ")})`);
+  if (a.passes === false) return { optimize: false };
+  const { loweringDefaults } = await import("../tfjs/backend.js");
+  const defaults = loweringDefaults(backend === "tfjs-wasm" ? "tfjs-wasm" : "tfjs-cpu");
+  return a.disablePass?.length ? { optimize: true, disabled: new Set(a.disablePass) } : defaults;
+}
+
+export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName; passes?: boolean; disablePass?: string[] | undefined }): Promise<number> {
   const target = loadTarget(a);
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
   const owner = `${target.kind} \`${target.ir.name}\``;
@@ -178,7 +190,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
     const lengths = lengthsOf(obj);
     const tfjs = await tfjsRunner(a.backend, a.precision);
     const modelInput = { inputs, ...(lengths ? { lengths } : {}), seed: a.seed };
-    const r = tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput) : runModel(ir, target.env, params, modelInput, a.precision);
+    const r = tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput, await loweringFlags(a.backend, a)) : runModel(ir, target.env, params, modelInput, a.precision);
     const outputs: Record<string, unknown> = {};
     const outLengths: Record<string, number[]> = {};
     for (const [k, o] of Object.entries(r)) {
@@ -198,7 +210,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
   }
   const tfjs = await tfjsRunner(a.backend, a.precision);
   const cellInput = { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) };
-  const r = tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput) : runCell(ir, target.env, params, cellInput, a.precision);
+  const r = tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput, await loweringFlags(a.backend, a)) : runCell(ir, target.env, params, cellInput, a.precision);
   const out = {
     cell: ir.name,
     dims,

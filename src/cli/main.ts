@@ -36,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       .option("precision", { choices: ["f32", "f64"] as const, default: "f32" as const })
       .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
       .option("backend", { choices: ["interp", "tfjs-cpu", "tfjs-wasm"] as const, default: "interp" as const, describe: "the reference interpreter, or TensorFlow.js on its cpu or wasm backend" })
+      .option("passes", { type: "boolean", default: true, describe: "tfjs: run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
+      .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, cse, dce)" })
       .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
       .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
     (a) => wrap(() => runCommand(a))())
@@ -52,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
       .positional("file", { type: "string", demandOption: true })
       .option("model", { type: "string", describe: "the model to train (may be left out when the file declares one)" })
       .option("dims", { type: "string" })
-      .option("data", { type: "string", demandOption: true, describe: "an ES module exporting load() → {train, test}: examples {inputs, target}" })
+      .option("data", { type: "string", demandOption: true, describe: "an ES module exporting load(options) → {train, test}: examples {inputs, target}" })
+      .option("data-opt", { type: "string", describe: "options passed to load(), e.g. length=50,train=3000" })
       .option("output", { type: "string", demandOption: true, describe: "the model output the loss is taken on" })
       .option("loss", { choices: ["crossentropy", "mse"] as const, demandOption: true })
       .option("optimizer", { choices: ["sgd", "momentum", "adam", "rmsprop"] as const, default: "adam" as const })
@@ -65,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file, written atomically after every epoch; a loss curve (.loss.svg) is written beside it" })
       .option("resume", { type: "boolean", default: false, describe: "continue from the checkpoint in --out" })
       .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const })
+      .option("passes", { type: "boolean", default: true, describe: "run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
+      .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, cse, dce)" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy -o name-gender.json", ""),
     (a) => wrap(() => trainCommand(a as unknown as TrainFlags))())
     .command("ir <file>", "print the IR of a file's cells", (y) => y

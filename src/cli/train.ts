@@ -2,10 +2,11 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { compiler, dimsFlag, readText, UsageError } from "./commands.js";
+import { compiler, dimsFlag, loweringFlags, optsFlag, readText, UsageError } from "./commands.js";
 import { RnncError } from "../errors.js";
 import { resolveDims } from "../interp/instantiate.js";
 import { tensorFromJson } from "../interp/json-tensor.js";
+import { mulberry32 } from "../interp/random.js";
 import type { ModelIR } from "../ir/ir.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
 import { writeFileAtomic } from "./node-host.js";
@@ -16,7 +17,7 @@ export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; limit?: number | undefined;
-  backend: "tfjs-cpu" | "tfjs-wasm";
+  backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined;
 }
 
 interface Example { inputs: Record<string, unknown>; target: unknown }
@@ -40,8 +41,7 @@ export function batchOf(ir: ModelIR, examples: readonly Example[]) {
 }
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rng = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const rng = mulberry32(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [out[i], out[j]] = [out[j]!, out[i]!]; }
   return out;
@@ -61,7 +61,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
   const data = await import(pathToFileURL(dataPath).href) as { load?: (o: object) => { train: Example[]; test: Example[] } };
   if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
-  let { train, test } = data.load({});
+  const dataOptions = Object.fromEntries([...optsFlag(a.dataOpt)]);
+  let { train, test } = data.load(dataOptions);
   if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
   if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
 
@@ -78,7 +79,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   const { useBackend } = await import("../tfjs/backend.js");
   const { Trainer } = await import("../tfjs/train.js");
   await useBackend(a.backend);
-  const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}) });
+  const lowering = await loweringFlags(a.backend, a);
+  const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}) });
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
   process.on("SIGINT", onSigint);

@@ -2,7 +2,7 @@
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Help, Label } from "../diagnostics/diagnostic.js";
 import { closestNames, quoteList, rankByName } from "../diagnostics/suggest.js";
-import { matmulShape, broadcastShape, concatShape, sliceShape, lastAxisShape, gatherShape, type ShapeResult } from "../check/shape-rules.js";
+import { matmulShape, broadcastShape, concatShape, sliceShape, lastAxisShape, gatherShape, transposeShape, type ShapeResult } from "../check/shape-rules.js";
 import { shapeEquals, shapeToString, dimConst, type Shape } from "../ir/dims.js";
 import type { NodeId } from "../ir/ir.js";
 import { Op, builtins, unaryOps } from "../ir/ops.js";
@@ -163,6 +163,7 @@ export class ExprElaborator {
     else if (fn.op === Op.Sum || fn.op === Op.Mean) result = lastAxisShape(shapes[0]!, true);
     else if (fn.op === Op.Concat) result = concatShape(shapes);
     else if (fn.op === Op.MatMul) return this.matmul(e, e.args[0]!, e.args[1]!, args[0], args[1]);
+    else if (fn.op === Op.Transpose) result = transposeShape(shapes[0]!);
     else if (fn.op === Op.Gather) result = gatherShape(shapes[0]!, shapes[1]!, this.b.nodes[args[1]!]!.dtype);
     else result = broadcastShape(shapes[0]!, shapes[1]!);
     if (!result.ok) {

@@ -2,7 +2,7 @@
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
 import { closestNames, quoteList } from "../diagnostics/suggest.js";
-import { broadcastShape, concatShape, lastAxisShape, matmulShape, sliceShape, type ShapeResult } from "../check/shape-rules.js";
+import { broadcastShape, concatShape, lastAxisShape, matmulShape, sliceShape, transposeShape, type ShapeResult } from "../check/shape-rules.js";
 import { dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { DimInfo, LayerInfo, ModelInputInfo, ModelIR, NodeId, ValueInfo } from "../ir/ir.js";
 import { Op, builtins, unaryOps } from "../ir/ops.js";
@@ -307,6 +307,7 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
       : fn.op === Op.Sum || fn.op === Op.Mean ? lastAxisShape(shapes[0]!, true)
       : fn.op === Op.Concat ? concatShape(shapes)
       : fn.op === Op.MatMul ? matmulShape(shapes[0]!, shapes[1]!)
+      : fn.op === Op.Transpose ? transposeShape(shapes[0]!)
       : fn.op === Op.Gather ? { ok: false, reason: "gather is for cells; use an Embedding layer with `map`" }
       : broadcastShape(shapes[0]!, shapes[1]!);
     return pointwise(fn.op, ids, e.args, result, e, fn.op === Op.MatMul ? "RNN0301" : "RNN0304");

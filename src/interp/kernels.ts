@@ -143,3 +143,10 @@ export function gather(table: Tensor, index: Tensor, p: Precision): Tensor {
   const row = slice0(table, i, i + 1, p);
   return { shape: table.shape.slice(1), data: row.data };
 }
+
+export function transpose2d(x: Tensor, p: Precision): Tensor {
+  const [m, n] = [x.shape[0]!, x.shape[1]!];
+  const out = alloc([n, m], p);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out.data[j * m + i] = x.data[i * n + j]!;
+  return out;
+}

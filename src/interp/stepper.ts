@@ -4,7 +4,7 @@ import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
 import { binaryOps, unaryOps } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "./instantiate.js";
-import { binary, concat0, gather, lastAxis, matmul, slice0, unary } from "./kernels.js";
+import { binary, concat0, gather, lastAxis, matmul, slice0, transpose2d, unary } from "./kernels.js";
 import { alloc, type Precision, type Tensor } from "./tensor.js";
 
 /** Nodes reachable from `roots`, in node (topological) order. */
@@ -37,6 +37,7 @@ export function kernel(n: Node, a: readonly Tensor[], env: DimEnv, p: Precision)
     case Op.MatMul: return matmul(a[0]!, a[1]!, p);
     case Op.Concat: return concat0(a, p);
     case Op.Gather: return gather(a[0]!, a[1]!, p);
+    case Op.Transpose: return transpose2d(a[0]!, p);
     case Op.Slice: return slice0(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, p);
     case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxis(n.op, a[0]!, p);
     default: throw new Error(`internal: no kernel for ${n.op}`);

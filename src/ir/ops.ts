@@ -10,6 +10,7 @@ export enum Op {
   MatMul = "matmul",
   Concat = "concat",     // along the first per-example axis
   Gather = "gather",     // row args[1] (an int scalar) of table args[0]
+  Transpose = "transpose", // swaps the two axes of a matrix
   Slice = "slice",       // first axis, [attrs.start, attrs.end)
   // elementwise binary (numpy broadcasting)
   Add = "add", Sub = "sub", Mul = "mul", Div = "div", Maximum = "maximum", Minimum = "minimum", Pow = "pow",
@@ -93,5 +94,6 @@ export const builtins: ReadonlyMap<string, Builtin> = new Map(
     b("concat", Op.Concat, [2, 64], "joins values along their first axis"),
     b("matmul", Op.MatMul, 2, "matrix product, the same as `@`"),
     b("gather", Op.Gather, 2, "gather(table, i): row i of a table, for an integer i (token ids)"),
+    b("transpose", Op.Transpose, 1, "transpose(W): the matrix with its two axes swapped"),
   ].map((x) => [x.name, x]),
 );

@@ -1,5 +1,5 @@
 // The IR verifier: structural invariants every pass must keep; run after every stage in tests.
-import { broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sliceShape } from "../check/shape-rules.js";
+import { broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sliceShape, transposeShape } from "../check/shape-rules.js";
 import { shapeEquals, shapeToString, type Shape } from "./dims.js";
 import type { CellIR, ModelIR, Node } from "./ir.js";
 import { Op, binaryOps, sequenceOps, unaryOps } from "./ops.js";
@@ -12,6 +12,7 @@ function pointwiseShape(n: Node, shapes: readonly Shape[], bad: (id: number, wha
     case Op.Const: arity(0); if (typeof n.attrs.value !== "number") bad(n.id, "constant without a value"); return [];
     case Op.MatMul: arity(2); return from(matmulShape(shapes[0]!, shapes[1]!));
     case Op.Concat: return from(concatShape(shapes));
+    case Op.Transpose: arity(1); return from(transposeShape(shapes[0]!));
     case Op.Slice: arity(1); return from(sliceShape(shapes[0]!, n.attrs.start!, n.attrs.end!));
     case Op.Softmax: case Op.LogSoftmax: arity(1); return from(lastAxisShape(shapes[0]!, false));
     case Op.Sum: case Op.Mean: arity(1); return from(lastAxisShape(shapes[0]!, true));

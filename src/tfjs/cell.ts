@@ -93,6 +93,7 @@ export class TfCell {
       case Op.Concat: return concatOp(a, batch);
       case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, this.env)!, evalDim(n.attrs.end!, this.env)!);
       case Op.Gather: return gatherOp(a[0]!, a[1]!);
+      case Op.Transpose: return { t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched };
       case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
       default:
         if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };

@@ -94,6 +94,7 @@ export class TfModel {
       case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
       case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
       case Op.Concat: return concatOp(a, batch);
+      case Op.Transpose: return { t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched };
       case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, this.env)!, evalDim(n.attrs.end!, this.env)!);
       case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
       default:

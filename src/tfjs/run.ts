@@ -7,7 +7,8 @@ import type { ModelOutput, ModelRunInput } from "../interp/run-model.js";
 import type { Tensor } from "../interp/tensor.js";
 import { concreteShape } from "../interp/instantiate.js";
 import { TfCell, type History } from "./cell.js";
-import { TfModel } from "./model.js";
+import { TfModel, type LoweringOptions } from "./model.js";
+import { optimize } from "../passes/pipeline.js";
 
 /** Runs `f` in a tfjs scope that frees every tensor made inside; `f` returns plain data. */
 export function scoped<T>(f: () => T): T {
@@ -30,12 +31,12 @@ export function variablesOf(params: ReadonlyMap<string, Tensor>, trainable = tru
 }
 let variableCounter = 0;
 
-export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: ModelRunInput): Record<string, ModelOutput> {
+export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: ModelRunInput, lowering: LoweringOptions = {}): Record<string, ModelOutput> {
   const vars = variablesOf(params, false);
   try {
     return scoped(() => {
       const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(input.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
-      const values = new TfModel(ir, env, vars).run({ inputs, ...(input.lengths ? { lengths: input.lengths } : {}), ...(input.seed !== undefined ? { seed: input.seed } : {}) });
+      const values = new TfModel(ir, env, vars, lowering).run({ inputs, ...(input.lengths ? { lengths: input.lengths } : {}), ...(input.seed !== undefined ? { seed: input.seed } : {}) });
       const out: Record<string, ModelOutput> = {};
       for (const o of ir.outputs) {
         const v = values[o.node]!;
@@ -58,11 +59,11 @@ export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string,
   }
 }
 
-export function runCellTf(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: CellRunInput): CellRunResult {
+export function runCellTf(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: CellRunInput, lowering: LoweringOptions = {}): CellRunResult {
   const vars = variablesOf(params, false);
   try {
     return scoped(() => {
-      const cell = new TfCell(ir, env, vars);
+      const cell = new TfCell(lowering.optimize === false ? ir : optimize(ir, lowering.disabled ?? new Set()), env, vars);
       const xs = Object.fromEntries(ir.inputs.map((i) => [i.name, tf.unstack(toTf(input.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32"), 1)]));
       const B = ir.inputs.length ? input.inputs[ir.inputs[0]!.name]!.shape[0]! : Object.values(input.initialStates ?? {})[0]?.shape[0] ?? 1;
       const T = ir.inputs.length ? input.inputs[ir.inputs[0]!.name]!.shape[1]! : input.steps ?? 0;

@@ -286,3 +286,20 @@ describe("rnnc run --backend", () => {
     expect(r.stderr).toMatch(/f64 is for the interpreter/);
   });
 });
+
+describe("rnnc run: passes on and off agree", () => {
+  it("--no-passes and --disable-pass give the same outputs within 1e-5", () => {
+    const base = ["run", "examples/co2-forecast/co2-forecast.rnn", "--input", "examples/co2-forecast/input.sample.json", "--backend", "tfjs-cpu"];
+    const on = JSON.parse(rnnc(...base).stdout).outputs.next.flat(3) as number[];
+    const off = JSON.parse(rnnc(...base, "--no-passes").stdout).outputs.next.flat(3) as number[];
+    const fused = JSON.parse(rnnc(...base, "--disable-pass", "cse").stdout).outputs.next.flat(3) as number[];
+    expect(on.length).toBeGreaterThan(10);
+    on.forEach((v, i) => {
+      expect(Math.abs(v - off[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(v)));
+      expect(Math.abs(v - fused[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(v)));
+    });
+    const bad = rnnc(...base, "--disable-pass", "magic");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no such pass \(passes: reassociate, fuse-matmul, cse, dce\)/);
+  });
+});

@@ -2,11 +2,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCell } from "../../src/interp/run-cell.js";
-import { mulberry32 } from "../../src/interp/random.js";
-import { alloc, type Tensor } from "../../src/interp/tensor.js";
+import type { Tensor } from "../../src/interp/tensor.js";
 import type { CellIR } from "../../src/ir/ir.js";
 import { cellParamSpecs, initParams } from "../../src/weights/weights.js";
-import { closeness, stdlibCell } from "../helpers.js";
+import { closeness, randomTensor, stdlibCell } from "../helpers.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -15,12 +14,6 @@ beforeAll(async () => {
 /** Configurations: input size, hidden size, batch, length. */
 const configs: [number, number, number, number][] = [[3, 4, 2, 5], [1, 2, 2, 3], [7, 16, 3, 12], [5, 8, 4, 40]];
 
-function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
-  const rng = mulberry32(seed);
-  const t = alloc(shape, "f32");
-  for (let i = 0; i < t.data.length; i++) t.data[i] = scale * (2 * rng() - 1);
-  return t;
-}
 
 const tfOf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape]);
 /** Our weights are [out, in]; tf.layers kernels are [in, out], gates stacked along the last axis. */

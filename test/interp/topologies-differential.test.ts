@@ -3,20 +3,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runModel } from "../../src/interp/run-model.js";
-import { mulberry32 } from "../../src/interp/random.js";
-import { alloc, type Tensor } from "../../src/interp/tensor.js";
+import type { Tensor } from "../../src/interp/tensor.js";
 import type { ModelIR } from "../../src/ir/ir.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, modelFrom } from "../helpers.js";
+import { closeness, modelFrom, randomTensor } from "../helpers.js";
 
 beforeAll(async () => { await tf.setBackend("cpu"); });
 
-function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
-  const rng = mulberry32(seed);
-  const t = alloc(shape, "f32");
-  for (let i = 0; i < t.data.length; i++) t.data[i] = scale * (2 * rng() - 1);
-  return t;
-}
 const tfOf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape]);
 
 /** Seeded params with random (non-zero) biases, keyed `layer.param`. */
