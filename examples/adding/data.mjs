@@ -19,5 +19,5 @@ export function load({ length = 100, train = 10000, test = 1000, seed = 4 } = {}
 export const sequenceInputs = ["pairs"];
 
 if (process.argv[2] === "sample") {
-  process.stdout.write(JSON.stringify(toBatch(generate(2, 20, 9), sequenceInputs)) + "\n");
+  process.stdout.write(JSON.stringify(toBatch(generate(2, 50, 9), sequenceInputs)) + "\n");
 }
