@@ -13,4 +13,5 @@ export { resolveDims } from "./interp/instantiate.js";
 export { runCell, type CellRunInput, type CellRunResult } from "./interp/run-cell.js";
 export { tensorFromJson } from "./interp/json-tensor.js";
 export { toNested, type Tensor, type Precision } from "./interp/tensor.js";
-export { parseWeights, checkWeights, initParams, serializeWeights } from "./weights/weights.js";
+export { parseWeights, checkWeights, initParams, serializeWeights, cellParamSpecs, modelParamSpecs } from "./weights/weights.js";
+export { mulberry32 } from "./interp/random.js";

@@ -51,3 +51,8 @@ export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
   for (let i = 0; i < t.data.length; i++) t.data[i] = scale * (2 * rng() - 1);
   return t;
 }
+
+/** W @ v for a row-major matrix tensor and a plain vector: for the written-out reference loops. */
+export function matVec(W: Tensor, v: readonly number[]): number[] {
+  return Array.from({ length: W.shape[0]! }, (_, i) => v.reduce((s, x, j) => s + W.data[i * W.shape[1]! + j]! * x, 0));
+}

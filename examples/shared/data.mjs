@@ -2,6 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { mulberry32 } from "rnnc";
+
+export { mulberry32 };
 
 const require = createRequire(import.meta.url);
 
@@ -12,17 +15,6 @@ export function packageFile(pkg, file) {
     if (existsSync(path)) return readFileSync(path, "utf8");
   }
   throw new Error(`cannot find ${file} of the package ${pkg}; run npm install`);
-}
-
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function shuffle(items, seed) {

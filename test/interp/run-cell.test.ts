@@ -7,7 +7,7 @@ import { mulberry32 } from "../../src/interp/random.js";
 import { alloc, type Tensor } from "../../src/interp/tensor.js";
 import type { CellIR } from "../../src/ir/ir.js";
 import { cellParamSpecs, initParams } from "../../src/weights/weights.js";
-import { closeness, stdlibCell } from "../helpers.js";
+import { closeness, matVec, stdlibCell } from "../helpers.js";
 
 const rand = (shape: number[], seed: number, scale = 1): Tensor => {
   const r = mulberry32(seed);
@@ -21,7 +21,7 @@ function cellFrom(text: string, name: string): CellIR {
 }
 
 /** Plain-array helpers for the hand-written references. */
-const mv = (W: Tensor, v: number[]) => Array.from({ length: W.shape[0]! }, (_, i) => v.reduce((s, x, j) => s + W.data[i * W.shape[1]! + j]! * x, 0));
+const mv = matVec;
 const add = (...vs: number[][]) => vs[0]!.map((_, i) => vs.reduce((s, v) => s + v[i]!, 0));
 const mul = (a: number[], b: number[]) => a.map((x, i) => x * b[i]!);
 const sig = (v: number[]) => v.map((x) => 1 / (1 + Math.exp(-x)));

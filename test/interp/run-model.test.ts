@@ -6,7 +6,7 @@ import { mulberry32 } from "../../src/interp/random.js";
 import { alloc, index0, type Tensor } from "../../src/interp/tensor.js";
 import type { ModelIR } from "../../src/ir/ir.js";
 import { initParams, layerEnv, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, modelFrom } from "../helpers.js";
+import { closeness, matVec, modelFrom } from "../helpers.js";
 
 const decoder = `
 /// A token in, scores over the vocabulary out: embedding, recurrence, projection, as one cell.
@@ -154,7 +154,7 @@ describe("higher-order recurrence in models", () => {
     const lengths = [6, 4];
     const r = runModel(ir, env, p, { inputs: { xs }, lengths: { xs: lengths } }, "f64")["y"]!;
     const M = (n: string) => p.get(`s.${n}`)!;
-    const mv = (W: Tensor, v: number[]) => Array.from({ length: W.shape[0]! }, (_, i) => v.reduce((s, x, j) => s + W.data[i * W.shape[1]! + j]! * x, 0));
+    const mv = matVec;
     for (let b = 0; b < 2; b++) {
       let h1 = [0, 0, 0];
       let h2 = [0, 0, 0];
