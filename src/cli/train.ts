@@ -81,6 +81,10 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   await useBackend(a.backend);
   const lowering = await loweringFlags(a.backend, a);
   const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}) });
+  if (state.optimizer) {
+    const restored = await trainer.restoreOptimizer(state.optimizer);
+    if (!restored) process.stderr.write(`note: the checkpoint's ${state.optimizer.name} state does not fit --optimizer ${a.optimizer}; it starts afresh\n`);
+  }
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
   process.on("SIGINT", onSigint);
@@ -111,7 +115,11 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       }
       testLoss /= test.length;
       metric /= test.length;
-      state = { epoch, history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric] } };
+      state = {
+        epoch,
+        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric] },
+        optimizer: await trainer.optimizerState(),
+      };
       writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, trainer.params(), state));
       writeFileAtomic(svgPath, lossCurveSvg(`${ir.name}: ${a.loss} loss`, [
         { name: "train", values: state.history.train, color: "#1f77b4" },

@@ -5,6 +5,7 @@ import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 import type { Tensor } from "../interp/tensor.js";
 import { RnncError } from "../errors.js";
+import type { OptimizerState } from "../weights/weights.js";
 import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { fromTf, scoped, toTf, variablesOf } from "./run.js";
 
@@ -131,6 +132,35 @@ export class Trainer {
       return [r.loss.dataSync()[0]!, r.metric.dataSync()[0]!] as const;
     });
     return { loss, metric, metricName: this.opts.loss === "crossentropy" ? "accuracy" : "rmse" };
+  }
+
+  /** The optimizer's state with param names, for a checkpoint. */
+  async optimizerState(): Promise<OptimizerState> {
+    const ws = await this.optimizer.getWeights();
+    return {
+      name: this.opts.optimizer,
+      weights: ws.map((w) => ({ name: this.rename(w.name, "toParam"), shape: [...w.tensor.shape], data: Array.from(w.tensor.dataSync()) })),
+    };
+  }
+
+  /** Optimizer slots are named after variables ("<variable>/m"); checkpoints name them after params instead. */
+  private rename(name: string, way: "toParam" | "toVariable"): string {
+    for (const [param, v] of this.variables) {
+      const [from, to] = way === "toParam" ? [v.name, param] : [param, v.name];
+      if (name === from || name.startsWith(`${from}/`)) return to + name.slice(from.length);
+    }
+    return name;
+  }
+
+  /** Restores a checkpoint's optimizer state; false (nothing changed) when it was another optimizer's or other params'. */
+  async restoreOptimizer(state: OptimizerState): Promise<boolean> {
+    if (state.name !== this.opts.optimizer) return false;
+    const names = new Set(this.variables.keys());
+    if (!state.weights.every((w) => w.name === "iter" || names.has(w.name.split("/")[0]!))) return false;
+    const tensors = state.weights.map((w) => ({ name: this.rename(w.name, "toVariable"), tensor: tf.tensor(w.data, w.shape) }));
+    await this.optimizer.setWeights(tensors);
+    for (const t of tensors) t.tensor.dispose();
+    return true;
   }
 
   /** The current weights, as the interpreter's tensors keyed `layer.param`. */

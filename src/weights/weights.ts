@@ -29,6 +29,14 @@ export interface WeightsJson {
 export interface TrainingState {
   epoch: number;
   history: { train: number[]; test: number[]; metric: number[]; metricName: string };
+  /** The optimizer's own state (Adam's moments, momentum, …), so that --resume continues exactly. */
+  optimizer?: OptimizerState;
+}
+
+export interface OptimizerState {
+  name: string;
+  /** In the optimizer's order; names are param names (or "iter"). */
+  weights: { name: string; shape: number[]; data: number[] }[];
 }
 
 /** The training state stored in a weights file, if any. */

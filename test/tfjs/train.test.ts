@@ -86,6 +86,19 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     expect(JSON.parse(readFileSync(out, "utf8")).training.history.train).toHaveLength(3);
   });
 
+  it("resuming continues exactly: 1 + 1 epochs give the weights of 2 epochs in one run", () => {
+    const straight = join(tmp, "straight.json");
+    const resumed = join(tmp, "resumed.json");
+    expect(run(...base, "--epochs", "2", "-o", straight).status).toBe(0);
+    expect(run(...base, "--epochs", "1", "-o", resumed).status).toBe(0);
+    expect(JSON.parse(readFileSync(resumed, "utf8")).training.optimizer.name).toBe("adam");
+    expect(run(...base, "--epochs", "2", "-o", resumed, "--resume").status).toBe(0);
+    const a = JSON.parse(readFileSync(straight, "utf8"));
+    const b = JSON.parse(readFileSync(resumed, "utf8"));
+    expect(b.params).toEqual(a.params);
+    expect(b.training.history).toEqual(a.training.history);
+  });
+
   it("refuses a corrupt checkpoint on resume, leaving it as it was", () => {
     const out = join(tmp, "bad.json");
     writeFileSync(out, '{"format": "rnnc-weights", "version": 1, "params": {"rnn.W_xi": {"shape": [2], "data": [1, 2]}}}');
