@@ -31,6 +31,16 @@ export function load({ seed = 2 } = {}) {
 
 export const sequenceInputs = ["prev"];
 
+/** `rnnc run … | node data.mjs spell`: the generated names as text. */
+if (process.argv[2] === "spell") {
+  let text = "";
+  process.stdin.on("data", (d) => { text += d; });
+  process.stdin.on("end", () => {
+    const out = JSON.parse(text);
+    out.outputs.name.forEach((tokens, b) => process.stdout.write(unspell(tokens.slice(0, out.lengths.name[b])) + "\n"));
+  });
+}
+
 if (process.argv[2] === "sample") {
   const { test } = load();
   process.stdout.write(JSON.stringify(toBatch(test.slice(0, 3), sequenceInputs)) + "\n");

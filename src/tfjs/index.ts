@@ -1,0 +1,5 @@
+// The tfjs entry point of the package (`rnnc/tfjs`): running, training and backend selection on TensorFlow.js.
+export { runCellTf, runModelTf, variablesOf } from "./run.js";
+export { useBackend, loweringDefaults, type TfBackend } from "./backend.js";
+export { Trainer, type TrainOptions, type Batch } from "./train.js";
+export { TfModel, type LoweringOptions } from "./model.js";
