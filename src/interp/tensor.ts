@@ -21,20 +21,6 @@ export function precisionOf(t: Tensor): Precision {
   return t.data instanceof Float64Array ? "f64" : "f32";
 }
 
-export function fromNested(value: unknown, precision: Precision): Tensor {
-  const shape: number[] = [];
-  let v: unknown = value;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
-  }
-  const t = alloc(shape, precision);
-  const flat = (value as unknown[]).flat(Infinity as 1) as unknown[];
-  if (!Array.isArray(value)) (t.data as Data)[0] = value as number;
-  else flat.forEach((x, i) => { t.data[i] = x as number; });
-  return t;
-}
-
 /** Converts to nested arrays (plain numbers), batch first. */
 export function toNested(t: Tensor): unknown {
   const rec = (offset: number, axis: number): unknown => {

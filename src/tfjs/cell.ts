@@ -1,12 +1,11 @@
 // A cell lowered to tfjs: one batched step as tfjs ops, params as tf.Variables named after the spec's params.
 import * as tf from "@tensorflow/tfjs";
-import { evalDim } from "../ir/dims.js";
 import type { CellIR, Node } from "../ir/ir.js";
-import { Op, binaryOps, unaryOps } from "../ir/ops.js";
+import { Op } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "../interp/instantiate.js";
 import { reachable } from "../interp/stepper.js";
 import { stageOf } from "../passes/reassociate.js";
-import { batchedOf, binaryOp, concatOp, gatherOp, lastAxisOp, matmulOp, sliceOp, unaryTf, type TfValue } from "./kernels.js";
+import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 
 /** States as histories: index k-1 holds the state k steps back, each [batch, ...shape]. */
 export type History = Map<string, tf.Tensor[]>;
@@ -88,17 +87,7 @@ export class TfCell {
         return { t: p, batched: false };
       }
       case Op.StateRead: return { t: history.get(n.attrs.name!)![n.attrs.lag! - 1]!, batched: true };
-      case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
-      case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
-      case Op.Concat: return concatOp(a, batch);
-      case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, this.env)!, evalDim(n.attrs.end!, this.env)!);
-      case Op.Gather: return gatherOp(a[0]!, a[1]!);
-      case Op.Transpose: return { t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched };
-      case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
-      default:
-        if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };
-        if (binaryOps.has(n.op)) return binaryOp(n.op, a[0]!, a[1]!);
-        throw new Error(`internal: op ${n.op} has no tfjs lowering`);
+      default: return tfKernel(n, a, this.env, batch);
     }
   }
 }

@@ -1,6 +1,9 @@
 // tfjs kernels for the IR's op set on batched values: a value either has a leading batch axis or is shared by all examples.
 import * as tf from "@tensorflow/tfjs";
-import { Op } from "../ir/ops.js";
+import { evalDim } from "../ir/dims.js";
+import type { Node } from "../ir/ir.js";
+import { Op, binaryOps, unaryOps } from "../ir/ops.js";
+import type { DimEnv } from "../interp/instantiate.js";
 
 /** A tensor and whether its first axis is the batch (params and constants are not). */
 export interface TfValue {
@@ -99,4 +102,21 @@ export function gatherOp(table: TfValue, index: TfValue): TfValue {
 export function lastAxisOp(op: Op, x: TfValue): TfValue {
   const t = op === Op.Softmax ? tf.softmax(x.t) : op === Op.LogSoftmax ? tf.logSoftmax(x.t) : op === Op.Sum ? tf.sum(x.t, -1) : tf.mean(x.t, -1);
   return { t, batched: x.batched };
+}
+
+/** A non-leaf op of the cell op set on batched values: the one lowering shared by cells and models. */
+export function tfKernel(n: Node, a: readonly TfValue[], env: DimEnv, batch: number): TfValue {
+  switch (n.op) {
+    case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
+    case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
+    case Op.Concat: return concatOp(a, batch);
+    case Op.Transpose: return { t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched };
+    case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!);
+    case Op.Gather: return gatherOp(a[0]!, a[1]!);
+    case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
+    default:
+      if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };
+      if (binaryOps.has(n.op)) return binaryOp(n.op, a[0]!, a[1]!);
+      throw new Error(`internal: op ${n.op} has no tfjs lowering`);
+  }
 }

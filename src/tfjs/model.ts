@@ -1,12 +1,11 @@
 // A model lowered to tfjs: sequence constructs as loops over batched cell steps, masks for variable lengths.
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR, Node } from "../ir/ir.js";
-import { Op, binaryOps, unaryOps } from "../ir/ops.js";
+import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 import { layerEnv } from "../weights/weights.js";
 import { TfCell, type History } from "./cell.js";
-import { batchedOf, binaryOp, concatOp, lastAxisOp, matmulOp, sliceOp, unaryTf, type TfValue } from "./kernels.js";
-import { evalDim } from "../ir/dims.js";
+import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { optimize } from "../passes/pipeline.js";
 
 /** A sequence: one [batch, …] tensor per step, and each example's length. */
@@ -96,18 +95,7 @@ export class TfModel {
   }
 
   private pointwise(n: Node, a: readonly TfValue[], batch: number): TfValue {
-    switch (n.op) {
-      case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
-      case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
-      case Op.Concat: return concatOp(a, batch);
-      case Op.Transpose: return { t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched };
-      case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, this.env)!, evalDim(n.attrs.end!, this.env)!);
-      case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
-      default:
-        if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };
-        if (binaryOps.has(n.op)) return binaryOp(n.op, a[0]!, a[1]!);
-        throw new Error(`internal: op ${n.op} has no tfjs lowering in models`);
-    }
+    return tfKernel(n, a, this.env, batch);
   }
 
   private first(cell: TfCell, outputs: Map<string, tf.Tensor>): tf.Tensor {
