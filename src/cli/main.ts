@@ -9,6 +9,7 @@ import { renderDiagnostics } from "../diagnostics/render.js";
 import { checkCommand, explainCommand, irCommand, runCommand, initCommand, UsageError } from "./commands.js";
 import { relative } from "node:path";
 import { trainCommand, type TrainFlags } from "./train.js";
+import { compileCommand, version } from "./compile.js";
 
 const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const displayPath = (f: string): string => (f.startsWith("/") ? relative(process.cwd(), f) || f : f);
@@ -72,6 +73,16 @@ async function main(argv: string[]): Promise<number> {
       .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, layout, cse, dce)" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy -o name-gender.json", ""),
     (a) => wrap(() => trainCommand(a as unknown as TrainFlags))())
+    .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
+      .positional("file", { type: "string", demandOption: true })
+      .option("model", { type: "string", describe: "the model to compile (may be left out when the file declares one)" })
+      .option("target", { choices: ["tfjs", "js"] as const, demandOption: true, describe: "tfjs: imports @tensorflow/tfjs; js: plain code on Float32Array, no imports" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8 (the module is compiled for them)" })
+      .option("weights", { type: "string", describe: "weights to build in (rnnc-weights JSON); default: seeded initialization" })
+      .option("seed", { type: "number", default: 0, describe: "seed of the initializers when no weights are given" })
+      .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
+      .example("$0 compile examples/co2-forecast/co2.rnn --target js -o co2.js", ""),
+    (a) => wrap(() => compileCommand(a))())
     .command("ir <file>", "print the IR of a file's cells", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("cell", { type: "string", describe: "only this cell" })
@@ -80,10 +91,10 @@ async function main(argv: string[]): Promise<number> {
     .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
       .positional("code", { type: "string", demandOption: true }),
     (a) => wrap(() => explainCommand(a.code))())
-    .demandCommand(1, "name a command: check, run, init, ir or explain")
+    .demandCommand(1, "name a command: check, run, init, train, compile, ir or explain")
     .strict()
     .help()
-    .version()
+    .version(version())
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       throw err instanceof Error && !(err instanceof UsageError) && msg === undefined ? err : new UsageError(msg ?? err?.message ?? "invalid command line");

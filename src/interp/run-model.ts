@@ -4,6 +4,7 @@ import type { LayerInfo, ModelIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { layerEnv } from "../weights/weights.js";
 import { concreteShape, type DimEnv } from "./instantiate.js";
+import { validateModelInputs } from "./validate-inputs.js";
 import { lastAxis } from "./kernels.js";
 import { mulberry32, seedFor } from "./random.js";
 import { CellStepper, kernel, withPrecision } from "./stepper.js";
@@ -56,10 +57,21 @@ function argmax(t: Tensor): number {
   return best;
 }
 
+/** What runs a layer a step at a time for one example: the interpreter's CellStepper, or a compiled cell. */
+export interface Stepper {
+  step(inputs: ReadonlyMap<string, Tensor>): Map<string, Tensor>;
+  states(): Map<string, Tensor>;
+}
+export type StepperFactory = (layer: LayerInfo, env: DimEnv, params: ReadonlyMap<string, Tensor>, p: Precision, initial: Map<string, Tensor>) => Stepper;
+
+const interpreted: StepperFactory = (l, env, params, p, initial) => new CellStepper(l.ir, env, params, p, initial);
+
 export class ModelRunner {
   private readonly layers: Map<string, { info: LayerInfo; env: Map<string, number>; params: Map<string, Tensor> }>;
 
-  constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, private readonly p: Precision = "f32") {
+  /** `makeStepper` runs the layers (default: the interpreter's own steppers). */
+  constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, private readonly p: Precision = "f32",
+    private readonly makeStepper: StepperFactory = interpreted) {
     this.layers = new Map(ir.layers.map((l) => {
       const prefix = `${l.name}.`;
       const own = new Map([...params].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), withPrecision(t, p)]));
@@ -67,9 +79,9 @@ export class ModelRunner {
     }));
   }
 
-  private stepper(layer: string, initial: Map<string, Tensor> = new Map()): CellStepper {
+  private stepper(layer: string, initial: Map<string, Tensor> = new Map()): Stepper {
     const l = this.layers.get(layer)!;
-    return new CellStepper(l.info.ir, l.env, l.params, this.p, initial);
+    return this.makeStepper(l.info, l.env, l.params, this.p, initial);
   }
 
   /** Initial states from an `init` value: a record in order, or one value for the first state. */
@@ -83,7 +95,7 @@ export class ModelRunner {
 
   run(input: ModelRunInput): Record<string, ModelOutput> {
     const { ir, p } = this;
-    const batch = this.validate(input);
+    const batch = validateModelInputs(ir, this.env, input.inputs, input.lengths);
     const perExample: Value[][] = [];
     for (let b = 0; b < batch; b++) perExample.push(this.example(input, b));
     const out: Record<string, ModelOutput> = {};
@@ -184,42 +196,6 @@ export class ModelRunner {
   }
 
   private readonly finals = new Map<NodeId, Map<string, Tensor>>();
-
-  /** Checks inputs and lengths against the model; returns the batch size. */
-  private validate(input: ModelRunInput): number {
-    const { ir, env } = this;
-    let B: number | undefined;
-    const seqLen = new Map<string, { T: number; lengths: readonly number[] | undefined; from: string }>();
-    for (const k of Object.keys(input.inputs))
-      if (!ir.inputs.some((i) => i.name === k)) throw new RnncError("RNN0605", `model \`${ir.name}\` has no input \`${k}\``, [`its inputs are ${ir.inputs.map((i) => i.name).join(", ")}`]);
-    for (const inp of ir.inputs) {
-      const t = input.inputs[inp.name];
-      const shape = concreteShape(inp.shape, env, `input ${inp.name}`);
-      const expected = `[${B ?? "batch"}${inp.seq ? `, ${inp.seq}` : ""}${shape.map((d) => `, ${d}`).join("")}]`;
-      if (!t) throw new RnncError("RNN0605", `missing input \`${inp.name}\``, [`model \`${ir.name}\` needs \`${inp.name}\` shaped ${expected}`]);
-      const lead = inp.seq ? 2 : 1;
-      if (t.shape.length !== shape.length + lead || shape.some((d, i) => t.shape[i + lead] !== d) || (B !== undefined && t.shape[0] !== B))
-        throw new RnncError("RNN0605", `input \`${inp.name}\` has shape [${t.shape.join(", ")}], expected ${expected}`,
-          ["inputs are nested arrays, batch first; sequences then have their time axis"]);
-      B = t.shape[0];
-      if (inp.dtype === "int" && !Array.from(t.data).every(Number.isInteger)) throw new RnncError("RNN0605", `input \`${inp.name}\` holds token ids, which must be whole numbers`);
-      const lengths = input.lengths?.[inp.name];
-      if (!inp.seq) {
-        if (lengths) throw new RnncError("RNN0605", `input \`${inp.name}\` is not a sequence, so it takes no lengths`);
-        continue;
-      }
-      const T = t.shape[1]!;
-      if (lengths && (lengths.length !== B || lengths.some((l) => !Number.isInteger(l) || l < 1 || l > T)))
-        throw new RnncError("RNN0605", `lengths of \`${inp.name}\` must be ${B} whole numbers from 1 to ${T}, got [${lengths.join(", ")}]`);
-      const prev = seqLen.get(inp.seq);
-      if (prev && (prev.T !== T || JSON.stringify(prev.lengths ?? null) !== JSON.stringify(lengths ?? null)))
-        throw new RnncError("RNN0605", `inputs \`${prev.from}\` and \`${inp.name}\` share the length ${inp.seq} but differ in length`, ["sequences declared with the same length name are aligned step by step"]);
-      seqLen.set(inp.seq, { T, lengths, from: inp.name });
-    }
-    for (const k of Object.keys(input.lengths ?? {}))
-      if (!ir.inputs.some((i) => i.name === k)) throw new RnncError("RNN0605", `lengths given for \`${k}\`, which is not an input`);
-    return B ?? 1;
-  }
 }
 
 function firstOut(outs: Map<string, Tensor>, info: LayerInfo): Tensor {

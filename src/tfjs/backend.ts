@@ -3,18 +3,11 @@ import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
-export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
+export type { TfBackend } from "./model.js";
+export { loweringDefaults } from "./model.js";
+import type { TfBackend } from "./model.js";
 
 let wasmReady = false;
-
-/**
- * The lowering choices measured best per backend (npm run bench). On tfjs' cpu backend a slice along the last axis
- * copies element by element, so stacking gate weights into one product and slicing the gates apart costs more than
- * it saves; the fused product is left out there, and input projections are still hoisted out of the loop.
- */
-export function loweringDefaults(backend: TfBackend): { optimize: boolean; disabled?: ReadonlySet<string> } {
-  return backend === "tfjs-cpu" ? { optimize: true, disabled: new Set(["fuse-matmul"]) } : { optimize: true };
-}
 
 export async function useBackend(name: TfBackend): Promise<void> {
   // Production mode: no debug checks, and no advertisement for tfjs-node (which cannot be installed here).

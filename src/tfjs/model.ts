@@ -17,6 +17,8 @@ export interface TfModelInput {
   readonly inputs: Readonly<Record<string, tf.Tensor>>;
   readonly lengths?: Readonly<Record<string, readonly number[]>>;
   readonly seed?: number;
+  /** Streaming: each scan's history at the end of the previous call, by scan node (see `histories`). */
+  readonly carry?: ReadonlyMap<number, History>;
 }
 
 export interface LoweringOptions {
@@ -24,6 +26,17 @@ export interface LoweringOptions {
   readonly optimize?: boolean;
   /** Passes to leave out, by name. */
   readonly disabled?: ReadonlySet<string>;
+}
+
+export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
+
+/**
+ * The lowering choices measured best per backend (npm run bench). On tfjs' cpu backend a slice along the last axis
+ * copies element by element, so stacking gate weights into one product and slicing the gates apart costs more than
+ * it saves; the fused product is left out there, and input projections are still hoisted out of the loop.
+ */
+export function loweringDefaults(backend: TfBackend): { optimize: boolean; disabled?: ReadonlySet<string> } {
+  return backend === "tfjs-cpu" ? { optimize: true, disabled: new Set(["fuse-matmul"]) } : { optimize: true };
 }
 
 /** Below this many steps a scan runs the cell as written (measured: one streaming step is 5-10× slower hoisted). */
@@ -71,7 +84,7 @@ export class TfModel {
         const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(oneOf(n.args[k]!), batch)]));
         return { kind: "one", t: this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs), batched: true };
       }
-      case Op.Map: case Op.Scan: return this.scan(n, v, batch);
+      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id));
       case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
       case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
       case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
@@ -113,7 +126,10 @@ export class TfModel {
     throw new Error("internal: a sequence as initial state");
   }
 
-  private scan(n: Node, v: readonly TfModelValue[], batch: number): TfSeq {
+  /** Each scan's history after its last step, by node: what a streaming caller carries into the next call. */
+  readonly histories = new Map<number, History>();
+
+  private scan(n: Node, v: readonly TfModelValue[], batch: number, carried: History | undefined): TfSeq {
     const k = this.cells.get(n.attrs.layer!)!.ir.inputs.length;
     const xs = n.args.slice(0, k).map((i) => v[i] as TfSeq);
     // Hoisting pays for its setup (stacking, static transposes) only over several steps.
@@ -121,7 +137,7 @@ export class TfModel {
     const lengths = xs[0]!.lengths;
     const T = xs[0]!.steps.length;
     const masked = lengths.some((l) => l !== T);
-    let history: History = cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch));
+    let history: History = carried ?? cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch));
     const steps: tf.Tensor[] = new Array(T);
     // Hoisting: the state-free part for all steps at once, on inputs stacked time-major ([T*B, ...]).
     const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST ? undefined
@@ -142,6 +158,7 @@ export class TfModel {
       if (n.op === Op.Scan) history = new Map([...r.history].map(([name, h]) => [name, h.map((x, i) => keep(x, history.get(name)![i]!))]));
     }
     this.finals.set(n.id, new Map([...history].map(([name, h]) => [name, h[0]!])));
+    if (n.op === Op.Scan) this.histories.set(n.id, history);
     return { kind: "seq", steps, lengths };
   }
 

@@ -7,7 +7,7 @@ import type { ModelOutput, ModelRunInput } from "../interp/run-model.js";
 import type { Tensor } from "../interp/tensor.js";
 import { concreteShape } from "../interp/instantiate.js";
 import { TfCell, type History } from "./cell.js";
-import { TfModel, type LoweringOptions } from "./model.js";
+import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { optimize } from "../passes/pipeline.js";
 
 /** Runs `f` in a tfjs scope that frees every tensor made inside; `f` returns plain data. */
@@ -31,6 +31,28 @@ export function variablesOf(params: ReadonlyMap<string, Tensor>, trainable = tru
 }
 let variableCounter = 0;
 
+/** A model's outputs in tfjs: sequences stacked [batch, time, ...] and zero past each length, states by name. */
+export interface TfOutput { readonly tensor?: tf.Tensor; readonly lengths?: number[]; readonly states?: Record<string, tf.Tensor> }
+
+/** The named outputs from a run's values (inside a tidy). */
+export function collectOutputs(ir: ModelIR, env: DimEnv, values: readonly TfModelValue[], batch: number): Record<string, TfOutput> {
+  const out: Record<string, TfOutput> = {};
+  for (const o of ir.outputs) {
+    const v = values[o.node]!;
+    if (v.kind === "states") out[o.name] = { states: Object.fromEntries(v.states) };
+    else if (v.kind === "one") out[o.name] = { tensor: v.batched ? v.t : tf.broadcastTo(v.t, [batch, ...v.t.shape]) };
+    else {
+      const shape = concreteShape(ir.nodes[o.node]!.shape, env, o.name);
+      const T = v.steps.length;
+      const B = v.lengths.length;
+      const stacked = T ? tf.stack(v.steps as tf.Tensor[], 1) : tf.zeros([B, 0, ...shape]);
+      const mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T], stacked.dtype as "int32" | "float32");
+      out[o.name] = { tensor: tf.mul(stacked, tf.reshape(mask, [B, T, ...shape.map(() => 1)])), lengths: [...v.lengths] };
+    }
+  }
+  return out;
+}
+
 export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: ModelRunInput, lowering: LoweringOptions = {}): Record<string, ModelOutput> {
   const vars = variablesOf(params, false);
   try {
@@ -38,20 +60,8 @@ export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string,
       const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(input.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
       const values = new TfModel(ir, env, vars, lowering).run({ inputs, ...(input.lengths ? { lengths: input.lengths } : {}), ...(input.seed !== undefined ? { seed: input.seed } : {}) });
       const out: Record<string, ModelOutput> = {};
-      for (const o of ir.outputs) {
-        const v = values[o.node]!;
-        if (v.kind === "states") out[o.name] = { states: Object.fromEntries([...v.states].map(([k, t]) => [k, fromTf(t)])) };
-        else if (v.kind === "one") out[o.name] = { tensor: fromTf(v.batched ? v.t : tf.broadcastTo(v.t, [input.inputs[ir.inputs[0]!.name]!.shape[0]!, ...v.t.shape])) };
-        else {
-          const shape = concreteShape(ir.nodes[o.node]!.shape, env, o.name);
-          const T = v.steps.length;
-          const B = v.lengths.length;
-          const stacked = T ? tf.stack(v.steps as tf.Tensor[], 1) : tf.zeros([B, 0, ...shape]);
-          const mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T]);
-          const masked = tf.mul(tf.cast(stacked, "float32"), tf.reshape(mask, [B, T, ...shape.map(() => 1)]));
-          out[o.name] = { tensor: fromTf(masked), lengths: [...v.lengths] };
-        }
-      }
+      for (const [name, o] of Object.entries(collectOutputs(ir, env, values, input.inputs[ir.inputs[0]!.name]!.shape[0]!)))
+        out[name] = o.states ? { states: Object.fromEntries(Object.entries(o.states).map(([k, t]) => [k, fromTf(t)])) } : { tensor: fromTf(o.tensor!), ...(o.lengths ? { lengths: o.lengths } : {}) };
       return out;
     });
   } finally {

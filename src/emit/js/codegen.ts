@@ -1,0 +1,269 @@
+// Emits plain JavaScript for a graph of IR nodes on preallocated Float32Arrays: views for slices, fused loops for elementwise runs.
+import type { Node, NodeId } from "../../ir/ir.js";
+import { binaryOps, Op, unaryOps } from "../../ir/ops.js";
+import { evalDim } from "../../ir/dims.js";
+import type { DimEnv } from "../../interp/instantiate.js";
+
+/** Where a value lives: `arr[off + k]` for element k, or a scalar expression. */
+export type Ref = { readonly kind: "buf"; readonly arr: string; readonly off: string } | { readonly kind: "scalar"; readonly expr: string };
+
+export const isElementwise = (op: Op): boolean => unaryOps.has(op) || binaryOps.has(op);
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** JS for element `idx` of a value. */
+export function read(r: Ref, idx: string): string {
+  if (r.kind === "scalar") return r.expr;
+  const off = r.off === "0" ? idx : idx === "0" ? r.off : `${r.off} + ${idx}`;
+  return `${r.arr}[${off}]`;
+}
+
+export function literal(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return v < 0 || Object.is(v, -0) ? `(${String(v)})` : String(v);
+}
+
+/** Scalar formulas of the elementwise ops, the same definitions as the interpreter's kernels. */
+const unaryJs: Partial<Record<Op, (x: string) => string>> = {
+  [Op.Neg]: (x) => `-${x}`,
+  [Op.Sigmoid]: (x) => `1 / (1 + Math.exp(-${x}))`,
+  [Op.HardSigmoid]: (x) => `Math.min(1, Math.max(0, 0.2 * ${x} + 0.5))`,
+  [Op.Tanh]: (x) => `Math.tanh(${x})`,
+  [Op.Relu]: (x) => `(${x} > 0 ? ${x} : 0)`,
+  [Op.Elu]: (x) => `(${x} > 0 ? ${x} : Math.exp(${x}) - 1)`,
+  [Op.Selu]: (x) => `(${x} > 0 ? 1.0507009873554805 * ${x} : 1.7580993408473766 * (Math.exp(${x}) - 1))`,
+  [Op.Softplus]: (x) => `(Math.max(${x}, 0) + Math.log1p(Math.exp(-Math.abs(${x}))))`,
+  [Op.Softsign]: (x) => `${x} / (1 + Math.abs(${x}))`,
+  [Op.Swish]: (x) => `${x} / (1 + Math.exp(-${x}))`,
+  [Op.Gelu]: (x) => `0.5 * ${x} * (1 + Math.tanh(0.7978845608028654 * (${x} + 0.044715 * ${x} * ${x} * ${x})))`,
+  [Op.Exp]: (x) => `Math.exp(${x})`,
+  [Op.Log]: (x) => `Math.log(${x})`,
+  [Op.Abs]: (x) => `Math.abs(${x})`,
+  [Op.Sqrt]: (x) => `Math.sqrt(${x})`,
+  [Op.Square]: (x) => `${x} * ${x}`,
+  [Op.Sin]: (x) => `Math.sin(${x})`,
+  [Op.Cos]: (x) => `Math.cos(${x})`,
+  [Op.Identity]: (x) => x,
+};
+const binaryJs: Partial<Record<Op, (a: string, b: string) => string>> = {
+  [Op.Add]: (a, b) => `${a} + ${b}`,
+  [Op.Sub]: (a, b) => `${a} - ${b}`,
+  [Op.Mul]: (a, b) => `${a} * ${b}`,
+  [Op.Div]: (a, b) => `${a} / ${b}`,
+  [Op.Maximum]: (a, b) => `Math.max(${a}, ${b})`,
+  [Op.Minimum]: (a, b) => `Math.min(${a}, ${b})`,
+  [Op.Pow]: (a, b) => `Math.pow(${a}, ${b})`,
+};
+
+/** The flat index into an argument of shape `arg` broadcast (numpy-style) to `out`, at flat output index `i`. */
+function broadcastIndex(arg: readonly number[], out: readonly number[]): string {
+  if (size(arg) === 1) return "0";
+  if (arg.length === out.length && arg.every((d, k) => d === out[k])) return "i";
+  const pad = [...Array(out.length - arg.length).fill(1), ...arg] as number[];
+  const terms: string[] = [];
+  for (let d = 0; d < out.length; d++) {
+    if (pad[d] === 1) continue;
+    const outStride = size(out.slice(d + 1));
+    const argStride = size(pad.slice(d + 1));
+    const coord = d === 0 ? `Math.floor(i / ${outStride})` : `(Math.floor(i / ${outStride}) % ${out[d]})`;
+    terms.push(argStride === 1 ? coord : `${coord} * ${argStride}`);
+  }
+  return terms.join(" + ") || "0";
+}
+
+export interface GraphSpec {
+  readonly nodes: readonly Node[];
+  readonly env: DimEnv;
+  /** The nodes to compute, in topological order. */
+  readonly todo: readonly Node[];
+  /** Values needed after the emitted code (outputs, state updates): always materialized. */
+  readonly roots: ReadonlySet<NodeId>;
+  /** Where leaves and values computed elsewhere live. */
+  readonly refs: Map<NodeId, Ref>;
+  /** Static values: known before any step (params, constants, work on them only). */
+  readonly isStatic: (id: NodeId) => boolean;
+  /** Code for ops the emitter does not know (a model's layer calls): returns the value's place, or undefined. */
+  readonly custom?: (n: Node, args: readonly Ref[], e: GraphEmitter) => Ref | undefined;
+}
+
+/** Emits declarations (run once) and code (run each time) computing `todo`; refs gains every computed node. */
+export class GraphEmitter {
+  readonly decls: string[] = [];
+  readonly code: string[] = [];
+  private readonly users = new Map<NodeId, NodeId[]>();
+  private readonly shapes: number[][] = [];
+
+  constructor(private readonly g: GraphSpec, private readonly prefix: string) {
+    for (const n of g.todo) for (const a of n.args) this.users.set(a, [...(this.users.get(a) ?? []), n.id]);
+    for (const n of g.nodes) this.shapes[n.id] = n.shape.map((d) => evalDim(d, g.env)!);
+  }
+
+  shapeOf(id: NodeId): number[] {
+    return this.shapes[id]!;
+  }
+
+  private buffer(id: NodeId, n: number): Ref {
+    const name = `${this.prefix}${id}`;
+    this.decls.push(`const ${name} = new Float32Array(${n});`);
+    return { kind: "buf", arr: name, off: "0" };
+  }
+
+  /** Schedules `todo` so that elementwise nodes of one shape run in one loop, then emits it all. */
+  emit(): void {
+    const pendingArgs = new Map(this.g.todo.map((n) => [n.id, n.args.filter((a) => !this.g.refs.has(a)).length]));
+    const inTodo = new Set(this.g.todo.map((n) => n.id));
+    const done = new Set<NodeId>();
+    let group: Node[] = [];
+    let groupKey = "";
+    const groupIds = new Set<NodeId>();
+    const flush = () => {
+      if (group.length) this.emitGroup(group, new Set(groupIds));
+      group = [];
+      groupIds.clear();
+    };
+    const finish = (n: Node) => {
+      done.add(n.id);
+      for (const u of this.users.get(n.id) ?? []) if (inTodo.has(u)) pendingArgs.set(u, pendingArgs.get(u)! - [...this.g.todo.find((x) => x.id === u)!.args].filter((a) => a === n.id).length);
+    };
+    while (done.size < this.g.todo.length) {
+      const ready = this.g.todo.filter((n) => !done.has(n.id) && pendingArgs.get(n.id) === 0);
+      const key = (n: Node) => this.shapes[n.id]!.join("x");
+      const joins = ready.find((n) => group.length && isElementwise(n.op) && key(n) === groupKey);
+      const free = ready.find((n) => !isElementwise(n.op) && !n.args.some((a) => groupIds.has(a)));
+      const next = joins ?? free ?? ready[0]!;
+      if (next !== joins && next !== free) flush();
+      if (isElementwise(next.op)) {
+        if (!group.length) groupKey = key(next);
+        group.push(next);
+        groupIds.add(next.id);
+      } else {
+        this.emitNode(next);
+      }
+      finish(next);
+    }
+    flush();
+  }
+
+  private ref(id: NodeId): Ref {
+    const r = this.g.refs.get(id);
+    if (!r) throw new Error(`internal: no value for node ${id}`);
+    return r;
+  }
+
+  /** One loop over the group's shape; members used only inside it stay in locals. */
+  private emitGroup(members: readonly Node[], ids: ReadonlySet<NodeId>): void {
+    const shape = this.shapes[members[0]!.id]!;
+    const n = size(shape);
+    const body: string[] = [];
+    const stores: NodeId[] = [];
+    for (const m of members) {
+      const args = m.args.map((a) => (ids.has(a) ? `e${a}` : read(this.ref(a), broadcastIndex(this.shapes[a]!, shape))));
+      const expr = unaryOps.has(m.op) ? unaryJs[m.op]!(args[0]!) : binaryJs[m.op]!(args[0]!, args[1]!);
+      body.push(`const e${m.id} = ${expr};`);
+      const outside = this.g.roots.has(m.id) || (this.users.get(m.id) ?? []).some((u) => !ids.has(u)) || this.g.isStatic(m.id);
+      if (outside) stores.push(m.id);
+    }
+    for (const id of stores) {
+      const r = this.buffer(id, n);
+      this.g.refs.set(id, r);
+      body.push(`${read(r, "i")} = e${id};`);
+    }
+    if (!stores.length) return;
+    this.code.push(n === 1 ? `{ const i = 0; ${body.join(" ")} }` : `for (let i = 0; i < ${n}; i++) {\n${body.join("\n")}\n}`);
+  }
+
+  private emitNode(n: Node): void {
+    const a = n.args.map((x) => this.ref(x));
+    const shape = this.shapes[n.id]!;
+    const argShape = (k: number) => this.shapes[n.args[k]!]!;
+    const special = this.g.custom?.(n, a, this);
+    if (special) {
+      this.g.refs.set(n.id, special);
+      return;
+    }
+    switch (n.op) {
+      case Op.Const: this.g.refs.set(n.id, { kind: "scalar", expr: literal(n.attrs.value!) }); return;
+      case Op.Slice: {
+        const inner = size(argShape(0).slice(1));
+        const start = evalDim(n.attrs.start!, this.g.env)! * inner;
+        const src = a[0]!;
+        this.g.refs.set(n.id, src.kind === "scalar" ? src : { kind: "buf", arr: src.arr, off: src.off === "0" ? String(start) : start === 0 ? src.off : `${src.off} + ${start}` });
+        return;
+      }
+      case Op.Gather: {
+        const [rows, ...rest] = argShape(0);
+        const inner = size(rest);
+        const g = `g${this.prefix}${n.id}`;
+        this.code.push(`const ${g} = ${read(a[1]!, "0")};`, `if (!(${g} >= 0 && ${g} < ${rows} && Math.floor(${g}) === ${g})) throw tokenRangeError(${g}, ${rows});`);
+        const t = a[0] as Ref & { kind: "buf" };
+        const dyn = inner === 1 ? g : `${g} * ${inner}`;
+        this.g.refs.set(n.id, { kind: "buf", arr: t.arr, off: t.off === "0" ? dyn : `${t.off} + ${dyn}` });
+        return;
+      }
+      default: break;
+    }
+    const out = this.buffer(n.id, size(shape));
+    this.g.refs.set(n.id, out);
+    const o = out.kind === "buf" ? out.arr : "";
+    switch (n.op) {
+      case Op.MatMul: return this.matmul(n, a[0]!, a[1]!, argShape(0), argShape(1), o);
+      case Op.Concat: {
+        let at = 0;
+        n.args.forEach((x, k) => {
+          const m = size(this.shapes[x]!);
+          this.code.push(`for (let i = 0; i < ${m}; i++) ${o}[${at} + i] = ${read(a[k]!, m === 1 ? "0" : "i")};`);
+          at += m;
+        });
+        return;
+      }
+      case Op.Transpose: {
+        const [r, c] = argShape(0) as [number, number];
+        this.code.push(`for (let i = 0; i < ${r}; i++) for (let j = 0; j < ${c}; j++) ${o}[j * ${r} + i] = ${read(a[0]!, `i * ${c} + j`)};`);
+        return;
+      }
+      case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: {
+        const full = argShape(0);
+        const len = full[full.length - 1] ?? 1;
+        const rows = size(full) / len;
+        const x = (k: string) => read(a[0]!, `r * ${len} + ${k}`);
+        const loop: string[] = [`for (let r = 0; r < ${rows}; r++) {`];
+        if (n.op === Op.Sum || n.op === Op.Mean) {
+          loop.push(`let s = 0;`, `for (let j = 0; j < ${len}; j++) s += ${x("j")};`, `${o}[r] = ${n.op === Op.Mean ? `s / ${len}` : "s"};`);
+        } else {
+          loop.push(`let m = -Infinity;`, `for (let j = 0; j < ${len}; j++) if (${x("j")} > m) m = ${x("j")};`,
+            `let z = 0;`, `for (let j = 0; j < ${len}; j++) z += Math.exp(${x("j")} - m);`,
+            n.op === Op.Softmax ? `for (let j = 0; j < ${len}; j++) ${o}[r * ${len} + j] = Math.exp(${x("j")} - m) / z;`
+              : `const lz = Math.log(z);\nfor (let j = 0; j < ${len}; j++) ${o}[r * ${len} + j] = ${x("j")} - m - lz;`);
+        }
+        loop.push("}");
+        this.code.push(loop.join("\n"));
+        return;
+      }
+      default: throw new Error(`internal: the js target has no code for ${n.op}`);
+    }
+  }
+
+  /**
+   * Products. A static matrix times a vector runs row by row over contiguous memory; a vector times a static matrix
+   * uses that matrix transposed once, when the weights are set (the layout is chosen here, not per step).
+   */
+  private matmul(n: Node, a: Ref, b: Ref, as: readonly number[], bs: readonly number[], o: string): void {
+    const k = as[as.length - 1]!;
+    const dot = (row: (q: string) => string, vec: (q: string) => string, into: string) =>
+      `let s = 0;\nfor (let q = 0; q < ${k}; q++) s += ${row("q")} * ${vec("q")};\n${into} = s;`;
+    if (as.length === 2 && bs.length === 1) {
+      this.code.push(`for (let r = 0; r < ${as[0]}; r++) {\n${dot((q) => read(a, `r * ${k} + ${q}`), (q) => read(b, q), `${o}[r]`)}\n}`);
+      return;
+    }
+    if (as.length === 1 && bs.length === 2 && this.g.isStatic(n.args[1]!) && !this.g.isStatic(n.args[0]!)) {
+      const m = bs[1]!;
+      const t = `${this.prefix}t${n.id}`;
+      this.decls.push(`const ${t} = new Float32Array(${k * m});`, `for (let i = 0; i < ${k}; i++) for (let j = 0; j < ${m}; j++) ${t}[j * ${k} + i] = ${read(b, `i * ${m} + j`)};`);
+      this.code.push(`for (let r = 0; r < ${m}; r++) {\n${dot((q) => `${t}[r * ${k} + ${q}]`, (q) => read(a, q), `${o}[r]`)}\n}`);
+      return;
+    }
+    const rows = as.length === 2 ? as[0]! : 1;
+    const cols = bs.length === 2 ? bs[1]! : 1;
+    this.code.push(`for (let r = 0; r < ${rows}; r++) for (let c = 0; c < ${cols}; c++) {\n${dot((q) => read(a, `r * ${k} + ${q}`), (q) => read(b, `${q} * ${cols} + c`), `${o}[r * ${cols} + c]`)}\n}`);
+  }
+}

@@ -1,0 +1,209 @@
+// The runtime of `rnnc compile --target js` modules: the interpreter's model orchestration driving compiled cells, inputs, weights and streaming.
+import { RnncError } from "../../errors.js";
+import type { LayerInfo, ModelIR } from "../../ir/ir.js";
+import { modelFromJson } from "../../ir/serialize.js";
+import { streamability } from "../../ir/streaming.js";
+import { concreteShape, type DimEnv } from "../../interp/instantiate.js";
+import { tensorFromJson } from "../../interp/json-tensor.js";
+import { ModelRunner, type ModelOutput, type StepperFactory } from "../../interp/run-model.js";
+import { sizeOf, type Tensor } from "../../interp/tensor.js";
+import { checkWeights, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../../weights/weights.js";
+
+/** A compiled cell instance (see emitCell). */
+export interface CompiledCell {
+  step(...inputs: (Float32Array | number)[]): Float32Array;
+  reset(init?: readonly (ArrayLike<number> | undefined)[]): void;
+  state(k: number): Float32Array;
+  readonly out: Float32Array;
+}
+export type CellFactory = (params: Record<string, Float32Array>) => CompiledCell;
+type StreamProgram = { step(inputs: Record<string, unknown>): void; reset(): void; readonly outputs: readonly Float32Array[] };
+type StreamFactory = (cell: (layer: string) => CompiledCell, check: (name: string, value: unknown, size: number) => unknown) => StreamProgram;
+
+export interface JsModuleSpec {
+  readonly ir: string;
+  readonly dims: Readonly<Record<string, number>>;
+  /** Per layer name, its compiled cell. */
+  readonly cells: Readonly<Record<string, CellFactory>>;
+  readonly stream?: StreamFactory;
+  /** Per param (`layer.param`), its float32 values as base64 (little-endian). */
+  readonly weights: Readonly<Record<string, string>>;
+}
+
+export type InputValue = unknown;
+export interface RunOptions { readonly lengths?: Readonly<Record<string, readonly number[]>>; readonly seed?: number }
+export interface OutputTensor { readonly shape: number[]; readonly data: Float32Array }
+type Output = OutputTensor | Record<string, OutputTensor>;
+
+const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** A record with any keys, `__proto__` included, as plain data. */
+function record<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+function decode(base64: string): Float32Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = base64.replace(/=+$/, "");
+  const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let at = 0;
+  for (const ch of clean) {
+    acc = (acc << 6) | alphabet.indexOf(ch);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[at++] = (acc >> bits) & 255;
+    }
+  }
+  const view = new DataView(bytes.buffer);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+/** Thrown by compiled cells for a token id outside an embedding table, with the interpreter's message. */
+export function tokenRangeError(id: number, rows: number): Error {
+  return new RnncError("RNN0605", `token id ${id} is out of range: the table has ${rows} rows (ids 0 to ${rows - 1})`, ["token ids are whole numbers counted from 0"]);
+}
+
+export class CompiledJsModel {
+  readonly ir: ModelIR;
+  readonly env: DimEnv;
+  private readonly specs: ParamSpec[];
+  private params = new Map<string, Tensor>();
+  private cells = new Map<string, CompiledCell>();
+  private stream: StreamProgram | undefined;
+  private streamResult: Record<string, Float32Array> | undefined;
+
+  constructor(private readonly spec: JsModuleSpec, options: { weights?: string | object } = {}) {
+    this.ir = modelFromJson(spec.ir);
+    this.env = new Map(Object.entries(spec.dims));
+    this.specs = modelParamSpecs(this.ir, this.env);
+    if (options.weights !== undefined) this.loadWeights(options.weights);
+    else this.setParams(new Map(this.specs.map((p) => [p.name, { shape: [...p.shape], data: decode(spec.weights[p.name]!) }])));
+  }
+
+  private setParams(params: Map<string, Tensor>): void {
+    this.params = params;
+    this.cells = new Map(this.ir.layers.map((l) => [l.name, this.instance(l)]));
+    this.stream = undefined;
+    this.streamResult = undefined;
+  }
+
+  private instance(l: LayerInfo): CompiledCell {
+    const prefix = `${l.name}.`;
+    const own = record([...this.params].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data as Float32Array] as const));
+    return this.spec.cells[l.name]!(own);
+  }
+
+  /** Every output by name ({shape, data}; final states as a record of them), and each sequence output's lengths. */
+  run(inputs: Readonly<Record<string, InputValue>>, options: RunOptions = {}): { outputs: Record<string, Output>; lengths: Record<string, number[]> } {
+    if (typeof inputs !== "object" || inputs === null) throw new RnncError("RNN0605", "inputs must be an object with one entry per input");
+    const tensors = record(Object.keys(inputs).map((k) => [k, tensorOf(own(inputs, k) ? inputs[k] : undefined, k)] as const));
+    const runner = new ModelRunner(this.ir, this.env, this.params, "f32", this.steppers());
+    const out = runner.run({ inputs: tensors, ...(options.lengths ? { lengths: options.lengths } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
+    const lengths = record(Object.entries(out).filter(([, o]) => o.lengths).map(([k, o]) => [k, o.lengths!] as const));
+    return { outputs: record(Object.entries(out).map(([k, o]) => [k, plain(o)] as const)), lengths };
+  }
+
+  /** Every output by name: sequences [batch, time, ...] (zero past each length), single values [batch, ...]. */
+  predict(inputs: Readonly<Record<string, InputValue>>, options: RunOptions = {}): Record<string, Output> {
+    return this.run(inputs, options).outputs;
+  }
+
+  /** Compiled cells in the interpreter's stepper interface; one instance per layer serves every scan, one at a time. */
+  private steppers(): StepperFactory {
+    return (layer, env, _params, _p, initial) => {
+      const c = this.cells.get(layer.name)!;
+      const ir = layer.ir;
+      const outShape = concreteShape(ir.nodes[ir.outputs[0]!.node]!.shape, env, "output");
+      const stateShapes = ir.states.map((s) => concreteShape(s.shape, env, `state ${s.name}`));
+      c.reset(ir.states.map((s) => initial.get(s.name)?.data));
+      return {
+        step: (ins) => new Map([[ir.outputs[0]!.name, { shape: outShape, data: Float32Array.from(c.step(...ir.inputs.map((i) => (i.dtype === "int" ? ins.get(i.name)!.data[0]! : ins.get(i.name)!.data as Float32Array)))) }]]),
+        states: () => new Map(ir.states.map((s, k) => [s.name, { shape: stateShapes[k]!, data: Float32Array.from(c.state(k)) }])),
+      };
+    };
+  }
+
+  /**
+   * One time step of one sequence: each input's values at this step (an array of its per-step size, or a token id).
+   * Returns each output at this step; the arrays are reused by the next step. Allocates nothing.
+   */
+  step(inputs: Readonly<Record<string, InputValue>>): Record<string, Float32Array> {
+    if (!this.stream) {
+      const s = streamability(this.ir);
+      if (!s.ok || !this.spec.stream) throw new RnncError("RNN0605", `model \`${this.ir.name}\` cannot run a step at a time: ${s.ok ? "it was compiled without streaming" : s.why}`, ["use predict on whole sequences"]);
+      const layers = new Map(this.ir.layers.map((l) => [l.name, l]));
+      this.stream = this.spec.stream((name) => this.instance(layers.get(name)!), checkStepInput);
+      this.streamResult = record(this.ir.outputs.map((o, k) => [o.name, this.stream!.outputs[k]!] as const));
+    }
+    if (typeof inputs !== "object" || inputs === null) throw new RnncError("RNN0605", "step takes an object with one entry per input");
+    this.stream.step(inputs as Record<string, unknown>);
+    return this.streamResult!;
+  }
+
+  /** Forgets the streaming states: the next `step` starts a new sequence. */
+  reset(): void {
+    this.stream?.reset();
+  }
+
+  /** The weights, keyed `layer.param`, as Float32Arrays (row-major). */
+  get weights(): Record<string, Float32Array> {
+    return record([...this.params].map(([k, t]) => [k, t.data as Float32Array] as const));
+  }
+
+  /** The current weights in the rnnc-weights format (a JSON string). */
+  saveWeights(): string {
+    return serializeWeights(this.ir.name, this.env, this.specs, this.params);
+  }
+
+  /** Replaces the weights (rnnc-weights format, JSON string or object); shapes must match. Resets streaming. */
+  loadWeights(weights: string | object): void {
+    const params = parseWeights(typeof weights === "string" ? weights : JSON.stringify(weights), "the weights");
+    checkWeights(`model \`${this.ir.name}\``, this.specs, params, "the weights");
+    this.setParams(params);
+  }
+}
+
+function plain(o: ModelOutput): Output {
+  if (o.states) return record(Object.entries(o.states).map(([k, t]) => [k, { shape: [...t.shape], data: t.data as Float32Array }] as const));
+  return { shape: [...o.tensor!.shape], data: o.tensor!.data as Float32Array };
+}
+
+/** An input as nested arrays (batch first) or as {shape, data}. */
+function tensorOf(v: unknown, name: string): Tensor {
+  if (Array.isArray(v)) return tensorFromJson(v, `input \`${name}\``, "f32");
+  if (typeof v === "object" && v !== null && "shape" in v && "data" in v) {
+    const { shape, data } = v as { shape: unknown; data: unknown };
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new RnncError("RNN0605", `input \`${name}\` has no valid shape (a list of whole numbers)`);
+    const values = data as ArrayLike<number>;
+    if (typeof values !== "object" || values === null || typeof values.length !== "number") throw new RnncError("RNN0605", `input \`${name}\`: data must be an array or a typed array`);
+    if (values.length !== sizeOf(shape)) throw new RnncError("RNN0605", `input \`${name}\` has shape [${shape.join(", ")}] (${sizeOf(shape)} values) but ${values.length} values in data`);
+    return { shape: [...shape] as number[], data: Float32Array.from(values) };
+  }
+  throw new RnncError("RNN0605", `input \`${name}\` must be nested arrays (batch first) or {shape, data}`);
+}
+
+/** Checks one input of a streaming step: `size` values, or a token id when size is -1. */
+function checkStepInput(name: string, value: unknown, size: number): unknown {
+  if (size < 0) {
+    if (typeof value !== "number" || !Number.isInteger(value)) throw new RnncError("RNN0605", `step input \`${name}\` must be a token id (a whole number), got ${describe(value)}`);
+    return value;
+  }
+  const v = value as ArrayLike<number> | undefined;
+  if (typeof v !== "object" || v === null || v.length !== size) throw new RnncError("RNN0605", `step input \`${name}\` has ${describe(value)}, expected [${size}] (${size} numbers for one time step)`);
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (typeof v === "object" && v !== null && typeof (v as ArrayLike<number>).length === "number") return `shape [${(v as ArrayLike<number>).length}]`;
+  return `a ${typeof v}`;
+}
+
+export function createCompiledModel(spec: JsModuleSpec, options?: { weights?: string | object }): CompiledJsModel {
+  return new CompiledJsModel(spec, options);
+}
