@@ -1,4 +1,5 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
+import { setOwn } from "../record.js";
 import { basename } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -194,8 +195,8 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
     const outputs: Record<string, unknown> = {};
     const outLengths: Record<string, number[]> = {};
     for (const [k, o] of Object.entries(r)) {
-      outputs[k] = o.states ? Object.fromEntries(Object.entries(o.states).map(([n, t]) => [n, toNested(t)])) : toNested(o.tensor!);
-      if (o.lengths) outLengths[k] = o.lengths;
+      setOwn(outputs, k, o.states ? Object.fromEntries(Object.entries(o.states).map(([n, t]) => [n, toNested(t)])) : toNested(o.tensor!));
+      if (o.lengths) setOwn(outLengths, k, o.lengths);
     }
     process.stdout.write(JSON.stringify({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}) }) + "\n");
     return 0;

@@ -1,5 +1,5 @@
 // `rnnc compile`: a model as an ES module (target tfjs: rnnc's tfjs lowering; target js: generated dependency-free code) and its .d.ts, formatted by prettier.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as prettier from "prettier";
@@ -31,8 +31,14 @@ export interface CompileRequest {
 
 export interface CompiledModule { readonly js: string; readonly dts: string; readonly info: ModelInfo }
 
-const runtimeDir = dirname(fileURLToPath(import.meta.url));
-const runtimeText = (target: Target): string => readFileSync(join(runtimeDir, `runtime-${target}.txt`), "utf8");
+const here = dirname(fileURLToPath(import.meta.url));
+/** The bundled runtimes are built into dist/emit (beside this file once built; from src, in the built tree). */
+const runtimeText = (target: Target): string => {
+  const file = `runtime-${target}.txt`;
+  const path = [join(here, file), join(here, "../../dist/emit", file)].find((p) => existsSync(p));
+  if (!path) throw new Error(`internal: the ${target} runtime is missing; run npm run build`);
+  return readFileSync(path, "utf8");
+};
 
 /** Little-endian float32 bytes in base64. */
 function base64(t: Tensor): string {

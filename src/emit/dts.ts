@@ -19,6 +19,7 @@ export interface PortInfo {
 
 export interface ModelInfo {
   readonly name: string;
+  readonly doc: string | null;
   readonly dims: Record<string, number>;
   readonly inputs: PortInfo[];
   readonly outputs: PortInfo[];
@@ -31,6 +32,7 @@ export function describeModel(ir: ModelIR, env: DimEnv): ModelInfo {
   const s = streamability(ir);
   return {
     name: ir.name,
+    doc: ir.doc ?? null,
     dims: Object.fromEntries([...env].sort(([a], [b]) => a.localeCompare(b))),
     inputs: ir.inputs.map((i) => ({ name: i.name, shape: concreteShape(i.shape, env, i.name), sequence: i.seq ?? null, dtype: i.dtype, kind: i.seq ? "sequence" : "value", doc: i.doc ?? null })),
     outputs: ir.outputs.map((o) => {
@@ -117,11 +119,13 @@ ${tf ? "  /** The trainable parameters, keyed `layer.param`. */\n  readonly vari
   loadWeights(weights: string | object): void;
 }
 
+${docComment([`Creates model \`${info.name}\` (dims ${Object.entries(info.dims).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}).`, ...(info.doc ? ["", info.doc] : [])])}
 export declare function createModel(options?: CreateOptions): Model;
 export default createModel;
 
 export declare const info: {
   name: string;
+  doc: string | null;
   dims: Record<string, number>;
   inputs: { name: string; shape: number[]; sequence: string | null; dtype: "float" | "int"; kind: string; doc: string | null }[];
   outputs: { name: string; shape: number[]; sequence: string | null; dtype: "float" | "int"; kind: string; doc: string | null }[];

@@ -1,5 +1,6 @@
 // The reference interpreter for models: one example at a time, sequences as lists of steps of each example's own length.
 import { RnncError } from "../errors.js";
+import { setOwn } from "../record.js";
 import type { LayerInfo, ModelIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { layerEnv } from "../weights/weights.js";
@@ -105,18 +106,18 @@ export class ModelRunner {
       const first = vals[0]!;
       if (first.kind === "states") {
         const names = [...first.states.keys()];
-        out[o.name] = { states: Object.fromEntries(names.map((n) => [n, stack(vals.map((v) => asStates(v).get(n)!), [...first.states.get(n)!.shape], p)])) };
+        setOwn(out, o.name, { states: Object.fromEntries(names.map((n) => [n, stack(vals.map((v) => asStates(v).get(n)!), [...first.states.get(n)!.shape], p)])) });
       } else if (first.kind === "one") {
-        out[o.name] = { tensor: stack(vals.map(asOne), [...first.t.shape], p) };
+        setOwn(out, o.name, { tensor: stack(vals.map(asOne), [...first.t.shape], p) });
       } else {
         const seqs = vals.map(asSeq);
         const shape = concreteShape(node.shape, this.env, `output ${o.name}`);
         const T = Math.max(0, ...seqs.map((s) => s.length));
         const pad = alloc(shape, p);
-        out[o.name] = {
+        setOwn(out, o.name, {
           tensor: stack(seqs.map((s) => stack(Array.from({ length: T }, (_, t) => s[t] ?? pad), shape, p)), [T, ...shape], p),
           lengths: seqs.map((s) => s.length),
-        };
+        });
       }
     }
     return out;

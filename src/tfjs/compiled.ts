@@ -1,4 +1,5 @@
 // The runtime of `rnnc compile --target tfjs` modules: the model's IR run by rnnc's own tfjs lowering, with predict, streaming and weights I/O.
+import { setOwn } from "../record.js";
 import * as tf from "@tensorflow/tfjs";
 import { RnncError } from "../errors.js";
 import type { ModelIR } from "../ir/ir.js";
@@ -77,8 +78,8 @@ export class CompiledTfModel {
       const values = this.model.run({ inputs: cast, ...(options.lengths ? { lengths: options.lengths } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
       const out: Record<string, tf.Tensor | Record<string, tf.Tensor>> = {};
       for (const [name, o] of Object.entries(collectOutputs(this.ir, this.env, values, batch))) {
-        if (o.lengths) lengths[name] = o.lengths;
-        out[name] = plain(o);
+        if (o.lengths) setOwn(lengths, name, o.lengths);
+        setOwn(out, name, plain(o));
       }
       return out as Record<string, tf.Tensor>;
     });
@@ -106,7 +107,7 @@ export class CompiledTfModel {
       this.carry = new Map([...this.model.histories].map(([id, h]) => [id, new Map([...h].map(([k, xs]) => [k, xs.map((x) => tf.keep(x))]))]));
       const result: Record<string, tf.Tensor> = {};
       for (const [name, o] of Object.entries(collectOutputs(this.ir, this.env, values, batch)))
-        result[name] = o.lengths ? tf.squeeze(o.tensor!, [1]) : o.tensor!;
+        setOwn(result, name, o.lengths ? tf.squeeze(o.tensor!, [1]) : o.tensor!);
       return result;
     });
     this.carryBatch = batch;

@@ -1,4 +1,5 @@
 // Runs cells and models on tfjs from the interpreter's tensors and returns results in the interpreter's form.
+import { setOwn } from "../record.js";
 import * as tf from "@tensorflow/tfjs";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../interp/instantiate.js";
@@ -39,15 +40,15 @@ export function collectOutputs(ir: ModelIR, env: DimEnv, values: readonly TfMode
   const out: Record<string, TfOutput> = {};
   for (const o of ir.outputs) {
     const v = values[o.node]!;
-    if (v.kind === "states") out[o.name] = { states: Object.fromEntries(v.states) };
-    else if (v.kind === "one") out[o.name] = { tensor: v.batched ? v.t : tf.broadcastTo(v.t, [batch, ...v.t.shape]) };
+    if (v.kind === "states") setOwn(out, o.name, { states: Object.fromEntries(v.states) });
+    else if (v.kind === "one") setOwn(out, o.name, { tensor: v.batched ? v.t : tf.broadcastTo(v.t, [batch, ...v.t.shape]) });
     else {
       const shape = concreteShape(ir.nodes[o.node]!.shape, env, o.name);
       const T = v.steps.length;
       const B = v.lengths.length;
       const stacked = T ? tf.stack(v.steps as tf.Tensor[], 1) : tf.zeros([B, 0, ...shape]);
       const mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T], stacked.dtype as "int32" | "float32");
-      out[o.name] = { tensor: tf.mul(stacked, tf.reshape(mask, [B, T, ...shape.map(() => 1)])), lengths: [...v.lengths] };
+      setOwn(out, o.name, { tensor: tf.mul(stacked, tf.reshape(mask, [B, T, ...shape.map(() => 1)])), lengths: [...v.lengths] });
     }
   }
   return out;
@@ -61,7 +62,7 @@ export function runModelTf(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string,
       const values = new TfModel(ir, env, vars, lowering).run({ inputs, ...(input.lengths ? { lengths: input.lengths } : {}), ...(input.seed !== undefined ? { seed: input.seed } : {}) });
       const out: Record<string, ModelOutput> = {};
       for (const [name, o] of Object.entries(collectOutputs(ir, env, values, input.inputs[ir.inputs[0]!.name]!.shape[0]!)))
-        out[name] = o.states ? { states: Object.fromEntries(Object.entries(o.states).map(([k, t]) => [k, fromTf(t)])) } : { tensor: fromTf(o.tensor!), ...(o.lengths ? { lengths: o.lengths } : {}) };
+        setOwn(out, name, o.states ? { states: Object.fromEntries(Object.entries(o.states).map(([k, t]) => [k, fromTf(t)])) } : { tensor: fromTf(o.tensor!), ...(o.lengths ? { lengths: o.lengths } : {}) });
       return out;
     });
   } finally {

@@ -303,3 +303,40 @@ describe("rnnc run: passes on and off agree", () => {
     expect(bad.stderr).toMatch(/no such pass \(passes: reassociate, fuse-matmul, layout, cse, dce\)/);
   });
 });
+
+describe("rnnc compile", () => {
+  it("writes the module and its .d.ts, and the module runs with trained weights built in", async () => {
+    const w = join(tmp, "co2-weights.json");
+    expect(rnnc("init", "examples/co2-forecast/co2-forecast.rnn", "--seed", "5", "-o", w).code).toBe(0);
+    const out = join(root, ".test-out", "cli-co2.js");
+    const r = rnnc("compile", "examples/co2-forecast/co2-forecast.rnn", "--target", "js", "--weights", w, "-o", out);
+    expect(r.stderr).toMatch(/^wrote .*cli-co2\.js \(\d+\.\d KiB, target js, model CO2Forecast, streaming\) and .*cli-co2\.d\.ts\n$/);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out.replace(/\.js$/, ".d.ts"), "utf8")).toContain("export declare function createModel");
+    const input = file("co2-in.json", { series: [[[0.1], [0.2], [0.4]]] });
+    const ran = JSON.parse(rnnc("run", "examples/co2-forecast/co2-forecast.rnn", "--weights", w, "--input", input).stdout);
+    const m = (await import(`${out}?v=1`)).createModel();
+    const got = m.predict({ series: [[[0.1], [0.2], [0.4]]] }).next;
+    expect(Array.from(got.data as Float32Array).map((v) => Math.round(v * 1e5))).toEqual(ran.outputs.next.flat(2).map((v: number) => Math.round(v * 1e5)));
+  });
+
+  it("rejects bad requests in one line with exit 2: no target, a file without a model, a bad output name", () => {
+    const noTarget = rnnc("compile", "examples/co2-forecast/co2-forecast.rnn");
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toContain("Missing required argument: target");
+    const cell = rnnc("compile", "stdlib/lstm.rnn", "--target", "js");
+    expect(cell.code).toBe(2);
+    expect(cell.stderr).toMatch(/declares no model; compile works on models/);
+    const name = rnnc("compile", "examples/co2-forecast/co2-forecast.rnn", "--target", "js", "-o", join(tmp, "out.txt"));
+    expect(name.code).toBe(2);
+    expect(name.stderr).toContain("must end in .js or .mjs");
+    for (const r of [noTarget, cell, name]) expectNoStack(r.stderr);
+  });
+
+  it("prints an output named __proto__ as an ordinary key", () => {
+    const input = file("hostile-in.json", { Float32Array: [[[0.1, 0.2, 0.3]]] });
+    const r = rnnc("run", "test/emit/hostile/hostile.rnn", "--input", input);
+    expect(r.code).toBe(0);
+    expect(Object.keys(JSON.parse(r.stdout).outputs).sort()).toEqual(["__proto__", "h'", "return"]);
+  });
+});

@@ -1,0 +1,229 @@
+// rnnc compile: every example, both targets, imported and compared with the interpreter; streaming against predict; determinism.
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as tf from "@tensorflow/tfjs";
+import * as prettier from "prettier";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compileModule, type Target } from "../../src/emit/compile.js";
+import { resolveDims } from "../../src/interp/instantiate.js";
+import { tensorFromJson } from "../../src/interp/json-tensor.js";
+import { runModel, type ModelOutput } from "../../src/interp/run-model.js";
+import type { ModelIR } from "../../src/ir/ir.js";
+import { streamability } from "../../src/ir/streaming.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { closeness, compiler, root } from "../helpers.js";
+
+const outDir = join(root, ".test-out", "compile");
+mkdirSync(outDir, { recursive: true });
+
+/** Compiles a model and imports the module (written inside the repository, so that @tensorflow/tfjs resolves). */
+export async function compileAndImport(ir: ModelIR, target: Target, file: string, seed = 0) {
+  const env = resolveDims(ir, new Map());
+  const weights = initParams(modelParamSpecs(ir, env), seed);
+  const m = await compileModule({ ir, env, target, weights, weightsGiven: false, source: "test.rnn", version: "test" });
+  const path = join(outDir, `${file}.${target}.js`);
+  writeFileSync(path, m.js);
+  writeFileSync(path.replace(/\.js$/, ".d.ts"), m.dts);
+  return { module: await import(pathToFileURL(path).href), env, weights, compiled: m };
+}
+
+const examples = join(root, "examples");
+const cases = readdirSync(examples)
+  .filter((f) => f !== "shared" && statSync(join(examples, f)).isDirectory())
+  .flatMap((folder) => {
+    const spec = join(examples, folder, `${folder}.rnn`);
+    return [...compiler.check(spec).models.keys()].map((model) => ({ folder, spec, model }));
+  });
+
+type Flat = { data: ArrayLike<number>; lengths?: number[] };
+/** Each output as flat numbers (states concatenated in order). */
+function flatRef(o: ModelOutput): Flat {
+  return o.states ? { data: Object.values(o.states).flatMap((t) => [...t.data]) } : { data: o.tensor!.data, ...(o.lengths ? { lengths: o.lengths } : {}) };
+}
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+  tf.env().set("PROD", true);
+});
+
+describe.each(cases)("examples/$folder: model $model", ({ folder, spec, model }) => {
+  const ir = compiler.model(spec, model);
+  const sample = JSON.parse(readFileSync(join(examples, folder, "input.sample.json"), "utf8"));
+  const lengths = sample.lengths as Record<string, number[]> | undefined;
+  const env = resolveDims(ir, new Map());
+  const params = initParams(modelParamSpecs(ir, env), 0);
+  const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
+  const reference = runModel(ir, env, params, { inputs, ...(lengths ? { lengths } : {}), seed: 0 });
+  const ints = new Set(ir.outputs.filter((o) => ir.nodes[o.node]!.dtype === "int").map((o) => o.name));
+
+  const compare = (got: Record<string, Flat>) => {
+    for (const [name, ref] of Object.entries(reference)) {
+      const want = flatRef(ref);
+      const g = got[name]!;
+      if (ints.has(name)) expect(Array.from(g.data), `${name}: generated tokens`).toEqual(Array.from(want.data));
+      else expect(closeness(g.data, want.data), name).toBeLessThanOrEqual(1);
+      expect(g.lengths, `${name}: lengths`).toEqual(want.lengths);
+    }
+  };
+
+  it("target js: predict equals the interpreter", async () => {
+    const { module } = await compileAndImport(ir, "js", `${folder}-${model}`);
+    const r = module.createModel().run(Object.fromEntries(ir.inputs.map((i) => [i.name, sample[i.name]])), { ...(lengths ? { lengths } : {}), seed: 0 });
+    compare(Object.fromEntries(Object.entries(r.outputs as Record<string, { data?: Float32Array }>).map(([k, o]) => [k, {
+      data: o.data ?? Object.values(o as Record<string, { data: Float32Array }>).flatMap((t) => [...t.data]),
+      ...(r.lengths[k] ? { lengths: r.lengths[k] } : {}),
+    }])));
+  });
+
+  it("target tfjs: predict equals the interpreter", async () => {
+    const { module } = await compileAndImport(ir, "tfjs", `${folder}-${model}`);
+    const m = module.createModel();
+    const before = tf.memory().numTensors;
+    const feeds = Object.fromEntries(ir.inputs.map((i) => [i.name, tf.tensor(sample[i.name], undefined, i.dtype === "int" ? "int32" : "float32")]));
+    const r = m.run(feeds, { ...(lengths ? { lengths } : {}), seed: 0 });
+    compare(Object.fromEntries(Object.entries(r.outputs as Record<string, tf.Tensor | Record<string, tf.Tensor>>).map(([k, o]) => [k, {
+      data: o instanceof tf.Tensor ? o.dataSync() : Object.values(o).flatMap((t) => [...t.dataSync()]),
+      ...(r.lengths[k] ? { lengths: r.lengths[k] } : {}),
+    }])));
+    for (const o of Object.values(r.outputs as Record<string, tf.Tensor | Record<string, tf.Tensor>>)) tf.dispose(o instanceof tf.Tensor ? o : Object.values(o));
+    tf.dispose(Object.values(feeds));
+    expect(tf.memory().numTensors, "no tensors leak from predict").toBe(before);
+    m.dispose();
+  });
+
+  it("streaming: step by step equals predict on the whole sequence (js and tfjs), or step says why it cannot", async () => {
+    const js = (await compileAndImport(ir, "js", `${folder}-${model}`)).module.createModel();
+    if (!streamability(ir).ok) {
+      expect(() => js.step({})).toThrow(/cannot run a step at a time: .+/);
+      return;
+    }
+    const tfm = (await compileAndImport(ir, "tfjs", `${folder}-${model}`)).module.createModel();
+    const whole = js.run(Object.fromEntries(ir.inputs.map((i) => [i.name, sample[i.name]])), lengths ? { lengths } : {});
+    const batch = (sample[ir.inputs[0]!.name] as unknown[]).length;
+    for (let b = 0; b < batch; b++) {
+      const T = lengths?.[ir.inputs[0]!.name]?.[b] ?? (sample[ir.inputs[0]!.name][b] as unknown[]).length;
+      js.reset();
+      tfm.reset();
+      for (let t = 0; t < T; t++) {
+        const at = (i: { name: string }) => sample[i.name][b][t];
+        const y = js.step(Object.fromEntries(ir.inputs.map((i) => [i.name, at(i)])));
+        const ytf = tf.tidy(() => {
+          const outs = tfm.step(Object.fromEntries(ir.inputs.map((i) => [i.name, tf.tensor([at(i)], undefined, i.dtype === "int" ? "int32" : "float32")])));
+          return Object.fromEntries(Object.entries(outs as Record<string, tf.Tensor>).map(([k, v]) => [k, v.dataSync().slice()]));
+        });
+        for (const o of ir.outputs) {
+          const node = ir.nodes[o.node]!;
+          const full = whole.outputs[o.name] as { shape: number[]; data: Float32Array };
+          const per = full.shape.slice(node.seq ? 2 : 1).reduce((p, d) => p * d, 1);
+          // A sequence output is compared at every step; a single value (from `last`) at the last step.
+          if (!node.seq && t !== T - 1) continue;
+          const offset = node.seq ? (b * full.shape[1]! + t) * per : b * per;
+          const want = full.data.subarray(offset, offset + per);
+          expect(closeness(y[o.name], want), `${o.name} js step ${t}`).toBeLessThanOrEqual(1);
+          expect(closeness(ytf[o.name]!, want), `${o.name} tfjs step ${t}`).toBeLessThanOrEqual(1);
+        }
+      }
+    }
+    tfm.dispose();
+  });
+
+});
+
+describe("compiled modules", () => {
+  const spec = join(examples, "co2-forecast", "co2-forecast.rnn");
+  const ir = compiler.model(spec, undefined);
+  const env = resolveDims(ir, new Map());
+  const weights = initParams(modelParamSpecs(ir, env), 0);
+
+  it("are deterministic: the same input gives byte-identical output", async () => {
+    for (const target of ["js", "tfjs"] as const) {
+      const a = await compileModule({ ir, env, target, weights, weightsGiven: false, source: spec, version: "1" });
+      const b = await compileModule({ ir: compiler.model(spec, undefined), env, target, weights: initParams(modelParamSpecs(ir, env), 0), weightsGiven: false, source: spec, version: "1" });
+      expect(a.js === b.js && a.dts === b.dts, target).toBe(true);
+    }
+  });
+
+  it("are formatted by prettier and carry a header naming the spec and the compiler version", async () => {
+    const m = await compileModule({ ir, env, target: "js", weights, weightsGiven: false, source: "examples/co2.rnn", version: "9.8.7" });
+    expect(m.js.split("\n")[0]).toBe("// Generated by rnnc 9.8.7 from examples/co2.rnn: model CO2Forecast, target js, dims H=32.");
+    expect(await prettier.check(m.js, { parser: "babel", printWidth: 120 })).toBe(true);
+    expect(await prettier.check(m.dts, { parser: "typescript", printWidth: 120 })).toBe(true);
+  });
+
+  it("target js has no imports, and its step functions allocate nothing", async () => {
+    const m = await compileModule({ ir, env, target: "js", weights, weightsGiven: false, source: spec, version: "1" });
+    expect(m.js).not.toMatch(/^\s*import\b|\brequire\(|\bimport\(/m);
+    const steps = [...m.js.matchAll(/^ {2}function step\([^)]*\) \{\n([\s\S]*?)\n {2}\}$/gm)].map((x) => x[1]!);
+    expect(steps.length).toBe(ir.layers.length + 1);
+    for (const body of steps) expect(body).not.toMatch(/\bnew\b|=>|\[\s*\]|\{\s*\}|\.(slice|map|subarray|concat)\(|\.\.\./);
+  });
+
+  it("d.ts names every input and output with its shape", async () => {
+    const m = await compileModule({ ir, env, target: "tfjs", weights, weightsGiven: false, source: spec, version: "1" });
+    expect(m.dts).toContain('import type * as tf from "@tensorflow/tfjs"');
+    expect(m.dts).toMatch(/`series`: a sequence, \[batch, T, 1\]\.[\s\S]*series: tf\.Tensor;/);
+    expect(m.dts).toMatch(/`next`: a sequence, \[batch, T, 1\]\.[\s\S]*next: tf\.Tensor;/);
+    expect(m.dts).toContain("Many-to-many, aligned: monthly CO2 at Mauna Loa");
+  });
+
+  it("throw on wrong shapes, naming the input, the expected and the actual shape", async () => {
+    const js = (await compileAndImport(ir, "js", "co2-shapes")).module.createModel();
+    expect(() => js.predict({ series: [[[1, 2], [3, 4]]] })).toThrow("input `series` has shape [1, 2, 2], expected [batch, T, 1]");
+    expect(() => js.step({ series: [1, 2] })).toThrow("step input `series` has shape [2], expected [1]");
+    expect(() => js.predict({ serie: [[[1]]] })).toThrow("model `CO2Forecast` has no input `serie`");
+    const tfm = (await compileAndImport(ir, "tfjs", "co2-shapes")).module.createModel();
+    const x = tf.zeros([2, 5, 3]);
+    expect(() => tfm.predict({ series: x })).toThrow("input `series` has shape [2, 5, 3], expected [batch, T, 1]");
+    x.dispose();
+    tfm.dispose();
+  });
+
+  it("load and save weights in the documented format, and reject ones that do not fit", async () => {
+    const { module } = await compileAndImport(ir, "js", "co2-weights");
+    const other = initParams(modelParamSpecs(ir, env), 7);
+    const text = JSON.stringify({ format: "rnnc-weights", version: 1, params: Object.fromEntries([...other].map(([k, t]) => [k, { shape: t.shape, data: Array.from(t.data) }])) });
+    const m = module.createModel({ weights: text });
+    const x = [[[0.5], [-1], [2]]];
+    const want = runModel(ir, env, other, { inputs: { series: tensorFromJson(x, "x", "f32") } }).next!.tensor!.data;
+    expect(closeness(m.predict({ series: x }).next.data, want)).toBeLessThanOrEqual(1);
+    const again = module.createModel();
+    again.loadWeights(m.saveWeights());
+    expect(Array.from(again.predict({ series: x }).next.data)).toEqual(Array.from(m.predict({ series: x }).next.data));
+    expect(() => module.createModel({ weights: { format: "rnnc-weights", version: 1, params: {} } })).toThrow(/param `head\.W` is missing/);
+  });
+});
+
+describe("hostile specs", () => {
+  const spec = join(root, "test", "emit", "hostile", "hostile.rnn");
+  const ir = compiler.model(spec, undefined);
+  const env = resolveDims(ir, new Map());
+  const x = [[[0.1, -0.2, 0.3], [0.5, 0.4, -1], [1, 2, 3]]];
+  const want = runModel(ir, env, initParams(modelParamSpecs(ir, env), 0), { inputs: { Float32Array: tensorFromJson(x, "x", "f32") } });
+
+  it.each(["js", "tfjs"] as const)("reserved words, the module's own names and non-ASCII names still give a valid module (%s)", async (target) => {
+    const { module, compiled } = await compileAndImport(ir, target, "hostile");
+    const m = module.createModel();
+    const out = m.predict({ Float32Array: target === "js" ? x : tf.tensor(x) });
+    expect(Object.keys(out).sort()).toEqual(["__proto__", "h'", "return"]);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    for (const name of ["__proto__", "h'", "return"]) {
+      const got = target === "js" ? (out[name] as { data: Float32Array }).data : (out[name] as tf.Tensor).dataSync();
+      expect(closeness(got, want[name]!.tensor!.data), name).toBeLessThanOrEqual(1);
+    }
+    expect(module.info.inputs[0].doc).toBe("`*/` again");
+    // Doc comments are carried into the .d.ts with `*/` broken up, so they cannot end the comment early.
+    expect(compiled.dts).toContain("`*\\/` again");
+    expect(compiled.dts.match(/\*\//g)!.length).toBe(compiled.dts.match(/\/\*\*/g)!.length);
+    if (target === "tfjs") m.dispose();
+  });
+
+  it("the .d.ts type-checks", async () => {
+    const ts = await import("typescript");
+    const { compiled } = await compileAndImport(ir, "js", "hostile-types");
+    const file = join(outDir, "hostile-types.d.ts");
+    writeFileSync(file, compiled.dts);
+    const program = ts.createProgram([file], { strict: true, noEmit: true, skipLibCheck: false, types: [] });
+    expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
+  });
+});
