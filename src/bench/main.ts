@@ -12,6 +12,7 @@ import { alloc, type Tensor } from "../interp/tensor.js";
 import { mulberry32 } from "../interp/random.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 import type { ModelIR } from "../ir/ir.js";
+import { benchBatched, benchStreaming, type CompiledRow } from "./compiled.js";
 
 function model(cell: string): ModelIR {
   const text = `import { ${cell}, Dense } from "std"
@@ -104,8 +105,9 @@ async function benchCell(backend: TfBackend, cell: "LSTM" | "GRUResetBefore", re
 async function main(): Promise<void> {
   const reps = Number(process.env["BENCH_REPS"] ?? 7);
   const backends = (process.env["BENCH_BACKENDS"] ?? "tfjs-cpu,tfjs-wasm").split(",") as TfBackend[];
+  const only = process.env["BENCH_ONLY"];
   const rows: Row[] = [];
-  for (const backend of backends)
+  if (only !== "compiled") for (const backend of backends)
     for (const cell of ["LSTM", "GRUResetBefore"] as const) {
       process.stderr.write(`${backend} ${cell} …\n`);
       rows.push(...(await benchCell(backend, cell, reps)));
@@ -113,9 +115,17 @@ async function main(): Promise<void> {
   const header = "| backend | cell | case | passes | tf.layers ms | rnnc ms | tf.layers / rnnc |";
   const lines = [header, "| --- | --- | --- | --- | ---: | ---: | ---: |",
     ...rows.map((r) => `| ${r.backend} | ${r.cell} | ${r.case} | ${r.passes} | ${r.tflayersMs.toFixed(2)} | ${r.rnncMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`)];
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(lines.join("\n") + "\n\n");
+  const compiled: CompiledRow[] = [];
+  if (only !== "tfjs") {
+    process.stderr.write("compiled js module …\n");
+    compiled.push(...(await benchStreaming(model("LSTM"), backends, time, reps)));
+    compiled.push(await benchBatched(model("LSTM"), time, Math.max(3, Math.floor(reps / 2)), rand([32, 100, 64], 2)));
+    process.stdout.write(["| case | peer | peer ms | rnnc js ms | peer / js |", "| --- | --- | ---: | ---: | ---: |",
+      ...compiled.map((r) => `| ${r.case} | ${r.peer} | ${r.peerMs.toFixed(r.peerMs < 1 ? 4 : 2)} | ${r.jsMs.toFixed(r.jsMs < 1 ? 4 : 2)} | ${r.ratio.toFixed(1)}× |`)].join("\n") + "\n");
+  }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 

@@ -24,7 +24,8 @@ export function emitCell(name: string, ir: CellIR, env: DimEnv): string {
   for (const n of ir.nodes) {
     if (n.op === Op.Input) {
       const k = inputIndex.get(n.attrs.name!)!;
-      refs.set(n.id, n.dtype === "int" ? { kind: "scalar", expr: `x${k}` } : { kind: "buf", arr: `x${k}`, off: "0" });
+      // Float inputs are copied into a buffer of the cell's own: every load in the step is then from a Float32Array.
+      refs.set(n.id, n.dtype === "int" ? { kind: "scalar", expr: `x${k}` } : { kind: "buf", arr: `xb${k}`, off: "0" });
     }
     if (n.op === Op.StateRead) refs.set(n.id, { kind: "buf", arr: `r${stateIndex.get(n.attrs.name!)}_${n.attrs.lag}`, off: "0" });
   }
@@ -61,11 +62,17 @@ export function emitCell(name: string, ir: CellIR, env: DimEnv): string {
     return rotate + fill(`H${k}[0]`, refs.get(s.update)!, sizes[k]!, each.shapeOf(s.update));
   });
   const params = ir.inputs.map((_, k) => `x${k}`).join(", ");
+  const inputCopies = ir.inputs.flatMap((inp, k) => {
+    if (inp.dtype === "int") return [];
+    const n = concreteShape(inp.shape, env, `input ${inp.name}`).reduce((a, b) => a * b, 1);
+    lines.push(`const xb${k} = new Float32Array(${n});`);
+    return [`for (let i = 0; i < ${n}; i++) xb${k}[i] = x${k}[i];`];
+  });
   return [
     `function ${name}(P) {`,
     ...lines,
     `function reset(init) {`, ...reset, `}`,
-    `function step(${params}) {`, ...readLines, ...each.code, ...(ownBuffer ? [] : [fill("out", outRef, outSize, each.shapeOf(out.node))]), ...advance, `return ${outName};`, `}`,
+    `function step(${params}) {`, ...inputCopies, ...readLines, ...each.code, ...(ownBuffer ? [] : [fill("out", outRef, outSize, each.shapeOf(out.node))]), ...advance, `return ${outName};`, `}`,
     `reset();`,
     `return { step, reset, state: (k) => [${ir.states.map((_, k) => `H${k}`).join(", ")}][k][0], out: ${outName} };`,
     `}`,

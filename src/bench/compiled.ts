@@ -1,0 +1,76 @@
+// Benchmarks of compiled js modules: streaming steps against a stateful tf.layers model, batched forward against the interpreter.
+import * as tf from "@tensorflow/tfjs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { compileModule } from "../emit/compile.js";
+import { runModel } from "../interp/run-model.js";
+import type { Tensor } from "../interp/tensor.js";
+import type { ModelIR } from "../ir/ir.js";
+import { useBackend, type TfBackend } from "../tfjs/backend.js";
+import { toTf } from "../tfjs/run.js";
+import { initParams, modelParamSpecs } from "../weights/weights.js";
+
+/** Median ms of `f` over `reps` runs after `warmup` runs. */
+type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
+
+export interface CompiledRow { case: string; peer: string; peerMs: number; jsMs: number; ratio: number }
+
+interface JsModel {
+  predict(inputs: Record<string, { shape: number[]; data: Float32Array }>): Record<string, { data: Float32Array }>;
+  step(inputs: Record<string, Float32Array>): Record<string, Float32Array>;
+  reset(): void;
+}
+
+async function compileJs(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, name: string): Promise<JsModel> {
+  const m = await compileModule({ ir, env, target: "js", weights: params, weightsGiven: true, source: "bench.rnn", version: "bench" });
+  const dir = join(dirname(fileURLToPath(import.meta.url)), "compiled");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.js`);
+  writeFileSync(file, m.js);
+  return (await import(pathToFileURL(file).href)).createModel() as JsModel;
+}
+
+const lstmWeights = (params: Map<string, Tensor>) => {
+  const cat = (names: string[], tr: boolean) => tf.concat(names.map((n) => { const t = toTf(params.get(`rnn.${n}`)!); return tr ? t.transpose() : t; }), tr ? 1 : 0);
+  return [cat(["W_xi", "W_xf", "W_xg", "W_xo"], true), cat(["W_hi", "W_hf", "W_hg", "W_ho"], true), cat(["b_i", "b_f", "b_g", "b_o"], false)];
+};
+
+/**
+ * Streaming at batch 1 (input 32, hidden 64): one step per call, timed over `steps` calls. The peer is a stateful
+ * tf.layers LSTM model whose predict takes one time step, on the given backend, with the same weights.
+ */
+export async function benchStreaming(ir: ModelIR, backends: readonly TfBackend[], time: Timer, reps: number): Promise<CompiledRow[]> {
+  const env = new Map([["I", 32], ["H", 64]]);
+  const params = initParams(modelParamSpecs(ir, env), 1);
+  const js = await compileJs(ir, env, params, "stream-lstm");
+  const steps = 200;
+  const xs = Array.from({ length: steps }, (_, t) => Float32Array.from({ length: 32 }, (_, i) => Math.sin(t * 0.1 + i)));
+  // Streaming is about steady state: both sides are warmed up over thousands of steps (the JIT needs them).
+  const warm = 50;
+  const jsMs = (await time(() => { js.reset(); for (const x of xs) js.step({ x }); }, reps, warm)) / steps;
+  const rows: CompiledRow[] = [];
+  for (const backend of backends) {
+    await useBackend(backend);
+    const layer = tf.layers.lstm({ units: 64, recurrentActivation: "sigmoid", stateful: true, returnSequences: false, batchInputShape: [1, 1, 32] });
+    const model = tf.sequential({ layers: [layer] });
+    layer.setWeights(lstmWeights(params));
+    const inputs = xs.map((x) => tf.tensor3d(x, [1, 1, 32]));
+    const peerMs = (await time(() => { model.resetStates(); for (const x of inputs) tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()); }, reps, warm)) / steps;
+    rows.push({ case: "LSTM streaming step (batch 1, input 32, hidden 64)", peer: `tf.layers stateful, ${backend}`, peerMs, jsMs, ratio: peerMs / jsMs });
+    tf.dispose(inputs);
+    model.dispose();
+  }
+  return rows;
+}
+
+/** A batched forward pass (batch 32, 100 steps, input 64, hidden 128): the js target against the reference interpreter. */
+export async function benchBatched(ir: ModelIR, time: Timer, reps: number, x: Tensor): Promise<CompiledRow> {
+  const env = new Map([["I", 64], ["H", 128]]);
+  const params = initParams(modelParamSpecs(ir, env), 1);
+  const js = await compileJs(ir, env, params, "batched-lstm");
+  const feed = { x: { shape: [...x.shape], data: x.data as Float32Array } };
+  const jsMs = await time(() => js.predict(feed), reps);
+  const peerMs = await time(() => runModel(ir, env, params, { inputs: { x } }), Math.max(1, Math.floor(reps / 2)));
+  return { case: "LSTM forward (batch 32, 100 steps, input 64, hidden 128)", peer: "reference interpreter", peerMs, jsMs, ratio: peerMs / jsMs };
+}
