@@ -227,3 +227,22 @@ describe("hostile specs", () => {
     expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
   });
 });
+
+describe("README", () => {
+  it("its compile example runs as written, and streaming prints predict's numbers", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const dir = join(root, ".test-out", "readme-example");
+    mkdirSync(dir, { recursive: true });
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const command = /```sh\n(npx rnnc compile examples\/co2-forecast\/co2-forecast\.rnn --target js -o co2\.js)\n```/.exec(readme)![1]!;
+    const cli = join(root, "dist", "cli", "main.js");
+    const args = command.split(" ").slice(2).map((a) => (a.startsWith("examples/") ? join(root, a) : a));
+    expect(spawnSync(process.execPath, [cli, ...args], { cwd: dir }).status).toBe(0);
+    writeFileSync(join(dir, "app.mjs"), /```js\n(\/\/ app\.mjs[\s\S]*?)```/.exec(readme)![1]!);
+    const r = spawnSync(process.execPath, ["app.mjs"], { cwd: dir, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const data = /Float32Array\(6\) \[([^\]]*)\]/.exec(r.stdout)![1]!.split(",").map(Number);
+    const streamed = r.stdout.trim().split("\n").slice(-3).map(Number);
+    expect(streamed).toEqual(data.slice(0, 3));
+  });
+});
