@@ -10,6 +10,7 @@ import { checkCommand, explainCommand, irCommand, runCommand, initCommand, Usage
 import { relative } from "node:path";
 import { trainCommand, type TrainFlags } from "./train.js";
 import { compileCommand, version } from "./compile.js";
+import { fmtCommand } from "./fmt.js";
 
 const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const displayPath = (f: string): string => (f.startsWith("/") ? relative(process.cwd(), f) || f : f);
@@ -83,6 +84,19 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
       .example("$0 compile examples/co2-forecast/co2.rnn --target js -o co2.js", ""),
     (a) => wrap(() => compileCommand(a))())
+    .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y
+      .positional("files", { type: "string", array: true, demandOption: true })
+      .option("check", { type: "boolean", default: false, describe: "change nothing; list the files that are not formatted and exit 1 if there are any" })
+      .option("stdout", { type: "boolean", default: false, describe: "print the formatted text instead of writing the files" })
+      .example("$0 fmt stdlib examples", "format the standard library and the examples"),
+    (a) => wrap(() => fmtCommand({ files: a.files as string[], check: a.check, stdout: a.stdout }, { color: process.stderr.isTTY === true, displayPath }))())
+    .command("lsp", "run the language server (for editors), speaking LSP over stdin and stdout", (y) => y
+      .option("stdio", { type: "boolean", default: true, describe: "talk over stdin/stdout (the only transport)" }),
+    async () => {
+      const { startServer } = await import("../lsp/server.js");
+      startServer();
+      exit = -1;
+    })
     .command("ir <file>", "print the IR of a file's cells", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("cell", { type: "string", describe: "only this cell" })
@@ -91,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
       .positional("code", { type: "string", demandOption: true }),
     (a) => wrap(() => explainCommand(a.code))())
-    .demandCommand(1, "name a command: check, run, init, train, compile, ir or explain")
+    .demandCommand(1, "name a command: check, run, init, train, compile, fmt, lsp, ir or explain")
     .strict()
     .help()
     .version(version())
@@ -104,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(hideBin(process.argv)).then(
-  (code) => { process.exitCode = code; },
+  (code) => { if (code >= 0) process.exitCode = code; },
   (e: unknown) => {
     if (e instanceof UsageError) {
       process.stderr.write(`rnnc: ${e.message.replace(/\s*\n\s*/g, " ")}\nTry 'rnnc --help'.\n`);

@@ -1,0 +1,82 @@
+// The language server's files: open buffers over the disk, one compiler (the composition root), analyses cached until a source changes.
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import type { Position, Range } from "vscode-languageserver";
+import type * as A from "../ast/nodes.js";
+import { createCompiler, type CheckResult } from "../compiler.js";
+import { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import type { Host } from "../host.js";
+import { parseFile } from "../syntax/syntax.js";
+import { nodeHost } from "../cli/node-host.js";
+import { fileSymbols, type Def, type FileSymbols } from "./semantic.js";
+
+export interface Analysis {
+  readonly result: CheckResult;
+  readonly symbols: FileSymbols;
+}
+
+export const uriToPath = (uri: string): string => (uri.startsWith("file:") ? fileURLToPath(uri) : uri);
+export const pathToUri = (path: string): string => (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) ? pathToFileURL(path).href : path);
+
+export class Workspace {
+  private readonly open = new Map<string, TextDocument>();
+  private readonly cache = new Map<string, Analysis>();
+  private readonly topDefs = new Map<string, { text: string; defs: Def[] }>();
+  readonly host: Host = {
+    readFile: (p) => this.open.get(p)?.getText() ?? nodeHost.readFile(p),
+    resolveImport: (spec, from) => nodeHost.resolveImport(spec, from),
+  };
+  private readonly compiler = createCompiler(this.host);
+
+  setDocument(doc: TextDocument): void {
+    this.open.set(uriToPath(doc.uri), doc);
+  }
+
+  closeDocument(uri: string): void {
+    this.open.delete(uriToPath(uri));
+  }
+
+  openPaths(): string[] {
+    return [...this.open.keys()];
+  }
+
+  document(path: string): TextDocument | undefined {
+    const open = this.open.get(path);
+    if (open) return open;
+    const text = nodeHost.readFile(path);
+    return text === undefined ? undefined : TextDocument.create(pathToUri(path), "rnn", 0, text);
+  }
+
+  /** The file's diagnostics, symbols and IR; recomputed only when the file or a file it read has changed. */
+  analyze(path: string): Analysis | undefined {
+    const cached = this.cache.get(path);
+    if (cached && [...cached.result.sources].every(([p, text]) => this.host.readFile(p) === text)) return cached;
+    if (this.host.readFile(path) === undefined) return undefined;
+    const result = this.compiler.check(path);
+    const analysis = { result, symbols: fileSymbols(result, (f) => this.topLevelDefs(f)) };
+    this.cache.set(path, analysis);
+    return analysis;
+  }
+
+  /** The top-level declarations of another file (parsed, not elaborated). */
+  topLevelDefs(file: string): Def[] {
+    const text = this.host.readFile(file);
+    if (text === undefined) return [];
+    const hit = this.topDefs.get(file);
+    if (hit && hit.text === text) return hit.defs;
+    const parsed = parseFile(file, text, new DiagnosticBag());
+    const defs: Def[] = parsed.module.decls.map((d) => ({ name: d.name.text, kind: d.kind, file, span: d.name.span, declSpan: d.span, container: undefined, doc: d.doc }));
+    this.topDefs.set(file, { text, defs });
+    return defs;
+  }
+
+  range(path: string, span: A.Span): Range {
+    const doc = this.document(path);
+    if (!doc) return { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    return { start: doc.positionAt(span.start), end: doc.positionAt(span.end) };
+  }
+
+  offset(path: string, p: Position): number {
+    return this.document(path)?.offsetAt(p) ?? 0;
+  }
+}
