@@ -120,7 +120,8 @@ export function foldingRanges(ws: Workspace, a: Analysis): FoldingRange[] {
   const file = a.result.file;
   const out: FoldingRange[] = [];
   for (const d of a.result.parsed!.module.decls) {
-    const r = ws.range(file, d.span);
+    // From the declaration's first line to the line before its closing brace.
+    const r = ws.range(file, { start: d.span.start, end: Math.max(d.span.start, d.span.end - 1) });
     if (r.end.line > r.start.line) out.push({ startLine: r.start.line, endLine: r.end.line - 1 });
   }
   const lineOf = (offset: number) => ws.range(file, { start: offset, end: offset }).start.line;

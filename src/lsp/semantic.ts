@@ -175,6 +175,9 @@ export function shapeOf(def: Def, result: CheckResult, span?: A.Span): string | 
     const v = byName(cell.values) ?? byName(cell.outputs);
     if (v) return showShape(cell.nodes[v.node]!.shape, undefined, env);
   }
+  // Declared shapes, as written, when the IR does not have them (a cell with errors).
+  const item = (decl?.items as readonly A.CellItem[] | undefined)?.find((i) => (i.kind === "input" || i.kind === "state" || i.kind === "param") && (i.kind === "param" ? i.names.some((n) => n.text === def.name) : i.name.text === def.name));
+  if (!model && item && "shape" in item) return result.sources.get(def.file)?.slice(item.shape.span.start, item.shape.span.end);
   if (model) {
     const input = byName(model.inputs);
     if (input) return showShape(input.shape, input.seq, env);
