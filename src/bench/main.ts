@@ -13,6 +13,7 @@ import { mulberry32 } from "../interp/random.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 import type { ModelIR } from "../ir/ir.js";
 import { benchBatched, benchStreaming, type CompiledRow } from "./compiled.js";
+import { benchDiagnostics, type LspBench } from "./lsp.js";
 
 function model(cell: string): ModelIR {
   const text = `import { ${cell}, Dense } from "std"
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   const backends = (process.env["BENCH_BACKENDS"] ?? "tfjs-cpu,tfjs-wasm").split(",") as TfBackend[];
   const only = process.env["BENCH_ONLY"];
   const rows: Row[] = [];
-  if (only !== "compiled") for (const backend of backends)
+  if (!only || only === "tfjs") for (const backend of backends)
     for (const cell of ["LSTM", "GRUResetBefore"] as const) {
       process.stderr.write(`${backend} ${cell} …\n`);
       rows.push(...(await benchCell(backend, cell, reps)));
@@ -117,15 +118,21 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.backend} | ${r.cell} | ${r.case} | ${r.passes} | ${r.tflayersMs.toFixed(2)} | ${r.rnncMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`)];
   process.stdout.write(lines.join("\n") + "\n\n");
   const compiled: CompiledRow[] = [];
-  if (only !== "tfjs") {
+  if (!only || only === "compiled") {
     process.stderr.write("compiled js module …\n");
     compiled.push(...(await benchStreaming(model("LSTM"), backends, time, reps)));
     compiled.push(await benchBatched(model("LSTM"), time, Math.max(3, Math.floor(reps / 2)), rand([32, 100, 64], 2)));
     process.stdout.write(["| case | peer | peer ms | rnnc js ms | peer / js |", "| --- | --- | ---: | ---: | ---: |",
       ...compiled.map((r) => `| ${r.case} | ${r.peer} | ${r.peerMs.toFixed(r.peerMs < 1 ? 4 : 2)} | ${r.jsMs.toFixed(r.jsMs < 1 ? 4 : 2)} | ${r.ratio.toFixed(1)}× |`)].join("\n") + "\n");
   }
+  let lsp: LspBench | undefined;
+  if (!only || only === "lsp") {
+    process.stderr.write("language server …\n");
+    lsp = benchDiagnostics();
+    process.stdout.write(`\nlanguage server: diagnostics of a ${lsp.lines}-line spec after a one-character edit: median ${lsp.medianMs.toFixed(1)} ms, p90 ${lsp.p90Ms.toFixed(1)} ms over ${lsp.edits} edits (first analysis ${lsp.firstMs.toFixed(0)} ms)\n`);
+  }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, lsp }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 

@@ -1,15 +1,13 @@
 // Syntax stage: text → CST → AST, with lexing and parsing errors turned into diagnostics.
 import type { IRecognitionException, IToken } from "chevrotain";
-import type { CstNode } from "chevrotain";
 import type { Module, Span } from "../ast/nodes.js";
-import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { DiagnosticBag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { AstBuilder } from "./cst-to-ast.js";
 import { parseCst } from "./parser.js";
 
 export interface ParsedFile {
   readonly file: string;
   readonly text: string;
-  readonly cst: CstNode;
   readonly tokens: readonly IToken[];
   readonly comments: readonly IToken[];
   readonly module: Module;
@@ -34,8 +32,39 @@ function describeFound(t: IToken): string {
   return t.tokenType.name === "EOF" ? "the end of the file" : `\`${t.image}\``;
 }
 
-/** Parses one file. Never throws: every problem becomes a diagnostic, and the AST holds what could be recovered. */
+/**
+ * Parses one file. Never throws: every problem becomes a diagnostic, and the AST holds what could be recovered.
+ * The file is parsed a top-level declaration at a time (see `chunkStarts`), and each declaration's parse is kept
+ * while its text is unchanged: after an edit, only the edited declaration is parsed again.
+ */
 export function parseFile(file: string, text: string, diags: DiagnosticBag): ParsedFile {
+  const starts = chunkStarts(text);
+  const tokens: IToken[] = [];
+  const comments: IToken[] = [];
+  const imports: Module["imports"][number][] = [];
+  const decls: Module["decls"][number][] = [];
+  starts.forEach((start, k) => {
+    const chunk = parseChunk(file, text.slice(start, starts[k + 1] ?? text.length));
+    const moved = start === 0 ? chunk : shifted(chunk, start);
+    tokens.push(...moved.tokens);
+    comments.push(...moved.comments);
+    imports.push(...moved.module.imports);
+    decls.push(...moved.module.decls);
+    diags.items.push(...moved.diagnostics);
+  });
+  return { file, text, tokens, comments, module: { file, imports, decls } };
+}
+
+interface Chunk { readonly tokens: readonly IToken[]; readonly comments: readonly IToken[]; readonly module: Module; readonly diagnostics: readonly Diagnostic[] }
+
+const chunkCache = new Map<string, Chunk>();
+const CHUNK_CACHE_SIZE = 4096;
+
+function parseChunk(file: string, text: string): Chunk {
+  const key = `${file}\u0000${text}`;
+  const hit = chunkCache.get(key);
+  if (hit) return hit;
+  const diags = new DiagnosticBag();
   const r = parseCst(text);
   for (const e of r.lexErrors) {
     const ch = text.slice(e.offset, e.offset + e.length);
@@ -46,7 +75,67 @@ export function parseFile(file: string, text: string, diags: DiagnosticBag): Par
   }
   for (const e of r.parseErrors) reportParseError(file, text, e, diags);
   const module = new AstBuilder(file, text, r.comments, diags).module(r.cst);
-  return { file, text, cst: r.cst, tokens: r.tokens, comments: r.comments, module };
+  const chunk = { tokens: r.tokens, comments: r.comments, module, diagnostics: diags.items };
+  if (chunkCache.size >= CHUNK_CACHE_SIZE) chunkCache.clear();
+  chunkCache.set(key, chunk);
+  return chunk;
+}
+
+/** A copy of a value with every span (an object of just `start` and `end`) moved by `by`. */
+function shiftSpans<T>(value: T, by: number): T {
+  if (Array.isArray(value)) return value.map((v) => shiftSpans(v, by)) as T;
+  if (typeof value !== "object" || value === null) return value;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 2 && typeof o["start"] === "number" && typeof o["end"] === "number") return { start: o["start"] + by, end: o["end"] + by } as T;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = shiftSpans(o[k], by);
+  return out as T;
+}
+
+/** The chunk moved to offset `by`; the last move of each chunk is kept (most edits leave other chunks where they were). */
+const lastMove = new WeakMap<Chunk, { by: number; chunk: Chunk }>();
+function shifted(c: Chunk, by: number): Chunk {
+  const hit = lastMove.get(c);
+  if (hit?.by === by) return hit.chunk;
+  const chunk = shiftChunk(c, by);
+  lastMove.set(c, { by, chunk });
+  return chunk;
+}
+
+function shiftChunk(c: Chunk, by: number): Chunk {
+  const token = (t: IToken): IToken => ({ ...t, startOffset: t.startOffset + by, endOffset: (t.endOffset ?? t.startOffset) + by });
+  return { tokens: c.tokens.map(token), comments: c.comments.map(token), module: shiftSpans(c.module, by), diagnostics: shiftSpans(c.diagnostics, by) };
+}
+
+/**
+ * Where top-level declarations start: lines beginning with `cell`, `model` or `import` outside block comments, moved
+ * up over the comment and blank lines just above them (so that doc comments stay with their declaration).
+ */
+export function chunkStarts(text: string): number[] {
+  const starts = [0];
+  let i = 0;
+  let runStart = -1;
+  const keyword = /(?:cell|model|import)(?![\p{L}\p{N}_'])/uy;
+  while (i < text.length) {
+    const lineStart = i;
+    keyword.lastIndex = i;
+    if (keyword.test(text) && lineStart > 0) starts.push(runStart >= 0 ? runStart : lineStart);
+    // Scan the line; a block comment may carry the scan over several lines.
+    let onlyComment = true;
+    let sawCode = false;
+    while (i < text.length && text[i] !== "\n") {
+      if (text.startsWith("//", i)) { i = text.indexOf("\n", i); if (i < 0) i = text.length; break; }
+      if (text.startsWith("/*", i)) { const end = text.indexOf("*/", i + 2); i = end < 0 ? text.length : end + 2; onlyComment = false; continue; }
+      if (text[i] === '"') { const end = text.indexOf('"', i + 1); const nl = text.indexOf("\n", i); i = end < 0 || (nl >= 0 && nl < end) ? (nl < 0 ? text.length : nl) : end + 1; sawCode = true; continue; }
+      if (!/\s/.test(text[i]!)) sawCode = true;
+      i++;
+    }
+    const commentOrBlank = onlyComment && !sawCode;
+    runStart = commentOrBlank ? (runStart >= 0 ? runStart : lineStart) : -1;
+    i++;
+  }
+  return [...new Set(starts)].sort((a, b) => a - b);
 }
 
 function reportParseError(file: string, text: string, e: IRecognitionException, diags: DiagnosticBag): void {
