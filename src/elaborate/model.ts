@@ -17,7 +17,8 @@ type MSym =
   | { kind: "layer"; name: string; decl: A.LayerDecl; span: A.Span }
   | { kind: "def"; name: string; value: A.Expr; span: A.Span; doc: string | undefined };
 
-const constructs = new Set(["scan", "map", "last", "final", "bidirectional", "generate"]);
+/** The sequence constructs of models, called like functions. */
+export const constructs: ReadonlySet<string> = new Set(["scan", "map", "last", "final", "bidirectional", "generate"]);
 const mergeModes = ["concat", "sum", "mul", "ave"];
 
 export interface ElaboratedModel { readonly ir: ModelIR; readonly ok: boolean }
