@@ -14,7 +14,8 @@ import { initParams, modelParamSpecs } from "../weights/weights.js";
 /** Median ms of `f` over `reps` runs after `warmup` runs. */
 type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
 
-export interface CompiledRow { case: string; peer: string; peerMs: number; jsMs: number; ratio: number }
+/** `jsMs`: the js target as compiled by default (WebAssembly SIMD kernel for products); `plainMs`: with --no-simd. */
+export interface CompiledRow { case: string; peer: string; peerMs: number; jsMs: number; ratio: number; plainMs: number; plainRatio: number }
 
 interface JsModel {
   predict(inputs: Record<string, { shape: number[]; data: Float32Array }>): Record<string, { data: Float32Array }>;
@@ -22,8 +23,8 @@ interface JsModel {
   reset(): void;
 }
 
-async function compileJs(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, name: string): Promise<JsModel> {
-  const m = await compileModule({ ir, env, target: "js", weights: params, weightsGiven: true, source: "bench.rnn", version: "bench" });
+async function compileJs(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, name: string, simd = true): Promise<JsModel> {
+  const m = await compileModule({ ir, env, target: "js", weights: params, weightsGiven: true, source: "bench.rnn", version: "bench", simd });
   const dir = join(dirname(fileURLToPath(import.meta.url)), "compiled");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.js`);
@@ -44,11 +45,13 @@ export async function benchStreaming(ir: ModelIR, backends: readonly TfBackend[]
   const env = new Map([["I", 32], ["H", 64]]);
   const params = initParams(modelParamSpecs(ir, env), 1);
   const js = await compileJs(ir, env, params, "stream-lstm");
+  const plain = await compileJs(ir, env, params, "stream-lstm-plain", false);
   const steps = 200;
   const xs = Array.from({ length: steps }, (_, t) => Float32Array.from({ length: 32 }, (_, i) => Math.sin(t * 0.1 + i)));
   // Streaming is about steady state: both sides are warmed up over thousands of steps (the JIT needs them).
   const warm = 50;
   const jsMs = (await time(() => { js.reset(); for (const x of xs) js.step({ x }); }, reps, warm)) / steps;
+  const plainMs = (await time(() => { plain.reset(); for (const x of xs) plain.step({ x }); }, reps, warm)) / steps;
   const rows: CompiledRow[] = [];
   for (const backend of backends) {
     await useBackend(backend);
@@ -57,7 +60,7 @@ export async function benchStreaming(ir: ModelIR, backends: readonly TfBackend[]
     layer.setWeights(lstmWeights(params));
     const inputs = xs.map((x) => tf.tensor3d(x, [1, 1, 32]));
     const peerMs = (await time(() => { model.resetStates(); for (const x of inputs) tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()); }, reps, warm)) / steps;
-    rows.push({ case: "LSTM streaming step (batch 1, input 32, hidden 64)", peer: `tf.layers stateful, ${backend}`, peerMs, jsMs, ratio: peerMs / jsMs });
+    rows.push({ case: "LSTM streaming step (batch 1, input 32, hidden 64)", peer: `tf.layers stateful, ${backend}`, peerMs, jsMs, ratio: peerMs / jsMs, plainMs, plainRatio: peerMs / plainMs });
     tf.dispose(inputs);
     model.dispose();
   }
@@ -69,8 +72,10 @@ export async function benchBatched(ir: ModelIR, time: Timer, reps: number, x: Te
   const env = new Map([["I", 64], ["H", 128]]);
   const params = initParams(modelParamSpecs(ir, env), 1);
   const js = await compileJs(ir, env, params, "batched-lstm");
+  const plain = await compileJs(ir, env, params, "batched-lstm-plain", false);
   const feed = { x: { shape: [...x.shape], data: x.data as Float32Array } };
   const jsMs = await time(() => js.predict(feed), reps);
+  const plainMs = await time(() => plain.predict(feed), reps);
   const peerMs = await time(() => runModel(ir, env, params, { inputs: { x } }), Math.max(1, Math.floor(reps / 2)));
-  return { case: "LSTM forward (batch 32, 100 steps, input 64, hidden 128)", peer: "reference interpreter", peerMs, jsMs, ratio: peerMs / jsMs };
+  return { case: "LSTM forward (batch 32, 100 steps, input 64, hidden 128)", peer: "reference interpreter", peerMs, jsMs, ratio: peerMs / jsMs, plainMs, plainRatio: peerMs / plainMs };
 }

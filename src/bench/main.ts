@@ -122,8 +122,9 @@ async function main(): Promise<void> {
     process.stderr.write("compiled js module …\n");
     compiled.push(...(await benchStreaming(model("LSTM"), backends, time, reps)));
     compiled.push(await benchBatched(model("LSTM"), time, Math.max(3, Math.floor(reps / 2)), rand([32, 100, 64], 2)));
-    process.stdout.write(["| case | peer | peer ms | rnnc js ms | peer / js |", "| --- | --- | ---: | ---: | ---: |",
-      ...compiled.map((r) => `| ${r.case} | ${r.peer} | ${r.peerMs.toFixed(r.peerMs < 1 ? 4 : 2)} | ${r.jsMs.toFixed(r.jsMs < 1 ? 4 : 2)} | ${r.ratio.toFixed(1)}× |`)].join("\n") + "\n");
+    const ms = (v: number) => v.toFixed(v < 1 ? 4 : 2);
+    process.stdout.write(["| case | peer | peer ms | rnnc js ms | peer / js | js --no-simd ms | peer / js --no-simd |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+      ...compiled.map((r) => `| ${r.case} | ${r.peer} | ${ms(r.peerMs)} | ${ms(r.jsMs)} | ${r.ratio.toFixed(1)}× | ${ms(r.plainMs)} | ${r.plainRatio.toFixed(1)}× |`)].join("\n") + "\n");
   }
   let lsp: LspBench | undefined;
   if (!only || only === "lsp") {

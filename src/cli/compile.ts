@@ -7,7 +7,7 @@ import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weig
 import { compiler, dimsFlag, readText, UsageError } from "./commands.js";
 import { writeFileAtomic } from "./node-host.js";
 
-export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined }
+export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean }
 
 export function version(): string {
   const pkg = join(dirname(fileURLToPath(import.meta.url)), "../../package.json");
@@ -32,7 +32,7 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
     weights = initParams(specs, a.seed);
   }
   const { compileModule } = await import("../emit/compile.js");
-  const m = await compileModule({ ir, env, target: a.target, weights, weightsGiven: a.weights !== undefined, source: a.file, version: version() });
+  const m = await compileModule({ ir, env, target: a.target, weights, weightsGiven: a.weights !== undefined, source: a.file, version: version(), simd: a.simd ?? true });
   const dts = out.replace(/\.m?js$/, out.endsWith(".mjs") ? ".d.mts" : ".d.ts");
   writeFileAtomic(out, m.js);
   writeFileAtomic(dts, m.dts);

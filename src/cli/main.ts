@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
       .option("weights", { type: "string", describe: "weights to build in (rnnc-weights JSON); default: seeded initialization" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initializers when no weights are given" })
       .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
+      .option("simd", { type: "boolean", default: true, describe: "js: matrix products in a small WebAssembly SIMD kernel where the runtime has one (--no-simd: plain JS only)" })
       .example("$0 compile examples/co2-forecast/co2.rnn --target js -o co2.js", ""),
     (a) => wrap(() => compileCommand(a))())
     .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y

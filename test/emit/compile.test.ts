@@ -18,11 +18,11 @@ const outDir = join(root, ".test-out", "compile");
 mkdirSync(outDir, { recursive: true });
 
 /** Compiles a model and imports the module (written inside the repository, so that @tensorflow/tfjs resolves). */
-export async function compileAndImport(ir: ModelIR, target: Target, file: string, seed = 0) {
+export async function compileAndImport(ir: ModelIR, target: Target, file: string, seed = 0, simd = true) {
   const env = resolveDims(ir, new Map());
   const weights = initParams(modelParamSpecs(ir, env), seed);
-  const m = await compileModule({ ir, env, target, weights, weightsGiven: false, source: "test.rnn", version: "test" });
-  const path = join(outDir, `${file}.${target}.js`);
+  const m = await compileModule({ ir, env, target, weights, weightsGiven: false, source: "test.rnn", version: "test", simd });
+  const path = join(outDir, `${file}.${target}${simd ? "" : ".nosimd"}.js`);
   writeFileSync(path, m.js);
   writeFileSync(path.replace(/\.js$/, ".d.ts"), m.dts);
   return { module: await import(pathToFileURL(path).href), env, weights, compiled: m };
@@ -67,8 +67,8 @@ describe.each(cases)("examples/$folder: model $model", ({ folder, spec, model })
     }
   };
 
-  it("target js: predict equals the interpreter", async () => {
-    const { module } = await compileAndImport(ir, "js", `${folder}-${model}`);
+  it.each([true, false])("target js (simd %s): predict equals the interpreter", async (simd) => {
+    const { module } = await compileAndImport(ir, "js", `${folder}-${model}`, 0, simd);
     const r = module.createModel().run(Object.fromEntries(ir.inputs.map((i) => [i.name, sample[i.name]])), { ...(lengths ? { lengths } : {}), seed: 0 });
     compare(Object.fromEntries(Object.entries(r.outputs as Record<string, { data?: Float32Array }>).map(([k, o]) => [k, {
       data: o.data ?? Object.values(o as Record<string, { data: Float32Array }>).flatMap((t) => [...t.data]),
@@ -154,6 +154,10 @@ describe("compiled modules", () => {
   it("target js has no imports, and its step functions allocate nothing", async () => {
     const m = await compileModule({ ir, env, target: "js", weights, weightsGiven: false, source: spec, version: "1" });
     expect(m.js).not.toMatch(/^\s*import\b|\brequire\(|\bimport\(/m);
+    // The GRU's gate products run in the WebAssembly kernel (sizes 96 x 32 and 96 x 1 fit it), unless asked not to.
+    expect(m.js).toMatch(/\bmv\(c\d+\.byteOffset, r0_1\.byteOffset, b\d+\.byteOffset, 96, 32\);/);
+    const plain = await compileModule({ ir, env, target: "js", weights, weightsGiven: false, source: spec, version: "1", simd: false });
+    expect(plain.js).not.toMatch(/WebAssembly|\bmv\(/);
     const steps = [...m.js.matchAll(/^ {2}function step\([^)]*\) \{\n([\s\S]*?)\n {2}\}$/gm)].map((x) => x[1]!);
     expect(steps.length).toBe(ir.layers.length + 1);
     for (const body of steps) expect(body).not.toMatch(/\bnew\b|=>|\[\s*\]|\{\s*\}|\.(slice|map|subarray|concat)\(|\.\.\./);

@@ -95,6 +95,23 @@ function broadcastIndex(arg: readonly number[], out: readonly number[]): string 
   return terms.join(" + ") || "0";
 }
 
+/**
+ * Where buffers come from: plain Float32Arrays, or (`arena`) slices of one memory the WebAssembly kernel can address,
+ * in which case products with 4-aligned sizes run in the kernel (`mv`, byte addresses).
+ */
+export class Allocator {
+  floats = 0;
+  constructor(readonly arena: boolean) {}
+  alloc(n: number): string {
+    if (!this.arena) return `new Float32Array(${n})`;
+    this.floats += Math.ceil(n / 4) * 4;
+    return `arena(${n})`;
+  }
+}
+
+/** The byte address of element 0 of a value in the arena. */
+const address = (r: Ref & { kind: "buf" }): string => (r.off === "0" ? `${r.arr}.byteOffset` : `${r.arr}.byteOffset + (${r.off}) * 4`);
+
 export interface GraphSpec {
   readonly nodes: readonly Node[];
   readonly env: DimEnv;
@@ -106,6 +123,7 @@ export interface GraphSpec {
   readonly refs: Map<NodeId, Ref>;
   /** Static values: known before any step (params, constants, work on them only). */
   readonly isStatic: (id: NodeId) => boolean;
+  readonly alloc: Allocator;
   /** Code for ops the emitter does not know (a model's layer calls): returns the value's place, or undefined. */
   readonly custom?: (n: Node, args: readonly Ref[], e: GraphEmitter) => Ref | undefined;
 }
@@ -128,7 +146,7 @@ export class GraphEmitter {
 
   private buffer(id: NodeId, n: number): Ref {
     const name = `${this.prefix}${id}`;
-    this.decls.push(`const ${name} = new Float32Array(${n});`);
+    this.decls.push(`const ${name} = ${this.g.alloc.alloc(n)};`);
     return { kind: "buf", arr: name, off: "0" };
   }
 
@@ -267,6 +285,12 @@ export class GraphEmitter {
     }
   }
 
+  /** The product in the WebAssembly kernel, when buffers live in its arena and the sizes suit it. */
+  private kernel(m: number, k: number, A: Ref, v: Ref, out: string): string | undefined {
+    if (!this.g.alloc.arena || m % 4 !== 0 || k % 4 !== 0 || A.kind !== "buf" || v.kind !== "buf") return undefined;
+    return `mv(${address(A)}, ${address(v)}, ${out}.byteOffset, ${m}, ${k});`;
+  }
+
   /**
    * Products. A static matrix times a vector runs row by row over contiguous memory; a vector times a static matrix
    * uses that matrix transposed once, when the weights are set (the layout is chosen here, not per step).
@@ -286,14 +310,15 @@ export class GraphEmitter {
       ].join("\n");
     };
     if (as.length === 2 && bs.length === 1) {
-      this.code.push(matVec(as[0]!, k, a, b, o, dot));
+      this.code.push(this.kernel(as[0]!, k, a, b, o) ?? matVec(as[0]!, k, a, b, o, dot));
       return;
     }
     if (as.length === 1 && bs.length === 2 && this.g.isStatic(n.args[1]!) && !this.g.isStatic(n.args[0]!)) {
       const m = bs[1]!;
       const t = `${this.prefix}t${n.id}`;
-      this.decls.push(`const ${t} = new Float32Array(${k * m});`, `for (let i = 0; i < ${k}; i++) for (let j = 0; j < ${m}; j++) ${t}[j * ${k} + i] = ${read(b, `i * ${m} + j`)};`);
-      this.code.push(matVec(m, k, { kind: "buf", arr: t, off: "0" }, a, o, dot));
+      this.decls.push(`const ${t} = ${this.g.alloc.alloc(k * m)};`, `for (let i = 0; i < ${k}; i++) for (let j = 0; j < ${m}; j++) ${t}[j * ${k} + i] = ${read(b, `i * ${m} + j`)};`);
+      const tr: Ref = { kind: "buf", arr: t, off: "0" };
+      this.code.push(this.kernel(m, k, tr, a, o) ?? matVec(m, k, tr, a, o, dot));
       return;
     }
     const rows = as.length === 2 ? as[0]! : 1;

@@ -2,7 +2,7 @@
 import type { ModelIR, NodeId } from "../../ir/ir.js";
 import { Op } from "../../ir/ops.js";
 import { concreteShape, type DimEnv } from "../../interp/instantiate.js";
-import { GraphEmitter, read, type Ref } from "./codegen.js";
+import { Allocator, GraphEmitter, read, type Ref } from "./codegen.js";
 
 /**
  * `function NAME(cell, check)`: `cell(layer)` makes a new instance of a layer's compiled cell; `check(name, value, size)`
@@ -22,6 +22,7 @@ export function emitStream(name: string, ir: ModelIR, env: DimEnv): string {
     nodes: ir.nodes, env, refs, roots: new Set(ir.outputs.map((o) => o.node)),
     todo: ir.nodes.filter((n) => !refs.has(n.id)),
     isStatic: (id) => !ir.nodes[id]!.batched && !ir.nodes[id]!.seq,
+    alloc: new Allocator(false),
     custom: (n, args, e) => {
       if (n.op === Op.Last) return args[0];
       if (n.op !== Op.Scan && n.op !== Op.Map && n.op !== Op.Apply) return undefined;
