@@ -203,7 +203,7 @@ export function describeDef(def: Def, result: CheckResult, valueSpan?: A.Span): 
     const l = (decl.items as readonly A.CellItem[]).find((i): i is A.LayerDecl => i.kind === "layer" && i.name.text === def.name);
     if (l) head = `layer ${def.name} = ${result.sources.get(def.file)?.slice(l.cell.span.start, l.span.end).trim() ?? l.cell.text}`;
   }
-  const lines = ["```rnn", shape ? `${head}: ${shape.split(",  which")[0]}` : head, "```"];
+  const lines = ["```rnn", shape ? `${head}: ${shape.split(", which")[0]}` : head, "```"];
   if (shape?.includes("with the default dims")) lines.push(`Shape ${shape}.`);
   if (def.container) lines.push(`In ${decl?.kind ?? "declaration"} \`${def.container}\`${def.file !== result.file ? ` (${def.file})` : ""}.`);
   if (def.doc) lines.push("", def.doc);

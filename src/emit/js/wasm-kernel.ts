@@ -26,7 +26,7 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
 
 // Opcodes.
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+const I32 = 0x7f, V128 = 0x7b;
 const block = 0x02, loop = 0x03, end = 0x0b, br_if = 0x0d, br = 0x0c;
 const get = 0x20, set = 0x21, tee = 0x22;
 const i32c = (n: number) => [0x41, ...sleb(n)];
@@ -43,9 +43,9 @@ const lane = (i: number) => simd(0x1f, i);
  * `m.mem`; m must be a multiple of 4 and k of 4. Four rows at a time share each load of x.
  */
 function matVecBody(): number[] {
-  // params: 0 a, 1 x, 2 out, 3 m, 4 k. locals: 5 r, 6 q, 7 rowBytes (k*4), 8 p0, 9 p1, 10 p2, 11 p3 (row pointers), 12 xq (i32);
-  // 13..16 acc0..acc3 (v128), 17 xv (v128)
-  const A = 0, X = 1, OUT = 2, M = 3, K = 4, R = 5, Q = 6, ROW = 7, P0 = 8, XQ = 12, ACC = 13, XV = 17;
+  // params: 0 a, 1 x, 2 out, 3 m, 4 k. locals: 5 r, 6 q (bytes into the row), 7 rowBytes (k*4), 8..11 row pointers (i32);
+  // 12..15 acc0..acc3, 16 xv (v128)
+  const A = 0, X = 1, OUT = 2, M = 3, K = 4, R = 5, Q = 6, ROW = 7, P0 = 8, ACC = 12, XV = 16;
   const hsum = (acc: number) => [get, acc, ...lane(0), get, acc, ...lane(1), f32add, get, acc, ...lane(2), get, acc, ...lane(3), f32add, f32add];
   return [
     ...[get, K, ...i32c(2), i32shl, set, ROW],
@@ -67,8 +67,7 @@ function matVecBody(): number[] {
     ...[get, R, ...i32c(4), i32add, set, R, br, 0],
     end, end,
     end,
-  ].flatMap((x) => (Array.isArray(x) ? x : [x]));
-  void XQ;
+  ];
 }
 
 /** The kernel module's bytes: imports memory `m.mem`, exports `mv`. */
@@ -78,8 +77,7 @@ export function matVecModule(): Uint8Array {
   const funcs = section(3, vec([[0x00]]));
   const exports = section(7, vec([[...str("mv"), 0x00, 0x00]]));
   const body = matVecBody();
-  const locals = vec([[...uleb(8), I32], [...uleb(5), V128]]);
-  void F32;
+  const locals = vec([[...uleb(7), I32], [...uleb(5), V128]]);
   const fn = [...locals, ...body];
   const code = section(10, vec([[...uleb(fn.length), ...fn]]));
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
