@@ -8,7 +8,7 @@ import { formatText } from "../format/format.js";
 import { builtins } from "../ir/ops.js";
 import { initializers } from "../ir/initializers.js";
 import { keywords } from "../syntax/tokens.js";
-import { shapeOf, type Def, type DefKind } from "./semantic.js";
+import { constructDocs, shapeOf, type Def, type DefKind } from "./semantic.js";
 import { pathToUri, type Analysis, type Workspace } from "./workspace.js";
 
 /** The compiler's diagnostics of this file, with related spans, notes and help; a help with an edit travels in `data`. */
@@ -66,6 +66,7 @@ export function completion(ws: Workspace, a: Analysis, offset: number): Completi
   });
   const atLineStart = /^\s*[\p{L}_]*$/u.test(line);
   if (atLineStart) items.push(...keywords.map((k) => ({ label: k.name.toLowerCase(), kind: CompletionItemKind.Keyword })));
+  if (decl?.kind === "model") items.push(...Object.entries(constructDocs).map(([label, doc]) => ({ label, kind: CompletionItemKind.Keyword, detail: "sequence construct", documentation: doc })));
   if (decl) items.push(...[...builtins.values()].filter((b) => /^[a-z_]+$/.test(b.name)).map((b) => ({ label: b.name, kind: CompletionItemKind.Function, detail: "builtin", documentation: b.doc })));
   if (!decl) items.push(...cells());
   return items;

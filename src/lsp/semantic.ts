@@ -5,6 +5,17 @@ import { evalDim, shapeToString, type Shape } from "../ir/dims.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import { builtins } from "../ir/ops.js";
 import { initializers } from "../ir/initializers.js";
+import { constructs } from "../elaborate/model.js";
+
+/** What each sequence construct of models does, for hover and completion. */
+export const constructDocs: Readonly<Record<string, string>> = {
+  scan: "scan(layer, xs, init = states, reverse = true): runs a recurrent layer over sequences, carrying its states; the sequence of its outputs",
+  map: "map(layer, xs): a stateless layer at every step of sequences",
+  last: "last(xs): each sequence's element at its own last step",
+  final: "final(scan(…)): the states after the last step, a record (final(enc).h)",
+  bidirectional: "bidirectional(fwd, bwd, xs, merge = concat | sum | mul | ave): a forward and a reverse scan, merged per step",
+  generate: "generate(layer, init = states, start = token, steps = N, until = end, temperature = t): feeds a layer's output back as its next input",
+};
 
 export type DefKind = "cell" | "model" | "dim" | "option" | "input" | "state" | "param" | "layer" | "value" | "gate" | "output";
 
@@ -24,7 +35,7 @@ export interface Def {
 export interface Use {
   readonly span: A.Span;
   readonly def: Def | undefined;
-  readonly builtin?: "function" | "initializer";
+  readonly builtin?: "function" | "initializer" | "construct";
   readonly name: string;
 }
 
@@ -96,7 +107,8 @@ export function fileSymbols(result: CheckResult, defsOf: (file: string) => reado
     }
     const nameUse = (n: A.Name) => {
       const def = local.get(n.text) ?? topLevel(n.text);
-      uses.push({ span: n.span, def, name: n.text, ...(def ? {} : builtins.has(n.text) ? { builtin: "function" as const } : {}) });
+      const builtin = def ? undefined : builtins.has(n.text) ? "function" as const : d.kind === "model" && constructs.has(n.text) ? "construct" as const : undefined;
+      uses.push({ span: n.span, def, name: n.text, ...(builtin ? { builtin } : {}) });
     };
     const dimUse = (x: A.DimExpr) => { if (x.kind === "dimName") nameUse(x.name); };
     const expr = (e: A.Expr) => walkExpr(e, (x) => {
@@ -203,7 +215,9 @@ export function describeDef(def: Def, result: CheckResult, valueSpan?: A.Span): 
     const l = (decl.items as readonly A.CellItem[]).find((i): i is A.LayerDecl => i.kind === "layer" && i.name.text === def.name);
     if (l) head = `layer ${def.name} = ${result.sources.get(def.file)?.slice(l.cell.span.start, l.span.end).trim() ?? l.cell.text}`;
   }
-  const lines = ["```rnn", shape ? `${head}: ${shape.split(", which")[0]}` : head, "```"];
+  const input = def.kind === "input" && decl ? (decl.items as readonly A.CellItem[]).find((i): i is A.InputDecl => i.kind === "input" && i.name.text === def.name) : undefined;
+  const dtype = input?.dtype === "int" ? " int" : "";
+  const lines = ["```rnn", shape ? `${head}: ${shape.split(", which")[0]}${dtype}` : head, "```"];
   if (shape?.includes("with the default dims")) lines.push(`Shape ${shape}.`);
   if (def.container) lines.push(`In ${decl?.kind ?? "declaration"} \`${def.container}\`${def.file !== result.file ? ` (${def.file})` : ""}.`);
   if (def.doc) lines.push("", def.doc);
@@ -211,7 +225,8 @@ export function describeDef(def: Def, result: CheckResult, valueSpan?: A.Span): 
 }
 
 /** Hover text for a builtin function or an initializer. */
-export function describeBuiltin(name: string, kind: "function" | "initializer"): string | undefined {
+export function describeBuiltin(name: string, kind: "function" | "initializer" | "construct"): string | undefined {
+  if (kind === "construct") return constructDocs[name] ? `\`\`\`rnn\n${name}(…)\n\`\`\`\nSequence construct: ${constructDocs[name]}.` : undefined;
   if (kind === "function") {
     const b = builtins.get(name);
     return b ? `\`\`\`rnn\n${name}(…)\n\`\`\`\nBuiltin function: ${b.doc}.` : undefined;

@@ -52,6 +52,18 @@ describe("rnnc lsp --stdio", () => {
     expect((state.contents as { value: string }).value).toContain("state h: [H]");
   });
 
+  it("hovers a model's values with symbolic and concrete shapes, and its constructs with their use", async () => {
+    const rel = "examples/g2p/g2p.rnn";
+    const uri = await client.open(rel);
+    const g2p = readFileSync(join(root, rel), "utf8").split("\n");
+    const at = (needle: string, delta = 0) => { const line = g2p.findIndex((l) => l.includes(needle)); return { line, character: g2p[line]!.indexOf(needle) + delta }; };
+    const text = async (p: { line: number; character: number }) => ((await client.request<Hover>("textDocument/hover", { textDocument: { uri }, position: p })).contents as { value: string }).value;
+    expect(await text(at("enc ="))).toContain("value enc: [S, H]");
+    expect(await text(at("enc ="))).toContain("[S, 128] with the default dims");
+    expect(await text(at("input letters", 6))).toContain("input letters: [S] int");
+    expect(await text(at("final(enc)"))).toContain("Sequence construct: final(scan(…))");
+  });
+
   it("completes initializers after `~`, and names in scope, keywords and builtins elsewhere", async () => {
     const afterTilde = await client.request<CompletionItem[]>("textDocument/completion", { textDocument: { uri: typoUri }, position: { line: 12, character: lines[12]!.indexOf("~") + 2 } });
     expect(afterTilde.map((c) => c.label)).toEqual(expect.arrayContaining(["orthogonal", "glorot_uniform", "zeros"]));
