@@ -7,7 +7,7 @@ import { codeActions, completion, diagnostics, documentSymbols, foldingRanges, f
 import { definition, hover, prepareRename, references, rename } from "./navigation.js";
 import { uriToPath, Workspace, type Analysis } from "./workspace.js";
 
-export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
   const documents = new TextDocuments(TextDocument);
   const ws = new Workspace();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
