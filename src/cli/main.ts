@@ -118,6 +118,12 @@ async function main(argv: string[]): Promise<number> {
   return exit;
 }
 
+/** A failed file operation (a missing directory, a read-only file): the user's to fix, not a bug. */
+function isFileError(e: unknown): e is { code: string; path: string; syscall: string } {
+  const x = e as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+  return typeof x === "object" && x !== null && typeof x.code === "string" && typeof x.path === "string" && typeof x.syscall === "string";
+}
+
 main(hideBin(process.argv)).then(
   (code) => { if (code >= 0) process.exitCode = code; },
   (e: unknown) => {
@@ -129,6 +135,11 @@ main(hideBin(process.argv)).then(
       process.exitCode = e.code === "RNN0001" ? 2 : 1;
     } else if (e instanceof CompileErrors) {
       process.stderr.write(renderDiagnostics(e.diagnostics, e.sources, { color: process.stderr.isTTY === true, displayPath }) + "\n");
+      process.exitCode = 1;
+    } else if (isFileError(e)) {
+      const what = { ENOENT: "no such file or directory", EACCES: "permission denied", EPERM: "permission denied", EISDIR: "it is a directory", ENOTDIR: "a part of the path is not a directory", ENOSPC: "no space left on the device", EROFS: "the file system is read-only" }[e.code] ?? e.code;
+      const path = e.path.replace(/\.\d+\.tmp$/, "");
+      process.stderr.write(`rnnc: cannot ${e.syscall === "open" || e.syscall === "rename" ? "write" : e.syscall} '${path}': ${what}\n`);
       process.exitCode = 1;
     } else {
       const err = e as Error;

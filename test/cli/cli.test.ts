@@ -1,6 +1,6 @@
 // End-to-end tests of the rnnc command line (the built dist/cli/main.js, as a user runs it).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -308,6 +308,7 @@ describe("rnnc compile", () => {
   it("writes the module and its .d.ts, and the module runs with trained weights built in", async () => {
     const w = join(tmp, "co2-weights.json");
     expect(rnnc("init", "examples/co2-forecast/co2-forecast.rnn", "--seed", "5", "-o", w).code).toBe(0);
+    mkdirSync(join(root, ".test-out"), { recursive: true });
     const out = join(root, ".test-out", "cli-co2.js");
     const r = rnnc("compile", "examples/co2-forecast/co2-forecast.rnn", "--target", "js", "--weights", w, "-o", out);
     expect(r.stderr).toMatch(/^wrote .*cli-co2\.js \(\d+\.\d KiB, target js, model CO2Forecast, streaming\) and .*cli-co2\.d\.ts\n$/);
@@ -330,7 +331,10 @@ describe("rnnc compile", () => {
     const name = rnnc("compile", "examples/co2-forecast/co2-forecast.rnn", "--target", "js", "-o", join(tmp, "out.txt"));
     expect(name.code).toBe(2);
     expect(name.stderr).toContain("must end in .js or .mjs");
-    for (const r of [noTarget, cell, name]) expectNoStack(r.stderr);
+    const noDir = rnnc("compile", "examples/co2-forecast/co2-forecast.rnn", "--target", "js", "-o", join(tmp, "no-such-dir", "m.js"));
+    expect(noDir.code).toBe(1);
+    expect(noDir.stderr).toBe(`rnnc: cannot write '${join(tmp, "no-such-dir", "m.js")}': no such file or directory\n`);
+    for (const r of [noTarget, cell, name, noDir]) expectNoStack(r.stderr);
   });
 
   it("prints an output named __proto__ as an ordinary key", () => {
