@@ -188,7 +188,7 @@ describe("rnnc flags, ir, explain", () => {
     expect(r.stderr).toMatch(/^rnnc: .+\nTry 'rnnc --help'.\n$/);
   });
 
-  it.each([["check"], ["run"], ["init"], ["ir"], ["explain"]])("%s --help exits 0", (cmd) => {
+  it.each([["check"], ["run"], ["init"], ["train"], ["compile"], ["fmt"], ["lsp"], ["ir"], ["explain"]])("%s --help exits 0", (cmd) => {
     const r = rnnc(cmd, "--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`rnnc ${cmd}`);
