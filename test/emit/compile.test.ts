@@ -183,6 +183,26 @@ describe("compiled modules", () => {
     tfm.dispose();
   });
 
+  it("target tfjs: the variables train with a tfjs optimizer, and the weights saved load into rnnc run's format", async () => {
+    const { module } = await compileAndImport(ir, "tfjs", "co2-train");
+    const m = module.createModel({ seed: 3 });
+    const x = tf.tensor3d([[[0.1], [0.3], [0.2], [0.5]], [[1.0], [0.8], [0.9], [0.4]]]);
+    const y = tf.tensor3d([[[0.3], [0.2], [0.5], [0.4]], [[0.8], [0.9], [0.4], [0.6]]]);
+    const loss = () => tf.losses.meanSquaredError(y, m.predict({ series: x }).next) as tf.Scalar;
+    const opt = tf.train.adam(0.05);
+    const first = loss().dataSync()[0]!;
+    for (let k = 0; k < 20; k++) opt.minimize(loss, false, Object.values(m.variables) as tf.Variable[]);
+    const last = loss().dataSync()[0]!;
+    expect(last).toBeLessThan(first * 0.5);
+    const saved = JSON.parse(m.saveWeights());
+    expect(Object.keys(saved.params).sort()).toEqual(Object.keys(m.variables).sort());
+    const want = runModel(ir, env, new Map(Object.entries(saved.params as Record<string, { shape: number[]; data: number[] }>).map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }])), { inputs: { series: { shape: [2, 4, 1], data: x.dataSync() as Float32Array } } });
+    expect(closeness(m.predict({ series: x }).next.dataSync(), want.next!.tensor!.data)).toBeLessThanOrEqual(1);
+    tf.dispose([x, y]);
+    opt.dispose();
+    m.dispose();
+  });
+
   it("load and save weights in the documented format, and reject ones that do not fit", async () => {
     const { module } = await compileAndImport(ir, "js", "co2-weights");
     const other = initParams(modelParamSpecs(ir, env), 7);
