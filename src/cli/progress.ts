@@ -1,8 +1,9 @@
-// A progress bar for long commands: redrawn in place on a terminal, one summary line otherwise.
+// A progress bar for long commands: redrawn in place on a terminal; elsewhere (logs, pipes) a line every 10 s of a long run.
 
 export class Progress {
   private last = 0;
   private readonly start = Date.now();
+  private lastLine = Date.now();
   private readonly tty: boolean;
 
   constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr) {
@@ -10,8 +11,13 @@ export class Progress {
   }
 
   update(done: number, note = ""): void {
-    if (!this.tty) return;
     const now = Date.now();
+    if (!this.tty) {
+      if (now - this.lastLine < 10_000 || done >= this.total) return;
+      this.lastLine = now;
+      this.out.write(`${this.label}  ${Math.floor((done / this.total) * 100)}% (${done}/${this.total})  ${note}  (${((now - this.start) / 1000).toFixed(0)}s)\n`);
+      return;
+    }
     if (done < this.total && now - this.last < 100) return;
     this.last = now;
     const width = 24;
