@@ -105,6 +105,7 @@ export function createCompiler(host: Host): Compiler {
   function library(sources: Map<string, string>): CellLibrary {
     const scopes = new Map<string, Map<string, VisibleCell>>();
     const cache = new Map<A.CellDecl, Map<string, CellIR | undefined>>();
+    const failures = new Map<A.CellDecl, Map<string, readonly Diagnostic[]>>();
     const active = new Set<A.CellDecl>();
     const quiet = new DiagnosticBag();
     const scopeOf = (file: string): Map<string, VisibleCell> => {
@@ -144,8 +145,10 @@ export function createCompiler(host: Host): Compiler {
         active.delete(found.decl);
         const ir = r.ok ? r.ir : undefined;
         byOptions.set(key, ir);
+        if (!r.ok) failures.set(found.decl, new Map([...(failures.get(found.decl) ?? []), [key, own.items]]));
         return ir;
       },
+      errors: (found, options) => failures.get(found.decl)?.get(JSON.stringify([...options].sort())) ?? [],
     };
     return lib;
   }

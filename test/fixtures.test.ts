@@ -14,10 +14,10 @@ const fixtures = join(root, "test", "fixtures");
 const update = process.env["UPDATE_FIXTURES"] === "1";
 const stdlib = new Map(stdlibFiles().map((f) => [`std/${f.split("/").pop()}`, readFileSync(f, "utf8")]));
 
-/** Compiles a fixture in memory (paths relative to the stage folder, stdlib as "std/…"). */
+/** Compiles a fixture in memory (paths relative to the stage folder, so fixtures may import each other; stdlib as "std/…"). */
 function compileFixture(stage: string, name: string) {
-  const text = readFileSync(join(fixtures, stage, name), "utf8");
-  const files = new Map([[name, text], ...stdlib]);
+  const siblings = readdirSync(join(fixtures, stage)).filter((f) => f.endsWith(".rnn")).map((f) => [f, readFileSync(join(fixtures, stage, f), "utf8")] as const);
+  const files = new Map([...siblings, ...stdlib]);
   return createCompiler(memoryHost(files, [...stdlib.keys()])).check(name);
 }
 

@@ -188,6 +188,10 @@ once per step (declare a second layer for a second recurrence), and a cell canno
   c("RNN0711", "a layer dimension that cannot be inferred", `
 \`_\` infers a layer's dimension from the shape of its input, so only dimensions that appear in the
 cell's input shapes can be \`_\`; write output sizes: \`Dense<_, C>\`, not \`Dense<_, _>\`.`),
+  c("RNN0712", "a layer of an imported cell that has errors", `
+A layer names a cell from another file, and that cell does not compile. Its errors are reported in
+its own file (\`rnnc check other.rnn\`); the note quotes the first one. Until it is fixed, the
+layer has no meaning, and neither has anything computed from it.`),
   c("RNN0601", "weights: missing param", `
 The weights file lacks a param the cell declares. The message names it with its expected shape.`),
   c("RNN0602", "weights: unknown param", `

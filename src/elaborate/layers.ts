@@ -1,6 +1,6 @@
 // Layers: instances of cells inside a cell or a model; finding the cell, binding and inferring its dimensions, applying it.
 import type * as A from "../ast/nodes.js";
-import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { dimAsName, dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
@@ -21,6 +21,8 @@ export interface CellLibrary {
   visibleCells(fromFile: string): string[];
   /** The cell's IR with these options, or undefined when it has errors (reported where it is declared) or contains itself. */
   elaborate(found: FoundCell, options: ReadonlyMap<string, OptionValue>): CellIR | undefined | "recursive";
+  /** The errors that made `elaborate` give undefined for this cell and these options (empty if none). */
+  errors(found: FoundCell, options: ReadonlyMap<string, OptionValue>): readonly Diagnostic[];
   /** Runs `f` while `decl` counts as being elaborated, so that a layer of the same cell inside it is found recursive. */
   guard<T>(decl: A.CellDecl, f: () => T): T;
 }
@@ -92,6 +94,15 @@ export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerIns
       notes: ["a cell's layers are inlined into it, so a cell cannot contain itself; recurrence goes through states (`h[t-1]`)"],
     });
     return undefined;
+  }
+  if (!inner && found.file !== file) {
+    // A cell from another file with errors: those are reported there, so say here why this layer is missing.
+    const first = ctx.lib.errors(found, options).find((d) => d.severity === "error");
+    diags.error("RNN0712", `cell \`${found.decl.name.text}\` cannot be used: it has errors`, {
+      file, span: decl.cell.span, label: `declared in ${found.file}, which has errors`,
+      notes: first ? [`${found.file}: ${first.message}`] : [],
+      help: { message: `fix the errors in ${found.file} first (rnnc check ${found.file} lists them)` },
+    });
   }
   if (!inner || bad) return undefined;
   const want = inner.dims;
