@@ -1,4 +1,5 @@
 // The language server's files: open buffers over the disk, one compiler (the composition root), analyses cached until a source changes.
+import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { Position, Range } from "vscode-languageserver";
@@ -24,7 +25,14 @@ export class Workspace {
   private readonly topDefs = new Map<string, { text: string; defs: Def[] }>();
   readonly host: Host = {
     readFile: (p) => this.open.get(p)?.getText() ?? nodeHost.readFile(p),
-    resolveImport: (spec, from) => nodeHost.resolveImport(spec, from),
+    // An open, unsaved file is importable too.
+    resolveImport: (spec, from) => {
+      if (spec !== "std" && from.startsWith("/")) {
+        const path = resolve(dirname(from), spec);
+        if (this.open.has(path)) return [path];
+      }
+      return nodeHost.resolveImport(spec, from);
+    },
   };
   private readonly compiler = createCompiler(this.host);
 

@@ -156,6 +156,18 @@ describe("rnnc lsp --stdio", () => {
     expect(client.stderr).toBe("");
   });
 
+  it("follows imports between open files: an edit in one re-checks the other", async () => {
+    const cellUri = await client.open("scratch-cells.rnn", "cell Mine<I, H> {\n  input x: [I]\n  state h: [H] = 0\n  param W: [H, I] ~ glorot_uniform\n  h = tanh(W @ x + h[t-1])\n  output h\n}\n");
+    const mainUri = await client.open("scratch-main.rnn", 'import { Mine } from "./scratch-cells.rnn"\nmodel M<I = 3, H = 4> {\n  input xs: [T, I]\n  layer l = Mine<I, H>\n  output hs = scan(l, xs)\n}\n');
+    expect(await client.diagnosticsOf(mainUri, 1)).toEqual([]);
+    const def = await client.request<Location>("textDocument/definition", { textDocument: { uri: mainUri }, position: { line: 3, character: 13 } });
+    expect(def.uri).toBe(cellUri);
+    await client.change(cellUri, [{ range: { start: { line: 4, character: 11 }, end: { line: 4, character: 12 } }, text: "h" }]);
+    const broken = await client.diagnostics(mainUri, (p) => p.diagnostics.length > 0);
+    expect(broken.map((d) => d.code)).toEqual(["RNN0712"]);
+    expect(broken[0]!.range.start).toEqual({ line: 3, character: 12 });
+  });
+
   it("agrees with rnnc check on every example and stdlib file", async () => {
     for (const rel of ["stdlib/gru.rnn", "examples/g2p/g2p.rnn", "examples/seed-lstm.rnn"]) {
       const uri = await client.open(rel);
