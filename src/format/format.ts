@@ -149,9 +149,12 @@ class Printer {
     return true;
   }
 
+  /** Each token's place in `tokens`. */
+  private readonly index = new Map<IToken, number>();
+
   private isUnary(minus: IToken): boolean {
-    const i = this.tokens.indexOf(minus);
-    const before = this.tokens[i - 1];
+    if (!this.index.size) this.tokens.forEach((t, i) => this.index.set(t, i));
+    const before = this.tokens[this.index.get(minus)! - 1];
     return !before || BEFORE_UNARY.has(before.tokenType.name) || this.starts.has(minus.startOffset);
   }
 
