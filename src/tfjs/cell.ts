@@ -46,11 +46,11 @@ export class TfCell {
   }
 
   /**
-   * Splits precomputed values into the steps' own (rows t*B … t*B+B-1) with one split per value: its gradient is one
-   * concat, where a slice per step would pad a full-size gradient per step.
+   * Splits precomputed values into the steps' own (rows t*B … t*B+B-1) with splits, not a slice per step: the gradient
+   * of a split is one concat, where a slice per step would pad a full-size gradient per step.
    */
   static perStep(pre: Precomputed, steps: number): Precomputed[] {
-    const parts = [...pre].map(([id, x]) => [id, x.batched ? tf.split(x.t, steps, 0) : undefined, x] as const);
+    const parts = [...pre].map(([id, x]) => [id, x.batched ? splitSteps(x.t, steps) : undefined, x] as const);
     return Array.from({ length: steps }, (_, t) => new Map(parts.map(([id, split, x]) => [id, split ? { t: split[t]!, batched: true } : x])));
   }
 
@@ -90,4 +90,18 @@ export class TfCell {
       default: return tfKernel(n, a, this.env, batch);
     }
   }
+}
+
+/**
+ * Cuts a time-major [steps*B, …] tensor into its steps, in two levels (blocks of about √steps steps, then steps):
+ * on tfjs' wasm backend a slice costs time in proportion to the tensor it is cut from, so cutting every step from
+ * the whole tensor costs steps² (measured: 0.9 ms per [32, 128] step cut from [3200, 128], 0.03 ms from [320, 128]).
+ */
+export function splitSteps(t: tf.Tensor, steps: number): tf.Tensor[] {
+  const block = Math.ceil(Math.sqrt(steps));
+  if (steps <= block + 1) return tf.split(t, steps, 0);
+  const rows = t.shape[0]! / steps;
+  const sizes: number[] = [];
+  for (let s = 0; s < steps; s += block) sizes.push(Math.min(block, steps - s) * rows);
+  return tf.split(t, sizes, 0).flatMap((b) => tf.split(b, b.shape[0]! / rows, 0));
 }

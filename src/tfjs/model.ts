@@ -4,12 +4,12 @@ import type { ModelIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 import { layerEnv } from "../weights/weights.js";
-import { TfCell, type History } from "./cell.js";
+import { splitSteps, TfCell, type History } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { optimize } from "../passes/pipeline.js";
 
-/** A sequence: one [batch, …] tensor per step, and each example's length. */
-export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[] }
+/** A sequence: one [batch, …] tensor per step, and each example's length; inputs also keep their steps stacked time-major ([T*batch, …]). */
+export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[]; readonly timeMajor?: tf.Tensor }
 export type TfModelValue = ({ readonly kind: "one" } & TfValue) | TfSeq | { readonly kind: "states"; readonly states: ReadonlyMap<string, tf.Tensor> };
 
 export interface TfModelInput {
@@ -77,7 +77,9 @@ export class TfModel {
         const t = input.inputs[n.attrs.name!]!;
         if (!n.seq) return { kind: "one", t, batched: true };
         const T = t.shape[1]!;
-        return { kind: "seq", steps: tf.unstack(t, 1), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T) };
+        // Time-major once ([T*batch, …]), then cut into steps (see splitSteps): cheaper than unstacking the time axis.
+        const timeMajor = tf.reshape(tf.transpose(t, [1, 0, ...t.shape.slice(2).map((_, k) => k + 2)]), [T * batch, ...t.shape.slice(2)]);
+        return { kind: "seq", steps: splitSteps(timeMajor, T), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T), timeMajor };
       }
       case Op.Apply: {
         const cell = this.cells.get(n.attrs.layer!)!;
@@ -141,7 +143,7 @@ export class TfModel {
     const steps: tf.Tensor[] = new Array(T);
     // Hoisting: the state-free part for all steps at once, on inputs stacked time-major ([T*B, ...]).
     const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST ? undefined
-      : TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, tf.concat(xs[j]!.steps as tf.Tensor[], 0)])), T * batch), T);
+      : TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.timeMajor ?? tf.concat(xs[j]!.steps as tf.Tensor[], 0)])), T * batch), T);
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
