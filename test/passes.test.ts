@@ -57,16 +57,20 @@ describe("what the passes do to an LSTM", () => {
   it("fuses the four gate products on x into one [4*H] product, and likewise on h[t-1]", () => {
     expect(matmuls).toHaveLength(2);
     expect(matmuls.map((m) => shapeToString(m.shape))).toEqual(["[4*H]", "[4*H]"]);
-    expect(opt.nodes.filter((n) => n.op === Op.Concat && !n.batched)).toHaveLength(2);
+    // The stacked input weights, the stacked recurrent weights, and the stacked biases.
+    expect(opt.nodes.filter((n) => n.op === Op.Concat && !n.batched).map((n) => shapeToString(n.shape))).toEqual(["[4*H, I]", "[4*H, H]", "[4*H]"]);
   });
 
-  it("puts the input projection and its biases ahead of the recurrent term", () => {
+  it("adds the stacked input projection with its biases to the recurrent product once, then slices the gates", () => {
     const stateFree = new Set<number>();
     for (const n of opt.nodes) if (n.op !== Op.StateRead && n.args.every((a) => stateFree.has(a))) stateFree.add(n.id);
-    // Every gate pre-activation is (state-free part) + (recurrent part).
+    // One pre-activation for all gates: (state-free part, computed before the loop) + (recurrent part).
     const preActs = opt.nodes.filter((n) => n.op === Op.Add && n.args.some((a) => stateFree.has(a)) && n.args.some((a) => !stateFree.has(a)));
-    expect(preActs.length).toBe(4);
-    for (const p of preActs) expect(opt.nodes[p.args[0]!]!.op).toBe(Op.Add); // x-projection + bias, computed before the loop
+    expect(preActs.map((p) => shapeToString(p.shape))).toEqual(["[4*H]"]);
+    const [free] = preActs[0]!.args.map((a) => opt.nodes[a]!);
+    expect(free!.op).toBe(Op.Add); // x @ W + (b_i ⧺ b_f ⧺ b_g ⧺ b_o)
+    const gates = opt.nodes.filter((n) => n.op === Op.Slice && n.args[0] === preActs[0]!.id);
+    expect(gates).toHaveLength(4);
   });
 
   it("removes dead code and duplicates", () => {

@@ -5,6 +5,7 @@ import { deadCodeElimination } from "./dce.js";
 import { fuseMatmuls } from "./fuse-matmul.js";
 import { reassociateSums } from "./reassociate.js";
 import { chooseLayouts } from "./layout.js";
+import { stackAdds } from "./stack-adds.js";
 
 export interface Pass {
   readonly name: string;
@@ -15,6 +16,7 @@ export interface Pass {
 export const passes: readonly Pass[] = [
   { name: "reassociate", purpose: "sum state-free terms first, so input projections and their biases hoist out of the loop", run: reassociateSums },
   { name: "fuse-matmul", purpose: "one product with stacked weights for products sharing an operand", run: fuseMatmuls },
+  { name: "stack-adds", purpose: "one add of the stacked input and recurrent parts, then the gates sliced from it", run: stackAdds },
   { name: "layout", purpose: "weights transposed once, outside the loop, so per-step products need no transposed operand", run: chooseLayouts },
   { name: "cse", purpose: "one node per distinct computation", run: commonSubexpressions },
   { name: "dce", purpose: "drop what no output or state needs", run: deadCodeElimination },

@@ -4,12 +4,12 @@ import type { ModelIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 import { layerEnv } from "../weights/weights.js";
-import { splitSteps, TfCell, type History } from "./cell.js";
+import { blockSizes, stepBlocks, TfCell, type History, type StepBlock } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { optimize } from "../passes/pipeline.js";
 
 /** A sequence: one [batch, …] tensor per step, and each example's length; inputs also keep their steps stacked time-major ([T*batch, …]). */
-export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[]; readonly timeMajor?: tf.Tensor }
+export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[]; readonly blocks?: readonly StepBlock[] }
 export type TfModelValue = ({ readonly kind: "one" } & TfValue) | TfSeq | { readonly kind: "states"; readonly states: ReadonlyMap<string, tf.Tensor> };
 
 export interface TfModelInput {
@@ -41,6 +41,17 @@ export function loweringDefaults(backend: TfBackend): { optimize: boolean; disab
 
 /** Below this many steps a scan runs the cell as written (measured: one streaming step is 5-10× slower hoisted). */
 const MIN_STEPS_TO_HOIST = 4;
+
+/** A sequence's steps in blocks (see stepBlocks): an input's own, or consecutive steps stacked. */
+function blocksOf(s: TfSeq): readonly StepBlock[] {
+  if (s.blocks) return s.blocks;
+  let at = 0;
+  return blockSizes(s.steps.length).map((n) => {
+    const b = { t: tf.concat(s.steps.slice(at, at + n) as tf.Tensor[], 0), steps: n };
+    at += n;
+    return b;
+  });
+}
 
 export class TfModel {
   readonly cells: Map<string, TfCell>;
@@ -77,9 +88,10 @@ export class TfModel {
         const t = input.inputs[n.attrs.name!]!;
         if (!n.seq) return { kind: "one", t, batched: true };
         const T = t.shape[1]!;
-        // Time-major once ([T*batch, …]), then cut into steps (see splitSteps): cheaper than unstacking the time axis.
+        // Time-major once ([T*batch, …]), cut into blocks and the blocks into steps (see stepBlocks): cheaper than unstacking the time axis.
         const timeMajor = tf.reshape(tf.transpose(t, [1, 0, ...t.shape.slice(2).map((_, k) => k + 2)]), [T * batch, ...t.shape.slice(2)]);
-        return { kind: "seq", steps: splitSteps(timeMajor, T), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T), timeMajor };
+        const blocks = stepBlocks(timeMajor, T);
+        return { kind: "seq", steps: blocks.flatMap((b) => (b.steps === 1 ? [b.t] : tf.split(b.t, b.steps, 0))), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T), blocks };
       }
       case Op.Apply: {
         const cell = this.cells.get(n.attrs.layer!)!;
@@ -141,9 +153,10 @@ export class TfModel {
     const masked = lengths.some((l) => l !== T);
     let history: History = carried ?? cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch));
     const steps: tf.Tensor[] = new Array(T);
-    // Hoisting: the state-free part for all steps at once, on inputs stacked time-major ([T*B, ...]).
+    // Hoisting: the state-free part computed before the loop, a block of about √T steps at a time (time-major,
+    // [steps*B, …]): one large product per block, and each step's part cut from its block, not from the whole.
     const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST ? undefined
-      : TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.timeMajor ?? tf.concat(xs[j]!.steps as tf.Tensor[], 0)])), T * batch), T);
+      : blocksOf(xs[0]!).flatMap((b, k) => TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, blocksOf(xs[j]!)[k]!.t])), b.steps * batch), b.steps));
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
