@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
       .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
       .option("backend", { choices: ["interp", "tfjs-cpu", "tfjs-wasm"] as const, default: "interp" as const, describe: "the reference interpreter, or TensorFlow.js on its cpu or wasm backend" })
       .option("passes", { type: "boolean", default: true, describe: "tfjs: run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
-      .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, layout, cse, dce)" })
+      .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, stack-adds, layout, cse, dce)" })
       .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
       .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
     (a) => wrap(() => runCommand(a))())
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
       .option("resume", { type: "boolean", default: false, describe: "continue from the checkpoint in --out" })
       .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const })
       .option("passes", { type: "boolean", default: true, describe: "run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
-      .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, layout, cse, dce)" })
+      .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-adds, layout, cse, dce)" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy -o name-gender.json", ""),
     (a) => wrap(() => trainCommand(a as unknown as TrainFlags))())
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
