@@ -48,9 +48,9 @@ export function describeModel(ir: ModelIR, env: DimEnv): ModelInfo {
 const dims = (p: PortInfo, batch: boolean): string => `[${[...(batch ? ["batch"] : []), ...(p.sequence ? [p.sequence] : []), ...p.shape].join(", ")}]`;
 const key = (name: string): string => JSON.stringify(name);
 
-function port(p: PortInfo, type: string, what: string): string {
+function port(p: PortInfo, type: string): string {
   const kind = p.kind === "states" ? "final states, each [batch, …]" : `${p.kind === "sequence" ? "a sequence" : "a value"}, ${dims(p, true)}${p.dtype === "int" ? " token ids" : ""}`;
-  return `${docComment([`\`${p.name}\`: ${kind}. ${what}`.trim(), ...(p.doc ? [p.doc] : [])], "  ")}\n  ${key(p.name)}: ${type};`;
+  return `${docComment([`\`${p.name}\`: ${kind}.`, ...(p.doc ? [p.doc] : [])], "  ")}\n  ${key(p.name)}: ${type};`;
 }
 
 export function declarations(info: ModelInfo, target: Target, header: string): string {
@@ -60,8 +60,8 @@ export function declarations(info: ModelInfo, target: Target, header: string): s
   const states = tf ? "Record<string, tf.Tensor>" : "Record<string, Tensor>";
   const stepIn = (p: PortInfo) => (tf ? "tf.Tensor" : p.dtype === "int" ? "number" : "ArrayLike<number>");
   const stepOut = tf ? "tf.Tensor" : "Float32Array";
-  const inputs = info.inputs.map((p) => port(p, input, p.sequence ? "" : ""));
-  const outputs = info.outputs.map((p) => port(p, p.kind === "states" ? states : tensor, ""));
+  const inputs = info.inputs.map((p) => port(p, input));
+  const outputs = info.outputs.map((p) => port(p, p.kind === "states" ? states : tensor));
   const stepInputs = info.inputs.map((p) => `${docComment([`\`${p.name}\` at one step: [${[...(tf ? ["batch"] : []), ...p.shape].join(", ")}]${p.dtype === "int" ? " (a token id)" : ""}`], "  ")}\n  ${key(p.name)}: ${stepIn(p)};`);
   const stepOutputs = info.outputs.map((p) => `${docComment([`\`${p.name}\` at this step: [${[...(tf ? ["batch"] : []), ...p.shape].join(", ")}]`], "  ")}\n  ${key(p.name)}: ${stepOut};`);
   const stepDoc = info.streaming
