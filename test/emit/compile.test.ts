@@ -125,6 +125,25 @@ describe.each(cases)("examples/$folder: model $model", ({ folder, spec, model })
         }
       }
     }
+    // The tfjs module also streams whole batches: every example's step at once (when the sequences share a length).
+    const T0 = (sample[ir.inputs[0]!.name][0] as unknown[]).length;
+    const equal = Array.from({ length: batch }, (_, b) => lengths?.[ir.inputs[0]!.name]?.[b] ?? T0).every((l) => l === T0);
+    if (equal) {
+      tfm.reset();
+      for (let t = 0; t < T0; t++) {
+        const outs = tf.tidy(() => Object.fromEntries(Object.entries(tfm.step(Object.fromEntries(ir.inputs.map((i) => [i.name,
+          tf.tensor((sample[i.name] as unknown[][]).map((row) => row[t]) as number[], undefined, i.dtype === "int" ? "int32" : "float32")]))) as Record<string, tf.Tensor>)
+          .map(([k, v]) => [k, v.dataSync().slice()])));
+        for (const o of ir.outputs) {
+          const node = ir.nodes[o.node]!;
+          if (!node.seq && t !== T0 - 1) continue;
+          const full = whole.outputs[o.name] as { shape: number[]; data: Float32Array };
+          const per = full.shape.slice(node.seq ? 2 : 1).reduce((p, d) => p * d, 1);
+          const want = Float32Array.from({ length: batch * per }, (_, k) => full.data[node.seq ? (Math.floor(k / per) * full.shape[1]! + t) * per + (k % per) : k]!);
+          expect(closeness(outs[o.name]!, want), `${o.name} tfjs batched step ${t}`).toBeLessThanOrEqual(1);
+        }
+      }
+    }
     tfm.dispose();
   });
 
