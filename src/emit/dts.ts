@@ -56,7 +56,7 @@ function port(p: PortInfo, type: string): string {
 export function declarations(info: ModelInfo, target: Target, header: string): string {
   const tf = target === "tfjs";
   const tensor = tf ? "tf.Tensor" : "Tensor";
-  const input = tf ? "tf.Tensor" : "NestedArray | Tensor";
+  const input = tf ? "tf.Tensor" : "NestedArray | { shape: number[]; data: ArrayLike<number> }";
   const states = tf ? "Record<string, tf.Tensor>" : "Record<string, Tensor>";
   const stepIn = (p: PortInfo) => (tf ? "tf.Tensor" : p.dtype === "int" ? "number" : "ArrayLike<number>");
   const stepOut = tf ? "tf.Tensor" : "Float32Array";
