@@ -56,9 +56,9 @@ function port(p: PortInfo, type: string): string {
 export function declarations(info: ModelInfo, target: Target, header: string): string {
   const tf = target === "tfjs";
   const tensor = tf ? "tf.Tensor" : "Tensor";
-  const input = tf ? "tf.Tensor" : "NestedArray | { shape: number[]; data: ArrayLike<number> }";
+  const input = `${tf ? "tf.Tensor | " : ""}NestedArray | { shape: number[]; data: ArrayLike<number> }`;
   const states = tf ? "Record<string, tf.Tensor>" : "Record<string, Tensor>";
-  const stepIn = (p: PortInfo) => (tf ? "tf.Tensor" : p.dtype === "int" ? "number" : "ArrayLike<number>");
+  const stepIn = (p: PortInfo) => (tf ? "tf.Tensor | NestedArray" : p.dtype === "int" ? "number" : "ArrayLike<number>");
   const stepOut = tf ? "tf.Tensor" : "Float32Array";
   const inputs = info.inputs.map((p) => port(p, input));
   const outputs = info.outputs.map((p) => port(p, p.kind === "states" ? states : tensor));
@@ -71,9 +71,9 @@ export function declarations(info: ModelInfo, target: Target, header: string): s
 ${tf ? 'import type * as tf from "@tensorflow/tfjs";\n' : ""}
 ${tf ? "" : `/** A tensor: row-major float32 values and their shape, batch first. */
 export interface Tensor { shape: number[]; data: Float32Array }
-/** Nested arrays of numbers, batch first. */
+`}/** Nested arrays of numbers, batch first. */
 export type NestedArray = number | NestedArray[];
-`}
+
 ${docComment([`The inputs of model \`${info.name}\`.`])}
 export interface Inputs {
 ${inputs.join("\n")}

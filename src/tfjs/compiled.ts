@@ -39,6 +39,8 @@ export interface RunOptions {
 }
 
 type Outputs = Record<string, tf.Tensor | Record<string, tf.Tensor>>;
+/** A tf.Tensor, nested arrays (batch first), or {shape, data}. */
+export type InputValue = tf.Tensor | unknown;
 
 const plain = (o: TfOutput): tf.Tensor | Record<string, tf.Tensor> => o.states ?? o.tensor!;
 
@@ -70,7 +72,33 @@ export class CompiledTfModel {
   }
 
   /** Every output by name, with each sequence output's lengths. The caller owns (and disposes) the tensors. */
-  run(inputs: Readonly<Record<string, tf.Tensor>>, options: RunOptions = {}): { outputs: Outputs; lengths: Record<string, number[]> } {
+  run(given: Readonly<Record<string, InputValue>>, options: RunOptions = {}): { outputs: Outputs; lengths: Record<string, number[]> } {
+    const { inputs, owned } = this.tensorsOf(given);
+    try {
+      return this.runTensors(inputs, options);
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+
+  /** Inputs as tensors: tensors as they are; nested arrays (batch first) and {shape, data} converted (and disposed after). */
+  private tensorsOf(given: Readonly<Record<string, InputValue>>): { inputs: Record<string, tf.Tensor>; owned: tf.Tensor[] } {
+    if (typeof given !== "object" || given === null) throw new RnncError("RNN0605", "inputs must be an object with one entry per input");
+    const owned: tf.Tensor[] = [];
+    const inputs: Record<string, tf.Tensor> = {};
+    for (const [name, v] of Object.entries(given)) {
+      if (v instanceof tf.Tensor) { setOwn(inputs, name, v); continue; }
+      const dtype = this.ir.inputs.find((i) => i.name === name)?.dtype === "int" ? "int32" : "float32";
+      const plainTensor = typeof v === "object" && v !== null && "shape" in v && "data" in v;
+      if (!Array.isArray(v) && !plainTensor) throw new RnncError("RNN0605", `input \`${name}\` must be a tf.Tensor, nested arrays (batch first) or {shape, data}`);
+      const t = plainTensor ? tf.tensor((v as { data: number[] }).data, (v as { shape: number[] }).shape, dtype) : tf.tensor(v as number[], undefined, dtype);
+      owned.push(t);
+      setOwn(inputs, name, t);
+    }
+    return { inputs, owned };
+  }
+
+  private runTensors(inputs: Readonly<Record<string, tf.Tensor>>, options: RunOptions): { outputs: Outputs; lengths: Record<string, number[]> } {
     const batch = validateModelInputs(this.ir, this.env, shapesOf(inputs), options.lengths);
     const lengths: Record<string, number[]> = {};
     const outputs = tf.tidy(() => {
@@ -87,7 +115,7 @@ export class CompiledTfModel {
   }
 
   /** Every output by name: sequences [batch, time, ...] (zero past each length), single values [batch, ...]. */
-  predict(inputs: Readonly<Record<string, tf.Tensor>>, options: RunOptions = {}): Outputs {
+  predict(inputs: Readonly<Record<string, InputValue>>, options: RunOptions = {}): Outputs {
     return this.run(inputs, options).outputs;
   }
 
@@ -95,9 +123,18 @@ export class CompiledTfModel {
    * One time step of every input ([batch, ...] each); returns each output at this step. Scans keep their states
    * between calls until `reset()`; a `last(…)` output is the answer as if the sequences ended at this step.
    */
-  step(inputs: Readonly<Record<string, tf.Tensor>>): Record<string, tf.Tensor> {
+  step(given: Readonly<Record<string, InputValue>>): Record<string, tf.Tensor> {
     const s = streamability(this.ir);
     if (!s.ok) throw new RnncError("RNN0605", `model \`${this.ir.name}\` cannot run a step at a time: ${s.why}`, ["use predict on whole sequences"]);
+    const { inputs, owned } = this.tensorsOf(given);
+    try {
+      return this.stepTensors(inputs);
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+
+  private stepTensors(inputs: Readonly<Record<string, tf.Tensor>>): Record<string, tf.Tensor> {
     const batch = validateModelInputs(this.ir, this.env, Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, { shape: [t.shape[0]!, 1, ...t.shape.slice(1)] }])));
     if (this.carry && batch !== this.carryBatch) throw new RnncError("RNN0605", `step got a batch of ${batch} after steps with a batch of ${this.carryBatch}`, ["call reset() to start new sequences"]);
     const old = this.carry;

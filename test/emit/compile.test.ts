@@ -185,7 +185,7 @@ describe("compiled modules", () => {
   it("d.ts names every input and output with its shape", async () => {
     const m = await compileModule({ ir, env, target: "tfjs", weights, weightsGiven: false, source: spec, version: "1" });
     expect(m.dts).toContain('import type * as tf from "@tensorflow/tfjs"');
-    expect(m.dts).toMatch(/`series`: a sequence, \[batch, T, 1\]\.[\s\S]*series: tf\.Tensor;/);
+    expect(m.dts).toMatch(/`series`: a sequence, \[batch, T, 1\]\.[\s\S]*series: tf\.Tensor \| NestedArray \| \{ shape: number\[\]; data: ArrayLike<number> \};/);
     expect(m.dts).toMatch(/`next`: a sequence, \[batch, T, 1\]\.[\s\S]*next: tf\.Tensor;/);
     expect(m.dts).toContain("Many-to-many, aligned: monthly CO2 at Mauna Loa");
   });
@@ -219,6 +219,23 @@ describe("compiled modules", () => {
     expect(closeness(m.predict({ series: x }).next.dataSync(), want.next!.tensor!.data)).toBeLessThanOrEqual(1);
     tf.dispose([x, y]);
     opt.dispose();
+    m.dispose();
+  });
+
+  it("target tfjs: takes nested arrays and {shape, data} as well as tensors, and frees what it converted", async () => {
+    const m = (await compileAndImport(ir, "tfjs", "co2-plain")).module.createModel();
+    const x = [[[0.5], [-1], [2]], [[0.1], [0.2], [0.3]]];
+    const t = tf.tensor3d(x);
+    const want = (m.predict({ series: t }).next as tf.Tensor).dataSync();
+    const before = tf.memory().numTensors;
+    const nested = m.predict({ series: x }).next as tf.Tensor;
+    const plain = m.predict({ series: { shape: [2, 3, 1], data: Float32Array.from(x.flat(2)) } }).next as tf.Tensor;
+    expect(Array.from(nested.dataSync())).toEqual(Array.from(want));
+    expect(Array.from(plain.dataSync())).toEqual(Array.from(want));
+    tf.dispose([nested, plain]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => m.predict({ series: "x" })).toThrow("input `series` must be a tf.Tensor, nested arrays (batch first) or {shape, data}");
+    t.dispose();
     m.dispose();
   });
 
