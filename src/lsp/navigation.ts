@@ -10,10 +10,10 @@ const IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_']*$/u;
 const KEYWORDS = new Set(keywords.map((k) => k.name.toLowerCase()));
 
 const within = (span: A.Span, offset: number) => offset >= span.start && offset <= span.end;
-export const sameDef = (a: Def | undefined, b: Def | undefined): boolean => !!a && !!b && a.file === b.file && a.span.start === b.span.start && a.name === b.name;
+const sameDef = (a: Def | undefined, b: Def | undefined): boolean => !!a && !!b && a.file === b.file && a.span.start === b.span.start && a.name === b.name;
 
 /** The declaration or use under `offset`. */
-export function symbolAt(a: Analysis, offset: number): { def: Def | undefined; use: Use | undefined; span: A.Span } | undefined {
+function symbolAt(a: Analysis, offset: number): { def: Def | undefined; use: Use | undefined; span: A.Span } | undefined {
   const def = a.symbols.defs.find((d) => d.file === a.result.file && within(d.span, offset));
   if (def) return { def, use: undefined, span: def.span };
   const use = a.symbols.uses.find((u) => within(u.span, offset));

@@ -116,7 +116,12 @@ export function blockSizes(steps: number): number[] {
   return counts;
 }
 
-/** A time-major [steps*B, …] tensor cut into its steps ([B, …] each), through blocks (see stepBlocks). */
-export function splitSteps(t: tf.Tensor, steps: number): tf.Tensor[] {
-  return stepBlocks(t, steps).flatMap((b) => (b.steps === 1 ? [b.t] : tf.split(b.t, b.steps, 0)));
+/** Blocks cut into their steps ([B, …] each). */
+export function stepsOf(blocks: readonly StepBlock[]): tf.Tensor[] {
+  return blocks.flatMap((b) => (b.steps === 1 ? [b.t] : tf.split(b.t, b.steps, 0)));
+}
+
+/** A time-major [steps*B, …] tensor cut into its steps, through blocks (see stepBlocks). */
+function splitSteps(t: tf.Tensor, steps: number): tf.Tensor[] {
+  return stepsOf(stepBlocks(t, steps));
 }

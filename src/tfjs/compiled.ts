@@ -39,8 +39,8 @@ export interface RunOptions {
 }
 
 type Outputs = Record<string, tf.Tensor | Record<string, tf.Tensor>>;
-/** A tf.Tensor, nested arrays (batch first), or {shape, data}. */
-export type InputValue = tf.Tensor | unknown;
+/** An input: a tf.Tensor, nested arrays (batch first), or {shape, data}; anything else is refused with a message. */
+export type InputValue = unknown;
 
 const plain = (o: TfOutput): tf.Tensor | Record<string, tf.Tensor> => o.states ?? o.tensor!;
 

@@ -4,7 +4,7 @@ import type { ModelIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 import { layerEnv } from "../weights/weights.js";
-import { blockSizes, stepBlocks, TfCell, type History, type StepBlock } from "./cell.js";
+import { blockSizes, stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { optimize } from "../passes/pipeline.js";
 
@@ -91,7 +91,7 @@ export class TfModel {
         // Time-major once ([T*batch, …]), cut into blocks and the blocks into steps (see stepBlocks): cheaper than unstacking the time axis.
         const timeMajor = tf.reshape(tf.transpose(t, [1, 0, ...t.shape.slice(2).map((_, k) => k + 2)]), [T * batch, ...t.shape.slice(2)]);
         const blocks = stepBlocks(timeMajor, T);
-        return { kind: "seq", steps: blocks.flatMap((b) => (b.steps === 1 ? [b.t] : tf.split(b.t, b.steps, 0))), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T), blocks };
+        return { kind: "seq", steps: stepsOf(blocks), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T), blocks };
       }
       case Op.Apply: {
         const cell = this.cells.get(n.attrs.layer!)!;

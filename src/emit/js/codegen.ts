@@ -7,7 +7,7 @@ import type { DimEnv } from "../../interp/instantiate.js";
 /** Where a value lives: `arr[off + k]` for element k, or a scalar expression. */
 export type Ref = { readonly kind: "buf"; readonly arr: string; readonly off: string } | { readonly kind: "scalar"; readonly expr: string };
 
-export const isElementwise = (op: Op): boolean => unaryOps.has(op) || binaryOps.has(op);
+const isElementwise = (op: Op): boolean => unaryOps.has(op) || binaryOps.has(op);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** JS for element `idx` of a value. */
