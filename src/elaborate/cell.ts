@@ -1,11 +1,11 @@
 // Elaborates one cell declaration into its CellIR: equations in dependency order, states with lags, outputs.
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
-import { broadcastShape } from "../check/shape-rules.js";
+import { broadcastShape } from "../ir/shapes.js";
 import { shapeEquals, shapeToString } from "../ir/dims.js";
 import type { CellIR, NodeId, ParamInfo, StateInfo, ValueInfo, InputInfo } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { NodeBuilder } from "./builder.js";
+import { NodeBuilder } from "../ir/builder.js";
 import { applyLayer, firstOutput, instantiateLayer, type CellLibrary, type LayerInstance } from "./layers.js";
 import type { InlineSink } from "./inline.js";
 import { ExprElaborator, type ValueResolver } from "./expr.js";

@@ -2,11 +2,11 @@
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Help, Label } from "../diagnostics/diagnostic.js";
 import { closestNames, quoteList, rankByName } from "../diagnostics/suggest.js";
-import { matmulShape, broadcastShape, concatShape, sliceShape, lastAxisShape, gatherShape, transposeShape, type ShapeResult } from "../check/shape-rules.js";
+import { matmulShape, broadcastShape, sliceShape } from "../ir/shapes.js";
 import { shapeEquals, shapeToString, dimConst, type Shape } from "../ir/dims.js";
 import type { NodeId } from "../ir/ir.js";
-import { Op, builtins, unaryOps } from "../ir/ops.js";
-import type { NodeBuilder } from "./builder.js";
+import { Op, builtins, info } from "../ir/ops.js";
+import type { NodeBuilder } from "../ir/builder.js";
 import { dimOf, type CellScope, type Sym } from "./scope.js";
 
 /** How a name in an expression is turned into a node; the cell elaborator supplies it (it knows about cycles). */
@@ -156,18 +156,11 @@ export class ExprElaborator {
       return undefined;
     }
     if (!args.every((a): a is NodeId => a !== undefined)) return undefined;
+    if (fn.op === Op.MatMul) return this.matmul(e, e.args[0]!, e.args[1]!, args[0], args[1]);
     const shapes = args.map((a) => this.b.shape(a));
-    let result: ShapeResult;
-    if (unaryOps.has(fn.op)) result = { ok: true, shape: shapes[0]! };
-    else if (fn.op === Op.Softmax || fn.op === Op.LogSoftmax) result = lastAxisShape(shapes[0]!, false);
-    else if (fn.op === Op.Sum || fn.op === Op.Mean) result = lastAxisShape(shapes[0]!, true);
-    else if (fn.op === Op.Concat) result = concatShape(shapes);
-    else if (fn.op === Op.MatMul) return this.matmul(e, e.args[0]!, e.args[1]!, args[0], args[1]);
-    else if (fn.op === Op.Transpose) result = transposeShape(shapes[0]!);
-    else if (fn.op === Op.Gather) result = gatherShape(shapes[0]!, shapes[1]!, this.b.nodes[args[1]!]!.dtype);
-    else result = broadcastShape(shapes[0]!, shapes[1]!);
+    const result = info(fn.op).shape!(shapes, { dtypes: args.map((a) => this.b.nodes[a]!.dtype), attrs: {} });
     if (!result.ok) {
-      this.diags.error(fn.op === Op.Concat || fn.op === Op.Maximum || fn.op === Op.Minimum || fn.op === Op.Pow ? "RNN0302" : "RNN0304",
+      this.diags.error(result.code,
         `\`${e.callee.text}\` cannot take ${shapes.map(shapeToString).join(" and ")}: ${result.reason}`, {
           file: this.file, span: e.span, label: result.reason,
           secondary: e.args.map((a, i) => ({ file: this.file, span: a.span, message: `this has shape ${shapeToString(shapes[i]!)}` })),

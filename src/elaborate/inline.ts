@@ -3,7 +3,7 @@ import type { Span } from "../ast/nodes.js";
 import { substDim, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, InitSpec, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import type { NodeBuilder } from "./builder.js";
+import type { NodeBuilder } from "../ir/builder.js";
 
 export interface InlineSink {
   param(name: string, shape: Shape, init: InitSpec, span: Span): void;

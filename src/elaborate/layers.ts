@@ -4,7 +4,7 @@ import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { dimAsName, dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
-import type { NodeBuilder } from "./builder.js";
+import type { NodeBuilder } from "../ir/builder.js";
 import { inlineCell, substShape, type InlineSink } from "./inline.js";
 import { dimOf, optionValue, type OptionValue } from "./scope.js";
 

@@ -2,11 +2,11 @@
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
 import { closestNames, quoteList } from "../diagnostics/suggest.js";
-import { broadcastShape, concatShape, lastAxisShape, matmulShape, sliceShape, transposeShape, type ShapeResult } from "../check/shape-rules.js";
+import { broadcastShape, concatShape, lastAxisShape, matmulShape, sliceShape, transposeShape, type ShapeResult } from "../ir/shapes.js";
 import { dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { DimInfo, LayerInfo, ModelInputInfo, ModelIR, NodeId, ValueInfo } from "../ir/ir.js";
 import { Op, builtins, unaryOps } from "../ir/ops.js";
-import { NodeBuilder } from "./builder.js";
+import { NodeBuilder } from "../ir/builder.js";
 import { substShape } from "./inline.js";
 import { bindLayer, instantiateLayer, layerInputShape, type CellLibrary, type LayerContext, type LayerInstance } from "./layers.js";
 import { dimOf } from "./scope.js";
@@ -309,7 +309,7 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
       : fn.op === Op.Concat ? concatShape(shapes)
       : fn.op === Op.MatMul ? matmulShape(shapes[0]!, shapes[1]!)
       : fn.op === Op.Transpose ? transposeShape(shapes[0]!)
-      : fn.op === Op.Gather ? { ok: false, reason: "gather is for cells; use an Embedding layer with `map`" }
+      : fn.op === Op.Gather ? { ok: false, reason: "gather is for cells; use an Embedding layer with `map`", code: "RNN0304" }
       : broadcastShape(shapes[0]!, shapes[1]!);
     return pointwise(fn.op, ids, e.args, result, e, fn.op === Op.MatMul ? "RNN0301" : "RNN0304");
   };

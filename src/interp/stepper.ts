@@ -1,23 +1,12 @@
 // One example's run of a cell, a step at a time: the building block of the interpreter's cells, scans and generators.
-import type { CellIR, Node, NodeId } from "../ir/ir.js";
+import type { CellIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
+import { reachable } from "../ir/graph.js";
 import { binaryOps, unaryOps } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "./instantiate.js";
 import { binary, concat0, gather, lastAxis, matmul, slice0, transpose2d, unary } from "./kernels.js";
 import { alloc, type Precision, type Tensor } from "./tensor.js";
-
-/** Nodes reachable from `roots`, in node (topological) order. */
-export function reachable(nodes: readonly Node[], roots: readonly NodeId[]): Node[] {
-  const seen = new Set<NodeId>();
-  const visit = (id: NodeId): void => {
-    if (seen.has(id)) return;
-    seen.add(id);
-    for (const a of nodes[id]!.args) visit(a);
-  };
-  roots.forEach(visit);
-  return nodes.filter((n) => seen.has(n.id));
-}
 
 export function evalNode(n: Node, v: readonly (Tensor | undefined)[], env: DimEnv, p: Precision, leaf: (n: Node) => Tensor): Tensor {
   if (n.op === Op.Input || n.op === Op.Param || n.op === Op.StateRead) return leaf(n);

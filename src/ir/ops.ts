@@ -1,4 +1,9 @@
-// The closed set of IR operations, with the facts every stage needs about each.
+// The closed set of IR operations and one table of facts per op: arity, category, result shape, range, doc, names.
+import type { Shape } from "./dims.js";
+import type { Attrs } from "./ir.js";
+import {
+  broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sameShape, sliceShape, transposeShape, type ShapeResult,
+} from "./shapes.js";
 
 export enum Op {
   // leaves
@@ -15,8 +20,8 @@ export enum Op {
   // elementwise binary (numpy broadcasting)
   Add = "add", Sub = "sub", Mul = "mul", Div = "div", Maximum = "maximum", Minimum = "minimum", Pow = "pow",
   // elementwise unary
-  Neg = "neg", Sigmoid = "sigmoid", HardSigmoid = "hard_sigmoid", Tanh = "tanh", Relu = "relu", Elu = "elu", Selu = "selu",
-  Softplus = "softplus", Softsign = "softsign", Swish = "swish", Gelu = "gelu", Exp = "exp", Log = "log", Abs = "abs",
+  Neg = "neg", Sigmoid = "sigmoid", HardSigmoid = "hard_sigmoid", Tanh = "tanh", Relu = "relu", Elu = "elu",
+  Selu = "selu", Softplus = "softplus", Softsign = "softsign", Swish = "swish", Gelu = "gelu", Exp = "exp", Log = "log", Abs = "abs",
   Sqrt = "sqrt", Square = "square", Sin = "sin", Cos = "cos", Identity = "identity",
   // along the last axis
   Softmax = "softmax", LogSoftmax = "log_softmax", Sum = "sum", Mean = "mean",
@@ -30,25 +35,111 @@ export enum Op {
   Generate = "generate", // feeds a layer's output back as its next input (attrs.start, steps, until, temperature)
 }
 
-/** Ops that only appear in models. */
-export const sequenceOps: ReadonlySet<Op> = new Set([Op.Apply, Op.Map, Op.Scan, Op.Final, Op.Field, Op.Last, Op.Generate]);
+/**
+ * What a backend must provide for an op: leaves and sequence constructs are handled by each backend's own driver;
+ * every other category is one row of a backend's total table.
+ */
+export type OpCategory = "leaf" | "unary" | "binary" | "matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce" | "sequence";
 
-export const unaryOps: ReadonlySet<Op> = new Set([
-  Op.Neg, Op.Sigmoid, Op.HardSigmoid, Op.Tanh, Op.Relu, Op.Elu, Op.Selu, Op.Softplus, Op.Softsign, Op.Swish, Op.Gelu,
-  Op.Exp, Op.Log, Op.Abs, Op.Sqrt, Op.Square, Op.Sin, Op.Cos, Op.Identity,
-]);
-export const binaryOps: ReadonlySet<Op> = new Set([Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Pow]);
+/** What a shape rule sees of a node: its arguments' shapes and element types, and its own attributes. */
+export interface ShapeContext { readonly dtypes: readonly ("float" | "int")[]; readonly attrs: Attrs }
+
+export interface OpInfo {
+  readonly category: OpCategory;
+  /** Number of arguments, or [min, max] for variadic ops. */
+  readonly arity: number | readonly [number, number];
+  /** Names it is called by in expressions (the first is its own); none for ops written another way or not at all. */
+  readonly names: readonly string[];
+  readonly doc: string;
+  /** The result shape from the arguments', or why there is none (with the diagnostic code of that mistake). */
+  readonly shape?: (args: readonly Shape[], ctx: ShapeContext) => ShapeResult;
+  /** The interval its output lies in, when bounded whatever its input. */
+  readonly range?: readonly [number, number];
+  /** Slot for the reverse-mode derivative rule (issue #11); absent until then. */
+  readonly vjp?: undefined;
+  /** Slot for the ONNX operator this op maps to (issue #13); absent until then. */
+  readonly onnx?: string;
+}
+
+const unary = <const N extends readonly string[]>(names: N, doc: string, range?: readonly [number, number]) =>
+  ({ category: "unary", arity: 1, names, doc, shape: (s: readonly Shape[]) => sameShape(s[0]!), ...(range ? { range } : {}) }) as const;
+const binary = <const N extends readonly string[]>(names: N, doc: string) =>
+  ({ category: "binary", arity: 2, names, doc, shape: (s: readonly Shape[]) => broadcastShape(s[0]!, s[1]!) }) as const;
+const leaf = (doc: string) => ({ category: "leaf", arity: 0, names: [], doc }) as const;
+const sequence = (arity: OpInfo["arity"], doc: string) => ({ category: "sequence", arity, names: [], doc }) as const;
+
+/**
+ * The facts of every op. Row order is the order builtins are listed in (help texts, completion, the README table).
+ * `satisfies` makes a missing op a type error; backends derive their total tables from the categories below.
+ */
+export const opInfo = {
+  [Op.Sigmoid]: unary(["sigmoid", "σ"], "logistic sigmoid 1/(1+e^-x), range (0, 1)", [0, 1]),
+  [Op.HardSigmoid]: unary(["hard_sigmoid"], "piecewise-linear sigmoid clip(0.2x + 0.5, 0, 1), as in Keras", [0, 1]),
+  [Op.Tanh]: unary(["tanh"], "hyperbolic tangent, range (-1, 1)", [-1, 1]),
+  [Op.Relu]: unary(["relu"], "max(x, 0)"),
+  [Op.Elu]: unary(["elu"], "x if x > 0 else e^x - 1"),
+  [Op.Selu]: unary(["selu"], "scaled exponential linear unit"),
+  [Op.Softplus]: unary(["softplus"], "log(1 + e^x)"),
+  [Op.Softsign]: unary(["softsign"], "x / (1 + |x|)", [-1, 1]),
+  [Op.Swish]: unary(["swish", "silu"], "x · sigmoid(x)"),
+  [Op.Gelu]: unary(["gelu"], "Gaussian error linear unit (tanh approximation)"),
+  [Op.Exp]: unary(["exp"], "e^x"),
+  [Op.Log]: unary(["log"], "natural logarithm"),
+  [Op.Abs]: unary(["abs"], "|x|"),
+  [Op.Sqrt]: unary(["sqrt"], "square root"),
+  [Op.Square]: unary(["square"], "x²"),
+  [Op.Sin]: unary(["sin"], "sine", [-1, 1]),
+  [Op.Cos]: unary(["cos"], "cosine", [-1, 1]),
+  [Op.Identity]: unary(["linear", "identity"], "the identity, x"),
+  [Op.Softmax]: { category: "lastAxis", arity: 1, names: ["softmax"], doc: "softmax over the last axis", range: [0, 1], shape: (s) => lastAxisShape(s[0]!, false) },
+  [Op.LogSoftmax]: { category: "lastAxis", arity: 1, names: ["log_softmax"], doc: "log of the softmax over the last axis", shape: (s) => lastAxisShape(s[0]!, false) },
+  [Op.Sum]: { category: "reduce", arity: 1, names: ["sum"], doc: "sum over the last axis", shape: (s) => lastAxisShape(s[0]!, true) },
+  [Op.Mean]: { category: "reduce", arity: 1, names: ["mean"], doc: "mean over the last axis", shape: (s) => lastAxisShape(s[0]!, true) },
+  [Op.Maximum]: binary(["max"], "elementwise maximum of two values"),
+  [Op.Minimum]: binary(["min"], "elementwise minimum of two values"),
+  [Op.Pow]: binary(["pow"], "elementwise power a^b"),
+  [Op.Concat]: { category: "concat", arity: [2, 64], names: ["concat"], doc: "joins values along their first axis", shape: (s) => concatShape(s) },
+  [Op.MatMul]: { category: "matmul", arity: 2, names: ["matmul"], doc: "matrix product, the same as `@`", shape: (s) => matmulShape(s[0]!, s[1]!) },
+  [Op.Gather]: {
+    category: "gather", arity: 2, names: ["gather"], doc: "gather(table, i): row i of a table, for an integer i (token ids)",
+    shape: (s, c) => gatherShape(s[0]!, s[1]!, c.dtypes[1]!),
+  },
+  [Op.Transpose]: { category: "transpose", arity: 1, names: ["transpose"], doc: "transpose(W): the matrix with its two axes swapped", shape: (s) => transposeShape(s[0]!) },
+  [Op.Neg]: unary([], "-x, written as a minus sign"),
+  [Op.Add]: binary([], "a + b"),
+  [Op.Sub]: binary([], "a - b"),
+  [Op.Mul]: binary([], "a * b (also written ⊙)"),
+  [Op.Div]: binary([], "a / b"),
+  [Op.Slice]: { category: "slice", arity: 1, names: [], doc: "v[a:b]: elements a to b-1 of the first axis", shape: (s, c) => sliceShape(s[0]!, c.attrs.start!, c.attrs.end!) },
+  [Op.Input]: leaf("a cell input at step t"),
+  [Op.StateRead]: leaf("a state k ≥ 1 steps back"),
+  [Op.Param]: leaf("a trainable parameter"),
+  [Op.Const]: leaf("a scalar constant"),
+  [Op.Apply]: sequence([1, 64], "a stateless layer on single values"),
+  [Op.Map]: sequence([1, 64], "a stateless layer at every step of sequences"),
+  [Op.Scan]: sequence([1, 65], "a layer over sequences carrying its states"),
+  [Op.Final]: sequence(1, "the final states of a scan or generate"),
+  [Op.Field]: sequence(1, "one state of final states"),
+  [Op.Last]: sequence(1, "each sequence's element at its own last step"),
+  [Op.Generate]: sequence([0, 2], "feeds a layer's output back as its next input"),
+} satisfies Record<Op, OpInfo>;
+
+type Table = typeof opInfo;
+/** The ops of some categories, as a type: backends write `Record<OpsIn<"unary">, …>` so a missing row is a compile error. */
+export type OpsIn<C extends OpCategory> = { [K in Op]: Table[K]["category"] extends C ? K : never }[Op];
+
+export const info = (op: Op): OpInfo => opInfo[op];
+
+const opsWhere = (p: (i: OpInfo) => boolean): ReadonlySet<Op> => new Set((Object.keys(opInfo) as Op[]).filter((op) => p(opInfo[op])));
+/** Ops that only appear in models. */
+export const sequenceOps = opsWhere((i) => i.category === "sequence") as ReadonlySet<Op>;
+export const unaryOps = opsWhere((i) => i.category === "unary");
+export const binaryOps = opsWhere((i) => i.category === "binary");
 
 /** The interval an op's output lies in, when it is bounded regardless of its input. */
-export const outputRange: Partial<Record<Op, readonly [number, number]>> = {
-  [Op.Sigmoid]: [0, 1],
-  [Op.HardSigmoid]: [0, 1],
-  [Op.Softmax]: [0, 1],
-  [Op.Tanh]: [-1, 1],
-  [Op.Softsign]: [-1, 1],
-  [Op.Sin]: [-1, 1],
-  [Op.Cos]: [-1, 1],
-};
+export const outputRange: Partial<Record<Op, readonly [number, number]>> = Object.fromEntries(
+  (Object.keys(opInfo) as Op[]).flatMap((op) => (opInfo[op] as OpInfo).range ? [[op, (opInfo[op] as OpInfo).range!]] : []),
+);
 
 export interface Builtin {
   readonly name: string;
@@ -58,42 +149,10 @@ export interface Builtin {
   readonly doc: string;
 }
 
-const b = (name: string, op: Op, arity: Builtin["arity"], doc: string): Builtin => ({ name, op, arity, doc });
-
-/** Functions callable in expressions, by every name they answer to. */
+/** Functions callable in expressions, by every name they answer to, in the table's order. */
 export const builtins: ReadonlyMap<string, Builtin> = new Map(
-  [
-    b("sigmoid", Op.Sigmoid, 1, "logistic sigmoid 1/(1+e^-x), range (0, 1)"),
-    b("σ", Op.Sigmoid, 1, "logistic sigmoid 1/(1+e^-x), range (0, 1)"),
-    b("hard_sigmoid", Op.HardSigmoid, 1, "piecewise-linear sigmoid clip(0.2x + 0.5, 0, 1), as in Keras"),
-    b("tanh", Op.Tanh, 1, "hyperbolic tangent, range (-1, 1)"),
-    b("relu", Op.Relu, 1, "max(x, 0)"),
-    b("elu", Op.Elu, 1, "x if x > 0 else e^x - 1"),
-    b("selu", Op.Selu, 1, "scaled exponential linear unit"),
-    b("softplus", Op.Softplus, 1, "log(1 + e^x)"),
-    b("softsign", Op.Softsign, 1, "x / (1 + |x|)"),
-    b("swish", Op.Swish, 1, "x · sigmoid(x)"),
-    b("silu", Op.Swish, 1, "x · sigmoid(x)"),
-    b("gelu", Op.Gelu, 1, "Gaussian error linear unit (tanh approximation)"),
-    b("exp", Op.Exp, 1, "e^x"),
-    b("log", Op.Log, 1, "natural logarithm"),
-    b("abs", Op.Abs, 1, "|x|"),
-    b("sqrt", Op.Sqrt, 1, "square root"),
-    b("square", Op.Square, 1, "x²"),
-    b("sin", Op.Sin, 1, "sine"),
-    b("cos", Op.Cos, 1, "cosine"),
-    b("linear", Op.Identity, 1, "the identity, x"),
-    b("identity", Op.Identity, 1, "the identity, x"),
-    b("softmax", Op.Softmax, 1, "softmax over the last axis"),
-    b("log_softmax", Op.LogSoftmax, 1, "log of the softmax over the last axis"),
-    b("sum", Op.Sum, 1, "sum over the last axis"),
-    b("mean", Op.Mean, 1, "mean over the last axis"),
-    b("max", Op.Maximum, 2, "elementwise maximum of two values"),
-    b("min", Op.Minimum, 2, "elementwise minimum of two values"),
-    b("pow", Op.Pow, 2, "elementwise power a^b"),
-    b("concat", Op.Concat, [2, 64], "joins values along their first axis"),
-    b("matmul", Op.MatMul, 2, "matrix product, the same as `@`"),
-    b("gather", Op.Gather, 2, "gather(table, i): row i of a table, for an integer i (token ids)"),
-    b("transpose", Op.Transpose, 1, "transpose(W): the matrix with its two axes swapped"),
-  ].map((x) => [x.name, x]),
+  (Object.keys(opInfo) as Op[]).flatMap((op) => {
+    const i: OpInfo = opInfo[op];
+    return i.names.map((name) => [name, { name, op, arity: i.arity, doc: i.doc }] as const);
+  }),
 );

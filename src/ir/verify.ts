@@ -1,27 +1,25 @@
 // The IR verifier: structural invariants every pass must keep; run after every stage in tests.
-import { broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sliceShape, transposeShape } from "../check/shape-rules.js";
 import { shapeEquals, shapeToString, type Shape } from "./dims.js";
 import type { CellIR, ModelIR, Node } from "./ir.js";
-import { Op, binaryOps, sequenceOps, unaryOps } from "./ops.js";
+import { Op, opInfo, type OpInfo } from "./ops.js";
 
-/** The shape the rules give a pointwise or structural op of the cell op set (reports bad operands). */
-function pointwiseShape(n: Node, shapes: readonly Shape[], bad: (id: number, what: string) => void): Shape | undefined {
-  const from = (r: ReturnType<typeof matmulShape>) => (r.ok ? r.shape : (bad(n.id, `invalid operands: ${r.reason}`), undefined));
-  const arity = (k: number) => { if (n.args.length !== k) bad(n.id, `${n.op} takes ${k} arguments, has ${n.args.length}`); };
-  switch (n.op) {
-    case Op.Const: arity(0); if (typeof n.attrs.value !== "number") bad(n.id, "constant without a value"); return [];
-    case Op.MatMul: arity(2); return from(matmulShape(shapes[0]!, shapes[1]!));
-    case Op.Concat: return from(concatShape(shapes));
-    case Op.Transpose: arity(1); return from(transposeShape(shapes[0]!));
-    case Op.Slice: arity(1); return from(sliceShape(shapes[0]!, n.attrs.start!, n.attrs.end!));
-    case Op.Softmax: case Op.LogSoftmax: arity(1); return from(lastAxisShape(shapes[0]!, false));
-    case Op.Sum: case Op.Mean: arity(1); return from(lastAxisShape(shapes[0]!, true));
-    default:
-      if (unaryOps.has(n.op)) { arity(1); return shapes[0]; }
-      if (binaryOps.has(n.op)) { arity(2); return from(broadcastShape(shapes[0]!, shapes[1]!)); }
-      bad(n.id, `op ${n.op} is not in the op set`);
-      return undefined;
+/** The shape the op table's rule gives a non-leaf op of the cell op set (reports bad operands and arity). */
+function pointwiseShape(n: Node, args: readonly Node[], bad: (id: number, what: string) => void): Shape | undefined {
+  const info: OpInfo = opInfo[n.op];
+  const [lo, hi] = typeof info.arity === "number" ? [info.arity, info.arity] : [1, Infinity];
+  if (n.args.length < lo || n.args.length > hi) bad(n.id, `${n.op} takes ${lo === hi ? lo : `${lo} to ${hi}`} arguments, has ${n.args.length}`);
+  if (n.op === Op.Const) {
+    if (typeof n.attrs.value !== "number") bad(n.id, "constant without a value");
+    return [];
   }
+  if (!info.shape) {
+    bad(n.id, `op ${n.op} is not in the cell op set`);
+    return undefined;
+  }
+  const r = info.shape(args.map((a) => a.shape), { dtypes: args.map((a) => a.dtype), attrs: n.attrs });
+  if (r.ok) return r.shape;
+  bad(n.id, `invalid operands: ${r.reason}`);
+  return undefined;
 }
 
 /** Returns every violated invariant of a model and of its layers' cells (empty when well formed). */
@@ -48,7 +46,7 @@ export function verifyModelIR(ir: ModelIR): string[] {
       default: {
         if (seqs.length > 1) bad(i, `combines sequences of lengths ${seqs.join(", ")}`);
         if ((seqs[0] ?? undefined) !== n.seq) bad(i, `sequence length ${n.seq ?? "none"}, arguments give ${seqs[0] ?? "none"}`);
-        const want = pointwiseShape(n, args.map((a) => a.shape), bad);
+        const want = pointwiseShape(n, args, bad);
         if (want && !shapeEquals(want, n.shape)) bad(i, `shape ${shapeToString(n.shape)}, rules give ${shapeToString(want)}`);
       }
     }
@@ -69,7 +67,6 @@ export function verifyCellIR(ir: CellIR): string[] {
     if (!Object.isFrozen(n)) bad(i, "node is mutable");
     if (n.args.some((a) => a >= i || a < 0)) bad(i, "an argument does not come before its user");
     const args = n.args.map((a) => ir.nodes[a]!);
-    const shapes: Shape[] = args.map((a) => a.shape);
     const batched = n.op === Op.Input || n.op === Op.StateRead || args.some((a) => a.batched);
     if (n.batched !== batched) bad(i, `batched is ${n.batched}, should be ${batched}`);
     let want: Shape | undefined;
@@ -84,10 +81,9 @@ export function verifyCellIR(ir: CellIR): string[] {
         else if (!(n.attrs.lag! >= 1 && n.attrs.lag! <= s.maxLag)) bad(i, `lag ${n.attrs.lag} outside 1..${s.maxLag}`);
         break;
       }
-      case Op.Gather: arity(2); { const r = gatherShape(shapes[0]!, shapes[1]!, args[1]!.dtype); want = r.ok ? r.shape : (bad(i, r.reason), undefined); } break;
       default:
-        if (sequenceOps.has(n.op)) bad(i, `${n.op} appears only in models`);
-        else want = pointwiseShape(n, shapes, bad);
+        if (opInfo[n.op].category === "sequence") bad(i, `${n.op} appears only in models`);
+        else want = pointwiseShape(n, args, bad);
     }
     if (want && !shapeEquals(want, n.shape)) bad(i, `shape ${shapeToString(n.shape)}, rules give ${shapeToString(want)}`);
   });

@@ -1,20 +1,10 @@
 // Reassociates sums so that terms not depending on states come first: ((params + inputs) + states), which lets the
 // input projection and its biases be computed for all steps before the loop.
-import { broadcastShape } from "../check/shape-rules.js";
+import { broadcastShape } from "../ir/shapes.js";
 import type { CellIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
+import { stageOf } from "../ir/graph.js";
 import { copy, rebuild, type Emitter } from "./rebuild.js";
-
-/** 0: static (params, constants), 1: depends on inputs only, 2: depends on a state. */
-export function stageOf(ir: CellIR): number[] {
-  const stage: number[] = [];
-  for (const n of ir.nodes) {
-    if (n.op === Op.StateRead) stage[n.id] = 2;
-    else if (n.op === Op.Input) stage[n.id] = 1;
-    else stage[n.id] = Math.max(0, ...n.args.map((a) => stage[a]!));
-  }
-  return stage;
-}
 
 export function reassociateSums(ir: CellIR): CellIR {
   const stage = stageOf(ir);

@@ -3,7 +3,7 @@ import type { Span } from "../ast/nodes.js";
 import type { Shape } from "../ir/dims.js";
 import type { Attrs, CellIR, Node, NodeId } from "../ir/ir.js";
 import type { Op } from "../ir/ops.js";
-import { NodeBuilder } from "../elaborate/builder.js";
+import { NodeBuilder } from "../ir/builder.js";
 
 export interface Emitter {
   /** Adds a node (args are new ids) and returns its new id. */

@@ -3,7 +3,7 @@
 import { dimEquals, type Dim } from "../ir/dims.js";
 import type { CellIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { stageOf } from "./reassociate.js";
+import { stageOf } from "../ir/graph.js";
 import { copy, rebuild, type Emitter } from "./rebuild.js";
 
 interface Group {

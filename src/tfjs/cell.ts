@@ -3,8 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { CellIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "../interp/instantiate.js";
-import { reachable } from "../interp/stepper.js";
-import { stageOf } from "../passes/reassociate.js";
+import { reachable, stageOf } from "../ir/graph.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 
 /** States as histories: index k-1 holds the state k steps back, each [batch, ...shape]. */

@@ -2,7 +2,7 @@
 import type { CellIR, NodeId } from "../../ir/ir.js";
 import { Op } from "../../ir/ops.js";
 import { concreteShape, type DimEnv } from "../../interp/instantiate.js";
-import { reachable } from "../../interp/stepper.js";
+import { reachable } from "../../ir/graph.js";
 import { Allocator, GraphEmitter, read, type Ref } from "./codegen.js";
 import { matVecModule } from "./wasm-kernel.js";
 

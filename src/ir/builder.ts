@@ -1,8 +1,8 @@
 // Appends immutable IR nodes in dependency order, caching leaves so each param, input and lagged state appears once.
 import type { Span } from "../ast/nodes.js";
-import type { Shape } from "../ir/dims.js";
-import type { Attrs, Node, NodeId } from "../ir/ir.js";
-import { Op } from "../ir/ops.js";
+import type { Shape } from "./dims.js";
+import type { Attrs, Node, NodeId } from "./ir.js";
+import { Op } from "./ops.js";
 
 export class NodeBuilder {
   readonly nodes: Node[] = [];

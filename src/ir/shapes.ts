@@ -1,10 +1,18 @@
-// Shape rules of the op set on symbolic shapes: the result shape, or why there is none.
-import { dimAdd, dimConst, dimEquals, dimToString, dimValue, type Dim, type Shape } from "../ir/dims.js";
+// Shape rules of the op set on symbolic shapes: the result shape, or why there is none and which mistake that is.
+import { dimAdd, dimConst, dimEquals, dimToString, dimValue, type Dim, type Shape } from "./dims.js";
 
-export type ShapeResult = { ok: true; shape: Shape } | { ok: false; reason: string };
+/**
+ * A result shape, or the reason there is none with the diagnostic code of that mistake, the same wherever it is made:
+ * RNN0301 mismatched inner dimensions of a product, RNN0302 shapes that do not broadcast or join, RNN0304 an operand of the wrong kind.
+ */
+export type ShapeResult = { ok: true; shape: Shape } | { ok: false; reason: string; code: ShapeErrorCode };
+export type ShapeErrorCode = "RNN0301" | "RNN0302" | "RNN0304";
 
 const ok = (shape: Shape): ShapeResult => ({ ok: true, shape });
-const fail = (reason: string): ShapeResult => ({ ok: false, reason });
+const fail = (reason: string, code: ShapeErrorCode = "RNN0304"): ShapeResult => ({ ok: false, reason, code });
+
+/** Elementwise ops keep their operand's shape. */
+export const sameShape = (s: Shape): ShapeResult => ok(s);
 
 /** Matrix product per example: [m,k]@[k] → [m], [k]@[k,n] → [n], [m,k]@[k,n] → [m,n], [k]@[k] → []. */
 export function matmulShape(a: Shape, b: Shape): ShapeResult {
@@ -12,7 +20,7 @@ export function matmulShape(a: Shape, b: Shape): ShapeResult {
   if (a.length > 2 || b.length > 2) return fail("a matrix product takes values of rank 1 or 2");
   const inner = a[a.length - 1]!;
   const innerB = b[0]!;
-  if (!dimEquals(inner, innerB)) return fail(`inner dimensions ${dimToString(inner)} and ${dimToString(innerB)} differ`);
+  if (!dimEquals(inner, innerB)) return fail(`inner dimensions ${dimToString(inner)} and ${dimToString(innerB)} differ`, "RNN0301");
   return ok([...a.slice(0, -1), ...b.slice(1)]);
 }
 
@@ -28,7 +36,7 @@ export function broadcastShape(a: Shape, b: Shape): ShapeResult {
     else if (dimEquals(da, db)) out.push(da);
     else if (dimValue(da) === 1) out.push(db);
     else if (dimValue(db) === 1) out.push(da);
-    else return fail(`dimension ${dimToString(da)} does not match ${dimToString(db)}`);
+    else return fail(`dimension ${dimToString(da)} does not match ${dimToString(db)}`, "RNN0302");
   }
   return ok(out);
 }
@@ -36,11 +44,11 @@ export function broadcastShape(a: Shape, b: Shape): ShapeResult {
 /** Joins along the first axis: all ranks ≥ 1 and equal, trailing dims equal. */
 export function concatShape(parts: readonly Shape[]): ShapeResult {
   const first = parts[0]!;
-  if (parts.some((p) => p.length === 0)) return fail("cannot concatenate scalars; every part needs at least one axis");
+  if (parts.some((p) => p.length === 0)) return fail("cannot concatenate scalars; every part needs at least one axis", "RNN0302");
   let total: Dim = dimConst(0);
   for (const p of parts) {
     if (p.length !== first.length || !p.slice(1).every((d, i) => dimEquals(d, first[i + 1]!)))
-      return fail("every part must have the same rank and the same dimensions after the first");
+      return fail("every part must have the same rank and the same dimensions after the first", "RNN0302");
     total = dimAdd(total, p[0]!);
   }
   return ok([total, ...first.slice(1)]);
