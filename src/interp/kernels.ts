@@ -1,6 +1,6 @@
 // The interpreter's kernels: one small, obvious loop per op of the IR, on unbatched tensors.
 import { RnncError } from "../errors.js";
-import { Op } from "../ir/ops.js";
+import { Op, type OpsIn } from "../ir/ops.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "./tensor.js";
 
 const SELU_ALPHA = 1.6732632423543772;
@@ -9,7 +9,7 @@ const SELU_SCALE = 1.0507009873554805;
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /** Scalar functions of the elementwise unary ops (matching tfjs' definitions). */
-export const unaryFns: Partial<Record<Op, (x: number) => number>> = {
+export const unaryFns: Record<OpsIn<"unary">, (x: number) => number> = {
   [Op.Neg]: (x) => -x,
   [Op.Sigmoid]: sigmoid,
   [Op.HardSigmoid]: (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5)),
@@ -31,7 +31,7 @@ export const unaryFns: Partial<Record<Op, (x: number) => number>> = {
   [Op.Identity]: (x) => x,
 };
 
-export const binaryFns: Partial<Record<Op, (a: number, b: number) => number>> = {
+export const binaryFns: Record<OpsIn<"binary">, (a: number, b: number) => number> = {
   [Op.Add]: (a, b) => a + b,
   [Op.Sub]: (a, b) => a - b,
   [Op.Mul]: (a, b) => a * b,
@@ -41,16 +41,16 @@ export const binaryFns: Partial<Record<Op, (a: number, b: number) => number>> = 
   [Op.Pow]: Math.pow,
 };
 
-export function unary(op: Op, x: Tensor, p: Precision): Tensor {
-  const f = unaryFns[op]!;
+export function unary(op: OpsIn<"unary">, x: Tensor, p: Precision): Tensor {
+  const f = unaryFns[op];
   const out = alloc(x.shape, p);
   for (let i = 0; i < x.data.length; i++) out.data[i] = f(x.data[i]!);
   return out;
 }
 
 /** Elementwise with numpy broadcasting. */
-export function binary(op: Op, a: Tensor, b: Tensor, p: Precision): Tensor {
-  const f = binaryFns[op]!;
+export function binary(op: OpsIn<"binary">, a: Tensor, b: Tensor, p: Precision): Tensor {
+  const f = binaryFns[op];
   const rank = Math.max(a.shape.length, b.shape.length);
   const pad = (s: readonly number[]) => [...Array(rank - s.length).fill(1), ...s] as number[];
   const as = pad(a.shape);
@@ -111,7 +111,7 @@ export function slice0(x: Tensor, start: number, end: number, p: Precision): Ten
 }
 
 /** Softmax, log-softmax, sum and mean over the last axis. */
-export function lastAxis(op: Op, x: Tensor, p: Precision): Tensor {
+export function lastAxis(op: OpsIn<"lastAxis" | "reduce">, x: Tensor, p: Precision): Tensor {
   const n = x.shape[x.shape.length - 1]!;
   const rows = x.data.length / n;
   const reduces = op === Op.Sum || op === Op.Mean;

@@ -3,7 +3,7 @@ import type { CellIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
-import { binaryOps, unaryOps } from "../ir/ops.js";
+import { opInfo, type OpsIn } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "./instantiate.js";
 import { binary, concat0, gather, lastAxis, matmul, slice0, transpose2d, unary } from "./kernels.js";
 import { alloc, type Precision, type Tensor } from "./tensor.js";
@@ -20,18 +20,27 @@ export function kernel(n: Node, a: readonly Tensor[], env: DimEnv, p: Precision)
     t.data[0] = n.attrs.value!;
     return t;
   }
-  if (unaryOps.has(n.op)) return unary(n.op, a[0]!, p);
-  if (binaryOps.has(n.op)) return binary(n.op, a[0]!, a[1]!, p);
-  switch (n.op) {
-    case Op.MatMul: return matmul(a[0]!, a[1]!, p);
-    case Op.Concat: return concat0(a, p);
-    case Op.Gather: return gather(a[0]!, a[1]!, p);
-    case Op.Transpose: return transpose2d(a[0]!, p);
-    case Op.Slice: return slice0(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, p);
-    case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxis(n.op, a[0]!, p);
-    default: throw new Error(`internal: no kernel for ${n.op}`);
-  }
+  const category = opInfo[n.op].category;
+  if (category === "unary") return unary(n.op as OpsIn<"unary">, a[0]!, p);
+  if (category === "binary") return binary(n.op as OpsIn<"binary">, a[0]!, a[1]!, p);
+  const k = structural[n.op as Structural];
+  if (!k) throw new Error(`internal: no kernel for ${n.op}`);
+  return k(n, a, env, p);
 }
+
+type Structural = OpsIn<"matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce">;
+/** The interpreter's kernel for each op that is neither elementwise, a leaf nor a sequence construct. */
+const structural: Record<Structural, (n: Node, a: readonly Tensor[], env: DimEnv, p: Precision) => Tensor> = {
+  [Op.MatMul]: (_, a, __, p) => matmul(a[0]!, a[1]!, p),
+  [Op.Concat]: (_, a, __, p) => concat0(a, p),
+  [Op.Gather]: (_, a, __, p) => gather(a[0]!, a[1]!, p),
+  [Op.Transpose]: (_, a, __, p) => transpose2d(a[0]!, p),
+  [Op.Slice]: (n, a, env, p) => slice0(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, p),
+  [Op.Softmax]: (_, a, __, p) => lastAxis(Op.Softmax, a[0]!, p),
+  [Op.LogSoftmax]: (_, a, __, p) => lastAxis(Op.LogSoftmax, a[0]!, p),
+  [Op.Sum]: (_, a, __, p) => lastAxis(Op.Sum, a[0]!, p),
+  [Op.Mean]: (_, a, __, p) => lastAxis(Op.Mean, a[0]!, p),
+};
 
 /** Broadcasts a tensor to `shape` (an initial value given as a scalar fills the state). */
 export function fillTo(t: Tensor, shape: readonly number[], p: Precision): Tensor {

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { evalDim } from "../ir/dims.js";
 import type { Node } from "../ir/ir.js";
-import { Op, binaryOps, unaryOps } from "../ir/ops.js";
+import { Op, opInfo, type OpsIn } from "../ir/ops.js";
 import type { DimEnv } from "../interp/instantiate.js";
 
 /** A tensor and whether its first axis is the batch (params and constants are not). */
@@ -14,7 +14,7 @@ export interface TfValue {
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
 
-export const unaryTf: Partial<Record<Op, (x: tf.Tensor) => tf.Tensor>> = {
+export const unaryTf: Record<OpsIn<"unary">, (x: tf.Tensor) => tf.Tensor> = {
   [Op.Neg]: tf.neg,
   [Op.Sigmoid]: tf.sigmoid,
   [Op.HardSigmoid]: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1),
@@ -36,7 +36,7 @@ export const unaryTf: Partial<Record<Op, (x: tf.Tensor) => tf.Tensor>> = {
   [Op.Identity]: (x) => x,
 };
 
-const binaryTf: Partial<Record<Op, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor>> = {
+const binaryTf: Record<OpsIn<"binary">, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
   [Op.Add]: tf.add, [Op.Sub]: tf.sub, [Op.Mul]: tf.mul, [Op.Div]: tf.div,
   [Op.Maximum]: tf.maximum, [Op.Minimum]: tf.minimum, [Op.Pow]: tf.pow,
 };
@@ -48,9 +48,9 @@ function lift(v: TfValue, rank: number): tf.Tensor {
   return tf.reshape(v.t, [v.t.shape[0]!, ...Array(rank - r).fill(1), ...v.t.shape.slice(1)]);
 }
 
-export function binaryOp(op: Op, a: TfValue, b: TfValue): TfValue {
+export function binaryOp(op: OpsIn<"binary">, a: TfValue, b: TfValue): TfValue {
   const rank = Math.max(a.t.rank - Number(a.batched), b.t.rank - Number(b.batched));
-  return { t: binaryTf[op]!(lift(a, rank), lift(b, rank)), batched: a.batched || b.batched };
+  return { t: binaryTf[op](lift(a, rank), lift(b, rank)), batched: a.batched || b.batched };
 }
 
 export function batchedOf(v: TfValue, batch: number): tf.Tensor {
@@ -99,24 +99,38 @@ export function gatherOp(table: TfValue, index: TfValue): TfValue {
   return { t: tf.gather(table.t, tf.cast(index.t, "int32"), 0), batched: index.batched };
 }
 
-export function lastAxisOp(op: Op, x: TfValue): TfValue {
-  const t = op === Op.Softmax ? tf.softmax(x.t) : op === Op.LogSoftmax ? tf.logSoftmax(x.t) : op === Op.Sum ? tf.sum(x.t, -1) : tf.mean(x.t, -1);
-  return { t, batched: x.batched };
+const lastAxisTf: Record<OpsIn<"lastAxis" | "reduce">, (x: tf.Tensor) => tf.Tensor> = {
+  [Op.Softmax]: (x) => tf.softmax(x),
+  [Op.LogSoftmax]: (x) => tf.logSoftmax(x),
+  [Op.Sum]: (x) => tf.sum(x, -1),
+  [Op.Mean]: (x) => tf.mean(x, -1),
+};
+
+export function lastAxisOp(op: OpsIn<"lastAxis" | "reduce">, x: TfValue): TfValue {
+  return { t: lastAxisTf[op](x.t), batched: x.batched };
 }
+
+type Structural = OpsIn<"matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce">;
+/** The lowering of each op that is neither elementwise, a leaf nor a sequence construct. */
+const structuralTf: Record<Structural, (n: Node, a: readonly TfValue[], env: DimEnv, batch: number) => TfValue> = {
+  [Op.MatMul]: (_, a, __, batch) => matmulOp(a[0]!, a[1]!, batch),
+  [Op.Concat]: (_, a, __, batch) => concatOp(a, batch),
+  [Op.Transpose]: (_, a) => ({ t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched }),
+  [Op.Slice]: (n, a, env) => sliceOp(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!),
+  [Op.Gather]: (_, a) => gatherOp(a[0]!, a[1]!),
+  [Op.Softmax]: (_, a) => lastAxisOp(Op.Softmax, a[0]!),
+  [Op.LogSoftmax]: (_, a) => lastAxisOp(Op.LogSoftmax, a[0]!),
+  [Op.Sum]: (_, a) => lastAxisOp(Op.Sum, a[0]!),
+  [Op.Mean]: (_, a) => lastAxisOp(Op.Mean, a[0]!),
+};
 
 /** A non-leaf op of the cell op set on batched values: the one lowering shared by cells and models. */
 export function tfKernel(n: Node, a: readonly TfValue[], env: DimEnv, batch: number): TfValue {
-  switch (n.op) {
-    case Op.Const: return { t: tf.scalar(n.attrs.value!), batched: false };
-    case Op.MatMul: return matmulOp(a[0]!, a[1]!, batch);
-    case Op.Concat: return concatOp(a, batch);
-    case Op.Transpose: return { t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched };
-    case Op.Slice: return sliceOp(a[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!);
-    case Op.Gather: return gatherOp(a[0]!, a[1]!);
-    case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: return lastAxisOp(n.op, a[0]!);
-    default:
-      if (unaryOps.has(n.op)) return { t: unaryTf[n.op]!(a[0]!.t), batched: a[0]!.batched };
-      if (binaryOps.has(n.op)) return binaryOp(n.op, a[0]!, a[1]!);
-      throw new Error(`internal: op ${n.op} has no tfjs lowering`);
-  }
+  if (n.op === Op.Const) return { t: tf.scalar(n.attrs.value!), batched: false };
+  const category = opInfo[n.op].category;
+  if (category === "unary") return { t: unaryTf[n.op as OpsIn<"unary">](a[0]!.t), batched: a[0]!.batched };
+  if (category === "binary") return binaryOp(n.op as OpsIn<"binary">, a[0]!, a[1]!);
+  const lower = structuralTf[n.op as Structural];
+  if (!lower) throw new Error(`internal: op ${n.op} has no tfjs lowering`);
+  return lower(n, a, env, batch);
 }

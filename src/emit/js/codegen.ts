@@ -1,13 +1,13 @@
 // Emits plain JavaScript for a graph of IR nodes on preallocated Float32Arrays: views for slices, fused loops for elementwise runs.
 import type { Node, NodeId } from "../../ir/ir.js";
-import { binaryOps, Op, unaryOps } from "../../ir/ops.js";
+import { Op, opInfo, type OpsIn } from "../../ir/ops.js";
 import { evalDim } from "../../ir/dims.js";
 import type { DimEnv } from "../../interp/instantiate.js";
 
 /** Where a value lives: `arr[off + k]` for element k, or a scalar expression. */
 export type Ref = { readonly kind: "buf"; readonly arr: string; readonly off: string } | { readonly kind: "scalar"; readonly expr: string };
 
-const isElementwise = (op: Op): boolean => unaryOps.has(op) || binaryOps.has(op);
+const isElementwise = (op: Op): boolean => opInfo[op].category === "unary" || opInfo[op].category === "binary";
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** JS for element `idx` of a value. */
@@ -24,7 +24,7 @@ export function literal(v: number): string {
 }
 
 /** Scalar formulas of the elementwise ops, the same definitions as the interpreter's kernels. */
-const unaryJs: Partial<Record<Op, (x: string) => string>> = {
+const unaryJs: Record<OpsIn<"unary">, (x: string) => string> = {
   [Op.Neg]: (x) => `-${x}`,
   [Op.Sigmoid]: (x) => `1 / (1 + Math.exp(-${x}))`,
   [Op.HardSigmoid]: (x) => `Math.min(1, Math.max(0, 0.2 * ${x} + 0.5))`,
@@ -45,7 +45,7 @@ const unaryJs: Partial<Record<Op, (x: string) => string>> = {
   [Op.Cos]: (x) => `Math.cos(${x})`,
   [Op.Identity]: (x) => x,
 };
-const binaryJs: Partial<Record<Op, (a: string, b: string) => string>> = {
+const binaryJs: Record<OpsIn<"binary">, (a: string, b: string) => string> = {
   [Op.Add]: (a, b) => `${a} + ${b}`,
   [Op.Sub]: (a, b) => `${a} - ${b}`,
   [Op.Mul]: (a, b) => `${a} * ${b}`,
@@ -135,9 +135,13 @@ export class GraphEmitter {
   private readonly users = new Map<NodeId, NodeId[]>();
   private readonly shapes: number[][] = [];
 
-  constructor(private readonly g: GraphSpec, private readonly prefix: string) {
+  constructor(private readonly g: GraphSpec, readonly prefix: string) {
     for (const n of g.todo) for (const a of n.args) this.users.set(a, [...(this.users.get(a) ?? []), n.id]);
     for (const n of g.nodes) this.shapes[n.id] = n.shape.map((d) => evalDim(d, g.env)!);
+  }
+
+  get env(): DimEnv {
+    return this.g.env;
   }
 
   shapeOf(id: NodeId): number[] {
@@ -200,7 +204,7 @@ export class GraphEmitter {
     const stores: NodeId[] = [];
     for (const m of members) {
       const args = m.args.map((a) => (ids.has(a) ? `e${a}` : read(this.ref(a), broadcastIndex(this.shapes[a]!, shape))));
-      const expr = unaryOps.has(m.op) ? unaryJs[m.op]!(args[0]!) : binaryJs[m.op]!(args[0]!, args[1]!);
+      const expr = opInfo[m.op].category === "unary" ? unaryJs[m.op as OpsIn<"unary">](args[0]!) : binaryJs[m.op as OpsIn<"binary">](args[0]!, args[1]!);
       body.push(`const e${m.id} = ${expr};`);
       const outside = this.g.roots.has(m.id) || (this.users.get(m.id) ?? []).some((u) => !ids.has(u)) || this.g.isStatic(m.id);
       if (outside) stores.push(m.id);
@@ -216,73 +220,35 @@ export class GraphEmitter {
 
   private emitNode(n: Node): void {
     const a = n.args.map((x) => this.ref(x));
-    const shape = this.shapes[n.id]!;
-    const argShape = (k: number) => this.shapes[n.args[k]!]!;
     const special = this.g.custom?.(n, a, this);
     if (special) {
       this.g.refs.set(n.id, special);
       return;
     }
-    switch (n.op) {
-      case Op.Const: this.g.refs.set(n.id, { kind: "scalar", expr: literal(n.attrs.value!) }); return;
-      case Op.Slice: {
-        const inner = size(argShape(0).slice(1));
-        const start = evalDim(n.attrs.start!, this.g.env)! * inner;
-        const src = a[0]!;
-        this.g.refs.set(n.id, src.kind === "scalar" ? src : { kind: "buf", arr: src.arr, off: src.off === "0" ? String(start) : start === 0 ? src.off : `${src.off} + ${start}` });
-        return;
-      }
-      case Op.Gather: {
-        const [rows, ...rest] = argShape(0);
-        const inner = size(rest);
-        const g = `g${this.prefix}${n.id}`;
-        this.code.push(`const ${g} = ${read(a[1]!, "0")};`, `if (!(${g} >= 0 && ${g} < ${rows} && Math.floor(${g}) === ${g})) throw tokenRangeError(${g}, ${rows});`);
-        const t = a[0] as Ref & { kind: "buf" };
-        const dyn = inner === 1 ? g : `${g} * ${inner}`;
-        this.g.refs.set(n.id, { kind: "buf", arr: t.arr, off: t.off === "0" ? dyn : `${t.off} + ${dyn}` });
-        return;
-      }
-      default: break;
+    if (n.op === Op.Const) {
+      this.g.refs.set(n.id, { kind: "scalar", expr: literal(n.attrs.value!) });
+      return;
     }
-    const out = this.buffer(n.id, size(shape));
+    const view = viewJs[n.op as ViewOp];
+    if (view) {
+      this.g.refs.set(n.id, view(this, n, a));
+      return;
+    }
+    const compute = computeJs[n.op as ComputeOp];
+    if (!compute) throw new Error(`internal: the js target has no code for ${n.op}`);
+    const out = this.buffer(n.id, size(this.shapes[n.id]!));
     this.g.refs.set(n.id, out);
-    const o = out.kind === "buf" ? out.arr : "";
-    switch (n.op) {
-      case Op.MatMul: return this.matmul(n, a[0]!, a[1]!, argShape(0), argShape(1), o);
-      case Op.Concat: {
-        let at = 0;
-        n.args.forEach((x, k) => {
-          const m = size(this.shapes[x]!);
-          this.code.push(`for (let i = 0; i < ${m}; i++) ${o}[${at} + i] = ${read(a[k]!, m === 1 ? "0" : "i")};`);
-          at += m;
-        });
-        return;
-      }
-      case Op.Transpose: {
-        const [r, c] = argShape(0) as [number, number];
-        this.code.push(`for (let i = 0; i < ${r}; i++) for (let j = 0; j < ${c}; j++) ${o}[j * ${r} + i] = ${read(a[0]!, `i * ${c} + j`)};`);
-        return;
-      }
-      case Op.Softmax: case Op.LogSoftmax: case Op.Sum: case Op.Mean: {
-        const full = argShape(0);
-        const len = full[full.length - 1] ?? 1;
-        const rows = size(full) / len;
-        const x = (k: string) => read(a[0]!, `r * ${len} + ${k}`);
-        const loop: string[] = [`for (let r = 0; r < ${rows}; r++) {`];
-        if (n.op === Op.Sum || n.op === Op.Mean) {
-          loop.push(`let s = 0;`, `for (let j = 0; j < ${len}; j++) s += ${x("j")};`, `${o}[r] = ${n.op === Op.Mean ? `s / ${len}` : "s"};`);
-        } else {
-          loop.push(`let m = -Infinity;`, `for (let j = 0; j < ${len}; j++) if (${x("j")} > m) m = ${x("j")};`,
-            `let z = 0;`, `for (let j = 0; j < ${len}; j++) z += Math.exp(${x("j")} - m);`,
-            n.op === Op.Softmax ? `for (let j = 0; j < ${len}; j++) ${o}[r * ${len} + j] = Math.exp(${x("j")} - m) / z;`
-              : `const lz = Math.log(z);\nfor (let j = 0; j < ${len}; j++) ${o}[r * ${len} + j] = ${x("j")} - m - lz;`);
-        }
-        loop.push("}");
-        this.code.push(loop.join("\n"));
-        return;
-      }
-      default: throw new Error(`internal: the js target has no code for ${n.op}`);
-    }
+    compute(this, n, a, out.kind === "buf" ? out.arr : "");
+  }
+
+  /** The shape of argument k of a node. */
+  argShape(n: Node, k: number): number[] {
+    return this.shapes[n.args[k]!]!;
+  }
+
+  /** Appends code run each time. */
+  push(...lines: string[]): void {
+    this.code.push(...lines);
   }
 
   /** The product in the WebAssembly kernel, when buffers live in its arena and the sizes suit it. */
@@ -295,7 +261,7 @@ export class GraphEmitter {
    * Products. A static matrix times a vector runs row by row over contiguous memory; a vector times a static matrix
    * uses that matrix transposed once, when the weights are set (the layout is chosen here, not per step).
    */
-  private matmul(n: Node, a: Ref, b: Ref, as: readonly number[], bs: readonly number[], o: string): void {
+  matmul(n: Node, a: Ref, b: Ref, as: readonly number[], bs: readonly number[], o: string): void {
     const k = as[as.length - 1]!;
     // Four accumulators: the sum is not one chain of dependent additions (sums in float64, as the interpreter's).
     const dot = (row: (q: string) => string, vec: (q: string) => string, into: string) => {
@@ -326,3 +292,64 @@ export class GraphEmitter {
     this.code.push(`for (let r = 0; r < ${rows}; r++) for (let c = 0; c < ${cols}; c++) {\n${dot((q) => read(a, `r * ${k} + ${q}`), (q) => read(b, `${q} * ${cols} + c`), `${o}[r * ${cols} + c]`)}\n}`);
   }
 }
+
+type ViewOp = OpsIn<"slice" | "gather">;
+/** Ops that need no buffer of their own: the value is a view into an argument's. */
+const viewJs: Record<ViewOp, (e: GraphEmitter, n: Node, a: readonly Ref[]) => Ref> = {
+  [Op.Slice]: (e, n, a) => {
+    const inner = size(e.argShape(n, 0).slice(1));
+    const start = evalDim(n.attrs.start!, e.env)! * inner;
+    const src = a[0]!;
+    return src.kind === "scalar" ? src : { kind: "buf", arr: src.arr, off: src.off === "0" ? String(start) : start === 0 ? src.off : `${src.off} + ${start}` };
+  },
+  [Op.Gather]: (e, n, a) => {
+    const [rows, ...rest] = e.argShape(n, 0);
+    const inner = size(rest);
+    const g = `g${e.prefix}${n.id}`;
+    e.push(`const ${g} = ${read(a[1]!, "0")};`, `if (!(${g} >= 0 && ${g} < ${rows} && Math.floor(${g}) === ${g})) throw tokenRangeError(${g}, ${rows});`);
+    const t = a[0] as Ref & { kind: "buf" };
+    const dyn = inner === 1 ? g : `${g} * ${inner}`;
+    return { kind: "buf", arr: t.arr, off: t.off === "0" ? dyn : `${t.off} + ${dyn}` };
+  },
+};
+
+/** Softmax, log-softmax, sum or mean over the last axis, a row at a time. */
+function lastAxisJs(e: GraphEmitter, n: Node, a: readonly Ref[], o: string): void {
+  const full = e.argShape(n, 0);
+  const len = full[full.length - 1] ?? 1;
+  const rows = size(full) / len;
+  const x = (k: string) => read(a[0]!, `r * ${len} + ${k}`);
+  const loop: string[] = [`for (let r = 0; r < ${rows}; r++) {`];
+  if (n.op === Op.Sum || n.op === Op.Mean) {
+    loop.push(`let s = 0;`, `for (let j = 0; j < ${len}; j++) s += ${x("j")};`, `${o}[r] = ${n.op === Op.Mean ? `s / ${len}` : "s"};`);
+  } else {
+    loop.push(`let m = -Infinity;`, `for (let j = 0; j < ${len}; j++) if (${x("j")} > m) m = ${x("j")};`,
+      `let z = 0;`, `for (let j = 0; j < ${len}; j++) z += Math.exp(${x("j")} - m);`,
+      n.op === Op.Softmax ? `for (let j = 0; j < ${len}; j++) ${o}[r * ${len} + j] = Math.exp(${x("j")} - m) / z;`
+        : `const lz = Math.log(z);\nfor (let j = 0; j < ${len}; j++) ${o}[r * ${len} + j] = ${x("j")} - m - lz;`);
+  }
+  loop.push("}");
+  e.push(loop.join("\n"));
+}
+
+type ComputeOp = OpsIn<"matmul" | "concat" | "transpose" | "lastAxis" | "reduce">;
+/** Ops that write a buffer of their own (`o`, preallocated). */
+const computeJs: Record<ComputeOp, (e: GraphEmitter, n: Node, a: readonly Ref[], o: string) => void> = {
+  [Op.MatMul]: (e, n, a, o) => e.matmul(n, a[0]!, a[1]!, e.argShape(n, 0), e.argShape(n, 1), o),
+  [Op.Concat]: (e, n, a, o) => {
+    let at = 0;
+    n.args.forEach((x, k) => {
+      const m = size(e.shapeOf(x));
+      e.push(`for (let i = 0; i < ${m}; i++) ${o}[${at} + i] = ${read(a[k]!, m === 1 ? "0" : "i")};`);
+      at += m;
+    });
+  },
+  [Op.Transpose]: (e, n, a, o) => {
+    const [r, c] = e.argShape(n, 0) as [number, number];
+    e.push(`for (let i = 0; i < ${r}; i++) for (let j = 0; j < ${c}; j++) ${o}[j * ${r} + i] = ${read(a[0]!, `i * ${c} + j`)};`);
+  },
+  [Op.Softmax]: lastAxisJs,
+  [Op.LogSoftmax]: lastAxisJs,
+  [Op.Sum]: lastAxisJs,
+  [Op.Mean]: lastAxisJs,
+};
