@@ -6,7 +6,29 @@ export interface CodeInfo {
   readonly explanation: string;
 }
 
+import { builtinsByOp } from "../ir/ops.js";
+
 const c = (code: string, title: string, explanation: string): CodeInfo => ({ code, title, explanation: explanation.trim() });
+
+/** Words joined by ", " and wrapped before `width` columns, the first line starting after `indent` columns. */
+function wrap(words: readonly string[], width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const w of words) {
+    const next = line ? `${line} ${w}` : w;
+    if ((lines.length ? 0 : indent) + next.length > width && line) {
+      lines.push(line);
+      line = w;
+    } else line = next;
+  }
+  return [...lines, line].join("\n");
+}
+
+/** The function list of RNN0203, from the op table: each function once, its other names in parentheses. */
+const functionList = wrap([
+  ...builtinsByOp().map(([name, ...aliases]) => `${name}${aliases.length ? ` (${aliases.join(", ")})` : ""},`),
+  ..."and any cell option that holds a function (`act` in `cell Elman<I, H>(act = tanh)`).".split(" "),
+], 96, "A call names no known function. Functions: ".length);
 
 export const codes: ReadonlyMap<string, CodeInfo> = new Map([
   c("RNN0001", "a file cannot be read", `
@@ -49,10 +71,7 @@ The help suggests declared names that are spelled alike.`),
 Two declarations share a name. Inside a cell, inputs, states, params, options, dimensions and
 equations share one namespace; at the top of a file, cells share one.`),
   c("RNN0203", "unknown function", `
-A call names no known function. Functions: sigmoid (σ), hard_sigmoid, tanh, relu, elu, selu,
-softplus, softsign, swish (silu), gelu, exp, log, abs, sqrt, square, sin, cos, identity
-(linear), softmax, log_softmax, sum, mean, max, min, pow, concat, matmul, gather, and any cell
-option that holds a function (\`act\` in \`cell Elman<I, H>(act = tanh)\`).
+A call names no known function. Functions: ${functionList}
 Writing \`W(x)\` for a product is also this error: write \`W @ x\`.`),
   c("RNN0204", "unknown initializer", `
 The initializer after \`~\` in a param declaration is not known. Initializers: zeros, ones,

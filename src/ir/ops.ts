@@ -149,6 +149,11 @@ export interface Builtin {
   readonly doc: string;
 }
 
+/** Each callable op's names, its own first, in the table's order. */
+export function builtinsByOp(): string[][] {
+  return (Object.keys(opInfo) as Op[]).map((op) => [...(opInfo[op] as OpInfo).names]).filter((n) => n.length > 0);
+}
+
 /** Functions callable in expressions, by every name they answer to, in the table's order. */
 export const builtins: ReadonlyMap<string, Builtin> = new Map(
   (Object.keys(opInfo) as Op[]).flatMap((op) => {

@@ -9,6 +9,7 @@ import { constructs } from "../../src/elaborate/model.js";
 import { initializers } from "../../src/ir/initializers.js";
 import { builtins } from "../../src/ir/ops.js";
 import { keywords } from "../../src/syntax/tokens.js";
+import { grammarWithBuiltins, readmeWithTable } from "../../src/tools/tables.js";
 import { root } from "../helpers.js";
 
 const grammarPath = join(root, "grammar", "rnn.tmLanguage.json");
@@ -44,6 +45,13 @@ describe("TextMate grammar", () => {
     const init = repo.declarations.patterns.find((p: { match: string }) => p.match.startsWith("(~)")).match;
     expect(wordsIn(init).sort()).toEqual([...initializers.keys()].sort());
     expect(text).toContain('"scopeName":"source.rnn"');
+  });
+
+  it("its builtin pattern and the README's builtin table are the ones the op table generates (npm run tables:update)", () => {
+    const text = readFileSync(grammarPath, "utf8");
+    expect(grammarWithBuiltins(text)).toBe(text);
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    expect(readmeWithTable(readme)).toBe(readme);
   });
 
   it("scopes the seed LSTM as an editor shows it", async () => {
