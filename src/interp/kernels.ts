@@ -14,6 +14,7 @@ export const unaryFns: Record<OpsIn<"unary">, (x: number) => number> = {
   [Op.Sigmoid]: sigmoid,
   [Op.HardSigmoid]: (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5)),
   [Op.Tanh]: Math.tanh,
+  [Op.HardTanh]: (x) => Math.min(1, Math.max(-1, x)),
   [Op.Relu]: (x) => (x > 0 ? x : 0),
   [Op.Elu]: (x) => (x > 0 ? x : Math.exp(x) - 1),
   [Op.Selu]: (x) => (x > 0 ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * (Math.exp(x) - 1)),

@@ -20,7 +20,7 @@ export enum Op {
   // elementwise binary (numpy broadcasting)
   Add = "add", Sub = "sub", Mul = "mul", Div = "div", Maximum = "maximum", Minimum = "minimum", Pow = "pow",
   // elementwise unary
-  Neg = "neg", Sigmoid = "sigmoid", HardSigmoid = "hard_sigmoid", Tanh = "tanh", Relu = "relu", Elu = "elu",
+  Neg = "neg", Sigmoid = "sigmoid", HardSigmoid = "hard_sigmoid", Tanh = "tanh", HardTanh = "hard_tanh", Relu = "relu", Elu = "elu",
   Selu = "selu", Softplus = "softplus", Softsign = "softsign", Swish = "swish", Gelu = "gelu", Exp = "exp", Log = "log", Abs = "abs",
   Sqrt = "sqrt", Square = "square", Sin = "sin", Cos = "cos", Identity = "identity",
   // along the last axis
@@ -76,6 +76,7 @@ export const opInfo = {
   [Op.Sigmoid]: unary(["sigmoid", "σ"], "logistic sigmoid 1/(1+e^-x), range (0, 1)", [0, 1]),
   [Op.HardSigmoid]: unary(["hard_sigmoid"], "piecewise-linear sigmoid clip(0.2x + 0.5, 0, 1), as in Keras", [0, 1]),
   [Op.Tanh]: unary(["tanh"], "hyperbolic tangent, range (-1, 1)", [-1, 1]),
+  [Op.HardTanh]: unary(["hard_tanh"], "piecewise-linear tanh clip(x, -1, 1), as PyTorch's Hardtanh", [-1, 1]),
   [Op.Relu]: unary(["relu"], "max(x, 0)"),
   [Op.Elu]: unary(["elu"], "x if x > 0 else e^x - 1"),
   [Op.Selu]: unary(["selu"], "scaled exponential linear unit"),

@@ -19,6 +19,7 @@ export const unaryTf: Record<OpsIn<"unary">, (x: tf.Tensor) => tf.Tensor> = {
   [Op.Sigmoid]: tf.sigmoid,
   [Op.HardSigmoid]: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1),
   [Op.Tanh]: tf.tanh,
+  [Op.HardTanh]: (x) => tf.clipByValue(x, -1, 1),
   [Op.Relu]: tf.relu,
   [Op.Elu]: tf.elu,
   [Op.Selu]: (x) => tf.where(tf.greater(x, 0), tf.mul(x, SELU_SCALE), tf.mul(tf.sub(tf.exp(x), 1), SELU_SCALE * SELU_ALPHA)),

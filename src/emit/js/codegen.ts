@@ -29,6 +29,7 @@ const unaryJs: Record<OpsIn<"unary">, (x: string) => string> = {
   [Op.Sigmoid]: (x) => `1 / (1 + Math.exp(-${x}))`,
   [Op.HardSigmoid]: (x) => `Math.min(1, Math.max(0, 0.2 * ${x} + 0.5))`,
   [Op.Tanh]: (x) => `Math.tanh(${x})`,
+  [Op.HardTanh]: (x) => `Math.min(1, Math.max(-1, ${x}))`,
   [Op.Relu]: (x) => `(${x} > 0 ? ${x} : 0)`,
   [Op.Elu]: (x) => `(${x} > 0 ? ${x} : Math.exp(${x}) - 1)`,
   [Op.Selu]: (x) => `(${x} > 0 ? 1.0507009873554805 * ${x} : 1.7580993408473766 * (Math.exp(${x}) - 1))`,
