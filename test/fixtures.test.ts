@@ -3,11 +3,11 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createCompiler } from "../src/compiler.js";
-import { memoryHost } from "../src/host.js";
+import { memoryHost } from "../src/resolve/host.js";
 import { renderDiagnostics } from "../src/diagnostics/render.js";
 import { codes } from "../src/diagnostics/codes.js";
 import { printCellIR, printModelIR } from "../src/ir/print.js";
-import { stdlibFiles } from "../src/cli/node-host.js";
+import { stdlibFiles } from "../src/node/host.js";
 import { root } from "./helpers.js";
 
 const fixtures = join(root, "test", "fixtures");

@@ -1,7 +1,7 @@
 // Shared test helpers: the compiler over the real file system, stdlib cells, closeness checks.
 import { join } from "node:path";
 import { createCompiler } from "../src/compiler.js";
-import { nodeHost, packageRoot } from "../src/cli/node-host.js";
+import { nodeHost, packageRoot } from "../src/node/host.js";
 import type { OptionValue } from "../src/elaborate/scope.js";
 import type { CellIR } from "../src/ir/ir.js";
 
@@ -21,9 +21,9 @@ export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, rtol = 1e-
 }
 
 import { readdirSync, readFileSync } from "node:fs";
-import { mulberry32 } from "../src/interp/random.js";
-import { alloc, type Tensor } from "../src/interp/tensor.js";
-import { memoryHost } from "../src/host.js";
+import { mulberry32 } from "../src/runtime/random.js";
+import { alloc, type Tensor } from "../src/runtime/tensor.js";
+import { memoryHost } from "../src/resolve/host.js";
 import type { ModelIR } from "../src/ir/ir.js";
 
 const stdlibSources = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));

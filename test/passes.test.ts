@@ -1,8 +1,8 @@
 // Optimization passes: each keeps the IR valid (verifier after every pass) and its meaning (interpreter within 1e-5).
 import { describe, expect, it } from "vitest";
 import { runCell } from "../src/interp/run-cell.js";
-import { mulberry32 } from "../src/interp/random.js";
-import { alloc } from "../src/interp/tensor.js";
+import { mulberry32 } from "../src/runtime/random.js";
+import { alloc } from "../src/runtime/tensor.js";
 import type { CellIR } from "../src/ir/ir.js";
 import { Op } from "../src/ir/ops.js";
 import { shapeToString } from "../src/ir/dims.js";

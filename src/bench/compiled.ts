@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { compileModule } from "../emit/compile.js";
 import { runModel } from "../interp/run-model.js";
-import type { Tensor } from "../interp/tensor.js";
+import type { Tensor } from "../runtime/tensor.js";
 import type { ModelIR } from "../ir/ir.js";
 import { useBackend, type TfBackend } from "../tfjs/backend.js";
 import { toTf } from "../tfjs/run.js";

@@ -2,14 +2,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { writeFileSync } from "node:fs";
 import { createCompiler } from "../compiler.js";
-import { nodeHost, stdlibFiles } from "../cli/node-host.js";
-import { memoryHost } from "../host.js";
+import { nodeHost, stdlibFiles } from "../node/host.js";
+import { memoryHost } from "../resolve/host.js";
 import { loweringDefaults, useBackend, type TfBackend } from "../tfjs/backend.js";
 import { TfModel } from "../tfjs/model.js";
 import { toTf, variablesOf } from "../tfjs/run.js";
 import { Trainer } from "../tfjs/train.js";
-import { alloc, type Tensor } from "../interp/tensor.js";
-import { mulberry32 } from "../interp/random.js";
+import { alloc, type Tensor } from "../runtime/tensor.js";
+import { mulberry32 } from "../runtime/random.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 import type { ModelIR } from "../ir/ir.js";
 import { benchBatched, benchStreaming, type CompiledRow } from "./compiled.js";

@@ -1,23 +1,23 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
-import { setOwn } from "../record.js";
+import { setOwn } from "../runtime/record.js";
 import { basename } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { codes } from "../diagnostics/codes.js";
 import { diagnosticToJson, renderDiagnostics, type RenderOptions } from "../diagnostics/render.js";
 import { closestNames } from "../diagnostics/suggest.js";
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import type { OptionValue } from "../elaborate/scope.js";
-import { resolveDims } from "../interp/instantiate.js";
-import { tensorFromJson } from "../interp/json-tensor.js";
+import { resolveDims } from "../runtime/dims.js";
+import { tensorFromJson } from "../runtime/json-tensor.js";
 import { runCell } from "../interp/run-cell.js";
-import { toNested, type Precision, type Tensor } from "../interp/tensor.js";
+import { toNested, type Precision, type Tensor } from "../runtime/tensor.js";
 import { printCellIR, printModelIR } from "../ir/print.js";
 import { cellParamSpecs, checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../weights/weights.js";
 import { runModel } from "../interp/run-model.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
-import type { DimEnv } from "../interp/instantiate.js";
-import { nodeHost, writeFileAtomic } from "./node-host.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { nodeHost, writeFileAtomic } from "../node/host.js";
 
 /** A mistake on the command line: one line on stderr, exit 2. */
 export class UsageError extends Error {}

@@ -2,10 +2,10 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveDims } from "../interp/instantiate.js";
+import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weights/weights.js";
 import { compiler, dimsFlag, readText, UsageError } from "./commands.js";
-import { writeFileAtomic } from "./node-host.js";
+import { writeFileAtomic } from "../node/host.js";
 
 export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { renderDiagnostics, type RenderOptions } from "../diagnostics/render.js";
 import { formatText } from "../format/format.js";
 import { readText, UsageError } from "./commands.js";
-import { writeFileAtomic } from "./node-host.js";
+import { writeFileAtomic } from "../node/host.js";
 
 /** The files named, with directories expanded to the .rnn files below them. */
 function expand(paths: readonly string[]): string[] {

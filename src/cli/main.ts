@@ -2,7 +2,7 @@
 // The rnnc command line: a face over the compiler's composition root; it holds no compiler logic.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { renderError } from "../diagnostics/render.js";
 import { CompileErrors } from "../compiler.js";
 import { renderDiagnostics } from "../diagnostics/render.js";

@@ -3,13 +3,13 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { compiler, dimsFlag, loweringFlags, optsFlag, readText, UsageError } from "./commands.js";
-import { RnncError } from "../errors.js";
-import { resolveDims } from "../interp/instantiate.js";
-import { tensorFromJson } from "../interp/json-tensor.js";
-import { mulberry32 } from "../interp/random.js";
+import { RnncError } from "../diagnostics/errors.js";
+import { resolveDims } from "../runtime/dims.js";
+import { tensorFromJson } from "../runtime/json-tensor.js";
+import { mulberry32 } from "../runtime/random.js";
 import type { ModelIR } from "../ir/ir.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
-import { writeFileAtomic } from "./node-host.js";
+import { writeFileAtomic } from "../node/host.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 

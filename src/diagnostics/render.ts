@@ -1,6 +1,6 @@
 // Renders diagnostics in rustc's layout: header, location arrow, source lines with carets, notes and help.
 import type { Diagnostic, Label } from "./diagnostic.js";
-import type { RnncError } from "../errors.js";
+import type { RnncError } from "./errors.js";
 
 export interface Position { readonly line: number; readonly column: number }
 

@@ -6,16 +6,18 @@ import * as prettier from "prettier";
 import type { ModelIR } from "../ir/ir.js";
 import { modelToJson } from "../ir/serialize.js";
 import { streamability } from "../ir/streaming.js";
-import type { DimEnv } from "../interp/instantiate.js";
-import type { Tensor } from "../interp/tensor.js";
-import { layerEnv, modelParamSpecs } from "../weights/weights.js";
+import type { DimEnv } from "../runtime/dims.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { modelParamSpecs } from "../weights/weights.js";
+import { layerEnv } from "../runtime/dims.js";
 import { optimize } from "../passes/pipeline.js";
 import { emitCell, JS_DISABLED_PASSES, kernelPrelude } from "./js/cell.js";
 import { emitStream } from "./js/stream.js";
 import { declarations, describeModel, type ModelInfo } from "./dts.js";
 import { lineSafe } from "./safe-text.js";
 
-export type Target = "tfjs" | "js";
+export type { Target } from "./dts.js";
+import type { Target } from "./dts.js";
 
 export interface CompileRequest {
   readonly ir: ModelIR;

@@ -1,10 +1,12 @@
 // The public face of a compiled module: a description of its inputs and outputs, and its .d.ts with shapes in doc comments.
 import type { ModelIR } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { concreteShape, type DimEnv } from "../interp/instantiate.js";
+import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { streamability } from "../ir/streaming.js";
 import { docComment } from "./safe-text.js";
-import type { Target } from "./compile.js";
+
+/** What a module is compiled for: tfjs (trainable, imports @tensorflow/tfjs) or plain js (no imports). */
+export type Target = "tfjs" | "js";
 
 export interface PortInfo {
   readonly name: string;

@@ -1,7 +1,7 @@
 // The interpreter's kernels: one small, obvious loop per op of the IR, on unbatched tensors.
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { Op, type OpsIn } from "../ir/ops.js";
-import { alloc, sizeOf, type Precision, type Tensor } from "./tensor.js";
+import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";
 
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;

@@ -1,25 +1,12 @@
 // The reference interpreter: runs a cell over a batch of sequences, one example and one step at a time.
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import type { CellIR } from "../ir/ir.js";
-import { concreteShape, type DimEnv } from "./instantiate.js";
+import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { CellStepper, withPrecision } from "./stepper.js";
-import { index0, stack, type Precision, type Tensor } from "./tensor.js";
+import { index0, stack, type Precision, type Tensor } from "../runtime/tensor.js";
+import type { CellRunInput, CellRunResult } from "../runtime/run-types.js";
 
-export interface CellRunInput {
-  /** One tensor per cell input, shaped [batch, time, ...input shape]. */
-  readonly inputs: Readonly<Record<string, Tensor>>;
-  /** Optional starting value per state, [batch, ...state shape]; it fills every earlier step the cell reads. */
-  readonly initialStates?: Readonly<Record<string, Tensor>>;
-  /** Number of steps, for a cell without inputs. */
-  readonly steps?: number;
-}
-
-export interface CellRunResult {
-  /** Per output: [batch, time, ...shape]. */
-  readonly outputs: Record<string, Tensor>;
-  /** Per state, its value after the last step: [batch, ...shape]. */
-  readonly states: Record<string, Tensor>;
-}
+export type { CellRunInput, CellRunResult };
 
 export function runCell(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: CellRunInput, precision: Precision = "f32"): CellRunResult {
   const p = precision;

@@ -1,37 +1,22 @@
 // The reference interpreter for models: one example at a time, sequences as lists of steps of each example's own length.
-import { RnncError } from "../errors.js";
-import { setOwn } from "../record.js";
+import { RnncError } from "../diagnostics/errors.js";
+import { setOwn } from "../runtime/record.js";
 import type { LayerInfo, ModelIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { layerEnv } from "../weights/weights.js";
-import { concreteShape, type DimEnv } from "./instantiate.js";
-import { validateModelInputs } from "./validate-inputs.js";
+import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
+import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { lastAxis } from "./kernels.js";
-import { mulberry32, seedFor } from "./random.js";
+import { mulberry32, seedFor } from "../runtime/random.js";
 import { CellStepper, kernel, withPrecision } from "./stepper.js";
-import { alloc, index0, stack, type Precision, type Tensor } from "./tensor.js";
+import { alloc, index0, stack, type Precision, type Tensor } from "../runtime/tensor.js";
+import type { ModelOutput, ModelRunInput, Stepper, StepperFactory } from "../runtime/run-types.js";
+
+export type { ModelOutput, ModelRunInput, Stepper, StepperFactory };
 
 type Value =
   | { readonly kind: "one"; readonly t: Tensor }
   | { readonly kind: "seq"; readonly steps: readonly Tensor[] }
   | { readonly kind: "states"; readonly states: ReadonlyMap<string, Tensor> };
-
-export interface ModelRunInput {
-  /** Per input: sequences [batch, time, ...], single values [batch, ...]. */
-  readonly inputs: Readonly<Record<string, Tensor>>;
-  /** Per sequence input, each example's length (≤ time); steps past it are padding. */
-  readonly lengths?: Readonly<Record<string, readonly number[]>>;
-  /** Seed of sampling in `generate` at temperature > 0. */
-  readonly seed?: number;
-}
-
-export interface ModelOutput {
-  /** [batch, time, ...] for sequences (zero past each length), [batch, ...] for single values. */
-  readonly tensor?: Tensor;
-  readonly lengths?: number[];
-  /** For final states: each state [batch, ...]. */
-  readonly states?: Record<string, Tensor>;
-}
 
 function asOne(v: Value): Tensor {
   if (v.kind !== "one") throw new Error(`internal: expected a single value, got ${v.kind}`);
@@ -57,13 +42,6 @@ function argmax(t: Tensor): number {
   for (let i = 1; i < t.data.length; i++) if (t.data[i]! > t.data[best]!) best = i;
   return best;
 }
-
-/** What runs a layer a step at a time for one example: the interpreter's CellStepper, or a compiled cell. */
-export interface Stepper {
-  step(inputs: ReadonlyMap<string, Tensor>): Map<string, Tensor>;
-  states(): Map<string, Tensor>;
-}
-export type StepperFactory = (layer: LayerInfo, env: DimEnv, params: ReadonlyMap<string, Tensor>, p: Precision, initial: Map<string, Tensor>) => Stepper;
 
 const interpreted: StepperFactory = (l, env, params, p, initial) => new CellStepper(l.ir, env, params, p, initial);
 

@@ -4,9 +4,9 @@ import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
 import { opInfo, type OpsIn } from "../ir/ops.js";
-import { concreteShape, type DimEnv } from "./instantiate.js";
+import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { binary, concat0, gather, lastAxis, matmul, slice0, transpose2d, unary } from "./kernels.js";
-import { alloc, type Precision, type Tensor } from "./tensor.js";
+import { alloc, type Precision, type Tensor } from "../runtime/tensor.js";
 
 export function evalNode(n: Node, v: readonly (Tensor | undefined)[], env: DimEnv, p: Precision, leaf: (n: Node) => Tensor): Tensor {
   if (n.op === Op.Input || n.op === Op.Param || n.op === Op.StateRead) return leaf(n);

@@ -1,6 +1,5 @@
 // The closed set of IR operations and one table of facts per op: arity, category, result shape, range, doc, names.
-import type { Shape } from "./dims.js";
-import type { Attrs } from "./ir.js";
+import type { Dim, Shape } from "./dims.js";
 import {
   broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sameShape, sliceShape, transposeShape, type ShapeResult,
 } from "./shapes.js";
@@ -42,7 +41,7 @@ export enum Op {
 export type OpCategory = "leaf" | "unary" | "binary" | "matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce" | "sequence";
 
 /** What a shape rule sees of a node: its arguments' shapes and element types, and its own attributes. */
-export interface ShapeContext { readonly dtypes: readonly ("float" | "int")[]; readonly attrs: Attrs }
+export interface ShapeContext { readonly dtypes: readonly ("float" | "int")[]; readonly attrs: { readonly start?: Dim; readonly end?: Dim } }
 
 export interface OpInfo {
   readonly category: OpCategory;

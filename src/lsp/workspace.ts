@@ -6,9 +6,9 @@ import type { Position, Range } from "vscode-languageserver";
 import type * as A from "../ast/nodes.js";
 import { createCompiler, type CheckResult } from "../compiler.js";
 import { DiagnosticBag } from "../diagnostics/diagnostic.js";
-import type { Host } from "../host.js";
+import type { Host } from "../resolve/host.js";
 import { parseFile } from "../syntax/syntax.js";
-import { nodeHost } from "../cli/node-host.js";
+import { nodeHost } from "../node/host.js";
 import { fileSymbols, type Def, type FileSymbols } from "./semantic.js";
 
 export interface Analysis {

@@ -2,7 +2,7 @@
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
-import type { Host } from "../host.js";
+import type { Host } from "./host.js";
 import type { ParsedFile } from "../syntax/syntax.js";
 
 /** A cell or model visible in a file, with the file that declares it. */

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CellIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { concreteShape, type DimEnv } from "../interp/instantiate.js";
+import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { reachable, stageOf } from "../ir/graph.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 

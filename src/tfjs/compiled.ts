@@ -1,13 +1,13 @@
 // The runtime of `rnnc compile --target tfjs` modules: the model's IR run by rnnc's own tfjs lowering, with predict, streaming and weights I/O.
-import { setOwn } from "../record.js";
+import { setOwn } from "../runtime/record.js";
 import * as tf from "@tensorflow/tfjs";
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import type { ModelIR } from "../ir/ir.js";
 import { modelFromJson } from "../ir/serialize.js";
 import { streamability } from "../ir/streaming.js";
-import type { DimEnv } from "../interp/instantiate.js";
-import { validateModelInputs } from "../interp/validate-inputs.js";
-import type { Tensor } from "../interp/tensor.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { validateModelInputs } from "../runtime/validate-inputs.js";
+import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../weights/weights.js";
 import type { History } from "./cell.js";
 import { loweringDefaults, TfModel, type LoweringOptions } from "./model.js";

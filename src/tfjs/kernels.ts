@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { evalDim } from "../ir/dims.js";
 import type { Node } from "../ir/ir.js";
 import { Op, opInfo, type OpsIn } from "../ir/ops.js";
-import type { DimEnv } from "../interp/instantiate.js";
+import type { DimEnv } from "../runtime/dims.js";
 
 /** A tensor and whether its first axis is the batch (params and constants are not). */
 export interface TfValue {

@@ -2,8 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import type { DimEnv } from "../interp/instantiate.js";
-import { layerEnv } from "../weights/weights.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { layerEnv } from "../runtime/dims.js";
 import { blockSizes, stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { optimize } from "../passes/pipeline.js";

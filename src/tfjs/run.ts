@@ -1,12 +1,11 @@
 // Runs cells and models on tfjs from the interpreter's tensors and returns results in the interpreter's form.
-import { setOwn } from "../record.js";
+import { setOwn } from "../runtime/record.js";
 import * as tf from "@tensorflow/tfjs";
 import type { CellIR, ModelIR } from "../ir/ir.js";
-import type { DimEnv } from "../interp/instantiate.js";
-import type { CellRunInput, CellRunResult } from "../interp/run-cell.js";
-import type { ModelOutput, ModelRunInput } from "../interp/run-model.js";
-import type { Tensor } from "../interp/tensor.js";
-import { concreteShape } from "../interp/instantiate.js";
+import type { DimEnv } from "../runtime/dims.js";
+import type { CellRunInput, CellRunResult, ModelOutput, ModelRunInput } from "../runtime/run-types.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { concreteShape } from "../runtime/dims.js";
 import { TfCell, type History } from "./cell.js";
 import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { optimize } from "../passes/pipeline.js";

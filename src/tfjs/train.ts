@@ -2,9 +2,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import type { DimEnv } from "../interp/instantiate.js";
-import type { Tensor } from "../interp/tensor.js";
-import { RnncError } from "../errors.js";
+import type { DimEnv } from "../runtime/dims.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { RnncError } from "../diagnostics/errors.js";
 import type { OptimizerState } from "../weights/weights.js";
 import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { fromTf, scoped, toTf, variablesOf } from "./run.js";

@@ -1,10 +1,9 @@
 // The weights file format (JSON, keyed by the spec's param names): reading, validating, writing, initializing.
-import { RnncError } from "../errors.js";
-import { evalDim } from "../ir/dims.js";
-import type { CellIR, InitSpec, LayerInfo, ModelIR } from "../ir/ir.js";
-import { concreteShape, type DimEnv } from "../interp/instantiate.js";
-import { initialize } from "../interp/initializers.js";
-import { alloc, sizeOf, type Precision, type Tensor } from "../interp/tensor.js";
+import { RnncError } from "../diagnostics/errors.js";
+import type { CellIR, InitSpec, ModelIR } from "../ir/ir.js";
+import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
+import { initialize } from "../runtime/initializers.js";
+import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";
 
 export const WEIGHTS_FORMAT = "rnnc-weights";
 export const WEIGHTS_VERSION = 1;
@@ -101,11 +100,6 @@ export function cellParamSpecs(ir: CellIR, env: DimEnv, prefix = ""): ParamSpec[
 /** Every layer's params, named `layer.param`, with the layer's dims evaluated under the model's. */
 export function modelParamSpecs(ir: ModelIR, env: DimEnv): ParamSpec[] {
   return ir.layers.flatMap((l) => cellParamSpecs(l.ir, layerEnv(l, env), `${l.name}.`));
-}
-
-/** The numbers of a layer's own dims, given the model's. */
-export function layerEnv(l: LayerInfo, env: DimEnv): Map<string, number> {
-  return new Map([...l.dims].map(([k, d]) => [k, evalDim(d, env)!]));
 }
 
 /** Checks that the weights hold exactly these params with their shapes; every problem is listed. */

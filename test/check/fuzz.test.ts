@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createCompiler } from "../../src/compiler.js";
 import { codes } from "../../src/diagnostics/codes.js";
 import { renderDiagnostics } from "../../src/diagnostics/render.js";
-import { memoryHost } from "../../src/host.js";
+import { memoryHost } from "../../src/resolve/host.js";
 import { verifyCellIR, verifyModelIR } from "../../src/ir/verify.js";
 import { rnnFiles, root } from "../helpers.js";
 

@@ -1,6 +1,6 @@
 // Seeded initializers: deterministic, independent per param, with the statistics their names promise.
 import { describe, expect, it } from "vitest";
-import { initialize } from "../../src/interp/initializers.js";
+import { initialize } from "../../src/runtime/initializers.js";
 
 const draw = (name: string, shape: number[], args: number[] = [], seed = 1, param = "W") => initialize({ name, args }, shape, seed, param, "f64");
 

@@ -1,10 +1,10 @@
 // Interpreter tests against hand-written loops: higher-order recurrence, GRU reset-after, peephole LSTM, embeddings.
 import { describe, expect, it } from "vitest";
 import { createCompiler } from "../../src/compiler.js";
-import { memoryHost } from "../../src/host.js";
+import { memoryHost } from "../../src/resolve/host.js";
 import { runCell } from "../../src/interp/run-cell.js";
-import { mulberry32 } from "../../src/interp/random.js";
-import { alloc, type Tensor } from "../../src/interp/tensor.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { alloc, type Tensor } from "../../src/runtime/tensor.js";
 import type { CellIR } from "../../src/ir/ir.js";
 import { cellParamSpecs, initParams } from "../../src/weights/weights.js";
 import { closeness, matVec, stdlibCell } from "../helpers.js";

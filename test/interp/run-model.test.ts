@@ -2,10 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { runModel } from "../../src/interp/run-model.js";
 import { CellStepper } from "../../src/interp/stepper.js";
-import { mulberry32 } from "../../src/interp/random.js";
-import { alloc, index0, type Tensor } from "../../src/interp/tensor.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { alloc, index0, type Tensor } from "../../src/runtime/tensor.js";
 import type { ModelIR } from "../../src/ir/ir.js";
-import { initParams, layerEnv, modelParamSpecs } from "../../src/weights/weights.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { layerEnv } from "../../src/runtime/dims.js";
 import { closeness, matVec, modelFrom } from "../helpers.js";
 
 const decoder = `

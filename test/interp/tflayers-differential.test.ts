@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCell } from "../../src/interp/run-cell.js";
-import type { Tensor } from "../../src/interp/tensor.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
 import type { CellIR } from "../../src/ir/ir.js";
 import { cellParamSpecs, initParams } from "../../src/weights/weights.js";
 import { closeness, randomTensor, stdlibCell } from "../helpers.js";

@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runModel } from "../../src/interp/run-model.js";
-import type { Tensor } from "../../src/interp/tensor.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
 import type { ModelIR } from "../../src/ir/ir.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { closeness, modelFrom, randomTensor } from "../helpers.js";

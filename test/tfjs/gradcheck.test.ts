@@ -2,8 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runModel, type ModelRunInput } from "../../src/interp/run-model.js";
-import { mulberry32 } from "../../src/interp/random.js";
-import { alloc, type Tensor } from "../../src/interp/tensor.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { alloc, type Tensor } from "../../src/runtime/tensor.js";
 import type { ModelIR } from "../../src/ir/ir.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { TfModel } from "../../src/tfjs/model.js";

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { Trainer, type Batch } from "../../src/tfjs/train.js";
-import { alloc } from "../../src/interp/tensor.js";
-import { mulberry32 } from "../../src/interp/random.js";
+import { alloc } from "../../src/runtime/tensor.js";
+import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { modelFrom, root } from "../helpers.js";
 

@@ -1,7 +1,7 @@
 // Emits one cell as a JS factory: weights in, then an allocation-free `step` over preallocated buffers and rotating state histories.
 import type { CellIR, NodeId } from "../../ir/ir.js";
 import { Op } from "../../ir/ops.js";
-import { concreteShape, type DimEnv } from "../../interp/instantiate.js";
+import { concreteShape, type DimEnv } from "../../runtime/dims.js";
 import { reachable } from "../../ir/graph.js";
 import { Allocator, GraphEmitter, read, type Ref } from "./codegen.js";
 import { matVecModule } from "./wasm-kernel.js";

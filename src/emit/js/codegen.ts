@@ -2,7 +2,7 @@
 import type { Node, NodeId } from "../../ir/ir.js";
 import { Op, opInfo, type OpsIn } from "../../ir/ops.js";
 import { evalDim } from "../../ir/dims.js";
-import type { DimEnv } from "../../interp/instantiate.js";
+import type { DimEnv } from "../../runtime/dims.js";
 
 /** Where a value lives: `arr[off + k]` for element k, or a scalar expression. */
 export type Ref = { readonly kind: "buf"; readonly arr: string; readonly off: string } | { readonly kind: "scalar"; readonly expr: string };

@@ -1,12 +1,13 @@
 // The runtime of `rnnc compile --target js` modules: the interpreter's model orchestration driving compiled cells, inputs, weights and streaming.
-import { RnncError } from "../../errors.js";
+import { RnncError } from "../../diagnostics/errors.js";
 import type { LayerInfo, ModelIR } from "../../ir/ir.js";
 import { modelFromJson } from "../../ir/serialize.js";
 import { streamability } from "../../ir/streaming.js";
-import { concreteShape, type DimEnv } from "../../interp/instantiate.js";
-import { tensorFromJson } from "../../interp/json-tensor.js";
-import { ModelRunner, type ModelOutput, type StepperFactory } from "../../interp/run-model.js";
-import { sizeOf, type Tensor } from "../../interp/tensor.js";
+import { concreteShape, type DimEnv } from "../../runtime/dims.js";
+import { tensorFromJson } from "../../runtime/json-tensor.js";
+import { ModelRunner } from "../../interp/run-model.js";
+import type { ModelOutput, StepperFactory } from "../../runtime/run-types.js";
+import { sizeOf, type Tensor } from "../../runtime/tensor.js";
 import { checkWeights, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../../weights/weights.js";
 
 /** A compiled cell instance (see emitCell). */

@@ -1,7 +1,7 @@
 // Emits a streamable model's step as JS: layer instances stepped in order, pointwise work fused, outputs in fixed buffers.
 import type { ModelIR, NodeId } from "../../ir/ir.js";
 import { Op } from "../../ir/ops.js";
-import { concreteShape, type DimEnv } from "../../interp/instantiate.js";
+import { concreteShape, type DimEnv } from "../../runtime/dims.js";
 import { Allocator, GraphEmitter, read, type Ref } from "./codegen.js";
 
 /**

@@ -1,5 +1,5 @@
 // Converts JSON nested arrays into tensors, rejecting ragged, empty or non-numeric data with a clear message.
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { alloc, type Precision, type Tensor } from "./tensor.js";
 
 export function tensorFromJson(value: unknown, what: string, precision: Precision): Tensor {

@@ -1,8 +1,8 @@
 // Gives a cell's dimensions numbers (from the caller, then defaults) and turns symbolic shapes concrete.
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { evalDim, shapeToString, type Shape } from "../ir/dims.js";
-import type { DimInfo } from "../ir/ir.js";
+import type { DimInfo, LayerInfo } from "../ir/ir.js";
 
 export type DimEnv = ReadonlyMap<string, number>;
 
@@ -39,4 +39,9 @@ export function concreteShape(shape: Shape, env: DimEnv, what: string): number[]
       throw new RnncError("RNN0205", `${what} has shape ${shapeToString(shape)}, which is not a positive size with these dimensions`);
     return v;
   });
+}
+
+/** A layer's dims as numbers, from the model's. */
+export function layerEnv(l: LayerInfo, env: DimEnv): Map<string, number> {
+  return new Map([...l.dims].map(([k, d]) => [k, evalDim(d, env)!]));
 }

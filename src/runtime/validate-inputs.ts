@@ -1,7 +1,7 @@
 // Checks a model's inputs and lengths against its declaration, with messages naming the input and both shapes.
-import { RnncError } from "../errors.js";
+import { RnncError } from "../diagnostics/errors.js";
 import type { ModelIR } from "../ir/ir.js";
-import { concreteShape, type DimEnv } from "./instantiate.js";
+import { concreteShape, type DimEnv } from "./dims.js";
 
 /** An input as far as checking goes: its shape, and its numbers where they should be checked too. */
 export interface InputShape { readonly shape: readonly number[]; readonly data?: ArrayLike<number> }

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, renameSync, writeFileSync, existsSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Host } from "../host.js";
+import type { Host } from "../resolve/host.js";
 
 /** The package root (…/dist/cli → …). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
