@@ -1,15 +1,18 @@
-// Elaborates expressions of a cell into IR nodes, inferring symbolic shapes and reporting every mismatch once.
+// Elaborates expressions of cells and models into IR nodes, inferring symbolic shapes and reporting every mismatch once.
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Help, Label } from "../diagnostics/diagnostic.js";
 import { closestNames, quoteList, rankByName } from "../diagnostics/suggest.js";
-import { matmulShape, broadcastShape, sliceShape } from "../ir/shapes.js";
+import { matmulShape, broadcastShape, sliceShape, type ShapeResult } from "../ir/shapes.js";
 import { shapeEquals, shapeToString, dimConst, type Shape } from "../ir/dims.js";
-import type { NodeId } from "../ir/ir.js";
+import type { Attrs, NodeId } from "../ir/ir.js";
 import { Op, builtins, info } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
-import { dimOf, type CellScope, type Sym } from "./scope.js";
+import { dimOf, type Sym } from "./scope.js";
 
-/** How a name in an expression is turned into a node; the cell elaborator supplies it (it knows about cycles). */
+/**
+ * How names, layers and the constructs of an expression become nodes: the cell and the model elaborators supply it
+ * (they know about cycles, inlining and sequences). The optional members are a model's.
+ */
 export interface ValueResolver {
   /** The node of a named value at step t, or undefined after reporting why there is none. */
   valueAt(sym: Sym, use: A.NameExpr): NodeId | undefined;
@@ -17,7 +20,20 @@ export interface ValueResolver {
   stateAt(sym: Sym & { kind: "state" }, lag: number, span: A.Span): NodeId;
   /** Applies a layer to argument nodes; its first output, or undefined after reporting why not. */
   layerCall(sym: Sym & { kind: "layer" }, call: A.CallExpr, args: readonly NodeId[]): NodeId | undefined;
+  /** A layer named by a call, before its arguments are elaborated (a model instantiates it here, so it counts as used). */
+  layerNamed?(sym: Sym & { kind: "layer" }): void;
+  /** A sequence construct (`scan(…)`, `last(…)`, …) by its callee name, or undefined when there is none of that name. */
+  construct?(call: A.CallExpr): { node: NodeId | undefined } | undefined;
+  /** Constructs and layers offered as near names for an unknown function. */
+  readonly callables?: readonly string[];
+  /** `final(enc).h`. */
+  field?(e: A.FieldExpr): NodeId | undefined;
+  /** `x[t-1]` where time has no index (a model). */
+  lag?(e: A.LagExpr): NodeId | undefined;
 }
+
+/** A cell or a model: what messages name, and the dims a slice may use. */
+export type Owner = A.CellDecl | A.ModelDecl;
 
 const binaryOpFor: Record<Exclude<A.BinaryOp, "@">, Op> = { "+": Op.Add, "-": Op.Sub, "*": Op.Mul, "/": Op.Div };
 const broadcastsTo = (a: Shape, b: Shape, want: Shape): boolean => {
@@ -28,10 +44,10 @@ const verb: Record<string, string> = { "+": "add", "-": "subtract", "*": "multip
 
 export class ExprElaborator {
   constructor(
-    private readonly cell: A.CellDecl,
+    private readonly owner: Owner,
     private readonly file: string,
     private readonly text: string,
-    private readonly scope: CellScope,
+    private readonly scope: { readonly symbols: ReadonlyMap<string, Sym> },
     private readonly b: NodeBuilder,
     private readonly diags: DiagnosticBag,
     private readonly values: ValueResolver,
@@ -39,6 +55,34 @@ export class ExprElaborator {
 
   private src(span: A.Span): string {
     return this.text.slice(span.start, span.end);
+  }
+
+  /** The sequence length shared by some values; false (after reporting) when two differ. Always undefined in cells. */
+  seqOf(ids: readonly NodeId[], exprs: readonly A.Expr[]): string | undefined | false {
+    let seq: string | undefined;
+    let at = -1;
+    for (let i = 0; i < ids.length; i++) {
+      const s = this.b.nodes[ids[i]!]!.seq;
+      if (!s) continue;
+      if (seq && s !== seq) {
+        this.diags.error("RNN0707", `sequences of different lengths ${seq} and ${s} are combined step by step`, {
+          file: this.file, span: exprs[i]!.span, label: `a sequence of length ${s}`,
+          secondary: [{ file: this.file, span: exprs[at]!.span, message: `a sequence of length ${seq}` }],
+          notes: ["step-by-step operations pair the steps of aligned sequences; these may differ in length"],
+          help: { message: "summarize one of them first (`last(…)`, `final(…)`), or pass it as the initial state of a scan" },
+        });
+        return false;
+      }
+      seq = s;
+      at = i;
+    }
+    return seq;
+  }
+
+  /** A node computed step by step from its arguments: a sequence when one of them is. */
+  private pointwise(op: Op, args: readonly NodeId[], shape: Shape, span: A.Span, attrs: Attrs = {}): NodeId {
+    const seq = args.map((a) => this.b.nodes[a]!.seq).find((s) => s !== undefined);
+    return this.b.add(op, args, shape, span, attrs, "float", seq);
   }
 
   expr(e: A.Expr): NodeId | undefined {
@@ -49,7 +93,7 @@ export class ExprElaborator {
         return this.expr(e.inner);
       case "neg": {
         const x = this.expr(e.operand);
-        return x === undefined ? undefined : this.b.add(Op.Neg, [x], this.b.shape(x), e.span);
+        return x === undefined ? undefined : this.pointwise(Op.Neg, [x], this.b.shape(x), e.span);
       }
       case "name":
         return this.name(e);
@@ -62,6 +106,7 @@ export class ExprElaborator {
       case "slice":
         return this.slice(e);
       case "field":
+        if (this.values.field) return this.values.field(e);
         this.diags.error("RNN0709", "fields are read only from the final states of a scan, in a model", {
           file: this.file, span: e.field.span, label: "no field here",
           notes: ["`final(enc).h` reads state h of a scan's final states"],
@@ -83,7 +128,8 @@ export class ExprElaborator {
         this.notAValue(e.name, `\`${sym.name}\` is a dimension, not a value`, "dimensions size shapes; they cannot be used in arithmetic");
         return undefined;
       case "layer":
-        this.notAValue(e.name, `\`${sym.name}\` is a layer, not a value`, `apply it: \`${sym.name}(…)\``);
+        this.notAValue(e.name, `\`${sym.name}\` is a layer, not a value`, this.owner.kind === "model"
+          ? `apply it: \`${sym.name}(x)\`, \`map(${sym.name}, xs)\` or \`scan(${sym.name}, xs)\`` : `apply it: \`${sym.name}(…)\``);
         return undefined;
       case "option":
         if (typeof sym.value === "number") return this.b.add(Op.Const, [], [], e.span, { value: sym.value });
@@ -95,19 +141,19 @@ export class ExprElaborator {
   }
 
   unknownName(n: A.Name): void {
-    if (n.text === "t") {
+    if (n.text === "t" && this.owner.kind === "cell") {
       this.notAValue(n, "`t` is the time index and is only used inside brackets", "write `h[t-1]` for the previous step of a state, and a bare `h` for the current step");
       return;
     }
     const candidates = [...this.scope.symbols.keys()].filter((k) => this.scope.symbols.get(k)!.kind !== "dim");
     const near = closestNames(n.text, candidates);
     const fn = builtins.get(n.text);
-    this.diags.error("RNN0201", `cannot find \`${n.text}\` in cell \`${this.cell.name.text}\``, {
-      file: this.file, span: n.span, label: "not declared in this cell",
+    this.diags.error("RNN0201", `cannot find \`${n.text}\` in ${this.owner.kind} \`${this.owner.name.text}\``, {
+      file: this.file, span: n.span, label: `not declared in this ${this.owner.kind}`,
       notes: fn ? [`\`${n.text}\` is a function; call it with an argument: \`${n.text}(…)\``] : [],
       help: near.length
         ? { message: `did you mean ${quoteList(near)}?`, edit: { file: this.file, span: n.span, text: near[0]! } }
-        : { message: `declare it, for example \`param ${n.text}: [H] ~ zeros\` or \`${n.text} = …\`` },
+        : { message: this.owner.kind === "cell" ? `declare it, for example \`param ${n.text}: [H] ~ zeros\` or \`${n.text} = …\`` : `declare it, for example \`input ${n.text}: [T, F]\` or \`${n.text} = …\`` },
     });
   }
 
@@ -118,14 +164,20 @@ export class ExprElaborator {
   private call(e: A.CallExpr): NodeId | undefined {
     const sym = this.scope.symbols.get(e.callee.text);
     if (sym?.kind === "poisoned") return undefined;
+    if (!sym) {
+      const c = this.values.construct?.(e);
+      if (c) return c.node;
+    }
     for (const n of e.named) {
       this.diags.error("RNN0709", `\`${e.callee.text}\` takes no argument named \`${n.name.text}\``, {
         file: this.file, span: n.name.span, label: "unknown named argument",
-        notes: ["named arguments belong to the sequence constructs of models: scan, bidirectional, generate"],
+        notes: [this.owner.kind === "cell" ? "named arguments belong to the sequence constructs of models: scan, bidirectional, generate"
+          : `\`${e.callee.text}\` takes no named arguments; the constructs scan, bidirectional and generate do`],
       });
       return undefined;
     }
     if (sym?.kind === "layer") {
+      this.values.layerNamed?.(sym);
       const args = e.args.map((a) => this.expr(a));
       if (!args.every((a): a is NodeId => a !== undefined)) return undefined;
       return this.values.layerCall(sym, e, args);
@@ -134,16 +186,7 @@ export class ExprElaborator {
     const fn = fnName !== undefined ? builtins.get(fnName) : undefined;
     const args = e.args.map((a) => this.expr(a));
     if (!fn) {
-      const optionFns = [...this.scope.symbols.values()].filter((s) => s.kind === "option" && typeof s.value === "string").map((s) => s.name);
-      const near = sym ? [] : closestNames(e.callee.text, [...builtins.keys(), ...optionFns]);
-      const product = sym && e.args.length === 1 ? `${e.callee.text} @ ${this.src(e.args[0]!.span)}` : undefined;
-      this.diags.error("RNN0203", sym ? `\`${e.callee.text}\` is not a function` : `unknown function \`${e.callee.text}\``, {
-        file: this.file, span: e.callee.span, label: sym ? `${e.callee.text} is declared as a value` : "no function has this name",
-        ...(sym ? { secondary: [{ file: this.file, span: sym.span, message: "declared here" }] } : {}),
-        notes: sym ? ["to multiply a matrix by a vector write `W @ x`; juxtaposition is not a product"] : [`functions: ${[...new Set([...builtins.values()].map((f) => f.name))].join(", ")}`],
-        ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file: this.file, span: e.callee.span, text: near[0]! } } } : {}),
-        ...(product ? { help: { message: `for a matrix product write \`${product}\``, edit: { file: this.file, span: e.span, text: product } } } : {}),
-      });
+      this.unknownFunction(e, sym);
       return undefined;
     }
     const [lo, hi] = typeof fn.arity === "number" ? [fn.arity, fn.arity] : fn.arity;
@@ -156,9 +199,12 @@ export class ExprElaborator {
       return undefined;
     }
     if (!args.every((a): a is NodeId => a !== undefined)) return undefined;
+    if (this.seqOf(args, e.args) === false) return undefined;
     if (fn.op === Op.MatMul) return this.matmul(e, e.args[0]!, e.args[1]!, args[0], args[1]);
     const shapes = args.map((a) => this.b.shape(a));
-    const result = info(fn.op).shape!(shapes, { dtypes: args.map((a) => this.b.nodes[a]!.dtype), attrs: {} });
+    const result: ShapeResult = fn.op === Op.Gather && this.owner.kind === "model"
+      ? { ok: false, reason: "gather is for cells; use an Embedding layer with `map`", code: "RNN0304" }
+      : info(fn.op).shape!(shapes, { dtypes: args.map((a) => this.b.nodes[a]!.dtype), attrs: {} });
     if (!result.ok) {
       this.diags.error(result.code,
         `\`${e.callee.text}\` cannot take ${shapes.map(shapeToString).join(" and ")}: ${result.reason}`, {
@@ -167,14 +213,30 @@ export class ExprElaborator {
         });
       return undefined;
     }
-    return this.b.add(fn.op, args, result.shape, e.span);
+    return this.pointwise(fn.op, args, result.shape, e.span);
+  }
+
+  private unknownFunction(e: A.CallExpr, sym: Sym | undefined): void {
+    const optionFns = [...this.scope.symbols.values()].filter((s) => s.kind === "option" && typeof s.value === "string").map((s) => s.name);
+    const near = sym ? [] : closestNames(e.callee.text, [...builtins.keys(), ...optionFns, ...(this.values.callables ?? [])]);
+    const product = sym && e.args.length === 1 ? `${e.callee.text} @ ${this.src(e.args[0]!.span)}` : undefined;
+    const functions = `functions: ${[...new Set([...builtins.values()].map((f) => f.name))].join(", ")}`;
+    this.diags.error("RNN0203", sym ? `\`${e.callee.text}\` is not a function` : `unknown function \`${e.callee.text}\``, {
+      file: this.file, span: e.callee.span, label: sym ? `${e.callee.text} is declared as a value` : "no function has this name",
+      ...(sym ? { secondary: [{ file: this.file, span: sym.span, message: "declared here" }] } : {}),
+      notes: sym ? ["to multiply a matrix by a vector write `W @ x`; juxtaposition is not a product"]
+        : this.owner.kind === "model" ? ["in a model, call layers, functions, or the constructs scan, map, last, final, bidirectional and generate", functions] : [functions],
+      ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file: this.file, span: e.callee.span, text: near[0]! } } } : {}),
+      ...(product ? { help: { message: `for a matrix product write \`${product}\``, edit: { file: this.file, span: e.span, text: product } } } : {}),
+    });
   }
 
   private binary(e: A.BinaryExpr): NodeId | undefined {
     const l = this.expr(e.left);
     const r = this.expr(e.right);
-    if (e.op === "@") return this.matmul(e, e.left, e.right, l, r);
     if (l === undefined || r === undefined) return undefined;
+    if (this.seqOf([l, r], [e.left, e.right]) === false) return undefined;
+    if (e.op === "@") return this.matmul(e, e.left, e.right, l, r);
     const ls = this.b.shape(l);
     const rs = this.b.shape(r);
     const result = broadcastShape(ls, rs);
@@ -189,7 +251,7 @@ export class ExprElaborator {
       });
       return undefined;
     }
-    return this.b.add(binaryOpFor[e.op], [l, r], result.shape, e.span);
+    return this.pointwise(binaryOpFor[e.op], [l, r], result.shape, e.span);
   }
 
   private matmul(e: A.Expr, left: A.Expr, right: A.Expr, l: NodeId | undefined, r: NodeId | undefined): NodeId | undefined {
@@ -197,7 +259,7 @@ export class ExprElaborator {
     const ls = this.b.shape(l);
     const rs = this.b.shape(r);
     const result = matmulShape(ls, rs);
-    if (result.ok) return this.b.add(Op.MatMul, [l, r], result.shape, e.span);
+    if (result.ok) return this.pointwise(Op.MatMul, [l, r], result.shape, e.span);
     const ranksOk = ls.length >= 1 && ls.length <= 2 && rs.length >= 1 && rs.length <= 2;
     const expected = ranksOk ? [...ls.slice(0, -1), ...rs.slice(1)] : undefined;
     const fits = (candidate: Shape, other: Shape, candidateOnLeft: boolean): boolean => {
@@ -247,6 +309,7 @@ export class ExprElaborator {
   }
 
   private lag(e: A.LagExpr): NodeId | undefined {
+    if (this.values.lag) return this.values.lag(e);
     if (e.target.kind !== "name") {
       this.diags.error("RNN0403", "only a named state can be read at an earlier step", {
         file: this.file, span: e.indexSpan, label: "time index on an expression",
@@ -292,9 +355,9 @@ export class ExprElaborator {
     const x = this.expr(e.target);
     if (x === undefined) return undefined;
     const s = this.b.shape(x);
-    const dimNames = this.cell.dims.map((d) => d.name.text);
-    const start = e.start ? dimOf(e.start, dimNames, this.cell, this.file, this.diags) : dimConst(0);
-    const end = e.end ? dimOf(e.end, dimNames, this.cell, this.file, this.diags) : s[0];
+    const dimNames = this.owner.dims.map((d) => d.name.text);
+    const start = e.start ? dimOf(e.start, dimNames, this.owner, this.file, this.diags) : dimConst(0);
+    const end = e.end ? dimOf(e.end, dimNames, this.owner, this.file, this.diags) : s[0];
     if (!start || !end) return undefined;
     const result = sliceShape(s, start, end);
     if (!result.ok) {
@@ -305,6 +368,6 @@ export class ExprElaborator {
       });
       return undefined;
     }
-    return this.b.add(Op.Slice, [x], result.shape, e.span, { start, end });
+    return this.pointwise(Op.Slice, [x], result.shape, e.span, { start, end });
   }
 }

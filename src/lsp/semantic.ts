@@ -5,17 +5,10 @@ import { evalDim, shapeToString, type Shape } from "../ir/dims.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import { builtins } from "../ir/ops.js";
 import { initializers } from "../ir/initializers.js";
-import { constructs } from "../elaborate/model.js";
+import { constructs } from "../elaborate/constructs.js";
 
-/** What each sequence construct of models does, for hover and completion. */
-export const constructDocs: Readonly<Record<string, string>> = {
-  scan: "scan(layer, xs, init = states, reverse = true): runs a recurrent layer over sequences, carrying its states; the sequence of its outputs",
-  map: "map(layer, xs): a stateless layer at every step of sequences",
-  last: "last(xs): each sequence's element at its own last step",
-  final: "final(scan(…)): the states after the last step, a record (final(enc).h)",
-  bidirectional: "bidirectional(fwd, bwd, xs, merge = concat | sum | mul | ave): a forward and a reverse scan, merged per step",
-  generate: "generate(layer, init = states, start = token, steps = N, until = end, temperature = t): feeds a layer's output back as its next input",
-};
+/** What each sequence construct of models does, for hover and completion: from the constructs table. */
+export const constructDocs: Readonly<Record<string, string>> = Object.fromEntries([...constructs.values()].map((c) => [c.name, `${c.use}: ${c.doc}`]));
 
 export type DefKind = "cell" | "model" | "dim" | "option" | "input" | "state" | "param" | "layer" | "value" | "gate" | "output";
 

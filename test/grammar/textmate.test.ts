@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as oniguruma from "vscode-oniguruma";
 import * as textmate from "vscode-textmate";
-import { constructs } from "../../src/elaborate/model.js";
+import { constructs } from "../../src/elaborate/constructs.js";
 import { initializers } from "../../src/ir/initializers.js";
 import { builtins } from "../../src/ir/ops.js";
 import { keywords } from "../../src/syntax/tokens.js";
@@ -41,7 +41,7 @@ describe("TextMate grammar", () => {
     expect(kw.sort()).toEqual(keywords.map((k) => k.name.toLowerCase()).sort());
     const expr = JSON.stringify(repo.expression);
     expect(wordsIn(JSON.parse(expr).patterns[2].match).sort()).toEqual([...builtins.keys()].sort());
-    expect(wordsIn(JSON.parse(expr).patterns[3].match).sort()).toEqual([...constructs].sort());
+    expect(wordsIn(JSON.parse(expr).patterns[3].match).sort()).toEqual([...constructs.keys()].sort());
     const init = repo.declarations.patterns.find((p: { match: string }) => p.match.startsWith("(~)")).match;
     expect(wordsIn(init).sort()).toEqual([...initializers.keys()].sort());
     expect(text).toContain('"scopeName":"source.rnn"');
