@@ -1,4 +1,5 @@
 // Fixture runner: test/fixtures/<stage>/NAME.rnn against NAME.expected; UPDATE_FIXTURES=1 rewrites the expectations.
+// pairs/ holds the same mistake made in a cell (NAME.cell.rnn) and in a model (NAME.model.rnn): their codes must agree.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -27,6 +28,10 @@ const stages: Record<string, (name: string) => string> = {
     const r = compileFixture("diagnostics", name);
     return renderDiagnostics(r.diagnostics, r.sources) + "\n";
   },
+  pairs: (name) => {
+    const r = compileFixture("pairs", name);
+    return renderDiagnostics(r.diagnostics, r.sources) + "\n";
+  },
   ir: (name) => {
     const r = compileFixture("ir", name);
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
@@ -52,6 +57,20 @@ for (const [stage, produce] of Object.entries(stages)) {
     }
   });
 }
+
+describe("fixtures/pairs: a mistake gets the same codes in a cell and in a model", () => {
+  const names = readdirSync(join(fixtures, "pairs")).filter((f) => f.endsWith(".cell.rnn")).map((f) => f.replace(/\.cell\.rnn$/, "")).sort();
+  it("every cell fixture has its model twin", () => {
+    expect(names.length).toBeGreaterThan(15);
+    for (const n of names) expect(existsSync(join(fixtures, "pairs", `${n}.model.rnn`)), n).toBe(true);
+  });
+  it.each(names)("%s", (n) => {
+    const codesOf = (kind: string) => compileFixture("pairs", `${n}.${kind}.rnn`).diagnostics.map((d) => `${d.severity}[${d.code}]`);
+    const cell = codesOf("cell");
+    expect(cell.length).toBeGreaterThan(0);
+    expect(codesOf("model")).toEqual(cell);
+  });
+});
 
 describe("fixture coverage", () => {
   it("every compile-time diagnostic code appears in a diagnostics fixture", () => {
