@@ -10,6 +10,7 @@ import { Op } from "../ir/ops.js";
 import { constructs, outShape, statesOf, type ModelContext } from "./constructs.js";
 import { ExprElaborator, type ValueResolver } from "./expr.js";
 import { bindLayer, instantiateLayer, type CellLibrary, type LayerContext, type LayerInstance } from "./layers.js";
+import { declarationsOf } from "./declarations.js";
 import { dimOf, type Sym } from "./scope.js";
 
 type MSym =
@@ -24,7 +25,6 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
   const errorsBefore = diags.items.filter((d) => d.severity === "error").length;
   const b = new NodeBuilder();
   const symbols = new Map<string, MSym>();
-  const outputs: A.OutputItem[] = [];
   const src = (s: A.Span) => text.slice(s.start, s.end);
   const err = (code: string, message: string, span: A.Span, label: string, more: { notes?: string[]; help?: string; secondary?: Label[] } = {}) =>
     diags.error(code, message, { file, span, label, ...(more.notes ? { notes: more.notes } : {}), ...(more.secondary ? { secondary: more.secondary } : {}), ...(more.help ? { help: { message: more.help } } : {}) });
@@ -40,16 +40,14 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
     }
     symbols.set(s.name, s);
   };
-  for (const d of model.dims) declare({ kind: "dim", name: d.name.text, span: d.name.span });
-  for (const item of model.items) {
-    if (item.kind === "input") declare({ kind: "input", name: item.name.text, decl: item, span: item.name.span });
-    else if (item.kind === "layer") declare({ kind: "layer", name: item.name.text, decl: item, span: item.name.span });
-    else if (item.kind === "def") declare({ kind: "def", name: item.name.text, value: item.value, span: item.name.span, doc: item.doc });
-    else for (const o of item.items) {
-      outputs.push(o);
-      if (o.value) declare({ kind: "def", name: o.name.text, value: o.value, span: o.name.span, doc: item.doc });
-    }
+  const decls = declarationsOf(model);
+  for (const d of decls.names) {
+    if (d.kind === "dim") declare({ kind: "dim", name: d.name.text, span: d.name.span });
+    else if (d.kind === "input") declare({ kind: "input", name: d.name.text, decl: d.decl, span: d.name.span });
+    else if (d.kind === "layer") declare({ kind: "layer", name: d.name.text, decl: d.decl, span: d.name.span });
+    else if (d.kind === "value" || d.kind === "gate" || d.kind === "output") declare({ kind: "def", name: d.name.text, value: d.value, span: d.name.span, doc: d.doc });
   }
+  const outputs = decls.outputs;
   const dimNames = model.dims.map((d) => d.name.text);
 
   // Inputs: a first axis named by an undeclared dimension is a sequence of that dynamic length.

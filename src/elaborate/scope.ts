@@ -4,6 +4,7 @@ import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { dimAdd, dimConst, dimMul, dimVar, type Dim, type Shape } from "../ir/dims.js";
 import { builtins } from "../ir/ops.js";
+import { declarationsOf } from "./declarations.js";
 
 export type Sym =
   | { readonly kind: "dim"; readonly name: string; readonly span: A.Span }
@@ -40,7 +41,6 @@ export function optionValue(e: A.Expr): OptionValue | undefined {
 export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBag, overrides: ReadonlyMap<string, OptionValue>): CellScope {
   const symbols = new Map<string, Sym>();
   const stateAssignments = new Map<string, { value: A.Expr; gate: boolean; doc: string | undefined; span: A.Span }>();
-  const outputs: A.OutputItem[] = [];
 
   const declare = (sym: Sym): void => {
     const prev = symbols.get(sym.name);
@@ -55,84 +55,57 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
     symbols.set(sym.name, sym);
   };
 
-  for (const d of cell.dims) declare({ kind: "dim", name: d.name.text, span: d.name.span });
-  for (const o of cell.options) {
-    const override = overrides.get(o.name.text);
-    const value = override ?? optionValue(o.value);
-    if (value === undefined) {
-      const near = o.value.kind === "name" ? closestNames(o.value.name.text, builtins.keys()) : [];
-      diags.error("RNN0208", `the option \`${o.name.text}\` must be a function name or a number`, {
-        file, span: o.value.span, label: "not a function name or a number",
-        notes: ["cell options are fixed when the cell is compiled, for example `(act = tanh)` or `(forget_bias = 1.0)`"],
-        help: near.length
-          ? { message: `did you mean \`${near[0]}\`?`, edit: { file, span: o.value.span, text: near[0]! } }
-          : { message: "for example `tanh`, `relu`, `sigmoid`, or a number such as `1.0`" },
-      });
-      declare(poisoned(o.name));
-      continue;
-    }
-    declare({ kind: "option", name: o.name.text, value, span: o.name.span });
-  }
-
+  const decls = declarationsOf(cell);
   const dimNames = cell.dims.map((d) => d.name.text);
   const shapeOf = (s: A.ShapeAst): Shape | undefined => {
     const dims = s.dims.map((d) => dimOf(d, dimNames, cell, file, diags));
     return dims.every((d) => d !== undefined) ? (dims as Dim[]) : undefined;
   };
-
-  for (const item of cell.items) {
-    switch (item.kind) {
-      case "input": {
-        const shape = shapeOf(item.shape);
-        declare(shape ? { kind: "input", name: item.name.text, shape, decl: item, span: item.name.span } : poisoned(item.name));
+  for (const d of decls.names) {
+    switch (d.kind) {
+      case "dim": declare({ kind: "dim", name: d.name.text, span: d.name.span }); break;
+      case "option": {
+        const o = d.decl;
+        const override = overrides.get(o.name.text);
+        const value = override ?? optionValue(o.value);
+        if (value === undefined) {
+          const near = o.value.kind === "name" ? closestNames(o.value.name.text, builtins.keys()) : [];
+          diags.error("RNN0208", `the option \`${o.name.text}\` must be a function name or a number`, {
+            file, span: o.value.span, label: "not a function name or a number",
+            notes: ["cell options are fixed when the cell is compiled, for example `(act = tanh)` or `(forget_bias = 1.0)`"],
+            help: near.length
+              ? { message: `did you mean \`${near[0]}\`?`, edit: { file, span: o.value.span, text: near[0]! } }
+              : { message: "for example `tanh`, `relu`, `sigmoid`, or a number such as `1.0`" },
+          });
+          declare(poisoned(o.name));
+          break;
+        }
+        declare({ kind: "option", name: o.name.text, value, span: o.name.span });
         break;
       }
-      case "state": {
-        const shape = shapeOf(item.shape);
-        declare(shape ? { kind: "state", name: item.name.text, shape, decl: item, span: item.name.span } : poisoned(item.name));
+      case "input": case "state": case "param": {
+        const shape = shapeOf(d.decl.shape);
+        declare(shape ? { kind: d.kind, name: d.name.text, shape, decl: d.decl, span: d.name.span } as Sym : poisoned(d.name));
         break;
       }
-      case "param": {
-        const shape = shapeOf(item.shape);
-        for (const n of item.names) declare(shape ? { kind: "param", name: n.text, shape, decl: item, span: n.span } : poisoned(n));
-        break;
-      }
-      case "layer":
-        declare({ kind: "layer", name: item.name.text, decl: item, span: item.name.span });
-        break;
-      case "def":
-      case "output":
-        break;
+      case "layer": declare({ kind: "layer", name: d.name.text, decl: d.decl, span: d.name.span }); break;
+      default: declare({ kind: "def", name: d.name.text, value: d.value, gate: d.kind === "gate", doc: d.doc, span: d.name.span });
     }
   }
-
-  const equation = (name: A.Name, value: A.Expr, gate: boolean, doc: string | undefined, span: A.Span): void => {
-    const prev = symbols.get(name.text);
-    if (prev?.kind === "state") {
-      const earlier = stateAssignments.get(name.text);
-      if (earlier) {
-        diags.error("RNN0402", `state \`${name.text}\` is assigned twice`, {
-          file, span: name.span, label: "second assignment",
-          secondary: [{ file, span: earlier.span, message: "first assigned here" }],
-          notes: ["a state takes exactly one value per step, given by exactly one equation"],
-          help: { message: `remove one of the equations, or give this one another name and combine them in a single equation for \`${name.text}\`` },
-        });
-        return;
-      }
-      stateAssignments.set(name.text, { value, gate, doc, span });
-      return;
+  for (const a of decls.assignments) {
+    const earlier = stateAssignments.get(a.name.text);
+    if (earlier) {
+      diags.error("RNN0402", `state \`${a.name.text}\` is assigned twice`, {
+        file, span: a.name.span, label: "second assignment",
+        secondary: [{ file, span: earlier.span, message: "first assigned here" }],
+        notes: ["a state takes exactly one value per step, given by exactly one equation"],
+        help: { message: `remove one of the equations, or give this one another name and combine them in a single equation for \`${a.name.text}\`` },
+      });
+      continue;
     }
-    declare({ kind: "def", name: name.text, value, gate, doc, span: name.span });
-  };
-
-  for (const item of cell.items) {
-    if (item.kind === "def") equation(item.name, item.value, item.gate, item.doc, item.span);
-    if (item.kind === "output")
-      for (const o of item.items) {
-        outputs.push(o);
-        if (o.value) equation(o.name, o.value, false, item.doc, o.span);
-      }
+    stateAssignments.set(a.name.text, { value: a.value, gate: a.gate, doc: a.doc, span: a.span });
   }
+  const outputs = decls.outputs;
   return { symbols, stateAssignments, outputs };
 }
 

@@ -84,7 +84,7 @@ export function documentSymbols(ws: Workspace, a: Analysis): DocumentSymbol[] {
     const shape = shapeOf(d, a.result);
     return { name: d.name, kind: symbolKind[d.kind], detail: shape ? `${d.kind} ${shape.split(", which")[0]}` : d.kind, range: ws.range(file, d.declSpan), selectionRange: ws.range(file, d.span), ...(children ? { children } : {}) };
   };
-  return own.filter((d) => d.container === undefined).map((top) => sym(top, own.filter((d) => d.container === top.name && d.declSpan.start >= top.declSpan.start && d.declSpan.end <= top.declSpan.end).map((d) => sym(d))));
+  return own.filter((d) => d.container === undefined).map((top) => sym(top, own.filter((d) => d.container === top.name && d.declSpan.start >= top.declSpan.start && d.declSpan.end <= top.declSpan.end).sort((x, y) => x.span.start - y.span.start).map((d) => sym(d))));
 }
 
 export const tokenTypes = ["class", "typeParameter", "parameter", "variable", "property", "function", "enumMember", "namespace"];

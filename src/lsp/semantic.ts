@@ -6,6 +6,7 @@ import type { CellIR, ModelIR } from "../ir/ir.js";
 import { builtins } from "../ir/ops.js";
 import { initializers } from "../ir/initializers.js";
 import { constructs } from "../elaborate/constructs.js";
+import { declarationsOf } from "../elaborate/declarations.js";
 
 /** What each sequence construct of models does, for hover and completion: from the constructs table. */
 export const constructDocs: Readonly<Record<string, string>> = Object.fromEntries([...constructs.values()].map((c) => [c.name, `${c.use}: ${c.doc}`]));
@@ -86,18 +87,9 @@ export function fileSymbols(result: CheckResult, defsOf: (file: string) => reado
       if (!local.has(name.text)) local.set(name.text, def);
       return def;
     };
-    for (const p of d.dims) add(p.name, "dim", p.span);
-    if (d.kind === "cell") for (const o of d.options) add(o.name, "option", o.span);
-    for (const item of d.items) {
-      switch (item.kind) {
-        case "input": add(item.name, "input", item.span, item.doc); break;
-        case "state": add(item.name, "state", item.span, item.doc); break;
-        case "param": for (const n of item.names) add(n, "param", item.span, item.doc); break;
-        case "layer": add(item.name, "layer", item.span, item.doc); break;
-        case "def": if (!local.has(item.name.text)) add(item.name, item.gate ? "gate" : "value", item.span, item.doc); break;
-        case "output": for (const o of item.items) if (o.value && !local.has(o.name.text)) add(o.name, "output", o.span, item.doc); break;
-      }
-    }
+    // The elaborators' own declaration list; an equation naming an earlier declaration is a use of it, not a new name.
+    for (const x of declarationsOf(d).names)
+      if (!(local.has(x.name.text) && (x.kind === "value" || x.kind === "gate" || x.kind === "output"))) add(x.name, x.kind, x.span, x.doc);
     const nameUse = (n: A.Name) => {
       const def = local.get(n.text) ?? topLevel(n.text);
       const builtin = def ? undefined : builtins.has(n.text) ? "function" as const : d.kind === "model" && constructs.has(n.text) ? "construct" as const : undefined;
