@@ -25,6 +25,15 @@ export interface Declarations {
 
 /** What `d` declares. Duplicates are kept (the elaborators report them; the language server keeps the first). */
 export function declarationsOf(d: A.CellDecl | A.ModelDecl): Declarations {
+  let found = memo.get(d);
+  if (!found) memo.set(d, (found = collect(d)));
+  return found;
+}
+
+/** AST nodes are immutable, so a declaration's list is computed once (the elaborator and the language server both read it). */
+const memo = new WeakMap<A.CellDecl | A.ModelDecl, Declarations>();
+
+function collect(d: A.CellDecl | A.ModelDecl): Declarations {
   const names: Declaration[] = [];
   const assignments: StateAssignment[] = [];
   const outputs: A.OutputItem[] = [];

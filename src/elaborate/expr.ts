@@ -81,7 +81,8 @@ export class ExprElaborator {
 
   /** A node computed step by step from its arguments: a sequence when one of them is. */
   private pointwise(op: Op, args: readonly NodeId[], shape: Shape, span: A.Span, attrs: Attrs = {}): NodeId {
-    const seq = args.map((a) => this.b.nodes[a]!.seq).find((s) => s !== undefined);
+    let seq: string | undefined;
+    for (const a of args) if ((seq = this.b.nodes[a]!.seq) !== undefined) break;
     return this.b.add(op, args, shape, span, attrs, "float", seq);
   }
 

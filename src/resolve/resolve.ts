@@ -12,7 +12,7 @@ export interface VisibleCell {
 }
 
 /** Every top-level declaration of one file, by name; duplicates reported. */
-export function declarationsOf(parsed: ParsedFile, diags: DiagnosticBag): Map<string, VisibleCell> {
+export function cellsDeclaredIn(parsed: ParsedFile, diags: DiagnosticBag): Map<string, VisibleCell> {
   const out = new Map<string, VisibleCell>();
   for (const d of parsed.module.decls) {
     const prev = out.get(d.name.text);
@@ -36,7 +36,7 @@ export function declarationsOf(parsed: ParsedFile, diags: DiagnosticBag): Map<st
 export function resolveImports(
   root: ParsedFile, host: Host, load: (path: string) => ParsedFile | undefined, diags: DiagnosticBag,
 ): Map<string, VisibleCell> {
-  const visible = declarationsOf(root, diags);
+  const visible = cellsDeclaredIn(root, diags);
   for (const imp of root.module.imports) {
     const paths = host.resolveImport(imp.from, root.file);
     if (!paths) {
