@@ -30,6 +30,7 @@ export const unaryFns: Record<OpsIn<"unary">, (x: number) => number> = {
   [Op.Sin]: Math.sin,
   [Op.Cos]: Math.cos,
   [Op.Identity]: (x) => x,
+  [Op.Step]: (x) => (x > 0 ? 1 : 0),
 };
 
 export const binaryFns: Record<OpsIn<"binary">, (a: number, b: number) => number> = {
@@ -133,14 +134,43 @@ export function lastAxis(op: OpsIn<"lastAxis" | "reduce">, x: Tensor, p: Precisi
   return out;
 }
 
-/** Row `index` of `table`; an id that is not a whole number in range is an input error. */
-export function gather(table: Tensor, index: Tensor, p: Precision): Tensor {
-  const i = index.data[0]!;
-  const rows = table.shape[0]!;
+/** Sums `x` back to `shape`, which broadcasts to x's shape (the adjoint of broadcasting). */
+export function reduceTo(x: Tensor, shape: readonly number[], p: Precision): Tensor {
+  const out = alloc(shape, p);
+  const rank = x.shape.length;
+  const pad = [...Array(rank - shape.length).fill(1), ...shape] as number[];
+  const strides = pad.map((d, i) => (d === 1 ? 0 : sizeOf(pad.slice(i + 1))));
+  const idx = new Array<number>(rank).fill(0);
+  for (let k = 0; k < x.data.length; k++) {
+    let o = 0;
+    for (let d = 0; d < rank; d++) o += idx[d]! * strides[d]!;
+    out.data[o] += x.data[k]!;
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d]! < x.shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** A token id as a vector of `depth` with a 1 at the id. */
+export function oneHot(index: Tensor, depth: number, p: Precision): Tensor {
+  const out = alloc([depth], p);
+  out.data[checkedId(index.data[0]!, depth)] = 1;
+  return out;
+}
+
+function checkedId(i: number, rows: number): number {
   if (!Number.isInteger(i) || i < 0 || i >= rows) {
     throw new RnncError("RNN0605", `token id ${i} is out of range: the table has ${rows} rows (ids 0 to ${rows - 1})`,
       ["token ids are whole numbers counted from 0"]);
   }
+  return i;
+}
+
+/** Row `index` of `table`; an id that is not a whole number in range is an input error. */
+export function gather(table: Tensor, index: Tensor, p: Precision): Tensor {
+  const i = checkedId(index.data[0]!, table.shape[0]!);
   const row = slice0(table, i, i + 1, p);
   return { shape: table.shape.slice(1), data: row.data };
 }

@@ -3,9 +3,9 @@ import type { CellIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
-import { opInfo, type OpsIn } from "../ir/ops.js";
+import { opInfo, type OpsIn, type StructuralOp } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "../runtime/dims.js";
-import { binary, concat0, gather, lastAxis, matmul, slice0, transpose2d, unary } from "./kernels.js";
+import { binary, concat0, gather, lastAxis, matmul, oneHot, reduceTo, slice0, transpose2d, unary } from "./kernels.js";
 import { alloc, type Precision, type Tensor } from "../runtime/tensor.js";
 
 export function evalNode(n: Node, v: readonly (Tensor | undefined)[], env: DimEnv, p: Precision, leaf: (n: Node) => Tensor): Tensor {
@@ -23,14 +23,14 @@ export function kernel(n: Node, a: readonly Tensor[], env: DimEnv, p: Precision)
   const category = opInfo[n.op].category;
   if (category === "unary") return unary(n.op as OpsIn<"unary">, a[0]!, p);
   if (category === "binary") return binary(n.op as OpsIn<"binary">, a[0]!, a[1]!, p);
-  const k = structural[n.op as Structural];
+  const k = structural[n.op as StructuralOp];
   if (!k) throw new Error(`internal: no kernel for ${n.op}`);
   return k(n, a, env, p);
 }
 
-type Structural = OpsIn<"matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce">;
+const shapeOf = (n: Node, env: DimEnv): number[] => concreteShape(n.attrs.shape!, env, `the result of ${n.op}`);
 /** The interpreter's kernel for each op that is neither elementwise, a leaf nor a sequence construct. */
-const structural: Record<Structural, (n: Node, a: readonly Tensor[], env: DimEnv, p: Precision) => Tensor> = {
+const structural: Record<StructuralOp, (n: Node, a: readonly Tensor[], env: DimEnv, p: Precision) => Tensor> = {
   [Op.MatMul]: (_, a, __, p) => matmul(a[0]!, a[1]!, p),
   [Op.Concat]: (_, a, __, p) => concat0(a, p),
   [Op.Gather]: (_, a, __, p) => gather(a[0]!, a[1]!, p),
@@ -40,6 +40,10 @@ const structural: Record<Structural, (n: Node, a: readonly Tensor[], env: DimEnv
   [Op.LogSoftmax]: (_, a, __, p) => lastAxis(Op.LogSoftmax, a[0]!, p),
   [Op.Sum]: (_, a, __, p) => lastAxis(Op.Sum, a[0]!, p),
   [Op.Mean]: (_, a, __, p) => lastAxis(Op.Mean, a[0]!, p),
+  [Op.Reshape]: (n, a, env, p) => withPrecision({ shape: shapeOf(n, env), data: a[0]!.data }, p),
+  [Op.BroadcastTo]: (n, a, env, p) => fillTo(a[0]!, shapeOf(n, env), p),
+  [Op.ReduceTo]: (n, a, env, p) => reduceTo(a[0]!, shapeOf(n, env), p),
+  [Op.OneHot]: (n, a, env, p) => oneHot(a[0]!, evalDim(n.attrs.depth!, env)!, p),
 };
 
 /** Broadcasts a tensor to `shape` (an initial value given as a scalar fills the state). */

@@ -18,6 +18,8 @@ export interface Attrs {
   readonly value?: number;  // Const
   readonly start?: import("./dims.js").Dim; // Slice
   readonly end?: import("./dims.js").Dim;   // Slice
+  readonly shape?: Shape;   // Reshape, BroadcastTo, ReduceTo: the result's shape
+  readonly depth?: import("./dims.js").Dim; // OneHot
 }
 
 export interface Node {

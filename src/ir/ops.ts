@@ -1,7 +1,8 @@
 // The closed set of IR operations and one table of facts per op: arity, category, result shape, range, doc, names.
-import type { Dim, Shape } from "./dims.js";
+import { dimAdd, dimConst, dimValue, type Dim, type Shape } from "./dims.js";
 import {
-  broadcastShape, concatShape, gatherShape, lastAxisShape, matmulShape, sameShape, sliceShape, transposeShape, type ShapeResult,
+  broadcastShape, broadcastToShape, concatShape, gatherShape, lastAxisShape, matmulShape, oneHotShape, reduceToShape, reshapeShape, sameShape,
+  sliceShape, transposeShape, type ShapeResult,
 } from "./shapes.js";
 
 export enum Op {
@@ -22,8 +23,14 @@ export enum Op {
   Neg = "neg", Sigmoid = "sigmoid", HardSigmoid = "hard_sigmoid", Tanh = "tanh", HardTanh = "hard_tanh", Relu = "relu", Elu = "elu",
   Selu = "selu", Softplus = "softplus", Softsign = "softsign", Swish = "swish", Gelu = "gelu", Exp = "exp", Log = "log", Abs = "abs",
   Sqrt = "sqrt", Square = "square", Sin = "sin", Cos = "cos", Identity = "identity",
+  Step = "step",         // 1 where x > 0, else 0: the derivative of the piecewise ops (not callable)
   // along the last axis
   Softmax = "softmax", LogSoftmax = "log_softmax", Sum = "sum", Mean = "mean",
+  // the adjoints the derivative rules need (not callable): attrs.shape or attrs.depth give the result
+  Reshape = "reshape",   // the same elements in another shape
+  BroadcastTo = "broadcast_to", // numpy broadcasting to attrs.shape
+  ReduceTo = "reduce_to", // sums the axes broadcasting added, back to attrs.shape (the adjoint of broadcast_to)
+  OneHot = "one_hot",    // an int scalar i as a vector of attrs.depth with 1 at i
   // sequence constructs, in models only (attrs.layer names the layer)
   Apply = "apply",       // a stateless layer on single values
   Map = "map",           // a stateless layer at every step of sequences
@@ -38,10 +45,25 @@ export enum Op {
  * What a backend must provide for an op: leaves and sequence constructs are handled by each backend's own driver;
  * every other category is one row of a backend's total table.
  */
-export type OpCategory = "leaf" | "unary" | "binary" | "matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce" | "sequence";
+export type OpCategory = "leaf" | "unary" | "binary" | "matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce" | "adjoint" | "sequence";
 
 /** What a shape rule sees of a node: its arguments' shapes and element types, and its own attributes. */
-export interface ShapeContext { readonly dtypes: readonly ("float" | "int")[]; readonly attrs: { readonly start?: Dim; readonly end?: Dim } }
+export interface ShapeContext { readonly dtypes: readonly ("float" | "int")[]; readonly attrs: ShapeAttrs }
+
+/** The attributes that decide a result shape: slice bounds, and the target of the adjoint ops. */
+export interface ShapeAttrs { readonly start?: Dim; readonly end?: Dim; readonly shape?: Shape; readonly depth?: Dim }
+
+/**
+ * What a derivative rule builds with: nodes of the same op set (shapes from the table's rules). Rules see the node's
+ * arguments `x`, its value `y` and the gradient `dy` flowing into it, all as ids in the graph being built.
+ */
+export interface Differ {
+  shape(id: number): Shape;
+  op(op: Op, args: readonly number[], attrs?: ShapeAttrs): number;
+  c(value: number): number;
+}
+/** The gradient for each argument (undefined: none, as for an integer index), each in the shape the op broadcast it to. */
+export type Vjp = (g: Differ, x: readonly number[], y: number, dy: number, attrs: ShapeAttrs) => readonly (number | undefined)[];
 
 export interface OpInfo {
   readonly category: OpCategory;
@@ -54,16 +76,36 @@ export interface OpInfo {
   readonly shape?: (args: readonly Shape[], ctx: ShapeContext) => ShapeResult;
   /** The interval its output lies in, when bounded whatever its input. */
   readonly range?: readonly [number, number];
-  /** Slot for the reverse-mode derivative rule (issue #11); absent until then. */
-  readonly vjp?: undefined;
+  /** The reverse-mode derivative rule (vector-Jacobian product); absent for leaves and sequence constructs. */
+  readonly vjp?: Vjp;
   /** Slot for the ONNX operator this op maps to (issue #13); absent until then. */
   readonly onnx?: string;
 }
 
-const unary = <const N extends readonly string[]>(names: N, doc: string, range?: readonly [number, number]) =>
-  ({ category: "unary", arity: 1, names, doc, shape: (s: readonly Shape[]) => sameShape(s[0]!), ...(range ? { range } : {}) }) as const;
-const binary = <const N extends readonly string[]>(names: N, doc: string) =>
-  ({ category: "binary", arity: 2, names, doc, shape: (s: readonly Shape[]) => broadcastShape(s[0]!, s[1]!) }) as const;
+/** An elementwise function with its derivative f'(x) written with `y` = f(x) at hand. */
+type Derivative = (g: Differ, x: number, y: number) => number;
+const unary = <const N extends readonly string[]>(names: N, doc: string, d: Derivative, range?: readonly [number, number]) =>
+  ({
+    category: "unary", arity: 1, names, doc, shape: (s: readonly Shape[]) => sameShape(s[0]!), ...(range ? { range } : {}),
+    vjp: ((g, x, y, dy) => [g.op(Op.Mul, [dy, d(g, x[0]!, y)])]) as Vjp,
+  }) as const;
+const binary = <const N extends readonly string[]>(names: N, doc: string, vjp: Vjp) =>
+  ({ category: "binary", arity: 2, names, doc, shape: (s: readonly Shape[]) => broadcastShape(s[0]!, s[1]!), vjp }) as const;
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+const mul = (g: Differ, a: number, b: number): number => g.op(Op.Mul, [a, b]);
+const oneMinus = (g: Differ, a: number): number => g.op(Op.Sub, [g.c(1), a]);
+/** `whenOne` where `mask` is 1, `whenZero` where it is 0. */
+const either = (g: Differ, mask: number, whenOne: number, whenZero: number): number =>
+  g.op(Op.Add, [mul(g, mask, whenOne), mul(g, oneMinus(g, mask), whenZero)]);
+/** 1 where lo < u < hi, else 0: the slope of a clip. */
+const inside = (g: Differ, u: number, lo: number, hi: number): number =>
+  mul(g, g.op(Op.Step, [g.op(Op.Sub, [u, g.c(lo)])]), g.op(Op.Step, [g.op(Op.Sub, [g.c(hi), u])]));
+/** a ⊗ b for vectors: [m] and [n] give [m, n]. */
+const outer = (g: Differ, a: number, b: number): number => mul(g, g.op(Op.Reshape, [a], { shape: [...g.shape(a), dimConst(1)] }), b);
+/** A reduced value with its last axis back as 1, to broadcast against the unreduced one. */
+const keepAxis = (g: Differ, r: number): number => g.op(Op.Reshape, [r], { shape: [...g.shape(r), dimConst(1)] });
+
 const leaf = (doc: string) => ({ category: "leaf", arity: 0, names: [], doc }) as const;
 const sequence = (arity: OpInfo["arity"], doc: string) => ({ category: "sequence", arity, names: [], doc }) as const;
 
@@ -72,45 +114,144 @@ const sequence = (arity: OpInfo["arity"], doc: string) => ({ category: "sequence
  * `satisfies` makes a missing op a type error; backends derive their total tables from the categories below.
  */
 export const opInfo = {
-  [Op.Sigmoid]: unary(["sigmoid", "σ"], "logistic sigmoid 1/(1+e^-x), range (0, 1)", [0, 1]),
-  [Op.HardSigmoid]: unary(["hard_sigmoid"], "piecewise-linear sigmoid clip(0.2x + 0.5, 0, 1), as in Keras", [0, 1]),
-  [Op.Tanh]: unary(["tanh"], "hyperbolic tangent, range (-1, 1)", [-1, 1]),
-  [Op.HardTanh]: unary(["hard_tanh"], "piecewise-linear tanh clip(x, -1, 1), as PyTorch's Hardtanh", [-1, 1]),
-  [Op.Relu]: unary(["relu"], "max(x, 0)"),
-  [Op.Elu]: unary(["elu"], "x if x > 0 else e^x - 1"),
-  [Op.Selu]: unary(["selu"], "scaled exponential linear unit"),
-  [Op.Softplus]: unary(["softplus"], "log(1 + e^x)"),
-  [Op.Softsign]: unary(["softsign"], "x / (1 + |x|)", [-1, 1]),
-  [Op.Swish]: unary(["swish", "silu"], "x · sigmoid(x)"),
-  [Op.Gelu]: unary(["gelu"], "Gaussian error linear unit (tanh approximation)"),
-  [Op.Exp]: unary(["exp"], "e^x"),
-  [Op.Log]: unary(["log"], "natural logarithm"),
-  [Op.Abs]: unary(["abs"], "|x|"),
-  [Op.Sqrt]: unary(["sqrt"], "square root"),
-  [Op.Square]: unary(["square"], "x²"),
-  [Op.Sin]: unary(["sin"], "sine", [-1, 1]),
-  [Op.Cos]: unary(["cos"], "cosine", [-1, 1]),
-  [Op.Identity]: unary(["linear", "identity"], "the identity, x"),
-  [Op.Softmax]: { category: "lastAxis", arity: 1, names: ["softmax"], doc: "softmax over the last axis", range: [0, 1], shape: (s) => lastAxisShape(s[0]!, false) },
-  [Op.LogSoftmax]: { category: "lastAxis", arity: 1, names: ["log_softmax"], doc: "log of the softmax over the last axis", shape: (s) => lastAxisShape(s[0]!, false) },
-  [Op.Sum]: { category: "reduce", arity: 1, names: ["sum"], doc: "sum over the last axis", shape: (s) => lastAxisShape(s[0]!, true) },
-  [Op.Mean]: { category: "reduce", arity: 1, names: ["mean"], doc: "mean over the last axis", shape: (s) => lastAxisShape(s[0]!, true) },
-  [Op.Maximum]: binary(["max"], "elementwise maximum of two values"),
-  [Op.Minimum]: binary(["min"], "elementwise minimum of two values"),
-  [Op.Pow]: binary(["pow"], "elementwise power a^b"),
-  [Op.Concat]: { category: "concat", arity: [2, 64], names: ["concat"], doc: "joins values along their first axis", shape: (s) => concatShape(s) },
-  [Op.MatMul]: { category: "matmul", arity: 2, names: ["matmul"], doc: "matrix product, the same as `@`", shape: (s) => matmulShape(s[0]!, s[1]!) },
+  [Op.Sigmoid]: unary(["sigmoid", "σ"], "logistic sigmoid 1/(1+e^-x), range (0, 1)", (g, _x, y) => mul(g, y, oneMinus(g, y)), [0, 1]),
+  [Op.HardSigmoid]: unary(["hard_sigmoid"], "piecewise-linear sigmoid clip(0.2x + 0.5, 0, 1), as in Keras", (g, x) => {
+    const u = g.op(Op.Add, [g.op(Op.Mul, [x, g.c(0.2)]), g.c(0.5)]);
+    return mul(g, g.c(0.2), inside(g, u, 0, 1));
+  }, [0, 1]),
+  [Op.Tanh]: unary(["tanh"], "hyperbolic tangent, range (-1, 1)", (g, _x, y) => g.op(Op.Sub, [g.c(1), g.op(Op.Square, [y])]), [-1, 1]),
+  [Op.HardTanh]: unary(["hard_tanh"], "piecewise-linear tanh clip(x, -1, 1), as PyTorch's Hardtanh", (g, x) => inside(g, x, -1, 1), [-1, 1]),
+  [Op.Relu]: unary(["relu"], "max(x, 0)", (g, x) => g.op(Op.Step, [x])),
+  [Op.Elu]: unary(["elu"], "x if x > 0 else e^x - 1", (g, x, y) => either(g, g.op(Op.Step, [x]), g.c(1), g.op(Op.Add, [y, g.c(1)]))),
+  [Op.Selu]: unary(["selu"], "scaled exponential linear unit", (g, x, y) => either(g, g.op(Op.Step, [x]), g.c(SELU_SCALE), g.op(Op.Add, [y, g.c(SELU_SCALE * SELU_ALPHA)]))),
+  [Op.Softplus]: unary(["softplus"], "log(1 + e^x)", (g, x) => g.op(Op.Sigmoid, [x])),
+  [Op.Softsign]: unary(["softsign"], "x / (1 + |x|)", (g, x) => g.op(Op.Div, [g.c(1), g.op(Op.Square, [g.op(Op.Add, [g.c(1), g.op(Op.Abs, [x])])])]), [-1, 1]),
+  [Op.Swish]: unary(["swish", "silu"], "x · sigmoid(x)", (g, x) => {
+    const s = g.op(Op.Sigmoid, [x]);
+    return mul(g, s, g.op(Op.Add, [g.c(1), mul(g, x, oneMinus(g, s))]));
+  }),
+  [Op.Gelu]: unary(["gelu"], "Gaussian error linear unit (tanh approximation)", (g, x) => {
+    // y = x/2 (1 + tanh u), u = c (x + 0.044715 x³): y' = (1 + tanh u)/2 + x/2 (1 - tanh² u) c (1 + 3·0.044715 x²)
+    const c = Math.sqrt(2 / Math.PI);
+    const x2 = g.op(Op.Square, [x]);
+    const th = g.op(Op.Tanh, [mul(g, g.c(c), g.op(Op.Add, [x, mul(g, g.c(0.044715), mul(g, x2, x))]))]);
+    const du = mul(g, g.c(c), g.op(Op.Add, [g.c(1), mul(g, g.c(3 * 0.044715), x2)]));
+    const half = g.op(Op.Mul, [g.c(0.5), g.op(Op.Add, [g.c(1), th])]);
+    return g.op(Op.Add, [half, mul(g, g.c(0.5), mul(g, x, mul(g, oneMinus(g, g.op(Op.Square, [th])), du)))]);
+  }),
+  [Op.Exp]: unary(["exp"], "e^x", (_g, _x, y) => y),
+  [Op.Log]: unary(["log"], "natural logarithm", (g, x) => g.op(Op.Div, [g.c(1), x])),
+  [Op.Abs]: unary(["abs"], "|x|", (g, x) => g.op(Op.Sub, [g.op(Op.Step, [x]), g.op(Op.Step, [g.op(Op.Neg, [x])])])),
+  [Op.Sqrt]: unary(["sqrt"], "square root", (g, _x, y) => g.op(Op.Div, [g.c(0.5), y])),
+  [Op.Square]: unary(["square"], "x²", (g, x) => mul(g, g.c(2), x)),
+  [Op.Sin]: unary(["sin"], "sine", (g, x) => g.op(Op.Cos, [x]), [-1, 1]),
+  [Op.Cos]: unary(["cos"], "cosine", (g, x) => g.op(Op.Neg, [g.op(Op.Sin, [x])]), [-1, 1]),
+  [Op.Identity]: { ...unary(["linear", "identity"], "the identity, x", (g) => g.c(1)), vjp: (_g, _x, _y, dy) => [dy] },
+  [Op.Step]: { ...unary([], "1 where x > 0, else 0 (the derivative of relu; not callable)", (g) => g.c(0), [0, 1]), vjp: () => [undefined] },
+  [Op.Softmax]: {
+    category: "lastAxis", arity: 1, names: ["softmax"], doc: "softmax over the last axis", range: [0, 1], shape: (s) => lastAxisShape(s[0]!, false),
+    vjp: (g, _x, y, dy) => [mul(g, y, g.op(Op.Sub, [dy, keepAxis(g, g.op(Op.Sum, [mul(g, dy, y)]))]))],
+  },
+  [Op.LogSoftmax]: {
+    category: "lastAxis", arity: 1, names: ["log_softmax"], doc: "log of the softmax over the last axis", shape: (s) => lastAxisShape(s[0]!, false),
+    vjp: (g, _x, y, dy) => [g.op(Op.Sub, [dy, mul(g, g.op(Op.Exp, [y]), keepAxis(g, g.op(Op.Sum, [dy])))])],
+  },
+  [Op.Sum]: {
+    category: "reduce", arity: 1, names: ["sum"], doc: "sum over the last axis", shape: (s) => lastAxisShape(s[0]!, true),
+    vjp: (g, x, _y, dy) => [g.op(Op.BroadcastTo, [keepAxis(g, dy)], { shape: g.shape(x[0]!) })],
+  },
+  [Op.Mean]: {
+    category: "reduce", arity: 1, names: ["mean"], doc: "mean over the last axis", shape: (s) => lastAxisShape(s[0]!, true),
+    vjp: (g, x, _y, dy) => {
+      const shape = g.shape(x[0]!);
+      const n = g.op(Op.Sum, [g.op(Op.BroadcastTo, [g.c(1)], { shape: shape.slice(-1) })]); // the axis length, even when symbolic
+      return [g.op(Op.Div, [g.op(Op.BroadcastTo, [keepAxis(g, dy)], { shape }), n])];
+    },
+  },
+  [Op.Maximum]: binary(["max"], "elementwise maximum of two values", (g, [a, b], _y, dy) => {
+    const bWins = g.op(Op.Step, [g.op(Op.Sub, [b!, a!])]); // ties go to a, as in tfjs
+    return [mul(g, dy, oneMinus(g, bWins)), mul(g, dy, bWins)];
+  }),
+  [Op.Minimum]: binary(["min"], "elementwise minimum of two values", (g, [a, b], _y, dy) => {
+    const bWins = g.op(Op.Step, [g.op(Op.Sub, [a!, b!])]); // ties go to a, as in tfjs
+    return [mul(g, dy, oneMinus(g, bWins)), mul(g, dy, bWins)];
+  }),
+  [Op.Pow]: binary(["pow"], "elementwise power a^b", (g, [a, b], y, dy) => {
+    const da = mul(g, dy, mul(g, b!, g.op(Op.Pow, [a!, g.op(Op.Sub, [b!, g.c(1)])])));
+    // d/db a^b = a^b log a, taken as 0 where a ≤ 0 (as tfjs does) rather than NaN
+    const logA = mul(g, g.op(Op.Log, [g.op(Op.Maximum, [a!, g.c(Number.MIN_VALUE)])]), g.op(Op.Step, [a!]));
+    return [da, mul(g, dy, mul(g, y, logA))];
+  }),
+  [Op.Concat]: {
+    category: "concat", arity: [2, 64], names: ["concat"], doc: "joins values along their first axis", shape: (s) => concatShape(s),
+    vjp: (g, x, _y, dy) => {
+      let start: Dim = dimConst(0);
+      return x.map((part) => {
+        const end = dimAdd(start, g.shape(part)[0]!);
+        const d = g.op(Op.Slice, [dy], { start, end });
+        start = end;
+        return d;
+      });
+    },
+  },
+  [Op.MatMul]: {
+    category: "matmul", arity: 2, names: ["matmul"], doc: "matrix product, the same as `@`", shape: (s) => matmulShape(s[0]!, s[1]!),
+    vjp: (g, [a, b], _y, dy) => {
+      const ra = g.shape(a!).length;
+      const rb = g.shape(b!).length;
+      if (ra === 1 && rb === 1) return [mul(g, dy, b!), mul(g, dy, a!)];                                    // a·b
+      if (ra === 2 && rb === 1) return [outer(g, dy, b!), g.op(Op.MatMul, [dy, a!])];                        // A b
+      if (ra === 1) return [g.op(Op.MatMul, [b!, dy]), outer(g, a!, dy)];                                    // a B
+      return [g.op(Op.MatMul, [dy, g.op(Op.Transpose, [b!])]), g.op(Op.MatMul, [g.op(Op.Transpose, [a!]), dy])]; // A B
+    },
+  },
   [Op.Gather]: {
     category: "gather", arity: 2, names: ["gather"], doc: "gather(table, i): row i of a table, for an integer i (token ids)",
     shape: (s, c) => gatherShape(s[0]!, s[1]!, c.dtypes[1]!),
+    vjp: (g, [table, i], _y, dy) => {
+      // Row i of the table's gradient is dy, every other row 0: one_hot(i) ⊗ dy.
+      const [rows, ...rest] = g.shape(table!);
+      const hot = g.op(Op.Reshape, [g.op(Op.OneHot, [i!], { depth: rows! })], { shape: [rows!, ...rest.map(() => dimConst(1))] });
+      return [g.op(Op.Mul, [hot, dy]), undefined];
+    },
   },
-  [Op.Transpose]: { category: "transpose", arity: 1, names: ["transpose"], doc: "transpose(W): the matrix with its two axes swapped", shape: (s) => transposeShape(s[0]!) },
-  [Op.Neg]: unary([], "-x, written as a minus sign"),
-  [Op.Add]: binary([], "a + b"),
-  [Op.Sub]: binary([], "a - b"),
-  [Op.Mul]: binary([], "a * b (also written ⊙)"),
-  [Op.Div]: binary([], "a / b"),
-  [Op.Slice]: { category: "slice", arity: 1, names: [], doc: "v[a:b]: elements a to b-1 of the first axis", shape: (s, c) => sliceShape(s[0]!, c.attrs.start!, c.attrs.end!) },
+  [Op.Transpose]: {
+    category: "transpose", arity: 1, names: ["transpose"], doc: "transpose(W): the matrix with its two axes swapped", shape: (s) => transposeShape(s[0]!),
+    vjp: (g, _x, _y, dy) => [g.op(Op.Transpose, [dy])],
+  },
+  [Op.Neg]: unary([], "-x, written as a minus sign", (g) => g.c(-1)),
+  [Op.Add]: binary([], "a + b", (_g, _x, _y, dy) => [dy, dy]),
+  [Op.Sub]: binary([], "a - b", (g, _x, _y, dy) => [dy, g.op(Op.Neg, [dy])]),
+  [Op.Mul]: binary([], "a * b (also written ⊙)", (g, [a, b], _y, dy) => [mul(g, dy, b!), mul(g, dy, a!)]),
+  [Op.Div]: binary([], "a / b", (g, [_a, b], y, dy) => [g.op(Op.Div, [dy, b!]), g.op(Op.Neg, [g.op(Op.Div, [mul(g, dy, y), b!])])]),
+  [Op.Slice]: {
+    category: "slice", arity: 1, names: [], doc: "v[a:b]: elements a to b-1 of the first axis", shape: (s, c) => sliceShape(s[0]!, c.attrs.start!, c.attrs.end!),
+    vjp: (g, [x], _y, dy, attrs) => {
+      // dy in place, zeros before and after
+      const [n, ...rest] = g.shape(x!);
+      const zeros = (len: Dim) => g.op(Op.BroadcastTo, [g.c(0)], { shape: [len, ...rest] });
+      const before = attrs.start!;
+      const after = dimAdd(n!, attrs.end!, -1);
+      const parts = [...(dimValue(before) === 0 ? [] : [zeros(before)]), dy, ...(dimValue(after) === 0 ? [] : [zeros(after)])];
+      return [parts.length === 1 ? dy : g.op(Op.Concat, parts)];
+    },
+  },
+  [Op.Reshape]: {
+    category: "adjoint", arity: 1, names: [], doc: "the same elements in the shape attrs.shape", shape: (s, c) => reshapeShape(s[0]!, c.attrs.shape!),
+    vjp: (g, [x], _y, dy) => [g.op(Op.Reshape, [dy], { shape: g.shape(x!) })],
+  },
+  [Op.BroadcastTo]: {
+    category: "adjoint", arity: 1, names: [], doc: "broadcast (numpy's rules) to attrs.shape", shape: (s, c) => broadcastToShape(s[0]!, c.attrs.shape!),
+    vjp: (g, [x], _y, dy) => [g.op(Op.ReduceTo, [dy], { shape: g.shape(x!) })],
+  },
+  [Op.ReduceTo]: {
+    category: "adjoint", arity: 1, names: [], doc: "sums the axes broadcasting to its argument's shape added, back to attrs.shape", shape: (s, c) => reduceToShape(s[0]!, c.attrs.shape!),
+    vjp: (g, [x], _y, dy) => [g.op(Op.BroadcastTo, [dy], { shape: g.shape(x!) })],
+  },
+  [Op.OneHot]: {
+    category: "adjoint", arity: 1, names: [], doc: "an integer i as a vector of attrs.depth zeros with a 1 at i", range: [0, 1], shape: (s, c) => oneHotShape(s[0]!, c.dtypes[0]!, c.attrs.depth!),
+    vjp: () => [undefined],
+  },
   [Op.Input]: leaf("a cell input at step t"),
   [Op.StateRead]: leaf("a state k ≥ 1 steps back"),
   [Op.Param]: leaf("a trainable parameter"),
@@ -129,6 +270,9 @@ type Table = typeof opInfo;
 export type OpsIn<C extends OpCategory> = { [K in Op]: Table[K]["category"] extends C ? K : never }[Op];
 
 export const info = (op: Op): OpInfo => opInfo[op];
+
+/** Ops that are neither leaves, elementwise nor sequence constructs: each backend has a row for every one. */
+export type StructuralOp = OpsIn<Exclude<OpCategory, "leaf" | "unary" | "binary" | "sequence">>;
 
 const opsWhere = (p: (i: OpInfo) => boolean): ReadonlySet<Op> => new Set((Object.keys(opInfo) as Op[]).filter((op) => p(opInfo[op])));
 /** Ops that only appear in models. */

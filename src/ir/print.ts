@@ -11,6 +11,7 @@ function nodeText(n: Node): string {
   else if (n.op === Op.StateRead) detail = `${a.name}[t-${a.lag}]`;
   else if (n.op === Op.Const) detail = String(a.value);
   else if (n.op === Op.Slice) detail = `${args}[${dimToString(a.start!)}:${dimToString(a.end!)}]`;
+  else if (n.op === Op.OneHot) detail = `${args} of ${dimToString(a.depth!)}`;
   const tags = [n.batched ? "" : "static", n.dtype === "int" ? "int" : ""].filter(Boolean);
   return `%${n.id} = ${n.op} ${detail} : ${shapeToString(n.shape)}${tags.length ? ` (${tags.join(", ")})` : ""}`;
 }

@@ -1,5 +1,5 @@
 // Shape rules of the op set on symbolic shapes: the result shape, or why there is none and which mistake that is.
-import { dimAdd, dimConst, dimEquals, dimToString, dimValue, type Dim, type Shape } from "./dims.js";
+import { dimAdd, dimConst, dimEquals, dimMul, dimToString, dimValue, shapeEquals, shapeToString, type Dim, type Shape } from "./dims.js";
 
 /**
  * A result shape, or the reason there is none with the diagnostic code of that mistake, the same wherever it is made:
@@ -85,4 +85,29 @@ export function gatherShape(table: Shape, index: Shape, indexType: "float" | "in
 /** `transpose(W)`: [m, n] → [n, m]. */
 export function transposeShape(s: Shape): ShapeResult {
   return s.length === 2 ? ok([s[1]!, s[0]!]) : fail("only a matrix (rank 2) can be transposed");
+}
+
+const elements = (s: Shape): Dim => s.reduce((n, d) => dimMul(n, d), dimConst(1));
+
+/** The same elements in another shape: the element counts must agree. */
+export function reshapeShape(s: Shape, to: Shape): ShapeResult {
+  return dimEquals(elements(s), elements(to)) ? ok(to) : fail(`cannot reshape ${shapeToString(s)} to ${shapeToString(to)}`, "RNN0302");
+}
+
+/** Broadcasting to a given shape: the argument must broadcast to exactly that shape. */
+export function broadcastToShape(s: Shape, to: Shape): ShapeResult {
+  const r = broadcastShape(s, to);
+  return r.ok && shapeEquals(r.shape, to) ? ok(to) : fail(`${shapeToString(s)} does not broadcast to ${shapeToString(to)}`, "RNN0302");
+}
+
+/** The adjoint of broadcasting: `to` must broadcast to the argument's shape. */
+export function reduceToShape(s: Shape, to: Shape): ShapeResult {
+  const r = broadcastShape(to, s);
+  return r.ok && shapeEquals(r.shape, s) ? ok(to) : fail(`${shapeToString(s)} does not reduce to ${shapeToString(to)}`, "RNN0302");
+}
+
+/** `one_hot(i)`: an integer scalar as a vector of `depth`. */
+export function oneHotShape(index: Shape, indexType: "float" | "int", depth: Dim): ShapeResult {
+  if (index.length !== 0 || indexType !== "int") return fail("one_hot takes an integer scalar");
+  return ok([depth]);
 }

@@ -1,11 +1,11 @@
 // Common-subexpression elimination: one node for each distinct (op, arguments, attributes).
-import { dimToString } from "../ir/dims.js";
+import { dimToString, shapeToString } from "../ir/dims.js";
 import type { CellIR, Node } from "../ir/ir.js";
 import { copy, rebuild } from "./rebuild.js";
 
 function attrsKey(n: Node): string {
   const a = n.attrs;
-  return JSON.stringify([a.name, a.lag, a.value, a.start && dimToString(a.start), a.end && dimToString(a.end)]);
+  return JSON.stringify([a.name, a.lag, a.value, a.start && dimToString(a.start), a.end && dimToString(a.end), a.shape && shapeToString(a.shape), a.depth && dimToString(a.depth)]);
 }
 
 export function commonSubexpressions(ir: CellIR): CellIR {

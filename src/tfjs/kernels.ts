@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { evalDim } from "../ir/dims.js";
 import type { Node } from "../ir/ir.js";
-import { Op, opInfo, type OpsIn } from "../ir/ops.js";
+import { Op, opInfo, type OpsIn, type StructuralOp } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 
 /** A tensor and whether its first axis is the batch (params and constants are not). */
@@ -35,6 +35,7 @@ export const unaryTf: Record<OpsIn<"unary">, (x: tf.Tensor) => tf.Tensor> = {
   [Op.Sin]: tf.sin,
   [Op.Cos]: tf.cos,
   [Op.Identity]: (x) => x,
+  [Op.Step]: (x) => tf.step(x),
 };
 
 const binaryTf: Record<OpsIn<"binary">, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
@@ -111,9 +112,19 @@ export function lastAxisOp(op: OpsIn<"lastAxis" | "reduce">, x: TfValue): TfValu
   return { t: lastAxisTf[op](x.t), batched: x.batched };
 }
 
-type Structural = OpsIn<"matmul" | "concat" | "gather" | "transpose" | "slice" | "lastAxis" | "reduce">;
+/** Sums a value back to `to` (per example), which broadcasts to its shape: the adjoint of broadcasting. */
+function reduceToOp(x: TfValue, to: readonly number[]): TfValue {
+  const lead = Number(x.batched);
+  const shape = x.t.shape.slice(lead);
+  const extra = shape.length - to.length;
+  const axes = shape.flatMap((d, i) => (i < extra || (to[i - extra] === 1 && d !== 1) ? [i + lead] : []));
+  const summed = axes.length ? tf.sum(x.t, axes) : x.t;
+  return { t: tf.reshape(summed, x.batched ? [x.t.shape[0]!, ...to] : [...to]), batched: x.batched };
+}
+
+const dimsOf = (n: Node, env: DimEnv): number[] => n.attrs.shape!.map((d) => evalDim(d, env)!);
 /** The lowering of each op that is neither elementwise, a leaf nor a sequence construct. */
-const structuralTf: Record<Structural, (n: Node, a: readonly TfValue[], env: DimEnv, batch: number) => TfValue> = {
+const structuralTf: Record<StructuralOp, (n: Node, a: readonly TfValue[], env: DimEnv, batch: number) => TfValue> = {
   [Op.MatMul]: (_, a, __, batch) => matmulOp(a[0]!, a[1]!, batch),
   [Op.Concat]: (_, a, __, batch) => concatOp(a, batch),
   [Op.Transpose]: (_, a) => ({ t: tf.transpose(a[0]!.t, a[0]!.batched ? [0, 2, 1] : [1, 0]), batched: a[0]!.batched }),
@@ -123,6 +134,13 @@ const structuralTf: Record<Structural, (n: Node, a: readonly TfValue[], env: Dim
   [Op.LogSoftmax]: (_, a) => lastAxisOp(Op.LogSoftmax, a[0]!),
   [Op.Sum]: (_, a) => lastAxisOp(Op.Sum, a[0]!),
   [Op.Mean]: (_, a) => lastAxisOp(Op.Mean, a[0]!),
+  [Op.Reshape]: (n, [x], env) => ({ t: tf.reshape(x!.t, x!.batched ? [x!.t.shape[0]!, ...dimsOf(n, env)] : dimsOf(n, env)), batched: x!.batched }),
+  [Op.BroadcastTo]: (n, [x], env, batch) => {
+    const to = dimsOf(n, env);
+    return x!.batched ? { t: tf.broadcastTo(lift(x!, to.length), [batch, ...to]), batched: true } : { t: tf.broadcastTo(x!.t, to), batched: false };
+  },
+  [Op.ReduceTo]: (n, [x], env) => reduceToOp(x!, dimsOf(n, env)),
+  [Op.OneHot]: (n, [i], env) => ({ t: tf.cast(tf.oneHot(tf.cast(i!.t, "int32"), evalDim(n.attrs.depth!, env)!), "float32"), batched: i!.batched }),
 };
 
 /** A non-leaf op of the cell op set on batched values: the one lowering shared by cells and models. */
@@ -131,7 +149,7 @@ export function tfKernel(n: Node, a: readonly TfValue[], env: DimEnv, batch: num
   const category = opInfo[n.op].category;
   if (category === "unary") return { t: unaryTf[n.op as OpsIn<"unary">](a[0]!.t), batched: a[0]!.batched };
   if (category === "binary") return binaryOp(n.op as OpsIn<"binary">, a[0]!, a[1]!);
-  const lower = structuralTf[n.op as Structural];
+  const lower = structuralTf[n.op as StructuralOp];
   if (!lower) throw new Error(`internal: op ${n.op} has no tfjs lowering`);
   return lower(n, a, env, batch);
 }

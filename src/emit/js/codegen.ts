@@ -1,6 +1,6 @@
 // Emits plain JavaScript for a graph of IR nodes on preallocated Float32Arrays: views for slices, fused loops for elementwise runs.
 import type { Node, NodeId } from "../../ir/ir.js";
-import { Op, opInfo, type OpsIn } from "../../ir/ops.js";
+import { Op, opInfo, type OpsIn, type StructuralOp } from "../../ir/ops.js";
 import { evalDim } from "../../ir/dims.js";
 import type { DimEnv } from "../../runtime/dims.js";
 
@@ -45,6 +45,7 @@ const unaryJs: Record<OpsIn<"unary">, (x: string) => string> = {
   [Op.Sin]: (x) => `Math.sin(${x})`,
   [Op.Cos]: (x) => `Math.cos(${x})`,
   [Op.Identity]: (x) => x,
+  [Op.Step]: (x) => `(${x} > 0 ? 1 : 0)`,
 };
 const binaryJs: Record<OpsIn<"binary">, (a: string, b: string) => string> = {
   [Op.Add]: (a, b) => `${a} + ${b}`,
@@ -294,7 +295,7 @@ export class GraphEmitter {
   }
 }
 
-type ViewOp = OpsIn<"slice" | "gather">;
+type ViewOp = OpsIn<"slice" | "gather"> | Op.Reshape;
 /** Ops that need no buffer of their own: the value is a view into an argument's. */
 const viewJs: Record<ViewOp, (e: GraphEmitter, n: Node, a: readonly Ref[]) => Ref> = {
   [Op.Slice]: (e, n, a) => {
@@ -303,6 +304,7 @@ const viewJs: Record<ViewOp, (e: GraphEmitter, n: Node, a: readonly Ref[]) => Re
     const src = a[0]!;
     return src.kind === "scalar" ? src : { kind: "buf", arr: src.arr, off: src.off === "0" ? String(start) : start === 0 ? src.off : `${src.off} + ${start}` };
   },
+  [Op.Reshape]: (_e, _n, a) => a[0]!,
   [Op.Gather]: (e, n, a) => {
     const [rows, ...rest] = e.argShape(n, 0);
     const inner = size(rest);
@@ -333,7 +335,7 @@ function lastAxisJs(e: GraphEmitter, n: Node, a: readonly Ref[], o: string): voi
   e.push(loop.join("\n"));
 }
 
-type ComputeOp = OpsIn<"matmul" | "concat" | "transpose" | "lastAxis" | "reduce">;
+type ComputeOp = Exclude<StructuralOp, ViewOp>;
 /** Ops that write a buffer of their own (`o`, preallocated). */
 const computeJs: Record<ComputeOp, (e: GraphEmitter, n: Node, a: readonly Ref[], o: string) => void> = {
   [Op.MatMul]: (e, n, a, o) => e.matmul(n, a[0]!, a[1]!, e.argShape(n, 0), e.argShape(n, 1), o),
@@ -348,6 +350,20 @@ const computeJs: Record<ComputeOp, (e: GraphEmitter, n: Node, a: readonly Ref[],
   [Op.Transpose]: (e, n, a, o) => {
     const [r, c] = e.argShape(n, 0) as [number, number];
     e.push(`for (let i = 0; i < ${r}; i++) for (let j = 0; j < ${c}; j++) ${o}[j * ${r} + i] = ${read(a[0]!, `i * ${c} + j`)};`);
+  },
+  [Op.BroadcastTo]: (e, n, a, o) => {
+    const out = e.shapeOf(n.id);
+    e.push(`for (let i = 0; i < ${size(out)}; i++) ${o}[i] = ${read(a[0]!, broadcastIndex(e.argShape(n, 0), out))};`);
+  },
+  [Op.ReduceTo]: (e, n, a, o) => {
+    const from = e.argShape(n, 0);
+    e.push(`${o}.fill(0);`, `for (let i = 0; i < ${size(from)}; i++) ${o}[${broadcastIndex(e.shapeOf(n.id), from)}] += ${read(a[0]!, "i")};`);
+  },
+  [Op.OneHot]: (e, n, a, o) => {
+    const depth = e.shapeOf(n.id)[0]!;
+    const g = `g${e.prefix}${n.id}`;
+    e.push(`const ${g} = ${read(a[0]!, "0")};`, `if (!(${g} >= 0 && ${g} < ${depth} && Math.floor(${g}) === ${g})) throw tokenRangeError(${g}, ${depth});`,
+      `${o}.fill(0);`, `${o}[${g}] = 1;`);
   },
   [Op.Softmax]: lastAxisJs,
   [Op.LogSoftmax]: lastAxisJs,

@@ -1,0 +1,129 @@
+// Reverse-mode differentiation of a cell's step: the IR of its vector-Jacobian product, built from the op table's rules.
+import type { Span } from "../ast/nodes.js";
+import { shapeEquals, shapeToString, type Shape } from "../ir/dims.js";
+import type { CellIR, InputInfo, Node, NodeId, ValueInfo } from "../ir/ir.js";
+import { NodeBuilder } from "../ir/builder.js";
+import { reachable } from "../ir/graph.js";
+import { Op, info, type Differ, type ShapeAttrs } from "../ir/ops.js";
+import { broadcastShape } from "../ir/shapes.js";
+import { commonSubexpressions } from "./cse.js";
+import { deadCodeElimination } from "./dce.js";
+
+/** The input standing for state `name` read `lag` steps back. */
+export const readName = (name: string, lag: number): string => `${name}[t-${lag}]`;
+/** The gradient of a value (an input of the VJP for an output's or a new state's, an output of the VJP for the rest). */
+export const gradName = (name: string): string => `∂${name}`;
+/** The new value of a state, as an output of the step function. */
+export const newStateName = (name: string): string => `${name}[t]`;
+
+/**
+ * One step as a function, and its vector-Jacobian product. Both are stateless cells run by any backend:
+ * - `step`: inputs are the cell's inputs and its state reads `h[t-k]`; outputs are the cell's outputs and `h[t]`.
+ * - `vjp`: inputs are step's inputs plus the gradient of each of step's outputs (`∂y`, `∂h[t]`); outputs are the
+ *   gradients of step's float inputs (`∂x`, `∂h[t-1]`) and of every param (`∂W`), per example.
+ */
+export interface StepVjp {
+  readonly step: CellIR;
+  readonly vjp: CellIR;
+  /** The state reads, in the order of step's inputs after the cell's own. */
+  readonly reads: readonly { readonly state: string; readonly lag: number }[];
+}
+
+/** The forward step with states made explicit: no state remains, reads are inputs, new values are outputs. */
+export function stepFunction(cell: CellIR): { step: CellIR; reads: StepVjp["reads"] } {
+  const b = new NodeBuilder();
+  const roots = [...cell.outputs.map((o) => o.node), ...cell.states.map((s) => s.update)];
+  const map: NodeId[] = [];
+  const reads: { state: string; lag: number; info: InputInfo }[] = [];
+  for (const n of reachable(cell.nodes, roots)) {
+    if (n.op === Op.StateRead) {
+      const name = readName(n.attrs.name!, n.attrs.lag!);
+      map[n.id] = b.leaf(Op.Input, name, n.shape, n.span);
+      reads.push({ state: n.attrs.name!, lag: n.attrs.lag!, info: { name, shape: n.shape, dtype: "float", span: n.span } });
+    } else if (n.op === Op.Input || n.op === Op.Param) {
+      map[n.id] = b.leaf(n.op, n.attrs.name!, n.shape, n.span, undefined, n.dtype);
+    } else {
+      map[n.id] = b.add(n.op, n.args.map((a) => map[a]!), n.shape, n.span, n.attrs, n.dtype);
+    }
+  }
+  reads.sort((x, y) => (x.state === y.state ? x.lag - y.lag : cell.states.findIndex((s) => s.name === x.state) - cell.states.findIndex((s) => s.name === y.state)));
+  const outputs: ValueInfo[] = [
+    ...cell.outputs.map((o) => ({ ...o, node: map[o.node]! })),
+    ...cell.states.map((s) => ({ name: newStateName(s.name), node: map[s.update]!, gate: false, span: s.span })),
+  ];
+  const step: CellIR = {
+    name: cell.name, file: cell.file, dims: cell.dims, options: cell.options, params: cell.params, states: [],
+    inputs: [...cell.inputs, ...reads.map((r) => r.info)], nodes: b.nodes, values: [], outputs,
+  };
+  return { step, reads: reads.map(({ state, lag }) => ({ state, lag })) };
+}
+
+/** The step function of `cell` and the IR of its vector-Jacobian product. */
+export function stepVjp(cell: CellIR): StepVjp {
+  const { step, reads } = stepFunction(cell);
+  const b = new NodeBuilder();
+  let span: Span = step.outputs[0]?.span ?? { start: 0, end: 0 };
+  const g: Differ = {
+    shape: (id) => b.shape(id),
+    c: (value) => b.add(Op.Const, [], [], span, { value }),
+    op: (op, args, attrs: ShapeAttrs = {}) => {
+      const r = info(op).shape!(args.map((a) => b.shape(a)), { dtypes: args.map((a) => b.nodes[a]!.dtype), attrs });
+      if (!r.ok) throw new Error(`internal: derivative rule built an invalid ${op}: ${r.reason}`);
+      return b.add(op, args, r.shape, span, attrs);
+    },
+  };
+
+  // The forward graph, copied: the rules read its values.
+  for (const n of step.nodes) {
+    const id = n.op === Op.Input || n.op === Op.Param ? b.leaf(n.op, n.attrs.name!, n.shape, n.span, undefined, n.dtype) : b.add(n.op, n.args, n.shape, n.span, n.attrs, n.dtype);
+    if (id !== n.id) throw new Error("internal: the forward copy renumbered a node");
+  }
+  // Only values that depend on a float input or a param carry a gradient.
+  const live: boolean[] = [];
+  for (const n of step.nodes) live[n.id] = n.dtype === "float" && (n.op === Op.Input || n.op === Op.Param || n.args.some((a) => live[a]));
+
+  const grads = new Map<NodeId, NodeId>();
+  const accumulate = (target: Node, contribution: NodeId): void => {
+    if (!live[target.id]) return;
+    const fitted = fit(g, contribution, target.shape);
+    const prev = grads.get(target.id);
+    grads.set(target.id, prev === undefined ? fitted : g.op(Op.Add, [prev, fitted]));
+  };
+  const seeds: InputInfo[] = step.outputs.map((o) => ({ name: gradName(o.name), shape: step.nodes[o.node]!.shape, dtype: "float", span: o.span }));
+  step.outputs.forEach((o, k) => accumulate(step.nodes[o.node]!, b.leaf(Op.Input, seeds[k]!.name, seeds[k]!.shape, o.span)));
+
+  for (let id = step.nodes.length - 1; id >= 0; id--) {
+    const n = step.nodes[id]!;
+    const dy = grads.get(id);
+    if (dy === undefined || !n.args.length) continue;
+    const rule = info(n.op).vjp;
+    if (!rule) throw new Error(`internal: op ${n.op} has no derivative rule`);
+    span = n.span;
+    rule(g, n.args, n.id, dy, n.attrs).forEach((d, k) => {
+      if (d !== undefined) accumulate(step.nodes[n.args[k]!]!, d);
+    });
+  }
+
+  const leaves = step.nodes.filter((n) => (n.op === Op.Input || n.op === Op.Param) && n.dtype === "float");
+  const wrt = [...step.inputs.filter((i) => i.dtype === "float").map((i) => ({ name: i.name, shape: i.shape, span: i.span, op: Op.Input })),
+    ...step.params.map((p) => ({ name: p.name, shape: p.shape, span: p.span, op: Op.Param }))];
+  const outputs: ValueInfo[] = wrt.map((w) => {
+    const leaf = leaves.find((n) => n.op === w.op && n.attrs.name === w.name);
+    span = w.span;
+    const d = leaf && grads.get(leaf.id);
+    return { name: gradName(w.name), node: d ?? g.op(Op.BroadcastTo, [g.c(0)], { shape: w.shape }), gate: false, span: w.span };
+  });
+  const vjp: CellIR = { ...step, name: `${cell.name}.vjp`, inputs: [...step.inputs, ...seeds], nodes: b.nodes, outputs };
+  return { step, vjp: deadCodeElimination(commonSubexpressions(vjp)), reads };
+}
+
+/** A gradient in the shape of its target: summed over the axes broadcasting added, or spread when it is smaller. */
+function fit(g: Differ, d: NodeId, target: Shape): NodeId {
+  const s = g.shape(d);
+  if (shapeEquals(s, target)) return d;
+  const up = broadcastShape(s, target);
+  if (up.ok && shapeEquals(up.shape, target)) return g.op(Op.BroadcastTo, [d], { shape: target });
+  const down = broadcastShape(target, s);
+  if (down.ok && shapeEquals(down.shape, s)) return g.op(Op.ReduceTo, [d], { shape: target });
+  throw new Error(`internal: a gradient of shape ${shapeToString(s)} for a value of shape ${shapeToString(target)}`);
+}
