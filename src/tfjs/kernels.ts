@@ -98,7 +98,29 @@ export function sliceOp(x: TfValue, start: number, end: number): TfValue {
 
 export function gatherOp(table: TfValue, index: TfValue): TfValue {
   if (table.batched) throw new Error("internal: gather from a batched table");
-  return { t: tf.gather(table.t, tf.cast(index.t, "int32"), 0), batched: index.batched };
+  const t = tf.getBackend() === "wasm" ? gatherWithProductGradient(table.t, index.t) : tf.gather(table.t, tf.cast(index.t, "int32"), 0);
+  return { t, batched: index.batched };
+}
+
+/**
+ * Rows of a table, with the table's gradient as one product one_hot(ids)ᵀ · dy. tfjs' own gradient of gather is
+ * UnsortedSegmentSum, which the wasm backend lacks; the product costs rows × ids × row size, small for vocabularies.
+ * The ids are an input of the op (not captured), so the tape keeps them alive until the backward pass.
+ */
+function gatherWithProductGradient(table: tf.Tensor, index: tf.Tensor): tf.Tensor {
+  const rows = table.shape[0]!;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [t, ids, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([ids]);
+    return {
+      value: tf.gather(t, tf.cast(ids, "int32"), 0),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const hot = tf.cast(tf.oneHot(tf.reshape(tf.cast(saved[0]!, "int32"), [-1]), rows), "float32"); // wasm ignores oneHot's dtype
+        return [tf.reshape(tf.matMul(hot, tf.reshape(dy, [hot.shape[0]!, -1]), true, false), table.shape), tf.zerosLike(saved[0]!)];
+      },
+    };
+  });
+  return f(table, tf.cast(index, "float32"));
 }
 
 const lastAxisTf: Record<OpsIn<"lastAxis" | "reduce">, (x: tf.Tensor) => tf.Tensor> = {
