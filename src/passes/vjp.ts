@@ -13,20 +13,25 @@ import { deadCodeElimination } from "./dce.js";
 export const readName = (name: string, lag: number): string => `${name}[t-${lag}]`;
 /** The gradient of a value (an input of the VJP for an output's or a new state's, an output of the VJP for the rest). */
 export const gradName = (name: string): string => `∂${name}`;
+/** The input of the VJP holding the forward step's value of node `id`. */
+export const savedName = (id: NodeId): string => `%${id}`;
 /** The new value of a state, as an output of the step function. */
 export const newStateName = (name: string): string => `${name}[t]`;
 
 /**
  * One step as a function, and its vector-Jacobian product. Both are stateless cells run by any backend:
  * - `step`: inputs are the cell's inputs and its state reads `h[t-k]`; outputs are the cell's outputs and `h[t]`.
- * - `vjp`: inputs are step's inputs plus the gradient of each of step's outputs (`∂y`, `∂h[t]`); outputs are the
- *   gradients of step's float inputs (`∂x`, `∂h[t-1]`) and of every param (`∂W`), per example.
+ * - `vjp`: inputs are step's inputs, the forward values it reads (`%12`: node 12 of step, see `saved`) and the
+ *   gradient of each of step's outputs (`∂y`, `∂h[t]`); outputs are the gradients of step's float inputs (`∂x`,
+ *   `∂h[t-1]`) and of every param (`∂W`), per example. Static values (params, work on params) are recomputed.
  */
 export interface StepVjp {
   readonly step: CellIR;
   readonly vjp: CellIR;
   /** The state reads, in the order of step's inputs after the cell's own. */
   readonly reads: readonly { readonly state: string; readonly lag: number }[];
+  /** The per-example values of step (node ids, ascending) the VJP reads, as inputs named `savedName(id)`. */
+  readonly saved: readonly NodeId[];
 }
 
 /** The forward step with states made explicit: no state remains, reads are inputs, new values are outputs. */
@@ -73,11 +78,23 @@ export function stepVjp(cell: CellIR): StepVjp {
     },
   };
 
-  // The forward graph, copied: the rules read its values.
-  for (const n of step.nodes) {
-    const id = n.op === Op.Input || n.op === Op.Param ? b.leaf(n.op, n.attrs.name!, n.shape, n.span, undefined, n.dtype) : b.add(n.op, n.args, n.shape, n.span, n.attrs, n.dtype);
-    if (id !== n.id) throw new Error("internal: the forward copy renumbered a node");
-  }
+  // The forward values the rules read: params and static values recomputed (they are hoisted out of any loop),
+  // step inputs as they are, every other per-example value an input of the VJP, saved by the forward pass.
+  const copies = new Map<NodeId, NodeId>();
+  const savedIds: NodeId[] = [];
+  const fwd = (id: NodeId): NodeId => {
+    let c = copies.get(id);
+    if (c !== undefined) return c;
+    const n = step.nodes[id]!;
+    if (n.op === Op.Param || n.op === Op.Input) c = b.leaf(n.op, n.attrs.name!, n.shape, n.span, undefined, n.dtype);
+    else if (!n.batched) c = b.add(n.op, n.args.map(fwd), n.shape, n.span, n.attrs, n.dtype);
+    else {
+      c = b.leaf(Op.Input, savedName(id), n.shape, n.span, undefined, n.dtype);
+      savedIds.push(id);
+    }
+    copies.set(id, c);
+    return c;
+  };
   // Only values that depend on a float input or a param carry a gradient.
   const live: boolean[] = [];
   for (const n of step.nodes) live[n.id] = n.dtype === "float" && (n.op === Op.Input || n.op === Op.Param || n.args.some((a) => live[a]));
@@ -99,7 +116,7 @@ export function stepVjp(cell: CellIR): StepVjp {
     const rule = info(n.op).vjp;
     if (!rule) throw new Error(`internal: op ${n.op} has no derivative rule`);
     span = n.span;
-    rule(g, n.args, n.id, dy, n.attrs).forEach((d, k) => {
+    rule(g, n.args.map(fwd), fwd(n.id), dy, n.attrs).forEach((d, k) => {
       if (d !== undefined) accumulate(step.nodes[n.args[k]!]!, d);
     });
   }
@@ -113,8 +130,14 @@ export function stepVjp(cell: CellIR): StepVjp {
     const d = leaf && grads.get(leaf.id);
     return { name: gradName(w.name), node: d ?? g.op(Op.BroadcastTo, [g.c(0)], { shape: w.shape }), gate: false, span: w.span };
   });
-  const vjp: CellIR = { ...step, name: `${cell.name}.vjp`, inputs: [...step.inputs, ...seeds], nodes: b.nodes, outputs };
-  return { step, vjp: deadCodeElimination(commonSubexpressions(vjp)), reads };
+  const savedInfos: InputInfo[] = savedIds.map((id) => ({ name: savedName(id), shape: step.nodes[id]!.shape, dtype: step.nodes[id]!.dtype, span: step.nodes[id]!.span }));
+  const full: CellIR = { ...step, name: `${cell.name}.vjp`, inputs: [...step.inputs, ...savedInfos, ...seeds], nodes: b.nodes, outputs };
+  const vjp = deadCodeElimination(commonSubexpressions(full));
+  // Only the forward values a gradient still reads are saved.
+  const read = new Set(vjp.nodes.filter((n) => n.op === Op.Input).map((n) => n.attrs.name!));
+  const saved = savedIds.filter((id) => read.has(savedName(id))).sort((x, y) => x - y);
+  const inputs = [...step.inputs, ...saved.map((id) => savedInfos[savedIds.indexOf(id)]!), ...seeds];
+  return { step, vjp: { ...vjp, inputs }, reads, saved };
 }
 
 /** A gradient in the shape of its target: summed over the axes broadcasting added, or spread when it is smaller. */

@@ -1,10 +1,11 @@
 // Gradient checks of a cell's step: the VJP's gradients against central differences of the float64 interpreter.
-import { CellStepper } from "../../src/interp/stepper.js";
+import { CellStepper, evalNode } from "../../src/interp/stepper.js";
 import type { CellIR } from "../../src/ir/ir.js";
 import { concreteShape, type DimEnv } from "../../src/runtime/dims.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { alloc, type Tensor } from "../../src/runtime/tensor.js";
-import { gradName, stepVjp } from "../../src/passes/vjp.js";
+import { gradName, savedName, stepVjp } from "../../src/passes/vjp.js";
+import { Op } from "../../src/ir/ops.js";
 
 type Values = Map<string, Tensor>;
 
@@ -25,7 +26,7 @@ function run(ir: CellIR, env: DimEnv, params: Values, inputs: Values): Map<strin
 
 /** The largest relative error ‖fd − vjp‖ / max(‖fd‖, ‖vjp‖, 1e-6) over the gradients of every input and param, by name. */
 export function gradientErrors(cell: CellIR, env: DimEnv, seed: number): Map<string, number> {
-  const { step, vjp } = stepVjp(cell);
+  const { step, vjp, saved: savedIds } = stepVjp(cell);
   const params = randomValues(step.params, env, seed);
   const inputs = randomValues(step.inputs, env, seed + 1);
   // L = Σ ⟨seed_o, o⟩ over every output of the step (outputs and new states).
@@ -40,7 +41,11 @@ export function gradientErrors(cell: CellIR, env: DimEnv, seed: number): Map<str
     }
     return s;
   };
-  const analytic = run(vjp, env, params, new Map([...inputs, ...seeds]));
+  // The forward values the VJP reads, from one evaluation of every node of the step.
+  const values: (Tensor | undefined)[] = [];
+  for (const n of step.nodes) values[n.id] = evalNode(n, values, env, "f64", (leaf) => (leaf.op === Op.Param ? params : inputs).get(leaf.attrs.name!)!);
+  const saved = new Map(savedIds.map((id) => [savedName(id), values[id]!]));
+  const analytic = run(vjp, env, params, new Map([...inputs, ...saved, ...seeds]));
   const errors = new Map<string, number>();
   const wrt = [...step.inputs.filter((i) => i.dtype === "float").map((i) => [i.name, inputs] as const), ...step.params.map((p) => [p.name, params] as const)];
   for (const [name, holder] of wrt) {

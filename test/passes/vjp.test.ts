@@ -91,14 +91,18 @@ describe("random cells", () => {
 
 describe("the VJP graph", () => {
   it("is the forward's step with gradients as outputs, named after what they are the gradient of", () => {
-    const { step, vjp, reads } = stepVjp(cellFrom(`cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [H, I]  param U: [H, H]
+    const { step, vjp, reads, saved } = stepVjp(cellFrom(`cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [H, I]  param U: [H, H]
       h = tanh(W @ x + U @ h[t-2])  output y = h[t-1] }`));
+    // tanh's derivative reads its value: the one forward value saved.
+    expect(saved.map((id) => step.nodes[id]!.op)).toEqual([Op.Tanh]);
     expect(reads).toEqual([{ state: "h", lag: 1 }, { state: "h", lag: 2 }]);
     expect(step.inputs.map((i) => i.name)).toEqual(["x", "h[t-1]", "h[t-2]"]);
     expect(step.outputs.map((o) => o.name)).toEqual(["y", "h[t]"]);
-    expect(vjp.inputs.map((i) => i.name)).toEqual(["x", "h[t-1]", "h[t-2]", "∂y", "∂h[t]"]);
+    expect(vjp.inputs.map((i) => i.name)).toEqual(["x", "h[t-1]", "h[t-2]", `%${saved[0]}`, "∂y", "∂h[t]"]);
     expect(vjp.outputs.map((o) => o.name)).toEqual(["∂x", "∂h[t-1]", "∂h[t-2]", "∂W", "∂U"]);
     expect(step.states).toEqual([]);
     expect(vjp.nodes.some((n) => n.op === Op.StateRead)).toBe(false);
+    // No forward product is recomputed: the only products are the gradients' (dW: an outer product, dx, dh: W'dy).
+    expect(vjp.nodes.filter((n) => n.op === Op.Tanh)).toEqual([]);
   });
 });
