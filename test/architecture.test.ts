@@ -20,10 +20,13 @@ const allowed: Record<string, readonly string[]> = {
   runtime: ["diagnostics", "ir"],
   weights: ["diagnostics", "ir", "runtime"],
   interp: ["diagnostics", "ir", "runtime", "weights"],
-  tfjs: ["diagnostics", "ir", "passes", "runtime", "weights"],
+  // Fused sequence kernels compute with the interpreter's definitions (its scalar functions, and its per-example
+  // kernels for the rare ops), so every backend keeps one meaning per op.
+  fused: ["diagnostics", "interp", "ir", "passes", "runtime"],
+  tfjs: ["diagnostics", "fused", "ir", "passes", "runtime", "weights"],
   // The one deliberate edge between backends: compiled js modules reuse the interpreter's model runner
   // (generation, encoder–decoder hand-offs) around their generated cells (src/emit/js/runtime.ts).
-  emit: ["diagnostics", "ir", "passes", "runtime", "weights", "interp"],
+  emit: ["diagnostics", "fused", "ir", "passes", "runtime", "weights", "interp"],
   ".": ["ast", "check", "diagnostics", "elaborate", "interp", "ir", "resolve", "runtime", "syntax", "weights"],
   // Faces: nothing imports them.
   node: ["resolve"],
@@ -32,7 +35,7 @@ const allowed: Record<string, readonly string[]> = {
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
   cli: [".", "diagnostics", "lsp", "elaborate", "emit", "format", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
-  bench: [".", "emit", "interp", "ir", "lsp", "node", "resolve", "runtime", "tfjs", "weights"],
+  bench: [".", "emit", "fused", "interp", "ir", "lsp", "node", "resolve", "runtime", "tfjs", "weights"],
 };
 
 /** Folders that may import platform and face libraries (node:, tfjs, prettier, yargs, the LSP library, esbuild). */

@@ -1,0 +1,145 @@
+// IR ops on many examples at once, in Float32Arrays: rows of a batch (or of all steps) side by side, products as one gemm.
+import { evalDim } from "../ir/dims.js";
+import type { Node } from "../ir/ir.js";
+import { Op, opInfo, type OpsIn } from "../ir/ops.js";
+import { binaryFns, unaryFns } from "../interp/kernels.js";
+import { kernel } from "../interp/stepper.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { sizeOf, type Tensor } from "../runtime/tensor.js";
+import { gemm, mat } from "./gemm.js";
+
+/** A value for many rows: `rows` examples of `shape` one after another, or (`shared`) one value for all of them. */
+export interface Rows {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+  readonly shared: boolean;
+  readonly rows: number;
+}
+
+export const sharedRows = (data: Float32Array, shape: readonly number[]): Rows => ({ data, shape, shared: true, rows: 1 });
+export const batchRows = (data: Float32Array, shape: readonly number[], rows: number): Rows => ({ data, shape, shared: false, rows });
+
+const sizeOfRows = (v: Rows): number => sizeOf(v.shape);
+
+/** The per-example value of row r (a view). */
+export function rowOf(v: Rows, r: number): Tensor {
+  const s = sizeOfRows(v);
+  const at = v.shared ? 0 : r * s;
+  return { shape: v.shape, data: v.data.subarray(at, at + s) };
+}
+
+/** A node's value over `rows` examples (rows = 1 and shared when no argument is per example). */
+export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number): Rows {
+  const shared = args.length > 0 && args.every((a) => a.shared);
+  const R = shared || n.op === Op.Const ? 1 : rows;
+  const shape = n.shape.map((d) => evalDim(d, env)!);
+  if (n.op === Op.Const) return sharedRows(Float32Array.of(n.attrs.value!), []);
+  if (n.op === Op.Reshape) return { ...args[0]!, shape };
+  const out = new Float32Array(R * sizeOf(shape));
+  const cat = opInfo[n.op].category;
+  if (cat === "unary") unaryRows(n.op as OpsIn<"unary">, args[0]!, out);
+  else if (cat === "binary") binaryRows(n.op as OpsIn<"binary">, args[0]!, args[1]!, shape, R, out);
+  else if (n.op === Op.MatMul && matmulRows(args[0]!, args[1]!, R, out)) { /* done */ }
+  else if (n.op === Op.Slice) sliceRows(args[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, R, out);
+  else if (n.op === Op.Concat) concatRows(args, R, out);
+  else {
+    // Everything else, a row at a time with the interpreter's kernel (the same definition).
+    const size = sizeOf(shape);
+    for (let r = 0; r < R; r++) out.set(kernel(n, args.map((a) => rowOf(a, r)), env, "f32").data, r * size);
+  }
+  return { data: out, shape, shared: R === 1 && shared, rows: R };
+}
+
+function unaryRows(op: OpsIn<"unary">, x: Rows, out: Float32Array): void {
+  const d = x.data;
+  switch (op) {
+    case Op.Sigmoid: for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-d[i]!)); return;
+    case Op.Tanh: for (let i = 0; i < out.length; i++) out[i] = Math.tanh(d[i]!); return;
+    case Op.Neg: for (let i = 0; i < out.length; i++) out[i] = -d[i]!; return;
+    default: {
+      const f = unaryFns[op];
+      for (let i = 0; i < out.length; i++) out[i] = f(d[i]!);
+    }
+  }
+}
+
+/** Where each element of an output of shape `out` reads an argument of shape `arg` (numpy broadcasting). */
+function broadcastMap(arg: readonly number[], out: readonly number[]): Int32Array {
+  const pad = [...Array(out.length - arg.length).fill(1), ...arg] as number[];
+  const idx = new Int32Array(sizeOf(out));
+  const coord = new Array<number>(out.length).fill(0);
+  for (let i = 0; i < idx.length; i++) {
+    let k = 0;
+    for (let d = 0; d < out.length; d++) k = k * pad[d]! + (pad[d] === 1 ? 0 : coord[d]!);
+    idx[i] = k;
+    for (let d = out.length - 1; d >= 0; d--) {
+      if (++coord[d]! < out[d]!) break;
+      coord[d] = 0;
+    }
+  }
+  return idx;
+}
+
+function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly number[], R: number, out: Float32Array): void {
+  const S = sizeOf(shape);
+  const sa = sizeOfRows(a), sb = sizeOfRows(b);
+  const ad = a.data, bd = b.data;
+  const sameA = sa === S, sameB = sb === S;
+  if (sameA && sameB && !a.shared && !b.shared) {
+    // The common case: two per-example values of one shape.
+    switch (op) {
+      case Op.Add: for (let i = 0; i < out.length; i++) out[i] = ad[i]! + bd[i]!; return;
+      case Op.Sub: for (let i = 0; i < out.length; i++) out[i] = ad[i]! - bd[i]!; return;
+      case Op.Mul: for (let i = 0; i < out.length; i++) out[i] = ad[i]! * bd[i]!; return;
+    }
+  }
+  const f = binaryFns[op];
+  const ia = sameA ? undefined : broadcastMap(a.shape, shape);
+  const ib = sameB ? undefined : broadcastMap(b.shape, shape);
+  for (let r = 0; r < R; r++) {
+    const oa = a.shared ? 0 : r * sa, ob = b.shared ? 0 : r * sb, o = r * S;
+    if (op === Op.Add && !ia && !ib) for (let i = 0; i < S; i++) out[o + i] = ad[oa + i]! + bd[ob + i]!;
+    else if (op === Op.Mul && !ia && !ib) for (let i = 0; i < S; i++) out[o + i] = ad[oa + i]! * bd[ob + i]!;
+    else for (let i = 0; i < S; i++) out[o + i] = f(ad[oa + (ia ? ia[i]! : i)]!, bd[ob + (ib ? ib[i]! : i)]!);
+  }
+}
+
+/** Products with one shared operand as one gemm over all rows; false for the other cases (left to the row loop). */
+function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array): boolean {
+  const ra = a.shape.length, rb = b.shape.length;
+  if (b.shared && !a.shared && ra === 1 && rb === 2) {          // x[k] @ W[k, n]: X[R, k] · W
+    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), mat(b.data), out);
+    return true;
+  }
+  if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
+    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), mat(a.data, 0, true), out);
+    return true;
+  }
+  if (b.shared && !a.shared && ra === 2 && rb <= 2) {           // A[m, k] @ W: rows of every A stacked
+    gemm(R * a.shape[0]!, rb === 2 ? b.shape[1]! : 1, a.shape[1]!, mat(a.data), mat(b.data), out);
+    return true;
+  }
+  return false;
+}
+
+function sliceRows(x: Rows, start: number, end: number, R: number, out: Float32Array): void {
+  const inner = sizeOf(x.shape.slice(1));
+  const S = sizeOfRows(x), len = (end - start) * inner;
+  for (let r = 0; r < R; r++) {
+    const from = (x.shared ? 0 : r * S) + start * inner;
+    out.set(x.data.subarray(from, from + len), r * len);
+  }
+}
+
+function concatRows(parts: readonly Rows[], R: number, out: Float32Array): void {
+  const sizes = parts.map(sizeOfRows);
+  const S = sizes.reduce((x, y) => x + y, 0);
+  for (let r = 0; r < R; r++) {
+    let at = r * S;
+    parts.forEach((p, k) => {
+      const from = p.shared ? 0 : r * sizes[k]!;
+      out.set(p.data.subarray(from, from + sizes[k]!), at);
+      at += sizes[k]!;
+    });
+  }
+}

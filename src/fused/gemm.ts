@@ -1,0 +1,62 @@
+// Matrix products on Float32Arrays for the fused kernels: C = A·B (or C += A·B), with either operand stored transposed.
+
+/** A row-major matrix inside a Float32Array: element (i, j) at data[off + i * cols + j] (`t`: stored transposed). */
+export interface Mat { readonly data: Float32Array; readonly off: number; readonly t: boolean }
+
+export const mat = (data: Float32Array, off = 0, t = false): Mat => ({ data, off, t });
+
+/** Scratch space for transposed copies, grown as needed (the fused kernels are single-threaded). */
+let scratchA = new Float32Array(0);
+let scratchB = new Float32Array(0);
+
+/** A's [rows, cols] in plain row-major form: itself, or a transposed copy in scratch space. */
+function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Float32Array; off: number } {
+  if (!x.t) return { data: x.data, off: x.off };
+  let s = which === "a" ? scratchA : scratchB;
+  if (s.length < rows * cols) {
+    s = new Float32Array(rows * cols * 2);
+    if (which === "a") scratchA = s;
+    else scratchB = s;
+  }
+  // stored [cols, rows]
+  for (let j = 0; j < cols; j++) {
+    const src = x.off + j * rows;
+    for (let i = 0; i < rows; i++) s[i * cols + j] = x.data[src + i]!;
+  }
+  return { data: s, off: 0 };
+}
+
+/**
+ * C[m, n] = A[m, k] · B[k, n] (`accumulate`: C += …). Four rows of C take each row of B in turn, so every load of B
+ * feeds four multiply-adds; the inner loop runs over contiguous memory. Sums are float32, as tfjs' products.
+ */
+export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false): void {
+  const a = plain(A, m, k, "a");
+  const b = plain(B, k, n, "b");
+  const ad = a.data, bd = b.data;
+  if (!accumulate) C.fill(0, cOff, cOff + m * n);
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a.off + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    const c0 = cOff + i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+    for (let q = 0; q < k; q++) {
+      const x0 = ad[a0 + q]!, x1 = ad[a1 + q]!, x2 = ad[a2 + q]!, x3 = ad[a3 + q]!;
+      const br = b.off + q * n;
+      for (let j = 0; j < n; j++) {
+        const y = bd[br + j]!;
+        C[c0 + j] += x0 * y;
+        C[c1 + j] += x1 * y;
+        C[c2 + j] += x2 * y;
+        C[c3 + j] += x3 * y;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const ai = a.off + i * k, ci = cOff + i * n;
+    for (let q = 0; q < k; q++) {
+      const x = ad[ai + q]!;
+      const br = b.off + q * n;
+      for (let j = 0; j < n; j++) C[ci + j] += x * bd[br + j]!;
+    }
+  }
+}

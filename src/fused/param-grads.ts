@@ -1,0 +1,77 @@
+// Parameter gradients summed over all rows (steps × batch) at once: an outer product's sum as one product, linear ops after the sum.
+import { evalDim, shapeEquals } from "../ir/dims.js";
+import type { Node, NodeId } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { evalRows, sharedRows, type Rows } from "./batched.js";
+import { gemm, mat } from "./gemm.js";
+
+/** Ops f with f(Σ x_r) = Σ f(x_r) on their per-example arguments. */
+const linear = new Set<Op>([Op.Neg, Op.Reshape, Op.Slice, Op.Transpose, Op.ReduceTo, Op.BroadcastTo, Op.Identity, Op.Sum, Op.Mean, Op.Concat]);
+
+/**
+ * Σ over `R` rows of node `id`'s per-example value. `known` gives the values the backward pass kept (all R rows) and
+ * the shared ones; the rest is computed from them. Σ_r a_r ⊗ b_r (the gradient of a weight in a product) is one
+ * product Aᵀ·B, never R outer products.
+ */
+export function sumOverRows(nodes: readonly Node[], id: NodeId, known: (id: NodeId) => Rows | undefined, env: DimEnv, R: number): Float32Array {
+  const memo = new Map<NodeId, Rows>();
+  const full = (i: NodeId): Rows => {
+    const k = known(i) ?? memo.get(i);
+    if (k) return k;
+    const n = nodes[i]!;
+    const v = evalRows(n, n.args.map(full), env, R);
+    memo.set(i, v);
+    return v;
+  };
+  const shapeOf = (i: NodeId) => nodes[i]!.shape.map((d) => evalDim(d, env)!);
+  const sum = (i: NodeId): Float32Array => {
+    const n = nodes[i]!;
+    const k = known(i);
+    if (k) return k.shared ? scaled(k.data, R) : columnSums(k, R);
+    if (!n.batched) return scaled(full(i).data, R);
+    const [a, b] = n.args;
+    if ((n.op === Op.Add || n.op === Op.Sub) && shapeEquals(nodes[a!]!.shape, nodes[b!]!.shape) && shapeEquals(nodes[a!]!.shape, n.shape)) {
+      const x = sum(a!), y = sum(b!);
+      for (let j = 0; j < x.length; j++) x[j] = n.op === Op.Add ? x[j]! + y[j]! : x[j]! - y[j]!;
+      return x;
+    }
+    if (n.op === Op.Mul && nodes[a!]!.batched && nodes[b!]!.batched) {
+      const outer = outerOf(nodes, a!, b!) ?? outerOf(nodes, b!, a!);
+      if (outer) {
+        const [col, row] = outer;
+        const [m, kk] = [shapeOf(col)[0]!, shapeOf(row)[0]!];
+        const out = new Float32Array(m * kk);
+        gemm(m, kk, R, mat(full(col).data, 0, true), mat(full(row).data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
+        return out;
+      }
+    }
+    const args = n.args.map((x) => nodes[x]!);
+    const oneShared = (n.op === Op.Mul || (n.op === Op.Div && !args[1]!.batched)) && args.filter((x) => x.batched).length === 1;
+    if (oneShared || (linear.has(n.op) && args.every((x) => x.batched))) {
+      const parts = n.args.map((x) => (nodes[x]!.batched ? sharedRows(sum(x), shapeOf(x)) : full(x)));
+      return evalRows(n, parts, env, 1).data;
+    }
+    return columnSums(full(i), R);
+  };
+  return Float32Array.from(sum(id));
+}
+
+/** When `a` is a per-example column vector reshaped from [m] to [m, 1] and `b` a vector [k]: the two vectors. */
+function outerOf(nodes: readonly Node[], a: NodeId, b: NodeId): [NodeId, NodeId] | undefined {
+  const r = nodes[a]!;
+  if (r.op !== Op.Reshape || r.shape.length !== 2 || nodes[b]!.shape.length !== 1) return undefined;
+  const inner = nodes[r.args[0]!]!;
+  return inner.shape.length === 1 ? [inner.id, b] : undefined;
+}
+
+function scaled(x: Float32Array, k: number): Float32Array {
+  return x.map((v) => v * k);
+}
+
+function columnSums(v: Rows, R: number): Float32Array {
+  const size = v.data.length / R;
+  const out = new Float32Array(size);
+  for (let r = 0; r < R; r++) for (let j = 0; j < size; j++) out[j] += v.data[r * size + j]!;
+  return out;
+}

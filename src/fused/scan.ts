@@ -1,0 +1,252 @@
+// A scan as one fused kernel: all T steps for the whole batch forward, and backpropagation through time with the VJP.
+import { evalDim } from "../ir/dims.js";
+import { reachable } from "../ir/graph.js";
+import type { CellIR, Node, NodeId } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import { gradName, readName, savedName, stepVjp, type StepVjp } from "../passes/vjp.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { sizeOf } from "../runtime/tensor.js";
+import { batchRows, evalRows, sharedRows, type Rows } from "./batched.js";
+import { sumOverRows } from "./param-grads.js";
+
+/** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
+export interface ScanRun {
+  readonly T: number;
+  readonly B: number;
+  readonly xs: readonly Float32Array[];
+  readonly init?: ReadonlyMap<string, Float32Array>;
+  /** Each example's length (steps at or after it leave the states as they are and output 0). */
+  readonly lengths?: readonly number[];
+  readonly reverse?: boolean;
+}
+
+/** What the forward pass keeps for the backward pass. */
+export interface Tape {
+  readonly run: ScanRun;
+  /** Per state: its value after each processed step s (processing order), [T*B*size]. */
+  readonly history: ReadonlyMap<string, Float32Array>;
+  readonly init: ReadonlyMap<string, Float32Array>;
+  /** Hoisted values (all steps, absolute time) and per-step values (processing order) the VJP reads, by step node. */
+  readonly saved: ReadonlyMap<NodeId, { readonly data: Float32Array; readonly hoisted: boolean }>;
+}
+
+export interface ScanOutput {
+  /** Every cell output, [T*B*size] in time order (0 on steps past an example's length). */
+  readonly ys: readonly Float32Array[];
+  /** Every state after the last step, [B*size]. */
+  readonly finals: ReadonlyMap<string, Float32Array>;
+  readonly tape: Tape;
+}
+
+export interface ScanGradients {
+  readonly dxs: readonly (Float32Array | undefined)[];
+  readonly dInit: ReadonlyMap<string, Float32Array>;
+  readonly dParams: ReadonlyMap<string, Float32Array>;
+}
+
+/** Why a cell cannot run fused, or undefined when it can. */
+export function fusedUnsupported(cell: CellIR): string | undefined {
+  for (const s of cell.states) if (cell.nodes[s.init]!.op !== Op.Const) return `state ${s.name} starts from a value computed from params`;
+  return undefined;
+}
+
+export class FusedScan {
+  readonly g: StepVjp;
+  private readonly sizes: Map<string, number>;
+  /** Step nodes by stage: shared (params, constants), hoisted (inputs only: all steps at once), recurrent (per step). */
+  private readonly hoisted: Node[] = [];
+  private readonly recurrent: Node[] = [];
+  private readonly statics: Node[] = [];
+  private readonly perStepVjp: Node[];
+  private readonly stackIds: NodeId[];
+
+  constructor(readonly cell: CellIR, readonly env: DimEnv) {
+    const why = fusedUnsupported(cell);
+    if (why) throw new Error(`internal: fused scan of an unsupported cell: ${why}`);
+    this.g = stepVjp(cell);
+    const { step, vjp } = this.g;
+    const size = (shape: CellIR["inputs"][number]["shape"]) => sizeOf(shape.map((d) => evalDim(d, env)!));
+    this.sizes = new Map([...cell.states.map((s) => [s.name, size(s.shape)] as const), ...step.inputs.map((i) => [i.name, size(i.shape)] as const)]);
+    const readNames = new Set(this.g.reads.map((r) => readName(r.state, r.lag)));
+    const isRecurrent: boolean[] = [];
+    for (const n of step.nodes) {
+      isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]);
+      if (n.op === Op.Input) continue;
+      (!n.batched ? this.statics : isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
+    }
+    const perStepRoots = vjp.outputs.filter((o) => step.inputs.some((i) => gradName(i.name) === o.name)).map((o) => o.node);
+    this.perStepVjp = reachable(vjp.nodes, perStepRoots);
+    const inPerStep = new Set(this.perStepVjp.map((n) => n.id));
+    const late = reachable(vjp.nodes, vjp.outputs.filter((o) => !perStepRoots.includes(o.node)).map((o) => o.node)).filter((n) => !inPerStep.has(n.id));
+    // Per-example values the parameter gradients read, kept for every step and summed over all rows at the end.
+    const stack = new Set<NodeId>();
+    for (const n of late) for (const a of n.args) if (vjp.nodes[a]!.batched && (inPerStep.has(a) || vjp.nodes[a]!.op === Op.Input)) stack.add(a);
+    for (const n of late) if (n.op === Op.Input && n.batched) stack.add(n.id);
+    // A param gradient that is itself a per-step value (a bias's is the gradient of the sum it is added to).
+    for (const o of vjp.outputs) if (!perStepRoots.includes(o.node) && vjp.nodes[o.node]!.batched && !late.some((n) => n.id === o.node)) stack.add(o.node);
+    this.stackIds = [...stack].sort((a, b) => a - b);
+  }
+
+  private shapeOf(n: Node): number[] {
+    return n.shape.map((d) => evalDim(d, this.env)!);
+  }
+
+  private staticValues(params: ReadonlyMap<string, Float32Array>, nodes: readonly Node[], v: Rows[]): void {
+    for (const n of nodes) {
+      if (n.op === Op.Param) v[n.id] = sharedRows(params.get(n.attrs.name!)!, this.shapeOf(n));
+      else if (n.op !== Op.Input) v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
+    }
+  }
+
+  forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun): ScanOutput {
+    const { step, saved: savedIds } = this.g;
+    const { T, B } = run;
+    const v: Rows[] = [];
+    this.staticValues(params, step.nodes.filter((n) => !n.batched), v);
+    const inputIndex = new Map(this.cell.inputs.map((inp, k) => [inp.name, k]));
+    // Hoisted: every step at once, rows in time order.
+    const whole: Rows[] = [...v];
+    for (const n of step.nodes) if (n.op === Op.Input && inputIndex.has(n.attrs.name!)) whole[n.id] = batchRows(run.xs[inputIndex.get(n.attrs.name!)!]!, this.shapeOf(n), T * B);
+    for (const n of this.hoisted) whole[n.id] = evalRows(n, n.args.map((a) => whole[a]!), this.env, T * B);
+    const init = new Map(this.cell.states.map((s) => {
+      const size = this.sizes.get(s.name)!;
+      const given = run.init?.get(s.name);
+      return [s.name, given ?? new Float32Array(B * size).fill(this.cell.nodes[s.init]!.attrs.value!)] as const;
+    }));
+    const history = new Map(this.cell.states.map((s) => [s.name, new Float32Array(T * B * this.sizes.get(s.name)!)]));
+    const recurrentSaved = new Set(savedIds.filter((id) => this.recurrent.some((n) => n.id === id)));
+    const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
+    for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: whole[id]!.data, hoisted: true });
+    const ys = step.outputs.slice(0, this.cell.outputs.length).map((o) => new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[o.node]!))));
+    const stateAt = (name: string, s: number): Float32Array => {
+      const size = this.sizes.get(name)!;
+      return s < 0 ? init.get(name)! : history.get(name)!.subarray(s * B * size, (s + 1) * B * size);
+    };
+    const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
+    const readOf = new Map(this.g.reads.map((r) => [readName(r.state, r.lag), r]));
+
+    for (let s = 0; s < T; s++) {
+      const t = run.reverse ? T - 1 - s : s;
+      const cur: Rows[] = [];
+      for (const n of step.nodes) if (whole[n.id]) cur[n.id] = whole[n.id]!.shared ? whole[n.id]! : blockOf(whole[n.id]!, t, B);
+      for (const n of readNodes) {
+        const r = readOf.get(n.attrs.name!)!;
+        cur[n.id] = batchRows(stateAt(r.state, s - r.lag), this.shapeOf(n), B);
+      }
+      for (const n of this.recurrent) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B);
+      const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
+      this.cell.states.forEach((st, k) => {
+        const size = this.sizes.get(st.name)!;
+        const out = history.get(st.name)!;
+        const u = spread(cur[step.outputs[this.cell.outputs.length + k]!.node]!, B);
+        const prev = stateAt(st.name, s - 1);
+        for (let b = 0; b < B; b++) out.set(valid(b) ? u.subarray(b * size, (b + 1) * size) : prev.subarray(b * size, (b + 1) * size), (s * B + b) * size);
+      });
+      ys.forEach((y, k) => {
+        const size = y.length / (T * B);
+        const val = spread(cur[step.outputs[k]!.node]!, B);
+        for (let b = 0; b < B; b++) if (valid(b)) y.set(val.subarray(b * size, (b + 1) * size), (t * B + b) * size);
+      });
+      for (const id of recurrentSaved) saved.get(id)!.data.set(cur[id]!.data, s * cur[id]!.data.length);
+    }
+    const finals = new Map(this.cell.states.map((st) => [st.name, Float32Array.from(stateAt(st.name, T - 1))]));
+    return { ys, finals, tape: { run, history, init, saved } };
+  }
+
+  /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
+  backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
+    const { step, vjp } = this.g;
+    const { run } = tape;
+    const { T, B } = run;
+    const v: Rows[] = [];
+    this.staticValues(params, vjp.nodes.filter((n) => !n.batched), v);
+    const dState = new Map(this.cell.states.map((s) => [s.name, new Float32Array(T * B * this.sizes.get(s.name)!)]));
+    const dInit = new Map(this.cell.states.map((s) => [s.name, new Float32Array(B * this.sizes.get(s.name)!)]));
+    const dAt = (name: string, s: number): Float32Array => {
+      const size = this.sizes.get(name)!;
+      return s < 0 ? dInit.get(name)! : dState.get(name)!.subarray(s * B * size, (s + 1) * B * size);
+    };
+    for (const [name, d] of dFinals) if (T > 0) addInto(dAt(name, T - 1), d);
+    const floatInputs = this.cell.inputs.map((inp, k) => [inp, k] as const).filter(([inp]) => inp.dtype === "float");
+    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp) => (inp.dtype === "float" ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
+    const stacks = new Map(this.stackIds.map((id) => [id, new Float32Array(T * B * sizeOf(this.shapeOf(vjp.nodes[id]!)))]));
+    const inputByName = new Map(vjp.inputs.map((i) => [i.name, i]));
+    const leafValue = (n: Node, s: number, t: number, valid: (b: number) => boolean): Float32Array => {
+      const name = n.attrs.name!;
+      const k = this.cell.inputs.findIndex((i) => i.name === name);
+      if (k >= 0) return blockOfArray(run.xs[k]!, t, B, T);
+      const read = this.g.reads.find((r) => readName(r.state, r.lag) === name);
+      if (read) return s - read.lag < 0 ? tape.init.get(read.state)! : blockOfArray(tape.history.get(read.state)!, s - read.lag, B, T);
+      const savedId = this.g.saved.find((id) => savedName(id) === name);
+      if (savedId !== undefined) {
+        const sv = tape.saved.get(savedId)!;
+        return blockOfArray(sv.data, sv.hoisted ? t : s, B, T);
+      }
+      // A seed: the gradient of an output or of a new state, zero on padded steps.
+      const out = step.outputs.findIndex((o) => gradName(o.name) === name);
+      const seed = out < this.cell.outputs.length ? (dys[out] ? Float32Array.from(blockOfArray(dys[out]!, t, B, T)) : new Float32Array(B * sizeOf(this.shapeOf(n))))
+        : Float32Array.from(dAt(this.cell.states[out - this.cell.outputs.length]!.name, s));
+      const size = seed.length / B;
+      for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
+      return seed;
+    };
+    for (let s = T - 1; s >= 0; s--) {
+      const t = run.reverse ? T - 1 - s : s;
+      const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
+      const cur: Rows[] = [...v];
+      for (const n of vjp.nodes) if (n.op === Op.Input && inputByName.has(n.attrs.name!)) cur[n.id] = batchRows(leafValue(n, s, t, valid), this.shapeOf(n), B);
+      for (const n of this.perStepVjp) if (n.batched && n.op !== Op.Input) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B);
+      for (const o of vjp.outputs) {
+        const name = o.name;
+        const val = cur[o.node];
+        if (!val || !step.inputs.some((i) => gradName(i.name) === name)) continue;
+        const k = floatInputs.find(([inp]) => gradName(inp.name) === name)?.[1];
+        if (k !== undefined) dxs[k]!.set(spread(val, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
+        const read = this.g.reads.find((r) => gradName(readName(r.state, r.lag)) === name);
+        if (read) addInto(dAt(read.state, s - read.lag), spread(val, B));
+      }
+      // Padded steps hand the gradient of the state they kept to the step before.
+      if (run.lengths) for (const st of this.cell.states) {
+        const size = this.sizes.get(st.name)!;
+        const here = dAt(st.name, s), before = dAt(st.name, s - 1);
+        for (let b = 0; b < B; b++) if (!valid(b)) for (let i = b * size; i < (b + 1) * size; i++) before[i] += here[i]!;
+      }
+      for (const [id, buf] of stacks) buf.set(spread(cur[id]!, B), s * (buf.length / T));
+    }
+    // Parameter gradients: summed over all T·B rows at once (outer products as one large product each).
+    const rowsOf = (id: NodeId): Rows | undefined => {
+      const buf = stacks.get(id);
+      return buf ? batchRows(buf, this.shapeOf(vjp.nodes[id]!), T * B) : v[id];
+    };
+    const dParams = new Map(this.cell.params.map((p) => {
+      const o = vjp.outputs.find((x) => x.name === gradName(p.name))!;
+      return [p.name, sumOverRows(vjp.nodes, o.node, rowsOf, this.env, T * B)] as const;
+    }));
+    return { dxs, dInit, dParams };
+  }
+}
+
+/** Rows t*B … t*B+B-1 of a per-row value (a view). */
+function blockOf(v: Rows, t: number, B: number): Rows {
+  const size = v.data.length / v.rows;
+  return batchRows(v.data.subarray(t * B * size, (t + 1) * B * size), v.shape, B);
+}
+
+/** Block t (rows t*B … t*B+B-1) of a [T*B*size] array, a view. */
+function blockOfArray(a: Float32Array, t: number, B: number, T: number): Float32Array {
+  const n = a.length / T;
+  return a.subarray(t * n, (t + 1) * n);
+}
+
+/** A value as B rows of data (a shared one repeated). */
+function spread(v: Rows, B: number): Float32Array {
+  if (!v.shared) return v.data;
+  const size = v.data.length;
+  const out = new Float32Array(B * size);
+  for (let b = 0; b < B; b++) out.set(v.data, b * size);
+  return out;
+}
+
+function addInto(into: Float32Array, d: Float32Array): void {
+  for (let i = 0; i < into.length; i++) into[i] += d[i]!;
+}

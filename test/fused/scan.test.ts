@@ -1,0 +1,113 @@
+// The fused scan against the op-by-op tfjs lowering: outputs, final states and every gradient (inputs, initial states, params).
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FusedScan } from "../../src/fused/scan.js";
+import type { ModelIR } from "../../src/ir/ir.js";
+import { Op } from "../../src/ir/ops.js";
+import { optimize } from "../../src/passes/pipeline.js";
+import { layerEnv } from "../../src/runtime/dims.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { TfModel, type TfSeq } from "../../src/tfjs/model.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { closeness, modelFrom } from "../helpers.js";
+
+beforeAll(async () => { await useBackend("tfjs-cpu"); });
+
+interface Case { name: string; spec: string; dims: Record<string, number>; lengths?: number[]; int?: boolean }
+const B = 3, T = 5;
+const cases: Case[] = [
+  { name: "LSTM", spec: `model M<I, H> { input x: [T, I]  layer rnn = LSTM<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).c }`, dims: { I: 3, H: 4 } },
+  { name: "LSTM, variable lengths", spec: `model M<I, H> { input x: [T, I]  layer rnn = LSTM<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`, dims: { I: 3, H: 4 }, lengths: [5, 2, 3] },
+  { name: "GRU, reverse, initial state, lengths", spec: `model M<I, H> { input x: [T, I]  input h0: [H]  layer rnn = GRU<I, H>  s = scan(rnn, x, init = h0, reverse = true)  output ys = s  output hT = final(s).h }`, dims: { I: 2, H: 3 }, lengths: [4, 5, 1] },
+  { name: "GRUResetBefore", spec: `model M<I, H> { input x: [T, I]  layer rnn = GRUResetBefore<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`, dims: { I: 2, H: 3 } },
+  { name: "PeepholeLSTM", spec: `model M<I, H> { input x: [T, I]  layer rnn = PeepholeLSTM<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).c }`, dims: { I: 3, H: 2 } },
+  { name: "Elman", spec: `model M<I, H> { input x: [T, I]  layer rnn = Elman<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`, dims: { I: 3, H: 4 } },
+  {
+    name: "h[t-2], two inputs", dims: { I: 2, H: 3 }, lengths: [5, 3, 4],
+    spec: `cell C<I, H> { input x: [I]  input z: [H]  state h: [H] = 0  param A, U: [H, H]  param W: [H, I]
+      h = tanh(W @ x + A @ h[t-1] + U @ h[t-2] + z)  output y = h * z }
+    model M<I, H> { input x: [T, I]  input z: [T, H]  layer rnn = C<I, H>  s = scan(rnn, x, z)  output ys = s  output hT = final(s).h }`,
+  },
+  {
+    name: "token ids through an embedding (the g2p decoder)", dims: { P: 6, E: 3, H: 4 }, int: true,
+    spec: `cell D<P, E, H> { input phone: [] int  layer embed = Embedding<P, E>  layer rnn = LSTM<E, H>  layer head = Dense<H, P>  output logits = head(rnn(embed(phone))) }
+    model M<P, E, H> { input x: [T] int  layer dec = D<P, E, H>  s = scan(dec, x)  output ys = s }`,
+  },
+];
+
+function randomArray(n: number, rng: () => number, int = false): Float32Array {
+  return Float32Array.from({ length: n }, () => (int ? Math.floor(rng() * 3) : 2 * rng() - 1));
+}
+
+describe("fused scan vs the op-by-op tfjs lowering", () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const ir: ModelIR = modelFrom(`import { LSTM, PeepholeLSTM, GRU, GRUResetBefore, Elman, Embedding, Dense } from "std"\n${c.spec}`, "M");
+      const env = new Map(Object.entries(c.dims));
+      const layer = ir.layers[0]!;
+      const scanNode = ir.nodes.find((n) => n.op === Op.Scan)!;
+      const params = initParams(modelParamSpecs(ir, env), 4);
+      const rng = mulberry32(9);
+      const inputs = ir.inputs.map((inp) => {
+        const inner = inp.shape.map((d) => env.get([...d.keys()][0]!) ?? d.get("")!);
+        const shape = inp.seq ? [B, T, ...inner] : [B, ...inner];
+        return { name: inp.name, shape, data: randomArray(shape.reduce((a, b) => a * b, 1), rng, inp.dtype === "int"), int: inp.dtype === "int" };
+      });
+      const outY = ir.outputs.find((o) => o.name === "ys")!.node, outH = ir.outputs.find((o) => o.name === "hT")?.node;
+      const H = outH === undefined ? 0 : ir.nodes[outH]!.shape.map((d) => env.get([...d.keys()][0]!)!).reduce((a, b) => a * b, 1);
+      const Y = ir.nodes[outY]!.shape.map((d) => env.get([...d.keys()][0]!)!).reduce((a, b) => a * b, 1);
+      const wY = randomArray(B * T * Y, rng), wH = randomArray(B * H, rng);
+      const names = [...params.keys()];
+      const floatInputs = inputs.filter((i) => !i.int);
+
+      // Op by op: the loss Σ wY·ys + Σ wH·hT and its gradient by tfjs' autodiff.
+      const loss = (...ts: tf.Tensor[]) => {
+        const ins = Object.fromEntries(inputs.map((i) => [i.name, i.int ? tf.tensor(i.data, i.shape, "int32") : ts[floatInputs.indexOf(i)]!]));
+        const vars = new Map(names.map((n, k) => [n, ts[floatInputs.length + k]!]));
+        const v = new TfModel(ir, env, vars).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
+        const ys = tf.stack((v[outY] as TfSeq).steps as tf.Tensor[], 1);
+        const lossY = tf.sum(tf.mul(ys, tf.tensor(wY, ys.shape)));
+        if (outH === undefined) return lossY as tf.Scalar;
+        const hT = (v[outH] as { t: tf.Tensor }).t;
+        return tf.add(lossY, tf.sum(tf.mul(hT, tf.tensor(wH, hT.shape)))) as tf.Scalar;
+      };
+      const args = [...floatInputs.map((i) => tf.tensor(i.data, i.shape)), ...names.map((n) => tf.tensor(params.get(n)!.data, [...params.get(n)!.shape]))];
+      const want = tf.grads(loss)(args).map((g) => g.dataSync());
+
+      // Fused: inputs time-major, the loss's gradients as the upstream gradients.
+      const cellIR = optimize(layer.ir);
+      const fused = new FusedScan(cellIR, layerEnv(layer, env));
+      const prefix = `${layer.name}.`;
+      const own = new Map(names.filter((n) => n.startsWith(prefix)).map((n) => [n.slice(prefix.length), params.get(n)!.data as Float32Array]));
+      const seqs = inputs.filter((i) => i.shape.length > 1 && i.shape[1] === T && ir.inputs.find((x) => x.name === i.name)!.seq);
+      const timeMajor = (a: Float32Array | Int32Array | Uint8Array, size: number) => { const o = new Float32Array(a.length); for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) o.set(a.subarray((b * T + t) * size, (b * T + t + 1) * size), (t * B + b) * size); return o; };
+      const sizeOfInput = (i: { shape: number[] }) => i.shape.slice(2).reduce((a, b) => a * b, 1);
+      const h0 = inputs.find((i) => i.name === "h0");
+      const run = { T, B, xs: seqs.map((i) => timeMajor(i.data, sizeOfInput(i))), ...(h0 ? { init: new Map([[cellIR.states[0]!.name, h0.data]]) } : {}), ...(c.lengths ? { lengths: c.lengths } : {}), reverse: !!scanNode.attrs.reverse };
+      const out = fused.forward(own, run);
+      const stateName = outH === undefined ? undefined : ir.nodes[outH]!.attrs.name!;
+      const g = fused.backward(own, out.tape, [timeMajor(wY, Y)], stateName ? new Map([[stateName, wH]]) : new Map());
+
+      // Forward values against tfjs.
+      const v = tf.tidy(() => {
+        const ins = Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(i.data, i.shape, i.int ? "int32" : "float32")]));
+        const vals = new TfModel(ir, env, new Map(names.map((n) => [n, tf.tensor(params.get(n)!.data, [...params.get(n)!.shape])]))).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
+        return [tf.stack((vals[outY] as TfSeq).steps as tf.Tensor[], 1).dataSync(), outH === undefined ? undefined : (vals[outH] as { t: tf.Tensor }).t.dataSync()];
+      });
+      expect(closeness(out.ys[0]!, timeMajor(v[0] as Float32Array, Y), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+      if (stateName) expect(closeness(out.finals.get(stateName)!, v[1]!, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+
+      // Gradients against tfjs: inputs (time-major), initial state, params.
+      floatInputs.forEach((inp, k) => {
+        const got = inp.name === "h0" ? g.dInit.get(cellIR.states[0]!.name)! : g.dxs[seqs.indexOf(inp)]!;
+        const ref = inp.name === "h0" ? want[k]! : timeMajor(want[k] as Float32Array, sizeOfInput(inp));
+        expect({ input: inp.name, err: closeness(got, ref, 1e-4, 1e-5) }).toEqual({ input: inp.name, err: expect.closeTo(0, 0) });
+      });
+      names.forEach((n, k) => {
+        const got = g.dParams.get(n.slice(prefix.length))!;
+        expect({ param: n, err: closeness(got, want[floatInputs.length + k]!, 1e-4, 1e-5) }).toEqual({ param: n, err: expect.closeTo(0, 0) });
+      });
+    });
+  }
+});
