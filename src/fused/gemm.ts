@@ -1,5 +1,13 @@
 // Matrix products on Float32Arrays for the fused kernels: C = A·B (or C += A·B), with either operand stored transposed.
 
+import { simdFits, simdGemm } from "./simd-gemm.js";
+
+/** Whether products run in the WebAssembly SIMD kernel when their sizes fit (tests compare both paths). */
+let useSimd = true;
+export function setSimd(on: boolean): void {
+  useSimd = on;
+}
+
 /** A row-major matrix inside a Float32Array: element (i, j) at data[off + i * cols + j] (`t`: stored transposed). */
 export interface Mat { readonly data: Float32Array; readonly off: number; readonly t: boolean }
 
@@ -33,6 +41,10 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
 export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false): void {
   const a = plain(A, m, k, "a");
   const b = plain(B, k, n, "b");
+  if (useSimd && simdFits(m, n)) {
+    simdGemm(m, n, k, a.data, a.off, b.data, b.off, C, cOff, accumulate);
+    return;
+  }
   const ad = a.data, bd = b.data;
   if (!accumulate) C.fill(0, cOff, cOff + m * n);
   let i = 0;

@@ -1,42 +1,8 @@
 // The js target's one WebAssembly kernel, encoded here byte by byte: a float32 matrix-vector product with 128-bit SIMD.
-
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-/** Signed LEB128 (for i32.const). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
-    out.push(b | 0x80);
-  }
-}
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-
-// Opcodes.
-const I32 = 0x7f, V128 = 0x7b;
-const block = 0x02, loop = 0x03, end = 0x0b, br_if = 0x0d, br = 0x0c;
-const get = 0x20, set = 0x21, tee = 0x22;
-const i32c = (n: number) => [0x41, ...sleb(n)];
-const i32add = 0x6a, i32mul = 0x6c, i32shl = 0x74, i32ge_u = 0x4f;
-const f32add = 0x92, f32store = [0x38, 0x02, 0x00];
-const simd = (op: number, ...rest: number[]) => [0xfd, ...uleb(op), ...rest];
-const v128load = (offset: number) => simd(0x00, 0x00, ...uleb(offset)); // align 1: unaligned loads are allowed
-const f32x4splat0 = [0x43, 0, 0, 0, 0, ...simd(0x13)]; // f32.const 0; f32x4.splat
-const f32x4add = simd(0xe4), f32x4mul = simd(0xe6);
-const lane = (i: number) => simd(0x1f, i);
+import {
+  I32, V128, block, br, br_if, end, f32add, f32store, f32x4add, f32x4mul, f32x4splat0, get, i32add, i32c, i32ge_u, i32mul, i32shl, lane, loop, section,
+  set, str, tee, uleb, v128load, vec,
+} from "../../runtime/wasm-encoding.js";
 
 /**
  * `mv(a, x, out, m, k)`: out[r] = Σ_q a[r*k + q] * x[q] for r < m, on byte addresses into the imported memory

@@ -1,0 +1,103 @@
+// A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
+import {
+  I32, V128, block, br, br_if, end, f32load, f32x4add, f32x4mul, f32x4splat, get, i32add, i32c, i32ge_u, i32mul, i32shl, loop, oneFunctionModule,
+  set, tee, v128load, v128store,
+} from "../runtime/wasm-encoding.js";
+
+/**
+ * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], row-major, byte addresses into `m.mem`; m a multiple of 4,
+ * n of 8. Each step of the inner loop loads 8 floats of B once and 4 of A, for 32 multiply-adds.
+ */
+function gemmBody(): number[] {
+  const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5;
+  const I = 6, J = 7, Q = 8, NB = 9, KB = 10, A0 = 11, BP = 15, CP = 16, ROW = 17; // i32 locals (A0..A3: 11..14)
+  const ACC = 18, B0 = 26, B1 = 27, AV = 28; // v128 locals (ACC: 8 of them)
+  const acc = (r: number, h: number) => ACC + 2 * r + h;
+  const cRow = (r: number) => [get, CP, ...Array.from({ length: r }, () => [get, NB, i32add]).flat()];
+  const rows = [0, 1, 2, 3];
+  return [
+    get, N, ...i32c(2), i32shl, set, NB,
+    get, K, ...i32c(2), i32shl, set, KB,
+    ...i32c(0), set, I,
+    block, 0x40, loop, 0x40,
+    get, I, get, M, i32ge_u, br_if, 1,
+    get, A, get, I, get, KB, i32mul, i32add, set, ROW,
+    ...i32c(0), set, J,
+    block, 0x40, loop, 0x40,
+    get, J, get, NB, i32ge_u, br_if, 1,
+    get, C, get, I, get, NB, i32mul, i32add, get, J, i32add, set, CP,
+    ...rows.flatMap((r) => [...cRow(r), ...v128load(0), set, acc(r, 0), ...cRow(r), ...v128load(16), set, acc(r, 1)]),
+    get, B, get, J, i32add, set, BP,
+    get, ROW, tee, A0, get, KB, i32add, tee, A0 + 1, get, KB, i32add, tee, A0 + 2, get, KB, i32add, set, A0 + 3,
+    ...i32c(0), set, Q,
+    block, 0x40, loop, 0x40,
+    get, Q, get, K, i32ge_u, br_if, 1,
+    get, BP, ...v128load(0), set, B0,
+    get, BP, ...v128load(16), set, B1,
+    ...rows.flatMap((r) => [
+      get, A0 + r, ...f32load(0), ...f32x4splat, set, AV,
+      get, acc(r, 0), get, AV, get, B0, ...f32x4mul, ...f32x4add, set, acc(r, 0),
+      get, acc(r, 1), get, AV, get, B1, ...f32x4mul, ...f32x4add, set, acc(r, 1),
+      get, A0 + r, ...i32c(4), i32add, set, A0 + r,
+    ]),
+    get, BP, get, NB, i32add, set, BP,
+    get, Q, ...i32c(1), i32add, set, Q,
+    br, 0,
+    end, end,
+    ...rows.flatMap((r) => [...cRow(r), get, acc(r, 0), ...v128store(0), ...cRow(r), get, acc(r, 1), ...v128store(16)]),
+    get, J, ...i32c(32), i32add, set, J,
+    br, 0,
+    end, end,
+    get, I, ...i32c(4), i32add, set, I,
+    br, 0,
+    end, end,
+    end,
+  ];
+}
+
+type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number) => void;
+
+/** The part of the WebAssembly API used here (the compiler's libraries do not declare it). */
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+const WA = (globalThis as unknown as {
+  WebAssembly: {
+    Memory: new (d: { initial: number }) => WasmMemory;
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
+  };
+}).WebAssembly;
+
+/** The compiled kernel and its memory, grown as products need; undefined where WebAssembly SIMD is missing. */
+let kernel: { fn: GemmFn; memory: WasmMemory } | null | undefined;
+
+function load(): { fn: GemmFn; memory: WasmMemory } | undefined {
+  if (kernel !== undefined) return kernel ?? undefined;
+  try {
+    const memory = new WA.Memory({ initial: 16 });
+    const bytes = oneFunctionModule("gemm", 6, [[12, I32], [11, V128]], gemmBody());
+    const inst = new WA.Instance(new WA.Module(bytes), { m: { mem: memory } });
+    kernel = { fn: inst.exports["gemm"] as GemmFn, memory };
+  } catch {
+    kernel = null;
+  }
+  return kernel ?? undefined;
+}
+
+/** Whether the SIMD product can take these sizes. */
+export const simdFits = (m: number, n: number): boolean => m % 4 === 0 && n % 8 === 0 && load() !== undefined;
+
+/** C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel. */
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean): void {
+  const kern = load()!;
+  const bytes = 4 * (m * k + k * n + m * n);
+  const have = kern.memory.buffer.byteLength;
+  if (have < bytes) kern.memory.grow(Math.ceil((bytes - have) / 65536));
+  const heap = new Float32Array(kern.memory.buffer);
+  heap.set(a.subarray(aOff, aOff + m * k), 0);
+  heap.set(b.subarray(bOff, bOff + k * n), m * k);
+  const cAt = m * k + k * n;
+  if (accumulate) heap.set(c.subarray(cOff, cOff + m * n), cAt);
+  else heap.fill(0, cAt, cAt + m * n);
+  kern.fn(0, 4 * m * k, 4 * cAt, m, n, k);
+  c.set(heap.subarray(cAt, cAt + m * n), cOff);
+}

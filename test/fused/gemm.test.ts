@@ -1,0 +1,38 @@
+// The fused kernels' matrix products (WebAssembly SIMD and JS) against a written-out triple loop.
+import { afterAll, describe, expect, it } from "vitest";
+import { gemm, mat, setSimd } from "../../src/fused/gemm.js";
+import { simdFits } from "../../src/fused/simd-gemm.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { closeness } from "../helpers.js";
+
+const rand = (n: number, rng: () => number) => Float32Array.from({ length: n }, () => 2 * rng() - 1);
+/** Element (i, j) of a row-major [rows, cols] matrix, or of its transpose when stored so. */
+const at = (x: Float32Array, t: boolean, rows: number, cols: number, i: number, j: number) => (t ? x[j * rows + i]! : x[i * cols + j]!);
+
+afterAll(() => setSimd(true));
+
+describe("gemm", () => {
+  it("has the SIMD kernel on this machine", () => expect(simdFits(4, 8)).toBe(true));
+  const sizes: [number, number, number][] = [[4, 8, 1], [8, 16, 5], [32, 512, 128], [12, 24, 64], [3, 8, 7], [4, 6, 3], [1, 1, 1], [5, 9, 13]];
+  for (const simd of [true, false])
+    for (const [m, n, k] of sizes)
+      for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const)
+        it(`${simd ? "simd" : "js"} ${m}×${k} · ${k}×${n}${ta ? ", A stored transposed" : ""}${tb ? ", B stored transposed" : ""}`, () => {
+          setSimd(simd);
+          const rng = mulberry32(m * 131 + n * 7 + k);
+          const A = rand(m * k + 3, rng), B = rand(k * n + 5, rng), C0 = rand(m * n + 2, rng);
+          const want = Float64Array.from({ length: m * n }, (_, x) => {
+            const [i, j] = [Math.floor(x / n), x % n];
+            let s = C0[2 + x]!;
+            for (let q = 0; q < k; q++) s += at(A.subarray(3), ta, m, k, i, q) * at(B.subarray(5), tb, k, n, q, j);
+            return s;
+          });
+          const C = Float32Array.from(C0);
+          gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), C, 2, true);
+          expect(closeness(C.subarray(2), want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+          expect(C.subarray(0, 2)).toEqual(C0.subarray(0, 2)); // nothing outside C written
+          const D = new Float32Array(m * n).fill(7);
+          gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), D);
+          expect(closeness(D, want.map((v, x) => v - C0[2 + x]!), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+        });
+});
