@@ -10,12 +10,14 @@ import { gemm, mat } from "./gemm.js";
 const linear = new Set<Op>([Op.Neg, Op.Reshape, Op.Slice, Op.Transpose, Op.ReduceTo, Op.BroadcastTo, Op.Identity, Op.Sum, Op.Mean, Op.Concat]);
 
 /**
- * Σ over `R` rows of node `id`'s per-example value. `known` gives the values the backward pass kept (all R rows) and
+ * Σ over `R` rows of each node's per-example value. `known` gives the values the backward pass kept (all R rows) and
  * the shared ones; the rest is computed from them. Σ_r a_r ⊗ b_r (the gradient of a weight in a product) is one
  * product Aᵀ·B, never R outer products.
  */
-export function sumOverRows(nodes: readonly Node[], id: NodeId, known: (id: NodeId) => Rows | undefined, env: DimEnv, R: number): Float32Array {
+export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], known: (id: NodeId) => Rows | undefined, env: DimEnv, R: number): Float32Array[] {
   const memo = new Map<NodeId, Rows>();
+  // Shared by every param: stacked weights' gradients are slices of one sum.
+  const sums = new Map<NodeId, Float32Array>();
   const full = (i: NodeId): Rows => {
     const k = known(i) ?? memo.get(i);
     if (k) return k;
@@ -26,6 +28,11 @@ export function sumOverRows(nodes: readonly Node[], id: NodeId, known: (id: Node
   };
   const shapeOf = (i: NodeId) => nodes[i]!.shape.map((d) => evalDim(d, env)!);
   const sum = (i: NodeId): Float32Array => {
+    let s = sums.get(i);
+    if (!s) sums.set(i, (s = sumOf(i)));
+    return s;
+  };
+  const sumOf = (i: NodeId): Float32Array => {
     const n = nodes[i]!;
     const k = known(i);
     if (k) return k.shared ? scaled(k.data, R) : columnSums(k, R);
@@ -33,8 +40,7 @@ export function sumOverRows(nodes: readonly Node[], id: NodeId, known: (id: Node
     const [a, b] = n.args;
     if ((n.op === Op.Add || n.op === Op.Sub) && shapeEquals(nodes[a!]!.shape, nodes[b!]!.shape) && shapeEquals(nodes[a!]!.shape, n.shape)) {
       const x = sum(a!), y = sum(b!);
-      for (let j = 0; j < x.length; j++) x[j] = n.op === Op.Add ? x[j]! + y[j]! : x[j]! - y[j]!;
-      return x;
+      return x.map((v, j) => (n.op === Op.Add ? v + y[j]! : v - y[j]!));
     }
     if (n.op === Op.Mul && nodes[a!]!.batched && nodes[b!]!.batched) {
       const outer = outerOf(nodes, a!, b!) ?? outerOf(nodes, b!, a!);
@@ -54,7 +60,7 @@ export function sumOverRows(nodes: readonly Node[], id: NodeId, known: (id: Node
     }
     return columnSums(full(i), R);
   };
-  return Float32Array.from(sum(id));
+  return ids.map((id) => Float32Array.from(sum(id)));
 }
 
 /** When `a` is a per-example column vector reshaped from [m] to [m, 1] and `b` a vector [k]: the two vectors. */

@@ -218,10 +218,8 @@ export class FusedScan {
       const buf = stacks.get(id);
       return buf ? batchRows(buf, this.shapeOf(vjp.nodes[id]!), T * B) : v[id];
     };
-    const dParams = new Map(this.cell.params.map((p) => {
-      const o = vjp.outputs.find((x) => x.name === gradName(p.name))!;
-      return [p.name, sumOverRows(vjp.nodes, o.node, rowsOf, this.env, T * B)] as const;
-    }));
+    const sums = sumOverRows(vjp.nodes, this.cell.params.map((p) => vjp.outputs.find((x) => x.name === gradName(p.name))!.node), rowsOf, this.env, T * B);
+    const dParams = new Map(this.cell.params.map((p, k) => [p.name, sums[k]!] as const));
     return { dxs, dInit, dParams };
   }
 }
