@@ -161,7 +161,12 @@ async function tfjsRunner(backend: BackendName, precision: Precision) {
 }
 
 /** Lowering options from --no-passes and --disable-pass, checked against the pass table. */
-export async function loweringFlags(backend: BackendName, a: { passes?: boolean; disablePass?: string[] | undefined }) {
+export async function loweringFlags(backend: BackendName, a: { passes?: boolean; disablePass?: string[] | undefined; fused?: boolean }) {
+  const chosen = await passFlags(backend, a);
+  return a.fused === false ? { ...chosen, fused: false } : chosen;
+}
+
+async function passFlags(backend: BackendName, a: { passes?: boolean; disablePass?: string[] | undefined }) {
   const { passes } = await import("../passes/pipeline.js");
   const names = passes.map((p) => p.name);
   for (const d of a.disablePass ?? [])

@@ -17,7 +17,7 @@ export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; limit?: number | undefined;
-  backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined;
+  backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean;
 }
 
 interface Example { inputs: Record<string, unknown>; target: unknown }
@@ -99,6 +99,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       for (let k = 0; k < batches && !interrupted; k++) {
         const chunk = order.slice(k * a.batchSize, (k + 1) * a.batchSize);
         const loss = trainer.step(batchOf(ir, chunk));
+        if (a.explain && k === 0 && epoch === state.epoch + 1) process.stderr.write(explainPaths(trainer.scanPaths()));
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
         sum += loss * chunk.length;
         count += chunk.length;
@@ -137,4 +138,10 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   }
   process.stderr.write(`wrote ${a.out} and ${svgPath}\n`);
   return 0;
+}
+
+/** One line per scan: the layer, the path it took and why. */
+function explainPaths(paths: ReadonlyMap<number, { layer: string; fused: boolean; why: string }>): string {
+  if (!paths.size) return "no scans: nothing to fuse\n";
+  return [...paths.values()].map((p) => `scan of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why})\n`).join("");
 }

@@ -140,7 +140,7 @@ export class CompiledTfModel {
     const old = this.carry;
     const out = tf.tidy(() => {
       const expanded = Object.fromEntries(this.ir.inputs.map((i) => [i.name, tf.expandDims(tf.cast(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32"), 1)]));
-      const values = this.model.run({ inputs: expanded, ...(old ? { carry: old } : {}) });
+      const values = this.model.run({ inputs: expanded, streaming: true, ...(old ? { carry: old } : {}) });
       this.carry = new Map([...this.model.histories].map(([id, h]) => [id, new Map([...h].map(([k, xs]) => [k, xs.map((x) => tf.keep(x))]))]));
       const result: Record<string, tf.Tensor> = {};
       for (const [name, o] of Object.entries(collectOutputs(this.ir, this.env, values, batch)))

@@ -7,6 +7,8 @@ import { layerEnv } from "../runtime/dims.js";
 import { blockSizes, stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { optimize } from "../passes/pipeline.js";
+import { FusedScan, fusedUnsupported } from "../fused/scan.js";
+import { fusedScanOp } from "./fused.js";
 
 /** A sequence: one [batch, …] tensor per step, and each example's length; inputs also keep their steps stacked time-major ([T*batch, …]). */
 export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[]; readonly blocks?: readonly StepBlock[] }
@@ -19,6 +21,8 @@ export interface TfModelInput {
   readonly seed?: number;
   /** Streaming: each scan's history at the end of the previous call, by scan node (see `histories`). */
   readonly carry?: ReadonlyMap<number, History>;
+  /** The caller reads `histories` afterwards (streaming): scans run op by op, which keeps them. */
+  readonly streaming?: boolean;
 }
 
 export interface LoweringOptions {
@@ -26,7 +30,12 @@ export interface LoweringOptions {
   readonly optimize?: boolean;
   /** Passes to leave out, by name. */
   readonly disabled?: ReadonlySet<string>;
+  /** Run each scan the fused kernel can take as one op with its own gradient (default true; see `paths`). */
+  readonly fused?: boolean;
 }
+
+/** How a scan ran, and why (for `rnnc train --explain`). */
+export interface ScanPath { readonly layer: string; readonly fused: boolean; readonly why: string }
 
 export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
 
@@ -98,7 +107,7 @@ export class TfModel {
         const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(oneOf(n.args[k]!), batch)]));
         return { kind: "one", t: this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs), batched: true };
       }
-      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id));
+      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming);
       case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
       case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
       case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
@@ -143,9 +152,38 @@ export class TfModel {
   /** Each scan's history after its last step, by node: what a streaming caller carries into the next call. */
   readonly histories = new Map<number, History>();
 
-  private scan(n: Node, v: readonly TfModelValue[], batch: number, carried: History | undefined): TfSeq {
+  /** How every scan ran in the last `run`, by node. */
+  readonly paths = new Map<number, ScanPath>();
+  private readonly kernels = new Map<string, FusedScan | string>();
+
+  /** The fused kernel of a layer, or why there is none. */
+  private kernelFor(layer: string): FusedScan | string {
+    let k = this.kernels.get(layer);
+    if (k === undefined) {
+      const cell = this.cells.get(layer)!;
+      const why = this.opts.optimize === false ? "the IR passes are off (--no-passes)" : fusedUnsupported(cell.ir);
+      k = why ?? new FusedScan(cell.ir, cell.env);
+      this.kernels.set(layer, k);
+    }
+    return k;
+  }
+
+  private scan(n: Node, v: readonly TfModelValue[], batch: number, carried: History | undefined, streaming = false): TfSeq {
     const k = this.cells.get(n.attrs.layer!)!.ir.inputs.length;
     const xs = n.args.slice(0, k).map((i) => v[i] as TfSeq);
+    const layer = n.attrs.layer!;
+    const why = n.op === Op.Map ? "a map has no states to carry" : this.opts.fused === false ? "fused kernels are off" : streaming || carried ? "streaming keeps each step's history" : undefined;
+    const kernel = why ?? this.kernelFor(layer);
+    this.paths.set(n.id, typeof kernel === "string" ? { layer, fused: false, why: kernel } : { layer, fused: true, why: "one fused op forward, backpropagation through time as its gradient" });
+    if (typeof kernel !== "string") {
+      const cell = this.cells.get(layer)!;
+      const r = fusedScanOp(kernel, {
+        xs: xs.map((x) => x.steps), init: this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch), params: cell.params,
+        lengths: xs[0]!.lengths.some((l) => l !== xs[0]!.steps.length) ? xs[0]!.lengths : undefined, reverse: !!n.attrs.reverse, batch,
+      });
+      this.finals.set(n.id, r.finals);
+      return { kind: "seq", steps: r.steps, lengths: xs[0]!.lengths };
+    }
     // Hoisting pays for its setup (stacking, static transposes) only over several steps.
     const cell = (xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? this.plainCells : this.cells).get(n.attrs.layer!)!;
     const lengths = xs[0]!.lengths;

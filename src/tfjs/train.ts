@@ -6,7 +6,7 @@ import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { RnncError } from "../diagnostics/errors.js";
 import type { OptimizerState } from "../weights/weights.js";
-import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
+import { TfModel, type ScanPath, type LoweringOptions, type TfModelValue } from "./model.js";
 import { fromTf, scoped, toTf, variablesOf } from "./run.js";
 
 export type LossName = "crossentropy" | "mse";
@@ -144,6 +144,11 @@ export class Trainer {
   }
 
   /** Optimizer slots are named after variables ("<variable>/m"); checkpoints name them after params instead. */
+  /** How each scan ran in the last step or evaluation (fused or op by op), by node. */
+  scanPaths(): ReadonlyMap<number, ScanPath> {
+    return this.model.paths;
+  }
+
   private rename(name: string, way: "toParam" | "toVariable"): string {
     for (const [param, v] of this.variables) {
       const [from, to] = way === "toParam" ? [v.name, param] : [param, v.name];

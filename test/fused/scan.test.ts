@@ -1,4 +1,4 @@
-// The fused scan against the op-by-op tfjs lowering: outputs, final states and every gradient (inputs, initial states, params).
+// The fused scan, directly and as a tfjs op, against the op-by-op tfjs lowering: outputs, final states and every gradient.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FusedScan } from "../../src/fused/scan.js";
@@ -62,10 +62,10 @@ describe("fused scan vs the op-by-op tfjs lowering", () => {
       const floatInputs = inputs.filter((i) => !i.int);
 
       // Op by op: the loss Σ wY·ys + Σ wH·hT and its gradient by tfjs' autodiff.
-      const loss = (...ts: tf.Tensor[]) => {
+      const lossWith = (fused: boolean) => (...ts: tf.Tensor[]) => {
         const ins = Object.fromEntries(inputs.map((i) => [i.name, i.int ? tf.tensor(i.data, i.shape, "int32") : ts[floatInputs.indexOf(i)]!]));
         const vars = new Map(names.map((n, k) => [n, ts[floatInputs.length + k]!]));
-        const v = new TfModel(ir, env, vars).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
+        const v = new TfModel(ir, env, vars, { fused }).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
         const ys = tf.stack((v[outY] as TfSeq).steps as tf.Tensor[], 1);
         const lossY = tf.sum(tf.mul(ys, tf.tensor(wY, ys.shape)));
         if (outH === undefined) return lossY as tf.Scalar;
@@ -73,7 +73,10 @@ describe("fused scan vs the op-by-op tfjs lowering", () => {
         return tf.add(lossY, tf.sum(tf.mul(hT, tf.tensor(wH, hT.shape)))) as tf.Scalar;
       };
       const args = [...floatInputs.map((i) => tf.tensor(i.data, i.shape)), ...names.map((n) => tf.tensor(params.get(n)!.data, [...params.get(n)!.shape]))];
-      const want = tf.grads(loss)(args).map((g) => g.dataSync());
+      const want = tf.grads(lossWith(false))(args).map((g) => g.dataSync());
+      // The same loss with the scan as one fused tfjs op (its gradient is the fused backward pass).
+      const viaOp = tf.grads(lossWith(true))(args).map((g) => g.dataSync());
+      want.forEach((w, k) => expect({ k, err: closeness(viaOp[k]!, w, 1e-4, 1e-5) }).toEqual({ k, err: expect.closeTo(0, 0) }));
 
       // Fused: inputs time-major, the loss's gradients as the upstream gradients.
       const cellIR = optimize(layer.ir);
@@ -92,7 +95,7 @@ describe("fused scan vs the op-by-op tfjs lowering", () => {
       // Forward values against tfjs.
       const v = tf.tidy(() => {
         const ins = Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(i.data, i.shape, i.int ? "int32" : "float32")]));
-        const vals = new TfModel(ir, env, new Map(names.map((n) => [n, tf.tensor(params.get(n)!.data, [...params.get(n)!.shape])]))).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
+        const vals = new TfModel(ir, env, new Map(names.map((n) => [n, tf.tensor(params.get(n)!.data, [...params.get(n)!.shape])])), { fused: false }).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
         return [tf.stack((vals[outY] as TfSeq).steps as tf.Tensor[], 1).dataSync(), outH === undefined ? undefined : (vals[outH] as { t: tf.Tensor }).t.dataSync()];
       });
       expect(closeness(out.ys[0]!, timeMajor(v[0] as Float32Array, Y), 1e-4, 1e-5)).toBeLessThanOrEqual(1);

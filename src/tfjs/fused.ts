@@ -1,0 +1,81 @@
+// A scan as one tfjs op with its own gradient: the fused kernel forward, backpropagation through time as the gradient.
+import * as tf from "@tensorflow/tfjs";
+import { FusedScan } from "../fused/scan.js";
+import type { CellIR } from "../ir/ir.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { concreteShape } from "../runtime/dims.js";
+
+export interface FusedCall {
+  /** Per cell input: its steps ([B, …] each, in time order). */
+  readonly xs: readonly (readonly tf.Tensor[])[];
+  /** Given initial states by name ([B, …]); the others start from their declared constants. */
+  readonly init: ReadonlyMap<string, tf.Tensor>;
+  /** The cell's params by IR name (tf.Variables when training). */
+  readonly params: ReadonlyMap<string, tf.Tensor>;
+  readonly lengths: readonly number[] | undefined;
+  readonly reverse: boolean;
+  readonly batch: number;
+}
+
+/** The first output's steps and every final state, computed by the fused kernel as one differentiable op. */
+export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Tensor[]; finals: Map<string, tf.Tensor> } {
+  const cell: CellIR = kernel.cell;
+  const env: DimEnv = kernel.env;
+  const B = call.batch;
+  const T = call.xs[0]!.length;
+  const shapeOf = (s: CellIR["states"][number]["shape"], what: string) => concreteShape(s, env, what);
+  const yShape = shapeOf(cell.nodes[cell.outputs[0]!.node]!.shape, "the output");
+  const stateShapes = cell.states.map((s) => shapeOf(s.shape, `state ${s.name}`));
+  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const initNames = cell.states.map((s) => s.name).filter((n) => call.init.has(n));
+  const paramNames = cell.params.map((p) => p.name);
+  // Every input of the op: time-major sequences [T*B, …], given initial states, params.
+  const seqs = call.xs.map((steps) => (T === 0 ? tf.zeros([0]) : tf.concat(steps.map((s) => tf.reshape(s, [-1])), 0)));
+  const inputs = [...seqs, ...initNames.map((n) => call.init.get(n)!), ...paramNames.map((n) => call.params.get(n)!)];
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const ts = args.slice(0, inputs.length) as tf.Tensor[];
+    const data = (t: tf.Tensor) => Float32Array.from(t.dataSync());
+    const params = new Map(paramNames.map((n, k) => [n, data(ts[seqs.length + initNames.length + k]!)]));
+    const init = new Map(initNames.map((n, k) => [n, data(ts[seqs.length + k]!)]));
+    const run = { T, B, xs: seqs.map((_, k) => data(ts[k]!)), init, reverse: call.reverse, ...(call.lengths ? { lengths: call.lengths } : {}) };
+    const out = kernel.forward(params, run);
+    const packed = new Float32Array(out.ys[0]!.length + stateShapes.reduce((a, s) => a + B * size(s), 0));
+    packed.set(out.ys[0]!, 0);
+    let at = out.ys[0]!.length;
+    for (const s of cell.states) {
+      packed.set(out.finals.get(s.name)!, at);
+      at += out.finals.get(s.name)!.length;
+    }
+    return {
+      value: tf.tensor1d(packed),
+      gradFunc: (dy: tf.Tensor) => {
+        const d = dy.dataSync() as Float32Array;
+        const dys = [d.slice(0, out.ys[0]!.length), ...out.ys.slice(1).map(() => undefined)];
+        let from = out.ys[0]!.length;
+        const dFinals = new Map(cell.states.map((s, k) => {
+          const n = B * size(stateShapes[k]!);
+          const part = d.slice(from, from + n);
+          from += n;
+          return [s.name, part] as const;
+        }));
+        const g = kernel.backward(params, out.tape, dys, dFinals);
+        return [
+          ...seqs.map((x, k) => (g.dxs[k] ? tf.tensor(g.dxs[k]!, x.shape) : tf.zerosLike(x))),
+          ...initNames.map((n, k) => tf.tensor(g.dInit.get(n)!, ts[seqs.length + k]!.shape)),
+          ...paramNames.map((n, k) => tf.tensor(g.dParams.get(n)!, ts[seqs.length + initNames.length + k]!.shape)),
+        ];
+      },
+    };
+  });
+  const packed = f(...inputs);
+  const yLen = T * B * size(yShape);
+  const steps = T === 0 ? [] : tf.split(tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]), T, 0);
+  const finals = new Map<string, tf.Tensor>();
+  let at = yLen;
+  cell.states.forEach((s, k) => {
+    const n = B * size(stateShapes[k]!);
+    finals.set(s.name, tf.reshape(tf.slice(packed, [at], [n]), [B, ...stateShapes[k]!]));
+    at += n;
+  });
+  return { steps, finals };
+}
