@@ -1,6 +1,6 @@
 // Matrix products on Float32Arrays for the fused kernels: C = A·B (or C += A·B), with either operand stored transposed.
 
-import { simdFits, simdGemm } from "./simd-gemm.js";
+import { simdAvailable, simdGemm } from "./simd-gemm.js";
 
 /** Whether products run in the WebAssembly SIMD kernel when their sizes fit (tests compare both paths). */
 let useSimd = true;
@@ -41,7 +41,7 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
 export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false): void {
   const a = plain(A, m, k, "a");
   const b = plain(B, k, n, "b");
-  if (useSimd && simdFits(m, n)) {
+  if (useSimd && m * n * k >= 64 && simdAvailable()) {
     simdGemm(m, n, k, a.data, a.off, b.data, b.off, C, cOff, accumulate);
     return;
   }

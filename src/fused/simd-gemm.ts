@@ -83,21 +83,40 @@ function load(): { fn: GemmFn; memory: WasmMemory } | undefined {
   return kernel ?? undefined;
 }
 
-/** Whether the SIMD product can take these sizes. */
-export const simdFits = (m: number, n: number): boolean => m % 4 === 0 && n % 8 === 0 && load() !== undefined;
+/** Whether the SIMD kernel is there (every size fits: edges are padded with zeros). */
+export const simdAvailable = (): boolean => load() !== undefined;
 
-/** C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel. */
+const up = (x: number, to: number) => Math.ceil(x / to) * to;
+
+/**
+ * C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel.
+ * Sizes that are not multiples of 4 rows and 8 columns run padded with zero rows and columns.
+ */
 export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean): void {
   const kern = load()!;
-  const bytes = 4 * (m * k + k * n + m * n);
+  const M = up(m, 4), N = up(n, 8);
+  const bytes = 4 * (M * k + k * N + M * N);
   const have = kern.memory.buffer.byteLength;
   if (have < bytes) kern.memory.grow(Math.ceil((bytes - have) / 65536));
   const heap = new Float32Array(kern.memory.buffer);
   heap.set(a.subarray(aOff, aOff + m * k), 0);
-  heap.set(b.subarray(bOff, bOff + k * n), m * k);
-  const cAt = m * k + k * n;
-  if (accumulate) heap.set(c.subarray(cOff, cOff + m * n), cAt);
-  else heap.fill(0, cAt, cAt + m * n);
-  kern.fn(0, 4 * m * k, 4 * cAt, m, n, k);
-  c.set(heap.subarray(cAt, cAt + m * n), cOff);
+  heap.fill(0, m * k, M * k);
+  const bAt = M * k, cAt = M * k + k * N;
+  if (N === n) heap.set(b.subarray(bOff, bOff + k * n), bAt);
+  else for (let q = 0; q < k; q++) {
+    heap.set(b.subarray(bOff + q * n, bOff + (q + 1) * n), bAt + q * N);
+    heap.fill(0, bAt + q * N + n, bAt + (q + 1) * N);
+  }
+  heap.fill(0, cAt, cAt + M * N);
+  kern.fn(0, 4 * bAt, 4 * cAt, M, N, k);
+  if (N === n) {
+    if (accumulate) for (let i = 0; i < m * n; i++) c[cOff + i] += heap[cAt + i]!;
+    else c.set(heap.subarray(cAt, cAt + m * n), cOff);
+    return;
+  }
+  for (let i = 0; i < m; i++) {
+    const row = heap.subarray(cAt + i * N, cAt + i * N + n);
+    if (accumulate) for (let j = 0; j < n; j++) c[cOff + i * n + j] += row[j]!;
+    else c.set(row, cOff + i * n);
+  }
 }
