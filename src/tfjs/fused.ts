@@ -4,6 +4,7 @@ import { FusedScan } from "../fused/scan.js";
 import type { CellIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { concreteShape } from "../runtime/dims.js";
+import { stepBlocks, stepsOf } from "./cell.js";
 
 export interface FusedCall {
   /** Per cell input: its steps ([B, …] each, in time order). */
@@ -69,7 +70,8 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
   });
   const packed = f(...inputs);
   const yLen = T * B * size(yShape);
-  const steps = T === 0 ? [] : tf.split(tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]), T, 0);
+  // Steps cut through blocks of about √T steps: on wasm a cut costs time in proportion to what it is cut from.
+  const steps = T === 0 ? [] : stepsOf(stepBlocks(tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]), T));
   const finals = new Map<string, tf.Tensor>();
   let at = yLen;
   cell.states.forEach((s, k) => {

@@ -23,6 +23,8 @@ export interface TfModelInput {
   readonly carry?: ReadonlyMap<number, History>;
   /** The caller reads `histories` afterwards (streaming): scans run op by op, which keeps them. */
   readonly streaming?: boolean;
+  /** A gradient will be taken (a training step): the fused kernels pay most there. */
+  readonly training?: boolean;
 }
 
 export interface LoweringOptions {
@@ -107,7 +109,7 @@ export class TfModel {
         const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(oneOf(n.args[k]!), batch)]));
         return { kind: "one", t: this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs), batched: true };
       }
-      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming);
+      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming, input.training);
       case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
       case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
       case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
@@ -168,11 +170,15 @@ export class TfModel {
     return k;
   }
 
-  private scan(n: Node, v: readonly TfModelValue[], batch: number, carried: History | undefined, streaming = false): TfSeq {
+  private scan(n: Node, v: readonly TfModelValue[], batch: number, carried: History | undefined, streaming = false, training = false): TfSeq {
     const k = this.cells.get(n.attrs.layer!)!.ir.inputs.length;
     const xs = n.args.slice(0, k).map((i) => v[i] as TfSeq);
     const layer = n.attrs.layer!;
-    const why = n.op === Op.Map ? "a map has no states to carry" : this.opts.fused === false ? "fused kernels are off" : streaming || carried ? "streaming keeps each step's history" : undefined;
+    const why = n.op === Op.Map ? "a map has no states to carry" : this.opts.fused === false ? "fused kernels are off"
+      : streaming || carried ? "streaming keeps each step's history"
+      : xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? `${xs[0]!.steps.length} step${xs[0]!.steps.length === 1 ? "" : "s"}: too short to repay the kernel's setup`
+      // Measured (npm run bench, LSTM B32 T100 H128): a forward pass alone runs 121 ms op by op on wasm, 221 ms fused.
+      : !training && tf.getBackend() === "wasm" ? "a forward pass alone on wasm: tfjs' own kernels are faster there" : undefined;
     const kernel = why ?? this.kernelFor(layer);
     this.paths.set(n.id, typeof kernel === "string" ? { layer, fused: false, why: kernel } : { layer, fused: true, why: "one fused op forward, backpropagation through time as its gradient" });
     if (typeof kernel !== "string") {

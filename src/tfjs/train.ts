@@ -73,9 +73,9 @@ export class Trainer {
   }
 
   /** The loss and metric of a batch, as scalars (inside the caller's scope). */
-  private lossOf(batch: Batch): { loss: tf.Scalar; metric: tf.Scalar } {
+  private lossOf(batch: Batch, training = false): { loss: tf.Scalar; metric: tf.Scalar } {
     const inputs = Object.fromEntries(this.ir.inputs.map((i) => [i.name, toTf(batch.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
-    const values = this.model.run({ inputs, ...(batch.lengths ? { lengths: batch.lengths } : {}) });
+    const values = this.model.run({ inputs, training, ...(batch.lengths ? { lengths: batch.lengths } : {}) });
     const v: TfModelValue = values[this.outputNode]!;
     const B = batch.targets.length;
     let y: tf.Tensor;
@@ -115,7 +115,7 @@ export class Trainer {
   step(batch: Batch): number {
     return scoped(() => {
       const vars = [...this.variables.values()];
-      const { value, grads } = tf.variableGrads(() => this.lossOf(batch).loss, vars);
+      const { value, grads } = tf.variableGrads(() => this.lossOf(batch, true).loss, vars);
       let g = grads;
       if (this.opts.clipNorm !== undefined) {
         const norm = tf.sqrt(tf.addN(Object.values(grads).map((x) => tf.sum(tf.square(x))))).dataSync()[0]!;

@@ -65,7 +65,7 @@ describe("fused scan vs the op-by-op tfjs lowering", () => {
       const lossWith = (fused: boolean) => (...ts: tf.Tensor[]) => {
         const ins = Object.fromEntries(inputs.map((i) => [i.name, i.int ? tf.tensor(i.data, i.shape, "int32") : ts[floatInputs.indexOf(i)]!]));
         const vars = new Map(names.map((n, k) => [n, ts[floatInputs.length + k]!]));
-        const v = new TfModel(ir, env, vars, { fused }).run({ inputs: ins, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
+        const v = new TfModel(ir, env, vars, { fused }).run({ inputs: ins, training: true, ...(c.lengths ? { lengths: { x: c.lengths } } : {}) });
         const ys = tf.stack((v[outY] as TfSeq).steps as tf.Tensor[], 1);
         const lossY = tf.sum(tf.mul(ys, tf.tensor(wY, ys.shape)));
         if (outH === undefined) return lossY as tf.Scalar;

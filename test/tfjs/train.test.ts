@@ -114,6 +114,18 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     expect(JSON.parse(readFileSync(out, "utf8")).training.history.train).toHaveLength(3);
   });
 
+  it("--explain says how each scan runs; fused and --no-fused train to the same weights", () => {
+    const fused = join(tmp, "fused.json"), plain = join(tmp, "plain.json");
+    const a = run(...base, "--epochs", "1", "-o", fused, "--explain");
+    expect(a.status).toBe(0);
+    expect(a.stderr).toMatch(/scan of layer `rnn`: fused \(/);
+    const b = run(...base, "--epochs", "1", "-o", plain, "--explain", "--no-fused");
+    expect(b.status).toBe(0);
+    expect(b.stderr).toMatch(/scan of layer `rnn`: op by op \(fused kernels are off\)/);
+    const [wa, wb] = [fused, plain].map((f) => JSON.parse(readFileSync(f, "utf8")).params as Record<string, { data: number[] }>);
+    for (const k of Object.keys(wb!)) expect({ k, err: closeness(wa![k]!.data, wb![k]!.data, 1e-3, 1e-4) }).toEqual({ k, err: expect.closeTo(0, 0) });
+  });
+
   it("resuming continues exactly: 1 + 1 epochs give the weights of 2 epochs in one run", () => {
     const straight = join(tmp, "straight.json");
     const resumed = join(tmp, "resumed.json");
