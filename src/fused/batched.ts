@@ -63,8 +63,16 @@ function unaryRows(op: OpsIn<"unary">, x: Rows, out: Float32Array): void {
   }
 }
 
-/** Where each element of an output of shape `out` reads an argument of shape `arg` (numpy broadcasting). */
+const maps = new Map<string, Int32Array>();
+/** Where each element of an output of shape `out` reads an argument of shape `arg` (numpy broadcasting), computed once per pair. */
 function broadcastMap(arg: readonly number[], out: readonly number[]): Int32Array {
+  const key = `${arg.join(",")}>${out.join(",")}`;
+  let m = maps.get(key);
+  if (!m) maps.set(key, (m = computeMap(arg, out)));
+  return m;
+}
+
+function computeMap(arg: readonly number[], out: readonly number[]): Int32Array {
   const pad = [...Array(out.length - arg.length).fill(1), ...arg] as number[];
   const idx = new Int32Array(sizeOf(out));
   const coord = new Array<number>(out.length).fill(0);
@@ -92,6 +100,20 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
       case Op.Sub: for (let i = 0; i < out.length; i++) out[i] = ad[i]! - bd[i]!; return;
       case Op.Mul: for (let i = 0; i < out.length; i++) out[i] = ad[i]! * bd[i]!; return;
     }
+  }
+  if ((sa === 1 || sb === 1) && (op === Op.Add || op === Op.Sub || op === Op.Mul || op === Op.Div)) {
+    // A scalar on one side (a constant, a reduced value): one number per row.
+    for (let r = 0; r < R; r++) {
+      const oa = a.shared ? 0 : r * sa, ob = b.shared ? 0 : r * sb, o = r * S;
+      if (sa === 1 && sb === 1) { out[o] = binaryFns[op](ad[oa]!, bd[ob]!); continue; }
+      const k = sa === 1 ? ad[oa]! : bd[ob]!;
+      const v = sa === 1 ? bd : ad, ov = sa === 1 ? ob : oa;
+      if (op === Op.Add) for (let i = 0; i < S; i++) out[o + i] = v[ov + i]! + k;
+      else if (op === Op.Mul) for (let i = 0; i < S; i++) out[o + i] = v[ov + i]! * k;
+      else if (op === Op.Sub) for (let i = 0; i < S; i++) out[o + i] = sa === 1 ? k - v[ov + i]! : v[ov + i]! - k;
+      else for (let i = 0; i < S; i++) out[o + i] = sa === 1 ? k / v[ov + i]! : v[ov + i]! / k;
+    }
+    return;
   }
   const f = binaryFns[op];
   const ia = sameA ? undefined : broadcastMap(a.shape, shape);
