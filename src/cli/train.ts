@@ -90,7 +90,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   process.on("SIGINT", onSigint);
   const svgPath = a.out.replace(/\.json$/, "") + ".loss.svg";
   try {
-    for (let epoch = state.epoch + 1; epoch <= a.epochs && !interrupted; epoch++) {
+    const firstEpoch = state.epoch + 1;
+    for (let epoch = firstEpoch; epoch <= a.epochs && !interrupted; epoch++) {
       const order = shuffled(train, a.seed * 1000 + epoch);
       const batches = Math.ceil(order.length / a.batchSize);
       const bar = new Progress(`epoch ${epoch}/${a.epochs}`, batches);
@@ -99,7 +100,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       for (let k = 0; k < batches && !interrupted; k++) {
         const chunk = order.slice(k * a.batchSize, (k + 1) * a.batchSize);
         const loss = trainer.step(batchOf(ir, chunk));
-        if (a.explain && k === 0 && epoch === state.epoch + 1) process.stderr.write(explainPaths(trainer.scanPaths()));
+        if (a.explain && k === 0 && epoch === firstEpoch) process.stderr.write(explainPaths(trainer.scanPaths()));
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
         sum += loss * chunk.length;
         count += chunk.length;
@@ -141,7 +142,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 }
 
 /** One line per scan: the layer, the path it took and why. */
-function explainPaths(paths: ReadonlyMap<number, { layer: string; fused: boolean; why: string }>): string {
+function explainPaths(paths: ReadonlyMap<number, { kind: string; layer: string; fused: boolean; why: string }>): string {
   if (!paths.size) return "no scans: nothing to fuse\n";
-  return [...paths.values()].map((p) => `scan of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why})\n`).join("");
+  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why})\n`).join("");
 }

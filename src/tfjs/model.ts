@@ -37,7 +37,7 @@ export interface LoweringOptions {
 }
 
 /** How a scan ran, and why (for `rnnc train --explain`). */
-export interface ScanPath { readonly layer: string; readonly fused: boolean; readonly why: string }
+export interface ScanPath { readonly kind: "scan" | "map"; readonly layer: string; readonly fused: boolean; readonly why: string }
 
 export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
 
@@ -174,13 +174,14 @@ export class TfModel {
     const k = this.cells.get(n.attrs.layer!)!.ir.inputs.length;
     const xs = n.args.slice(0, k).map((i) => v[i] as TfSeq);
     const layer = n.attrs.layer!;
-    const why = n.op === Op.Map ? "a map has no states to carry" : this.opts.fused === false ? "fused kernels are off"
+    const why = n.op === Op.Map ? "no states to carry: its steps run as one batch" : this.opts.fused === false ? "fused kernels are off"
       : streaming || carried ? "streaming keeps each step's history"
       : xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? `${xs[0]!.steps.length} step${xs[0]!.steps.length === 1 ? "" : "s"}: too short to repay the kernel's setup`
       // Measured (npm run bench, LSTM B32 T100 H128): a forward pass alone runs 121 ms op by op on wasm, 221 ms fused.
       : !training && tf.getBackend() === "wasm" ? "a forward pass alone on wasm: tfjs' own kernels are faster there" : undefined;
     const kernel = why ?? this.kernelFor(layer);
-    this.paths.set(n.id, typeof kernel === "string" ? { layer, fused: false, why: kernel } : { layer, fused: true, why: "one fused op forward, backpropagation through time as its gradient" });
+    const kind = n.op === Op.Map ? "map" : "scan";
+    this.paths.set(n.id, typeof kernel === "string" ? { kind, layer, fused: false, why: kernel } : { kind, layer, fused: true, why: "one fused op forward, backpropagation through time as its gradient" });
     if (typeof kernel !== "string") {
       const cell = this.cells.get(layer)!;
       const r = fusedScanOp(kernel, {
