@@ -1,0 +1,80 @@
+// Whole models with fused scans against the same models op by op: every example model and the topologies, outputs and every param's gradient.
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, describe, expect, it } from "vitest";
+import type { ModelIR } from "../../src/ir/ir.js";
+import { resolveDims } from "../../src/runtime/dims.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { TfModel, type TfModelValue } from "../../src/tfjs/model.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { closeness, compiler, modelFrom, rnnFiles } from "../helpers.js";
+
+const B = 3, T = 6;
+const lengths = [6, 4, 5];
+
+const topologies: [string, string][] = [
+  ["stacked", `model M<I = 3, H = 4> { input x: [T, I]  layer a = LSTM<I, H>  layer b = GRU<H, H>  output y = scan(b, scan(a, x)) }`],
+  ["bidirectional", `model M<I = 3, H = 4> { input x: [T, I]  layer f = LSTM<I, H>  layer g = LSTM<I, H>  output y = bidirectional(f, g, x, merge = concat) }`],
+  ["encoder–decoder, teacher forced", `model M<I = 3, H = 4> { input x: [T, I]  input y0: [T, I]  layer enc = LSTM<I, H>  layer dec = LSTM<I, H>
+    output y = scan(dec, y0, init = final(scan(enc, x))) }`],
+  ["reverse with h[t-2]", `cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [H, I]  param U, V: [H, H]  h = tanh(W @ x + U @ h[t-1] + V @ h[t-2])  output h }
+    model M<I = 3, H = 4> { input x: [T, I]  layer c = C<I, H>  output y = scan(c, x, reverse = true) }`],
+];
+
+function models(): [string, ModelIR][] {
+  const out: [string, ModelIR][] = [];
+  for (const file of rnnFiles("examples")) {
+    const r = compiler.check(file);
+    if (r.diagnostics.some((d) => d.severity === "error")) continue;
+    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model") out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
+  }
+  for (const [name, spec] of topologies) out.push([name, modelFrom(`import { LSTM, GRU } from "std"\n${spec}`, "M")]);
+  return out;
+}
+
+afterAll(async () => { await useBackend("tfjs-cpu"); });
+
+for (const backend of ["tfjs-cpu", "tfjs-wasm"] as const) {
+  describe(`models with fused scans on ${backend}`, () => {
+    for (const [name, ir] of models()) {
+      it(name, async () => {
+        await useBackend(backend);
+        const env = resolveDims(ir, new Map());
+        const params = initParams(modelParamSpecs(ir, env), 2);
+        const names = [...params.keys()];
+        const rng = mulberry32(5);
+        const ins = Object.fromEntries(ir.inputs.map((i) => {
+          const inner = i.shape.map((d) => [...d].reduce((s, [k, c]) => s + c * (k === "" ? 1 : env.get(k)!), 0));
+          const shape = i.seq ? [B, T, ...inner] : [B, ...inner];
+          const n = shape.reduce((a, b) => a * b, 1);
+          const data = Float32Array.from({ length: n }, () => (i.dtype === "int" ? Math.floor(rng() * 3) : 2 * rng() - 1));
+          return [i.name, { data, shape, int: i.dtype === "int" }];
+        }));
+        const seqLengths = Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, lengths]));
+        const floatOutputs = ir.outputs.filter((o) => ir.nodes[o.node]!.dtype === "float");
+        const weights = new Map<string, Float32Array>();
+        const lossWith = (fused: boolean) => (...ps: tf.Tensor[]) => {
+          const vars = new Map(names.map((n, k) => [n, ps[k]!]));
+          const inputs = Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.int ? "int32" : "float32")]));
+          const m = new TfModel(ir, env, vars, { fused });
+          const v = m.run({ inputs, lengths: seqLengths, training: true });
+          let loss = tf.scalar(0);
+          for (const o of floatOutputs) {
+            const val = v[o.node]! as TfModelValue;
+            const t = val.kind === "seq" ? tf.stack(val.steps as tf.Tensor[], 1) : val.kind === "one" ? val.t : undefined;
+            if (!t) continue;
+            if (!weights.has(o.name)) weights.set(o.name, Float32Array.from({ length: t.size }, () => 2 * rng() - 1));
+            loss = tf.add(loss, tf.sum(tf.mul(t, tf.tensor(weights.get(o.name)!, t.shape))));
+          }
+          if (fused) expect([...m.paths.values()].filter((p) => p.kind === "scan").every((p) => p.fused), JSON.stringify([...m.paths.values()])).toBe(true);
+          return loss as tf.Scalar;
+        };
+        const args = names.map((n) => tf.tensor(params.get(n)!.data, [...params.get(n)!.shape]));
+        const want = tf.grads(lossWith(false))(args).map((g) => g.dataSync());
+        const got = tf.grads(lossWith(true))(args).map((g) => g.dataSync());
+        names.forEach((n, k) => expect({ n, err: closeness(got[k]!, want[k]!, 1e-4, 1e-5) }).toEqual({ n, err: expect.closeTo(0, 0) }));
+        tf.dispose(args);
+      });
+    }
+  });
+}
