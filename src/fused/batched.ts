@@ -28,14 +28,22 @@ export function rowOf(v: Rows, r: number): Tensor {
   return { shape: v.shape, data: v.data.subarray(at, at + s) };
 }
 
-/** A node's value over `rows` examples (rows = 1 and shared when no argument is per example). */
-export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number): Rows {
+/**
+ * A node's value over `rows` examples (rows = 1 and shared when no argument is per example). With `pool`, the node's
+ * buffer from an earlier step is written over instead of a new one (every kernel here writes all of its output).
+ */
+export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number, pool?: Map<number, Float32Array>): Rows {
   const shared = args.length > 0 && args.every((a) => a.shared);
   const R = shared || n.op === Op.Const ? 1 : rows;
   const shape = n.shape.map((d) => evalDim(d, env)!);
   if (n.op === Op.Const) return sharedRows(Float32Array.of(n.attrs.value!), []);
   if (n.op === Op.Reshape) return { ...args[0]!, shape };
-  const out = new Float32Array(R * sizeOf(shape));
+  const length = R * sizeOf(shape);
+  let out = pool?.get(n.id);
+  if (!out || out.length !== length) {
+    out = new Float32Array(length);
+    pool?.set(n.id, out);
+  }
   const cat = opInfo[n.op].category;
   if (cat === "unary") unaryRows(n.op as OpsIn<"unary">, args[0]!, out);
   else if (cat === "binary") binaryRows(n.op as OpsIn<"binary">, args[0]!, args[1]!, shape, R, out);

@@ -125,6 +125,8 @@ export class FusedScan {
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
     const readOf = new Map(this.g.reads.map((r) => [readName(r.state, r.lag), r]));
 
+    // Each step's values are copied out (history, outputs, saved values) before the next step writes over them.
+    const pool = new Map<number, Float32Array>();
     for (let s = 0; s < T; s++) {
       const t = run.reverse ? T - 1 - s : s;
       const cur: Rows[] = [];
@@ -133,7 +135,7 @@ export class FusedScan {
         const r = readOf.get(n.attrs.name!)!;
         cur[n.id] = batchRows(stateAt(r.state, s - r.lag), this.shapeOf(n), B);
       }
-      for (const n of this.recurrent) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B);
+      for (const n of this.recurrent) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B, pool);
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       this.cell.states.forEach((st, k) => {
         const size = this.sizes.get(st.name)!;
@@ -190,12 +192,13 @@ export class FusedScan {
       for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
       return seed;
     };
+    const pool = new Map<number, Float32Array>();
     for (let s = T - 1; s >= 0; s--) {
       const t = run.reverse ? T - 1 - s : s;
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       const cur: Rows[] = [...v];
       for (const n of vjp.nodes) if (n.op === Op.Input && inputByName.has(n.attrs.name!)) cur[n.id] = batchRows(leafValue(n, s, t, valid), this.shapeOf(n), B);
-      for (const n of this.perStepVjp) if (n.batched && n.op !== Op.Input) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B);
+      for (const n of this.perStepVjp) if (n.batched && n.op !== Op.Input) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B, pool);
       for (const o of vjp.outputs) {
         const name = o.name;
         const val = cur[o.node];
