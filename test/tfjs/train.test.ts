@@ -10,7 +10,9 @@ import { Trainer, type Batch } from "../../src/tfjs/train.js";
 import { alloc } from "../../src/runtime/tensor.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, modelFrom, root } from "../helpers.js";
+import { closeness, compiler, modelFrom, root } from "../helpers.js";
+
+const compilerModel = (file: string, name: string) => compiler.model(file, name);
 
 beforeAll(async () => { await useBackend("tfjs-cpu"); });
 
@@ -71,6 +73,31 @@ describe("Trainer", () => {
     expect(after.loss).toBeLessThan(before * 0.7);
     expect(after.metric).toBeGreaterThan(0.75);
     trainer.dispose();
+  });
+
+  it("trains the g2p encoder–decoder on wasm for 100 steps with both scans fused and no tensor leaked", async () => {
+    const ir = compilerModel(join(root, "examples/g2p/g2p.rnn"), "G2P");
+    const env = new Map([["L", 28], ["P", 41], ["E", 8], ["H", 16]]);
+    const rng = mulberry32(3);
+    const ids = (B: number, T: number, hi: number) => { const t = alloc([B, T], "f32"); t.data.forEach((_, i) => { t.data[i] = 1 + Math.floor(rng() * (hi - 1)); }); return t; };
+    const batch = (): Batch => {
+      const letters = ids(8, 7, 27), prev = ids(8, 6, 40);
+      const lengthsL = Array.from({ length: 8 }, () => 3 + Math.floor(rng() * 5)), lengthsP = Array.from({ length: 8 }, () => 2 + Math.floor(rng() * 5));
+      const targets = Array.from({ length: 8 }, (_, b) => Array.from({ length: 6 }, (_, t) => prev.data[b * 6 + Math.min(t + 1, 5)]!));
+      return { inputs: { letters, prev_phones: prev }, lengths: { letters: lengthsL, prev_phones: lengthsP }, targets };
+    };
+    try {
+      await useBackend("tfjs-wasm");
+      const t = new Trainer(ir, env, initParams(modelParamSpecs(ir, env), 1), { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: 0.01, clipNorm: 5 });
+      t.step(batch());
+      const tensors = tf.memory().numTensors;
+      for (let s = 0; s < 100; s++) t.step(batch());
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect([...t.scanPaths().values()].filter((p) => p.kind === "scan").map((p) => [p.layer, p.fused])).toEqual([["encoder", true], ["decoder", true]]);
+      t.dispose();
+    } finally {
+      await useBackend("tfjs-cpu");
+    }
   });
 
   it("takes MSE on sequence outputs, masked to each sequence's length", () => {
