@@ -6,7 +6,7 @@ import { binaryFns, unaryFns } from "../interp/kernels.js";
 import { kernel } from "../interp/stepper.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
-import { gemm, mat } from "./gemm.js";
+import { fixedMat, gemm, mat } from "./gemm.js";
 
 /** A value for many rows: `rows` examples of `shape` one after another, or (`shared`) one value for all of them. */
 export interface Rows {
@@ -142,7 +142,7 @@ function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array): boolean {
     return true;
   }
   if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
-    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), mat(a.data, 0, true), out);
+    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), fixedMat(a.data, true), out); // shared values do not change
     return true;
   }
   if (b.shared && !a.shared && ra === 2 && rb <= 2) {           // A[m, k] @ W: rows of every A stacked

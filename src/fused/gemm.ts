@@ -9,7 +9,7 @@ export function setSimd(on: boolean): void {
 }
 
 /** A row-major matrix inside a Float32Array: element (i, j) at data[off + i * cols + j] (`t`: stored transposed). */
-export interface Mat { readonly data: Float32Array; readonly off: number; readonly t: boolean }
+export interface Mat { readonly data: Float32Array; readonly off: number; readonly t: boolean; readonly fixed?: boolean }
 
 export const mat = (data: Float32Array, off = 0, t = false): Mat => ({ data, off, t });
 
@@ -17,9 +17,24 @@ export const mat = (data: Float32Array, off = 0, t = false): Mat => ({ data, off
 let scratchA = new Float32Array(0);
 let scratchB = new Float32Array(0);
 
-/** A's [rows, cols] in plain row-major form: itself, or a transposed copy in scratch space. */
+/** Transposed copies of values that do not change (weights, within one kernel call), by their array. */
+const fixedTransposes = new WeakMap<Float32Array, Float32Array>();
+
+/** A matrix that will not change while it is in use: its transposed copy is made once and reused. */
+export const fixedMat = (data: Float32Array, t = false): Mat => ({ data, off: 0, t, fixed: true });
+
+/** A's [rows, cols] in plain row-major form: itself, or a transposed copy (cached for fixed matrices, else in scratch space). */
 function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Float32Array; off: number } {
   if (!x.t) return { data: x.data, off: x.off };
+  if (x.fixed) {
+    let c = fixedTransposes.get(x.data);
+    if (!c || c.length !== rows * cols) {
+      c = new Float32Array(rows * cols);
+      for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) c[i * cols + j] = x.data[x.off + j * rows + i]!;
+      fixedTransposes.set(x.data, c);
+    }
+    return { data: c, off: 0 };
+  }
   let s = which === "a" ? scratchA : scratchB;
   if (s.length < rows * cols) {
     s = new Float32Array(rows * cols * 2);

@@ -1,6 +1,6 @@
 // Reverse-mode differentiation of a cell's step: the IR of its vector-Jacobian product, built from the op table's rules.
 import type { Span } from "../ast/nodes.js";
-import { shapeEquals, shapeToString, type Shape } from "../ir/dims.js";
+import { dimAdd, dimConst, dimEquals, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, InputInfo, Node, NodeId, ValueInfo } from "../ir/ir.js";
 import { NodeBuilder } from "../ir/builder.js";
 import { reachable } from "../ir/graph.js";
@@ -99,19 +99,27 @@ export function stepVjp(cell: CellIR): StepVjp {
   const live: boolean[] = [];
   for (const n of step.nodes) live[n.id] = n.dtype === "float" && (n.op === Op.Input || n.op === Op.Param || n.args.some((a) => live[a]));
 
-  const grads = new Map<NodeId, NodeId>();
+  // Gradients so far, as segments of the first axis: a value's gradient from its slices (the gates of a stacked
+  // product) is then one concat of the pieces, not a sum of zero-padded copies.
+  const grads = new Map<NodeId, Segment[]>();
   const accumulate = (target: Node, contribution: NodeId): void => {
     if (!live[target.id]) return;
     const fitted = fit(g, contribution, target.shape);
     const prev = grads.get(target.id);
-    grads.set(target.id, prev === undefined ? fitted : g.op(Op.Add, [prev, fitted]));
+    const next = segmentsOf(b.nodes, fitted);
+    const merged = prev && mergeSegments(g, prev, next);
+    grads.set(target.id, !prev ? next : merged ?? [{ len: target.shape[0] ?? dimConst(1), node: g.op(Op.Add, [materialize(g, prev, target.shape), fitted]) }]);
+  };
+  const gradOf = (id: NodeId): NodeId | undefined => {
+    const segs = grads.get(id);
+    return segs && materialize(g, segs, step.nodes[id]!.shape);
   };
   const seeds: InputInfo[] = step.outputs.map((o) => ({ name: gradName(o.name), shape: step.nodes[o.node]!.shape, dtype: "float", span: o.span }));
   step.outputs.forEach((o, k) => accumulate(step.nodes[o.node]!, b.leaf(Op.Input, seeds[k]!.name, seeds[k]!.shape, o.span)));
 
   for (let id = step.nodes.length - 1; id >= 0; id--) {
     const n = step.nodes[id]!;
-    const dy = grads.get(id);
+    const dy = gradOf(id);
     if (dy === undefined || !n.args.length) continue;
     const rule = info(n.op).vjp;
     if (!rule) throw new Error(`internal: op ${n.op} has no derivative rule`);
@@ -127,7 +135,7 @@ export function stepVjp(cell: CellIR): StepVjp {
   const outputs: ValueInfo[] = wrt.map((w) => {
     const leaf = leaves.find((n) => n.op === w.op && n.attrs.name === w.name);
     span = w.span;
-    const d = leaf && grads.get(leaf.id);
+    const d = leaf && gradOf(leaf.id);
     return { name: gradName(w.name), node: d ?? g.op(Op.BroadcastTo, [g.c(0)], { shape: w.shape }), gate: false, span: w.span };
   });
   const savedInfos: InputInfo[] = savedIds.map((id) => ({ name: savedName(id), shape: step.nodes[id]!.shape, dtype: step.nodes[id]!.dtype, span: step.nodes[id]!.span }));
@@ -149,4 +157,53 @@ function fit(g: Differ, d: NodeId, target: Shape): NodeId {
   const down = broadcastShape(target, s);
   if (down.ok && shapeEquals(down.shape, s)) return g.op(Op.ReduceTo, [d], { shape: target });
   throw new Error(`internal: a gradient of shape ${shapeToString(s)} for a value of shape ${shapeToString(target)}`);
+}
+
+/** A run of the first axis of a gradient: a node, or zeros (`node` undefined). */
+interface Segment { readonly len: Dim; readonly node: NodeId | undefined }
+
+const isZero = (nodes: readonly Node[], id: NodeId): boolean =>
+  nodes[id]!.op === Op.BroadcastTo && nodes[nodes[id]!.args[0]!]!.op === Op.Const && nodes[nodes[id]!.args[0]!]!.attrs.value === 0;
+
+/** A gradient as segments: the parts of a concat (zero parts marked), else itself whole. */
+function segmentsOf(nodes: readonly Node[], id: NodeId): Segment[] {
+  const n = nodes[id]!;
+  if (n.shape.length === 0) return [{ len: dimConst(1), node: id }];
+  if (n.op === Op.Concat) return n.args.map((a) => ({ len: nodes[a]!.shape[0]!, node: isZero(nodes, a) ? undefined : a }));
+  return [{ len: n.shape[0]!, node: isZero(nodes, id) ? undefined : id }];
+}
+
+/** Whether a dimension is a positive amount whatever the dims (every coefficient positive). */
+const positive = (d: Dim): boolean => d.size > 0 && [...d.values()].every((c) => c > 0);
+
+/** The sum of two segmented gradients, segment by segment (zeros split as needed); undefined when the cuts do not line up. */
+function mergeSegments(g: Differ, a: readonly Segment[], b: readonly Segment[]): Segment[] | undefined {
+  if (a.length === 1 && b.length === 1) return undefined;
+  const out: Segment[] = [];
+  const xs = [...a], ys = [...b];
+  let x = xs.shift(), y = ys.shift();
+  while (x && y) {
+    if (dimEquals(x.len, y.len)) {
+      out.push({ len: x.len, node: x.node === undefined ? y.node : y.node === undefined ? x.node : g.op(Op.Add, [x.node, y.node]) });
+      x = xs.shift();
+      y = ys.shift();
+    } else if (x.node === undefined && positive(dimAdd(x.len, y.len, -1))) {
+      out.push(y);
+      x = { len: dimAdd(x.len, y.len, -1), node: undefined };
+      y = ys.shift();
+    } else if (y.node === undefined && positive(dimAdd(y.len, x.len, -1))) {
+      out.push(x);
+      y = { len: dimAdd(y.len, x.len, -1), node: undefined };
+      x = xs.shift();
+    } else return undefined;
+  }
+  return x || y ? undefined : out;
+}
+
+/** One node for a segmented gradient of a value of `shape`. */
+function materialize(g: Differ, segs: readonly Segment[], shape: Shape): NodeId {
+  if (shape.length === 0) return segs[0]!.node ?? g.op(Op.BroadcastTo, [g.c(0)], { shape });
+  if (segs.every((s) => s.node === undefined)) return g.op(Op.BroadcastTo, [g.c(0)], { shape });
+  if (segs.length === 1) return segs[0]!.node!;
+  return g.op(Op.Concat, segs.map((s) => s.node ?? g.op(Op.BroadcastTo, [g.c(0)], { shape: [s.len, ...shape.slice(1)] })));
 }
