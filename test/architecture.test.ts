@@ -35,7 +35,7 @@ const allowed: Record<string, readonly string[]> = {
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
   cli: [".", "diagnostics", "lsp", "elaborate", "emit", "format", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
-  bench: [".", "emit", "fused", "interp", "ir", "lsp", "node", "resolve", "runtime", "tfjs", "weights"],
+  bench: [".", "emit", "fused", "interp", "ir", "lsp", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
 };
 
 /** Folders that may import platform and face libraries (node:, tfjs, prettier, yargs, the LSP library, esbuild). */

@@ -14,6 +14,7 @@ import { initParams, modelParamSpecs } from "../weights/weights.js";
 import type { ModelIR } from "../ir/ir.js";
 import { benchBatched, benchStreaming, type CompiledRow } from "./compiled.js";
 import { benchDiagnostics, type LspBench } from "./lsp.js";
+import { benchOnnx, type OnnxRow } from "./onnx.js";
 
 function model(cell: string): ModelIR {
   const text = `import { ${cell}, Dense } from "std"
@@ -126,6 +127,13 @@ async function main(): Promise<void> {
     process.stdout.write(["| case | peer | peer ms | rnnc js ms | peer / js | js --no-simd ms | peer / js --no-simd |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
       ...compiled.map((r) => `| ${r.case} | ${r.peer} | ${ms(r.peerMs)} | ${ms(r.jsMs)} | ${r.ratio.toFixed(1)}× | ${ms(r.plainMs)} | ${r.plainRatio.toFixed(1)}× |`)].join("\n") + "\n");
   }
+  const onnx: OnnxRow[] = [];
+  if (!only || only === "onnx") {
+    process.stderr.write("onnxruntime-web (one thread) …\n");
+    onnx.push(...(await benchOnnx({ LSTM: model("LSTM"), GRUResetBefore: model("GRUResetBefore") }, time, reps)));
+    process.stdout.write(["\n| cell | case | onnxruntime-web, 1 thread, ms | rnnc fused kernel ms | peer / rnnc |", "| --- | --- | ---: | ---: | ---: |",
+      ...onnx.map((r) => `| ${r.cell} | ${r.case} | ${r.peerMs.toFixed(2)} | ${r.fusedMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`)].join("\n") + "\n");
+  }
   let lsp: LspBench | undefined;
   if (!only || only === "lsp") {
     process.stderr.write("language server …\n");
@@ -133,7 +141,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nlanguage server: diagnostics of a ${lsp.lines}-line spec after a one-character edit: median ${lsp.medianMs.toFixed(1)} ms, p90 ${lsp.p90Ms.toFixed(1)} ms over ${lsp.edits} edits (first analysis ${lsp.firstMs.toFixed(0)} ms)\n`);
   }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, lsp }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, lsp }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 

@@ -1,0 +1,43 @@
+// onnxruntime-web on one thread as the inference peer: the same LSTM and GRU sizes, against rnnc's fused kernel, in one run.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FusedScan } from "../fused/scan.js";
+import type { ModelIR } from "../ir/ir.js";
+import { packageRoot } from "../node/host.js";
+import { optimize } from "../passes/pipeline.js";
+import { layerEnv } from "../runtime/dims.js";
+import { initParams, modelParamSpecs } from "../weights/weights.js";
+
+export interface OnnxRow { readonly cell: string; readonly case: string; readonly peerMs: number; readonly fusedMs: number; readonly ratio: number }
+
+type Timer = (f: () => unknown, reps: number) => Promise<number>;
+
+/** The peer models are written by src/bench/peers/make_peers.py (input 64, hidden 128, free batch and length). */
+export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelIR>, time: Timer, reps: number, B = 32, T = 100): Promise<OnnxRow[]> {
+  let ort: typeof import("onnxruntime-web");
+  try {
+    ort = await import("onnxruntime-web");
+  } catch {
+    process.stderr.write("onnxruntime-web is not installed (a devDependency): its rows are left out\n");
+    return [];
+  }
+  ort.env.wasm.numThreads = 1;
+  const rows: OnnxRow[] = [];
+  const I = 64;
+  const x = Float32Array.from({ length: T * B * I }, (_, k) => Math.sin(k * 0.37));
+  for (const [cell, file] of [["LSTM", "lstm.onnx"], ["GRUResetBefore", "gru.onnx"]] as const) {
+    const session = await ort.InferenceSession.create(readFileSync(join(packageRoot, "src", "bench", "peers", file)));
+    const input = new ort.Tensor("float32", x, [T, B, I]);
+    const peerMs = await time(() => session.run({ X: input }), reps);
+    const ir = models[cell];
+    const env = new Map([["I", I], ["H", 128]]);
+    const layer = ir.layers[0]!;
+    const kernel = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
+    const prefix = `${layer.name}.`;
+    const params = new Map([...initParams(modelParamSpecs(ir, env), 1)].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data as Float32Array]));
+    const fusedMs = await time(() => kernel.forward(params, { T, B, xs: [x] }), reps);
+    rows.push({ cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs });
+    await session.release();
+  }
+  return rows;
+}
