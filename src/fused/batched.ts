@@ -6,6 +6,7 @@ import { binaryFns, unaryFns } from "../interp/kernels.js";
 import { kernel } from "../interp/stepper.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
+import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { fixedMat, gemm, mat } from "./gemm.js";
 
 /** A value for many rows: `rows` examples of `shape` one after another, or (`shared`) one value for all of them. */
@@ -61,8 +62,9 @@ export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: numb
 function unaryRows(op: OpsIn<"unary">, x: Rows, out: Float32Array): void {
   const d = x.data;
   switch (op) {
-    case Op.Sigmoid: for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-d[i]!)); return;
-    case Op.Tanh: for (let i = 0; i < out.length; i++) out[i] = Math.tanh(d[i]!); return;
+    case Op.Sigmoid: for (let i = 0; i < out.length; i++) out[i] = fastSigmoid(d[i]!); return;
+    case Op.Tanh: for (let i = 0; i < out.length; i++) out[i] = fastTanh(d[i]!); return;
+    case Op.Exp: for (let i = 0; i < out.length; i++) out[i] = fastExp(d[i]!); return;
     case Op.Neg: for (let i = 0; i < out.length; i++) out[i] = -d[i]!; return;
     default: {
       const f = unaryFns[op];
