@@ -140,7 +140,7 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
 function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array): boolean {
   const ra = a.shape.length, rb = b.shape.length;
   if (b.shared && !a.shared && ra === 1 && rb === 2) {          // x[k] @ W[k, n]: X[R, k] · W
-    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), mat(b.data), out);
+    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), fixedMat(b.data), out);
     return true;
   }
   if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
@@ -148,7 +148,7 @@ function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array): boolean {
     return true;
   }
   if (b.shared && !a.shared && ra === 2 && rb <= 2) {           // A[m, k] @ W: rows of every A stacked
-    gemm(R * a.shape[0]!, rb === 2 ? b.shape[1]! : 1, a.shape[1]!, mat(a.data), mat(b.data), out);
+    gemm(R * a.shape[0]!, rb === 2 ? b.shape[1]! : 1, a.shape[1]!, mat(a.data), fixedMat(b.data), out);
     return true;
   }
   return false;

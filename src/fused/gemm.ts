@@ -1,6 +1,6 @@
 // Matrix products on Float32Arrays for the fused kernels: C = A·B (or C += A·B), with either operand stored transposed.
 
-import { simdAvailable, simdGemm } from "./simd-gemm.js";
+import { forgetFixedInKernel, simdAvailable, simdGemm } from "./simd-gemm.js";
 
 /** Whether products run in the WebAssembly SIMD kernel when their sizes fit (tests compare both paths). */
 let useSimd = true;
@@ -18,7 +18,16 @@ let scratchA = new Float32Array(0);
 let scratchB = new Float32Array(0);
 
 /** Transposed copies of values that do not change (weights, within one kernel call), by their array. */
-const fixedTransposes = new WeakMap<Float32Array, Float32Array>();
+let fixedTransposes = new WeakMap<Float32Array, Float32Array>();
+
+/**
+ * Starts a kernel call: matrices marked fixed are fixed only within one call (a caller may update its weights in
+ * place between calls), so what was kept for them is forgotten.
+ */
+export function beginFixedScope(): void {
+  fixedTransposes = new WeakMap();
+  forgetFixedInKernel();
+}
 
 /** A matrix that will not change while it is in use: its transposed copy is made once and reused. */
 export const fixedMat = (data: Float32Array, t = false): Mat => ({ data, off: 0, t, fixed: true });
@@ -57,7 +66,7 @@ export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32
   const a = plain(A, m, k, "a");
   const b = plain(B, k, n, "b");
   if (useSimd && m * n * k >= 64 && simdAvailable()) {
-    simdGemm(m, n, k, a.data, a.off, b.data, b.off, C, cOff, accumulate);
+    simdGemm(m, n, k, a.data, a.off, b.data, b.off, C, cOff, accumulate, B.fixed === true);
     return;
   }
   const ad = a.data, bd = b.data;

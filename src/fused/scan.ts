@@ -8,6 +8,7 @@ import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
 import { batchRows, evalRows, sharedRows, type Rows } from "./batched.js";
 import { sumOverRows } from "./param-grads.js";
+import { beginFixedScope } from "./gemm.js";
 
 /** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
 export interface ScanRun {
@@ -99,6 +100,7 @@ export class FusedScan {
   }
 
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun): ScanOutput {
+    beginFixedScope();
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
     const v: Rows[] = [];
@@ -157,6 +159,7 @@ export class FusedScan {
 
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
+    beginFixedScope();
     const { step, vjp } = this.g;
     const { run } = tape;
     const { T, B } = run;

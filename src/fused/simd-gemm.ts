@@ -88,30 +88,74 @@ export const simdAvailable = (): boolean => load() !== undefined;
 
 const up = (x: number, to: number) => Math.ceil(x / to) * to;
 
+/** Fixed matrices (weights) kept in the kernel's memory between products, so each step does not copy them again. */
+const FIXED_LIMIT = 1 << 23; // floats (32 MB); past it the region starts over
+let fixedFloats = 0;
+let fixedAt = new WeakMap<Float32Array, Map<string, number>>();
+
+/** Forgets every fixed matrix (a kernel call starts: arrays from earlier calls may have changed since). */
+export function forgetFixedInKernel(): void {
+  fixedFloats = 0;
+  fixedAt = new WeakMap();
+}
+
+/** Where a fixed B (k × n from `off`, padded to N columns) lives in the kernel's memory, copied there on first use. */
+function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, grow: (floats: number) => Float32Array): number {
+  const key = `${off}:${k}:${n}`;
+  const known = fixedAt.get(b)?.get(key);
+  if (known !== undefined) return known;
+  if (fixedFloats + k * N > FIXED_LIMIT) {
+    fixedFloats = 0;
+    fixedAt = new WeakMap();
+  }
+  const at = fixedFloats;
+  fixedFloats += k * N;
+  const heap = grow(fixedFloats);
+  copyPadded(heap, at, b, off, k, n, N);
+  let byKey = fixedAt.get(b);
+  if (!byKey) fixedAt.set(b, (byKey = new Map()));
+  byKey.set(key, at);
+  return at;
+}
+
+/** k rows of n floats from `src` into rows of N (zero-padded) at `at`. */
+function copyPadded(heap: Float32Array, at: number, src: Float32Array, off: number, k: number, n: number, N: number): void {
+  if (N === n) {
+    heap.set(src.subarray(off, off + k * n), at);
+    return;
+  }
+  for (let q = 0; q < k; q++) {
+    heap.set(src.subarray(off + q * n, off + (q + 1) * n), at + q * N);
+    heap.fill(0, at + q * N + n, at + (q + 1) * N);
+  }
+}
+
 /**
  * C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel.
- * Sizes that are not multiples of 4 rows and 8 columns run padded with zero rows and columns.
+ * Sizes that are not multiples of 4 rows and 8 columns run padded with zero rows and columns. A `bFixed` B (one
+ * that will not change, such as a weight within one kernel call) is copied into the kernel's memory once.
  */
-export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean): void {
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
   const kern = load()!;
   const M = up(m, 4), N = up(n, 8);
-  const bytes = 4 * (M * k + k * N + M * N);
-  const have = kern.memory.buffer.byteLength;
-  if (have < bytes) kern.memory.grow(Math.ceil((bytes - have) / 65536));
-  const heap = new Float32Array(kern.memory.buffer);
-  heap.set(a.subarray(aOff, aOff + m * k), 0);
-  heap.fill(0, m * k, M * k);
-  const bAt = M * k, cAt = M * k + k * N;
-  if (N === n) heap.set(b.subarray(bOff, bOff + k * n), bAt);
-  else for (let q = 0; q < k; q++) {
-    heap.set(b.subarray(bOff + q * n, bOff + (q + 1) * n), bAt + q * N);
-    heap.fill(0, bAt + q * N + n, bAt + (q + 1) * N);
-  }
-  heap.fill(0, cAt, cAt + M * N);
-  kern.fn(0, 4 * bAt, 4 * cAt, M, N, k);
+  const grow = (floats: number): Float32Array => {
+    const have = kern.memory.buffer.byteLength;
+    if (have < 4 * floats) kern.memory.grow(Math.ceil((4 * floats - have) / 65536));
+    return new Float32Array(kern.memory.buffer);
+  };
+  const bPlace = bFixed ? fixedPlace(b, bOff, k, n, N, grow) : -1;
+  const aAt = fixedFloats;
+  const bAt = bFixed ? bPlace : aAt + M * k;
+  const cAt = aAt + M * k + (bFixed ? 0 : k * N);
+  const heap = grow(cAt + M * N);
+  heap.set(a.subarray(aOff, aOff + m * k), aAt);
+  heap.fill(0, aAt + m * k, aAt + M * k);
+  if (!bFixed) copyPadded(heap, bAt, b, bOff, k, n, N);
+  if (accumulate && N === n) heap.set(c.subarray(cOff, cOff + m * n), cAt);
+  if (!(accumulate && N === n)) heap.fill(0, cAt, cAt + M * N);
+  kern.fn(4 * aAt, 4 * bAt, 4 * cAt, M, N, k);
   if (N === n) {
-    if (accumulate) for (let i = 0; i < m * n; i++) c[cOff + i] += heap[cAt + i]!;
-    else c.set(heap.subarray(cAt, cAt + m * n), cOff);
+    c.set(heap.subarray(cAt, cAt + m * n), cOff);
     return;
   }
   for (let i = 0; i < m; i++) {

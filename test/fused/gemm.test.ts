@@ -1,6 +1,6 @@
 // The fused kernels' matrix products (WebAssembly SIMD and JS) against a written-out triple loop.
 import { afterAll, describe, expect, it } from "vitest";
-import { gemm, mat, setSimd } from "../../src/fused/gemm.js";
+import { beginFixedScope, fixedMat, gemm, mat, setSimd } from "../../src/fused/gemm.js";
 import { simdAvailable } from "../../src/fused/simd-gemm.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { closeness } from "../helpers.js";
@@ -35,4 +35,20 @@ describe("gemm", () => {
           gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), D);
           expect(closeness(D, want.map((v, x) => v - C0[2 + x]!), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
         });
+});
+
+describe("fixed matrices", () => {
+  it("are reused within a kernel call and read afresh after beginFixedScope (weights updated in place)", () => {
+    setSimd(true);
+    const rng = mulberry32(77);
+    const [m, n, k] = [8, 16, 12];
+    const A = rand(m * k, rng), W = rand(k * n, rng);
+    const product = () => { const C = new Float32Array(m * n); gemm(m, n, k, mat(A), fixedMat(W), C); return C; };
+    const first = product();
+    expect(product()).toEqual(first);
+    W.forEach((v, i) => { W[i] = v * 2; }); // an optimizer step in place
+    beginFixedScope();
+    const second = product();
+    expect(closeness(second, first.map((v) => 2 * v), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+  });
 });
