@@ -3,12 +3,20 @@ import { evalDim } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
 import type { CellIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { gradName, readName, savedName, stepVjp, type StepVjp } from "../passes/vjp.js";
+import { gradName, newStateName, readName, savedName, stepVjp, type StepVjp } from "../passes/vjp.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
 import { batchRows, evalRows, sharedRows, type Rows } from "./batched.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
+
+/** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
+type LeafSource =
+  | { readonly kind: "input"; readonly k: number }
+  | { readonly kind: "read"; readonly state: string; readonly lag: number }
+  | { readonly kind: "saved"; readonly id: NodeId }
+  | { readonly kind: "seedOutput"; readonly k: number }
+  | { readonly kind: "seedState"; readonly state: string };
 
 /** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
 export interface ScanRun {
@@ -57,9 +65,17 @@ export class FusedScan {
   /** Step nodes by stage: shared (params, constants), hoisted (inputs only: all steps at once), recurrent (per step). */
   private readonly hoisted: Node[] = [];
   private readonly recurrent: Node[] = [];
-  private readonly statics: Node[] = [];
+  /** Values from outside the step loop (inputs, hoisted, static) that each step reads. */
+  private readonly perStepViews: NodeId[];
   private readonly perStepVjp: Node[];
   private readonly stackIds: NodeId[];
+  /** Where each input of the VJP comes from, resolved once. */
+  private readonly vjpLeaves: { readonly id: NodeId; readonly shape: number[]; readonly from: LeafSource }[];
+  /** The VJP outputs that carry the recurrence (gradients of state reads) and those of the cell's float inputs. */
+  private readonly readGrads: { readonly node: NodeId; readonly state: string; readonly lag: number }[];
+  private readonly inputGrads: { readonly node: NodeId; readonly k: number }[];
+  /** Elements per example of each cell output. */
+  private readonly outputSizes: number[];
 
   constructor(readonly cell: CellIR, readonly env: DimEnv) {
     const why = fusedUnsupported(cell);
@@ -72,10 +88,30 @@ export class FusedScan {
     const isRecurrent: boolean[] = [];
     for (const n of step.nodes) {
       isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]);
-      if (n.op === Op.Input) continue;
-      (!n.batched ? this.statics : isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
+      if (n.op !== Op.Input && n.batched) (isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
     }
-    const perStepRoots = vjp.outputs.filter((o) => step.inputs.some((i) => gradName(i.name) === o.name)).map((o) => o.node);
+    const views = new Set<NodeId>();
+    for (const n of this.recurrent) for (const a of n.args) if (!isRecurrent[a]) views.add(a);
+    for (const o of step.outputs) if (!isRecurrent[o.node]) views.add(o.node);
+    this.perStepViews = [...views].sort((a, b) => a - b);
+    this.outputSizes = cell.outputs.map((_, k) => sizeOf(this.shapeOf(step.nodes[step.outputs[k]!.node]!)));
+
+    const gradOutput = (name: string) => vjp.outputs.find((o) => o.name === gradName(name))!.node;
+    this.readGrads = this.g.reads.map((r) => ({ node: gradOutput(readName(r.state, r.lag)), state: r.state, lag: r.lag }));
+    this.inputGrads = cell.inputs.flatMap((inp, k) => (inp.dtype === "float" ? [{ node: gradOutput(inp.name), k }] : []));
+    const stateSeed = new Map(cell.states.map((st) => [gradName(newStateName(st.name)), st.name]));
+    const outputSeed = new Map(cell.outputs.map((o, k) => [gradName(o.name), k]));
+    this.vjpLeaves = vjp.nodes.filter((n) => n.op === Op.Input).map((n) => {
+      const name = n.attrs.name!;
+      const k = cell.inputs.findIndex((i) => i.name === name);
+      const read = this.g.reads.find((r) => readName(r.state, r.lag) === name);
+      const savedId = this.g.saved.find((id) => savedName(id) === name);
+      const from: LeafSource = k >= 0 ? { kind: "input", k } : read ? { kind: "read", state: read.state, lag: read.lag }
+        : savedId !== undefined ? { kind: "saved", id: savedId }
+        : outputSeed.has(name) ? { kind: "seedOutput", k: outputSeed.get(name)! } : { kind: "seedState", state: stateSeed.get(name)! };
+      return { id: n.id, shape: this.shapeOf(n), from };
+    });
+    const perStepRoots = [...this.inputGrads, ...this.readGrads].map((x) => x.node);
     this.perStepVjp = reachable(vjp.nodes, perStepRoots);
     const inPerStep = new Set(this.perStepVjp.map((n) => n.id));
     const late = reachable(vjp.nodes, vjp.outputs.filter((o) => !perStepRoots.includes(o.node)).map((o) => o.node)).filter((n) => !inPerStep.has(n.id));
@@ -119,7 +155,7 @@ export class FusedScan {
     const recurrentSaved = new Set(savedIds.filter((id) => this.recurrent.some((n) => n.id === id)));
     const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
     for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: whole[id]!.data, hoisted: true });
-    const ys = step.outputs.slice(0, this.cell.outputs.length).map((o) => new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[o.node]!))));
+    const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
     const stateAt = (name: string, s: number): Float32Array => {
       const size = this.sizes.get(name)!;
       return s < 0 ? init.get(name)! : history.get(name)!.subarray(s * B * size, (s + 1) * B * size);
@@ -129,10 +165,10 @@ export class FusedScan {
 
     // Each step's values are copied out (history, outputs, saved values) before the next step writes over them.
     const pool = new Map<number, Float32Array>();
+    const cur: Rows[] = [];
     for (let s = 0; s < T; s++) {
       const t = run.reverse ? T - 1 - s : s;
-      const cur: Rows[] = [];
-      for (const n of step.nodes) if (whole[n.id]) cur[n.id] = whole[n.id]!.shared ? whole[n.id]! : blockOf(whole[n.id]!, t, B);
+      for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, t, B);
       for (const n of readNodes) {
         const r = readOf.get(n.attrs.name!)!;
         cur[n.id] = batchRows(stateAt(r.state, s - r.lag), this.shapeOf(n), B);
@@ -160,7 +196,7 @@ export class FusedScan {
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
     beginFixedScope();
-    const { step, vjp } = this.g;
+    const { vjp } = this.g;
     const { run } = tape;
     const { T, B } = run;
     const v: Rows[] = [];
@@ -172,45 +208,36 @@ export class FusedScan {
       return s < 0 ? dInit.get(name)! : dState.get(name)!.subarray(s * B * size, (s + 1) * B * size);
     };
     for (const [name, d] of dFinals) if (T > 0) addInto(dAt(name, T - 1), d);
-    const floatInputs = this.cell.inputs.map((inp, k) => [inp, k] as const).filter(([inp]) => inp.dtype === "float");
     const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp) => (inp.dtype === "float" ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
     const stacks = new Map(this.stackIds.map((id) => [id, new Float32Array(T * B * sizeOf(this.shapeOf(vjp.nodes[id]!)))]));
-    const inputByName = new Map(vjp.inputs.map((i) => [i.name, i]));
-    const leafValue = (n: Node, s: number, t: number, valid: (b: number) => boolean): Float32Array => {
-      const name = n.attrs.name!;
-      const k = this.cell.inputs.findIndex((i) => i.name === name);
-      if (k >= 0) return blockOfArray(run.xs[k]!, t, B, T);
-      const read = this.g.reads.find((r) => readName(r.state, r.lag) === name);
-      if (read) return s - read.lag < 0 ? tape.init.get(read.state)! : blockOfArray(tape.history.get(read.state)!, s - read.lag, B, T);
-      const savedId = this.g.saved.find((id) => savedName(id) === name);
-      if (savedId !== undefined) {
-        const sv = tape.saved.get(savedId)!;
-        return blockOfArray(sv.data, sv.hoisted ? t : s, B, T);
+    // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
+    const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));
+    const leafValue = (from: LeafSource, s: number, t: number, valid: (b: number) => boolean): Float32Array => {
+      switch (from.kind) {
+        case "input": return blockOfArray(run.xs[from.k]!, t, B, T);
+        case "read": return s - from.lag < 0 ? tape.init.get(from.state)! : blockOfArray(tape.history.get(from.state)!, s - from.lag, B, T);
+        case "saved": {
+          const sv = tape.saved.get(from.id)!;
+          return blockOfArray(sv.data, sv.hoisted ? t : s, B, T);
+        }
       }
       // A seed: the gradient of an output or of a new state, zero on padded steps.
-      const out = step.outputs.findIndex((o) => gradName(o.name) === name);
-      const seed = out < this.cell.outputs.length ? (dys[out] ? Float32Array.from(blockOfArray(dys[out]!, t, B, T)) : new Float32Array(B * sizeOf(this.shapeOf(n))))
-        : Float32Array.from(dAt(this.cell.states[out - this.cell.outputs.length]!.name, s));
+      const given = from.kind === "seedState" ? dAt(from.state, s) : dys[from.k] ? blockOfArray(dys[from.k]!, t, B, T) : noGradient[from.k]!;
+      if (!run.lengths) return given;
+      const seed = Float32Array.from(given);
       const size = seed.length / B;
       for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
       return seed;
     };
     const pool = new Map<number, Float32Array>();
+    const cur: Rows[] = [...v];
     for (let s = T - 1; s >= 0; s--) {
       const t = run.reverse ? T - 1 - s : s;
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
-      const cur: Rows[] = [...v];
-      for (const n of vjp.nodes) if (n.op === Op.Input && inputByName.has(n.attrs.name!)) cur[n.id] = batchRows(leafValue(n, s, t, valid), this.shapeOf(n), B);
+      for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid), l.shape, B);
       for (const n of this.perStepVjp) if (n.batched && n.op !== Op.Input) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B, pool);
-      for (const o of vjp.outputs) {
-        const name = o.name;
-        const val = cur[o.node];
-        if (!val || !step.inputs.some((i) => gradName(i.name) === name)) continue;
-        const k = floatInputs.find(([inp]) => gradName(inp.name) === name)?.[1];
-        if (k !== undefined) dxs[k]!.set(spread(val, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
-        const read = this.g.reads.find((r) => gradName(readName(r.state, r.lag)) === name);
-        if (read) addInto(dAt(read.state, s - read.lag), spread(val, B));
-      }
+      for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
+      for (const { node, state, lag } of this.readGrads) addInto(dAt(state, s - lag), spread(cur[node]!, B));
       // Padded steps hand the gradient of the state they kept to the step before.
       if (run.lengths) for (const st of this.cell.states) {
         const size = this.sizes.get(st.name)!;

@@ -119,8 +119,9 @@ export function stepVjp(cell: CellIR): StepVjp {
 
   for (let id = step.nodes.length - 1; id >= 0; id--) {
     const n = step.nodes[id]!;
+    if (!n.args.length) continue;
     const dy = gradOf(id);
-    if (dy === undefined || !n.args.length) continue;
+    if (dy === undefined) continue;
     const rule = info(n.op).vjp;
     if (!rule) throw new Error(`internal: op ${n.op} has no derivative rule`);
     span = n.span;

@@ -35,7 +35,8 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
   const inputs = [...seqs, ...initNames.map((n) => call.init.get(n)!), ...paramNames.map((n) => call.params.get(n)!)];
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const ts = args.slice(0, inputs.length) as tf.Tensor[];
-    const data = (t: tf.Tensor) => Float32Array.from(t.dataSync());
+    // The kernel only reads its inputs, so float data is used as tfjs gives it; token ids become floats.
+    const data = (t: tf.Tensor) => { const d = t.dataSync(); return d instanceof Float32Array ? d : Float32Array.from(d); };
     const params = new Map(paramNames.map((n, k) => [n, data(ts[seqs.length + initNames.length + k]!)]));
     const init = new Map(initNames.map((n, k) => [n, data(ts[seqs.length + k]!)]));
     const run = { T, B, xs: seqs.map((_, k) => data(ts[k]!)), init, reverse: call.reverse, ...(call.lengths ? { lengths: call.lengths } : {}) };

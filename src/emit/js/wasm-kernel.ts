@@ -1,7 +1,7 @@
 // The js target's one WebAssembly kernel, encoded here byte by byte: a float32 matrix-vector product with 128-bit SIMD.
 import {
-  I32, V128, block, br, br_if, end, f32add, f32store, f32x4add, f32x4mul, f32x4splat0, get, i32add, i32c, i32ge_u, i32mul, i32shl, lane, loop, section,
-  set, str, tee, uleb, v128load, vec,
+  I32, V128, block, br, br_if, end, f32add, f32store, f32x4add, f32x4mul, f32x4splat0, get, i32add, i32c, i32ge_u, i32mul, i32shl, lane, loop,
+  oneFunctionModule, set, tee, v128load,
 } from "../../runtime/wasm-encoding.js";
 
 /**
@@ -38,13 +38,5 @@ function matVecBody(): number[] {
 
 /** The kernel module's bytes: imports memory `m.mem`, exports `mv`. */
 export function matVecModule(): Uint8Array {
-  const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0x00]]));
-  const imports = section(2, vec([[...str("m"), ...str("mem"), 0x02, 0x00, 0x00]]));
-  const funcs = section(3, vec([[0x00]]));
-  const exports = section(7, vec([[...str("mv"), 0x00, 0x00]]));
-  const body = matVecBody();
-  const locals = vec([[...uleb(7), I32], [...uleb(5), V128]]);
-  const fn = [...locals, ...body];
-  const code = section(10, vec([[...uleb(fn.length), ...fn]]));
-  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
+  return oneFunctionModule("mv", 5, [[7, I32], [5, V128]], matVecBody());
 }
