@@ -7,6 +7,7 @@ let useSimd = true;
 export function setSimd(on: boolean): void {
   useSimd = on;
 }
+export const simdEnabled = (): boolean => useSimd;
 
 /** A row-major matrix inside a Float32Array: element (i, j) at data[off + i * cols + j] (`t`: stored transposed). */
 export interface Mat { readonly data: Float32Array; readonly off: number; readonly t: boolean; readonly fixed?: boolean }

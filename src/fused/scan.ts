@@ -7,6 +7,7 @@ import { gradName, newStateName, readName, savedName, stepVjp, type StepVjp } fr
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
 import { batchRows, evalRows, sharedRows, type Rows } from "./batched.js";
+import { planStages, runStages, type Stage } from "./loops.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 
@@ -68,6 +69,11 @@ export class FusedScan {
   /** Values from outside the step loop (inputs, hoisted, static) that each step reads. */
   private readonly perStepViews: NodeId[];
   private readonly perStepVjp: Node[];
+  /** The recurrent nodes and the per-step VJP as stages (elementwise runs fused into loops). */
+  private readonly forwardStages: Stage[];
+  private readonly backwardStages: Stage[];
+  /** Recurrent values the VJP reads, copied out every step. */
+  private readonly recurrentSaved: NodeId[];
   private readonly stackIds: NodeId[];
   /** Where each input of the VJP comes from, resolved once. */
   private readonly vjpLeaves: { readonly id: NodeId; readonly shape: number[]; readonly from: LeafSource }[];
@@ -122,6 +128,11 @@ export class FusedScan {
     // A param gradient that is itself a per-step value (a bias's is the gradient of the sum it is added to).
     for (const o of vjp.outputs) if (!perStepRoots.includes(o.node) && vjp.nodes[o.node]!.batched && !late.some((n) => n.id === o.node)) stack.add(o.node);
     this.stackIds = [...stack].sort((a, b) => a - b);
+    const inRecurrent = new Set(this.recurrent.map((n) => n.id));
+    this.recurrentSaved = this.g.saved.filter((id) => inRecurrent.has(id));
+    this.forwardStages = planStages(this.recurrent, step.nodes, env, [...step.outputs.map((o) => o.node), ...this.recurrentSaved]);
+    const perStepComputed = this.perStepVjp.filter((n) => n.batched && n.op !== Op.Input);
+    this.backwardStages = planStages(perStepComputed, vjp.nodes, env, [...perStepRoots, ...this.stackIds]);
   }
 
   private shapeOf(n: Node): number[] {
@@ -152,7 +163,7 @@ export class FusedScan {
       return [s.name, given ?? new Float32Array(B * size).fill(this.cell.nodes[s.init]!.attrs.value!)] as const;
     }));
     const history = new Map(this.cell.states.map((s) => [s.name, new Float32Array(T * B * this.sizes.get(s.name)!)]));
-    const recurrentSaved = new Set(savedIds.filter((id) => this.recurrent.some((n) => n.id === id)));
+    const recurrentSaved = new Set(this.recurrentSaved);
     const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
     for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: whole[id]!.data, hoisted: true });
     const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
@@ -173,7 +184,7 @@ export class FusedScan {
         const r = readOf.get(n.attrs.name!)!;
         cur[n.id] = batchRows(stateAt(r.state, s - r.lag), this.shapeOf(n), B);
       }
-      for (const n of this.recurrent) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B, pool);
+      runStages(this.forwardStages, cur, B, this.env, pool);
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       this.cell.states.forEach((st, k) => {
         const size = this.sizes.get(st.name)!;
@@ -235,7 +246,7 @@ export class FusedScan {
       const t = run.reverse ? T - 1 - s : s;
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid), l.shape, B);
-      for (const n of this.perStepVjp) if (n.batched && n.op !== Op.Input) cur[n.id] = evalRows(n, n.args.map((a) => cur[a]!), this.env, B, pool);
+      runStages(this.backwardStages, cur, B, this.env, pool);
       for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
       for (const { node, state, lag } of this.readGrads) addInto(dAt(state, s - lag), spread(cur[node]!, B));
       // Padded steps hand the gradient of the state they kept to the step before.

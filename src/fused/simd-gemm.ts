@@ -130,10 +130,14 @@ function copyPadded(heap: Float32Array, at: number, src: Float32Array, off: numb
   }
 }
 
+/** Rows of the inner dimension per pass: B's block stays in cache while every row of A goes by (long sums thrash it). */
+const KC = 128;
+
 /**
  * C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel.
  * Sizes that are not multiples of 4 rows and 8 columns run padded with zero rows and columns. A `bFixed` B (one
- * that will not change, such as a weight within one kernel call) is copied into the kernel's memory once.
+ * that will not change, such as a weight within one kernel call) is copied into the kernel's memory once. Long inner
+ * dimensions run in blocks of KC, C staying in the kernel's memory between them.
  */
 export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
   const kern = load()!;
@@ -143,17 +147,22 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     if (have < 4 * floats) kern.memory.grow(Math.ceil((4 * floats - have) / 65536));
     return new Float32Array(kern.memory.buffer);
   };
-  const bPlace = bFixed ? fixedPlace(b, bOff, k, n, N, grow) : -1;
+  const kc = Math.min(k, KC);
+  const bPlaces = bFixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, grow)) : [];
   const aAt = fixedFloats;
-  const bAt = bFixed ? bPlace : aAt + M * k;
-  const cAt = aAt + M * k + (bFixed ? 0 : k * N);
+  const bAt = aAt + M * kc;
+  const cAt = bAt + (bFixed ? 0 : kc * N);
   const heap = grow(cAt + M * N);
-  heap.set(a.subarray(aOff, aOff + m * k), aAt);
-  heap.fill(0, aAt + m * k, aAt + M * k);
-  if (!bFixed) copyPadded(heap, bAt, b, bOff, k, n, N);
   if (accumulate && N === n) heap.set(c.subarray(cOff, cOff + m * n), cAt);
-  if (!(accumulate && N === n)) heap.fill(0, cAt, cAt + M * N);
-  kern.fn(4 * aAt, 4 * bAt, 4 * cAt, M, N, k);
+  else heap.fill(0, cAt, cAt + M * N);
+  for (let q0 = 0, p = 0; q0 < k; q0 += kc, p++) {
+    const w = Math.min(kc, k - q0);
+    if (w === k) heap.set(a.subarray(aOff, aOff + m * k), aAt);
+    else for (let i = 0; i < m; i++) heap.set(a.subarray(aOff + i * k + q0, aOff + i * k + q0 + w), aAt + i * w);
+    heap.fill(0, aAt + m * w, aAt + M * w);
+    if (!bFixed) copyPadded(heap, bAt, b, bOff + q0 * n, w, n, N);
+    kern.fn(4 * aAt, 4 * (bFixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
+  }
   if (N === n) {
     c.set(heap.subarray(cAt, cAt + m * n), cOff);
     return;

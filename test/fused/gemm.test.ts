@@ -13,7 +13,7 @@ afterAll(() => setSimd(true));
 
 describe("gemm", () => {
   it("has the SIMD kernel on this machine", () => expect(simdAvailable()).toBe(true));
-  const sizes: [number, number, number][] = [[4, 8, 1], [8, 16, 5], [32, 512, 128], [12, 24, 64], [3, 8, 7], [4, 6, 3], [1, 1, 1], [5, 9, 13], [33, 41, 128], [7, 130, 3]];
+  const sizes: [number, number, number][] = [[4, 8, 1], [8, 16, 5], [32, 512, 128], [12, 24, 64], [3, 8, 7], [4, 6, 3], [1, 1, 1], [5, 9, 13], [33, 41, 128], [7, 130, 3], [12, 16, 300], [6, 10, 257]]; // k past one block of 128
   for (const simd of [true, false])
     for (const [m, n, k] of sizes)
       for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const)
@@ -38,6 +38,24 @@ describe("gemm", () => {
 });
 
 describe("fixed matrices", () => {
+  it("over a long inner dimension (several blocks, each kept once) equal the plain product", () => {
+    setSimd(true);
+    const rng = mulberry32(78);
+    const [m, n, k] = [9, 20, 300];
+    const A = rand(m * k, rng), W = rand(k * n, rng);
+    const want = Float64Array.from({ length: m * n }, (_, x) => {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += A[Math.floor(x / n) * k + q]! * W[q * n + (x % n)]!;
+      return s;
+    });
+    beginFixedScope();
+    for (let rep = 0; rep < 2; rep++) {
+      const C = new Float32Array(m * n);
+      gemm(m, n, k, mat(A), fixedMat(W), C);
+      expect(closeness(C, want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+    }
+  });
+
   it("are reused within a kernel call and read afresh after beginFixedScope (weights updated in place)", () => {
     setSimd(true);
     const rng = mulberry32(77);

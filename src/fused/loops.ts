@@ -1,0 +1,239 @@
+// Runs of elementwise ops in a step fused into one generated loop over rows and elements, intermediates kept in locals.
+import { evalDim } from "../ir/dims.js";
+import type { Node, NodeId } from "../ir/ir.js";
+import { Op, opInfo, type OpsIn } from "../ir/ops.js";
+import { binaryFns, unaryFns } from "../interp/kernels.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { sizeOf } from "../runtime/tensor.js";
+import { evalRows, type Rows } from "./batched.js";
+import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
+import { simdEnabled } from "./gemm.js";
+import { compileSimdLoop, loopHeap, simdLoopSupported, type Member, type Read } from "./simd-loop.js";
+
+/** One stage of a step: a node run alone (products, concatenations, …) or a fused loop of elementwise nodes. */
+export type Stage = { readonly kind: "node"; readonly node: Node } | { readonly kind: "loop"; readonly loop: FusedLoop };
+
+
+/** Expressions of the ops written inline; every other op calls its function (the fast versions for exp, σ, tanh). */
+const inlineUnary: Partial<Record<Op, (x: string) => string>> = {
+  [Op.Neg]: (x) => `-${x}`,
+  [Op.Identity]: (x) => x,
+  [Op.Square]: (x) => `${x} * ${x}`,
+};
+const inlineBinary: Partial<Record<Op, (a: string, b: string) => string>> = {
+  [Op.Add]: (a, b) => `${a} + ${b}`,
+  [Op.Sub]: (a, b) => `${a} - ${b}`,
+  [Op.Mul]: (a, b) => `${a} * ${b}`,
+  [Op.Div]: (a, b) => `${a} / ${b}`,
+};
+const fastUnary: Partial<Record<Op, (x: number) => number>> = { [Op.Exp]: fastExp, [Op.Sigmoid]: fastSigmoid, [Op.Tanh]: fastTanh };
+
+/** The elementwise loop body's functions, passed into the generated code by position (no text from a spec is in it). */
+const unaryOps = Object.keys(unaryFns) as OpsIn<"unary">[];
+const binaryOps = Object.keys(binaryFns) as OpsIn<"binary">[];
+const fnArgs = [...unaryOps.map((op) => fastUnary[op] ?? unaryFns[op]), ...binaryOps.map((op) => binaryFns[op])];
+const fnNames = [...unaryOps.map((_, k) => `u${k}`), ...binaryOps.map((_, k) => `b${k}`)];
+
+/**
+ * Elementwise nodes that share a per-example size S, computed in one pass over rows r and elements j. Values read from
+ * outside come with a row stride given at run time (0 for values shared by all rows); the members used after the
+ * loop are written out, each to its own buffer.
+ */
+export class FusedLoop {
+  readonly members: Member[] = [];
+  readonly outside: NodeId[] = [];
+  readonly writes: NodeId[] = [];
+  private fn?: (...args: unknown[]) => void;
+  /** The WebAssembly SIMD form (null: none for this loop). */
+  private simd?: ((...args: number[]) => void) | null;
+  /** How the last run went: in WebAssembly SIMD or the generated JS. */
+  path?: "simd" | "js";
+
+  constructor(readonly S: number, readonly index: number) {}
+
+  has(id: NodeId): boolean {
+    return this.members.some((m) => m.node.id === id);
+  }
+
+  add(node: Node, reads: readonly Read[]): void {
+    this.members.push({ node, reads });
+  }
+
+  outsideSlot(id: NodeId): number {
+    const k = this.outside.indexOf(id);
+    return k >= 0 ? k : this.outside.push(id) - 1;
+  }
+
+  /** The loop as JavaScript: only numbers (ids, offsets) and the fixed names above appear in it. */
+  source(): string {
+    const S = this.S;
+    const slot = (k: number) => `d${k}`;
+    const value = (rd: Read): string => {
+      if ("local" in rd) return `v${rd.local}`;
+      return `${slot(rd.outside)}[o${rd.outside} + ${rd.off}${rd.scalar ? "" : " + j"}]`;
+    };
+    const body = this.members.map(({ node, reads }) => {
+      const [a, b] = reads.map(value);
+      const op = node.op;
+      let e: string;
+      if (op === Op.Slice || op === Op.Reshape) e = a!;
+      else if (opInfo[op].category === "unary") e = inlineUnary[op]?.(a!) ?? `u${unaryOps.indexOf(op as OpsIn<"unary">)}(${a})`;
+      else e = inlineBinary[op]?.(a!, b!) ?? `b${binaryOps.indexOf(op as OpsIn<"binary">)}(${a}, ${b})`;
+      return `const v${node.id} = fround(${e});`; // float32 after every op, as the SIMD form and tfjs
+    });
+    const stores = this.writes.map((id, k) => `w${k}[o + j] = v${id};`);
+    const params = [...this.outside.flatMap((_, k) => [`d${k}`, `s${k}`]), ...this.writes.map((_, k) => `w${k}`)];
+    return [
+      `const fround = Math.fround;`,
+      `return function loop(R, ${params.join(", ")}) {`,
+      `  for (let r = 0; r < R; r++) {`,
+      `    const o = r * ${S};`,
+      ...this.outside.map((_, k) => `    const o${k} = r * s${k};`),
+      `    for (let j = 0; j < ${S}; j++) {`,
+      ...body.map((l) => `      ${l}`),
+      ...stores.map((l) => `      ${l}`),
+      `    }`,
+      `  }`,
+      `};`,
+    ].join("\n");
+  }
+
+  /** Runs the loop over R rows: reads `values` of the outside nodes, sets those of the written members. */
+  run(values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
+    if (simdEnabled()) {
+      if (this.simd === undefined) this.simd = (simdLoopSupported(this) && compileSimdLoop(this)) || null;
+      if (this.simd) {
+        this.path = "simd";
+        this.runSimd(this.simd, values, R, env, pool);
+        return;
+      }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from op names and numbers only (see source())
+    this.path = "js";
+    this.fn ??= new Function(...fnNames, this.source())(...fnArgs) as (...args: unknown[]) => void;
+    const args: unknown[] = [R];
+    for (const id of this.outside) {
+      const v = values[id]!;
+      args.push(v.data, v.shared ? 0 : v.data.length / v.rows);
+    }
+    for (const id of this.writes) args.push(this.buffer(id, R, pool));
+    this.fn(...args);
+    this.setWrites(values, args.slice(1 + 2 * this.outside.length) as Float32Array[], R, env);
+  }
+
+  /** The SIMD form: outside values copied into the loop memory, the written members copied out after. */
+  private runSimd(fn: (...args: number[]) => void, values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
+    const args: number[] = [R];
+    let floats = 0;
+    const places = this.outside.map((id) => {
+      const v = values[id]!;
+      const at = floats;
+      floats += Math.ceil(v.data.length / 4) * 4;
+      args.push(4 * at, v.shared ? 0 : (4 * v.data.length) / v.rows);
+      return at;
+    });
+    const outs = this.writes.map(() => {
+      const at = floats;
+      floats += R * this.S;
+      args.push(4 * at);
+      return at;
+    });
+    const heap = loopHeap(floats);
+    this.outside.forEach((id, k) => heap.set(values[id]!.data, places[k]));
+    fn(...args);
+    const bufs = this.writes.map((id, k) => {
+      const out = this.buffer(id, R, pool);
+      out.set(heap.subarray(outs[k], outs[k]! + R * this.S));
+      return out;
+    });
+    this.setWrites(values, bufs, R, env);
+  }
+
+  private buffer(id: NodeId, R: number, pool?: Map<number, Float32Array>): Float32Array {
+    let out = pool?.get(id);
+    if (!out || out.length !== R * this.S) {
+      out = new Float32Array(R * this.S);
+      pool?.set(id, out);
+    }
+    return out;
+  }
+
+  private setWrites(values: Rows[], bufs: readonly Float32Array[], R: number, env: DimEnv): void {
+    this.writes.forEach((id, k) => {
+      const n = this.members.find((m) => m.node.id === id)!.node;
+      values[id] = { data: bufs[k]!, shape: n.shape.map((d) => evalDim(d, env)!), shared: false, rows: R };
+    });
+  }
+}
+
+/** Elements per example of a node. */
+const sizeIn = (n: Node, env: DimEnv): number => sizeOf(n.shape.map((d) => evalDim(d, env)!));
+
+/** Whether a node can be a loop member: an elementwise float op whose arguments are its own size or scalars, or a slice. */
+function fusible(n: Node, nodes: readonly Node[], env: DimEnv): boolean {
+  if (!n.batched || n.dtype !== "float") return false;
+  const S = sizeIn(n, env);
+  const argOk = (a: NodeId) => nodes[a]!.dtype === "float" && (sizeIn(nodes[a]!, env) === S || sizeIn(nodes[a]!, env) === 1);
+  const cat = opInfo[n.op].category;
+  if (cat === "unary" || n.op === Op.Reshape) return argOk(n.args[0]!);
+  if (cat === "binary") return n.args.every(argOk) && (sameShape(n, nodes[n.args[0]!]!, env) || sizeIn(nodes[n.args[0]!]!, env) === 1) && (sameShape(n, nodes[n.args[1]!]!, env) || sizeIn(nodes[n.args[1]!]!, env) === 1);
+  return n.op === Op.Slice && nodes[n.args[0]!]!.dtype === "float";
+}
+
+const sameShape = (a: Node, b: Node, env: DimEnv): boolean =>
+  a.shape.length === b.shape.length && a.shape.every((d, i) => evalDim(d, env) === evalDim(b.shape[i]!, env));
+
+/**
+ * The stages of `nodes` (a step's computed nodes in order; `all` indexes every node by id): each elementwise node joins
+ * the earliest loop of its size that every argument is ready for, else starts a new one. `kept` are read after the
+ * stages run, so loops write them out.
+ */
+export function planStages(nodes: readonly Node[], all: readonly Node[], env: DimEnv, kept: Iterable<NodeId>): Stage[] {
+  const stages: Stage[] = [];
+  const stageOf = new Map<NodeId, number>();
+  const usedOutside = new Set<NodeId>(kept);
+  for (const n of nodes) {
+    const ready = Math.max(-1, ...n.args.map((a) => stageOf.get(a) ?? -1));
+    if (!fusible(n, all, env)) {
+      stages.push({ kind: "node", node: n });
+      stageOf.set(n.id, stages.length - 1);
+      for (const a of n.args) usedOutside.add(a);
+      continue;
+    }
+    const S = sizeIn(n, env);
+    const viaOffset = n.op === Op.Slice;
+    // A loop at or after `ready` of the same size, reading its own members only element for element.
+    let at = -1;
+    for (let k = Math.max(ready, 0); k < stages.length; k++) {
+      const st = stages[k]!;
+      if (st.kind !== "loop" || st.loop.S !== S) continue;
+      if (n.args.every((a) => (stageOf.get(a) ?? -1) < k || (!viaOffset && st.loop.has(a) && sizeIn(all[a]!, env) === S))) {
+        at = k;
+        break;
+      }
+    }
+    if (at < 0) {
+      stages.push({ kind: "loop", loop: new FusedLoop(S, stages.length) });
+      at = stages.length - 1;
+    }
+    const loop = (stages[at] as { loop: FusedLoop }).loop;
+    const reads: Read[] = n.args.map((a) => {
+      if (loop.has(a) && !viaOffset) return { local: a };
+      usedOutside.add(a);
+      const off = viaOffset ? evalDim(n.attrs.start!, env)! * sizeOf(all[a]!.shape.slice(1).map((d) => evalDim(d, env)!)) : 0;
+      return { outside: loop.outsideSlot(a), off, scalar: !viaOffset && sizeIn(all[a]!, env) === 1 && S !== 1 };
+    });
+    loop.add(n, reads);
+    stageOf.set(n.id, at);
+  }
+  for (const st of stages) if (st.kind === "loop") for (const m of st.loop.members) if (usedOutside.has(m.node.id)) st.loop.writes.push(m.node.id);
+  return stages;
+}
+
+/** Runs the stages over R rows, setting `values` of every node they compute (loop locals excepted). */
+export function runStages(stages: readonly Stage[], values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
+  for (const st of stages) {
+    if (st.kind === "node") values[st.node.id] = evalRows(st.node, st.node.args.map((a) => values[a]!), env, R, pool);
+    else st.loop.run(values, R, env, pool);
+  }
+}

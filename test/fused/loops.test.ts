@@ -1,0 +1,105 @@
+// Fused elementwise loops (WebAssembly SIMD and generated JS) against the float64 interpreter, node by node, row by row.
+import { afterAll, describe, expect, it } from "vitest";
+import { batchRows, sharedRows, type Rows } from "../../src/fused/batched.js";
+import { setSimd } from "../../src/fused/gemm.js";
+import { planStages, runStages } from "../../src/fused/loops.js";
+import { kernel } from "../../src/interp/stepper.js";
+import { evalDim } from "../../src/ir/dims.js";
+import type { CellIR } from "../../src/ir/ir.js";
+import { builtinsByOp, Op } from "../../src/ir/ops.js";
+import { optimize } from "../../src/passes/pipeline.js";
+import { stepVjp } from "../../src/passes/vjp.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { cellFrom } from "../helpers.js";
+
+afterAll(() => setSimd(true));
+
+const R = 5;
+/** Values that find the edges: NaN, infinities, signed zeros, overflow and underflow of exp, tiny and large. */
+const special = [NaN, Infinity, -Infinity, 0, -0, 100, -100, 89, -89, 88.5, -87.5, 1e-6, -1e-6, 0.06, -0.07, 20, -20, 3, -3, 0.5];
+
+function values(n: number, rng: () => number, edges: boolean): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => (edges && i % 3 === 0 ? special[(i / 3) % special.length]! : 4 * rng() - 2));
+}
+
+/** |a − b| ≤ atol + rtol·|b|, NaN only against NaN, an infinity only against the same one. */
+function agree(a: number, b: number): boolean {
+  if (Number.isNaN(b) || Number.isNaN(a)) return Number.isNaN(a) && Number.isNaN(b);
+  if (!Number.isFinite(b) || !Number.isFinite(a)) return a === b || Math.abs(b) > 3e38; // f32 overflow of a huge f64 value
+  return Math.abs(a - b) <= 1e-6 + 1e-5 * Math.abs(b);
+}
+
+/**
+ * Runs a graph's batched nodes as stages (every value written out) and checks each against the interpreter's float64
+ * value of the same node from the same (float32) arguments, row by row: errors are not compounded along the graph.
+ */
+function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: number; simd: number } {
+  const rng = mulberry32(17);
+  const shape = (id: number) => g.nodes[id]!.shape.map((d) => evalDim(d, env)!);
+  const size = (id: number) => shape(id).reduce((a, b) => a * b, 1);
+  const v: Rows[] = [];
+  for (const n of g.nodes) {
+    if (n.op === Op.Input) v[n.id] = batchRows(values(R * size(n.id), rng, edges), shape(n.id), R);
+    else if (n.op === Op.Param) v[n.id] = sharedRows(values(size(n.id), rng, false), shape(n.id));
+    else if (!n.batched) v[n.id] = sharedRows(Float32Array.from(kernel(n, n.args.map((a) => ({ shape: v[a]!.shape, data: v[a]!.data })), env, "f32").data), shape(n.id));
+  }
+  const computed = g.nodes.filter((n) => n.batched && n.op !== Op.Input);
+  const stages = planStages(computed, g.nodes, env, computed.map((n) => n.id));
+  runStages(stages, v, R, env);
+  for (let r = 0; r < R; r++) {
+    for (const n of computed) {
+      const got = rowOf(v[n.id]!, r);
+      const want = kernel(n, n.args.map((a) => ({ shape: shape(a), data: Float64Array.from(rowOf(v[a]!, r)) })), env, "f64").data;
+      for (let i = 0; i < want.length; i++)
+        if (!agree(got[i]!, want[i]!)) expect.fail(`node ${n.id} (${n.op}) row ${r} element ${i}: ${got[i]} vs ${want[i]} (inputs ${n.args.map((a) => Array.from(rowOf(v[a]!, r)).slice(0, 4)).join(" | ")})`);
+    }
+  }
+  const loops = stages.flatMap((s) => (s.kind === "loop" ? [s.loop] : []));
+  return { loops: loops.length, simd: loops.filter((l) => l.path === "simd").length };
+}
+
+const rowOf = (v: Rows, r: number): Float32Array => {
+  const s = v.data.length / v.rows;
+  return v.shared ? v.data : v.data.subarray(r * s, (r + 1) * s);
+};
+
+const unaryNames = builtinsByOp().map((names) => names[0]!).filter((f) => !["matmul", "concat", "gather", "transpose", "softmax", "log_softmax", "sum", "mean", "max", "min", "pow"].includes(f));
+
+/** The functions with an f32x4 form (the rest run in the generated JS, also when SIMD is on). */
+const inSimd = ["sigmoid", "hard_sigmoid", "tanh", "hard_tanh", "relu", "softsign", "exp", "abs", "sqrt", "square", "linear"];
+
+describe("fused loops", () => {
+  for (const simd of [true, false]) {
+    for (const f of unaryNames)
+      it(`${simd ? "simd" : "js"}: ${f}, its gradient, a scalar and a shared param around it`, () => {
+        setSimd(simd);
+        const cell = optimize(cellFrom(`cell C<H> { input x: [H]  input z: [H]  param w: [H]  output y = ${f}(x * w - z) / 2.5 + ${f}(z) }`));
+        const g = stepVjp(cell);
+        const env = new Map([["H", 8]]);
+        const { loops, simd: compiled } = check(g.step, env, true);
+        expect(loops).toBeGreaterThan(0);
+        expect(compiled).toBe(!simd ? 0 : inSimd.includes(f) ? loops : compiled);
+        check(g.vjp, env, true);
+      });
+    it(`${simd ? "simd" : "js"}: slices of a gate vector, max, min, pow, a state, with sizes not a multiple of four`, () => {
+      setSimd(simd);
+      const cell = optimize(cellFrom(`cell C<H> { input x: [H]  state h: [H] = 0  state c: [H] = 0  param W: [H, H]  param b: [H]
+        g = concat(W @ x, W @ h[t-1]) + concat(b, b)
+        c = sigmoid(g[0:H]) * c[t-1] + max(tanh(g[H:2*H]), min(x, 0.5))
+        h = pow(sigmoid(c), 2) * relu(c)  output y = h }`));
+      const g = stepVjp(cell);
+      for (const H of [8, 5]) for (const graph of [g.step, g.vjp]) check(graph, new Map([["H", H]]), false);
+    });
+  }
+  it("compiles the LSTM's and GRU's loops to SIMD", () => {
+    setSimd(true);
+    for (const name of ["LSTM", "GRU"]) {
+      const cell = optimize(cellFrom(`import { ${name} } from "std"\ncell C<I, H> { input x: [I]  layer r = ${name}<I, H>  output y = r(x) }`));
+      const g = stepVjp(cell);
+      for (const graph of [g.step, g.vjp]) {
+        const { loops, simd } = check(graph, new Map([["I", 4], ["H", 8]]), false);
+        expect(simd).toBe(loops);
+      }
+    }
+  });
+});
