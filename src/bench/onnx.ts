@@ -35,7 +35,7 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const kernel = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
     const prefix = `${layer.name}.`;
     const params = new Map([...initParams(modelParamSpecs(ir, env), 1)].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data as Float32Array]));
-    const fusedMs = await time(() => kernel.forward(params, { T, B, xs: [x] }), reps);
+    const fusedMs = await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps);
     rows.push({ cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs });
     await session.release();
   }

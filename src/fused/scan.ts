@@ -71,6 +71,10 @@ export class FusedScan {
   private readonly perStepVjp: Node[];
   /** The recurrent nodes and the per-step VJP as stages (elementwise runs fused into loops). */
   private readonly forwardStages: Stage[];
+  /** The same without the values only the backward pass reads (a forward pass alone). */
+  private readonly inferenceStages: Stage[];
+  /** The hoisted nodes as stages, run once over all T·B rows. */
+  private readonly hoistedStages: Stage[];
   private readonly backwardStages: Stage[];
   /** Recurrent values the VJP reads, copied out every step. */
   private readonly recurrentSaved: NodeId[];
@@ -130,7 +134,9 @@ export class FusedScan {
     this.stackIds = [...stack].sort((a, b) => a - b);
     const inRecurrent = new Set(this.recurrent.map((n) => n.id));
     this.recurrentSaved = this.g.saved.filter((id) => inRecurrent.has(id));
+    this.hoistedStages = planStages(this.hoisted, step.nodes, env, [...this.perStepViews, ...this.g.saved]);
     this.forwardStages = planStages(this.recurrent, step.nodes, env, [...step.outputs.map((o) => o.node), ...this.recurrentSaved]);
+    this.inferenceStages = planStages(this.recurrent, step.nodes, env, step.outputs.map((o) => o.node));
     const perStepComputed = this.perStepVjp.filter((n) => n.batched && n.op !== Op.Input);
     this.backwardStages = planStages(perStepComputed, vjp.nodes, env, [...perStepRoots, ...this.stackIds]);
   }
@@ -146,7 +152,8 @@ export class FusedScan {
     }
   }
 
-  forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun): ScanOutput {
+  /** All T steps; `training: false` keeps none of the values only the backward pass needs (its tape has no `saved`). */
+  forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
     beginFixedScope();
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
@@ -156,16 +163,16 @@ export class FusedScan {
     // Hoisted: every step at once, rows in time order.
     const whole: Rows[] = [...v];
     for (const n of step.nodes) if (n.op === Op.Input && inputIndex.has(n.attrs.name!)) whole[n.id] = batchRows(run.xs[inputIndex.get(n.attrs.name!)!]!, this.shapeOf(n), T * B);
-    for (const n of this.hoisted) whole[n.id] = evalRows(n, n.args.map((a) => whole[a]!), this.env, T * B);
+    runStages(this.hoistedStages, whole, T * B, this.env);
     const init = new Map(this.cell.states.map((s) => {
       const size = this.sizes.get(s.name)!;
       const given = run.init?.get(s.name);
       return [s.name, given ?? new Float32Array(B * size).fill(this.cell.nodes[s.init]!.attrs.value!)] as const;
     }));
     const history = new Map(this.cell.states.map((s) => [s.name, new Float32Array(T * B * this.sizes.get(s.name)!)]));
-    const recurrentSaved = new Set(this.recurrentSaved);
+    const recurrentSaved = new Set(training ? this.recurrentSaved : []);
     const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
-    for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: whole[id]!.data, hoisted: true });
+    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: whole[id]!.data, hoisted: true });
     const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
     const stateAt = (name: string, s: number): Float32Array => {
       const size = this.sizes.get(name)!;
@@ -184,7 +191,7 @@ export class FusedScan {
         const r = readOf.get(n.attrs.name!)!;
         cur[n.id] = batchRows(stateAt(r.state, s - r.lag), this.shapeOf(n), B);
       }
-      runStages(this.forwardStages, cur, B, this.env, pool);
+      runStages(training ? this.forwardStages : this.inferenceStages, cur, B, this.env, pool);
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       this.cell.states.forEach((st, k) => {
         const size = this.sizes.get(st.name)!;

@@ -15,8 +15,8 @@ type LoopFn = (...args: number[]) => void;
 
 // SIMD opcodes (after the 0xfd prefix).
 const V = {
-  const: 0x0c, splat: 0x13, and: 0x4e, bitselect: 0x52, lt: 0x43, gt: 0x44, floor: 0x68, shl: 0xab, iadd: 0xae,
-  abs: 0xe0, neg: 0xe1, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, truncSat: 0xf8,
+  const: 0x0c, splat: 0x13, and: 0x4e, bitselect: 0x52, lt: 0x43, gt: 0x44, shl: 0xab, iadd: 0xae,
+  abs: 0xe0, neg: 0xe1, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb,
 } as const;
 const op = (code: number) => simd(code);
 /** v128.const of four equal f32 (or i32) lanes. */
@@ -37,31 +37,58 @@ const SUPPORTED = new Set<Op>([
 export const simdLoopSupported = (l: LoopShape): boolean => l.S % 4 === 0 && l.members.every((m) => SUPPORTED.has(m.node.op));
 
 /**
- * e^x of the value in local `x` onto the stack (n, r: scratch locals): Cephes' expf. n = ⌊x·log2 e + ½⌋ of x clamped
- * to [−87, 88.72], r = x − n·ln 2 in two parts, e^r by a degree-7 polynomial, times 2·2^(n−1) (2^n itself would not fit
+ * e^x of the value in local `x` onto the stack (n, r: scratch locals): Cephes' expf. n = x·log2 e rounded, of x
+ * clamped to [−87, 88.72], r = x − n·ln 2 in two parts, e^r by a degree-7 polynomial, times 2·2^(n−1) (2^n itself would not fit
  * the exponent bits at n = 128); relative error ~1e-7. Past 88.72 the result is ∞; below −87 it stays at e^−87
  * (~1e-38) where f32 would go subnormal.
  */
-function expOf(x: number, n: number, r: number): number[] {
-  const c = (v: number) => splatConst(v);
+function expOf(x: number, n: number, r: number, k: Consts): number[] {
+  const c = (v: number) => k.get(v);
   const poly = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+  const MAGIC = 12582912; // 1.5·2^23: adding it rounds to an integer, which then sits in the low bits
   return [
-    get, x, ...c(88.72), ...op(V.min), ...c(-87), ...op(V.max), set, r,
-    get, r, ...c(1.44269504088896341), ...op(V.mul), ...c(0.5), ...op(V.add), ...op(V.floor), set, n,
-    get, r, get, n, ...c(0.693359375), ...op(V.mul), ...op(V.sub), get, n, ...c(-2.12194440e-4), ...op(V.mul), ...op(V.sub), set, r,
+    // pmin/pmax (one instruction each) with x first keep a NaN x as it is
+    get, x, ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), set, r,
+    get, r, ...c(1.44269504088896341), ...op(V.mul), ...c(MAGIC), ...op(V.add), set, n, // bits: 0x4B400000 + round(x·log2 e)
+    get, n, ...c(MAGIC), ...op(V.sub), set, r, // r = round(x·log2 e), for now
+    get, x, ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), get, r, ...c(0.693359375), ...op(V.mul), ...op(V.sub),
+    get, r, ...c(-2.12194440e-4), ...op(V.mul), ...op(V.sub), set, r,
     ...c(poly[0]!),
     ...poly.slice(1).flatMap((p) => [get, r, ...op(V.mul), ...c(p), ...op(V.add)]),
     get, r, ...op(V.mul), get, r, ...op(V.mul), get, r, ...op(V.add), ...c(1), ...op(V.add), ...c(2), ...op(V.mul),
-    get, n, ...op(V.truncSat), ...splatConst(126, true), ...op(V.iadd), ...i32c(23), ...op(V.shl),
+    // 2^(n−1): (bits + 126) << 23, the magic's own bits shifted out
+    get, n, ...k.get(126, true), ...op(V.iadd), ...i32c(23), ...op(V.shl),
     ...op(V.mul), set, n,
     ...c(Infinity), get, n, get, x, ...c(88.72284), ...op(V.gt), ...op(V.bitselect),
   ];
 }
 
+/**
+ * The loop's constants, each in a v128 local set once before the loops (V8 would build a v128.const again at every
+ * use inside them).
+ */
+class Consts {
+  private readonly known = new Map<string, { local: number; bytes: number[] }>();
+  constructor(private readonly first: number) {}
+  get(x: number, int = false): number[] {
+    const key = `${int ? "i" : "f"}${x}`;
+    let e = this.known.get(key);
+    if (!e) this.known.set(key, (e = { local: this.first + this.known.size, bytes: splatConst(x, int) }));
+    return [get, e.local];
+  }
+  get count(): number {
+    return this.known.size;
+  }
+  /** Sets every constant's local. */
+  prologue(): number[] {
+    return [...this.known.values()].flatMap((e) => [...e.bytes, set, e.local]);
+  }
+}
+
 /** The code leaving member m's value on the stack, given its arguments' code; scratch v128 locals t0 … t3. */
-function memberCode(node: Node, args: number[][], t: readonly number[]): number[] {
+function memberCode(node: Node, args: number[][], t: readonly number[], k: Consts): number[] {
   const [a, b] = args;
-  const c = (v: number) => splatConst(v);
+  const c = (v: number) => k.get(v);
   const [t0, t1, t2, t3] = t as [number, number, number, number];
   switch (node.op) {
     case Op.Add: return [...a!, ...b!, ...op(V.add)];
@@ -75,15 +102,15 @@ function memberCode(node: Node, args: number[][], t: readonly number[]): number[
     case Op.Sqrt: return [...a!, ...op(V.sqrt)];
     case Op.Square: return [...a!, set, t0, get, t0, get, t0, ...op(V.mul)];
     case Op.Identity: case Op.Reshape: case Op.Slice: return a!;
-    case Op.Exp: return [...a!, set, t0, ...expOf(t0, t1, t2)];
-    case Op.Sigmoid: return [...c(1), ...c(1), ...a!, ...op(V.neg), set, t0, ...expOf(t0, t1, t2), ...op(V.add), ...op(V.div)];
+    case Op.Exp: return [...a!, set, t0, ...expOf(t0, t1, t2, k)];
+    case Op.Sigmoid: return [...c(1), ...c(1), ...a!, ...op(V.neg), set, t0, ...expOf(t0, t1, t2, k), ...op(V.add), ...op(V.div)];
     case Op.Tanh: return [
       // |x| < 1/16: x·(1 − x²/3 + 2x⁴/15 − 17x⁶/315); else 1 − 2/(e^2x + 1) (no cancellation left to matter there)
       ...a!, set, t3,
       get, t3, get, t3, ...op(V.mul), set, t0,
       get, t3, ...c(1), get, t0, ...c(-1 / 3), get, t0, ...c(2 / 15), get, t0, ...c(-17 / 315), ...op(V.mul), ...op(V.add),
       ...op(V.mul), ...op(V.add), ...op(V.mul), ...op(V.add), ...op(V.mul),
-      ...c(1), ...c(2), get, t3, get, t3, ...op(V.add), set, t0, ...expOf(t0, t1, t2), ...c(1), ...op(V.add), ...op(V.div), ...op(V.sub),
+      ...c(1), ...c(2), get, t3, get, t3, ...op(V.add), set, t0, ...expOf(t0, t1, t2, k), ...c(1), ...op(V.add), ...op(V.div), ...op(V.sub),
       get, t3, ...op(V.abs), ...c(0.0625), ...op(V.lt),
       ...op(V.bitselect),
     ];
@@ -106,13 +133,14 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
   const firstV = params + i32s;
   const local = new Map(l.members.map((m, k) => [m.node.id, firstV + k]));
   const scratch = [0, 1, 2, 3].map((k) => firstV + l.members.length + k);
+  const consts = new Consts(firstV + l.members.length + 4);
   const read = (rd: Read): number[] => {
     if ("local" in rd) return [get, local.get(rd.local)!];
     if (rd.scalar) return [get, base(rd.outside), ...f32load(4 * rd.off), ...simd(V.splat)];
     return [get, base(rd.outside), get, j, i32add, ...v128load(4 * rd.off)];
   };
   const rowBytes = 4 * l.S;
-  const body = [
+  const loops = [
     ...i32c(0), set, r,
     block, 0x40, loop, 0x40,
     get, r, get, R, i32ge_u, br_if, 1,
@@ -121,7 +149,7 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
     ...i32c(0), set, j,
     block, 0x40, loop, 0x40,
     get, j, ...i32c(rowBytes), i32ge_u, br_if, 1,
-    ...l.members.flatMap((m) => [...memberCode(m.node, m.reads.map(read), scratch), set, local.get(m.node.id)!]),
+    ...l.members.flatMap((m) => [...memberCode(m.node, m.reads.map(read), scratch, consts), set, local.get(m.node.id)!]),
     ...l.writes.flatMap((id, k) => [get, wptr(k), get, o, i32add, get, j, i32add, get, local.get(id)!, ...v128store(0)]),
     get, j, ...i32c(16), i32add, set, j,
     br, 0,
@@ -131,7 +159,7 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
     end, end,
     end,
   ];
-  return { body, i32s, v128s: l.members.length + 4 };
+  return { body: [...consts.prologue(), ...loops], i32s, v128s: l.members.length + 4 + consts.count };
 }
 
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }

@@ -16,6 +16,8 @@ export interface FusedCall {
   readonly lengths: readonly number[] | undefined;
   readonly reverse: boolean;
   readonly batch: number;
+  /** A gradient may be taken: the op records what the backward pass needs (else a plain forward, no tape). */
+  readonly training: boolean;
 }
 
 /** The first output's steps and every final state, computed by the fused kernel as one differentiable op. */
@@ -33,14 +35,14 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
   // Every input of the op: time-major sequences [T*B, …], given initial states, params.
   const seqs = call.xs.map((steps) => (T === 0 ? tf.zeros([0]) : tf.concat(steps.map((s) => tf.reshape(s, [-1])), 0)));
   const inputs = [...seqs, ...initNames.map((n) => call.init.get(n)!), ...paramNames.map((n) => call.params.get(n)!)];
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const ts = args.slice(0, inputs.length) as tf.Tensor[];
-    // The kernel only reads its inputs, so float data is used as tfjs gives it; token ids become floats.
-    const data = (t: tf.Tensor) => { const d = t.dataSync(); return d instanceof Float32Array ? d : Float32Array.from(d); };
+  // The kernel only reads its inputs, so float data is used as tfjs gives it; token ids become floats.
+  const data = (t: tf.Tensor) => { const d = t.dataSync(); return d instanceof Float32Array ? d : Float32Array.from(d); };
+  /** The kernel's forward pass on the op's inputs: its output (the first output's steps, then each final state) and tape. */
+  const forward = (ts: readonly tf.Tensor[], training: boolean) => {
     const params = new Map(paramNames.map((n, k) => [n, data(ts[seqs.length + initNames.length + k]!)]));
     const init = new Map(initNames.map((n, k) => [n, data(ts[seqs.length + k]!)]));
     const run = { T, B, xs: seqs.map((_, k) => data(ts[k]!)), init, reverse: call.reverse, ...(call.lengths ? { lengths: call.lengths } : {}) };
-    const out = kernel.forward(params, run);
+    const out = kernel.forward(params, run, training);
     const packed = new Float32Array(out.ys[0]!.length + stateShapes.reduce((a, s) => a + B * size(s), 0));
     packed.set(out.ys[0]!, 0);
     let at = out.ys[0]!.length;
@@ -48,6 +50,11 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
       packed.set(out.finals.get(s.name)!, at);
       at += out.finals.get(s.name)!.length;
     }
+    return { out, params, packed };
+  };
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const ts = args.slice(0, inputs.length) as tf.Tensor[];
+    const { out, params, packed } = forward(ts, true);
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
@@ -69,7 +76,7 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
       },
     };
   });
-  const packed = f(...inputs);
+  const packed = call.training ? f(...inputs) : tf.tensor1d(forward(inputs, false).packed);
   const yLen = T * B * size(yShape);
   // Steps cut through blocks of about √T steps: on wasm a cut costs time in proportion to what it is cut from.
   const steps = T === 0 ? [] : stepsOf(stepBlocks(tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]), T));

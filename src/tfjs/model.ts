@@ -109,7 +109,8 @@ export class TfModel {
         const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(oneOf(n.args[k]!), batch)]));
         return { kind: "one", t: this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs), batched: true };
       }
-      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming, input.training);
+      // A gradient is being recorded (a caller's own tf.variableGrads over a compiled module) counts as training.
+      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming, input.training || tf.engine().isTapeOn());
       case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
       case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
       case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
@@ -176,17 +177,16 @@ export class TfModel {
     const layer = n.attrs.layer!;
     const why = n.op === Op.Map ? "no states to carry: its steps run as one batch" : this.opts.fused === false ? "fused kernels are off"
       : streaming || carried ? "streaming keeps each step's history"
-      : xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? `${xs[0]!.steps.length} step${xs[0]!.steps.length === 1 ? "" : "s"}: too short to repay the kernel's setup`
-      // Measured (npm run bench, LSTM B32 T100 H128): a forward pass alone runs 121 ms op by op on wasm, 221 ms fused.
-      : !training && tf.getBackend() === "wasm" ? "a forward pass alone on wasm: tfjs' own kernels are faster there" : undefined;
+      : xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? `${xs[0]!.steps.length} step${xs[0]!.steps.length === 1 ? "" : "s"}: too short to repay the kernel's setup` : undefined;
     const kernel = why ?? this.kernelFor(layer);
     const kind = n.op === Op.Map ? "map" : "scan";
-    this.paths.set(n.id, typeof kernel === "string" ? { kind, layer, fused: false, why: kernel } : { kind, layer, fused: true, why: "one fused op forward, backpropagation through time as its gradient" });
+    this.paths.set(n.id, typeof kernel === "string" ? { kind, layer, fused: false, why: kernel }
+      : { kind, layer, fused: true, why: training ? "one fused op forward, backpropagation through time as its gradient" : "one fused op (a forward pass alone: nothing kept for a gradient)" });
     if (typeof kernel !== "string") {
       const cell = this.cells.get(layer)!;
       const r = fusedScanOp(kernel, {
         xs: xs.map((x) => x.steps), init: this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch), params: cell.params,
-        lengths: xs[0]!.lengths.some((l) => l !== xs[0]!.steps.length) ? xs[0]!.lengths : undefined, reverse: !!n.attrs.reverse, batch,
+        lengths: xs[0]!.lengths.some((l) => l !== xs[0]!.steps.length) ? xs[0]!.lengths : undefined, reverse: !!n.attrs.reverse, batch, training,
       });
       this.finals.set(n.id, r.finals);
       return { kind: "seq", steps: r.steps, lengths: xs[0]!.lengths };

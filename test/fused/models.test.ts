@@ -57,7 +57,8 @@ for (const backend of ["tfjs-cpu", "tfjs-wasm"] as const) {
           const vars = new Map(names.map((n, k) => [n, ps[k]!]));
           const inputs = Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.int ? "int32" : "float32")]));
           const m = new TfModel(ir, env, vars, { fused });
-          const v = m.run({ inputs, lengths: seqLengths, training: true });
+          // The fused run is not told it is training: a gradient being recorded (tf.grads here) is enough.
+          const v = m.run({ inputs, lengths: seqLengths, ...(fused ? {} : { training: true }) });
           let loss = tf.scalar(0);
           for (const o of floatOutputs) {
             const val = v[o.node]! as TfModelValue;
@@ -73,6 +74,20 @@ for (const backend of ["tfjs-cpu", "tfjs-wasm"] as const) {
         const want = tf.grads(lossWith(false))(args).map((g) => g.dataSync());
         const got = tf.grads(lossWith(true))(args).map((g) => g.dataSync());
         names.forEach((n, k) => expect({ n, err: closeness(got[k]!, want[k]!, 1e-4, 1e-5) }).toEqual({ n, err: expect.closeTo(0, 0) }));
+        // A forward pass alone (no gradient recorded): fused without a tape, the same outputs.
+        const outputsOf = (fused: boolean) => tf.tidy(() => {
+          const vars = new Map(names.map((n, k) => [n, args[k]!]));
+          const inputs = Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.int ? "int32" : "float32")]));
+          const m = new TfModel(ir, env, vars, { fused });
+          const v = m.run({ inputs, lengths: seqLengths });
+          if (fused) expect([...m.paths.values()].filter((p) => p.kind === "scan").every((p) => p.fused && /forward pass alone/.test(p.why))).toBe(true);
+          return floatOutputs.flatMap((o) => {
+            const val = v[o.node]! as TfModelValue;
+            return val.kind === "seq" ? [tf.stack(val.steps as tf.Tensor[], 1).dataSync()] : val.kind === "one" ? [val.t.dataSync()] : [];
+          });
+        });
+        const plain = outputsOf(false);
+        outputsOf(true).forEach((y, k) => expect(closeness(y, plain[k]!, 1e-5, 1e-6)).toBeLessThanOrEqual(1));
         tf.dispose(args);
       });
     }
