@@ -1,6 +1,7 @@
 // A model lowered to tfjs: sequence constructs as loops over batched cell steps, masks for variable lengths.
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR, Node } from "../ir/ir.js";
+import { reachable } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { layerEnv } from "../runtime/dims.js";
@@ -25,6 +26,8 @@ export interface TfModelInput {
   readonly streaming?: boolean;
   /** A gradient will be taken (a training step): the fused kernels pay most there. */
   readonly training?: boolean;
+  /** Only these nodes (and what they read) are computed; the rest are left undefined. Default: every node. */
+  readonly only?: readonly number[];
 }
 
 export interface LoweringOptions {
@@ -87,7 +90,7 @@ export class TfModel {
   run(input: TfModelInput): TfModelValue[] {
     const batch = input.inputs[this.ir.inputs[0]!.name]!.shape[0]!;
     const v: TfModelValue[] = [];
-    for (const n of this.ir.nodes) v[n.id] = this.evaluate(n, v, input, batch);
+    for (const n of input.only ? reachable(this.ir.nodes, input.only) : this.ir.nodes) v[n.id] = this.evaluate(n, v, input, batch);
     return v;
   }
 

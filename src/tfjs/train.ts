@@ -75,7 +75,7 @@ export class Trainer {
   /** The loss and metric of a batch, as scalars (inside the caller's scope). */
   private lossOf(batch: Batch, training = false): { loss: tf.Scalar; metric: tf.Scalar } {
     const inputs = Object.fromEntries(this.ir.inputs.map((i) => [i.name, toTf(batch.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
-    const values = this.model.run({ inputs, training, ...(batch.lengths ? { lengths: batch.lengths } : {}) });
+    const values = this.model.run({ inputs, training, only: [this.outputNode], ...(batch.lengths ? { lengths: batch.lengths } : {}) });
     const v: TfModelValue = values[this.outputNode]!;
     const B = batch.targets.length;
     let y: tf.Tensor;
