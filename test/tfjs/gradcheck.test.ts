@@ -1,4 +1,4 @@
-// Gradient checks: tfjs gradients (float32) against central finite differences of the float64 interpreter, per cell and topology.
+// Gradient checks: tfjs gradients (float32), fused and op by op, against central finite differences of the float64 interpreter.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runModel, type ModelRunInput } from "../../src/interp/run-model.js";
@@ -9,7 +9,8 @@ import { useBackend } from "../../src/tfjs/backend.js";
 import { TfModel } from "../../src/tfjs/model.js";
 import { toTf, variablesOf } from "../../src/tfjs/run.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { modelFrom } from "../helpers.js";
+import { resolveDims } from "../../src/runtime/dims.js";
+import { compiler, modelFrom, rnnFiles } from "../helpers.js";
 
 beforeAll(async () => { await useBackend("tfjs-cpu"); });
 
@@ -21,33 +22,40 @@ const rand = (shape: number[], seed: number, scale = 1): Tensor => {
   return t;
 };
 
-/** L = Σ (every output, padded steps zero) ⊙ fixed random weights. */
+/** The outputs a loss can be taken of: float values (generated token ids have no gradient). */
+const floatOutputs = (ir: ModelIR) => ir.outputs.filter((o) => ir.nodes[o.node]!.dtype === "float");
+
+/** L = Σ (every float output, padded steps zero) ⊙ fixed random weights. */
 function lossInterp(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, input: ModelRunInput, weights: Map<string, Tensor>): number {
   const out = runModel(ir, env, params, input, "f64");
   let L = 0;
   for (const [k, o] of Object.entries(out)) {
-    const w = weights.get(k)!;
+    const w = weights.get(k);
+    if (!w) continue;
     o.tensor!.data.forEach((v, i) => { L += v * w.data[i]!; });
   }
   return L;
 }
 
-function check(text: string, inputs: Record<string, Tensor>, lengths?: Record<string, number[]>) {
-  const ir = modelFrom(text);
-  const env = new Map([["I", I], ["H", H]]);
+let fused = true;
+
+function check(text: string | ModelIR, inputs: Record<string, Tensor>, lengths?: Record<string, number[]>, env = new Map([["I", I], ["H", H]])) {
+  const ir = typeof text === "string" ? modelFrom(text) : text;
   const params = initParams(modelParamSpecs(ir, env), 5, "f64");
   let k = 0;
   for (const [name, t] of params) params.set(name, rand([...t.shape], 100 + ++k, 0.6));
   const input: ModelRunInput = { inputs, ...(lengths ? { lengths } : {}) };
   const shapes = runModel(ir, env, params, input, "f64");
-  const weights = new Map(Object.entries(shapes).map(([name, o], i) => [name, rand([...o.tensor!.shape], 900 + i)]));
+  const weights = new Map(floatOutputs(ir).map((o, i) => [o.name, rand([...shapes[o.name]!.tensor!.shape], 900 + i)]));
 
   const vars = variablesOf(params);
   const grads = tf.tidy(() => {
-    const model = new TfModel(ir, env, vars);
+    const model = new TfModel(ir, env, vars, { fused });
     const { grads } = tf.variableGrads(() => {
       const v = model.run({ inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")])), ...(lengths ? { lengths } : {}) });
-      const terms = ir.outputs.map((o) => {
+      // Every scan took the path under test (maps and generate run op by op either way).
+      for (const p of model.paths.values()) if (p.kind === "scan") expect(p.fused, p.why).toBe(fused);
+      const terms = floatOutputs(ir).map((o) => {
         const val = v[o.node]!;
         const w = toTf(weights.get(o.name)!);
         if (val.kind === "seq") {
@@ -89,7 +97,8 @@ function check(text: string, inputs: Record<string, Tensor>, lengths?: Record<st
 const x = rand([B, T, I], 1);
 const cells = ["Elman", "LSTM", "PeepholeLSTM", "GRU", "GRUResetBefore"];
 
-describe("gradients: tfjs vs finite differences of the float64 interpreter", () => {
+describe.each([["fused", true], ["op by op", false]] as const)("gradients (%s): tfjs vs finite differences of the float64 interpreter", (_, on) => {
+  beforeAll(() => { fused = on; });
   it.each(cells)("stdlib %s over a sequence", (cell) => {
     check(`import { ${cell} } from "std"
       model M<I, H> { input x: [T, I]  layer c = ${cell}<I, H>  output y = scan(c, x) }`, { x });
@@ -114,10 +123,10 @@ describe("gradients: tfjs vs finite differences of the float64 interpreter", () 
   });
 
   it("encoder–decoder with embeddings and teacher forcing", () => {
-    const src = alloc([B, 3], "f64");
-    src.data.set([1, 2, 3, 3, 0, 0]);
-    const tgt = alloc([B, 2], "f64");
-    tgt.data.set([0, 4, 0, 2]);
+    const src = alloc([B, 4], "f64"); // four steps or more: shorter scans run op by op
+    src.data.set([1, 2, 3, 4, 3, 1, 0, 0]);
+    const tgt = alloc([B, 4], "f64");
+    tgt.data.set([0, 4, 2, 1, 0, 2, 3, 0]);
     check(`import { Embedding, LSTM, Dense } from "std"
       cell Dec<V, E, H> { input tok: [] int  layer e = Embedding<V, E>  layer r = LSTM<E, H>  layer o = Dense<H, V>  output logits = o(r(e(tok))) }
       model M<I, H> {
@@ -127,8 +136,32 @@ describe("gradients: tfjs vs finite differences of the float64 interpreter", () 
         layer enc = LSTM<I, H>
         layer dec = Dec<5, I, H>
         output logits = scan(dec, tgt, init = final(scan(enc, map(emb, src))))
-      }`, { src, tgt }, { src: [3, 1] });
+      }`, { src, tgt }, { src: [4, 2] });
   });
+
+  it("a scan with h[t-2], reversed, variable lengths", () => {
+    check(`cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [H, I]  param U, V: [H, H]  h = tanh(W @ x + U @ h[t-1] + V @ h[t-2])  output h }
+      model M<I, H> { input x: [T, I]  layer c = C<I, H>  output y = scan(c, x, reverse = true) }`, { x }, { x: [4, 3] });
+  });
+
+  // Every model of the examples, at its own sizes: 2 sequences of 6 and 4 steps.
+  for (const file of rnnFiles("examples")) {
+    const r = compiler.check(file);
+    if (r.diagnostics.some((d) => d.severity === "error")) continue;
+    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model")
+      it(`example ${d.name.text} (${file.split("/examples/")[1]})`, () => {
+        const ir = compiler.model(file, d.name.text);
+        const env = resolveDims(ir, new Map());
+        const rng = mulberry32(11);
+        const inputs = Object.fromEntries(ir.inputs.map((i) => {
+          const inner = i.shape.map((dim) => [...dim].reduce((s, [k, c]) => s + c * (k === "" ? 1 : env.get(k)!), 0));
+          const t = alloc(i.seq ? [B, 6, ...inner] : [B, ...inner], "f64");
+          for (let k = 0; k < t.data.length; k++) t.data[k] = i.dtype === "int" ? Math.floor(rng() * 3) : 2 * rng() - 1;
+          return [i.name, t];
+        }));
+        check(ir, inputs, Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, [6, 4]])), env);
+      });
+  }
 
   it("generate with its output fed back, and h[t-2]", () => {
     check(`import { Dense } from "std"
