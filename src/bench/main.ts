@@ -1,6 +1,8 @@
 // `npm run bench`: rnnc on tfjs against tf.layers with the same sizes, in the same run, on the cpu and wasm backends.
 import * as tf from "@tensorflow/tfjs";
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { MIN_SPLIT_WORK, startScanHelper, stopScanHelper } from "../node/scan-helper.js";
 import { createCompiler } from "../compiler.js";
 import { nodeHost, stdlibFiles } from "../node/host.js";
 import { memoryHost } from "../resolve/host.js";
@@ -48,6 +50,17 @@ async function time(f: () => unknown, reps: number, warmup = 2): Promise<number>
   return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
 }
 
+/** The lowerings timed: the default on one thread and on two (where there is a second core), and no passes at all. */
+function variants(): (readonly ["on" | "off", 1 | 2])[] {
+  return [["on", 1], ...(availableParallelism() > 1 ? [["on", 2] as const] : []), ["off", 1]];
+}
+const label_ = (passes: string, threads: number) => (threads > 1 ? `${passes}, ${threads} threads` : passes);
+/** Fused scans on one thread, or their batches split with a helper thread. */
+async function threadsFor(n: 1 | 2): Promise<void> {
+  if (n === 1) await stopScanHelper();
+  else startScanHelper();
+}
+
 /** Passes left out by default on a backend (see loweringDefaults). */
 const disabledFor = (backend: TfBackend) => loweringDefaults(backend).disabled ?? new Set<string>();
 
@@ -75,12 +88,14 @@ async function benchCell(backend: TfBackend, cell: "LSTM" | "GRUResetBefore", re
     layer.setWeights([cat(g.x, true), cat(g.h, true), cat(g.b, false)]);
     const xt = toTf(x);
     const tfl = await time(() => tf.tidy(() => { (seqModel.predict(xt) as tf.Tensor).dataSync(); }), reps);
-    for (const passes of ["on", "off"] as const) {
+    for (const [passes, threads] of variants()) {
+      if (threads > 1 && B * T < MIN_SPLIT_WORK) continue; // never split: the same as one thread
+      await threadsFor(threads);
       const vars = variablesOf(params, false);
       const m = new TfModel(ir, env, vars, passes === "on" ? { disabled: disabledFor(backend) } : { optimize: false });
       const lastNode = ir.outputs.find((o) => o.name === "y")!.node;
       const ours = await time(() => tf.tidy(() => { (m.run({ inputs: { x: xt } })[lastNode] as { t: tf.Tensor }).t.dataSync(); }), reps);
-      rows.push({ backend, cell, case: `${label} (batch ${B}, ${T} step${T === 1 ? "" : "s"})`, passes, tflayersMs: tfl, rnncMs: ours, ratio: tfl / ours });
+      rows.push({ backend, cell, case: `${label} (batch ${B}, ${T} step${T === 1 ? "" : "s"})`, passes: label_(passes, threads), tflayersMs: tfl, rnncMs: ours, ratio: tfl / ours });
       for (const v of vars.values()) v.dispose();
     }
     // A training step: MSE on the last output, plain SGD, same data.
@@ -89,11 +104,12 @@ async function benchCell(backend: TfBackend, cell: "LSTM" | "GRUResetBefore", re
       seqModel.compile({ optimizer: tf.train.sgd(0.01), loss: "meanSquaredError" });
       const tflTrain = await time(() => seqModel.trainOnBatch(xt, target), Math.max(3, Math.floor(reps / 2)), 1);
       const targets = Array.from(target.arraySync() as number[][]);
-      for (const passes of ["on", "off"] as const) {
+      for (const [passes, threads] of variants()) {
+        await threadsFor(threads);
         const trainer = new Trainer(ir, env, params, { output: "y", loss: "mse", optimizer: "sgd", learningRate: 0.01, lowering: passes === "on" ? loweringDefaults(backend) : { optimize: false } });
         const batch = { inputs: { x }, targets };
         const ours = await time(() => { trainer.step(batch); }, Math.max(3, Math.floor(reps / 2)), 1);
-        rows.push({ backend, cell, case: `training step (batch ${B}, ${T} steps)`, passes, tflayersMs: tflTrain, rnncMs: ours, ratio: tflTrain / ours });
+        rows.push({ backend, cell, case: `training step (batch ${B}, ${T} steps)`, passes: label_(passes, threads), tflayersMs: tflTrain, rnncMs: ours, ratio: tflTrain / ours });
         trainer.dispose();
       }
       target.dispose();
@@ -131,8 +147,9 @@ async function main(): Promise<void> {
   if (!only || only === "onnx") {
     process.stderr.write("onnxruntime-web (one thread) …\n");
     onnx.push(...(await benchOnnx({ LSTM: model("LSTM"), GRUResetBefore: model("GRUResetBefore") }, time, reps)));
-    process.stdout.write(["\n| cell | case | onnxruntime-web, 1 thread, ms | rnnc fused kernel ms | peer / rnnc |", "| --- | --- | ---: | ---: | ---: |",
-      ...onnx.map((r) => `| ${r.cell} | ${r.case} | ${r.peerMs.toFixed(2)} | ${r.fusedMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`)].join("\n") + "\n");
+    const two = (r: OnnxRow) => (r.twoThreadsMs ? `${r.twoThreadsMs.toFixed(2)} | ${r.twoThreadsRatio!.toFixed(2)}×` : "– | –");
+    process.stdout.write(["\n| cell | case | onnxruntime-web, 1 thread, ms | rnnc fused, 1 thread, ms | peer / rnnc | rnnc fused, 2 threads, ms | peer / rnnc |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+      ...onnx.map((r) => `| ${r.cell} | ${r.case} | ${r.peerMs.toFixed(2)} | ${r.fusedMs.toFixed(2)} | ${r.ratio.toFixed(2)}× | ${two(r)} |`)].join("\n") + "\n");
   }
   let lsp: LspBench | undefined;
   if (!only || only === "lsp") {

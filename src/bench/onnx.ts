@@ -4,11 +4,16 @@ import { join } from "node:path";
 import { FusedScan } from "../fused/scan.js";
 import type { ModelIR } from "../ir/ir.js";
 import { packageRoot } from "../node/host.js";
+import { startScanHelper, stopScanHelper } from "../node/scan-helper.js";
 import { optimize } from "../passes/pipeline.js";
 import { layerEnv } from "../runtime/dims.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 
-export interface OnnxRow { readonly cell: string; readonly case: string; readonly peerMs: number; readonly fusedMs: number; readonly ratio: number }
+export interface OnnxRow {
+  readonly cell: string; readonly case: string; readonly peerMs: number;
+  /** rnnc's fused kernel on this thread alone, and with the batch split over two threads (when there is a second core). */
+  readonly fusedMs: number; readonly ratio: number; readonly twoThreadsMs?: number; readonly twoThreadsRatio?: number;
+}
 
 type Timer = (f: () => unknown, reps: number) => Promise<number>;
 
@@ -35,8 +40,14 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const kernel = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
     const prefix = `${layer.name}.`;
     const params = new Map([...initParams(modelParamSpecs(ir, env), 1)].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data as Float32Array]));
+    await stopScanHelper();
     const fusedMs = await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps);
-    rows.push({ cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs });
+    const twoThreadsMs = startScanHelper() ? await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps) : undefined;
+    await stopScanHelper();
+    rows.push({
+      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs,
+      ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: peerMs / twoThreadsMs } : {}),
+    });
     await session.release();
   }
   return rows;

@@ -157,6 +157,7 @@ async function tfjsRunner(backend: BackendName, precision: Precision) {
   const { useBackend } = await import("../tfjs/backend.js");
   const run = await import("../tfjs/run.js");
   await useBackend(backend);
+  (await import("../node/scan-helper.js")).startScanHelper(); // fused scans split batches over two cores (RNNC_THREADS=1: one)
   return run;
 }
 

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { MIN_SPLIT_ROWS, MIN_SPLIT_WORK, startScanHelper } from "../node/scan-helper.js";
 import { compiler, dimsFlag, loweringFlags, optsFlag, readText, UsageError } from "./commands.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { resolveDims } from "../runtime/dims.js";
@@ -17,7 +18,7 @@ export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; limit?: number | undefined;
-  backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean;
+  backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
 }
 
 interface Example { inputs: Record<string, unknown>; target: unknown }
@@ -80,6 +81,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   const { Trainer } = await import("../tfjs/train.js");
   await useBackend(a.backend);
   const lowering = await loweringFlags(a.backend, a);
+  const threads = a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;
   const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}) });
   if (state.optimizer) {
     const restored = await trainer.restoreOptimizer(state.optimizer);
@@ -100,7 +102,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       for (let k = 0; k < batches && !interrupted; k++) {
         const chunk = order.slice(k * a.batchSize, (k + 1) * a.batchSize);
         const loss = trainer.step(batchOf(ir, chunk));
-        if (a.explain && k === 0 && epoch === firstEpoch) process.stderr.write(explainPaths(trainer.scanPaths()));
+        if (a.explain && k === 0 && epoch === firstEpoch) process.stderr.write(explainPaths(trainer.scanPaths(), threads));
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
         sum += loss * chunk.length;
         count += chunk.length;
@@ -142,7 +144,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 }
 
 /** One line per scan: the layer, the path it took and why. */
-function explainPaths(paths: ReadonlyMap<number, { kind: string; layer: string; fused: boolean; why: string }>): string {
+function explainPaths(paths: ReadonlyMap<number, { kind: string; layer: string; fused: boolean; why: string }>, threads: number): string {
   if (!paths.size) return "no scans: nothing to fuse\n";
-  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why})\n`).join("");
+  const split = threads > 1 ? `; batches of ${MIN_SPLIT_ROWS} or more rows and ${MIN_SPLIT_WORK} or more rows × steps split over ${threads} threads` : "";
+  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why}${p.fused ? split : ""})\n`).join("");
 }

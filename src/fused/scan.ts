@@ -8,6 +8,10 @@ import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
 import { batchRows, evalRows, sharedRows, type Rows } from "./batched.js";
 import { planStages, runStages, type Stage } from "./loops.js";
+import { scanHelper, splitBackward, splitForward, splits } from "./parallel.js";
+import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./types.js";
+
+export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 
@@ -19,48 +23,13 @@ type LeafSource =
   | { readonly kind: "seedOutput"; readonly k: number }
   | { readonly kind: "seedState"; readonly state: string };
 
-/** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
-export interface ScanRun {
-  readonly T: number;
-  readonly B: number;
-  readonly xs: readonly Float32Array[];
-  readonly init?: ReadonlyMap<string, Float32Array>;
-  /** Each example's length (steps at or after it leave the states as they are and output 0). */
-  readonly lengths?: readonly number[];
-  readonly reverse?: boolean;
-}
-
-/** What the forward pass keeps for the backward pass. */
-export interface Tape {
-  readonly run: ScanRun;
-  /** Per state: its value after each processed step s (processing order), [T*B*size]. */
-  readonly history: ReadonlyMap<string, Float32Array>;
-  readonly init: ReadonlyMap<string, Float32Array>;
-  /** Hoisted values (all steps, absolute time) and per-step values (processing order) the VJP reads, by step node. */
-  readonly saved: ReadonlyMap<NodeId, { readonly data: Float32Array; readonly hoisted: boolean }>;
-}
-
-export interface ScanOutput {
-  /** Every cell output, [T*B*size] in time order (0 on steps past an example's length). */
-  readonly ys: readonly Float32Array[];
-  /** Every state after the last step, [B*size]. */
-  readonly finals: ReadonlyMap<string, Float32Array>;
-  readonly tape: Tape;
-}
-
-export interface ScanGradients {
-  readonly dxs: readonly (Float32Array | undefined)[];
-  readonly dInit: ReadonlyMap<string, Float32Array>;
-  readonly dParams: ReadonlyMap<string, Float32Array>;
-}
-
 /** Why a cell cannot run fused, or undefined when it can. */
 export function fusedUnsupported(cell: CellIR): string | undefined {
   for (const s of cell.states) if (cell.nodes[s.init]!.op !== Op.Const) return `state ${s.name} starts from a value computed from params`;
   return undefined;
 }
 
-export class FusedScan {
+export class FusedScan implements ScanKernel {
   readonly g: StepVjp;
   private readonly sizes: Map<string, number>;
   /** Step nodes by stage: shared (params, constants), hoisted (inputs only: all steps at once), recurrent (per step). */
@@ -152,8 +121,17 @@ export class FusedScan {
     }
   }
 
-  /** All T steps; `training: false` keeps none of the values only the backward pass needs (its tape has no `saved`). */
+  /**
+   * All T steps; `training: false` keeps none of the values only the backward pass needs (its tape has no `saved`).
+   * With a helper thread installed, a large enough batch is split between it and this thread.
+   */
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
+    const h = scanHelper();
+    if (h && splits(run)) return splitForward(this, h, params, run, training, (r) => this.forwardRows(params, r, training));
+    return this.forwardRows(params, run, training);
+  }
+
+  private forwardRows(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training: boolean): ScanOutput {
     beginFixedScope();
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
@@ -213,6 +191,13 @@ export class FusedScan {
 
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
+    if (!tape.split) return this.backwardRows(params, tape, dys, dFinals);
+    const h = scanHelper();
+    if (!h) throw new Error("internal: a split forward pass's gradient asked for after its helper thread was removed");
+    return splitBackward(this, h, params, tape.split, tape.run, dys, dFinals, (t, d, f) => this.backwardRows(params, t, d, f));
+  }
+
+  private backwardRows(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
     beginFixedScope();
     const { vjp } = this.g;
     const { run } = tape;

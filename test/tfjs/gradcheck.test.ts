@@ -26,7 +26,7 @@ const rand = (shape: number[], seed: number, scale = 1): Tensor => {
 const floatOutputs = (ir: ModelIR) => ir.outputs.filter((o) => ir.nodes[o.node]!.dtype === "float");
 
 /** L = Σ (every float output, padded steps zero) ⊙ fixed random weights. */
-function lossInterp(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, input: ModelRunInput, weights: Map<string, Tensor>): number {
+function lossInterp(ir: ModelIR, env: ReadonlyMap<string, number>, params: Map<string, Tensor>, input: ModelRunInput, weights: Map<string, Tensor>): number {
   const out = runModel(ir, env, params, input, "f64");
   let L = 0;
   for (const [k, o] of Object.entries(out)) {
@@ -39,7 +39,7 @@ function lossInterp(ir: ModelIR, env: Map<string, number>, params: Map<string, T
 
 let fused = true;
 
-function check(text: string | ModelIR, inputs: Record<string, Tensor>, lengths?: Record<string, number[]>, env = new Map([["I", I], ["H", H]])) {
+function check(text: string | ModelIR, inputs: Record<string, Tensor>, lengths?: Record<string, number[]>, env: ReadonlyMap<string, number> = new Map([["I", I], ["H", H]])) {
   const ir = typeof text === "string" ? modelFrom(text) : text;
   const params = initParams(modelParamSpecs(ir, env), 5, "f64");
   let k = 0;

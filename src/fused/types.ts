@@ -1,0 +1,51 @@
+// The fused scan's values as they pass between the kernel, the tfjs op and the helper thread.
+import type { CellIR, NodeId } from "../ir/ir.js";
+import type { DimEnv } from "../runtime/dims.js";
+
+/** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
+export interface ScanRun {
+  readonly T: number;
+  readonly B: number;
+  readonly xs: readonly Float32Array[];
+  readonly init?: ReadonlyMap<string, Float32Array>;
+  /** Each example's length (steps at or after it leave the states as they are and output 0). */
+  readonly lengths?: readonly number[];
+  readonly reverse?: boolean;
+}
+
+/** What the forward pass keeps for the backward pass. */
+export interface Tape {
+  readonly run: ScanRun;
+  /** Per state: its value after each processed step s (processing order), [T*B*size]. */
+  readonly history: ReadonlyMap<string, Float32Array>;
+  readonly init: ReadonlyMap<string, Float32Array>;
+  /** Hoisted values (all steps, absolute time) and per-step values (processing order) the VJP reads, by step node. */
+  readonly saved: ReadonlyMap<NodeId, { readonly data: Float32Array; readonly hoisted: boolean }>;
+  /** Set when the batch was split between two threads (parallel.ts): this tape's values are those of the first rows. */
+  readonly split?: SplitTape;
+}
+
+export interface ScanOutput {
+  /** Every cell output, [T*B*size] in time order (0 on steps past an example's length). */
+  readonly ys: readonly Float32Array[];
+  /** Every state after the last step, [B*size]. */
+  readonly finals: ReadonlyMap<string, Float32Array>;
+  readonly tape: Tape;
+}
+
+export interface ScanGradients {
+  readonly dxs: readonly (Float32Array | undefined)[];
+  readonly dInit: ReadonlyMap<string, Float32Array>;
+  readonly dParams: ReadonlyMap<string, Float32Array>;
+}
+
+/** The part of a tape that says the batch was split: rows from `at` on ran on the helper, which keeps their tape. */
+export interface SplitTape { readonly at: number; readonly helperTape: number; readonly local: Tape }
+
+/** What the helper thread's job server needs of a kernel. */
+export interface ScanKernel {
+  readonly cell: CellIR;
+  readonly env: DimEnv;
+  forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training?: boolean): ScanOutput;
+  backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients;
+}
