@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useBackend } from "../../src/tfjs/backend.js";
@@ -197,5 +197,19 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     const r = run(...base, "--epochs", "0", "-o", join(tmp, "x.json"));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^rnnc: --epochs must be a whole number ≥ 1, not 0\n/);
+    const t = run(...base, "--threads", "3", "-o", join(tmp, "x.json"));
+    expect(t.status).toBe(2);
+    expect(t.stderr).toMatch(/threads/);
+    expect(t.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("--explain says when batches are split over two threads, and --threads 1 keeps to one", () => {
+    const two = run(...base, "--epochs", "1", "-o", join(tmp, "t2.json"), "--explain");
+    expect(two.status).toBe(0);
+    if (availableParallelism() > 1) expect(two.stderr).toMatch(/split over 2 threads/);
+    const one = run(...base, "--epochs", "1", "-o", join(tmp, "t1.json"), "--explain", "--threads", "1");
+    expect(one.status).toBe(0);
+    expect(one.stderr).toMatch(/scan of layer `rnn`: fused \(/);
+    expect(one.stderr).not.toMatch(/threads/);
   });
 });
