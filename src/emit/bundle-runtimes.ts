@@ -17,4 +17,5 @@ async function bundle(entry: string, external: string[], names: string[]): Promi
 }
 
 writeFileSync(join(here, "runtime-tfjs.txt"), await bundle("../tfjs/compiled.js", ["@tensorflow/tfjs"], ["createCompiledModel"]));
-writeFileSync(join(here, "runtime-js.txt"), await bundle("./js/runtime.js", [], ["createCompiledModel", "tokenRangeError"]));
+writeFileSync(join(here, "runtime-js.txt"), await bundle("./js/runtime-fused.js", [], ["createCompiledModel", "tokenRangeError"]));
+writeFileSync(join(here, "runtime-js-plain.txt"), await bundle("./js/runtime.js", [], ["createCompiledModel", "tokenRangeError"]));

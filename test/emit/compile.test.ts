@@ -303,6 +303,7 @@ describe("README", () => {
     expect(r.stderr).toBe("");
     const data = /Float32Array\(6\) \[([^\]]*)\]/.exec(r.stdout)![1]!.split(",").map(Number);
     const streamed = r.stdout.trim().split("\n").slice(-3).map(Number);
-    expect(streamed).toEqual(data.slice(0, 3));
+    // A batch runs on the fused kernels, a stream through the compiled cells: the same numbers to float32 rounding.
+    streamed.forEach((x, i) => expect(Math.abs(x - data[i]!)).toBeLessThanOrEqual(1e-6 * Math.abs(data[i]!) + 1e-7));
   });
 });

@@ -6,7 +6,7 @@ import { streamability } from "../../ir/streaming.js";
 import { concreteShape, type DimEnv } from "../../runtime/dims.js";
 import { tensorFromJson } from "../../runtime/json-tensor.js";
 import { ModelRunner } from "../../interp/run-model.js";
-import type { ModelOutput, StepperFactory } from "../../runtime/run-types.js";
+import type { ModelOutput, ModelRunInput, StepperFactory } from "../../runtime/run-types.js";
 import { sizeOf, type Tensor } from "../../runtime/tensor.js";
 import { checkWeights, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../../weights/weights.js";
 
@@ -29,7 +29,12 @@ export interface JsModuleSpec {
   readonly stream?: StreamFactory;
   /** Per param (`layer.param`), its float32 values as base64 (little-endian). */
   readonly weights: Readonly<Record<string, string>>;
+  /** A runner for whole batches (the fused kernels, runtime-fused.ts), or undefined for the model: left out of --no-simd modules. */
+  readonly batched?: (ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>) => BatchRunner | undefined;
 }
+
+/** Runs a model over a whole batch at once, with the interpreter's results. */
+export interface BatchRunner { run(input: ModelRunInput): Record<string, ModelOutput> }
 
 export type InputValue = unknown;
 export interface RunOptions { readonly lengths?: Readonly<Record<string, readonly number[]>>; readonly seed?: number }
@@ -73,6 +78,8 @@ export class CompiledJsModel {
   private cells = new Map<string, CompiledCell>();
   private stream: StreamProgram | undefined;
   private streamResult: Record<string, Float32Array> | undefined;
+  /** Batches of two or more run through the spec's batch runner where there is one (null: none for this model). */
+  private batched: BatchRunner | null | undefined;
 
   constructor(private readonly spec: JsModuleSpec, options: { weights?: string | object } = {}) {
     this.ir = modelFromJson(spec.ir);
@@ -87,6 +94,7 @@ export class CompiledJsModel {
     this.cells = new Map(this.ir.layers.map((l) => [l.name, this.instance(l)]));
     this.stream = undefined;
     this.streamResult = undefined;
+    this.batched = undefined;
   }
 
   private instance(l: LayerInfo): CompiledCell {
@@ -99,7 +107,9 @@ export class CompiledJsModel {
   run(inputs: Readonly<Record<string, InputValue>>, options: RunOptions = {}): { outputs: Record<string, Output>; lengths: Record<string, number[]> } {
     if (typeof inputs !== "object" || inputs === null) throw new RnncError("RNN0605", "inputs must be an object with one entry per input");
     const tensors = record(Object.keys(inputs).map((k) => [k, tensorOf(own(inputs, k) ? inputs[k] : undefined, k)] as const));
-    const runner = new ModelRunner(this.ir, this.env, this.params, "f32", this.steppers());
+    const first = tensors[this.ir.inputs[0]?.name ?? ""];
+    if (this.batched === undefined) this.batched = this.spec.batched?.(this.ir, this.env, this.params) ?? null;
+    const runner = this.batched && first && first.shape[0]! >= 2 ? this.batched : new ModelRunner(this.ir, this.env, this.params, "f32", this.steppers());
     const out = runner.run({ inputs: tensors, ...(options.lengths ? { lengths: options.lengths } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
     const lengths = record(Object.entries(out).filter(([, o]) => o.lengths).map(([k, o]) => [k, o.lengths!] as const));
     return { outputs: record(Object.entries(out).map(([k, o]) => [k, plain(o)] as const)), lengths };

@@ -1,0 +1,181 @@
+// A whole model over a batch on the fused kernels: scans, maps and applies as fused scans, the rest over all rows at once.
+import { RnncError } from "../diagnostics/errors.js";
+import type { ModelIR, Node, NodeId } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import { optimize } from "../passes/pipeline.js";
+import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
+import type { ModelOutput, ModelRunInput } from "../runtime/run-types.js";
+import { sizeOf, type Tensor } from "../runtime/tensor.js";
+import { validateModelInputs } from "../runtime/validate-inputs.js";
+import { batchRows, evalRows, sharedRows } from "./batched.js";
+import { FusedScan, fusedUnsupported } from "./scan.js";
+
+/** A value for the whole batch: single values [B·size], sequences time-major [T·B·size] with each example's length. */
+type BatchValue =
+  | { readonly kind: "one"; readonly data: Float32Array; readonly shape: readonly number[] }
+  | { readonly kind: "seq"; readonly data: Float32Array; readonly shape: readonly number[]; readonly T: number; readonly lengths: readonly number[] }
+  | { readonly kind: "states"; readonly states: ReadonlyMap<string, Float32Array>; readonly shapes: ReadonlyMap<string, readonly number[]> };
+
+/** Why a model cannot run batched here (the caller then runs it an example at a time), or undefined when it can. */
+export function batchedUnsupported(ir: ModelIR): string | undefined {
+  for (const n of ir.nodes) {
+    if (n.op === Op.Generate) return "it generates (each example feeds its own outputs back)";
+    if ((n.op === Op.Scan || n.op === Op.Map || n.op === Op.Apply)) {
+      const why = fusedUnsupported(ir.layers.find((l) => l.name === n.attrs.layer)!.ir);
+      if (why) return `layer ${n.attrs.layer}: ${why}`;
+    }
+    if (!["sequence", "leaf"].includes(kindOf(n)) && n.args.some((a) => ir.nodes[a]!.seq) && n.args.some((a) => !ir.nodes[a]!.seq && ir.nodes[a]!.batched))
+      return "an op mixes a sequence with a single value";
+  }
+  return undefined;
+}
+
+const kindOf = (n: Node): string => (n.op === Op.Input || n.op === Op.Param || n.op === Op.Const ? "leaf"
+  : [Op.Apply, Op.Map, Op.Scan, Op.Final, Op.Field, Op.Last, Op.Generate].includes(n.op) ? "sequence" : "op");
+
+export class BatchedModelRunner {
+  private readonly kernels = new Map<string, FusedScan>();
+  private readonly params = new Map<string, Map<string, Float32Array>>();
+
+  constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>) {
+    for (const l of ir.layers) {
+      const prefix = `${l.name}.`;
+      this.params.set(l.name, new Map([...params].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), Float32Array.from(t.data)])));
+    }
+  }
+
+  private kernel(layer: string): FusedScan {
+    let k = this.kernels.get(layer);
+    if (!k) {
+      const l = this.ir.layers.find((x) => x.name === layer)!;
+      this.kernels.set(layer, (k = new FusedScan(optimize(l.ir), layerEnv(l, this.env))));
+    }
+    return k;
+  }
+
+  /** The same outputs as the interpreter's ModelRunner (float32), for the whole batch at once. */
+  run(input: ModelRunInput): Record<string, ModelOutput> {
+    const { ir } = this;
+    const B = validateModelInputs(ir, this.env, input.inputs, input.lengths);
+    const v: BatchValue[] = [];
+    for (const n of ir.nodes) v[n.id] = this.evaluate(n, v, input, B);
+    const out: Record<string, ModelOutput> = {};
+    for (const o of ir.outputs) {
+      const val = v[o.node]!;
+      let res: ModelOutput;
+      if (val.kind === "states") res = { states: Object.fromEntries([...val.states].map(([k, d]) => [k, { shape: [B, ...val.shapes.get(k)!], data: d }])) };
+      else if (val.kind === "one") res = { tensor: { shape: [B, ...val.shape], data: val.data } };
+      else {
+        // As long as the longest example (the interpreter's convention), zero past each length.
+        const T = Math.max(0, ...val.lengths);
+        res = { tensor: { shape: [B, T, ...val.shape], data: batchMajor(val.data.subarray(0, T * B * sizeOf(val.shape)), T, B) }, lengths: [...val.lengths] };
+      }
+      Object.defineProperty(out, o.name, { value: res, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+
+  private shape(n: Node, what: string): number[] {
+    return concreteShape(n.shape, this.env, what);
+  }
+
+  private evaluate(n: Node, v: readonly BatchValue[], input: ModelRunInput, B: number): BatchValue {
+    switch (n.op) {
+      case Op.Input: {
+        const t = input.inputs[n.attrs.name!]!;
+        const shape = this.shape(n, `input ${n.attrs.name}`);
+        if (!n.seq) return { kind: "one", data: Float32Array.from(t.data), shape };
+        const T = t.shape[1]!;
+        const lengths = input.lengths?.[n.attrs.name!] ?? Array(B).fill(T);
+        return { kind: "seq", data: zeroPadding(timeMajor(Float32Array.from(t.data), B, T), T, B, lengths), shape, T, lengths };
+      }
+      case Op.Apply: case Op.Map: case Op.Scan: return this.layer(n, v, B);
+      case Op.Final: return this.finals.get(n.args[0]!)!;
+      case Op.Field: {
+        const s = v[n.args[0]!] as Extract<BatchValue, { kind: "states" }>;
+        return { kind: "one", data: s.states.get(n.attrs.name!)!, shape: s.shapes.get(n.attrs.name!)! };
+      }
+      case Op.Last: {
+        const s = v[n.args[0]!] as Extract<BatchValue, { kind: "seq" }>;
+        if (s.lengths.some((l) => l === 0)) throw new RnncError("RNN0605", "`last` of an empty sequence: a length is 0", ["every sequence needs at least one step"]);
+        const size = sizeOf(s.shape);
+        const data = new Float32Array(B * size);
+        for (let b = 0; b < B; b++) data.set(s.data.subarray(((s.lengths[b]! - 1) * B + b) * size, ((s.lengths[b]! - 1) * B + b + 1) * size), b * size);
+        return { kind: "one", data, shape: s.shape };
+      }
+      case Op.Param: case Op.Const: return { kind: "one", data: new Float32Array(0), shape: [] }; // read through evalRows below
+      default: {
+        // A model-level op: over all rows (time-major steps, or the batch), padding zeroed again after.
+        const args = n.args.map((a) => v[a]!);
+        const seq = args.find((a) => a.kind === "seq") as Extract<BatchValue, { kind: "seq" }> | undefined;
+        const R = seq ? seq.T * B : B;
+        const rows = n.args.map((a, k) => {
+          const arg = this.ir.nodes[a]!;
+          if (arg.op === Op.Const) return sharedRows(Float32Array.of(arg.attrs.value!), []);
+          if (arg.op === Op.Param) throw new Error("internal: a model-level param");
+          const x = args[k] as Exclude<BatchValue, { kind: "states" }>;
+          return batchRows(x.data, x.shape, R);
+        });
+        const r = evalRows(n, rows, this.env, R);
+        const shape = this.shape(n, "a value");
+        const data = r.shared ? repeat(r.data, R) : r.data;
+        return seq ? { kind: "seq", data: zeroPadding(data, seq.T, B, seq.lengths), shape, T: seq.T, lengths: seq.lengths } : { kind: "one", data, shape };
+      }
+    }
+  }
+
+  private readonly finals = new Map<NodeId, BatchValue>();
+
+  /** A layer over the batch: a scan with its states, a map or apply as a scan of a stateless cell. */
+  private layer(n: Node, v: readonly BatchValue[], B: number): BatchValue {
+    const layer = n.attrs.layer!;
+    const k = this.kernel(layer);
+    const cell = k.cell;
+    const xs = cell.inputs.map((_, j) => v[n.args[j]!]! as Exclude<BatchValue, { kind: "states" }>);
+    const first = xs[0]!;
+    const T = first.kind === "seq" ? first.T : 1;
+    const lengths = first.kind === "seq" ? first.lengths : undefined;
+    const init = new Map<string, Float32Array>();
+    if (n.attrs.hasInit) {
+      const given = v[n.args[n.args.length - 1]!]!;
+      if (given.kind === "states") [...given.states.values()].forEach((d, i) => init.set(cell.states[i]!.name, d));
+      else if (given.kind === "one") init.set(cell.states[0]!.name, given.data);
+    }
+    const out = k.forward(this.params.get(layer)!, {
+      T, B, xs: xs.map((x) => x.data), ...(init.size ? { init } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
+      ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}),
+    }, false);
+    const shape = this.shape(n, "a layer's output");
+    this.finals.set(n.id, { kind: "states", states: out.finals, shapes: new Map(cell.states.map((s) => [s.name, concreteShape(s.shape, k.env, `state ${s.name}`)])) });
+    return n.op === Op.Apply ? { kind: "one", data: out.ys[0]!, shape } : { kind: "seq", data: out.ys[0]!, shape, T, lengths: lengths! };
+  }
+}
+
+/** [B, T, size] (batch first) → [T, B, size]. */
+function timeMajor(a: Float32Array, B: number, T: number): Float32Array {
+  const size = a.length / (B * T || 1);
+  const o = new Float32Array(a.length);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) o.set(a.subarray((b * T + t) * size, (b * T + t + 1) * size), (t * B + b) * size);
+  return o;
+}
+
+/** [T, B, size] → [B, T, size]. */
+function batchMajor(a: Float32Array, T: number, B: number): Float32Array {
+  const size = a.length / (B * T || 1);
+  const o = new Float32Array(a.length);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) o.set(a.subarray((t * B + b) * size, (t * B + b + 1) * size), (b * T + t) * size);
+  return o;
+}
+
+/** Zeroes every step at or past an example's length (time-major), in place. */
+function zeroPadding(a: Float32Array, T: number, B: number, lengths: readonly number[]): Float32Array {
+  const size = a.length / (B * T || 1);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lengths[b]!) a.fill(0, (t * B + b) * size, (t * B + b + 1) * size);
+  return a;
+}
+
+function repeat(x: Float32Array, R: number): Float32Array {
+  const o = new Float32Array(R * x.length);
+  for (let r = 0; r < R; r++) o.set(x, r * x.length);
+  return o;
+}

@@ -1,0 +1,91 @@
+// Whole models over a batch on the fused kernels against the interpreter's model runner, example by example.
+import { describe, expect, it } from "vitest";
+import { BatchedModelRunner, batchedUnsupported } from "../../src/fused/run-model.js";
+import { runModel } from "../../src/interp/run-model.js";
+import type { ModelIR } from "../../src/ir/ir.js";
+import { resolveDims } from "../../src/runtime/dims.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import type { ModelRunInput } from "../../src/runtime/run-types.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { closeness, compiler, modelFrom, rnnFiles } from "../helpers.js";
+
+const B = 4, T = 6;
+const lengths = [6, 3, 1, 5];
+
+const topologies: [string, string][] = [
+  ["stacked, reverse, last, final and a field", `model M<I = 3, H = 4> { input x: [T, I]  layer a = LSTM<I, H>  layer b = GRU<H, H>  layer d = Dense<H, 2>
+    s = scan(b, scan(a, x), reverse = true)  output y = d(last(s))  output h = final(s).h  output st = final(s)  output seq = s }`],
+  ["bidirectional (concat and ave) with a map", `model M<I = 3, H = 4> { input x: [T, I]  layer f = LSTM<I, H>  layer g = LSTM<I, H>  layer d = Dense<2 * H, 1>
+    output y = map(d, bidirectional(f, g, x, merge = concat))  output z = bidirectional(f, g, x, merge = ave) }`],
+  ["encoder–decoder with embeddings, teacher forced", `model M<H = 4> { input src: [S] int  input tgt: [U] int  layer e = Embedding<5, 3>  layer enc = LSTM<3, H>  layer dec = LSTM<3, H>
+    output y = scan(dec, map(e, tgt), init = final(scan(enc, map(e, src)))) }`],
+  ["pointwise work on sequences and single values", `model M<I = 3, H = 4> { input x: [T, I]  input z: [H]  layer a = Elman<I, H>  layer d = Dense<H, H>
+    s = scan(a, x)  output y = tanh(s) * 2 + 1  output w = d(z) - 0.5 }`],
+];
+
+function models(): [string, ModelIR][] {
+  const out: [string, ModelIR][] = [];
+  for (const file of rnnFiles("examples")) {
+    const r = compiler.check(file);
+    if (r.diagnostics.some((d) => d.severity === "error")) continue;
+    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model") out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
+  }
+  for (const [name, spec] of topologies) out.push([name, modelFrom(`import { LSTM, GRU, Elman, Dense, Embedding } from "std"\n${spec}`, "M")]);
+  return out;
+}
+
+describe("models over a batch on the fused kernels", () => {
+  for (const [name, ir] of models()) {
+    const why = batchedUnsupported(ir);
+    if (why) {
+      it(`${name}: runs an example at a time (${why})`, () => expect(ir.nodes.some((n) => n.op === "generate")).toBe(true));
+      continue;
+    }
+    it(`${name}: equals the interpreter`, () => {
+      const env = resolveDims(ir, new Map());
+      const params = initParams(modelParamSpecs(ir, env), 3);
+      const rng = mulberry32(8);
+      const inputs = Object.fromEntries(ir.inputs.map((i) => {
+        const inner = i.shape.map((d) => [...d].reduce((s, [k, c]) => s + c * (k === "" ? 1 : env.get(k)!), 0));
+        const shape = i.seq ? [B, T, ...inner] : [B, ...inner];
+        const n = shape.reduce((a, b) => a * b, 1);
+        return [i.name, { shape, data: Float32Array.from({ length: n }, () => (i.dtype === "int" ? Math.floor(rng() * 4) : 2 * rng() - 1)) }];
+      }));
+      const input: ModelRunInput = { inputs, lengths: Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, lengths])) };
+      const want = runModel(ir, env, params, input, "f32");
+      const got = new BatchedModelRunner(ir, env, params).run(input);
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      for (const [k, w] of Object.entries(want)) {
+        const g = got[k]!;
+        if (w.states) for (const [s, t] of Object.entries(w.states)) {
+          expect(g.states![s]!.shape).toEqual(t.shape);
+          expect(closeness(g.states![s]!.data, t.data, 1e-5, 1e-6), `${k}.${s}`).toBeLessThanOrEqual(1);
+        }
+        else {
+          expect(g.tensor!.shape, k).toEqual(w.tensor!.shape);
+          expect(g.lengths).toEqual(w.lengths);
+          expect(closeness(g.tensor!.data, w.tensor!.data, 1e-5, 1e-6), k).toBeLessThanOrEqual(1);
+        }
+      }
+    });
+  }
+
+  it("refuses bad inputs with the interpreter's errors", () => {
+    const ir = modelFrom(`import { LSTM } from "std"\nmodel M<I = 2, H = 3> { input x: [T, I]  layer a = LSTM<I, H>  output y = last(scan(a, x)) }`, "M");
+    const env = resolveDims(ir, new Map());
+    const params = initParams(modelParamSpecs(ir, env), 1);
+    const runner = new BatchedModelRunner(ir, env, params);
+    const bad: ModelRunInput[] = [
+      { inputs: { x: { shape: [2, 3, 2], data: new Float32Array(12) } }, lengths: { x: [3, 0] } },
+      { inputs: { x: { shape: [2, 3, 4], data: new Float32Array(24) } } },
+      { inputs: { y: { shape: [2, 3, 2], data: new Float32Array(12) } } },
+      { inputs: { x: { shape: [2, 3, 2], data: new Float32Array(12) } }, lengths: { x: [3, 4] } },
+    ];
+    for (const input of bad) {
+      const message = (f: () => unknown) => { try { f(); return "no error"; } catch (e) { return `${(e as { code?: string }).code} ${(e as Error).message}`; } };
+      const want = message(() => runModel(ir, env, params, input, "f32"));
+      expect(want).toMatch(/^RNN0605 /);
+      expect(message(() => runner.run(input))).toBe(want);
+    }
+  });
+});
