@@ -1,7 +1,7 @@
 // A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
 import {
-  I32, V128, block, br, br_if, end, f32load, f32x4add, f32x4mul, f32x4splat, get, i32add, i32c, i32ge_u, i32mul, i32shl, loop, oneFunctionModule,
-  set, tee, v128load, v128store,
+  I32, V128, block, br, br_if, end, f32x4add, f32x4mul, get, i32add, i32c, i32ge_u, i32mul, i32shl, loop, oneFunctionModule,
+  set, tee, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
 
 /**
@@ -35,7 +35,7 @@ function gemmBody(): number[] {
     get, BP, ...v128load(0), set, B0,
     get, BP, ...v128load(16), set, B1,
     ...rows.flatMap((r) => [
-      get, A0 + r, ...f32load(0), ...f32x4splat, set, AV,
+      get, A0 + r, ...v128load32splat(0), set, AV, // one instruction: load a float of A into all four lanes
       get, acc(r, 0), get, AV, get, B0, ...f32x4mul, ...f32x4add, set, acc(r, 0),
       get, acc(r, 1), get, AV, get, B1, ...f32x4mul, ...f32x4add, set, acc(r, 1),
       get, A0 + r, ...i32c(4), i32add, set, A0 + r,

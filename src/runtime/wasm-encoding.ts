@@ -42,6 +42,8 @@ export const i32lt_u = 0x49;
 export const f32load = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
 export const v128store = (offset: number) => simd(0x0b, 0x00, ...uleb(offset));
 export const f32x4splat = simd(0x13);
+/** v128.load32_splat: one 32-bit value from memory into all four lanes. */
+export const v128load32splat = (offset: number) => simd(0x09, 0x02, ...uleb(offset));
 /** A module importing memory `m.mem` and exporting one function `name` of i32 parameters. */
 export function oneFunctionModule(name: string, params: number, locals: readonly [count: number, type: number][], body: readonly number[]): Uint8Array {
   const type = section(1, vec([[0x60, ...vec(Array.from({ length: params }, () => [I32])), 0x00]]));
