@@ -136,22 +136,43 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
   }
 }
 
-/** Products with one shared operand as one gemm over all rows; false for the other cases (left to the row loop). */
-function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array): boolean {
+/** Products with one shared operand as one gemm over all rows (`accumulate`: added to `out`); false for the other cases. */
+function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate = false): boolean {
   const ra = a.shape.length, rb = b.shape.length;
   if (b.shared && !a.shared && ra === 1 && rb === 2) {          // x[k] @ W[k, n]: X[R, k] · W
-    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), fixedMat(b.data), out);
+    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), fixedMat(b.data), out, 0, accumulate);
     return true;
   }
   if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
-    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), fixedMat(a.data, true), out); // shared values do not change
+    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), fixedMat(a.data, true), out, 0, accumulate); // shared values do not change
     return true;
   }
   if (b.shared && !a.shared && ra === 2 && rb <= 2) {           // A[m, k] @ W: rows of every A stacked
-    gemm(R * a.shape[0]!, rb === 2 ? b.shape[1]! : 1, a.shape[1]!, mat(a.data), fixedMat(b.data), out);
+    gemm(R * a.shape[0]!, rb === 2 ? b.shape[1]! : 1, a.shape[1]!, mat(a.data), fixedMat(b.data), out, 0, accumulate);
     return true;
   }
   return false;
+}
+
+/**
+ * `addend + product` as one gemm that accumulates onto a copy of the addend (a value of the product's shape, per
+ * row or shared), written as node `id`'s buffer: the sum of a state's product and its hoisted input projection.
+ */
+export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env: DimEnv, R: number, id: number, pool?: Map<number, Float32Array>): Rows {
+  const shape = m.shape.map((d) => evalDim(d, env)!);
+  const size = sizeOf(shape);
+  let out = pool?.get(id);
+  if (!out || out.length !== R * size) {
+    out = new Float32Array(R * size);
+    pool?.set(id, out);
+  }
+  if (addend.shared) for (let r = 0; r < R; r++) out.set(addend.data, r * size);
+  else out.set(addend.data.subarray(0, R * size));
+  if (!matmulRows(args[0]!, args[1]!, R, out, true)) {
+    const p = evalRows(m, args, env, R);
+    for (let i = 0; i < out.length; i++) out[i] += p.shared ? p.data[i % size]! : p.data[i]!;
+  }
+  return { data: out, shape, shared: false, rows: R };
 }
 
 function sliceRows(x: Rows, start: number, end: number, R: number, out: Float32Array): void {

@@ -5,13 +5,18 @@ import { Op, opInfo, type OpsIn } from "../ir/ops.js";
 import { binaryFns, unaryFns } from "../interp/kernels.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
-import { evalRows, type Rows } from "./batched.js";
+import { evalMatMulAdd, evalRows, type Rows } from "./batched.js";
 import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { simdEnabled } from "./gemm.js";
 import { compileSimdLoop, loopHeap, simdLoopSupported, type Member, type Read } from "./simd-loop.js";
 
-/** One stage of a step: a node run alone (products, concatenations, …) or a fused loop of elementwise nodes. */
-export type Stage = { readonly kind: "node"; readonly node: Node } | { readonly kind: "loop"; readonly loop: FusedLoop };
+/**
+ * One stage of a step: a node run alone (products, concatenations, …), a product added to a value (`addend +
+ * node`, computed as node `as`: one accumulating gemm), or a fused loop of elementwise nodes.
+ */
+export type Stage =
+  | { readonly kind: "node"; readonly node: Node; readonly addend?: NodeId; readonly as?: NodeId }
+  | { readonly kind: "loop"; readonly loop: FusedLoop };
 
 
 /** Expressions of the ops written inline; every other op calls its function (the fast versions for exp, σ, tanh). */
@@ -192,8 +197,21 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
   const stages: Stage[] = [];
   const stageOf = new Map<NodeId, number>();
   const usedOutside = new Set<NodeId>(kept);
+  const uses = new Map<NodeId, number>();
+  for (const n of nodes) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + 1);
+  const keptSet = new Set(kept);
   for (const n of nodes) {
     const ready = Math.max(-1, ...n.args.map((a) => stageOf.get(a) ?? -1));
+    // addend + product, where the product is read by nothing else: the product's stage accumulates onto the addend.
+    const k = productAdded(n, all, env, stages, stageOf, uses, keptSet);
+    if (k !== undefined) {
+      const st = stages[k] as { node: Node };
+      const addend = n.args.find((a) => a !== st.node.id)!;
+      stages[k] = { kind: "node", node: st.node, addend, as: n.id };
+      usedOutside.add(addend);
+      stageOf.set(n.id, k);
+      continue;
+    }
     if (!fusible(n, all, env)) {
       stages.push({ kind: "node", node: n });
       stageOf.set(n.id, stages.length - 1);
@@ -230,10 +248,29 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
   return stages;
 }
 
+/**
+ * The stage of the product `n` adds to a value, when `n` is `a + b` of one shape with one side a product only `n`
+ * reads, run as its own stage, and the other side computed before that stage; else undefined.
+ */
+function productAdded(n: Node, all: readonly Node[], env: DimEnv, stages: readonly Stage[], stageOf: ReadonlyMap<NodeId, number>, uses: ReadonlyMap<NodeId, number>, kept: ReadonlySet<NodeId>): number | undefined {
+  if (n.op !== Op.Add || !n.batched || n.dtype !== "float" || n.args[0] === n.args[1]) return undefined;
+  for (const [p, q] of [[n.args[0]!, n.args[1]!], [n.args[1]!, n.args[0]!]] as const) {
+    const k = stageOf.get(p);
+    const st = k === undefined ? undefined : stages[k];
+    if (!st || st.kind !== "node" || st.node.id !== p || st.addend !== undefined || st.node.op !== Op.MatMul) continue;
+    if (uses.get(p) !== 1 || kept.has(p)) continue;
+    if (!sameShape(n, all[p]!, env) || !sameShape(n, all[q]!, env) || all[q]!.dtype !== "float") continue;
+    if ((stageOf.get(q) ?? -1) >= k!) continue;
+    return k;
+  }
+  return undefined;
+}
+
 /** Runs the stages over R rows, setting `values` of every node they compute (loop locals excepted). */
 export function runStages(stages: readonly Stage[], values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
   for (const st of stages) {
-    if (st.kind === "node") values[st.node.id] = evalRows(st.node, st.node.args.map((a) => values[a]!), env, R, pool);
-    else st.loop.run(values, R, env, pool);
+    if (st.kind === "loop") st.loop.run(values, R, env, pool);
+    else if (st.as !== undefined) values[st.as] = evalMatMulAdd(st.node, st.node.args.map((a) => values[a]!), values[st.addend!]!, env, R, st.as, pool);
+    else values[st.node.id] = evalRows(st.node, st.node.args.map((a) => values[a]!), env, R, pool);
   }
 }

@@ -10,7 +10,7 @@ import { builtinsByOp, Op } from "../../src/ir/ops.js";
 import { optimize } from "../../src/passes/pipeline.js";
 import { stepVjp } from "../../src/passes/vjp.js";
 import { mulberry32 } from "../../src/runtime/random.js";
-import { cellFrom } from "../helpers.js";
+import { cellFrom, closeness } from "../helpers.js";
 
 afterAll(() => setSimd(true));
 
@@ -91,6 +91,36 @@ describe("fused loops", () => {
       for (const H of [8, 5]) for (const graph of [g.step, g.vjp]) check(graph, new Map([["H", H]]), false);
     });
   }
+  it("runs a product added to a value as one accumulating product (LSTM and GRU steps, outputs only kept)", () => {
+    setSimd(true);
+    for (const name of ["LSTM", "GRUResetBefore"]) {
+      const cell = optimize(cellFrom(`import { ${name} } from "std"\ncell C<I, H> { input x: [I]  layer r = ${name}<I, H>  output y = r(x) }`));
+      const g = stepVjp(cell).step;
+      const env = new Map([["I", 4], ["H", 8]]);
+      const rng = mulberry32(23);
+      const shape = (id: number) => g.nodes[id]!.shape.map((d) => evalDim(d, env)!);
+      const size = (id: number) => shape(id).reduce((a, b) => a * b, 1);
+      const v: Rows[] = [];
+      for (const n of g.nodes) {
+        if (n.op === Op.Input) v[n.id] = batchRows(values(R * size(n.id), rng, false), shape(n.id), R);
+        else if (n.op === Op.Param) v[n.id] = sharedRows(values(size(n.id), rng, false), shape(n.id));
+        else if (!n.batched) v[n.id] = sharedRows(Float32Array.from(kernel(n, n.args.map((a) => ({ shape: v[a]!.shape, data: v[a]!.data })), env, "f32").data), shape(n.id));
+      }
+      const outputs = g.outputs.map((o) => o.node);
+      const stages = planStages(g.nodes.filter((n) => n.batched && n.op !== Op.Input), g.nodes, env, outputs);
+      expect(stages.some((st) => st.kind === "node" && st.as !== undefined), name).toBe(true);
+      runStages(stages, v, R, env);
+      for (let r = 0; r < R; r++) {
+        const ref: Float64Array[] = [];
+        for (const n of g.nodes) {
+          const arg = (a: number) => ({ shape: shape(a), data: ref[a] ?? Float64Array.from(rowOf(v[a]!, r)) });
+          if (n.batched && n.op !== Op.Input) ref[n.id] = kernel(n, n.args.map(arg), env, "f64").data as Float64Array;
+        }
+        for (const id of outputs) expect(closeness(rowOf(v[id]!, r), ref[id]!, 1e-5, 1e-6), `${name} output ${id}`).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
   it("compiles the LSTM's and GRU's loops to SIMD", () => {
     setSimd(true);
     for (const name of ["LSTM", "GRU"]) {
