@@ -113,7 +113,7 @@ export class FusedLoop {
         return;
       }
     }
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from op names and numbers only (see source())
+    // The text is built from op names and numbers only (see source()): nothing from a spec.
     this.path = "js";
     this.fn ??= new Function(...fnNames, this.source())(...fnArgs) as (...args: unknown[]) => void;
     const args: unknown[] = [R];
