@@ -113,8 +113,8 @@ export class FusedLoop {
         return;
       }
     }
-    // The text is built from op names and numbers only (see source()): nothing from a spec.
     this.path = "js";
+    // The text is built from op names and numbers only (see source()): nothing from a spec.
     this.fn ??= new Function(...fnNames, this.source())(...fnArgs) as (...args: unknown[]) => void;
     const args: unknown[] = [R];
     for (const id of this.outside) {
