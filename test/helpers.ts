@@ -44,6 +44,17 @@ export function rnnFiles(dir: string): string[] {
   return readdirSync(abs, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".rnn")).sort().map((f) => join(abs, f));
 }
 
+/** Every model of the examples that checks without errors, labelled `Name (folder/file.rnn)`. */
+export function exampleModels(): [string, ModelIR][] {
+  const out: [string, ModelIR][] = [];
+  for (const file of rnnFiles("examples")) {
+    const r = compiler.check(file);
+    if (r.diagnostics.some((d) => d.severity === "error")) continue;
+    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model") out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
+  }
+  return out;
+}
+
 /** A float32 tensor of uniform values in [-scale, scale), deterministic in `seed`. */
 export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
   const rng = mulberry32(seed);

@@ -29,6 +29,16 @@ export function rowOf(v: Rows, r: number): Tensor {
   return { shape: v.shape, data: v.data.subarray(at, at + s) };
 }
 
+/** Node `id`'s buffer of `length` floats: the one from an earlier step in `pool` when it fits, else a new one. */
+export function pooled(pool: Map<number, Float32Array> | undefined, id: number, length: number): Float32Array {
+  let out = pool?.get(id);
+  if (!out || out.length !== length) {
+    out = new Float32Array(length);
+    pool?.set(id, out);
+  }
+  return out;
+}
+
 /**
  * A node's value over `rows` examples (rows = 1 and shared when no argument is per example). With `pool`, the node's
  * buffer from an earlier step is written over instead of a new one (every kernel here writes all of its output).
@@ -39,12 +49,7 @@ export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: numb
   const shape = n.shape.map((d) => evalDim(d, env)!);
   if (n.op === Op.Const) return sharedRows(Float32Array.of(n.attrs.value!), []);
   if (n.op === Op.Reshape) return { ...args[0]!, shape };
-  const length = R * sizeOf(shape);
-  let out = pool?.get(n.id);
-  if (!out || out.length !== length) {
-    out = new Float32Array(length);
-    pool?.set(n.id, out);
-  }
+  const out = pooled(pool, n.id, R * sizeOf(shape));
   const cat = opInfo[n.op].category;
   if (cat === "unary") unaryRows(n.op as OpsIn<"unary">, args[0]!, out);
   else if (cat === "binary") binaryRows(n.op as OpsIn<"binary">, args[0]!, args[1]!, shape, R, out);
@@ -161,11 +166,7 @@ function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate =
 export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env: DimEnv, R: number, id: number, pool?: Map<number, Float32Array>): Rows {
   const shape = m.shape.map((d) => evalDim(d, env)!);
   const size = sizeOf(shape);
-  let out = pool?.get(id);
-  if (!out || out.length !== R * size) {
-    out = new Float32Array(R * size);
-    pool?.set(id, out);
-  }
+  const out = pooled(pool, id, R * size);
   if (addend.shared) for (let r = 0; r < R; r++) out.set(addend.data, r * size);
   else out.set(addend.data.subarray(0, R * size));
   if (!matmulRows(args[0]!, args[1]!, R, out, true)) {

@@ -5,7 +5,7 @@ import { Op, opInfo, type OpsIn } from "../ir/ops.js";
 import { binaryFns, unaryFns } from "../interp/kernels.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
-import { evalMatMulAdd, evalRows, type Rows } from "./batched.js";
+import { evalMatMulAdd, evalRows, pooled, type Rows } from "./batched.js";
 import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { simdEnabled } from "./gemm.js";
 import { compileSimdLoop, loopHeap, simdLoopSupported, type Member, type Read } from "./simd-loop.js";
@@ -54,14 +54,18 @@ export class FusedLoop {
   /** How the last run went: in WebAssembly SIMD or the generated JS. */
   path?: "simd" | "js";
 
-  constructor(readonly S: number, readonly index: number) {}
+  /** Each member's shape per example (its written value's shape). */
+  private readonly shapes = new Map<NodeId, readonly number[]>();
+
+  constructor(readonly S: number) {}
 
   has(id: NodeId): boolean {
     return this.members.some((m) => m.node.id === id);
   }
 
-  add(node: Node, reads: readonly Read[]): void {
+  add(node: Node, reads: readonly Read[], shape: readonly number[]): void {
     this.members.push({ node, reads });
+    this.shapes.set(node.id, shape);
   }
 
   outsideSlot(id: NodeId): number {
@@ -104,12 +108,12 @@ export class FusedLoop {
   }
 
   /** Runs the loop over R rows: reads `values` of the outside nodes, sets those of the written members. */
-  run(values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
+  run(values: Rows[], R: number, pool?: Map<number, Float32Array>): void {
     if (simdEnabled()) {
       if (this.simd === undefined) this.simd = (simdLoopSupported(this) && compileSimdLoop(this)) || null;
       if (this.simd) {
         this.path = "simd";
-        this.runSimd(this.simd, values, R, env, pool);
+        this.runSimd(this.simd, values, R, pool);
         return;
       }
     }
@@ -121,13 +125,13 @@ export class FusedLoop {
       const v = values[id]!;
       args.push(v.data, v.shared ? 0 : v.data.length / v.rows);
     }
-    for (const id of this.writes) args.push(this.buffer(id, R, pool));
+    for (const id of this.writes) args.push(pooled(pool, id, R * this.S));
     this.fn(...args);
-    this.setWrites(values, args.slice(1 + 2 * this.outside.length) as Float32Array[], R, env);
+    this.setWrites(values, args.slice(1 + 2 * this.outside.length) as Float32Array[], R);
   }
 
   /** The SIMD form: outside values copied into the loop memory, the written members copied out after. */
-  private runSimd(fn: (...args: number[]) => void, values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
+  private runSimd(fn: (...args: number[]) => void, values: Rows[], R: number, pool?: Map<number, Float32Array>): void {
     const args: number[] = [R];
     let floats = 0;
     const places = this.outside.map((id) => {
@@ -147,27 +151,15 @@ export class FusedLoop {
     this.outside.forEach((id, k) => heap.set(values[id]!.data, places[k]));
     fn(...args);
     const bufs = this.writes.map((id, k) => {
-      const out = this.buffer(id, R, pool);
+      const out = pooled(pool, id, R * this.S);
       out.set(heap.subarray(outs[k], outs[k]! + R * this.S));
       return out;
     });
-    this.setWrites(values, bufs, R, env);
+    this.setWrites(values, bufs, R);
   }
 
-  private buffer(id: NodeId, R: number, pool?: Map<number, Float32Array>): Float32Array {
-    let out = pool?.get(id);
-    if (!out || out.length !== R * this.S) {
-      out = new Float32Array(R * this.S);
-      pool?.set(id, out);
-    }
-    return out;
-  }
-
-  private setWrites(values: Rows[], bufs: readonly Float32Array[], R: number, env: DimEnv): void {
-    this.writes.forEach((id, k) => {
-      const n = this.members.find((m) => m.node.id === id)!.node;
-      values[id] = { data: bufs[k]!, shape: n.shape.map((d) => evalDim(d, env)!), shared: false, rows: R };
-    });
+  private setWrites(values: Rows[], bufs: readonly Float32Array[], R: number): void {
+    this.writes.forEach((id, k) => { values[id] = { data: bufs[k]!, shape: this.shapes.get(id)!, shared: false, rows: R }; });
   }
 }
 
@@ -231,7 +223,7 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
       }
     }
     if (at < 0) {
-      stages.push({ kind: "loop", loop: new FusedLoop(S, stages.length) });
+      stages.push({ kind: "loop", loop: new FusedLoop(S) });
       at = stages.length - 1;
     }
     const loop = (stages[at] as { loop: FusedLoop }).loop;
@@ -241,7 +233,7 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
       const off = viaOffset ? evalDim(n.attrs.start!, env)! * sizeOf(all[a]!.shape.slice(1).map((d) => evalDim(d, env)!)) : 0;
       return { outside: loop.outsideSlot(a), off, scalar: !viaOffset && sizeIn(all[a]!, env) === 1 && S !== 1 };
     });
-    loop.add(n, reads);
+    loop.add(n, reads, n.shape.map((d) => evalDim(d, env)!));
     stageOf.set(n.id, at);
   }
   for (const st of stages) if (st.kind === "loop") for (const m of st.loop.members) if (usedOutside.has(m.node.id)) st.loop.writes.push(m.node.id);
@@ -269,7 +261,7 @@ function productAdded(n: Node, all: readonly Node[], env: DimEnv, stages: readon
 /** Runs the stages over R rows, setting `values` of every node they compute (loop locals excepted). */
 export function runStages(stages: readonly Stage[], values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
   for (const st of stages) {
-    if (st.kind === "loop") st.loop.run(values, R, env, pool);
+    if (st.kind === "loop") st.loop.run(values, R, pool);
     else if (st.as !== undefined) values[st.as] = evalMatMulAdd(st.node, st.node.args.map((a) => values[a]!), values[st.addend!]!, env, R, st.as, pool);
     else values[st.node.id] = evalRows(st.node, st.node.args.map((a) => values[a]!), env, R, pool);
   }

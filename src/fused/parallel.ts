@@ -19,6 +19,7 @@ export type Job =
 
 export type Reply =
   | { readonly error: string }
+  | { readonly ready: true }
   | { readonly ys: readonly Float32Array[]; readonly finals: Params }
   | { readonly dxs: readonly (Float32Array | undefined)[]; readonly dInit: Params; readonly dParams: Params };
 
@@ -44,8 +45,8 @@ export const splits = (run: { readonly T: number; readonly B: number }): boolean
 const kernelIds = new WeakMap<ScanKernel, number>();
 let nextKernel = 1, nextTape = 1;
 
-function ask(h: ScanHelper, job: Job): Reply {
-  h.post(job);
+/** The helper's reply to the job it was given, or its failure as an internal error. */
+function answer(h: ScanHelper): Exclude<Reply, { error: string }> {
   const r = h.wait();
   if ("error" in r) throw new Error(`internal: the kernel helper thread failed: ${r.error}`);
   return r;
@@ -56,7 +57,8 @@ function kernelOn(h: ScanHelper, k: ScanKernel): number {
   let id = kernelIds.get(k);
   if (id === undefined) {
     kernelIds.set(k, (id = nextKernel++));
-    ask(h, { kind: "kernel", id, cell: k.cell, env: [...k.env] });
+    h.post({ kind: "kernel", id, cell: k.cell, env: [...k.env] });
+    answer(h);
   }
   return id;
 }
@@ -98,8 +100,7 @@ export function splitForward(k: ScanKernel, h: ScanHelper, params: ReadonlyMap<s
   const { init, ...rest } = theirs;
   h.post({ kind: "forward", id, tape, params: [...params], run: { ...rest, ...(init ? { init: [...init] } : {}) }, training });
   const mine = local(subRun(run, 0, at));
-  const r = h.wait();
-  if ("error" in r) throw new Error(`internal: the kernel helper thread failed: ${r.error}`);
+  const r = answer(h);
   if (!("ys" in r)) throw new Error("internal: the kernel helper answered a forward pass with gradients");
   const finals = new Map(r.finals);
   const split: SplitTape = { at, helperTape: tape, local: mine.tape };
@@ -124,8 +125,7 @@ export function splitBackward(
   h.post({ kind: "backward", id: kernelOn(h, k), tape: split.helperTape, params: [...params], dys: theirs.dys, dFinals: [...theirs.dFinals] });
   const ours = part(0, at);
   const mine = local(split.local, ours.dys, ours.dFinals);
-  const r = h.wait();
-  if ("error" in r) throw new Error(`internal: the kernel helper thread failed: ${r.error}`);
+  const r = answer(h);
   if (!("dParams" in r)) throw new Error("internal: the kernel helper answered a backward pass with outputs");
   const dInit = new Map(r.dInit), dParams = new Map(r.dParams);
   return {
@@ -149,7 +149,7 @@ export function scanJobServer(make: (cell: CellIR, env: DimEnv) => ScanKernel): 
   return (job) => {
     if (job.kind === "kernel") {
       kernels.set(job.id, make(job.cell, new Map(job.env)));
-      return { ys: [], finals: [] };
+      return { ready: true };
     }
     const k = kernels.get(job.id);
     if (!k) return { error: `no kernel ${job.id}` };

@@ -1,7 +1,7 @@
 // A whole model over a batch on the fused kernels: scans, maps and applies as fused scans, the rest over all rows at once.
 import { RnncError } from "../diagnostics/errors.js";
 import type { ModelIR, Node, NodeId } from "../ir/ir.js";
-import { Op } from "../ir/ops.js";
+import { Op, opInfo } from "../ir/ops.js";
 import { optimize } from "../passes/pipeline.js";
 import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
 import type { ModelOutput, ModelRunInput } from "../runtime/run-types.js";
@@ -20,18 +20,15 @@ type BatchValue =
 export function batchedUnsupported(ir: ModelIR): string | undefined {
   for (const n of ir.nodes) {
     if (n.op === Op.Generate) return "it generates (each example feeds its own outputs back)";
-    if ((n.op === Op.Scan || n.op === Op.Map || n.op === Op.Apply)) {
+    if (n.op === Op.Scan || n.op === Op.Map || n.op === Op.Apply) {
       const why = fusedUnsupported(ir.layers.find((l) => l.name === n.attrs.layer)!.ir);
       if (why) return `layer ${n.attrs.layer}: ${why}`;
     }
-    if (!["sequence", "leaf"].includes(kindOf(n)) && n.args.some((a) => ir.nodes[a]!.seq) && n.args.some((a) => !ir.nodes[a]!.seq && ir.nodes[a]!.batched))
+    if (!["sequence", "leaf"].includes(opInfo[n.op].category) && n.args.some((a) => ir.nodes[a]!.seq) && n.args.some((a) => !ir.nodes[a]!.seq && ir.nodes[a]!.batched))
       return "an op mixes a sequence with a single value";
   }
   return undefined;
 }
-
-const kindOf = (n: Node): string => (n.op === Op.Input || n.op === Op.Param || n.op === Op.Const ? "leaf"
-  : [Op.Apply, Op.Map, Op.Scan, Op.Final, Op.Field, Op.Last, Op.Generate].includes(n.op) ? "sequence" : "op");
 
 export class BatchedModelRunner {
   private readonly kernels = new Map<string, FusedScan>();

@@ -3,6 +3,7 @@ import {
   I32, V128, block, br, br_if, end, f32x4add, f32x4mul, get, i32add, i32c, i32ge_u, i32mul, i32shl, loop, oneFunctionModule,
   set, tee, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
+import { KernelMemory } from "./kernel-memory.js";
 
 /**
  * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], row-major, byte addresses into `m.mem`; m a multiple of 4,
@@ -57,26 +58,14 @@ function gemmBody(): number[] {
 
 type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number) => void;
 
-/** The part of the WebAssembly API used here (the compiler's libraries do not declare it). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-const WA = (globalThis as unknown as {
-  WebAssembly: {
-    Memory: new (d: { initial: number }) => WasmMemory;
-    Module: new (bytes: Uint8Array) => object;
-    Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
-  };
-}).WebAssembly;
+/** The compiled kernel and its memory, grown as products need; null where WebAssembly SIMD is missing. */
+let kernel: { fn: GemmFn; memory: KernelMemory } | null | undefined;
 
-/** The compiled kernel and its memory, grown as products need; undefined where WebAssembly SIMD is missing. */
-let kernel: { fn: GemmFn; memory: WasmMemory } | null | undefined;
-
-function load(): { fn: GemmFn; memory: WasmMemory } | undefined {
+function load(): { fn: GemmFn; memory: KernelMemory } | undefined {
   if (kernel !== undefined) return kernel ?? undefined;
   try {
-    const memory = new WA.Memory({ initial: 16 });
-    const bytes = oneFunctionModule("gemm", 6, [[12, I32], [11, V128]], gemmBody());
-    const inst = new WA.Instance(new WA.Module(bytes), { m: { mem: memory } });
-    kernel = { fn: inst.exports["gemm"] as GemmFn, memory };
+    const memory = new KernelMemory();
+    kernel = { fn: memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[12, I32], [11, V128]], gemmBody()), "gemm"), memory };
   } catch {
     kernel = null;
   }
@@ -100,17 +89,13 @@ export function forgetFixedInKernel(): void {
 }
 
 /** Where a fixed B (k × n from `off`, padded to N columns) lives in the kernel's memory, copied there on first use. */
-function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, grow: (floats: number) => Float32Array): number {
+function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, memory: KernelMemory): number {
   const key = `${off}:${k}:${n}`;
   const known = fixedAt.get(b)?.get(key);
   if (known !== undefined) return known;
-  if (fixedFloats + k * N > FIXED_LIMIT) {
-    fixedFloats = 0;
-    fixedAt = new WeakMap();
-  }
   const at = fixedFloats;
   fixedFloats += k * N;
-  const heap = grow(fixedFloats);
+  const heap = memory.floats(fixedFloats);
   copyPadded(heap, at, b, off, k, n, N);
   let byKey = fixedAt.get(b);
   if (!byKey) fixedAt.set(b, (byKey = new Map()));
@@ -142,17 +127,14 @@ const KC = 128;
 export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
   const kern = load()!;
   const M = up(m, 4), N = up(n, 8);
-  const grow = (floats: number): Float32Array => {
-    const have = kern.memory.buffer.byteLength;
-    if (have < 4 * floats) kern.memory.grow(Math.ceil((4 * floats - have) / 65536));
-    return new Float32Array(kern.memory.buffer);
-  };
   const kc = Math.min(k, KC);
-  const bPlaces = bFixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, grow)) : [];
+  // The region starts over before a B that may not fit, so no block of this product is written over by the next.
+  if (bFixed && fixedFloats + k * N > FIXED_LIMIT) forgetFixedInKernel();
+  const bPlaces = bFixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, kern.memory)) : [];
   const aAt = fixedFloats;
   const bAt = aAt + M * kc;
   const cAt = bAt + (bFixed ? 0 : kc * N);
-  const heap = grow(cAt + M * N);
+  const heap = kern.memory.floats(cAt + M * N);
   if (accumulate && N === n) heap.set(c.subarray(cOff, cOff + m * n), cAt);
   else heap.fill(0, cAt, cAt + M * N);
   for (let q0 = 0, p = 0; q0 < k; q0 += kc, p++) {

@@ -4,6 +4,7 @@ import { Op } from "../ir/ops.js";
 import {
   I32, V128, block, br, br_if, end, f32load, get, i32add, i32c, i32ge_u, i32mul, loop, oneFunctionModule, set, simd, v128load, v128store,
 } from "../runtime/wasm-encoding.js";
+import { KernelMemory } from "./kernel-memory.js";
 
 /** How a member reads an argument (as in loops.ts): a local of the loop, or element `off + j` of an outside row. */
 export type Read = { readonly local: NodeId } | { readonly outside: number; readonly off: number; readonly scalar: boolean };
@@ -162,37 +163,25 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
   return { body: [...consts.prologue(), ...loops], i32s, v128s: l.members.length + 4 + consts.count };
 }
 
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-const WA = (globalThis as unknown as {
-  WebAssembly?: {
-    Memory: new (d: { initial: number }) => WasmMemory;
-    Module: new (bytes: Uint8Array) => object;
-    Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
-  };
-}).WebAssembly;
-
-/** The memory every compiled loop works in (values are copied in and out around each run). */
-let memory: WasmMemory | undefined;
-let heap = new Float32Array(0);
+/** The memory every compiled loop works in (values are copied in and out around each run); null without WebAssembly. */
+let memory: KernelMemory | null | undefined;
 
 /** Compiles a loop, or undefined where WebAssembly SIMD is missing. */
 export function compileSimdLoop(l: LoopShape): LoopFn | undefined {
-  if (!WA) return undefined;
   try {
-    memory ??= new WA.Memory({ initial: 16 });
+    if (memory === undefined) memory = new KernelMemory();
+  } catch {
+    memory = null;
+  }
+  if (!memory) return undefined;
+  try {
     const { body, i32s, v128s } = loopBody(l);
     if (1 + 2 * l.outside.length + l.writes.length + i32s + v128s > 127) return undefined; // local indices are one byte here
-    const bytes = oneFunctionModule("loop", 1 + 2 * l.outside.length + l.writes.length, [[i32s, I32], [v128s, V128]], body);
-    return new WA.Instance(new WA.Module(bytes), { m: { mem: memory } }).exports["loop"] as LoopFn;
+    return memory.instantiate<LoopFn>(oneFunctionModule("loop", 1 + 2 * l.outside.length + l.writes.length, [[i32s, I32], [v128s, V128]], body), "loop");
   } catch {
     return undefined;
   }
 }
 
-/** The loop memory as floats, with room for at least `floats` of them. */
-export function loopHeap(floats: number): Float32Array {
-  const have = memory!.buffer.byteLength;
-  if (have < 4 * floats) memory!.grow(Math.ceil((4 * floats - have) / 65536));
-  if (heap.buffer !== memory!.buffer) heap = new Float32Array(memory!.buffer);
-  return heap;
-}
+/** The loop memory as floats, with room for at least `floats` of them (after a loop has compiled). */
+export const loopHeap = (floats: number): Float32Array => memory!.floats(floats);

@@ -29,13 +29,12 @@ function agree(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-6 + 1e-5 * Math.abs(b);
 }
 
-/**
- * Runs a graph's batched nodes as stages (every value written out) and checks each against the interpreter's float64
- * value of the same node from the same (float32) arguments, row by row: errors are not compounded along the graph.
- */
-function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: number; simd: number } {
-  const rng = mulberry32(17);
-  const shape = (id: number) => g.nodes[id]!.shape.map((d) => evalDim(d, env)!);
+/** Each node's shape per example. */
+const shapeIn = (g: CellIR, env: Map<string, number>) => (id: number): number[] => g.nodes[id]!.shape.map((d) => evalDim(d, env)!);
+
+/** Random inputs (R rows; `edges`: with the special values) and params, and the values computed from params alone. */
+function leafRows(g: CellIR, env: Map<string, number>, rng: () => number, edges: boolean): Rows[] {
+  const shape = shapeIn(g, env);
   const size = (id: number) => shape(id).reduce((a, b) => a * b, 1);
   const v: Rows[] = [];
   for (const n of g.nodes) {
@@ -43,6 +42,16 @@ function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: nu
     else if (n.op === Op.Param) v[n.id] = sharedRows(values(size(n.id), rng, false), shape(n.id));
     else if (!n.batched) v[n.id] = sharedRows(Float32Array.from(kernel(n, n.args.map((a) => ({ shape: v[a]!.shape, data: v[a]!.data })), env, "f32").data), shape(n.id));
   }
+  return v;
+}
+
+/**
+ * Runs a graph's batched nodes as stages (every value written out) and checks each against the interpreter's float64
+ * value of the same node from the same (float32) arguments, row by row: errors are not compounded along the graph.
+ */
+function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: number; simd: number } {
+  const shape = shapeIn(g, env);
+  const v = leafRows(g, env, mulberry32(17), edges);
   const computed = g.nodes.filter((n) => n.batched && n.op !== Op.Input);
   const stages = planStages(computed, g.nodes, env, computed.map((n) => n.id));
   runStages(stages, v, R, env);
@@ -97,15 +106,8 @@ describe("fused loops", () => {
       const cell = optimize(cellFrom(`import { ${name} } from "std"\ncell C<I, H> { input x: [I]  layer r = ${name}<I, H>  output y = r(x) }`));
       const g = stepVjp(cell).step;
       const env = new Map([["I", 4], ["H", 8]]);
-      const rng = mulberry32(23);
-      const shape = (id: number) => g.nodes[id]!.shape.map((d) => evalDim(d, env)!);
-      const size = (id: number) => shape(id).reduce((a, b) => a * b, 1);
-      const v: Rows[] = [];
-      for (const n of g.nodes) {
-        if (n.op === Op.Input) v[n.id] = batchRows(values(R * size(n.id), rng, false), shape(n.id), R);
-        else if (n.op === Op.Param) v[n.id] = sharedRows(values(size(n.id), rng, false), shape(n.id));
-        else if (!n.batched) v[n.id] = sharedRows(Float32Array.from(kernel(n, n.args.map((a) => ({ shape: v[a]!.shape, data: v[a]!.data })), env, "f32").data), shape(n.id));
-      }
+      const shape = shapeIn(g, env);
+      const v = leafRows(g, env, mulberry32(23), false);
       const outputs = g.outputs.map((o) => o.node);
       const stages = planStages(g.nodes.filter((n) => n.batched && n.op !== Op.Input), g.nodes, env, outputs);
       expect(stages.some((st) => st.kind === "node" && st.as !== undefined), name).toBe(true);

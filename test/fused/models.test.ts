@@ -7,7 +7,7 @@ import { mulberry32 } from "../../src/runtime/random.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { TfModel, type TfModelValue } from "../../src/tfjs/model.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, compiler, modelFrom, rnnFiles } from "../helpers.js";
+import { closeness, exampleModels, modelFrom } from "../helpers.js";
 
 const B = 3, T = 6;
 const lengths = [6, 4, 5];
@@ -22,14 +22,7 @@ const topologies: [string, string][] = [
 ];
 
 function models(): [string, ModelIR][] {
-  const out: [string, ModelIR][] = [];
-  for (const file of rnnFiles("examples")) {
-    const r = compiler.check(file);
-    if (r.diagnostics.some((d) => d.severity === "error")) continue;
-    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model") out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
-  }
-  for (const [name, spec] of topologies) out.push([name, modelFrom(`import { LSTM, GRU } from "std"\n${spec}`, "M")]);
-  return out;
+  return [...exampleModels(), ...topologies.map(([name, spec]): [string, ModelIR] => [name, modelFrom(`import { LSTM, GRU } from "std"\n${spec}`, "M")])];
 }
 
 afterAll(async () => { await useBackend("tfjs-cpu"); });

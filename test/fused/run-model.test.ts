@@ -7,7 +7,7 @@ import { resolveDims } from "../../src/runtime/dims.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import type { ModelRunInput } from "../../src/runtime/run-types.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, compiler, modelFrom, rnnFiles } from "../helpers.js";
+import { closeness, exampleModels, modelFrom } from "../helpers.js";
 
 const B = 4, T = 6;
 const lengths = [6, 3, 1, 5];
@@ -24,14 +24,7 @@ const topologies: [string, string][] = [
 ];
 
 function models(): [string, ModelIR][] {
-  const out: [string, ModelIR][] = [];
-  for (const file of rnnFiles("examples")) {
-    const r = compiler.check(file);
-    if (r.diagnostics.some((d) => d.severity === "error")) continue;
-    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model") out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
-  }
-  for (const [name, spec] of topologies) out.push([name, modelFrom(`import { LSTM, GRU, Elman, Dense, Embedding } from "std"\n${spec}`, "M")]);
-  return out;
+  return [...exampleModels(), ...topologies.map(([name, spec]): [string, ModelIR] => [name, modelFrom(`import { LSTM, GRU, Elman, Dense, Embedding } from "std"\n${spec}`, "M")])];
 }
 
 describe("models over a batch on the fused kernels", () => {

@@ -10,7 +10,7 @@ import { TfModel } from "../../src/tfjs/model.js";
 import { toTf, variablesOf } from "../../src/tfjs/run.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { resolveDims } from "../../src/runtime/dims.js";
-import { compiler, modelFrom, rnnFiles } from "../helpers.js";
+import { exampleModels, modelFrom } from "../helpers.js";
 
 beforeAll(async () => { await useBackend("tfjs-cpu"); });
 
@@ -145,23 +145,18 @@ describe.each([["fused", true], ["op by op", false]] as const)("gradients (%s): 
   });
 
   // Every model of the examples, at its own sizes: 2 sequences of 6 and 4 steps.
-  for (const file of rnnFiles("examples")) {
-    const r = compiler.check(file);
-    if (r.diagnostics.some((d) => d.severity === "error")) continue;
-    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model")
-      it(`example ${d.name.text} (${file.split("/examples/")[1]})`, () => {
-        const ir = compiler.model(file, d.name.text);
-        const env = resolveDims(ir, new Map());
-        const rng = mulberry32(11);
-        const inputs = Object.fromEntries(ir.inputs.map((i) => {
-          const inner = i.shape.map((dim) => [...dim].reduce((s, [k, c]) => s + c * (k === "" ? 1 : env.get(k)!), 0));
-          const t = alloc(i.seq ? [B, 6, ...inner] : [B, ...inner], "f64");
-          for (let k = 0; k < t.data.length; k++) t.data[k] = i.dtype === "int" ? Math.floor(rng() * 3) : 2 * rng() - 1;
-          return [i.name, t];
-        }));
-        check(ir, inputs, Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, [6, 4]])), env);
-      });
-  }
+  for (const [name, ir] of exampleModels())
+    it(`example ${name}`, () => {
+      const env = resolveDims(ir, new Map());
+      const rng = mulberry32(11);
+      const inputs = Object.fromEntries(ir.inputs.map((i) => {
+        const inner = i.shape.map((dim) => [...dim].reduce((s, [k, c]) => s + c * (k === "" ? 1 : env.get(k)!), 0));
+        const t = alloc(i.seq ? [B, 6, ...inner] : [B, ...inner], "f64");
+        for (let k = 0; k < t.data.length; k++) t.data[k] = i.dtype === "int" ? Math.floor(rng() * 3) : 2 * rng() - 1;
+        return [i.name, t];
+      }));
+      check(ir, inputs, Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, [6, 4]])), env);
+    });
 
   it("generate with its output fed back, and h[t-2]", () => {
     check(`import { Dense } from "std"
