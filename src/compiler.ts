@@ -52,9 +52,12 @@ export const pipeline: readonly Stage[] = [
 /** Findings that a syntax error inside the same declaration can cause (a dropped declaration or equation). */
 const cascadeCodes = new Set(["RNN0201", "RNN0401", "RNN0406", "RNN0501", "RNN0503", "RNN0504"]);
 
+/** Errors after which the parser or the AST left part of a declaration out. */
+const syntaxCodes = new Set(["RNN0101", "RNN0102", "RNN0106", "RNN0107"]);
+
 /** Drops cascade findings in declarations that hold a syntax error: the parser skipped part of them. */
 function dropCascades(ctx: CompileContext): void {
-  const syntaxErrors = ctx.diags.items.filter((d) => d.primary.file === ctx.file && (d.code === "RNN0101" || d.code === "RNN0102"));
+  const syntaxErrors = ctx.diags.items.filter((d) => d.primary.file === ctx.file && syntaxCodes.has(d.code));
   if (!syntaxErrors.length || !ctx.parsed) return;
   const within = (s: A.Span, d: Diagnostic) => d.primary.span.start >= s.start && d.primary.span.start <= s.end;
   const broken = ctx.parsed.module.decls.filter((c) => syntaxErrors.some((d) => within(c.span, d)));

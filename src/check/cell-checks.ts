@@ -32,10 +32,14 @@ export function checkCell(ir: CellIR, complete: boolean, diags: DiagnosticBag): 
 
   if (!complete) return;
   const live = new Set<NodeId>();
-  const mark = (id: NodeId): void => {
-    if (live.has(id)) return;
-    live.add(id);
-    for (const a of ir.nodes[id]!.args) mark(a);
+  const mark = (root: NodeId): void => {
+    const todo = [root];
+    while (todo.length) {
+      const id = todo.pop()!;
+      if (live.has(id)) continue;
+      live.add(id);
+      for (const a of ir.nodes[id]!.args) todo.push(a);
+    }
   };
   for (const o of ir.outputs) mark(o.node);
   for (const s of ir.states) mark(s.update);

@@ -1,4 +1,5 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
+import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
 import { basename } from "node:path";
 import { createCompiler } from "../compiler.js";
@@ -37,6 +38,7 @@ function parsePairs<T>(flag: string, text: string | undefined, value: (v: string
   for (const part of text.split(",")) {
     const m = /^\s*([\p{L}_][\p{L}\p{N}_']*)\s*=\s*(\S+)\s*$/u.exec(part);
     if (!m) throw new UsageError(`--${flag} expects NAME=VALUE pairs separated by commas, e.g. --${flag} I=4,H=8; got '${part}'`);
+    if (out.has(m[1]!)) throw new UsageError(`--${flag} gives ${m[1]} twice (${m[1]}=${String(out.get(m[1]!))} and ${m[1]}=${m[2]}); give each name once`);
     out.set(m[1]!, value(m[2]!, m[1]!));
   }
   return out;
@@ -44,6 +46,7 @@ function parsePairs<T>(flag: string, text: string | undefined, value: (v: string
 
 export const dimsFlag = (text: string | undefined) => parsePairs("dims", text, (v, k) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--dims ${k}=${v}: a dimension is a positive whole number`);
+  if (Number(v) > MAX_TENSOR_ELEMENTS) throw new UsageError(`--dims ${k}=${v}: a dimension is at most ${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")} (the most elements a tensor can hold)`);
   return Number(v);
 });
 export const optsFlag = (text: string | undefined) => parsePairs<OptionValue>("opt", text, (v) => (Number.isFinite(Number(v)) ? Number(v) : v));

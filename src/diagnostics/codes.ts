@@ -7,6 +7,7 @@ export interface CodeInfo {
 }
 
 import { builtinsByOp } from "../ir/ops.js";
+import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH, MAX_NESTING, MAX_SOURCE_CHARS, MAX_TENSOR_ELEMENTS, MAX_TOTAL_ELEMENTS } from "./limits.js";
 
 const c = (code: string, title: string, explanation: string): CodeInfo => ({ code, title, explanation: explanation.trim() });
 
@@ -63,6 +64,22 @@ Dimension defaults (\`<H = 128>\`) must be positive whole numbers.`),
 An input holds floats unless declared \`int\`, which is for token ids fed to \`gather\`:
 
     input token: [] int`),
+  c("RNN0106", "nested too deeply", `
+Brackets \`(\` \`[\` and minus signs can be open at most ${MAX_NESTING} deep at any point of an equation.
+The limit keeps the parser's work bounded on any input. Name the inner parts instead:
+
+    a = (x + y) ⊙ z
+    h = tanh(W @ a + b)`),
+  c("RNN0107", "expression too deep", `
+An equation's expression tree can be at most ${MAX_EXPRESSION_DEPTH} levels deep. Each operator of a chain
+\`a + b + c …\` adds a level, as do brackets and signs, so a sum of more than ${MAX_EXPRESSION_DEPTH} terms is
+too deep. Split it into named partial sums (\`s1 = a + b + …\`, then \`s = s1 + s2\`).`),
+  c("RNN0108", "too many declarations", `
+A cell or model can hold at most ${MAX_DECLARATIONS.toLocaleString("en-US")} declarations (inputs, states, params, gates, layers,
+outputs and equations). Split a larger one into cells used as layers.`),
+  c("RNN0109", "file too large", `
+A .rnn file can hold at most ${MAX_SOURCE_CHARS.toLocaleString("en-US")} characters (1 MiB of plain text). Nothing in a larger
+file is parsed; split it into files that import each other.`),
   c("RNN0201", "unknown name", `
 A name used in an equation is not declared in the cell. Every value a cell uses is an \`input\`,
 a \`state\`, a \`param\`, a numeric cell option, or defined by an equation (\`name = …\`).
@@ -89,7 +106,8 @@ dimension that has no default.
 Declare every dimension in the cell's list, with a default if you like (\`<I, H = 128>\`), and
 give the others on the command line: \`--dims I=4,H=8\`.`),
   c("RNN0206", "unknown import", `
-An import names a module that cannot be found, or a cell the module does not declare.
+An import names a module that cannot be found, a file that is not a .rnn module (nothing is
+read from it), or a cell the module does not declare.
 \`"std"\` is the standard library (Elman, LSTM, PeepholeLSTM, GRU, GRUResetBefore, Dense,
 Embedding); other modules are paths relative to the importing file:
 
@@ -227,4 +245,9 @@ The weights file is not valid JSON in the rnnc-weights format:
 An input, or an initial state, does not have the shape the cell expects: inputs are nested arrays
 [batch][time][…input shape], initial states [batch][…state shape]; token ids must be whole
 numbers within the embedding table.`),
+  c("RNN0606", "tensors too large", `
+The dimensions given (\`--dims\` or defaults) make a tensor of the spec larger than rnnc allows:
+at most ${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")} elements in any one param, state, input or step value, and
+${MAX_TOTAL_ELEMENTS.toLocaleString("en-US")} in all params and one example's values together. The check runs on
+the shapes before anything is allocated. Use smaller dimensions.`),
 ].map((x) => [x.code, x]));

@@ -4,18 +4,42 @@ import type { RnncError } from "./errors.js";
 
 export interface Position { readonly line: number; readonly column: number }
 
+/** Offsets where each line starts, for the last few texts asked about (diagnostics of one file come together). */
+const lineStartsCache = new Map<string, number[]>();
+function lineStarts(text: string): number[] {
+  let starts = lineStartsCache.get(text);
+  if (!starts) {
+    starts = [0];
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    if (lineStartsCache.size >= 8) lineStartsCache.clear();
+    lineStartsCache.set(text, starts);
+  }
+  return starts;
+}
+
 /** 1-based line and column (in characters) of an offset. */
 export function positionOf(text: string, offset: number): Position {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
+  const starts = lineStarts(text);
+  const at = Math.max(0, Math.min(offset, text.length));
+  let lo = 0, hi = starts.length - 1; // the last line starting at or before `at`
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= at) lo = mid;
+    else hi = mid - 1;
   }
-  return { line, column: [...text.slice(lineStart, offset)].length + 1 };
+  return { line: lo + 1, column: [...text.slice(starts[lo]!, at)].length + 1 };
 }
+
+/** Text of line `ln` (1-based), without its line break. */
+function lineText(text: string, ln: number): string {
+  const starts = lineStarts(text);
+  const start = starts[ln - 1] ?? text.length;
+  const end = ln < starts.length ? starts[ln]! - 1 : text.length;
+  return text.slice(start, end);
+}
+
+/** Columns of a source line shown at most; a longer line is cut to a window around its labels, marked with `…`. */
+const MAX_SHOWN_COLUMNS = 160;
 
 export interface RenderOptions {
   readonly color?: boolean;
@@ -40,7 +64,6 @@ export function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
     out.push(`  --> ${show(d.primary.file)}`);
   } else {
     const pos = positionOf(text, d.primary.span.start);
-    const lines = text.split("\n");
     const located = labels.map((l) => ({ ...l, pos: positionOf(text, l.span.start), endPos: positionOf(text, Math.max(l.span.start, l.span.end - 1)) }));
     const lineNos = [...new Set(located.map((l) => l.pos.line))].sort((a, b) => a - b);
     const gutter = String(Math.max(...lineNos)).length;
@@ -52,15 +75,21 @@ export function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
     for (const ln of lineNos) {
       if (prev && ln > prev + 1) out.push(paint(color, "1;34", "..."));
       prev = ln;
-      const src = (lines[ln - 1] ?? "").replace(/\r$/, "").replace(/\t/g, " ");
-      out.push(`${paint(color, "1;34", String(ln).padStart(gutter))} ${bar} ${src}`);
+      const chars = [...lineText(text, ln).replace(/\r$/, "").replace(/\t/g, " ")];
       // Primary first, then secondaries left to right.
       const here = located.filter((l) => l.pos.line === ln).sort((a, b) => Number(b.primary) - Number(a.primary) || a.pos.column - b.pos.column);
+      // A long line is shown from a little before its first label; columns below move with it.
+      const from = chars.length > MAX_SHOWN_COLUMNS ? Math.max(0, Math.min(...here.map((l) => l.pos.column - 1)) - 20) : 0;
+      const to = Math.min(chars.length, from + MAX_SHOWN_COLUMNS);
+      const lead = from > 0 ? "…" : "";
+      out.push(`${paint(color, "1;34", String(ln).padStart(gutter))} ${bar} ${lead}${chars.slice(from, to).join("")}${to < chars.length ? "…" : ""}`);
       for (const l of here) {
-        const width = l.endPos.line === ln ? Math.max(1, l.endPos.column - l.pos.column + 1) : Math.max(1, [...src].length - l.pos.column + 1);
+        const start = l.pos.column - 1 - from + lead.length;
+        const end = l.endPos.line === ln ? l.endPos.column - from + lead.length : to - from + lead.length;
+        const width = Math.max(1, Math.min(end, to - from + lead.length + 1) - start);
         const mark = (l.primary ? "^" : "-").repeat(width);
         const c = l.primary ? sevColor : "1;34";
-        out.push(`${pad} ${bar} ${" ".repeat(l.pos.column - 1)}${paint(color, c, mark)}${l.message ? " " + paint(color, c, l.message) : ""}`);
+        out.push(`${pad} ${bar} ${" ".repeat(Math.max(0, start))}${paint(color, c, mark)}${l.message ? " " + paint(color, c, l.message) : ""}`);
       }
     }
     for (const l of d.secondary.filter((s) => s.file !== d.primary.file)) {

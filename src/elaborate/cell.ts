@@ -11,6 +11,7 @@ import type { InlineSink } from "./inline.js";
 import { ExprElaborator, type ValueResolver } from "./expr.js";
 import { initializerOf } from "./initializers.js";
 import { collectScope, type OptionValue, type Sym } from "./scope.js";
+import { deepChainsFirst } from "./chains.js";
 
 type Status = NodeId | "busy" | "failed";
 
@@ -124,6 +125,8 @@ export function elaborateCell(
   };
   const initExprs = new ExprElaborator(cell, file, text, scope, b, diags, initResolver);
 
+  // A long chain of equations from its far end, so that no evaluation recurses through the whole chain.
+  for (const sym of deepChainsFirst(scope.symbols, equationOf)) evaluate(sym, undefined);
   // Every equation, in source order, so that every error is found even in values nothing uses.
   for (const sym of scope.symbols.values()) if (sym.kind === "def") evaluate(sym, undefined);
   const states: StateInfo[] = [];

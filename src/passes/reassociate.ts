@@ -11,10 +11,22 @@ export function reassociateSums(ir: CellIR): CellIR {
   const users = new Map<NodeId, number>();
   for (const n of ir.nodes) for (const a of n.args) users.set(a, (users.get(a) ?? 0) + 1);
   const isInnerAdd = (id: NodeId) => ir.nodes[id]!.op === Op.Add && users.get(id) === 1;
-  /** The terms of a sum, looking through additions used only by it. */
-  const terms = (n: Node): NodeId[] => n.args.flatMap((a) => (isInnerAdd(a) ? terms(ir.nodes[a]!) : [a]));
+  // An inner addition is one term of the sum that uses it: that sum reorders its terms, so it is left alone.
+  const inner = new Set<NodeId>();
+  for (const n of ir.nodes) if (n.op === Op.Add) for (const a of n.args) if (isInnerAdd(a)) inner.add(a);
+  /** The terms of a sum, looking through additions used only by it (without recursion: sums can be long chains). */
+  const terms = (n: Node): NodeId[] => {
+    const out: NodeId[] = [];
+    const todo = [...n.args].reverse();
+    while (todo.length) {
+      const a = todo.pop()!;
+      if (isInnerAdd(a)) for (let k = ir.nodes[a]!.args.length - 1; k >= 0; k--) todo.push(ir.nodes[a]!.args[k]!);
+      else out.push(a);
+    }
+    return out;
+  };
   return rebuild(ir, (n, e: Emitter) => {
-    if (n.op !== Op.Add) return copy(n, e);
+    if (n.op !== Op.Add || inner.has(n.id)) return copy(n, e);
     const ts = terms(n);
     const stages = new Set(ts.map((t) => stage[t]!));
     if (ts.length < 3 || stages.size < 2) return copy(n, e);

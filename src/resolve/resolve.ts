@@ -38,6 +38,14 @@ export function resolveImports(
 ): Map<string, VisibleCell> {
   const visible = cellsDeclaredIn(root, diags);
   for (const imp of root.module.imports) {
+    if (imp.from !== "std" && !imp.from.endsWith(".rnn")) {
+      // Nothing is read: a spec from elsewhere must not make the compiler open (and quote) any file it names.
+      diags.error("RNN0206", `"${imp.from}" is not a .rnn module`, {
+        file: root.file, span: imp.fromSpan, label: "imports name .rnn files",
+        notes: ['`"std"` is the standard library; other modules are .rnn files relative to this one, such as `"./cells.rnn"`'],
+      });
+      continue;
+    }
     const paths = host.resolveImport(imp.from, root.file);
     if (!paths) {
       diags.error("RNN0206", `cannot find the module "${imp.from}"`, {

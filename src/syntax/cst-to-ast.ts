@@ -2,6 +2,7 @@
 import type { CstElement, CstNode, IToken } from "chevrotain";
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH } from "../diagnostics/limits.js";
 
 type Children = Record<string, CstElement[] | undefined>;
 
@@ -18,6 +19,9 @@ function join(a: A.Span, b: A.Span): A.Span {
 /** Builds the AST of one file. Nodes the parser only partly recognised are dropped; their errors are already reported. */
 export class AstBuilder {
   private readonly docComments: IToken[];
+  /** Expression depths by node, filled as nodes are built (children first). */
+  private readonly depths = new WeakMap<A.Expr, number>();
+  private reportedDeep = false;
 
   constructor(
     private readonly file: string,
@@ -57,6 +61,7 @@ export class AstBuilder {
     const optsNode = nodes(c.cellOptions)[0];
     const dims = dimsNode ? nodes((dimsNode.children as Children).dimParam).map((d) => this.dimParam(d)).filter(defined) : [];
     const options = optsNode ? nodes((optsNode.children as Children).cellOption).map((o) => this.cellOption(o)).filter(defined) : [];
+    if (this.tooMany(nodes(c.cellItem), "cell", id)) return undefined;
     const items = nodes(c.cellItem).map((i) => this.cellItem(i)).filter(defined);
     const span = this.span(n);
     return { kind: "cell", name: name(id), dims, options, items, doc: this.docFor(span.start), span };
@@ -68,10 +73,22 @@ export class AstBuilder {
     if (!id) return undefined;
     const dimsNode = nodes(c.dimParams)[0];
     const dims = dimsNode ? nodes((dimsNode.children as Children).dimParam).map((d) => this.dimParam(d)).filter(defined) : [];
+    if (this.tooMany(nodes(c.modelItem), "model", id)) return undefined;
     const items = nodes(c.modelItem).map((i) => this.cellItem(i)).filter(defined)
       .filter((i): i is A.ModelItem => i.kind === "input" || i.kind === "layer" || i.kind === "def" || i.kind === "output");
     const span = this.span(n);
     return { kind: "model", name: name(id), dims, items, doc: this.docFor(span.start), span };
+  }
+
+  /** Reports a cell or model with more than MAX_DECLARATIONS declarations (it is then not read). */
+  private tooMany(items: readonly CstNode[], what: string, id: IToken): boolean {
+    if (items.length <= MAX_DECLARATIONS) return false;
+    this.diags.error("RNN0108", `${what} \`${id.image}\` has ${items.length.toLocaleString("en-US")} declarations, more than ${MAX_DECLARATIONS.toLocaleString("en-US")}`, {
+      file: this.file, span: tokenSpan(id), label: `declared here`,
+      notes: [`a ${what} holds at most ${MAX_DECLARATIONS.toLocaleString("en-US")} declarations; this one was not read`],
+      help: { message: "split it into smaller cells used as layers" },
+    });
+    return true;
   }
 
   private layerDecl(n: CstNode, doc: string | undefined, span: A.Span): A.LayerDecl | undefined {
@@ -257,7 +274,43 @@ export class AstBuilder {
     return undefined;
   }
 
+  /** An expression, or undefined (reported) where it cannot be read or is deeper than MAX_EXPRESSION_DEPTH. */
   private expr(n: CstNode | undefined): A.Expr | undefined {
+    const e = this.exprTree(n);
+    return e && this.depth(e) > MAX_EXPRESSION_DEPTH ? this.tooDeep(e) : e;
+  }
+
+  /** Levels of an expression's tree, from its children's (built first, so known): no recursion. */
+  private depth(e: A.Expr): number {
+    const known = this.depths.get(e);
+    if (known !== undefined) return known;
+    const of = (x: A.Expr) => this.depths.get(x) ?? 1;
+    let children: readonly A.Expr[] = [];
+    switch (e.kind) {
+      case "binary": children = [e.left, e.right]; break;
+      case "neg": children = [e.operand]; break;
+      case "paren": children = [e.inner]; break;
+      case "field": case "lag": case "slice": children = [e.target]; break;
+      case "call": children = [...e.args, ...e.named.map((a) => a.value)]; break;
+      default: break;
+    }
+    const d = 1 + Math.max(0, ...children.map(of));
+    this.depths.set(e, d);
+    return d;
+  }
+
+  private tooDeep(e: A.Expr): undefined {
+    if (this.reportedDeep) return undefined;
+    this.reportedDeep = true;
+    this.diags.error("RNN0107", `this expression is more than ${MAX_EXPRESSION_DEPTH} levels deep`, {
+      file: this.file, span: e.span, label: `${this.depth(e)} levels`,
+      notes: [`each operator of a chain \`a + b + c …\` is a level, as are brackets and signs; at most ${MAX_EXPRESSION_DEPTH} are read`],
+      help: { message: "split it into named parts (`s1 = a + b + …`, then `s = s1 + s2`)" },
+    });
+    return undefined;
+  }
+
+  private exprTree(n: CstNode | undefined): A.Expr | undefined {
     if (!n || n.recoveredNode) return undefined;
     const c = n.children as Children;
     switch (n.name) {
@@ -269,10 +322,11 @@ export class AstBuilder {
           .sort((a, b) => a.startOffset - b.startOffset);
         if (ops.length !== operands.length - 1) return undefined;
         let acc = operands[0]!;
-        ops.forEach((op, i) => {
-          const right = operands[i + 1]!;
+        for (let i = 0; i < ops.length; i++) {
+          const op = ops[i]!, right = operands[i + 1]!;
           acc = { kind: "binary", op: binaryOp(op), opText: op.image, left: acc, right, span: join(acc.span, right.span) };
-        });
+          if (this.depth(acc) > MAX_EXPRESSION_DEPTH) return this.tooDeep(acc);
+        }
         return acc;
       }
       case "unary": {

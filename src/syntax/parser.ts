@@ -1,5 +1,6 @@
 // Grammar-only chevrotain CstParser for .rnn files (normative form: grammar/rnn.ebnf).
 import { CstParser, type CstNode, type IRecognitionException, type ILexingError, type IToken } from "chevrotain";
+import { tooDeep } from "./nesting.js";
 import * as T from "./tokens.js";
 
 class RnnParser extends CstParser {
@@ -111,7 +112,11 @@ class RnnParser extends CstParser {
     this.CONSUME(T.Identifier);
     this.CONSUME(T.Colon);
     this.SUBRULE(this.shape);
-    this.OPTION(() => this.CONSUME2(T.Identifier)); // element type: `int` or `float`
+    // Element type (`int` or `float`): a name on the shape's line that does not begin a definition (`v = …`).
+    this.OPTION({
+      GATE: () => this.LA(1).startLine === this.LA(0).endLine && this.LA(2).tokenType !== T.Equals,
+      DEF: () => this.CONSUME2(T.Identifier),
+    });
   });
 
   stateDecl = this.RULE("stateDecl", () => {
@@ -265,12 +270,15 @@ export interface CstResult {
   comments: IToken[];
   lexErrors: ILexingError[];
   parseErrors: IRecognitionException[];
+  /** The token at which brackets and signs nest past MAX_NESTING: the text is then not parsed at all. */
+  tooDeep?: IToken;
 }
 
 /** Lexes and parses one file into a concrete syntax tree; errors are returned, never thrown. */
 export function parseCst(text: string): CstResult {
   const lexed = T.rnnLexer.tokenize(text);
-  parser.input = lexed.tokens;
+  const deep = tooDeep(lexed.tokens);
+  parser.input = deep ? [] : lexed.tokens;
   const cst = parser.program();
   return {
     cst,
@@ -278,5 +286,6 @@ export function parseCst(text: string): CstResult {
     comments: (lexed.groups["comments"] ?? []) as IToken[],
     lexErrors: lexed.errors,
     parseErrors: [...parser.errors],
+    ...(deep ? { tooDeep: deep } : {}),
   };
 }

@@ -2,6 +2,7 @@
 import type { IRecognitionException, IToken } from "chevrotain";
 import type { Module, Span } from "../ast/nodes.js";
 import { DiagnosticBag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { MAX_NESTING, MAX_SOURCE_CHARS } from "../diagnostics/limits.js";
 import { AstBuilder } from "./cst-to-ast.js";
 import { parseCst } from "./parser.js";
 
@@ -38,6 +39,14 @@ function describeFound(t: IToken): string {
  * while its text is unchanged: after an edit, only the edited declaration is parsed again.
  */
 export function parseFile(file: string, text: string, diags: DiagnosticBag): ParsedFile {
+  if (text.length > MAX_SOURCE_CHARS) {
+    diags.error("RNN0109", `this file has more than ${MAX_SOURCE_CHARS.toLocaleString("en-US")} characters`, {
+      file, span: { start: 0, end: 0 }, label: "not read",
+      notes: [`a .rnn file holds at most ${MAX_SOURCE_CHARS.toLocaleString("en-US")} characters (1 MiB of plain text); nothing in it was parsed`],
+      help: { message: "split it into files that import each other" },
+    });
+    return { file, text, tokens: [], comments: [], module: { file, imports: [], decls: [] } };
+  }
   const starts = chunkStarts(text);
   const tokens: IToken[] = [];
   const comments: IToken[] = [];
@@ -46,11 +55,12 @@ export function parseFile(file: string, text: string, diags: DiagnosticBag): Par
   starts.forEach((start, k) => {
     const chunk = parseChunk(file, text.slice(start, starts[k + 1] ?? text.length));
     const moved = start === 0 ? chunk : shifted(chunk, start);
-    tokens.push(...moved.tokens);
-    comments.push(...moved.comments);
-    imports.push(...moved.module.imports);
-    decls.push(...moved.module.decls);
-    diags.items.push(...moved.diagnostics);
+    // One at a time: a spread of a few hundred thousand tokens overflows the call stack.
+    for (const t of moved.tokens) tokens.push(t);
+    for (const t of moved.comments) comments.push(t);
+    for (const i of moved.module.imports) imports.push(i);
+    for (const d of moved.module.decls) decls.push(d);
+    for (const d of moved.diagnostics) diags.items.push(d);
   });
   return { file, text, tokens, comments, module: { file, imports, decls } };
 }
@@ -74,6 +84,14 @@ function parseChunk(file: string, text: string): Chunk {
     });
   }
   for (const e of r.parseErrors) reportParseError(file, text, e, diags);
+  if (r.tooDeep) {
+    const t = r.tooDeep;
+    diags.error("RNN0106", `brackets and signs nest more than ${MAX_NESTING} deep here`, {
+      file, span: { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 }, label: `level ${MAX_NESTING + 1}`,
+      notes: [`at most ${MAX_NESTING} brackets \`(\` \`[\` and minus signs can be open at once; this declaration was not read`],
+      help: { message: "give the inner parts names of their own (`a = …`, then use `a`)" },
+    });
+  }
   const module = new AstBuilder(file, text, r.comments, diags).module(r.cst);
   const chunk = { tokens: r.tokens, comments: r.comments, module, diagnostics: diags.items };
   if (chunkCache.size >= CHUNK_CACHE_SIZE) chunkCache.clear();

@@ -138,7 +138,11 @@ export class GraphEmitter {
   private readonly shapes: number[][] = [];
 
   constructor(private readonly g: GraphSpec, readonly prefix: string) {
-    for (const n of g.todo) for (const a of n.args) this.users.set(a, [...(this.users.get(a) ?? []), n.id]);
+    for (const n of g.todo) for (const a of n.args) {
+      const us = this.users.get(a);
+      if (us) us.push(n.id);
+      else this.users.set(a, [n.id]);
+    }
     for (const n of g.nodes) this.shapes[n.id] = n.shape.map((d) => evalDim(d, g.env)!);
   }
 
@@ -159,8 +163,20 @@ export class GraphEmitter {
   /** Schedules `todo` so that elementwise nodes of one shape run in one loop, then emits it all. */
   emit(): void {
     const pendingArgs = new Map(this.g.todo.map((n) => [n.id, n.args.filter((a) => !this.g.refs.has(a)).length]));
-    const inTodo = new Set(this.g.todo.map((n) => n.id));
-    const done = new Set<NodeId>();
+    const position = new Map(this.g.todo.map((n, k) => [n.id, k]));
+    // Nodes whose arguments are all computed, in `todo` order (kept sorted as nodes become ready: no rescans).
+    const ready: Node[] = this.g.todo.filter((n) => pendingArgs.get(n.id) === 0);
+    const makeReady = (n: Node) => {
+      const at = position.get(n.id)!;
+      let lo = 0, hi = ready.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (position.get(ready[mid]!.id)! < at) lo = mid + 1;
+        else hi = mid;
+      }
+      ready.splice(lo, 0, n);
+    };
+    let done = 0;
     let group: Node[] = [];
     let groupKey = "";
     const groupIds = new Set<NodeId>();
@@ -170,11 +186,17 @@ export class GraphEmitter {
       groupIds.clear();
     };
     const finish = (n: Node) => {
-      done.add(n.id);
-      for (const u of this.users.get(n.id) ?? []) if (inTodo.has(u)) pendingArgs.set(u, pendingArgs.get(u)! - [...this.g.todo.find((x) => x.id === u)!.args].filter((a) => a === n.id).length);
+      done++;
+      ready.splice(ready.indexOf(n), 1);
+      for (const u of new Set(this.users.get(n.id) ?? [])) {
+        const pending = pendingArgs.get(u);
+        if (pending === undefined) continue; // not scheduled here
+        const left = pending - this.g.todo[position.get(u)!]!.args.filter((a) => a === n.id).length;
+        pendingArgs.set(u, left);
+        if (left === 0) makeReady(this.g.todo[position.get(u)!]!);
+      }
     };
-    while (done.size < this.g.todo.length) {
-      const ready = this.g.todo.filter((n) => !done.has(n.id) && pendingArgs.get(n.id) === 0);
+    while (done < this.g.todo.length) {
       const key = (n: Node) => this.shapes[n.id]!.join("x");
       const joins = ready.find((n) => group.length && isElementwise(n.op) && key(n) === groupKey);
       const free = ready.find((n) => !isElementwise(n.op) && !n.args.some((a) => groupIds.has(a)));
