@@ -7,7 +7,8 @@ import { elaborateCell, type Elaborated } from "./elaborate/cell.js";
 import type { CellLibrary, FoundCell } from "./elaborate/layers.js";
 import { elaborateModel, type ElaboratedModel } from "./elaborate/model.js";
 import type { OptionValue } from "./elaborate/scope.js";
-import { RnncError } from "./diagnostics/errors.js";
+import { CompileErrors, RnncError } from "./diagnostics/errors.js";
+export { CompileErrors } from "./diagnostics/errors.js";
 import type { Host } from "./resolve/host.js";
 import type { CellIR, ModelIR } from "./ir/ir.js";
 import { resolveImports, type VisibleCell } from "./resolve/resolve.js";
@@ -220,8 +221,3 @@ export function createCompiler(host: Host): Compiler {
 }
 
 /** Thrown when a program asked to run has compile errors; carries them for rendering. */
-export class CompileErrors extends Error {
-  constructor(readonly diagnostics: readonly Diagnostic[], readonly sources: ReadonlyMap<string, string>) {
-    super(`${diagnostics.length} error(s)`);
-  }
-}

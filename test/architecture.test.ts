@@ -30,7 +30,7 @@ const allowed: Record<string, readonly string[]> = {
   ".": ["ast", "check", "diagnostics", "elaborate", "interp", "ir", "resolve", "runtime", "syntax", "weights"],
   // Faces: nothing imports them.
   // The helper thread of the fused kernels (scan-helper.ts, scan-worker.ts) runs them on a second core.
-  node: ["fused", "resolve"],
+  node: ["diagnostics", "fused", "resolve"],
   format: ["ast", "diagnostics", "syntax"],
   lsp: [".", "ast", "diagnostics", "elaborate", "format", "ir", "node", "resolve", "syntax"],
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.

@@ -1,10 +1,10 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
-import { basename } from "node:path";
+import { realpathSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { codes } from "../diagnostics/codes.js";
 import { diagnosticToJson, renderDiagnostics, type RenderOptions } from "../diagnostics/render.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { RnncError } from "../diagnostics/errors.js";
@@ -21,9 +21,26 @@ import type { DimEnv } from "../runtime/dims.js";
 import { nodeHost, writeFileAtomic } from "../node/host.js";
 
 /** A mistake on the command line: one line on stderr, exit 2. */
-export class UsageError extends Error {}
+export { UsageError } from "./usage.js";
+import { UsageError } from "./usage.js";
 
 export const compiler = createCompiler(nodeHost);
+
+/** The same file, for comparing paths: symlinks and `..` resolved where the file exists. */
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** Refuses an output path that names one of the command's inputs (it would be replaced half-way through). */
+export function assertNotInput(out: string, inputs: Record<string, string | undefined>): void {
+  for (const [what, p] of Object.entries(inputs)) {
+    if (p !== undefined && canonical(p) === canonical(out)) throw new UsageError(`the output '${out}' is the ${what} '${p}'; it would be overwritten — write the output elsewhere`);
+  }
+}
 
 export function readText(path: string, what: string): string {
   const text = nodeHost.readFile(path);
@@ -207,7 +224,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
       setOwn(outputs, k, o.states ? Object.fromEntries(Object.entries(o.states).map(([n, t]) => [n, toNested(t)])) : toNested(o.tensor!));
       if (o.lengths) setOwn(outLengths, k, o.lengths);
     }
-    process.stdout.write(JSON.stringify({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}) }) + "\n");
+    writeResult({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}) });
     return 0;
   }
   const ir = target.ir;
@@ -227,11 +244,27 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
     outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, t]) => [k, toNested(t)])),
     states: Object.fromEntries(Object.entries(r.states).map(([k, t]) => [k, toNested(t)])),
   };
-  process.stdout.write(JSON.stringify(out) + "\n");
+  writeResult(out);
   return 0;
 }
 
+/**
+ * Prints a run's result as JSON. JSON has no NaN or Infinity: those values are written as the strings "NaN",
+ * "Infinity" and "-Infinity" (README "Limits"), and a warning on stderr says how many there are.
+ */
+function writeResult(result: object): void {
+  let nonFinite = 0;
+  const text = JSON.stringify(result, (_k, v: unknown) => {
+    if (typeof v !== "number" || Number.isFinite(v)) return v;
+    nonFinite++;
+    return String(v);
+  });
+  if (nonFinite) process.stderr.write(`warning: ${nonFinite} output value${nonFinite > 1 ? "s are" : " is"} not finite (written as the strings "NaN", "Infinity" or "-Infinity")\n`);
+  process.stdout.write(text + "\n");
+}
+
 export function initCommand(a: CellFlags & { seed: number; out: string }): number {
+  assertNotInput(a.out, { spec: a.file });
   const t = loadTarget(a);
   writeFileAtomic(a.out, serializeWeights(t.ir.name, t.env, t.specs, initParams(t.specs, a.seed)));
   process.stderr.write(`wrote ${t.specs.length} params of ${t.ir.name} to ${a.out}\n`);
@@ -254,13 +287,3 @@ export function irCommand(a: { file: string; cell?: string | undefined; opt?: st
   return 0;
 }
 
-export function explainCommand(code: string): number {
-  const key = code.toUpperCase().startsWith("RNN") ? code.toUpperCase() : `RNN${code.padStart(4, "0")}`;
-  const info = codes.get(key);
-  if (!info) {
-    const near = closestNames(key, codes.keys());
-    throw new UsageError(`no diagnostic code '${code}'${near.length ? `; did you mean ${near[0]}?` : ""} (codes: ${[...codes.keys()].join(", ")})`);
-  }
-  process.stdout.write(`${info.code}: ${info.title}\n\n${info.explanation}\n`);
-  return 0;
-}

@@ -1,24 +1,21 @@
 // `rnnc compile`: checks the flags, loads the model and its weights, writes the module and its .d.ts atomically.
-import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weights/weights.js";
-import { compiler, dimsFlag, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsFlag, readText, UsageError } from "./commands.js";
 import { writeFileAtomic } from "../node/host.js";
+import { version } from "./usage.js";
 
 export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean }
 
-export function version(): string {
-  const pkg = join(dirname(fileURLToPath(import.meta.url)), "../../package.json");
-  return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
-}
 
 export async function compileCommand(a: CompileFlags): Promise<number> {
   readText(a.file, "file");
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
   const out = a.out ?? join(dirname(a.file), `${basename(a.file).replace(/\.rnn$/, "")}.js`);
   if (!out.endsWith(".js") && !out.endsWith(".mjs")) throw new UsageError(`-o ${out}: the module's name must end in .js or .mjs (its .d.ts is written beside it)`);
+  const dtsPath = out.replace(/\.m?js$/, out.endsWith(".mjs") ? ".d.mts" : ".d.ts");
+  for (const o of [out, dtsPath]) assertNotInput(o, { spec: a.file, "weights file": a.weights });
   if (compiler.check(a.file).models.size === 0 && a.model === undefined)
     throw new UsageError(`${a.file} declares no model; compile works on models (a model that scans a cell: model M<I, H> { input xs: [T, I]; layer l = LSTM<I, H>; output hs = scan(l, xs) })`);
   const ir = compiler.model(a.file, a.model);
@@ -33,7 +30,7 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
   }
   const { compileModule } = await import("../emit/compile.js");
   const m = await compileModule({ ir, env, target: a.target, weights, weightsGiven: a.weights !== undefined, source: a.file, version: version(), simd: a.simd ?? true });
-  const dts = out.replace(/\.m?js$/, out.endsWith(".mjs") ? ".d.mts" : ".d.ts");
+  const dts = dtsPath;
   writeFileAtomic(out, m.js);
   writeFileAtomic(dts, m.dts);
   process.stderr.write(`wrote ${out} (${(m.js.length / 1024).toFixed(1)} KiB, target ${a.target}, model ${ir.name}${m.info.streaming ? ", streaming" : ""}) and ${dts}\n`);

@@ -16,8 +16,22 @@ function expand(paths: readonly string[]): string[] {
       throw new UsageError(`cannot read '${p}': no such file or directory`);
     }
     if (!st.isDirectory()) return [p];
-    return readdirSync(p, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".rnn") && !f.split(/[\\/]/).includes("node_modules")).sort().map((f) => join(p, f));
+    return rnnFilesBelow(p);
   });
+}
+
+/** The .rnn files below a directory, sorted; symbolic links (to directories or files) and node_modules are not followed. */
+function rnnFilesBelow(dir: string): string[] {
+  const out: string[] = [];
+  const todo = [dir];
+  while (todo.length) {
+    const d = todo.pop()!;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== "node_modules") todo.push(join(d, e.name));
+      else if (e.isFile() && e.name.endsWith(".rnn")) out.push(join(d, e.name));
+    }
+  }
+  return out.sort();
 }
 
 export function fmtCommand(a: { files: string[]; check: boolean; stdout: boolean }, render: RenderOptions): number {

@@ -2,15 +2,16 @@
 // The rnnc command line: a face over the compiler's composition root; it holds no compiler logic.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { RnncError } from "../diagnostics/errors.js";
-import { renderError } from "../diagnostics/render.js";
-import { CompileErrors } from "../compiler.js";
-import { renderDiagnostics } from "../diagnostics/render.js";
-import { checkCommand, explainCommand, irCommand, runCommand, initCommand, UsageError } from "./commands.js";
+import { CompileErrors, RnncError } from "../diagnostics/errors.js";
+import { renderDiagnostics, renderError } from "../diagnostics/render.js";
 import { relative } from "node:path";
-import { trainCommand, type TrainFlags } from "./train.js";
-import { compileCommand, version } from "./compile.js";
-import { fmtCommand } from "./fmt.js";
+import type { TrainFlags } from "./train.js";
+import { UsageError, version } from "./usage.js";
+import { UnwritableError } from "../node/host.js";
+
+// Each command loads what it needs when it runs: `rnnc explain` and `rnnc --help` load no compiler, only train, run
+// and compile on a tfjs backend load TensorFlow.js.
+const commands = () => import("./commands.js");
 
 const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const displayPath = (f: string): string => (f.startsWith("/") ? relative(process.cwd(), f) || f : f);
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
       .positional("files", { type: "string", array: true, demandOption: true, describe: ".rnn files to check" })
       .option("format", { choices: ["text", "json"] as const, default: "text" as const, describe: "output as text or as JSON data" })
       .example("$0 check stdlib/*.rnn", "check the standard library"),
-    (a) => wrap(() => checkCommand(a.files as string[], a.format, { color, displayPath }))())
+    (a) => wrap(async () => (await commands()).checkCommand(a.files as string[], a.format, { color, displayPath }))())
     .command("run <file>", "run a model or a cell on the reference interpreter and print its outputs as JSON", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("model", { type: "string", describe: "the model to run (may be left out when the file declares one)" })
@@ -42,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
       .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, stack-adds, layout, cse, dce)" })
       .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
       .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
-    (a) => wrap(() => runCommand(a))())
+    (a) => wrap(async () => (await commands()).runCommand(a))())
     .command("init <file>", "write freshly initialized weights for a model or a cell", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("model", { type: "string" })
@@ -51,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
       .option("opt", { type: "string" })
       .option("seed", { type: "number", default: 0 })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file to write (atomically)" }),
-    (a) => wrap(() => initCommand(a))())
+    (a) => wrap(async () => (await commands()).initCommand(a))())
     .command("train <file>", "train a model on TensorFlow.js from a data module", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("model", { type: "string", describe: "the model to train (may be left out when the file declares one)" })
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       .option("limit", { type: "number", describe: "train on the first N examples only (smoke runs)" })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file, written atomically after every epoch; a loss curve (.loss.svg) is written beside it" })
       .option("resume", { type: "boolean", default: false, describe: "continue from the checkpoint in --out" })
+      .option("force", { type: "boolean", default: false, describe: "start afresh even though --out exists (it is replaced after the first epoch)" })
       .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const })
       .option("passes", { type: "boolean", default: true, describe: "run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
       .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-adds, layout, cse, dce)" })
@@ -76,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       .option("explain", { type: "boolean", default: false, describe: "say how each scan runs (fused or op by op) and why, after the first batch" })
       .option("threads", { choices: [1, 2] as const, default: 2 as const, describe: "fused scans split each batch over this many threads (2: a helper thread on the second core, where there is one)" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy -o name-gender.json", ""),
-    (a) => wrap(() => trainCommand(a as unknown as TrainFlags))())
+    (a) => wrap(async () => (await import("./train.js")).trainCommand(a as unknown as TrainFlags))())
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("model", { type: "string", describe: "the model to compile (may be left out when the file declares one)" })
@@ -87,13 +89,13 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
       .option("simd", { type: "boolean", default: true, describe: "js: matrix products in a small WebAssembly SIMD kernel where the runtime has one (--no-simd: plain JS only)" })
       .example("$0 compile examples/co2-forecast/co2.rnn --target js -o co2.js", ""),
-    (a) => wrap(() => compileCommand(a))())
+    (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
     .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y
       .positional("files", { type: "string", array: true, demandOption: true })
       .option("check", { type: "boolean", default: false, describe: "change nothing; list the files that are not formatted and exit 1 if there are any" })
       .option("stdout", { type: "boolean", default: false, describe: "print the formatted text instead of writing the files" })
       .example("$0 fmt stdlib examples", "format the standard library and the examples"),
-    (a) => wrap(() => fmtCommand({ files: a.files as string[], check: a.check, stdout: a.stdout }, { color: process.stderr.isTTY === true, displayPath }))())
+    (a) => wrap(async () => (await import("./fmt.js")).fmtCommand({ files: a.files as string[], check: a.check, stdout: a.stdout }, { color: process.stderr.isTTY === true, displayPath }))())
     .command("lsp", "run the language server (for editors), speaking LSP over stdin and stdout", (y) => y
       .option("stdio", { type: "boolean", default: true, describe: "talk over stdin/stdout (the only transport)" }),
     async () => {
@@ -105,10 +107,10 @@ async function main(argv: string[]): Promise<number> {
       .positional("file", { type: "string", demandOption: true })
       .option("cell", { type: "string", describe: "only this cell" })
       .option("opt", { type: "string" }),
-    (a) => wrap(() => irCommand(a, { color, displayPath }))())
+    (a) => wrap(async () => (await commands()).irCommand(a, { color, displayPath }))())
     .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
       .positional("code", { type: "string", demandOption: true }),
-    (a) => wrap(() => explainCommand(a.code))())
+    (a) => wrap(async () => (await import("./explain.js")).explainCommand(a.code))())
     .demandCommand(1, "name a command: check, run, init, train, compile, fmt, lsp, ir or explain")
     .strict()
     .help()
@@ -139,9 +141,12 @@ main(hideBin(process.argv)).then(
     } else if (e instanceof CompileErrors) {
       process.stderr.write(renderDiagnostics(e.diagnostics, e.sources, { color: process.stderr.isTTY === true, displayPath }) + "\n");
       process.exitCode = 1;
+    } else if (e instanceof UnwritableError) {
+      process.stderr.write(`rnnc: ${e.message}\n`);
+      process.exitCode = 1;
     } else if (isFileError(e)) {
       const what = { ENOENT: "no such file or directory", EACCES: "permission denied", EPERM: "permission denied", EISDIR: "it is a directory", ENOTDIR: "a part of the path is not a directory", ENOSPC: "no space left on the device", EROFS: "the file system is read-only" }[e.code] ?? e.code;
-      const path = e.path.replace(/\.\d+\.tmp$/, "");
+      const path = e.path.replace(/(^|[\\/])\.([^\\/]+)\.rnnc-\d+\.tmp$/, "$1$2");
       process.stderr.write(`rnnc: cannot ${e.syscall === "open" || e.syscall === "rename" ? "write" : e.syscall} '${path}': ${what}\n`);
       process.exitCode = 1;
     } else {

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MIN_SPLIT_ROWS, MIN_SPLIT_WORK, startScanHelper } from "../node/scan-helper.js";
-import { compiler, dimsFlag, loweringFlags, optsFlag, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsFlag, loweringFlags, optsFlag, readText, UsageError } from "./commands.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { resolveDims } from "../runtime/dims.js";
 import { tensorFromJson } from "../runtime/json-tensor.js";
@@ -17,7 +17,7 @@ import { lossCurveSvg } from "./svg.js";
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
-  epochs: number; batchSize: number; seed: number; out: string; resume: boolean; limit?: number | undefined;
+  epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
   backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
 }
 
@@ -54,6 +54,11 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
     if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a whole number ≥ 1, not ${v}`);
   if (!(a.lr > 0)) throw new UsageError(`--lr must be a positive number, not ${a.lr}`);
   if (a.clip !== undefined && !(a.clip > 0)) throw new UsageError(`--clip must be a positive number, not ${a.clip}`);
+  if (a.resume && a.force) throw new UsageError("give --resume (continue from the checkpoint in --out) or --force (start afresh over it), not both");
+  const svgPath = a.out.replace(/\.json$/, "") + ".loss.svg";
+  for (const o of [a.out, svgPath]) assertNotInput(o, { spec: a.file, "data module": a.data });
+  if (!a.resume && !a.force && existsSync(a.out))
+    throw new UsageError(`'${a.out}' already exists: --resume continues training from it, --force starts afresh and replaces it after the first epoch`);
   const ir = compiler.model(a.file, a.model);
   const env = resolveDims(ir, dimsFlag(a.dims));
   const specs = modelParamSpecs(ir, env);
@@ -73,7 +78,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
     const text = readText(a.out, "checkpoint");
     params = parseWeights(text, a.out);
     checkWeights(`model \`${ir.name}\``, specs, params, a.out);
-    state = trainingStateOf(text) ?? state;
+    state = trainingStateOf(text, a.out) ?? state;
     process.stderr.write(`resuming from ${a.out} after epoch ${state.epoch}\n`);
   }
 
@@ -90,7 +95,6 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
   process.on("SIGINT", onSigint);
-  const svgPath = a.out.replace(/\.json$/, "") + ".loss.svg";
   try {
     const firstEpoch = state.epoch + 1;
     for (let epoch = firstEpoch; epoch <= a.epochs && !interrupted; epoch++) {

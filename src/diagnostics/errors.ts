@@ -1,4 +1,5 @@
 // Errors about things outside a source file (flags, weights, input tensors): a code, a message, notes and a help.
+import type { Diagnostic } from "./diagnostic.js";
 
 export class RnncError extends Error {
   constructor(
@@ -9,5 +10,12 @@ export class RnncError extends Error {
   ) {
     super(message);
     this.name = "RnncError";
+  }
+}
+
+/** A file's compile errors, thrown by the compiler's entry points when asked for a cell or model it cannot give. */
+export class CompileErrors extends Error {
+  constructor(readonly diagnostics: readonly Diagnostic[], readonly sources: ReadonlyMap<string, string>) {
+    super(`${diagnostics.length} error(s)`);
   }
 }

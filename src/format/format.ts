@@ -44,6 +44,17 @@ export function formatText(text: string, file = "<input>"): FormatResult {
   return { text: new Printer(text, parsed.tokens, parsed.comments, parsed.module).print(), diagnostics: [] };
 }
 
+/** Index of the first token starting at or after `offset` (tokens are in source order): a binary search. */
+function firstAtOrAfter(tokens: readonly IToken[], offset: number): number {
+  let lo = 0, hi = tokens.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[mid]!.startOffset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 class Printer {
   private readonly lines: Line[] = [];
   /** Token offset → the kind of line it starts. */
@@ -56,7 +67,7 @@ class Printer {
     for (const i of module.imports) this.starts.set(i.span.start, "import");
     for (const d of module.decls) {
       this.starts.set(d.span.start, "decl");
-      const inside = tokens.filter((t) => t.startOffset >= d.span.start && t.startOffset < d.span.end);
+      const inside = tokens.slice(firstAtOrAfter(tokens, d.span.start), firstAtOrAfter(tokens, d.span.end));
       const open = inside.find((t) => t.tokenType.name === "LBrace");
       const close = [...inside].reverse().find((t) => t.tokenType.name === "RBrace");
       if (open) this.bodyOpen.add(open.startOffset);

@@ -84,7 +84,14 @@ export function documentSymbols(ws: Workspace, a: Analysis): DocumentSymbol[] {
     const shape = shapeOf(d, a.result);
     return { name: d.name, kind: symbolKind[d.kind], detail: shape ? `${d.kind} ${shape.split(", which")[0]}` : d.kind, range: ws.range(file, d.declSpan), selectionRange: ws.range(file, d.span), ...(children ? { children } : {}) };
   };
-  return own.filter((d) => d.container === undefined).map((top) => sym(top, own.filter((d) => d.container === top.name && d.declSpan.start >= top.declSpan.start && d.declSpan.end <= top.declSpan.end).sort((x, y) => x.span.start - y.span.start).map((d) => sym(d))));
+  // Members by container name, gathered once (a large file has thousands of declarations).
+  const members = new Map<string, Def[]>();
+  for (const d of own) if (d.container !== undefined) {
+    const list = members.get(d.container);
+    if (list) list.push(d);
+    else members.set(d.container, [d]);
+  }
+  return own.filter((d) => d.container === undefined).map((top) => sym(top, (members.get(top.name) ?? []).filter((d) => d.declSpan.start >= top.declSpan.start && d.declSpan.end <= top.declSpan.end).sort((x, y) => x.span.start - y.span.start).map((d) => sym(d))));
 }
 
 export const tokenTypes = ["class", "typeParameter", "parameter", "variable", "property", "function", "enumMember", "namespace"];

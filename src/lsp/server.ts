@@ -6,8 +6,15 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import { codeActions, completion, diagnostics, documentSymbols, foldingRanges, formatting, semanticTokens, tokenModifiers, tokenTypes } from "./editor.js";
 import { definition, hover, prepareRename, references, rename } from "./navigation.js";
 import { uriToPath, Workspace, type Analysis } from "./workspace.js";
+import { cancelUndispatched, serverTransport } from "./transport.js";
 
-export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): void {
+/** The connection over stdin and stdout (see transport.ts for what a corrupt frame and an early request get). */
+function stdioConnection(): Connection {
+  const { reader, writer } = serverTransport(process.stdin, process.stdout);
+  return createConnection(ProposedFeatures.all, reader, writer, { cancelUndispatched });
+}
+
+export function startServer(connection: Connection = stdioConnection()): void {
   const documents = new TextDocuments(TextDocument);
   const ws = new Workspace();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();

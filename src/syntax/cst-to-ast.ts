@@ -1,27 +1,14 @@
 // Turns the chevrotain CST of one file into the AST, attaching doc comments and reporting malformed indices and shapes.
-import type { CstElement, CstNode, IToken } from "chevrotain";
+import type { CstNode, IToken } from "chevrotain";
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
-import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH } from "../diagnostics/limits.js";
-
-type Children = Record<string, CstElement[] | undefined>;
-
-const isToken = (e: CstElement | undefined): e is IToken => !!e && "image" in e;
-
-function tokenSpan(t: IToken): A.Span {
-  return { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 };
-}
-
-function join(a: A.Span, b: A.Span): A.Span {
-  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
-}
+import { AstLimits } from "./ast-limits.js";
+import { binaryOp, defined, join, name, nodes, timeOffset, tok, tokenSpan, toks, unquote, type Children } from "./cst-helpers.js";
 
 /** Builds the AST of one file. Nodes the parser only partly recognised are dropped; their errors are already reported. */
 export class AstBuilder {
   private readonly docComments: IToken[];
-  /** Expression depths by node, filled as nodes are built (children first). */
-  private readonly depths = new WeakMap<A.Expr, number>();
-  private reportedDeep = false;
+  private readonly limits: AstLimits;
 
   constructor(
     private readonly file: string,
@@ -29,6 +16,7 @@ export class AstBuilder {
     comments: readonly IToken[],
     private readonly diags: DiagnosticBag,
   ) {
+    this.limits = new AstLimits(file, diags);
     this.docComments = comments.filter((c) => c.image.startsWith("///")).sort((a, b) => a.startOffset - b.startOffset);
   }
 
@@ -61,7 +49,7 @@ export class AstBuilder {
     const optsNode = nodes(c.cellOptions)[0];
     const dims = dimsNode ? nodes((dimsNode.children as Children).dimParam).map((d) => this.dimParam(d)).filter(defined) : [];
     const options = optsNode ? nodes((optsNode.children as Children).cellOption).map((o) => this.cellOption(o)).filter(defined) : [];
-    if (this.tooMany(nodes(c.cellItem), "cell", id)) return undefined;
+    if (this.limits.tooMany(nodes(c.cellItem), "cell", id)) return undefined;
     const items = nodes(c.cellItem).map((i) => this.cellItem(i)).filter(defined);
     const span = this.span(n);
     return { kind: "cell", name: name(id), dims, options, items, doc: this.docFor(span.start), span };
@@ -73,22 +61,11 @@ export class AstBuilder {
     if (!id) return undefined;
     const dimsNode = nodes(c.dimParams)[0];
     const dims = dimsNode ? nodes((dimsNode.children as Children).dimParam).map((d) => this.dimParam(d)).filter(defined) : [];
-    if (this.tooMany(nodes(c.modelItem), "model", id)) return undefined;
+    if (this.limits.tooMany(nodes(c.modelItem), "model", id)) return undefined;
     const items = nodes(c.modelItem).map((i) => this.cellItem(i)).filter(defined)
       .filter((i): i is A.ModelItem => i.kind === "input" || i.kind === "layer" || i.kind === "def" || i.kind === "output");
     const span = this.span(n);
     return { kind: "model", name: name(id), dims, items, doc: this.docFor(span.start), span };
-  }
-
-  /** Reports a cell or model with more than MAX_DECLARATIONS declarations (it is then not read). */
-  private tooMany(items: readonly CstNode[], what: string, id: IToken): boolean {
-    if (items.length <= MAX_DECLARATIONS) return false;
-    this.diags.error("RNN0108", `${what} \`${id.image}\` has ${items.length.toLocaleString("en-US")} declarations, more than ${MAX_DECLARATIONS.toLocaleString("en-US")}`, {
-      file: this.file, span: tokenSpan(id), label: `declared here`,
-      notes: [`a ${what} holds at most ${MAX_DECLARATIONS.toLocaleString("en-US")} declarations; this one was not read`],
-      help: { message: "split it into smaller cells used as layers" },
-    });
-    return true;
   }
 
   private layerDecl(n: CstNode, doc: string | undefined, span: A.Span): A.LayerDecl | undefined {
@@ -277,37 +254,7 @@ export class AstBuilder {
   /** An expression, or undefined (reported) where it cannot be read or is deeper than MAX_EXPRESSION_DEPTH. */
   private expr(n: CstNode | undefined): A.Expr | undefined {
     const e = this.exprTree(n);
-    return e && this.depth(e) > MAX_EXPRESSION_DEPTH ? this.tooDeep(e) : e;
-  }
-
-  /** Levels of an expression's tree, from its children's (built first, so known): no recursion. */
-  private depth(e: A.Expr): number {
-    const known = this.depths.get(e);
-    if (known !== undefined) return known;
-    const of = (x: A.Expr) => this.depths.get(x) ?? 1;
-    let children: readonly A.Expr[] = [];
-    switch (e.kind) {
-      case "binary": children = [e.left, e.right]; break;
-      case "neg": children = [e.operand]; break;
-      case "paren": children = [e.inner]; break;
-      case "field": case "lag": case "slice": children = [e.target]; break;
-      case "call": children = [...e.args, ...e.named.map((a) => a.value)]; break;
-      default: break;
-    }
-    const d = 1 + Math.max(0, ...children.map(of));
-    this.depths.set(e, d);
-    return d;
-  }
-
-  private tooDeep(e: A.Expr): undefined {
-    if (this.reportedDeep) return undefined;
-    this.reportedDeep = true;
-    this.diags.error("RNN0107", `this expression is more than ${MAX_EXPRESSION_DEPTH} levels deep`, {
-      file: this.file, span: e.span, label: `${this.depth(e)} levels`,
-      notes: [`each operator of a chain \`a + b + c …\` is a level, as are brackets and signs; at most ${MAX_EXPRESSION_DEPTH} are read`],
-      help: { message: "split it into named parts (`s1 = a + b + …`, then `s = s1 + s2`)" },
-    });
-    return undefined;
+    return e && this.limits.tooDeep(e) ? undefined : e;
   }
 
   private exprTree(n: CstNode | undefined): A.Expr | undefined {
@@ -325,7 +272,7 @@ export class AstBuilder {
         for (let i = 0; i < ops.length; i++) {
           const op = ops[i]!, right = operands[i + 1]!;
           acc = { kind: "binary", op: binaryOp(op), opText: op.image, left: acc, right, span: join(acc.span, right.span) };
-          if (this.depth(acc) > MAX_EXPRESSION_DEPTH) return this.tooDeep(acc);
+          if (this.limits.tooDeep(acc)) return undefined;
         }
         return acc;
       }
@@ -423,31 +370,3 @@ export class AstBuilder {
   }
 }
 
-/** `t` → 0, `t - k` → k, `t + k` → -k; anything else → undefined. */
-function timeOffset(e: A.Expr): number | undefined {
-  if (e.kind === "name" && e.name.text === "t") return 0;
-  if (e.kind === "binary" && (e.op === "-" || e.op === "+") && e.left.kind === "name" && e.left.name.text === "t" && e.right.kind === "number") {
-    return e.op === "-" ? e.right.value : -e.right.value;
-  }
-  return undefined;
-}
-
-function binaryOp(t: IToken): A.BinaryOp {
-  switch (t.tokenType.name) {
-    case "Plus": return "+";
-    case "Minus": return "-";
-    case "Slash": return "/";
-    case "MatMul": return "@";
-    default: return "*";
-  }
-}
-
-function unquote(s: string): string {
-  return s.slice(1, -1).replace(/\\(.)/g, "$1");
-}
-
-const name = (t: IToken): A.Name => ({ text: t.image, span: tokenSpan(t) });
-const defined = <T>(x: T | undefined): x is T => x !== undefined;
-const nodes = (es: CstElement[] | undefined): CstNode[] => (es ?? []).filter((e): e is CstNode => !isToken(e));
-const toks = (es: CstElement[] | undefined): IToken[] => (es ?? []).filter((e): e is IToken => isToken(e) && !Number.isNaN(e.startOffset) && !e.isInsertedInRecovery);
-const tok = (es: CstElement[] | undefined): IToken | undefined => toks(es)[0];

@@ -1,5 +1,5 @@
 // Grammar-only chevrotain CstParser for .rnn files (normative form: grammar/rnn.ebnf).
-import { CstParser, type CstNode, type IRecognitionException, type ILexingError, type IToken } from "chevrotain";
+import { CstParser, type CstNode, type IRecognitionException, type ILexingError, type IToken } from "./chevrotain.js";
 import { tooDeep } from "./nesting.js";
 import * as T from "./tokens.js";
 

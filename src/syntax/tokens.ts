@@ -1,5 +1,5 @@
 // Lexical tokens of the .rnn language, in the order the lexer tries them.
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, Lexer, type TokenType } from "./chevrotain.js";
 
 // Letters of any script (σ, Greek names from papers), digits, underscores and primes. Chevrotain drops
 // the `u` flag of pattern regexes, so the Unicode classes are matched by a custom matcher.

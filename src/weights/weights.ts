@@ -38,15 +38,46 @@ export interface OptimizerState {
   weights: { name: string; shape: number[]; data: number[] }[];
 }
 
-/** The training state stored in a weights file, if any. */
-export function trainingStateOf(text: string): TrainingState | undefined {
+/** The training state stored in a checkpoint, if any, checked field by field (RNN0604 names the field at fault). */
+export function trainingStateOf(text: string, source: string): TrainingState | undefined {
+  let json: unknown;
   try {
-    const t = (JSON.parse(text) as WeightsJson).training;
-    return t && Number.isInteger(t.epoch) && Array.isArray(t.history?.train) ? t : undefined;
-  } catch {
-    return undefined;
+    json = JSON.parse(text);
+  } catch (e) {
+    throw bad(source, `its JSON does not parse (${(e as Error).message})`);
   }
+  const t = (json as { training?: unknown } | null)?.training;
+  if (t === undefined) return undefined;
+  const field = (path: string, why: string) => bad(source, `"training.${path}" ${why}`, "a checkpoint is written by rnnc train; start afresh with --force if it was edited by hand");
+  if (!isRecord(t)) throw bad(source, '"training" is not an object');
+  const epoch = t["epoch"];
+  if (!Number.isInteger(epoch) || (epoch as number) < 0) throw field("epoch", `is ${JSON.stringify(epoch)}, not a whole number ≥ 0`);
+  const h = t["history"];
+  if (!isRecord(h)) throw field("history", "is not an object");
+  const series = (k: "train" | "test" | "metric"): number[] => {
+    const v = h[k];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x))) throw field(`history.${k}`, "is not a list of finite numbers");
+    if (v.length !== epoch) throw field(`history.${k}`, `has ${v.length} entries for ${String(epoch)} epochs`);
+    return v as number[];
+  };
+  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"] };
+  if (typeof history.metricName !== "string") throw field("history.metricName", "is not a string");
+  const state: TrainingState = { epoch: epoch as number, history: history as TrainingState["history"] };
+  const o = t["optimizer"];
+  if (o === undefined) return state;
+  if (!isRecord(o) || typeof o["name"] !== "string" || !Array.isArray(o["weights"])) throw field("optimizer", 'is not an object with a "name" and a list of "weights"');
+  (o["weights"] as unknown[]).forEach((w, k) => {
+    const where = `optimizer.weights[${k}]`;
+    if (!isRecord(w) || typeof w["name"] !== "string") throw field(where, 'is not an object with a "name"');
+    const shape = w["shape"], data = w["data"];
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw field(`${where}.shape`, "is not a list of whole numbers");
+    if (!Array.isArray(data) || !data.every((x) => typeof x === "number" && Number.isFinite(x))) throw field(`${where}.data`, "is not a list of finite numbers");
+    if (data.length !== sizeOf(shape as number[])) throw field(`${where}.data`, `has ${data.length} values for shape [${shape.join(", ")}]`);
+  });
+  return { ...state, optimizer: o as unknown as OptimizerState };
 }
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 const bad = (source: string, why: string, help?: string): RnncError =>
   new RnncError("RNN0604", `${source} is not a valid weights file: ${why}`, [

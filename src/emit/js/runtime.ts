@@ -189,10 +189,16 @@ function tensorOf(v: unknown, name: string): Tensor {
     const values = data as ArrayLike<number>;
     if (typeof values !== "object" || values === null || typeof values.length !== "number") throw new RnncError("RNN0605", `input \`${name}\`: data must be an array or a typed array`);
     if (values.length !== sizeOf(shape)) throw new RnncError("RNN0605", `input \`${name}\` has shape [${shape.join(", ")}] (${sizeOf(shape)} values) but ${values.length} values in data`);
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (!(typeof x === "number" && x >= -FLOAT32_MAX && x <= FLOAT32_MAX)) throw new RnncError("RNN0605", `input \`${name}\` data[${i}] is ${String(x)}, not a finite float32 number`);
+    }
     return { shape: [...shape] as number[], data: Float32Array.from(values) };
   }
   throw new RnncError("RNN0605", `input \`${name}\` must be nested arrays (batch first) or {shape, data}`);
 }
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Checks one input of a streaming step: `size` values, or a token id when size is -1. */
 function checkStepInput(name: string, value: unknown, size: number): unknown {
@@ -202,6 +208,12 @@ function checkStepInput(name: string, value: unknown, size: number): unknown {
   }
   const v = value as ArrayLike<number> | undefined;
   if (typeof v !== "object" || v === null || v.length !== size) throw new RnncError("RNN0605", `step input \`${name}\` has ${describe(value)}, expected [${size}] (${size} numbers for one time step)`);
+  for (let i = 0; i < size; i++) {
+    const x = v[i];
+    // NaN fails every comparison, so this one test rejects it, ±Infinity, non-numbers and values float32 cannot hold.
+    if (!(typeof x === "number" && x >= -FLOAT32_MAX && x <= FLOAT32_MAX))
+      throw new RnncError("RNN0605", `step input \`${name}\`[${i}] is ${typeof x === "number" ? String(x) : describe(x)}, not a finite float32 number`);
+  }
   return v;
 }
 
