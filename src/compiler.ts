@@ -58,12 +58,21 @@ const syntaxCodes = new Set(["RNN0101", "RNN0102", "RNN0106", "RNN0107"]);
 
 /** Drops cascade findings in declarations that hold a syntax error: the parser skipped part of them. */
 function dropCascades(ctx: CompileContext): void {
-  const syntaxErrors = ctx.diags.items.filter((d) => d.primary.file === ctx.file && syntaxCodes.has(d.code));
-  if (!syntaxErrors.length || !ctx.parsed) return;
-  const within = (s: A.Span, d: Diagnostic) => d.primary.span.start >= s.start && d.primary.span.start <= s.end;
-  const broken = ctx.parsed.module.decls.filter((c) => syntaxErrors.some((d) => within(c.span, d)));
-  const keep = ctx.diags.items.filter((d) => !(cascadeCodes.has(d.code) && d.primary.file === ctx.file && broken.some((c) => within(c.span, d))));
-  ctx.diags.items.splice(0, ctx.diags.items.length, ...keep);
+  const errorAt = ctx.diags.items.filter((d) => d.primary.file === ctx.file && syntaxCodes.has(d.code)).map((d) => d.primary.span.start).sort((a, b) => a - b);
+  if (!errorAt.length || !ctx.parsed) return;
+  // Declarations (in source order, not overlapping) that hold a syntax error; found by binary search (files can be large).
+  const firstAtOrAfter = (xs: readonly number[], v: number) => {
+    let lo = 0, hi = xs.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid]! < v) lo = mid + 1; else hi = mid; }
+    return lo;
+  };
+  const broken = ctx.parsed.module.decls.map((c) => c.span).filter((s) => { const k = firstAtOrAfter(errorAt, s.start); return k < errorAt.length && errorAt[k]! <= s.end; })
+    .sort((a, b) => a.start - b.start);
+  const starts = broken.map((s) => s.start);
+  const inBroken = (at: number) => { const k = firstAtOrAfter(starts, at + 1) - 1; return k >= 0 && at <= broken[k]!.end; };
+  const keep = ctx.diags.items.filter((d) => !(cascadeCodes.has(d.code) && d.primary.file === ctx.file && inBroken(d.primary.span.start)));
+  ctx.diags.items.length = 0;
+  for (const d of keep) ctx.diags.items.push(d);
 }
 
 export interface CheckResult {
@@ -101,7 +110,7 @@ export function createCompiler(host: Host): Compiler {
       parseCache.set(path, parsed);
       syntaxDiagnostics.set(parsed, own.items);
     }
-    diags.items.push(...(syntaxDiagnostics.get(parsed) ?? []));
+    for (const d of syntaxDiagnostics.get(parsed) ?? []) diags.items.push(d);
     return parsed;
   };
 

@@ -16,6 +16,7 @@ import { initParams, modelParamSpecs } from "../weights/weights.js";
 import type { ModelIR } from "../ir/ir.js";
 import { benchBatched, benchStreaming, type CompiledRow } from "./compiled.js";
 import { benchDiagnostics, type LspBench } from "./lsp.js";
+import { benchStartup, type StartupRow } from "./startup.js";
 import { benchOnnx, type OnnxRow } from "./onnx.js";
 
 function model(cell: string): ModelIR {
@@ -157,8 +158,15 @@ async function main(): Promise<void> {
     lsp = benchDiagnostics();
     process.stdout.write(`\nlanguage server: diagnostics of a ${lsp.lines}-line spec after a one-character edit: median ${lsp.medianMs.toFixed(1)} ms, p90 ${lsp.p90Ms.toFixed(1)} ms over ${lsp.edits} edits (first analysis ${lsp.firstMs.toFixed(0)} ms)\n`);
   }
+  let startup: StartupRow[] | undefined;
+  if (!only || only === "startup") {
+    process.stderr.write("start-up …\n");
+    startup = benchStartup(Math.max(reps, 7));
+    process.stdout.write(["\n| command (a new process each time) | median ms | over `node -e ''` ms |", "| --- | ---: | ---: |",
+      ...startup.map((r) => `| ${r.command} | ${r.medianMs.toFixed(0)} | ${r.overNodeMs.toFixed(0)} |`)].join("\n") + "\n");
+  }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, lsp }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, lsp, startup }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 

@@ -74,7 +74,7 @@ export function checkCommand(files: string[], format: "text" | "json", render: R
   for (const f of files) {
     if (nodeHost.readFile(f) === undefined) throw new UsageError(`cannot read '${f}': no such file, or not readable`);
     const r = compiler.check(f);
-    all.push(...r.diagnostics);
+    for (const d of r.diagnostics) all.push(d);
     for (const [k, v] of r.sources) sources.set(k, v);
   }
   const errors = all.filter((d) => d.severity === "error").length;

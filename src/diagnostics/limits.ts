@@ -4,6 +4,8 @@
 export const MAX_NESTING = 64;
 /** Levels of an expression's tree: each operator of a chain `a + b + c …` is one level, as are brackets and signs. */
 export const MAX_EXPRESSION_DEPTH = 256;
+/** Syntax errors reported in one top-level declaration: past them the rest of it is not read. */
+export const MAX_SYNTAX_ERRORS = 100;
 /** Declarations (inputs, states, params, gates, layers, outputs, definitions) in one cell or model. */
 export const MAX_DECLARATIONS = 10_000;
 /** Characters in one .rnn file (1 MiB of ASCII text). */

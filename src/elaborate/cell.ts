@@ -24,7 +24,7 @@ export interface Elaborated {
 export function elaborateCell(
   cell: A.CellDecl, file: string, text: string, diags: DiagnosticBag, lib: CellLibrary, overrides: ReadonlyMap<string, OptionValue> = new Map(),
 ): Elaborated {
-  const errorsBefore = diags.items.filter((d) => d.severity === "error").length;
+  const itemsBefore = diags.items.length; // only what this elaboration adds is looked at (files can hold thousands of findings)
   const scope = collectScope(cell, file, diags, overrides);
   const b = new NodeBuilder();
   const status = new Map<string, Status>();
@@ -215,7 +215,7 @@ export function elaborateCell(
     .filter((s): s is Sym & { kind: "input" } => s.kind === "input")
     .map((s) => ({ name: s.name, shape: s.shape, dtype: s.decl.dtype, ...(s.decl.doc ? { doc: s.decl.doc } : {}), span: s.span }));
 
-  const ok = diags.items.filter((d) => d.severity === "error").length === errorsBefore;
+  const ok = !diags.items.slice(itemsBefore).some((d) => d.severity === "error");
   const options = new Map<string, string | number>();
   for (const s of scope.symbols.values()) if (s.kind === "option") options.set(s.name, s.value);
   const ir: CellIR = {

@@ -22,7 +22,7 @@ type MSym =
 export interface ElaboratedModel { readonly ir: ModelIR; readonly ok: boolean }
 
 export function elaborateModel(model: A.ModelDecl, file: string, text: string, diags: DiagnosticBag, lib: CellLibrary): ElaboratedModel {
-  const errorsBefore = diags.items.filter((d) => d.severity === "error").length;
+  const itemsBefore = diags.items.length; // only what this elaboration adds is looked at (files can hold thousands of findings)
   const b = new NodeBuilder();
   const symbols = new Map<string, MSym>();
   const src = (s: A.Span) => text.slice(s.start, s.end);
@@ -192,6 +192,6 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
   const layerInfos: LayerInfo[] = [...layers].filter((x): x is [string, LayerInstance] => !!x[1])
     .map(([n, inst]) => ({ name: n, ir: inst.ir, dims: new Map([...inst.subst].filter((x): x is [string, Dim] => !!x[1])), span: inst.decl.span }));
   const dims: DimInfo[] = model.dims.map((d) => ({ name: d.name.text, default: d.default, span: d.span }));
-  const ok = diags.items.filter((d) => d.severity === "error").length === errorsBefore;
+  const ok = !diags.items.slice(itemsBefore).some((d) => d.severity === "error");
   return { ir: { name: model.name.text, file, dims, inputs, layers: layerInfos, nodes: b.nodes, outputs: outs, ...(model.doc ? { doc: model.doc } : {}) }, ok };
 }

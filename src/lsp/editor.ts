@@ -68,7 +68,7 @@ export function completion(ws: Workspace, a: Analysis, offset: number): Completi
   if (atLineStart) items.push(...keywords.map((k) => ({ label: k.name.toLowerCase(), kind: CompletionItemKind.Keyword })));
   if (decl?.kind === "model") items.push(...Object.entries(constructDocs).map(([label, doc]) => ({ label, kind: CompletionItemKind.Keyword, detail: "sequence construct", documentation: doc })));
   if (decl) items.push(...[...builtins.values()].filter((b) => /^[a-z_]+$/.test(b.name)).map((b) => ({ label: b.name, kind: CompletionItemKind.Function, detail: "builtin", documentation: b.doc })));
-  if (!decl) items.push(...cells());
+  if (!decl) for (const c of cells()) items.push(c);
   return items;
 }
 

@@ -1,12 +1,40 @@
 // Grammar-only chevrotain CstParser for .rnn files (normative form: grammar/rnn.ebnf).
 import { CstParser, type CstNode, type IRecognitionException, type ILexingError, type IToken } from "./chevrotain.js";
 import { tooDeep } from "./nesting.js";
+import { MAX_SYNTAX_ERRORS } from "../diagnostics/limits.js";
 import * as T from "./tokens.js";
+
+/** The parts of chevrotain's parser that its types leave out, used to bound recovery. */
+interface ParserInternals {
+  recoveryEnabled: boolean;
+  readonly _errors: IRecognitionException[];
+  SAVE_ERROR(this: ParserInternals, error: IRecognitionException): IRecognitionException;
+  attemptInRepetitionRecovery(this: ParserInternals, ...args: unknown[]): void;
+}
 
 class RnnParser extends CstParser {
   constructor() {
     super(T.allTokens as any, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "onlyOffset" });
     this.performSelfAnalysis();
+    // Recovery inside a repetition recurses once per error it recovers from: after MAX_SYNTAX_ERRORS errors it is
+    // turned off, so the parse ends at the next one (chevrotain's own switch, read on every recovery).
+    const internals = this as unknown as ParserInternals;
+    const save = internals.SAVE_ERROR;
+    internals.SAVE_ERROR = function (this: ParserInternals, error) {
+      const saved = save.call(this, error);
+      if (this._errors.length >= MAX_SYNTAX_ERRORS) this.recoveryEnabled = false;
+      return saved;
+    };
+    const recover = internals.attemptInRepetitionRecovery;
+    internals.attemptInRepetitionRecovery = function (this: ParserInternals, ...args: unknown[]) {
+      if (this.recoveryEnabled) recover.apply(this, args);
+    };
+  }
+
+  /** Starts a parse of `tokens` with recovery on. */
+  begin(tokens: IToken[]): void {
+    (this as unknown as ParserInternals).recoveryEnabled = true;
+    this.input = tokens;
   }
 
   program = this.RULE("program", () => {
@@ -278,8 +306,9 @@ export interface CstResult {
 export function parseCst(text: string): CstResult {
   const lexed = T.rnnLexer.tokenize(text);
   const deep = tooDeep(lexed.tokens);
-  parser.input = deep ? [] : lexed.tokens;
-  const cst = parser.program();
+  parser.begin(deep ? [] : lexed.tokens);
+  // A parse that ran out of recovery (MAX_SYNTAX_ERRORS) ends with no tree: the declarations in it are not read.
+  const cst: CstNode = parser.program() ?? { name: "program", children: {} };
   return {
     cst,
     tokens: lexed.tokens,

@@ -2,7 +2,7 @@
 import type { IRecognitionException, IToken } from "chevrotain";
 import type { Module, Span } from "../ast/nodes.js";
 import { DiagnosticBag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { MAX_NESTING, MAX_SOURCE_CHARS } from "../diagnostics/limits.js";
+import { MAX_NESTING, MAX_SOURCE_CHARS, MAX_SYNTAX_ERRORS } from "../diagnostics/limits.js";
 import { AstBuilder } from "./cst-to-ast.js";
 import { parseCst } from "./parser.js";
 
@@ -84,6 +84,14 @@ function parseChunk(file: string, text: string): Chunk {
     });
   }
   for (const e of r.parseErrors) reportParseError(file, text, e, diags);
+  if (r.parseErrors.length >= MAX_SYNTAX_ERRORS) {
+    const last = r.parseErrors[r.parseErrors.length - 1]!.token;
+    const at = Number.isNaN(last.startOffset) ? text.length : last.startOffset;
+    diags.error("RNN0101", `more than ${MAX_SYNTAX_ERRORS} syntax errors in this declaration: the rest of it was not read`, {
+      file, span: { start: at, end: at }, label: "reading stopped here",
+      notes: [`at most ${MAX_SYNTAX_ERRORS} syntax errors are reported per declaration; fix these and check again`],
+    });
+  }
   if (r.tooDeep) {
     const t = r.tooDeep;
     diags.error("RNN0106", `brackets and signs nest more than ${MAX_NESTING} deep here`, {

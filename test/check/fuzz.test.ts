@@ -84,8 +84,28 @@ describe("checker fuzzing", () => {
       fc.property(fc.nat({ max: corpus.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, ms) => {
         checkSource(mutate(corpus[i]!, ms));
       }),
-      { numRuns: 2000, seed: 1234 },
+      // RNNC_FUZZ_RUNS=10000 (npm run fuzz:long) for the long run; CI runs the default.
+      { numRuns: Number(process.env["RNNC_FUZZ_RUNS"] ?? 2000), seed: Number(process.env["RNNC_FUZZ_SEED"] ?? 1234) },
     );
+  }, Number(process.env["RNNC_FUZZ_RUNS"] ?? 2000) * 60);
+
+  it("deep and large generated programs never throw: nested expressions up to past the limits, long chains of equations", () => {
+    const leaf = fc.constantFrom("x", "h[t-1]", "W @ x", "1", "b");
+    const expr = fc.letrec<{ e: string }>((tie) => ({
+      e: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf,
+        fc.tuple(tie("e"), fc.constantFrom(" + ", " - ", " * ", " ⊙ ", " @ "), tie("e")).map(([a, op, b]) => a + op + b),
+        tie("e").map((a) => `(${a})`), tie("e").map((a) => `-${a}`), tie("e").map((a) => `tanh(${a})`)),
+    })).e;
+    const wrap = fc.tuple(fc.nat({ max: 90 }), fc.constantFrom(["(", ")"], ["-", ""], ["σ(", ")"], ["[", "]"]))
+      .map(([n, [o, c]]) => (inner: string) => o!.repeat(n) + inner + c!.repeat(n));
+    const cellOf = (defs: string[]) => `cell C<I, H> {\n  input x: [H]\n  state h: [H]\n  param W: [H, H]\n  param b: [H]\n${defs.map((d, k) => `  v${k} = ${d}`).join("\n")}\n  h = tanh(v${defs.length - 1})\n  output h\n}\n`;
+    fc.assert(fc.property(fc.array(fc.tuple(expr, wrap), { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 400 }), (parts, chain) => {
+      const defs = parts.map(([e, w]) => w(e));
+      for (let k = 0; k < chain; k++) defs.push(`v${defs.length - 1} + x`);
+      checkSource(cellOf(defs));
+    }), { numRuns: 150, seed: 2024 });
+    // A sum long enough to pass the depth limit, and one just within it.
+    for (const n of [200, 257, 258, 3000]) checkSource(cellOf([Array(n).fill("x").join(" + ")]));
   }, 120_000);
 
   it("the unmutated corpus gives well-formed results", () => {

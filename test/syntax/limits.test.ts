@@ -2,7 +2,7 @@
 // the coded error comes back without a crash, and memory stays bounded. Inputs are generated here.
 import { describe, expect, it } from "vitest";
 import { createCompiler } from "../../src/compiler.js";
-import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH, MAX_NESTING, MAX_SOURCE_CHARS } from "../../src/diagnostics/limits.js";
+import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH, MAX_NESTING, MAX_SOURCE_CHARS, MAX_SYNTAX_ERRORS } from "../../src/diagnostics/limits.js";
 import { renderDiagnostics } from "../../src/diagnostics/render.js";
 import { formatText } from "../../src/format/format.js";
 import { runCell } from "../../src/interp/run-cell.js";
@@ -94,4 +94,28 @@ describe("an equation on the line after an input", () => {
   it("an unknown element type on the input's own line is still RNN0105", () => {
     expect(codesOf("cell C<H> {\n  input x: [H] long\n  output y = x\n}\n")).toContain("RNN0105");
   });
+});
+
+describe("files full of mistakes, up to the size limit", () => {
+  const fill = (head: string, unit: (k: number) => string, tail = "") => {
+    let text = head;
+    for (let k = 0; text.length + unit(k).length + tail.length <= MAX_SOURCE_CHARS; k++) text += unit(k);
+    return text + tail;
+  };
+  it(`one declaration with a syntax error on every line reports ${MAX_SYNTAX_ERRORS} of them and says the rest was not read`, () => {
+    for (const line of ["  = = x\n", "  v = x +\n", "  input : ]\n", "  ) ( ] [ )\n"]) {
+      const r = check(fill("cell C<H> {\n  input x: [H]\n", () => line, "}\n"));
+      const syntax = r.diagnostics.filter((d) => d.code === "RNN0101");
+      expect(syntax.length, line).toBeLessThanOrEqual(MAX_SYNTAX_ERRORS + 1);
+      expect(syntax.length, line).toBeGreaterThan(0);
+      if (syntax.length > MAX_SYNTAX_ERRORS) expect(syntax.at(-1)!.message).toContain("the rest of it was not read");
+    }
+  }, 60_000);
+  it("tens of thousands of broken declarations are each reported (no cap across declarations), without a crash", () => {
+    const r = check(fill("", (k) => `cell C${k}<H> { input x: [H]\n output y = x + W }\n`));
+    expect(r.diagnostics.length).toBeGreaterThan(20_000);
+    expect(new Set(r.diagnostics.map((d) => d.code))).toEqual(new Set(["RNN0201"]));
+    const soup = check(fill("", () => "cell C { $ }\n"));
+    expect(soup.diagnostics.length).toBeGreaterThan(50_000);
+  }, 60_000);
 });

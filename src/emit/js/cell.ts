@@ -44,7 +44,7 @@ export function emitCell(name: string, ir: CellIR, env: DimEnv, simd = false): s
   once.emit();
   const each = new GraphEmitter({ nodes: ir.nodes, env, todo: stepNodes.filter((n) => !isStatic(n.id)), roots: new Set(stepRoots), refs, isStatic, alloc }, "b");
   each.emit();
-  lines.push(...once.decls, ...once.code, ...each.decls);
+  for (const part of [once.decls, once.code, each.decls]) for (const l of part) lines.push(l);
 
   const sizes = ir.states.map((s) => concreteShape(s.shape, env, `state ${s.name}`).reduce((a, b) => a * b, 1));
   const lags = ir.states.map((s) => Math.max(1, s.maxLag));

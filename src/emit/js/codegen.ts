@@ -272,7 +272,7 @@ export class GraphEmitter {
 
   /** Appends code run each time. */
   push(...lines: string[]): void {
-    this.code.push(...lines);
+    for (const l of lines) this.code.push(l);
   }
 
   /** The product in the WebAssembly kernel, when buffers live in its arena and the sizes suit it. */
