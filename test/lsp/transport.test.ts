@@ -39,6 +39,22 @@ describe("the wire", () => {
   });
 });
 
+describe("hostile documents", () => {
+  it("a thousand nested parentheses get their diagnostic (RNN0106), and a document past the size limit RNN0109", async () => {
+    const c = new TestClient();
+    try {
+      await c.initialize();
+      const deep = await c.open("deep.rnn", `cell C<H> {\n  input x: [H]\n  output y = ${"(".repeat(1000)}x${")".repeat(1000)}\n}\n`);
+      expect((await c.diagnostics(deep, (p) => p.diagnostics.length > 0)).map((d) => d.code)).toEqual(["RNN0106"]);
+      const big = await c.open("big2.rnn", "//".padEnd(2 * MAX_SOURCE_CHARS, "x"));
+      expect((await c.diagnostics(big, (p) => p.diagnostics.length > 0)).map((d) => d.code)).toEqual(["RNN0109"]);
+      expect(await c.request("textDocument/documentSymbol", { textDocument: { uri: big } })).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+});
+
 describe("a document at the size limit", () => {
   const cell = (k: number) => `/// Cell ${k}\ncell C${k}<I, H> {\n  input x: [I]\n  state h: [H] = 0\n  param W: [H, I] ~ glorot_uniform\n  param U: [H, H] ~ orthogonal\n  param b: [H] ~ zeros\n  h = tanh(W @ x + U @ h[t-1] + b)\n  output h\n}\n\n`;
   it("every request is answered within a bound, and a request cancelled while it waits is not run", async () => {
