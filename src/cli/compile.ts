@@ -6,16 +6,18 @@ import { assertNotInput, compiler, dimsFlag, readText, UsageError } from "./comm
 import { writeFileAtomic } from "../node/host.js";
 import { version } from "./usage.js";
 
-export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean }
+export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean }
 
 
 export async function compileCommand(a: CompileFlags): Promise<number> {
   readText(a.file, "file");
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
-  const out = a.out ?? join(dirname(a.file), `${basename(a.file).replace(/\.rnn$/, "")}.js`);
-  if (!out.endsWith(".js") && !out.endsWith(".mjs")) throw new UsageError(`-o ${out}: the module's name must end in .js or .mjs (its .d.ts is written beside it)`);
+  const onnx = a.target === "onnx";
+  const out = a.out ?? join(dirname(a.file), `${basename(a.file).replace(/\.rnn$/, "")}.${onnx ? "onnx" : "js"}`);
+  if (onnx && !out.endsWith(".onnx")) throw new UsageError(`-o ${out}: an ONNX model's name must end in .onnx`);
+  if (!onnx && !out.endsWith(".js") && !out.endsWith(".mjs")) throw new UsageError(`-o ${out}: the module's name must end in .js or .mjs (its .d.ts is written beside it)`);
   const dtsPath = out.replace(/\.m?js$/, out.endsWith(".mjs") ? ".d.mts" : ".d.ts");
-  for (const o of [out, dtsPath]) assertNotInput(o, { spec: a.file, "weights file": a.weights });
+  for (const o of onnx ? [out] : [out, dtsPath]) assertNotInput(o, { spec: a.file, "weights file": a.weights });
   if (compiler.check(a.file).models.size === 0 && a.model === undefined)
     throw new UsageError(`${a.file} declares no model; compile works on models (a model that scans a cell: model M<I, H> { input xs: [T, I]; layer l = LSTM<I, H>; output hs = scan(l, xs) })`);
   const ir = compiler.model(a.file, a.model);
@@ -27,6 +29,13 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
     checkWeights(`model \`${ir.name}\``, specs, weights, a.weights);
   } else {
     weights = initParams(specs, a.seed);
+  }
+  if (a.target === "onnx") {
+    const { exportOnnx } = await import("../emit/onnx/export.js");
+    const m = exportOnnx(ir, env, weights, version());
+    writeFileAtomic(out, m.bytes);
+    process.stderr.write(`wrote ${out} (${(m.bytes.length / 1024).toFixed(1)} KiB, ONNX opset ${m.opset}, model ${ir.name}; inputs ${m.inputs.join(", ")}; outputs ${m.outputs.join(", ")})\n`);
+    return 0;
   }
   const { compileModule } = await import("../emit/compile.js");
   const m = await compileModule({ ir, env, target: a.target, weights, weightsGiven: a.weights !== undefined, source: a.file, version: version(), simd: a.simd ?? true });

@@ -82,13 +82,14 @@ async function main(argv: string[]): Promise<number> {
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
       .positional("file", { type: "string", demandOption: true })
       .option("model", { type: "string", describe: "the model to compile (may be left out when the file declares one)" })
-      .option("target", { choices: ["tfjs", "js"] as const, demandOption: true, describe: "tfjs: imports @tensorflow/tfjs; js: plain code on Float32Array, no imports" })
+      .option("target", { choices: ["tfjs", "js", "onnx"] as const, demandOption: true, describe: "tfjs: imports @tensorflow/tfjs; js: plain code on Float32Array, no imports; onnx: a standard ONNX model (opset 17) for ONNX Runtime and other serving systems" })
       .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8 (the module is compiled for them)" })
       .option("weights", { type: "string", describe: "weights to build in (rnnc-weights JSON); default: seeded initialization" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initializers when no weights are given" })
       .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
       .option("simd", { type: "boolean", default: true, describe: "js: matrix products in a small WebAssembly SIMD kernel where the runtime has one (--no-simd: plain JS only)" })
-      .example("$0 compile examples/co2-forecast/co2.rnn --target js -o co2.js", ""),
+      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "")
+      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", ""),
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
     .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y
       .positional("files", { type: "string", array: true, demandOption: true })

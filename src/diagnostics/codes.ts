@@ -250,4 +250,10 @@ The dimensions given (\`--dims\` or defaults) make a tensor of the spec larger t
 at most ${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")} elements in any one param, state, input or step value, and
 ${MAX_TOTAL_ELEMENTS.toLocaleString("en-US")} in all params and one example's values together. The check runs on
 the shapes before anything is allocated. Use smaller dimensions.`),
+  c("RNN0801", "cannot export to ONNX", `
+\`rnnc compile --target onnx\` writes standard ONNX. It exports scans of the stdlib LSTM, GRU,
+GRUResetBefore and Elman (as ONNX's own LSTM, GRU and RNN ops), maps and applications of the stdlib
+Dense and Embedding, and \`last\`. Other cells, initial states, \`final\`, \`bidirectional\` and
+\`generate\` are not exported yet: the error names the construct. Such a model still runs with
+\`rnnc run\` and compiles to the js and tfjs targets.`),
 ].map((x) => [x.code, x]));

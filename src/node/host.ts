@@ -69,7 +69,7 @@ function alive(pid: number): boolean {
  * (its target changes, the link stays); an existing file keeps its mode; a read-only file is refused; temporary
  * files left by a killed earlier run (whose process is gone) are removed.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
   let target = path;
   let mode: number | undefined;
   try {

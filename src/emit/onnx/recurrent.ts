@@ -1,0 +1,55 @@
+// A scan of a stdlib recurrent cell as ONNX's own LSTM, GRU or RNN op: gates stacked in ONNX's order, biases split.
+import { RnncError } from "../../diagnostics/errors.js";
+import type { LayerInfo } from "../../ir/ir.js";
+import type { DimEnv } from "../../runtime/dims.js";
+import type { Tensor } from "../../runtime/tensor.js";
+import { attr, DType } from "./proto.js";
+
+/** What the graph builder offers: add a node (its outputs' names back), an initializer, a layer's weight. */
+export interface Emit {
+  node(op: string, inputs: string[], outputs?: number, attributes?: object[]): string[];
+  init(hint: string, dims: number[], data: ArrayLike<number>, type?: number): string;
+  weight(layer: string, param: string): Tensor;
+}
+
+/** The params stacked by rows into ONNX's [1, G·H, …] layout: W and R by gate, Wb and Rb (missing ones are zero). */
+const layouts: Record<string, { W: string[]; R: string[]; Wb: string[]; Rb: (string | undefined)[]; op: string }> = {
+  // ONNX LSTM gates: i, o, f, c (our g)
+  LSTM: { op: "LSTM", W: ["W_xi", "W_xo", "W_xf", "W_xg"], R: ["W_hi", "W_ho", "W_hf", "W_hg"], Wb: ["b_i", "b_o", "b_f", "b_g"], Rb: [undefined, undefined, undefined, undefined] },
+  // ONNX GRU gates: z, r, h (our n); linear_before_reset = 1 is rnnc's GRU (reset applied after the recurrent product)
+  GRU: { op: "GRU", W: ["W_xz", "W_xr", "W_xn"], R: ["W_hz", "W_hr", "W_hn"], Wb: ["b_xz", "b_xr", "b_xn"], Rb: ["b_hz", "b_hr", "b_hn"] },
+  GRUResetBefore: { op: "GRU", W: ["W_xz", "W_xr", "W_xn"], R: ["W_hz", "W_hr", "W_hn"], Wb: ["b_z", "b_r", "b_n"], Rb: [undefined, undefined, undefined] },
+  Elman: { op: "RNN", W: ["W_xh"], R: ["W_hh"], Wb: ["b_h"], Rb: [undefined] },
+};
+
+const activations: Record<string, string> = { tanh: "Tanh", relu: "Relu", sigmoid: "Sigmoid", "σ": "Sigmoid" };
+
+/** `x` [batch, time, I] (with int64 `lengths` [batch]) through the layer's scan; returns [batch, time, H]. */
+export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, lengths: string, reverse: boolean, e: Emit): string {
+  const lay = layouts[cell]!;
+  const H = env.get("H")!, I = env.get("I")!;
+  const stack = (names: readonly (string | undefined)[], cols: number): Float32Array => {
+    const out = new Float32Array(names.length * H * cols);
+    names.forEach((p, k) => { if (p) out.set(e.weight(l.name, p).data, k * H * cols); });
+    return out;
+  };
+  const G = lay.W.length;
+  const W = e.init(`${l.name}_W`, [1, G * H, I], stack(lay.W, I));
+  const R = e.init(`${l.name}_R`, [1, G * H, H], stack(lay.R, H));
+  const bias = new Float32Array(2 * G * H);
+  bias.set(stack(lay.Wb, 1), 0);
+  bias.set(stack(lay.Rb, 1), G * H);
+  const B = e.init(`${l.name}_B`, [1, 2 * G * H], bias);
+  const attrs = [attr("hidden_size", H), attr("direction", reverse ? "reverse" : "forward")];
+  if (cell === "GRU") attrs.push(attr("linear_before_reset", 1));
+  if (cell === "Elman") {
+    const act = String(l.ir.options.get("act") ?? "tanh");
+    if (!activations[act]) throw new RnncError("RNN0801", `cannot export layer \`${l.name}\` to ONNX: Elman with act = ${act}`, ["ONNX's RNN op takes Tanh, Relu or Sigmoid here"]);
+    attrs.push(attr("activations", [activations[act]!]));
+  }
+  const [xt] = e.node("Transpose", [x], 1, [attr("perm", [1, 0, 2])]);
+  const [lens] = e.node("Cast", [lengths], 1, [attr("to", DType.INT32)]);
+  const [Y] = e.node(lay.op, [xt!, W, R, B, lens!], 1, attrs);
+  const [y] = e.node("Squeeze", [Y!, e.init("axis1", [1], [1], DType.INT64)]);
+  return e.node("Transpose", [y!], 1, [attr("perm", [1, 0, 2])])[0]!;
+}
