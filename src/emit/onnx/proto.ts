@@ -16,7 +16,7 @@ export function onnxRoot(): protobuf.Root {
 }
 
 /** TensorProto.DataType values used here. */
-export const DType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+export const DType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
 
 export interface NodeSpec { op_type: string; input: string[]; output: string[]; name: string; attribute: object[]; domain?: string }
 export interface TensorSpec { name: string; dims: number[]; data_type: number; float_data?: number[]; int64_data?: number[]; int32_data?: number[] }

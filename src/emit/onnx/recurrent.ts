@@ -2,15 +2,8 @@
 import { RnncError } from "../../diagnostics/errors.js";
 import type { LayerInfo } from "../../ir/ir.js";
 import type { DimEnv } from "../../runtime/dims.js";
-import type { Tensor } from "../../runtime/tensor.js";
+import type { OnnxGraph } from "./graph.js";
 import { attr, DType } from "./proto.js";
-
-/** What the graph builder offers: add a node (its outputs' names back), an initializer, a layer's weight. */
-export interface Emit {
-  node(op: string, inputs: string[], outputs?: number, attributes?: object[]): string[];
-  init(hint: string, dims: number[], data: ArrayLike<number>, type?: number): string;
-  weight(layer: string, param: string): Tensor;
-}
 
 /** The params stacked by rows into ONNX's [1, G·H, …] layout: W and R by gate, Wb and Rb (missing ones are zero). */
 const layouts: Record<string, { W: string[]; R: string[]; Wb: string[]; Rb: (string | undefined)[]; op: string }> = {
@@ -25,7 +18,7 @@ const layouts: Record<string, { W: string[]; R: string[]; Wb: string[]; Rb: (str
 const activations: Record<string, string> = { tanh: "Tanh", relu: "Relu", sigmoid: "Sigmoid", "σ": "Sigmoid" };
 
 /** `x` [batch, time, I] (with int64 `lengths` [batch]) through the layer's scan; returns [batch, time, H]. */
-export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, lengths: string, reverse: boolean, e: Emit): string {
+export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, lengths: string, reverse: boolean, e: OnnxGraph): string {
   const lay = layouts[cell]!;
   const H = env.get("H")!, I = env.get("I")!;
   const stack = (names: readonly (string | undefined)[], cols: number): Float32Array => {

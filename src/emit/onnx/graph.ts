@@ -1,0 +1,64 @@
+// A graph under construction: nodes in order, initializers shared with every subgraph (Scan bodies read them by name).
+import type { Tensor } from "../../runtime/tensor.js";
+import { DType, type NodeSpec, type TensorSpec } from "./proto.js";
+
+/** What every graph of one model shares: initializers, fresh names, the model's weights. */
+export interface SharedState {
+  readonly inits: TensorSpec[];
+  readonly weights: ReadonlyMap<string, Tensor>;
+  counter: number;
+  /** Initializers already made for a weight (possibly transposed), by `layer.param` and form. */
+  readonly madeWeights: Map<string, string>;
+}
+
+export class OnnxGraph {
+  readonly nodes: NodeSpec[] = [];
+  constructor(readonly shared: SharedState) {}
+
+  fresh(hint: string): string {
+    return `${hint.replace(/[^\w.]/g, "_")}_${this.shared.counter++}`;
+  }
+
+  /** Adds a node; returns its outputs' names (fresh ones, or `names`). */
+  node(op: string, inputs: string[], outputs: number | string[] = 1, attributes: object[] = []): string[] {
+    const output = typeof outputs === "number" ? Array.from({ length: outputs }, () => this.fresh(op.toLowerCase())) : outputs;
+    this.nodes.push({ op_type: op, input: inputs, output, name: this.fresh(`n_${op}`), attribute: attributes });
+    return output;
+  }
+
+  init(hint: string, dims: number[], data: ArrayLike<number>, type: number = DType.FLOAT): string {
+    const name = this.fresh(hint);
+    this.shared.inits.push(type === DType.FLOAT ? { name, dims, data_type: type, float_data: Array.from(data) } : { name, dims, data_type: type, int64_data: Array.from(data) });
+    return name;
+  }
+
+  /** A scalar or a list of int64s (axes, shapes, starts …). */
+  ints(values: readonly number[], scalar = false): string {
+    return this.init("i", scalar ? [] : [values.length], values, DType.INT64);
+  }
+
+  weight(layer: string, param: string): Tensor {
+    const t = this.shared.weights.get(`${layer}.${param}`);
+    if (!t) throw new Error(`internal: no weight ${layer}.${param}`);
+    return t;
+  }
+
+  /** A weight as an initializer (made once per form); `transposed` swaps the two axes of a matrix. */
+  weightInit(layer: string, param: string, transposed = false): string {
+    const key = `${layer}.${param}${transposed ? "ᵀ" : ""}`;
+    const known = this.shared.madeWeights.get(key);
+    if (known) return known;
+    const t = this.weight(layer, param);
+    let data: ArrayLike<number> = t.data, dims = [...t.shape];
+    if (transposed) {
+      const [r, c] = t.shape as [number, number];
+      const out = new Float32Array(r * c);
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
+      data = out;
+      dims = [c, r];
+    }
+    const name = this.init(key, dims, data);
+    this.shared.madeWeights.set(key, name);
+    return name;
+  }
+}
