@@ -251,9 +251,11 @@ at most ${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")} elements in any one param
 ${MAX_TOTAL_ELEMENTS.toLocaleString("en-US")} in all params and one example's values together. The check runs on
 the shapes before anything is allocated. Use smaller dimensions.`),
   c("RNN0801", "cannot export to ONNX", `
-\`rnnc compile --target onnx\` writes standard ONNX. It exports scans of the stdlib LSTM, GRU,
-GRUResetBefore and Elman (as ONNX's own LSTM, GRU and RNN ops), maps and applications of the stdlib
-Dense and Embedding, and \`last\`. Other cells, initial states, \`final\`, \`bidirectional\` and
-\`generate\` are not exported yet: the error names the construct. Such a model still runs with
-\`rnnc run\` and compiles to the js and tfjs targets.`),
+\`rnnc compile --target onnx\` writes standard ONNX (opset 17). It exports scans and maps of any
+cell (the stdlib LSTM, GRU, GRUResetBefore and Elman as ONNX's own recurrent ops, every other cell
+as a Scan whose body is its step), applications, \`last\`, \`final\` and its fields, greedy
+\`generate\` (a Loop) and the ops between layers. The error names what it cannot export yet, such as
+sampling with a temperature (it draws from rnnc's own random numbers), a record of states as an
+output, or a state whose start is computed from params. Such a model still runs with \`rnnc run\` and
+compiles to the js and tfjs targets.`),
 ].map((x) => [x.code, x]));

@@ -49,7 +49,31 @@ async function compare(ir: ModelIR, inputs: Record<string, Tensor>, lengths: Rec
       worst = Math.max(worst, Math.abs(got[(b * Tg + t) * inner + k]! - want.data[(b * Tw + t) * inner + k]!));
   }
   await session.release();
+  expect(checkGraph(decodeModel(ex.bytes) as unknown as OnnxModel)).toEqual([]);
   return { worst, graph: decodeModel(ex.bytes) as { graph: { node: { op_type: string; attribute?: { name: string; i?: number; s?: Uint8Array }[] }[] }; opset_import: { version: number }[]; ir_version: number } };
+}
+
+interface OnnxGraphJson { name: string; node?: { op_type: string; input?: string[]; output?: string[]; attribute?: { name: string; g?: OnnxGraphJson }[] }[]; initializer?: { name: string }[]; input?: { name: string; type?: { tensor_type?: { elem_type?: number } } }[]; output?: { name: string; type?: { tensor_type?: { elem_type?: number } } }[] }
+interface OnnxModel { graph: OnnxGraphJson }
+
+/** ONNX's checker rules that can be checked here: topological order (every input defined before use, in the graph or
+ * an enclosing one), names defined once, typed graph inputs and outputs, outputs produced, subgraphs likewise. */
+function checkGraph(m: OnnxModel): string[] {
+  const problems: string[] = [];
+  const walk = (g: OnnxGraphJson, outer: ReadonlySet<string>) => {
+    const known = new Set(outer);
+    const define = (name: string) => { if (known.has(name) && !outer.has(name)) problems.push(`${g.name}: ${name} defined twice`); known.add(name); };
+    for (const i of g.initializer ?? []) define(i.name);
+    for (const i of g.input ?? []) { define(i.name); if (!i.type?.tensor_type?.elem_type) problems.push(`${g.name}: input ${i.name} has no element type`); }
+    for (const n of g.node ?? []) {
+      for (const i of n.input ?? []) if (i !== "" && !known.has(i)) problems.push(`${g.name}: ${n.op_type} reads ${i} before it is defined`);
+      for (const a of n.attribute ?? []) if (a.g) walk(a.g, known);
+      for (const o of n.output ?? []) define(o);
+    }
+    for (const o of g.output ?? []) { if (!known.has(o.name)) problems.push(`${g.name}: output ${o.name} is never produced`); if (!o.type?.tensor_type?.elem_type) problems.push(`${g.name}: output ${o.name} has no element type`); }
+  };
+  walk(m.graph, new Set());
+  return problems;
 }
 
 const exportable = [["adding", "AddingLSTM"], ["adding", "AddingElman"], ["co2-forecast", "CO2Forecast"], ["name-gender", "NameGender"]] as const;
@@ -157,5 +181,37 @@ describe("any cell as an ONNX Scan", () => {
     const ids = (shape: number[], n: number, seed: number) => { const t = randomTensor(shape, seed); t.data.forEach((x, i) => { t.data[i] = Math.floor((x + 1) / 2 * n) % n; }); return t; };
     const { worst } = await compare(ir, { letters: ids([3, 5], 7, 1), prev: ids([3, 4], 6, 2) }, { letters: [5, 3, 1], prev: [4, 4, 2] });
     expect(worst).toBeLessThan(1e-5);
+  });
+});
+
+describe("the graph checker the export tests use", () => {
+  it("finds a graph out of order, a name defined twice and an untyped input", () => {
+    const ir = compiler.model(join(root, "examples", "co2-forecast", "co2-forecast.rnn"), undefined);
+    const env = resolveDims(ir, new Map());
+    const m = decodeModel(exportOnnx(ir, env, initParams(modelParamSpecs(ir, env), 0), "t").bytes) as unknown as OnnxModel;
+    expect(checkGraph(m)).toEqual([]);
+    const reversed = { graph: { ...m.graph, node: [...m.graph.node!].reverse() } };
+    expect(checkGraph(reversed).some((p) => p.includes("before it is defined"))).toBe(true);
+    const twice = { graph: { ...m.graph, node: [...m.graph.node!, { ...m.graph.node![0]! }] } };
+    expect(checkGraph(twice).some((p) => p.includes("defined twice"))).toBe(true);
+    const untyped = { graph: { ...m.graph, input: [{ name: m.graph.input![0]!.name }, ...m.graph.input!.slice(1)] } };
+    expect(checkGraph(untyped).some((p) => p.includes("has no element type"))).toBe(true);
+  });
+});
+
+describe("the README's ONNX example", () => {
+  it("runs as written: compile, then serve.mjs in onnxruntime-web prints the forecast's shape and numbers", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    const dir = join(root, ".test-out", "readme-onnx");
+    mkdirSync(dir, { recursive: true });
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const command = /```sh\n(npx rnnc compile examples\/co2-forecast\/co2-forecast\.rnn --target onnx -o co2\.onnx)\n```/.exec(readme)![1]!;
+    const args = command.split(" ").slice(2).map((a) => (a.startsWith("examples/") ? join(root, a) : a));
+    expect(spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: dir }).status).toBe(0);
+    writeFileSync(join(dir, "serve.mjs"), /```js\n(\/\/ serve\.mjs[\s\S]*?)```/.exec(readme)![1]!);
+    const r = spawnSync(process.execPath, ["serve.mjs"], { cwd: dir, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\[ 1, 12, 1 \] \[ -?\d/);
   });
 });
