@@ -8,11 +8,14 @@ import { startScanHelper, stopScanHelper } from "../node/scan-helper.js";
 import { optimize } from "../passes/pipeline.js";
 import { layerEnv } from "../runtime/dims.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
+import { exportOnnx } from "../emit/onnx/export.js";
 
 export interface OnnxRow {
   readonly cell: string; readonly case: string; readonly peerMs: number;
   /** rnnc's fused kernel on this thread alone, and with the batch split over two threads (when there is a second core). */
   readonly fusedMs: number; readonly ratio: number; readonly twoThreadsMs?: number; readonly twoThreadsRatio?: number;
+  /** rnnc's own ONNX export of the model, run by the same onnxruntime-web. */
+  readonly exportedMs: number;
 }
 
 type Timer = (f: () => unknown, reps: number) => Promise<number>;
@@ -34,6 +37,14 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const session = await ort.InferenceSession.create(readFileSync(join(packageRoot, "src", "bench", "peers", file)));
     const input = new ort.Tensor("float32", x, [T, B, I]);
     const peerMs = await time(() => session.run({ X: input }), reps);
+    // The same model exported by rnnc (batch first, with lengths) in the same runtime.
+    const benchIr = models[cell];
+    const benchEnv = new Map([["I", I], ["H", 128]]);
+    const exported = await ort.InferenceSession.create(exportOnnx(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), "bench").bytes);
+    const xb = new ort.Tensor("float32", x, [B, T, I]);
+    const lens = new ort.Tensor("int64", BigInt64Array.from({ length: B }, () => BigInt(T)), [B]);
+    const exportedMs = await time(() => exported.run({ x: xb, x_lengths: lens }), reps);
+    await exported.release();
     const ir = models[cell];
     const env = new Map([["I", I], ["H", 128]]);
     const layer = ir.layers[0]!;
@@ -45,7 +56,7 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const twoThreadsMs = startScanHelper() ? await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps) : undefined;
     await stopScanHelper();
     rows.push({
-      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs,
+      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs,
       ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: peerMs / twoThreadsMs } : {}),
     });
     await session.release();
