@@ -66,6 +66,29 @@ export const dimsFlag = (text: string | undefined) => parsePairs("dims", text, (
   if (Number(v) > MAX_TENSOR_ELEMENTS) throw new UsageError(`--dims ${k}=${v}: a dimension is at most ${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")} (the most elements a tensor can hold)`);
   return Number(v);
 });
+/**
+ * The dimension values for a run: `--dims`, and those a weights file records (rnnc writes them); a `--dims` value
+ * that disagrees with the file's is an error naming both.
+ */
+export function dimsGiven(a: { dims?: string | undefined; weights?: string | undefined }, declared: readonly string[]): Map<string, number> {
+  const given = dimsFlag(a.dims);
+  if (!a.weights) return given;
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(readText(a.weights, "weights file")) as { dims?: unknown }).dims;
+  } catch {
+    return given; // a malformed file is reported where its params are read
+  }
+  if (typeof recorded !== "object" || recorded === null) return given;
+  for (const [k, v] of Object.entries(recorded as Record<string, unknown>)) {
+    if (!declared.includes(k) || typeof v !== "number" || !Number.isInteger(v) || v < 1) continue;
+    const g = given.get(k);
+    if (g !== undefined && g !== v) throw new UsageError(`--dims ${k}=${g} disagrees with the weights file '${a.weights}', which was made with ${k}=${v}; leave ${k} out of --dims or use weights made for ${k}=${g}`);
+    given.set(k, v);
+  }
+  return given;
+}
+
 export const optsFlag = (text: string | undefined) => parsePairs<OptionValue>("opt", text, (v) => (Number.isFinite(Number(v)) ? Number(v) : v));
 
 export function checkCommand(files: string[], format: "text" | "json", render: RenderOptions): number {
@@ -102,11 +125,11 @@ function loadTarget(a: CellFlags): Target {
   if (wantsModel) {
     if (a.opt) throw new UsageError("--opt sets options of a cell; a model's layers set their own options");
     const ir = compiler.model(a.file, a.model);
-    const env = resolveDims(ir, dimsFlag(a.dims));
+    const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
     return { kind: "model", ir, env, specs: modelParamSpecs(ir, env) };
   }
   const ir = compiler.cell(a.file, a.cell, optsFlag(a.opt));
-  const env = resolveDims(ir, dimsFlag(a.dims));
+  const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   return { kind: "cell", ir, env, specs: cellParamSpecs(ir, env) };
 }
 

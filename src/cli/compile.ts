@@ -2,7 +2,7 @@
 import { basename, dirname, join } from "node:path";
 import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weights/weights.js";
-import { assertNotInput, compiler, dimsFlag, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
 import { writeFileAtomic } from "../node/host.js";
 import { version } from "./usage.js";
 
@@ -21,7 +21,7 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
   if (compiler.check(a.file).models.size === 0 && a.model === undefined)
     throw new UsageError(`${a.file} declares no model; compile works on models (a model that scans a cell: model M<I, H> { input xs: [T, I]; layer l = LSTM<I, H>; output hs = scan(l, xs) })`);
   const ir = compiler.model(a.file, a.model);
-  const env = resolveDims(ir, dimsFlag(a.dims));
+  const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
   let weights;
   if (a.weights) {
