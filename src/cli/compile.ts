@@ -6,7 +6,7 @@ import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./com
 import { writeFileAtomic } from "../node/host.js";
 import { version } from "./usage.js";
 
-export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean }
+export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean; streaming?: boolean }
 
 
 export async function compileCommand(a: CompileFlags): Promise<number> {
@@ -30,11 +30,13 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
   } else {
     weights = initParams(specs, a.seed);
   }
+  if (a.streaming && a.target !== "onnx") throw new UsageError("--streaming is for --target onnx (the js and tfjs modules stream with step() already)");
   if (a.target === "onnx") {
-    const { exportOnnx } = await import("../emit/onnx/export.js");
-    const m = exportOnnx(ir, env, weights, version());
+    const m = a.streaming
+      ? (await import("../emit/onnx/stream.js")).exportOnnxStreaming(ir, env, weights, version())
+      : (await import("../emit/onnx/export.js")).exportOnnx(ir, env, weights, version());
     writeFileAtomic(out, m.bytes);
-    process.stderr.write(`wrote ${out} (${(m.bytes.length / 1024).toFixed(1)} KiB, ONNX opset ${m.opset}, model ${ir.name}; inputs ${m.inputs.join(", ")}; outputs ${m.outputs.join(", ")})\n`);
+    process.stderr.write(`wrote ${out} (${(m.bytes.length / 1024).toFixed(1)} KiB, ONNX opset ${m.opset}, model ${ir.name}${a.streaming ? ", one step per call" : ""}; inputs ${m.inputs.join(", ")}; outputs ${m.outputs.join(", ")})\n`);
     return 0;
   }
   const { compileModule } = await import("../emit/compile.js");

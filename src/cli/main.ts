@@ -87,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       .option("weights", { type: "string", describe: "weights to build in (rnnc-weights JSON); default: seeded initialization" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initializers when no weights are given" })
       .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
+      .option("streaming", { type: "boolean", default: false, describe: "onnx: one time step per call, every state an explicit input (state.LAYER.NAME) and output (….next)" })
       .option("simd", { type: "boolean", default: true, describe: "js: matrix products in a small WebAssembly SIMD kernel where the runtime has one (--no-simd: plain JS only)" })
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "")
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", ""),

@@ -7,8 +7,10 @@ import * as ort from "onnxruntime-web";
 import { describe, expect, it } from "vitest";
 import { RnncError } from "../../src/diagnostics/errors.js";
 import { exportOnnx } from "../../src/emit/onnx/export.js";
+import { exportOnnxStreaming } from "../../src/emit/onnx/stream.js";
 import { decodeModel } from "../../src/emit/onnx/proto.js";
 import { runModel } from "../../src/interp/run-model.js";
+import { evalDim } from "../../src/ir/dims.js";
 import type { ModelIR } from "../../src/ir/ir.js";
 import { resolveDims } from "../../src/runtime/dims.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";
@@ -215,3 +217,49 @@ describe("the README's ONNX example", () => {
     expect(r.stdout).toMatch(/^\[ 1, 12, 1 \] \[ -?\d/);
   });
 });
+
+describe("the streaming form (--streaming)", () => {
+  const cases = [["co2-forecast", "CO2Forecast"], ["adding", "AddingLSTM"], ["name-gender", "NameGender"]] as const;
+  it.each(cases)("%s/%s stepped T times equals the whole-sequence run", async (folder, model) => {
+    const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), model);
+    const env = resolveDims(ir, new Map());
+    const weights = initParams(modelParamSpecs(ir, env), 5);
+    const ex = exportOnnxStreaming(ir, env, weights, "t");
+    expect(checkGraph(decodeModel(ex.bytes) as unknown as OnnxModel)).toEqual([]);
+    const session = await ort.InferenceSession.create(ex.bytes);
+    const inp = ir.inputs[0]!;
+    const B = 2, T = 5;
+    const size = inp.shape.length ? resolveShape(inp.shape, env) : 1;
+    const xs = randomTensor([B, T, ...(inp.shape.length ? [size] : [])], 9);
+    if (inp.dtype === "int") xs.data.forEach((x, i) => { xs.data[i] = 1 + (Math.floor((x + 1) * 10) % 20); });
+    const whole = runModel(ir, env, weights, { inputs: { [inp.name]: xs } });
+    const state: Record<string, ort.Tensor> = Object.fromEntries(ex.states.map((s) => [s.input, new ort.Tensor("float32", new Float32Array(B * s.shape.reduce((a, b) => a * b, 1)).fill(s.start), [B, ...s.shape])]));
+    let worst = 0;
+    for (let t = 0; t < T; t++) {
+      const per = xs.data.length / (B * T);
+      const at = Float32Array.from({ length: B * per }, (_, i) => xs.data[(Math.floor(i / per) * T + t) * per + (i % per)]!);
+      const feed = inp.dtype === "int" ? new ort.Tensor("int64", BigInt64Array.from(at, (v) => BigInt(v)), [B]) : new ort.Tensor("float32", at, [B, ...(inp.shape.length ? [size] : [])]);
+      const out = await session.run({ [inp.name]: feed, ...state });
+      for (const s of ex.states) state[s.input] = out[s.output]!;
+      for (const o of ir.outputs) {
+        const want = whole[o.name]!.tensor!;
+        const got = out[o.name]!.data as Float32Array;
+        if (whole[o.name]!.lengths) {
+          const inner = want.data.length / (B * T);
+          for (let b = 0; b < B; b++) for (let k = 0; k < inner; k++) worst = Math.max(worst, Math.abs(got[b * inner + k]! - want.data[(b * T + t) * inner + k]!));
+        } else if (t === T - 1) for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want.data[i]!));
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+    await session.release();
+  });
+  it("a model that needs the whole sequence is refused, saying why", async () => {
+    const ir = modelFrom(`import { LSTM } from "std"\nmodel M<I = 2, H = 3> {\n  input xs: [T, I]\n  layer f = LSTM<I, H>\n  output ys = scan(f, xs, reverse = true)\n}\n`);
+    const env = resolveDims(ir, new Map());
+    expect(() => exportOnnxStreaming(ir, env, initParams(modelParamSpecs(ir, env), 0), "t")).toThrow(/as a stream: layer `f` scans in reverse/);
+  });
+});
+
+function resolveShape(shape: ModelIR["inputs"][number]["shape"], env: ReadonlyMap<string, number>): number {
+  return shape.map((d) => evalDim(d, env)!).reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,91 @@
+// `rnnc compile --target onnx --streaming`: one time step per call, every state an explicit input and output (the
+// shape serving systems with sequence batching expect). Only models that can run a step at a time (streamability).
+import { RnncError } from "../../diagnostics/errors.js";
+import { evalDim } from "../../ir/dims.js";
+import type { ModelIR, Node } from "../../ir/ir.js";
+import { Op } from "../../ir/ops.js";
+import { streamability } from "../../ir/streaming.js";
+import { optimize } from "../../passes/pipeline.js";
+import { layerEnv, type DimEnv } from "../../runtime/dims.js";
+import type { Tensor } from "../../runtime/tensor.js";
+import { OnnxGraph } from "./graph.js";
+import { lowerModelOp } from "./pointwise.js";
+import { DType, encodeModel, IR_VERSION, OPSET, tensorType, type ValueInfo } from "./proto.js";
+import { batchOf } from "./scan.js";
+import { lowerStep } from "./step.js";
+import type { OnnxExport } from "./export.js";
+
+/** A state input of the streaming graph: `state.LAYER.NAME` (and `_lagK` for older steps); its output adds `.next`. */
+export interface StreamState { readonly input: string; readonly output: string; readonly shape: readonly number[]; readonly start: number }
+
+export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, producerVersion: string): OnnxExport & { states: readonly StreamState[] } {
+  const s = streamability(ir);
+  if (!s.ok) throw new RnncError("RNN0801", `cannot export \`${ir.name}\` to ONNX as a stream: ${s.why}`, [], "export the whole-sequence model (without --streaming)");
+  const g = new OnnxGraph({ inits: [], weights, counter: 0, madeWeights: new Map() });
+  const inputs: ValueInfo[] = [];
+  const outputs: ValueInfo[] = [];
+  const states: StreamState[] = [];
+  const dims = (shape: Node["shape"], e: DimEnv) => shape.map((d) => evalDim(d, e)!);
+  const v: string[] = [];
+  const layers = new Map(ir.layers.map((l) => [l.name, l]));
+  const scanned = new Map<string, number>();
+  const B = () => batchOf(g, inputs[0]!.name);
+
+  for (const n of ir.nodes) {
+    switch (n.op) {
+      case Op.Input: {
+        const inp = ir.inputs.find((i) => i.name === n.attrs.name)!;
+        inputs.push({ name: inp.name, type: tensorType(inp.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...dims(inp.shape, env)]) });
+        v[n.id] = inp.name;
+        break;
+      }
+      case Op.Scan: case Op.Map: case Op.Apply: {
+        const l = layers.get(n.attrs.layer!)!;
+        const le = layerEnv(l, env);
+        const cell = optimize(l.ir);
+        const xs = n.args.slice(0, cell.inputs.length).map((a) => v[a]!);
+        const k = scanned.get(l.name) ?? 0;
+        scanned.set(l.name, k + 1);
+        const prefix = `state.${l.name}${k ? `#${k + 1}` : ""}`;
+        const lagName = (st: string, lag: number) => `${prefix}.${st}${lag > 1 ? `_lag${lag}` : ""}`;
+        if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
+          const shape = dims(st.shape, le);
+          const start = cell.nodes[st.init]!;
+          if (start.op !== Op.Const) throw new RnncError("RNN0801", `cannot export layer \`${l.name}\` to ONNX: state ${st.name} starts from a value computed from params`);
+          inputs.push({ name: lagName(st.name, lag), type: tensorType(DType.FLOAT, ["batch", ...shape]) });
+          states.push({ input: lagName(st.name, lag), output: `${lagName(st.name, lag)}.next`, shape, start: start.attrs.value! });
+        }
+        const step = lowerStep(cell, le, g, {
+          input: (name) => xs[cell.inputs.findIndex((i) => i.name === name)]!,
+          state: (name, lag) => lagName(name, lag),
+          batch: B,
+        }, l.name);
+        if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
+          g.node("Identity", [lag === 1 ? step[st.update]! : lagName(st.name, lag - 1)], [`${lagName(st.name, lag)}.next`]);
+        }
+        v[n.id] = step[cell.outputs[0]!.node]!;
+        break;
+      }
+      case Op.Last: v[n.id] = v[n.args[0]!]!; break; // the newest step
+      default: {
+        const operand = (a: number) => ({ name: v[a]!, lead: ir.nodes[a]!.op === Op.Const ? 0 : 1, rank: ir.nodes[a]!.shape.length });
+        v[n.id] = lowerModelOp(g, n, n.op === Op.Const ? [] : n.args.map(operand), env);
+      }
+    }
+  }
+  for (const o of ir.outputs) {
+    const n = ir.nodes[o.node]!;
+    g.node("Identity", [v[o.node]!], [o.name]);
+    outputs.push({ name: o.name, type: tensorType(n.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...dims(n.shape, env)]) });
+  }
+  for (const st of states) outputs.push({ name: st.output, type: tensorType(DType.FLOAT, ["batch", ...st.shape]) });
+  const model = {
+    ir_version: IR_VERSION,
+    opset_import: [{ domain: "", version: OPSET }],
+    producer_name: "rnnc",
+    producer_version: producerVersion,
+    doc_string: `${ir.name} from ${ir.file}, exported by rnnc as a stream: one step per call; start every state.* input at its declared value (${states.map((s) => `${s.input} = ${s.start}`).join(", ")}) and feed each .next output back`,
+    graph: { name: `${ir.name}_step`, node: g.nodes, initializer: g.shared.inits, input: inputs, output: outputs },
+  };
+  return { bytes: encodeModel(model), opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), states };
+}
