@@ -92,6 +92,15 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "")
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", ""),
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
+    .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors) onto a spec's model, as rnnc-weights JSON", (y) => y
+      .positional("source", { type: "string", demandOption: true, describe: "the trained weights: a .safetensors file of a PyTorch state dict (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding)" })
+      .option("spec", { type: "string", demandOption: true, describe: "the .rnn file whose model the weights are for" })
+      .option("model", { type: "string", describe: "the model (may be left out when the spec declares one)" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. H=64" })
+      .option("map", { type: "string", describe: "which PyTorch module fills which layer, e.g. lstm.l0=rnn,fc=head (otherwise by kind and shape, where that is unambiguous)" })
+      .option("out", { alias: "o", type: "string", demandOption: true, describe: "the rnnc-weights file to write (atomically; nothing is written on an error)" })
+      .example("$0 import test/fixtures/import/co2.safetensors --spec examples/co2-forecast/co2-forecast.rnn -o co2.json", ""),
+    (a) => wrap(async () => (await import("./import.js")).importCommand(a as unknown as import("./import.js").ImportFlags))())
     .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y
       .positional("files", { type: "string", array: true, demandOption: true })
       .option("check", { type: "boolean", default: false, describe: "change nothing; list the files that are not formatted and exit 1 if there are any" })
@@ -113,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
       .positional("code", { type: "string", demandOption: true }),
     (a) => wrap(async () => (await import("./explain.js")).explainCommand(a.code))())
-    .demandCommand(1, "name a command: check, run, init, train, compile, fmt, lsp, ir or explain")
+    .demandCommand(1, "name a command: check, run, init, train, compile, import, fmt, lsp, ir or explain")
     .strict()
     .help()
     .version(version())

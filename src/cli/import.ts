@@ -1,0 +1,35 @@
+// `rnnc import SOURCE --spec FILE.rnn -o W.json`: trained weights from another framework as rnnc-weights JSON.
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../node/host.js";
+import { resolveDims } from "../runtime/dims.js";
+import { readSafetensors } from "../weights/safetensors.js";
+import { importTorch } from "../weights/torch-import.js";
+import { modelParamSpecs, serializeWeights } from "../weights/weights.js";
+import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
+
+export interface ImportFlags { source: string; spec: string; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string }
+
+export function importCommand(a: ImportFlags): number {
+  readText(a.spec, "spec");
+  if (!a.source.endsWith(".safetensors")) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts saved as .safetensors so far (ONNX and tfjs-layers models are to come)`);
+  assertNotInput(a.out, { spec: a.spec, source: a.source });
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(a.source);
+  } catch {
+    throw new UsageError(`cannot read source '${a.source}': no such file, or not readable`);
+  }
+  const names = new Map<string, string>();
+  for (const pair of (a.map ?? "").split(",").filter(Boolean)) {
+    const m = /^\s*([^=\s]+)\s*=\s*([^=\s]+)\s*$/.exec(pair);
+    if (!m) throw new UsageError(`--map expects TORCH_MODULE=LAYER pairs separated by commas, e.g. --map lstm.l0=rnn,fc=head; got '${pair}'`);
+    names.set(m[1]!, m[2]!);
+  }
+  const ir = compiler.model(a.spec, a.model);
+  const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
+  const specs = modelParamSpecs(ir, env);
+  const weights = importTorch(readSafetensors(bytes, a.source), specs, a.source, names);
+  writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
+  process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
+  return 0;
+}

@@ -1,0 +1,124 @@
+// PyTorch state dicts (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding) onto a spec's params: gates unstacked, the
+// two biases summed where rnnc's cell has one, by a name map the user gives or by kind and shape where unambiguous.
+import { RnncError } from "../diagnostics/errors.js";
+import { alloc, type Tensor } from "../runtime/tensor.js";
+import type { NamedTensor } from "./safetensors.js";
+import type { ParamSpec } from "./weights.js";
+
+type Kind = "LSTM" | "GRU" | "RNN" | "Linear" | "Embedding";
+/** A PyTorch module (one layer and direction of a recurrent one) found in the state dict. */
+interface Unit { readonly key: string; readonly kind: Kind; readonly tensors: ReadonlyMap<string, NamedTensor> }
+/** An rnnc layer whose params form a stdlib cell. */
+interface Target { readonly prefix: string; readonly kind: Kind; readonly specs: ReadonlyMap<string, ParamSpec> }
+
+const rnncParams: Record<Kind, readonly string[]> = {
+  LSTM: ["W_xi", "W_xf", "W_xg", "W_xo", "W_hi", "W_hf", "W_hg", "W_ho", "b_i", "b_f", "b_g", "b_o"],
+  GRU: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_xz", "b_xr", "b_xn", "b_hz", "b_hr", "b_hn"],
+  RNN: ["W_xh", "W_hh", "b_h"],
+  Linear: ["W", "b"],
+  Embedding: ["table"],
+};
+/** PyTorch's stacked gate order: LSTM i, f, g, o; GRU r, z, n. */
+const gates: Partial<Record<Kind, readonly string[]>> = { LSTM: ["i", "f", "g", "o"], GRU: ["r", "z", "n"], RNN: ["h"] };
+
+function unitsOf(tensors: ReadonlyMap<string, NamedTensor>): Unit[] {
+  const units = new Map<string, Map<string, NamedTensor>>();
+  const add = (key: string, part: string, t: NamedTensor) => { if (!units.has(key)) units.set(key, new Map()); units.get(key)!.set(part, t); };
+  for (const [name, t] of tensors) {
+    const rec = /^(.*?)\.?(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(name);
+    if (rec) { add(`${rec[1]}${rec[1] ? "." : ""}l${rec[3]}${rec[4] ?? ""}`, rec[2]!, t); continue; }
+    const lin = /^(.*?)\.?(weight|bias)$/.exec(name);
+    if (lin) add(lin[1]!, lin[2]!, t);
+  }
+  return [...units].flatMap(([key, parts]): Unit[] => {
+    const ih = parts.get("weight_ih"), hh = parts.get("weight_hh"), w = parts.get("weight");
+    if (ih && hh) {
+      const rows = ih.shape[0]! / hh.shape[1]!;
+      const kind: Kind | undefined = rows === 4 ? "LSTM" : rows === 3 ? "GRU" : rows === 1 ? "RNN" : undefined;
+      return kind ? [{ key, kind, tensors: parts }] : [];
+    }
+    if (w && w.shape.length === 2) return [{ key, kind: parts.has("bias") ? "Linear" as const : "Embedding" as const, tensors: parts }];
+    return [];
+  });
+}
+
+function targetsOf(specs: readonly ParamSpec[]): Target[] {
+  const groups = new Map<string, Map<string, ParamSpec>>();
+  for (const s of specs) {
+    const cut = s.name.lastIndexOf(".");
+    const prefix = s.name.slice(0, cut);
+    if (!groups.has(prefix)) groups.set(prefix, new Map());
+    groups.get(prefix)!.set(s.name.slice(cut + 1), s);
+  }
+  return [...groups].flatMap(([prefix, ps]) => {
+    const kind = (Object.keys(rnncParams) as Kind[]).find((k) => rnncParams[k].length === ps.size && rnncParams[k].every((p) => ps.has(p)));
+    return kind ? [{ prefix, kind: kind === "Linear" ? "Linear" : kind, specs: ps }] : [];
+  });
+}
+
+/** The params of `specs` from a PyTorch state dict; `names` maps torch module keys (e.g. `lstm.l0`, `fc`) to rnnc layers. */
+export function importTorch(tensors: ReadonlyMap<string, NamedTensor>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map()): Map<string, Tensor> {
+  const units = unitsOf(tensors);
+  const targets = targetsOf(specs);
+  const out = new Map<string, Tensor>();
+  const used = new Set<string>();
+  for (const t of targets) {
+    const named = [...names].find(([, layer]) => layer === t.prefix)?.[0];
+    const fits = (u: Unit) => u.kind === t.kind && !used.has(u.key) && shapesFit(u, t);
+    let unit: Unit | undefined;
+    if (named !== undefined) {
+      unit = units.find((u) => u.key === named);
+      if (!unit) throw new RnncError("RNN0602", `${source} has no PyTorch module \`${named}\` (named for layer \`${t.prefix}\`)`, [`its modules: ${units.map((u) => `${u.key} (${u.kind})`).join(", ") || "none rnnc reads"}`]);
+      if (unit.kind !== t.kind) throw new RnncError("RNN0603", `PyTorch module \`${named}\` is an ${unit.kind}, but layer \`${t.prefix}\` is an ${t.kind}`);
+    } else {
+      const candidates = units.filter(fits);
+      if (!candidates.length) throw new RnncError("RNN0601", `${source} has no ${t.kind} whose shapes fit layer \`${t.prefix}\``, [`its modules: ${units.map((u) => `${u.key} (${u.kind} ${[...u.tensors.values()][0]!.shape.join("×")})`).join(", ") || "none rnnc reads"}`, `the layer wants ${[...t.specs.values()].map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ")}`]);
+      if (candidates.length > 1) throw new RnncError("RNN0601", `several PyTorch modules fit layer \`${t.prefix}\`: ${candidates.map((u) => u.key).join(", ")}`, [], `name the one to use: --map ${candidates[0]!.key}=${t.prefix}`);
+      unit = candidates[0]!;
+    }
+    used.add(unit.key);
+    for (const [param, tensor] of convert(unit, t, source)) out.set(`${t.prefix}.${param}`, tensor);
+  }
+  return out;
+}
+
+function shapesFit(u: Unit, t: Target): boolean {
+  try { convert(u, t, ""); return true; } catch { return false; }
+}
+
+/** One unit's tensors as the target's params, every shape checked (RNN0603 naming both shapes). */
+function convert(u: Unit, t: Target, source: string): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  const put = (param: string, data: Float32Array, from: string, fromShape: readonly number[]) => {
+    const spec = t.specs.get(param)!;
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new RnncError("RNN0603", `${source}: \`${from}\` [${fromShape.join(", ")}] does not fit \`${t.prefix}.${param}\` [${spec.shape.join(", ")}]`);
+    const x = alloc([...spec.shape], "f32");
+    x.data.set(data);
+    out.set(param, x);
+  };
+  const get = (part: string) => {
+    const x = u.tensors.get(part);
+    if (!x) throw new RnncError("RNN0601", `${source}: PyTorch module \`${u.key}\` has no ${part}`);
+    return x;
+  };
+  if (u.kind === "Linear") { put("W", get("weight").data, `${u.key}.weight`, get("weight").shape); put("b", get("bias").data, `${u.key}.bias`, get("bias").shape); return out; }
+  if (u.kind === "Embedding") { put("table", get("weight").data, `${u.key}.weight`, get("weight").shape); return out; }
+  const ih = get("weight_ih"), hh = get("weight_hh");
+  const H = hh.shape[1]!, I = ih.shape[1]!;
+  const bih = u.tensors.get("bias_ih")?.data ?? new Float32Array(ih.shape[0]!), bhh = u.tensors.get("bias_hh")?.data ?? new Float32Array(ih.shape[0]!);
+  gates[u.kind]!.forEach((gate, k) => {
+    const rows = (m: Float32Array, cols: number) => m.subarray(k * H * cols, (k + 1) * H * cols);
+    const x = u.kind === "RNN" ? "W_xh" : `W_x${gate}`, h = u.kind === "RNN" ? "W_hh" : `W_h${gate}`;
+    put(x, rows(ih.data, I), `${u.key}.weight_ih`, ih.shape);
+    put(h, rows(hh.data, H), `${u.key}.weight_hh`, hh.shape);
+    if (u.kind === "GRU") {
+      put(`b_x${gate}`, rows(bih, 1), `${u.key}.bias_ih`, [bih.length]);
+      put(`b_h${gate}`, rows(bhh, 1), `${u.key}.bias_hh`, [bhh.length]);
+    } else {
+      const sum = Float32Array.from(rows(bih, 1), (b, i) => b + rows(bhh, 1)[i]!);
+      put(u.kind === "RNN" ? "b_h" : `b_${gate}`, sum, `${u.key}.bias_ih + bias_hh`, [bih.length]);
+    }
+  });
+  return out;
+}

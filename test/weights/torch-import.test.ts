@@ -1,0 +1,74 @@
+// PyTorch weights in: safetensors state dicts written by PyTorch's models (test/fixtures/import/make_torch.py)
+// imported onto the examples' specs reproduce the outputs PyTorch computed.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { RnncError } from "../../src/diagnostics/errors.js";
+import { runModel } from "../../src/interp/run-model.js";
+import { resolveDims } from "../../src/runtime/dims.js";
+import { tensorFromJson } from "../../src/runtime/json-tensor.js";
+import { readSafetensors } from "../../src/weights/safetensors.js";
+import { importTorch } from "../../src/weights/torch-import.js";
+import { modelParamSpecs } from "../../src/weights/weights.js";
+import { compiler, root } from "../helpers.js";
+
+const dir = join(root, "test", "fixtures", "import");
+const torch = JSON.parse(readFileSync(join(dir, "torch-outputs.json"), "utf8")) as Record<string, Record<string, unknown>>;
+const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
+
+describe("PyTorch state dicts (safetensors)", () => {
+  it.each([
+    ["name-gender", "name-gender.safetensors", "chars", "probs"],
+    ["co2-forecast", "co2.safetensors", "series", "next"],
+  ])("%s: nn.Embedding/LSTM/GRU/Linear imported by kind and shape reproduce PyTorch's outputs within 1e-5", (folder, file, input, output) => {
+    const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), undefined);
+    const env = resolveDims(ir, new Map());
+    const specs = modelParamSpecs(ir, env);
+    const weights = importTorch(readSafetensors(readFileSync(join(dir, file)), file), specs, file);
+    expect([...weights.keys()].sort()).toEqual(specs.map((s) => s.name).sort());
+    const data = torch[folder === "co2-forecast" ? "co2" : folder]!;
+    const r = runModel(ir, env, weights, { inputs: { [input]: tensorFromJson(data[input], input, "f32") } });
+    const got = [...r[output]!.tensor!.data], want = flat(data[output]);
+    expect(got).toHaveLength(want.length);
+    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
+  });
+
+  it("a module that fits nothing, an explicit name for a missing module and a corrupt file are coded errors", () => {
+    const ir = compiler.model(join(root, "examples", "adding", "adding.rnn"), "AddingLSTM");
+    const specs = modelParamSpecs(ir, resolveDims(ir, new Map()));
+    const tensors = readSafetensors(readFileSync(join(dir, "name-gender.safetensors")), "ng");
+    const code = (f: () => unknown) => { try { f(); } catch (e) { return e instanceof RnncError ? `${e.code}: ${e.message}` : String(e); } return "no error"; };
+    expect(code(() => importTorch(tensors, specs, "ng"))).toMatch(/^RNN0601: ng has no Linear whose shapes fit layer `head`/);
+    expect(code(() => importTorch(tensors, specs, "ng", new Map([["fc", "head"]])))).toMatch(/^RNN0602: ng has no PyTorch module `fc` \(named for layer `head`\)/);
+    const bytes = readFileSync(join(dir, "co2.safetensors"));
+    expect(code(() => readSafetensors(bytes.subarray(0, 100), "cut"))).toMatch(/^RNN0604: cut is not a valid safetensors file/);
+    expect(code(() => readSafetensors(new Uint8Array(4), "tiny"))).toMatch(/^RNN0604/);
+  });
+});
+
+describe("rnnc import", () => {
+  it("writes rnnc-weights that rnnc run uses with PyTorch's numbers; on an error writes nothing; other formats are refused", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { existsSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const out = join(mkdtempSync(join(tmpdir(), "rnnc-import-")), "co2.json");
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: root, encoding: "utf8" });
+    const ok = cli("import", "test/fixtures/import/co2.safetensors", "--spec", "examples/co2-forecast/co2-forecast.rnn", "-o", out);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).format).toBe("rnnc-weights");
+    const inputFile = join(dir, "..", "..", "..", ".test-out", "co2-torch-input.json");
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    mkdirSync(join(root, ".test-out"), { recursive: true });
+    writeFileSync(inputFile, JSON.stringify({ series: torch["co2"]!["series"] }));
+    const run = cli("run", "examples/co2-forecast/co2-forecast.rnn", "--weights", out, "--input", inputFile);
+    expect(run.status, run.stderr).toBe(0);
+    const got = flat(JSON.parse(run.stdout).outputs.next), want = flat(torch["co2"]!["next"]);
+    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
+    const bad = join(out, "..", "bad.json");
+    const no = cli("import", "test/fixtures/import/co2.safetensors", "--spec", "examples/adding/adding.rnn", "--model", "AddingLSTM", "-o", bad);
+    expect(no.status).toBe(1);
+    expect(no.stderr).toContain("error[RNN0601]");
+    expect(existsSync(bad)).toBe(false);
+    expect(cli("import", "model.onnx", "--spec", "examples/adding/adding.rnn", "-o", bad).status).toBe(2);
+  });
+});
