@@ -1,8 +1,10 @@
-// `rnnc import SOURCE --spec FILE.rnn -o W.json`: trained weights from another framework as rnnc-weights JSON.
+// `rnnc import SOURCE --spec FILE.rnn -o W.json`: trained weights from PyTorch (.safetensors) or tfjs-layers (model.json) as rnnc-weights JSON.
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../node/host.js";
 import { resolveDims } from "../runtime/dims.js";
 import { readSafetensors } from "../weights/safetensors.js";
+import { readTfjsLayers } from "../weights/tfjs-import.js";
+import { dirname, join } from "node:path";
 import { importTorch } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights } from "../weights/weights.js";
 import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
@@ -11,7 +13,8 @@ export interface ImportFlags { source: string; spec: string; model?: string | un
 
 export function importCommand(a: ImportFlags): number {
   readText(a.spec, "spec");
-  if (!a.source.endsWith(".safetensors")) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts saved as .safetensors so far (ONNX and tfjs-layers models are to come)`);
+  const tfjs = a.source.endsWith(".json");
+  if (!a.source.endsWith(".safetensors") && !tfjs) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts saved as .safetensors and tfjs-layers models (model.json) so far; ONNX files are to come`);
   assertNotInput(a.out, { spec: a.spec, source: a.source });
   let bytes: Uint8Array;
   try {
@@ -28,8 +31,19 @@ export function importCommand(a: ImportFlags): number {
   const ir = compiler.model(a.spec, a.model);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
-  const weights = importTorch(readSafetensors(bytes, a.source), specs, a.source, names);
+  const tensors = tfjs
+    ? readTfjsLayers(new TextDecoder().decode(bytes), (p) => readShard(join(dirname(a.source), p)), a.source)
+    : readSafetensors(bytes, a.source);
+  const weights = importTorch(tensors, specs, a.source, names);
   writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
   process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
   return 0;
+}
+
+function readShard(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new UsageError(`cannot read the weight file '${path}' the model.json names`);
+  }
 }

@@ -5,7 +5,8 @@ import { alloc, type Tensor } from "../runtime/tensor.js";
 import type { NamedTensor } from "./safetensors.js";
 import type { ParamSpec } from "./weights.js";
 
-type Kind = "LSTM" | "GRU" | "RNN" | "Linear" | "Embedding";
+/** GRU0: a GRU whose reset gate applies before the recurrent product (one bias per gate; rnnc's GRUResetBefore). */
+type Kind = "LSTM" | "GRU" | "GRU0" | "RNN" | "Linear" | "Embedding";
 /** A PyTorch module (one layer and direction of a recurrent one) found in the state dict. */
 interface Unit { readonly key: string; readonly kind: Kind; readonly tensors: ReadonlyMap<string, NamedTensor> }
 /** An rnnc layer whose params form a stdlib cell. */
@@ -14,18 +15,19 @@ interface Target { readonly prefix: string; readonly kind: Kind; readonly specs:
 const rnncParams: Record<Kind, readonly string[]> = {
   LSTM: ["W_xi", "W_xf", "W_xg", "W_xo", "W_hi", "W_hf", "W_hg", "W_ho", "b_i", "b_f", "b_g", "b_o"],
   GRU: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_xz", "b_xr", "b_xn", "b_hz", "b_hr", "b_hn"],
+  GRU0: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_z", "b_r", "b_n"],
   RNN: ["W_xh", "W_hh", "b_h"],
   Linear: ["W", "b"],
   Embedding: ["table"],
 };
 /** PyTorch's stacked gate order: LSTM i, f, g, o; GRU r, z, n. */
-const gates: Partial<Record<Kind, readonly string[]>> = { LSTM: ["i", "f", "g", "o"], GRU: ["r", "z", "n"], RNN: ["h"] };
+const gates: Partial<Record<Kind, readonly string[]>> = { LSTM: ["i", "f", "g", "o"], GRU: ["r", "z", "n"], GRU0: ["r", "z", "n"], RNN: ["h"] };
 
 function unitsOf(tensors: ReadonlyMap<string, NamedTensor>): Unit[] {
   const units = new Map<string, Map<string, NamedTensor>>();
   const add = (key: string, part: string, t: NamedTensor) => { if (!units.has(key)) units.set(key, new Map()); units.get(key)!.set(part, t); };
   for (const [name, t] of tensors) {
-    const rec = /^(.*?)\.?(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(name);
+    const rec = /^(.*?)\.?(weight_ih|weight_hh|bias_ih|bias_hh|reset_before)_l(\d+)(_reverse)?$/.exec(name);
     if (rec) { add(`${rec[1]}${rec[1] ? "." : ""}l${rec[3]}${rec[4] ?? ""}`, rec[2]!, t); continue; }
     const lin = /^(.*?)\.?(weight|bias)$/.exec(name);
     if (lin) add(lin[1]!, lin[2]!, t);
@@ -34,7 +36,7 @@ function unitsOf(tensors: ReadonlyMap<string, NamedTensor>): Unit[] {
     const ih = parts.get("weight_ih"), hh = parts.get("weight_hh"), w = parts.get("weight");
     if (ih && hh) {
       const rows = ih.shape[0]! / hh.shape[1]!;
-      const kind: Kind | undefined = rows === 4 ? "LSTM" : rows === 3 ? "GRU" : rows === 1 ? "RNN" : undefined;
+      const kind: Kind | undefined = rows === 4 ? "LSTM" : rows === 3 ? (parts.has("reset_before") ? "GRU0" : "GRU") : rows === 1 ? "RNN" : undefined;
       return kind ? [{ key, kind, tensors: parts }] : [];
     }
     if (w && w.shape.length === 2) return [{ key, kind: parts.has("bias") ? "Linear" as const : "Embedding" as const, tensors: parts }];
