@@ -4,6 +4,8 @@ import { writeFileAtomic } from "../node/host.js";
 import { resolveDims } from "../runtime/dims.js";
 import { readSafetensors } from "../weights/safetensors.js";
 import { readTfjsLayers } from "../weights/tfjs-import.js";
+import { importOnnx } from "../weights/onnx-import.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { dirname, join } from "node:path";
 import { importTorch } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights } from "../weights/weights.js";
@@ -11,10 +13,10 @@ import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./com
 
 export interface ImportFlags { source: string; spec: string; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string }
 
-export function importCommand(a: ImportFlags): number {
+export async function importCommand(a: ImportFlags): Promise<number> {
   readText(a.spec, "spec");
-  const tfjs = a.source.endsWith(".json");
-  if (!a.source.endsWith(".safetensors") && !tfjs) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts saved as .safetensors and tfjs-layers models (model.json) so far; ONNX files are to come`);
+  const tfjs = a.source.endsWith(".json"), onnx = a.source.endsWith(".onnx");
+  if (!a.source.endsWith(".safetensors") && !tfjs && !onnx) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts (.safetensors), tfjs-layers models (model.json) and ONNX models rnnc exported (.onnx)`);
   assertNotInput(a.out, { spec: a.spec, source: a.source });
   let bytes: Uint8Array;
   try {
@@ -31,6 +33,19 @@ export function importCommand(a: ImportFlags): number {
   const ir = compiler.model(a.spec, a.model);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
+  if (onnx) {
+    const { decodeModel } = await import("../emit/onnx/proto.js");
+    let model: Record<string, unknown>;
+    try {
+      model = decodeModel(bytes);
+    } catch (e) {
+      throw new RnncError("RNN0604", `${a.source} is not an ONNX model: ${(e as Error).message}`);
+    }
+    const weights = importOnnx(model, specs, a.source);
+    writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
+    process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
+    return 0;
+  }
   const tensors = tfjs
     ? readTfjsLayers(new TextDecoder().decode(bytes), (p) => readShard(join(dirname(a.source), p)), a.source)
     : readSafetensors(bytes, a.source);

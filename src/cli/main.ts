@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "")
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", ""),
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
-    .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors) or a tfjs-layers model (model.json) onto a spec's model, as rnnc-weights JSON", (y) => y
+    .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors), a tfjs-layers model (model.json) or an ONNX model rnnc exported, onto a spec's model, as rnnc-weights JSON", (y) => y
       .positional("source", { type: "string", demandOption: true, describe: "the trained weights: a .safetensors PyTorch state dict (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding) or a tfjs-layers model.json (LSTM, GRU, SimpleRNN, Dense, Embedding) with its weight files" })
       .option("spec", { type: "string", demandOption: true, describe: "the .rnn file whose model the weights are for" })
       .option("model", { type: "string", describe: "the model (may be left out when the spec declares one)" })

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { RnncError } from "../../src/diagnostics/errors.js";
 import { exportOnnx } from "../../src/emit/onnx/export.js";
 import { exportOnnxStreaming } from "../../src/emit/onnx/stream.js";
+import { importOnnx } from "../../src/weights/onnx-import.js";
 import { decodeModel } from "../../src/emit/onnx/proto.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { evalDim } from "../../src/ir/dims.js";
@@ -263,3 +264,30 @@ describe("the streaming form (--streaming)", () => {
 function resolveShape(shape: ModelIR["inputs"][number]["shape"], env: ReadonlyMap<string, number>): number {
   return shape.map((d) => evalDim(d, env)!).reduce((a, b) => a * b, 1);
 }
+
+describe("rnnc import of rnnc's own ONNX exports", () => {
+  const all = [["adding", "AddingLSTM"], ["adding", "AddingElman"], ["co2-forecast", "CO2Forecast"], ["name-gender", "NameGender"], ["g2p", "G2P"], ["name-maker", "NameMaker"]] as const;
+  it.each(all)("%s/%s: the weights exported and imported back are identical (whole-sequence and streaming forms)", (folder, model) => {
+    const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), model);
+    const env = resolveDims(ir, new Map());
+    const specs = modelParamSpecs(ir, env);
+    const weights = initParams(specs, 7);
+    const forms = [exportOnnx(ir, env, weights, "t").bytes];
+    try { forms.push(exportOnnxStreaming(ir, env, weights, "t").bytes); } catch { /* a model that needs the whole sequence */ }
+    for (const bytes of forms) {
+      const back = importOnnx(decodeModel(bytes), specs, "m.onnx");
+      expect([...back.keys()].sort()).toEqual(specs.map((s) => s.name).sort());
+      for (const s of specs) expect(Array.from(back.get(s.name)!.data), s.name).toEqual(Array.from(weights.get(s.name)!.data));
+    }
+  });
+  it("a model whose params the file does not hold, and a file from another exporter, are coded errors", () => {
+    const ir = compiler.model(join(root, "examples", "adding", "adding.rnn"), "AddingLSTM");
+    const env = resolveDims(ir, new Map());
+    const other = compiler.model(join(root, "examples", "co2-forecast", "co2-forecast.rnn"), undefined);
+    const oenv = resolveDims(other, new Map());
+    const bytes = exportOnnx(other, oenv, initParams(modelParamSpecs(other, oenv), 1), "t").bytes;
+    expect(() => importOnnx(decodeModel(bytes), modelParamSpecs(ir, env), "co2.onnx")).toThrow(/co2.onnx: `head.W` \[1, 64\] does not fit in initializer/);
+    const peer = readFileSync(join(root, "src", "bench", "peers", "lstm.onnx"));
+    expect(() => importOnnx(decodeModel(peer), modelParamSpecs(ir, env), "lstm.onnx")).toThrow(/was not written by rnnc/);
+  });
+});

@@ -7,7 +7,7 @@ import type { LayerInfo, ModelIR, Node } from "../../ir/ir.js";
 import { Op } from "../../ir/ops.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
-import { OnnxGraph } from "./graph.js";
+import { OnnxGraph, sharedState } from "./graph.js";
 import { attr, DType, encodeModel, IR_VERSION, OPSET, tensorType, type ValueInfo } from "./proto.js";
 import { recurrentOp } from "./recurrent.js";
 import { batchOf, scanOp } from "./scan.js";
@@ -40,7 +40,7 @@ export interface OnnxExport { readonly bytes: Uint8Array; readonly opset: number
 type Value = { kind: "one"; name: string } | { kind: "seq"; name: string; lengths: string } | { kind: "states"; names: readonly string[] };
 
 export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, producerVersion: string): OnnxExport {
-  const g = new OnnxGraph({ inits: [], weights, counter: 0, madeWeights: new Map() });
+  const g = new OnnxGraph(sharedState(weights));
   const inputs: ValueInfo[] = [];
   const dims = (shape: Node["shape"]) => shape.map((d) => evalDim(d, env)!);
   const v: Value[] = [];
@@ -158,6 +158,7 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
     producer_name: "rnnc",
     producer_version: producerVersion,
     doc_string: `${ir.name} from ${ir.file}, exported by rnnc`,
+    metadata_props: [{ key: "rnnc.params", value: JSON.stringify(Object.fromEntries(g.shared.placements)) }],
     graph: { name: ir.name, node: g.nodes, initializer: g.shared.inits, input: inputs, output: outputs },
   };
   return { bytes: encodeModel(model), opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name) };

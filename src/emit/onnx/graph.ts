@@ -9,7 +9,15 @@ export interface SharedState {
   counter: number;
   /** Initializers already made for a weight (possibly transposed), by `layer.param` and form. */
   readonly madeWeights: Map<string, string>;
+  /** Where each param's values sit (written into the model's metadata, so that `rnnc import` reads them back exactly). */
+  readonly placements: Map<string, Placement>;
 }
+
+/** A param's values: `size` floats of initializer `init` from `offset`, stored transposed (a matrix) or not. */
+export interface Placement { readonly init: string; readonly offset: number; readonly transposed: boolean }
+
+/** A fresh shared state for one exported model. */
+export const sharedState = (weights: ReadonlyMap<string, Tensor>): SharedState => ({ inits: [], weights, counter: 0, madeWeights: new Map(), placements: new Map() });
 
 export class OnnxGraph {
   readonly nodes: NodeSpec[] = [];
@@ -59,6 +67,12 @@ export class OnnxGraph {
     }
     const name = this.init(key, dims, data);
     this.shared.madeWeights.set(key, name);
+    this.place(`${layer}.${param}`, { init: name, offset: 0, transposed });
     return name;
+  }
+
+  /** Records where a param's values went (the first place is kept). */
+  place(param: string, where: Placement): void {
+    if (!this.shared.placements.has(param)) this.shared.placements.set(param, where);
   }
 }

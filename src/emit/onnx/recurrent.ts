@@ -33,6 +33,12 @@ export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, 
   bias.set(stack(lay.Wb, 1), 0);
   bias.set(stack(lay.Rb, 1), G * H);
   const B = e.init(`${l.name}_B`, [1, 2 * G * H], bias);
+  const place = (names: readonly (string | undefined)[], init: string, block: number, base = 0) =>
+    names.forEach((p, k) => { if (p) e.place(`${l.name}.${p}`, { init, offset: base + k * block, transposed: false }); });
+  place(lay.W, W, H * I);
+  place(lay.R, R, H * H);
+  place(lay.Wb, B, H);
+  place(lay.Rb, B, H, G * H);
   const attrs = [attr("hidden_size", H), attr("direction", reverse ? "reverse" : "forward")];
   if (cell === "GRU") attrs.push(attr("linear_before_reset", 1));
   if (cell === "Elman") {

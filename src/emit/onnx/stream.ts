@@ -8,7 +8,7 @@ import { streamability } from "../../ir/streaming.js";
 import { optimize } from "../../passes/pipeline.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
-import { OnnxGraph } from "./graph.js";
+import { OnnxGraph, sharedState } from "./graph.js";
 import { lowerModelOp } from "./pointwise.js";
 import { DType, encodeModel, IR_VERSION, OPSET, tensorType, type ValueInfo } from "./proto.js";
 import { batchOf } from "./scan.js";
@@ -21,7 +21,7 @@ export interface StreamState { readonly input: string; readonly output: string; 
 export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, producerVersion: string): OnnxExport & { states: readonly StreamState[] } {
   const s = streamability(ir);
   if (!s.ok) throw new RnncError("RNN0801", `cannot export \`${ir.name}\` to ONNX as a stream: ${s.why}`, [], "export the whole-sequence model (without --streaming)");
-  const g = new OnnxGraph({ inits: [], weights, counter: 0, madeWeights: new Map() });
+  const g = new OnnxGraph(sharedState(weights));
   const inputs: ValueInfo[] = [];
   const outputs: ValueInfo[] = [];
   const states: StreamState[] = [];
@@ -85,6 +85,7 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
     producer_name: "rnnc",
     producer_version: producerVersion,
     doc_string: `${ir.name} from ${ir.file}, exported by rnnc as a stream: one step per call; start every state.* input at its declared value (${states.map((s) => `${s.input} = ${s.start}`).join(", ")}) and feed each .next output back`,
+    metadata_props: [{ key: "rnnc.params", value: JSON.stringify(Object.fromEntries(g.shared.placements)) }],
     graph: { name: `${ir.name}_step`, node: g.nodes, initializer: g.shared.inits, input: inputs, output: outputs },
   };
   return { bytes: encodeModel(model), opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), states };
