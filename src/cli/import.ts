@@ -16,7 +16,7 @@ export interface ImportFlags { source: string; spec: string; model?: string | un
 export async function importCommand(a: ImportFlags): Promise<number> {
   readText(a.spec, "spec");
   const tfjs = a.source.endsWith(".json"), onnx = a.source.endsWith(".onnx");
-  if (!a.source.endsWith(".safetensors") && !tfjs && !onnx) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts (.safetensors), tfjs-layers models (model.json) and ONNX models rnnc exported (.onnx)`);
+  if (!a.source.endsWith(".safetensors") && !tfjs && !onnx) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts (.safetensors), tfjs-layers models (model.json) and ONNX models (.onnx)`);
   assertNotInput(a.out, { spec: a.spec, source: a.source });
   let bytes: Uint8Array;
   try {
@@ -41,7 +41,7 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     } catch (e) {
       throw new RnncError("RNN0604", `${a.source} is not an ONNX model: ${(e as Error).message}`);
     }
-    const weights = importOnnx(model, specs, a.source);
+    const weights = importOnnx(model, specs, a.source, names);
     writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
     process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
     return 0;

@@ -10,6 +10,8 @@ import { tensorFromJson } from "../../src/runtime/json-tensor.js";
 import { readSafetensors } from "../../src/weights/safetensors.js";
 import { importTorch } from "../../src/weights/torch-import.js";
 import { modelParamSpecs } from "../../src/weights/weights.js";
+import { importOnnx } from "../../src/weights/onnx-import.js";
+import { decodeModel } from "../../src/emit/onnx/proto.js";
 import { compiler, root } from "../helpers.js";
 
 const dir = join(root, "test", "fixtures", "import");
@@ -30,6 +32,20 @@ describe("PyTorch state dicts (safetensors)", () => {
     const r = runModel(ir, env, weights, { inputs: { [input]: tensorFromJson(data[input], input, "f32") } });
     const got = [...r[output]!.tensor!.data], want = flat(data[output]);
     expect(got).toHaveLength(want.length);
+    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ["name-gender", "name-gender.onnx", "chars", "probs"],
+    ["co2-forecast", "co2.onnx", "series", "next"],
+  ])("%s: the same model exported by torch.onnx.export (LSTM/GRU, Gemm or MatMul+Add, Gather nodes) imports and reproduces PyTorch's outputs", (folder, file, input, output) => {
+    const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), undefined);
+    const env = resolveDims(ir, new Map());
+    const specs = modelParamSpecs(ir, env);
+    const weights = importOnnx(decodeModel(readFileSync(join(dir, file))), specs, file);
+    const data = torch[folder === "co2-forecast" ? "co2" : folder]!;
+    const r = runModel(ir, env, weights, { inputs: { [input]: tensorFromJson(data[input], input, "f32") } });
+    const got = [...r[output]!.tensor!.data], want = flat(data[output]);
     expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
   });
 
