@@ -4,7 +4,7 @@
 import { RnncError } from "../diagnostics/errors.js";
 import { alloc, type Tensor } from "../runtime/tensor.js";
 import type { ParamSpec } from "./weights.js";
-import type { NamedTensor } from "./safetensors.js";
+import { transposed, type NamedTensor } from "./safetensors.js";
 import { importTorch } from "./torch-import.js";
 
 interface TensorJson { name: string; dims?: number[]; data_type?: number; float_data?: number[]; raw_data?: Uint8Array }
@@ -87,7 +87,7 @@ function stateDictOf(model: Record<string, unknown>, source: string): Map<string
     }
     if (n.op_type === "Gemm" && inits.get(n.input![1]!)) {
       const W = inits.get(n.input![1]!)!;
-      const wt = attrOf(n, "transB") ? W : transpose(W);
+      const wt = attrOf(n, "transB") ? W : transposed(W);
       out.set(`${key}.weight`, wt);
       out.set(`${key}.bias`, inits.get(n.input![2] ?? "") ?? { shape: [wt.shape[0]!], data: new Float32Array(wt.shape[0]!) });
       return;
@@ -95,7 +95,7 @@ function stateDictOf(model: Record<string, unknown>, source: string): Map<string
     if (n.op_type === "MatMul" && inits.get(n.input![1]!)?.shape.length === 2) {
       const add = consumers(n.output![0]!).find((c) => c.op_type === "Add");
       const bias = add?.input?.map((i) => inits.get(i)).find((t) => t && t.shape.length === 1);
-      const wt = transpose(inits.get(n.input![1]!)!);
+      const wt = transposed(inits.get(n.input![1]!)!);
       out.set(`${key}.weight`, wt);
       out.set(`${key}.bias`, bias ?? { shape: [wt.shape[0]!], data: new Float32Array(wt.shape[0]!) });
       return;
@@ -103,11 +103,4 @@ function stateDictOf(model: Record<string, unknown>, source: string): Map<string
     if (n.op_type === "Gather" && inits.get(n.input![0]!)?.shape.length === 2) out.set(`${key}.weight`, inits.get(n.input![0]!)!);
   });
   return out;
-}
-
-function transpose(t: NamedTensor): NamedTensor {
-  const [r, c] = t.shape as [number, number];
-  const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
-  return { shape: [c, r], data: out };
 }

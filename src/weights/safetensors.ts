@@ -50,3 +50,11 @@ function half(h: number): number {
   if (e === 31) return f ? NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
+
+/** A matrix's transpose ([r, c] → [c, r]). */
+export function transposed(t: NamedTensor): NamedTensor {
+  const [r, c] = t.shape as [number, number];
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
+  return { shape: [c, r], data: out };
+}

@@ -1,7 +1,7 @@
 // tfjs-layers / Keras models saved by tfjs (model.json + weight shards) as the state dict PyTorch would have: each
 // layer's kernels transposed and its gates put in PyTorch's order, so that one mapping (torch-import.ts) serves both.
 import { RnncError } from "../diagnostics/errors.js";
-import type { NamedTensor } from "./safetensors.js";
+import { transposed, type NamedTensor } from "./safetensors.js";
 
 interface LayerJson { class_name: string; config: Record<string, unknown> & { name: string } }
 interface ModelJson { modelTopology?: { config?: { layers?: LayerJson[] } | LayerJson[]; model_config?: { config?: { layers?: LayerJson[] } } }; weightsManifest?: { paths: string[]; weights: { name: string; shape: number[]; dtype: string; quantization?: unknown }[] }[] }
@@ -50,7 +50,7 @@ export function readTfjsLayers(modelJson: string, readShard: (path: string) => U
     };
     switch (l.class_name) {
       case "Dense":
-        out.set(`${name}.weight`, transpose(get(name, "kernel")));
+        out.set(`${name}.weight`, transposed(get(name, "kernel")));
         out.set(`${name}.bias`, get(name, "bias"));
         break;
       case "Embedding":
@@ -63,8 +63,8 @@ export function readTfjsLayers(modelJson: string, readShard: (path: string) => U
         // Keras gates: LSTM i f c o (PyTorch's i f g o); GRU z r h (PyTorch's r z n).
         const order = l.class_name === "GRU" ? [1, 0, 2] : l.class_name === "LSTM" ? [0, 1, 2, 3] : [0];
         const H = r.shape[0]!;
-        out.set(`${name}.weight_ih_l0`, transpose(gatesReordered(k, H, order)));
-        out.set(`${name}.weight_hh_l0`, transpose(gatesReordered(r, H, order)));
+        out.set(`${name}.weight_ih_l0`, transposed(gatesReordered(k, H, order)));
+        out.set(`${name}.weight_hh_l0`, transposed(gatesReordered(r, H, order)));
         const resetAfter = l.class_name === "GRU" && c["reset_after"] === true;
         if (resetAfter) {
           out.set(`${name}.bias_ih_l0`, gatesReordered({ shape: [1, 3 * H], data: b.data.subarray(0, 3 * H) }, H, order));
@@ -89,11 +89,4 @@ function gatesReordered(t: NamedTensor, H: number, order: readonly number[]): Na
   const out = new Float32Array(t.data.length);
   for (let i = 0; i < rows; i++) order.forEach((src, dst) => out.set(t.data.subarray(i * cols + src * H, i * cols + (src + 1) * H), i * cols + dst * H));
   return { shape: t.shape.length === 2 ? t.shape : [t.data.length], data: out };
-}
-
-function transpose(t: NamedTensor): NamedTensor {
-  const [r, c] = t.shape as [number, number];
-  const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
-  return { shape: [c, r], data: out };
 }
