@@ -60,7 +60,8 @@ interface OnnxGraphJson { name: string; node?: { op_type: string; input?: string
 interface OnnxModel { graph: OnnxGraphJson }
 
 /** ONNX's checker rules that can be checked here: topological order (every input defined before use, in the graph or
- * an enclosing one), names defined once, typed graph inputs and outputs, outputs produced, subgraphs likewise. */
+ * an enclosing one), names defined once, typed graph inputs and outputs, outputs produced, subgraphs likewise; and no
+ * initializer left unused. */
 function checkGraph(m: OnnxModel): string[] {
   const problems: string[] = [];
   const walk = (g: OnnxGraphJson, outer: ReadonlySet<string>) => {
@@ -76,6 +77,11 @@ function checkGraph(m: OnnxModel): string[] {
     for (const o of g.output ?? []) { if (!known.has(o.name)) problems.push(`${g.name}: output ${o.name} is never produced`); if (!o.type?.tensor_type?.elem_type) problems.push(`${g.name}: output ${o.name} has no element type`); }
   };
   walk(m.graph, new Set());
+  // Every initializer is read somewhere (in the graph or a body): nothing dead is shipped.
+  const used = new Set<string>();
+  const reads = (g: OnnxGraphJson) => { for (const n of g.node ?? []) { for (const i of n.input ?? []) used.add(i); for (const a of n.attribute ?? []) if (a.g) reads(a.g); } };
+  reads(m.graph);
+  for (const t of m.graph.initializer ?? []) if (!used.has(t.name)) problems.push(`${m.graph.name}: initializer ${t.name} is never used`);
   return problems;
 }
 
