@@ -19,33 +19,27 @@ const torch = JSON.parse(readFileSync(join(dir, "torch-outputs.json"), "utf8")) 
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 
 describe("PyTorch state dicts (safetensors)", () => {
+  // The same two PyTorch models as a state dict (safetensors) and through torch.onnx.export (LSTM/GRU, Gemm or
+  // MatMul+Add, Gather nodes): imported by kind and shape, both reproduce PyTorch's outputs.
+  const readers = {
+    safetensors: (file: string) => readSafetensors(readFileSync(join(dir, `${file}.safetensors`)), file),
+    onnx: (file: string) => decodeModel(readFileSync(join(dir, `${file}.onnx`))),
+  };
   it.each([
-    ["name-gender", "name-gender.safetensors", "chars", "probs"],
-    ["co2-forecast", "co2.safetensors", "series", "next"],
-  ])("%s: nn.Embedding/LSTM/GRU/Linear imported by kind and shape reproduce PyTorch's outputs within 1e-5", (folder, file, input, output) => {
+    ["name-gender", "name-gender", "chars", "probs", "safetensors"],
+    ["co2-forecast", "co2", "series", "next", "safetensors"],
+    ["name-gender", "name-gender", "chars", "probs", "onnx"],
+    ["co2-forecast", "co2", "series", "next", "onnx"],
+  ] as const)("%s from %s.%s: nn.Embedding/LSTM/GRU/Linear reproduce PyTorch's outputs within 1e-5", (folder, file, input, output, format) => {
     const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), undefined);
     const env = resolveDims(ir, new Map());
     const specs = modelParamSpecs(ir, env);
-    const weights = importTorch(readSafetensors(readFileSync(join(dir, file)), file), specs, file);
+    const weights = format === "onnx" ? importOnnx(readers.onnx(file), specs, file) : importTorch(readers.safetensors(file), specs, file);
     expect([...weights.keys()].sort()).toEqual(specs.map((s) => s.name).sort());
-    const data = torch[folder === "co2-forecast" ? "co2" : folder]!;
+    const data = torch[file]!;
     const r = runModel(ir, env, weights, { inputs: { [input]: tensorFromJson(data[input], input, "f32") } });
     const got = [...r[output]!.tensor!.data], want = flat(data[output]);
     expect(got).toHaveLength(want.length);
-    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
-  });
-
-  it.each([
-    ["name-gender", "name-gender.onnx", "chars", "probs"],
-    ["co2-forecast", "co2.onnx", "series", "next"],
-  ])("%s: the same model exported by torch.onnx.export (LSTM/GRU, Gemm or MatMul+Add, Gather nodes) imports and reproduces PyTorch's outputs", (folder, file, input, output) => {
-    const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), undefined);
-    const env = resolveDims(ir, new Map());
-    const specs = modelParamSpecs(ir, env);
-    const weights = importOnnx(decodeModel(readFileSync(join(dir, file))), specs, file);
-    const data = torch[folder === "co2-forecast" ? "co2" : folder]!;
-    const r = runModel(ir, env, weights, { inputs: { [input]: tensorFromJson(data[input], input, "f32") } });
-    const got = [...r[output]!.tensor!.data], want = flat(data[output]);
     expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
   });
 

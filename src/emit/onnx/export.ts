@@ -8,9 +8,9 @@ import { Op } from "../../ir/ops.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import { OnnxGraph, sharedState } from "./graph.js";
-import { attr, DType, encodeModel, IR_VERSION, OPSET, tensorType, type ValueInfo } from "./proto.js";
+import { attr, DType, OPSET, tensorType, type ValueInfo } from "./proto.js";
 import { recurrentOp } from "./recurrent.js";
-import { batchOf, scanOp } from "./scan.js";
+import { scanOp } from "./scan.js";
 import { lowerStep } from "./step.js";
 import { generateOp } from "./generate.js";
 import { lowerModelOp } from "./pointwise.js";
@@ -51,9 +51,10 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
   const finalsUsed = new Set(ir.nodes.filter((n) => n.op === Op.Final).map((n) => n.args[0]!));
   const seq = (id: number) => { const x = v[id]!; if (x.kind !== "seq") throw new Error("internal: not a sequence"); return x; };
   const one = (id: number) => { const x = v[id]!; if (x.kind !== "one") throw new Error("internal: not a single value"); return x.name; };
-  const initOf = (n: Node): readonly string[] | undefined => {
-    if (!n.attrs.hasInit) return undefined;
-    const x = v[n.args[n.args.length - 1]!]!;
+  /** The starting states an `init = …` argument gives (a scan's final states, or one value for a one-state cell). */
+  const initFrom = (arg: number | undefined): readonly string[] | undefined => {
+    if (arg === undefined) return undefined;
+    const x = v[arg]!;
     return x.kind === "states" ? x.names : x.kind === "one" ? [x.name] : undefined;
   };
 
@@ -72,7 +73,7 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
         const l = layerOf(n);
         const nIn = l.ir.inputs.length;
         const xs = n.args.slice(0, nIn).map((a) => seq(a));
-        const init = initOf(n);
+        const init = initFrom(n.attrs.hasInit ? n.args[n.args.length - 1] : undefined);
         const cell = stdlibCell(l);
         if (n.op === Op.Scan && cell && !init && !finalsUsed.has(n.id)) {
           v[n.id] = { kind: "seq", name: recurrentOp(cell, l, layerEnv(l, env), xs[0]!.name, xs[0]!.lengths, n.attrs.reverse === true, g), lengths: xs[0]!.lengths };
@@ -90,16 +91,16 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
         const step = lowerStep(l.ir, layerEnv(l, env), g, {
           input: (name) => xs[l.ir.inputs.findIndex((i) => i.name === name)]!,
           state: () => { throw new Error("internal: a stateless layer read a state"); },
-          batch: () => batchOf(g, xs[0]!),
+          batch: () => g.batch(xs[0]!),
         }, l.name);
         v[n.id] = { kind: "one", name: step[l.ir.outputs[0]!.node]! };
         break;
       }
       case Op.Generate: {
         const l = layerOf(n);
-        const init = initOf({ ...n, args: n.attrs.hasInit ? [n.args[0]!] : [] } as Node);
+        const init = initFrom(n.attrs.hasInit ? n.args[0] : undefined);
         const start = n.dtype === "int" ? undefined : one(n.args[n.attrs.hasInit ? 1 : 0]!);
-        const r = generateOp(g, n, l, layerEnv(l, env), batchOf(g, init?.[0] ?? start ?? inputs[0]!.name), init, start);
+        const r = generateOp(g, n, l, layerEnv(l, env), g.batch(init?.[0] ?? start ?? inputs[0]!.name), init, start);
         v[n.id] = { kind: "seq", name: r.ys, lengths: r.lengths };
         finals.set(n.id, r.finals);
         break;
@@ -152,14 +153,6 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
     g.node("Identity", [lengths], [`${name}_lengths`]);
     return { name: `${name}_lengths`, type: tensorType(DType.INT64, ["batch"]) };
   }
-  const model = {
-    ir_version: IR_VERSION,
-    opset_import: [{ domain: "", version: OPSET }],
-    producer_name: "rnnc",
-    producer_version: producerVersion,
-    doc_string: `${ir.name} from ${ir.file}, exported by rnnc`,
-    metadata_props: [{ key: "rnnc.params", value: JSON.stringify(Object.fromEntries(g.shared.placements)) }],
-    graph: { name: ir.name, node: g.nodes, initializer: g.shared.inits, input: inputs, output: outputs },
-  };
-  return { bytes: encodeModel(model), opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name) };
+  const bytes = g.encode({ name: ir.name, input: inputs, output: outputs }, `${ir.name} from ${ir.file}, exported by rnnc`, producerVersion);
+  return { bytes, opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name) };
 }

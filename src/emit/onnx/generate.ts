@@ -33,7 +33,7 @@ export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: 
   const v = lowerStep(cell, env, body, {
     input: () => xIn,
     state: (name) => stateIn[cell.states.findIndex((s) => s.name === name)]!,
-    batch: () => body.node("Slice", [body.node("Shape", [doneIn])[0]!, body.ints([0]), body.ints([1])])[0]!,
+    batch: () => body.batch(doneIn),
   }, l.name);
   const running = body.node("Not", [doneIn])[0]!;
   const keep = (value: string, rank: number, old: string) => {
@@ -71,11 +71,7 @@ export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: 
   // The scan output is [steps, batch, …]: batch first, as everything else.
   const rank = tokens ? 0 : cell.nodes[cell.outputs[0]!.node]!.shape.length;
   const ys = g.node("Transpose", [outs[k + 3]!], 1, [attr("perm", [1, 0, ...Array.from({ length: rank }, (_, j) => j + 2)])])[0]!;
-  return { ys, lengths: tokens ? outs[k + 2]! : len0Full(g, B, n.attrs.steps!), finals: outs.slice(0, k) };
-}
-
-/** Every example's length when nothing ends early: `steps` for each. */
-function len0Full(g: OnnxGraph, B: string, steps: number): string {
-  return g.node("Expand", [g.init("steps", [], [steps], DType.INT64), B])[0]!;
+  // Lengths count the steps before each example's end (every step, for generation without an end token).
+  return { ys, lengths: outs[k + 2]!, finals: outs.slice(0, k) };
 }
 

@@ -1,6 +1,7 @@
 // A graph under construction: nodes in order, initializers shared with every subgraph (Scan bodies read them by name).
 import type { Tensor } from "../../runtime/tensor.js";
-import { DType, type NodeSpec, type TensorSpec } from "./proto.js";
+import { transposed as transposedMatrix } from "../../weights/safetensors.js";
+import { DType, encodeModel, IR_VERSION, OPSET, type NodeSpec, type TensorSpec, type ValueInfo } from "./proto.js";
 
 /** What every graph of one model shares: initializers, fresh names, the model's weights. */
 export interface SharedState {
@@ -40,6 +41,24 @@ export class OnnxGraph {
     return name;
   }
 
+  /** The batch size of a batch-first value, as an int64 [1]. */
+  batch(x: string): string {
+    return this.node("Slice", [this.node("Shape", [x])[0]!, this.ints([0]), this.ints([1])])[0]!;
+  }
+
+  /** The model around this (top-level) graph, encoded: rnnc's header, and where every param went (for `rnnc import`). */
+  encode(graph: { name: string; input: ValueInfo[]; output: ValueInfo[] }, doc: string, producerVersion: string): Uint8Array {
+    return encodeModel({
+      ir_version: IR_VERSION,
+      opset_import: [{ domain: "", version: OPSET }],
+      producer_name: "rnnc",
+      producer_version: producerVersion,
+      doc_string: doc,
+      metadata_props: [{ key: "rnnc.params", value: JSON.stringify(Object.fromEntries(this.shared.placements)) }],
+      graph: { ...graph, node: this.nodes, initializer: this.shared.inits },
+    });
+  }
+
   /** A scalar or a list of int64s (axes, shapes, starts …). */
   ints(values: readonly number[], scalar = false): string {
     return this.init("i", scalar ? [] : [values.length], values, DType.INT64);
@@ -57,15 +76,8 @@ export class OnnxGraph {
     const known = this.shared.madeWeights.get(key);
     if (known) return known;
     const t = this.weight(layer, param);
-    let data: ArrayLike<number> = t.data, dims = [...t.shape];
-    if (transposed) {
-      const [r, c] = t.shape as [number, number];
-      const out = new Float32Array(r * c);
-      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
-      data = out;
-      dims = [c, r];
-    }
-    const name = this.init(key, dims, data);
+    const stored = transposed ? transposedMatrix({ shape: t.shape, data: t.data as Float32Array }) : { shape: t.shape, data: t.data };
+    const name = this.init(key, [...stored.shape], stored.data);
     this.shared.madeWeights.set(key, name);
     this.place(`${layer}.${param}`, { init: name, offset: 0, transposed });
     return name;

@@ -17,11 +17,6 @@ export interface ScanResult {
   readonly finals: readonly string[];
 }
 
-/** The batch size of a batch-first value as an int64 [1]. */
-export function batchOf(g: OnnxGraph, x: string): string {
-  return g.node("Slice", [g.node("Shape", [x])[0]!, g.ints([0]), g.ints([1])])[0]!;
-}
-
 /**
  * `xs` (one batch-first [batch, time, …] value per cell input, int64 `lengths` [batch]) through the layer's cell.
  * `init` gives each state's starting value [batch, …] (every lag the cell reads starts there); without it the states
@@ -31,7 +26,7 @@ export function scanOp(g: OnnxGraph, l: LayerInfo, env: DimEnv, xs: readonly str
   const cell: CellIR = optimize(l.ir);
   const shapeOf = (s: CellIR["states"][number]) => s.shape.map((d) => evalDim(d, env)!);
   const lags = cell.states.map((s) => Math.max(1, s.maxLag));
-  const B = batchOf(g, xs[0]!);
+  const B = g.batch(xs[0]!);
 
   // Starting values, one per state and lag.
   const starts = cell.states.flatMap((s, k) => {
@@ -58,7 +53,7 @@ export function scanOp(g: OnnxGraph, l: LayerInfo, env: DimEnv, xs: readonly str
   const v = lowerStep(cell, env, body, {
     input: (name) => inputIn[cell.inputs.findIndex((i) => i.name === name)]!,
     state: (name, lag) => stateAt(cell.states.findIndex((s) => s.name === name), lag),
-    batch: () => (bodyBatch ??= batchOf(body, maskIn)),
+    batch: () => (bodyBatch ??= body.batch(maskIn)),
   }, l.name);
   const keep = (value: string, rank: number, other: string) => {
     const m = rank ? body.node("Unsqueeze", [maskIn, body.ints(Array.from({ length: rank }, (_, k) => k + 1))])[0]! : maskIn;

@@ -10,8 +10,7 @@ import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import { OnnxGraph, sharedState } from "./graph.js";
 import { lowerModelOp } from "./pointwise.js";
-import { DType, encodeModel, IR_VERSION, OPSET, tensorType, type ValueInfo } from "./proto.js";
-import { batchOf } from "./scan.js";
+import { DType, OPSET, tensorType, type ValueInfo } from "./proto.js";
 import { lowerStep } from "./step.js";
 import type { OnnxExport } from "./export.js";
 
@@ -29,7 +28,7 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
   const v: string[] = [];
   const layers = new Map(ir.layers.map((l) => [l.name, l]));
   const scanned = new Map<string, number>();
-  const B = () => batchOf(g, inputs[0]!.name);
+  const B = () => g.batch(inputs[0]!.name);
 
   for (const n of ir.nodes) {
     switch (n.op) {
@@ -79,14 +78,7 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
     outputs.push({ name: o.name, type: tensorType(n.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...dims(n.shape, env)]) });
   }
   for (const st of states) outputs.push({ name: st.output, type: tensorType(DType.FLOAT, ["batch", ...st.shape]) });
-  const model = {
-    ir_version: IR_VERSION,
-    opset_import: [{ domain: "", version: OPSET }],
-    producer_name: "rnnc",
-    producer_version: producerVersion,
-    doc_string: `${ir.name} from ${ir.file}, exported by rnnc as a stream: one step per call; start every state.* input at its declared value (${states.map((s) => `${s.input} = ${s.start}`).join(", ")}) and feed each .next output back`,
-    metadata_props: [{ key: "rnnc.params", value: JSON.stringify(Object.fromEntries(g.shared.placements)) }],
-    graph: { name: `${ir.name}_step`, node: g.nodes, initializer: g.shared.inits, input: inputs, output: outputs },
-  };
-  return { bytes: encodeModel(model), opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), states };
+  const doc = `${ir.name} from ${ir.file}, exported by rnnc as a stream: one step per call; start every state.* input at its declared value (${states.map((s) => `${s.input} = ${s.start}`).join(", ")}) and feed each .next output back`;
+  const bytes = g.encode({ name: `${ir.name}_step`, input: inputs, output: outputs }, doc, producerVersion);
+  return { bytes, opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), states };
 }
