@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
       .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
       .option("backend", { choices: ["interp", "tfjs-cpu", "tfjs-wasm"] as const, default: "interp" as const, describe: "the reference interpreter, or TensorFlow.js on its cpu or wasm backend" })
       .option("passes", { type: "boolean", default: true, describe: "tfjs: run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
-      .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, stack-adds, layout, cse, dce)" })
+      .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
       .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
       .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
     (a) => wrap(async () => (await commands()).runCommand(a))())
@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
       .option("force", { type: "boolean", default: false, describe: "start afresh even though --out exists (it is replaced after the first epoch)" })
       .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const })
       .option("passes", { type: "boolean", default: true, describe: "run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
-      .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-adds, layout, cse, dce)" })
+      .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
       .option("fused", { type: "boolean", default: true, describe: "run each scan as one fused kernel with its own backward pass where the cell allows (--no-fused: op by op)" })
       .option("explain", { type: "boolean", default: false, describe: "say how each scan runs (fused or op by op) and why, after the first batch" })
       .option("threads", { choices: [1, 2] as const, default: 2 as const, describe: "fused scans split each batch over this many threads (2: a helper thread on the second core, where there is one)" })

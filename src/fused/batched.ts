@@ -8,14 +8,9 @@ import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { fixedMat, gemm, mat } from "./gemm.js";
+import { placeFor, reshaped, rowsAt, viewOf, type Rows, type Slots } from "./slots.js";
 
-/** A value for many rows: `rows` examples of `shape` one after another, or (`shared`) one value for all of them. */
-export interface Rows {
-  readonly data: Float32Array;
-  readonly shape: readonly number[];
-  readonly shared: boolean;
-  readonly rows: number;
-}
+export type { Rows } from "./slots.js";
 
 export const sharedRows = (data: Float32Array, shape: readonly number[]): Rows => ({ data, shape, shared: true, rows: 1 });
 export const batchRows = (data: Float32Array, shape: readonly number[], rows: number): Rows => ({ data, shape, shared: false, rows });
@@ -29,27 +24,19 @@ export function rowOf(v: Rows, r: number): Tensor {
   return { shape: v.shape, data: v.data.subarray(at, at + s) };
 }
 
-/** Node `id`'s buffer of `length` floats: the one from an earlier step in `pool` when it fits, else a new one. */
-export function pooled(pool: Map<number, Float32Array> | undefined, id: number, length: number): Float32Array {
-  let out = pool?.get(id);
-  if (!out || out.length !== length) {
-    out = new Float32Array(length);
-    pool?.set(id, out);
-  }
-  return out;
-}
-
 /**
  * A node's value over `rows` examples (rows = 1 and shared when no argument is per example). With `pool`, the node's
  * buffer from an earlier step is written over instead of a new one (every kernel here writes all of its output).
  */
-export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number, pool?: Map<number, Float32Array>): Rows {
+export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number, pool?: Slots): Rows {
   const shared = args.length > 0 && args.every((a) => a.shared);
   const R = shared || n.op === Op.Const ? 1 : rows;
   const shape = n.shape.map((d) => evalDim(d, env)!);
   if (n.op === Op.Const) return sharedRows(Float32Array.of(n.attrs.value!), []);
-  if (n.op === Op.Reshape) return { ...args[0]!, shape };
-  const out = pooled(pool, n.id, R * sizeOf(shape));
+  if (n.op === Op.Reshape) return reshaped(args[0]!, shape);
+  const length = R * sizeOf(shape);
+  const place = placeFor(pool, n.id, length);
+  const out = viewOf(place, length);
   const cat = opInfo[n.op].category;
   if (cat === "unary") unaryRows(n.op as OpsIn<"unary">, args[0]!, out);
   else if (cat === "binary") binaryRows(n.op as OpsIn<"binary">, args[0]!, args[1]!, shape, R, out);
@@ -61,7 +48,7 @@ export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: numb
     const size = sizeOf(shape);
     for (let r = 0; r < R; r++) out.set(kernel(n, args.map((a) => rowOf(a, r)), env, "f32").data, r * size);
   }
-  return { data: out, shape, shared: R === 1 && shared, rows: R };
+  return rowsAt(place, length, shape, R === 1 && shared, R);
 }
 
 function unaryRows(op: OpsIn<"unary">, x: Rows, out: Float32Array): void {
@@ -163,17 +150,18 @@ function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate =
  * `addend + product` as one gemm that accumulates onto a copy of the addend (a value of the product's shape, per
  * row or shared), written as node `id`'s buffer: the sum of a state's product and its hoisted input projection.
  */
-export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env: DimEnv, R: number, id: number, pool?: Map<number, Float32Array>): Rows {
+export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env: DimEnv, R: number, id: number, pool?: Slots): Rows {
   const shape = m.shape.map((d) => evalDim(d, env)!);
   const size = sizeOf(shape);
-  const out = pooled(pool, id, R * size);
+  const place = placeFor(pool, id, R * size);
+  const out = viewOf(place, R * size);
   if (addend.shared) for (let r = 0; r < R; r++) out.set(addend.data, r * size);
   else out.set(addend.data.subarray(0, R * size));
   if (!matmulRows(args[0]!, args[1]!, R, out, true)) {
-    const p = evalRows(m, args, env, R);
-    for (let i = 0; i < out.length; i++) out[i] += p.shared ? p.data[i % size]! : p.data[i]!;
+    const p = evalRows(m, args, env, R), pd = p.data, sum = viewOf(place, R * size);
+    for (let i = 0; i < sum.length; i++) sum[i] += p.shared ? pd[i % size]! : pd[i]!;
   }
-  return { data: out, shape, shared: false, rows: R };
+  return rowsAt(place, R * size, shape, false, R);
 }
 
 function sliceRows(x: Rows, start: number, end: number, R: number, out: Float32Array): void {

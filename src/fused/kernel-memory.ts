@@ -1,4 +1,4 @@
-// WebAssembly for the fused kernels: the part of its API they use, and a kernel memory whose float view is kept.
+// WebAssembly for the fused kernels: the part of its API they use, and the one kernel memory of a thread, handed out as a stack.
 
 /** The part of the WebAssembly API used here (the compiler's libraries do not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -10,10 +10,16 @@ const WA = (globalThis as unknown as {
   };
 }).WebAssembly;
 
-/** A memory kernels import as `m.mem`, grown as they need; one Float32Array over it, made again only when it grows. */
+/**
+ * A memory kernels import as `m.mem`, grown as they need; one Float32Array over it, made again only when it grows.
+ * Its floats are handed out from the bottom up (`alloc`), given back to a mark (`release`), all at once by `reset`.
+ * Growing detaches every view made before: keep offsets (`at`), and take views after the last allocation.
+ */
 export class KernelMemory {
   private readonly memory: WasmMemory;
   private view = new Float32Array(0);
+  /** Floats in use, from 0. */
+  top = 0;
 
   /** Throws where there is no WebAssembly. */
   constructor() {
@@ -29,8 +35,44 @@ export class KernelMemory {
     return this.view;
   }
 
+  /** `floats` floats from the top (16-byte aligned): their offset, in floats. */
+  alloc(floats: number): number {
+    const at = Math.ceil(this.top / 4) * 4;
+    this.top = at + floats;
+    this.floats(this.top);
+    return at;
+  }
+
+  /** Gives back everything allocated since `mark` (a value of `top`). */
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  /** The memory as floats (valid until the next allocation that grows it). */
+  get heap(): Float32Array {
+    return this.floats(0);
+  }
+
+  /** Whether `a` is a view of this memory (its current buffer). */
+  holds(a: Float32Array): boolean {
+    return a.buffer === this.memory.buffer;
+  }
+
   /** Instantiates a module (built by oneFunctionModule) over this memory and returns its function `name`. */
   instantiate<F>(bytes: Uint8Array, name: string): F {
     return new WA!.Instance(new WA!.Module(bytes), { m: { mem: this.memory } }).exports[name] as F;
   }
+}
+
+let shared: KernelMemory | null | undefined;
+/** The memory every kernel of this thread works in (products and fused loops alike), or undefined without WebAssembly. */
+export function kernelMemory(): KernelMemory | undefined {
+  if (shared === undefined) {
+    try {
+      shared = new KernelMemory();
+    } catch {
+      shared = null;
+    }
+  }
+  return shared ?? undefined;
 }

@@ -5,10 +5,12 @@ import { Op, opInfo, type OpsIn } from "../ir/ops.js";
 import { binaryFns, unaryFns } from "../interp/kernels.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
-import { evalMatMulAdd, evalRows, pooled, type Rows } from "./batched.js";
+import { evalMatMulAdd, evalRows, type Rows } from "./batched.js";
 import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { simdEnabled } from "./gemm.js";
-import { compileSimdLoop, loopHeap, simdLoopSupported, type Member, type Read } from "./simd-loop.js";
+import { kernelMemory } from "./kernel-memory.js";
+import { compileSimdLoop, simdLoopSupported, type Member, type Read } from "./simd-loop.js";
+import { heapOffset, placeFor, rowsAt, viewOf, type Place, type Slots } from "./slots.js";
 
 /**
  * One stage of a step: a node run alone (products, concatenations, …), a product added to a value (`addend +
@@ -108,12 +110,14 @@ export class FusedLoop {
   }
 
   /** Runs the loop over R rows: reads `values` of the outside nodes, sets those of the written members. */
-  run(values: Rows[], R: number, pool?: Map<number, Float32Array>): void {
+  run(values: Rows[], R: number, pool?: Slots): void {
+    // The written members' buffers first: taking them may grow the kernel memory, which would lose views made before.
+    const places = this.writes.map((id) => placeFor(pool, id, R * this.S));
     if (simdEnabled()) {
       if (this.simd === undefined) this.simd = (simdLoopSupported(this) && compileSimdLoop(this)) || null;
       if (this.simd) {
         this.path = "simd";
-        this.runSimd(this.simd, values, R, pool);
+        this.runSimd(this.simd, values, R, places);
         return;
       }
     }
@@ -125,41 +129,51 @@ export class FusedLoop {
       const v = values[id]!;
       args.push(v.data, v.shared ? 0 : v.data.length / v.rows);
     }
-    for (const id of this.writes) args.push(pooled(pool, id, R * this.S));
+    for (const p of places) args.push(viewOf(p, R * this.S));
     this.fn(...args);
-    this.setWrites(values, args.slice(1 + 2 * this.outside.length) as Float32Array[], R);
+    this.setWrites(values, places, R);
   }
 
-  /** The SIMD form: outside values copied into the loop memory, the written members copied out after. */
-  private runSimd(fn: (...args: number[]) => void, values: Rows[], R: number, pool?: Map<number, Float32Array>): void {
+  /**
+   * The SIMD form, in the kernel memory: values already there are read in place and buffers there written in place;
+   * others are copied into scratch space before and out of it after.
+   */
+  private runSimd(fn: (...args: number[]) => void, values: Rows[], R: number, places: readonly Place[]): void {
+    const mem = kernelMemory()!;
+    const mark = mem.top;
+    const copyIn: [number, Float32Array][] = [];
     const args: number[] = [R];
-    let floats = 0;
-    const places = this.outside.map((id) => {
+    for (const id of this.outside) {
       const v = values[id]!;
-      const at = floats;
-      floats += Math.ceil(v.data.length / 4) * 4;
-      args.push(4 * at, v.shared ? 0 : (4 * v.data.length) / v.rows);
-      return at;
-    });
-    const outs = this.writes.map(() => {
-      const at = floats;
-      floats += R * this.S;
+      const length = v.data.length;
+      let at = heapOffset(v);
+      if (at === undefined) {
+        at = mem.alloc(Math.ceil(length / 4) * 4);
+        copyIn.push([at, v.data]);
+      }
+      args.push(4 * at, v.shared ? 0 : (4 * length) / v.rows);
+    }
+    const copyOut: [number, Float32Array][] = [];
+    for (const p of places) {
+      let at: number;
+      if (typeof p === "number") at = p;
+      else {
+        at = mem.alloc(R * this.S);
+        copyOut.push([at, p]);
+      }
       args.push(4 * at);
-      return at;
-    });
-    const heap = loopHeap(floats);
-    this.outside.forEach((id, k) => heap.set(values[id]!.data, places[k]));
+    }
+    let heap = mem.heap;
+    for (const [at, data] of copyIn) heap.set(data, at);
     fn(...args);
-    const bufs = this.writes.map((id, k) => {
-      const out = pooled(pool, id, R * this.S);
-      out.set(heap.subarray(outs[k], outs[k]! + R * this.S));
-      return out;
-    });
-    this.setWrites(values, bufs, R);
+    heap = mem.heap;
+    for (const [at, out] of copyOut) out.set(heap.subarray(at, at + out.length));
+    mem.release(mark);
+    this.setWrites(values, places, R);
   }
 
-  private setWrites(values: Rows[], bufs: readonly Float32Array[], R: number): void {
-    this.writes.forEach((id, k) => { values[id] = { data: bufs[k]!, shape: this.shapes.get(id)!, shared: false, rows: R }; });
+  private setWrites(values: Rows[], places: readonly Place[], R: number): void {
+    this.writes.forEach((id, k) => { values[id] = rowsAt(places[k]!, R * this.S, this.shapes.get(id)!, false, R); });
   }
 }
 
@@ -192,7 +206,24 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
   const uses = new Map<NodeId, number>();
   for (const n of nodes) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + 1);
   const keptSet = new Set(kept);
+  // Slices of values from outside the stages that only elementwise members read: never copied out, each member reads
+  // its piece of the outside value in place, by offset.
+  const inStages = new Set(nodes.map((n) => n.id));
+  const readersOf = new Map<NodeId, Node[]>();
+  for (const n of nodes) for (const a of n.args) readersOf.set(a, [...(readersOf.get(a) ?? []), n]);
+  const inPlace = new Map<NodeId, { of: NodeId; off: number }>();
   for (const n of nodes) {
+    const src = n.args[0]!;
+    if (n.op !== Op.Slice || inStages.has(src) || keptSet.has(n.id) || all[src]!.dtype !== "float") continue;
+    const rs = readersOf.get(n.id) ?? [];
+    // (An add to a product is not a loop member: the product accumulates onto it, which needs it as a value.)
+    const elementwise = (u: Node) => u.op !== Op.Slice && u.op !== Op.Reshape && fusible(u, all, env) && sizeIn(u, env) === sizeIn(n, env)
+      && !(u.op === Op.Add && u.args.some((a) => all[a]!.op === Op.MatMul));
+    if (!rs.length || !rs.every(elementwise)) continue;
+    inPlace.set(n.id, { of: src, off: evalDim(n.attrs.start!, env)! * sizeOf(all[src]!.shape.slice(1).map((d) => evalDim(d, env)!)) });
+  }
+  for (const n of nodes) {
+    if (inPlace.has(n.id)) continue;
     const ready = Math.max(-1, ...n.args.map((a) => stageOf.get(a) ?? -1));
     // addend + product, where the product is read by nothing else: the product's stage accumulates onto the addend.
     const k = productAdded(n, all, env, stages, stageOf, uses, keptSet);
@@ -228,6 +259,8 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
     }
     const loop = (stages[at] as { loop: FusedLoop }).loop;
     const reads: Read[] = n.args.map((a) => {
+      const piece = inPlace.get(a);
+      if (piece) return { outside: loop.outsideSlot(piece.of), off: piece.off, scalar: false };
       if (loop.has(a) && !viaOffset) return { local: a };
       usedOutside.add(a);
       const off = viaOffset ? evalDim(n.attrs.start!, env)! * sizeOf(all[a]!.shape.slice(1).map((d) => evalDim(d, env)!)) : 0;
@@ -259,7 +292,7 @@ function productAdded(n: Node, all: readonly Node[], env: DimEnv, stages: readon
 }
 
 /** Runs the stages over R rows, setting `values` of every node they compute (loop locals excepted). */
-export function runStages(stages: readonly Stage[], values: Rows[], R: number, env: DimEnv, pool?: Map<number, Float32Array>): void {
+export function runStages(stages: readonly Stage[], values: Rows[], R: number, env: DimEnv, pool?: Slots): void {
   for (const st of stages) {
     if (st.kind === "loop") st.loop.run(values, R, pool);
     else if (st.as !== undefined) values[st.as] = evalMatMulAdd(st.node, st.node.args.map((a) => values[a]!), values[st.addend!]!, env, R, st.as, pool);

@@ -14,6 +14,7 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
+import { blockOf, HeapRows, Slots } from "./slots.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -65,10 +66,15 @@ export class FusedScan implements ScanKernel {
     this.sizes = new Map([...cell.states.map((s) => [s.name, size(s.shape)] as const), ...step.inputs.map((i) => [i.name, size(i.shape)] as const)]);
     const readNames = new Set(this.g.reads.map((r) => readName(r.state, r.lag)));
     const isRecurrent: boolean[] = [];
-    for (const n of step.nodes) {
-      isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]);
-      if (n.op !== Op.Input && n.batched) (isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
-    }
+    for (const n of step.nodes) isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]);
+    // A slice of a hoisted value read only by the step is taken there (a fused loop reads it in place, by offset),
+    // not copied out for all steps at once.
+    const readers = new Map<NodeId, Node[]>();
+    for (const n of step.nodes) for (const a of n.args) readers.set(a, [...(readers.get(a) ?? []), n]);
+    const outputIds = new Set(step.outputs.map((o) => o.node));
+    for (const n of step.nodes)
+      if (!isRecurrent[n.id] && n.batched && n.op === Op.Slice && !outputIds.has(n.id) && (readers.get(n.id) ?? []).every((u) => isRecurrent[u.id])) isRecurrent[n.id] = true;
+    for (const n of step.nodes) if (n.op !== Op.Input && n.batched) (isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
     const views = new Set<NodeId>();
     for (const n of this.recurrent) for (const a of n.args) if (!isRecurrent[a]) views.add(a);
     for (const o of step.outputs) if (!isRecurrent[o.node]) views.add(o.node);
@@ -141,7 +147,7 @@ export class FusedScan implements ScanKernel {
     // Hoisted: every step at once, rows in time order.
     const whole: Rows[] = [...v];
     for (const n of step.nodes) if (n.op === Op.Input && inputIndex.has(n.attrs.name!)) whole[n.id] = batchRows(run.xs[inputIndex.get(n.attrs.name!)!]!, this.shapeOf(n), T * B);
-    runStages(this.hoistedStages, whole, T * B, this.env);
+    runStages(this.hoistedStages, whole, T * B, this.env, new Slots());
     const init = new Map(this.cell.states.map((s) => {
       const size = this.sizes.get(s.name)!;
       const given = run.init?.get(s.name);
@@ -150,7 +156,7 @@ export class FusedScan implements ScanKernel {
     const history = new Map(this.cell.states.map((s) => [s.name, new Float32Array(T * B * this.sizes.get(s.name)!)]));
     const recurrentSaved = new Set(training ? this.recurrentSaved : []);
     const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
-    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: whole[id]!.data, hoisted: true });
+    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: new Float32Array(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true });
     const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
     const stateAt = (name: string, s: number): Float32Array => {
       const size = this.sizes.get(name)!;
@@ -160,7 +166,7 @@ export class FusedScan implements ScanKernel {
     const readOf = new Map(this.g.reads.map((r) => [readName(r.state, r.lag), r]));
 
     // Each step's values are copied out (history, outputs, saved values) before the next step writes over them.
-    const pool = new Map<number, Float32Array>();
+    const pool = new Slots();
     const cur: Rows[] = [];
     for (let s = 0; s < T; s++) {
       const t = run.reverse ? T - 1 - s : s;
@@ -232,7 +238,7 @@ export class FusedScan implements ScanKernel {
       for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
       return seed;
     };
-    const pool = new Map<number, Float32Array>();
+    const pool = new Slots();
     const cur: Rows[] = [...v];
     for (let s = T - 1; s >= 0; s--) {
       const t = run.reverse ? T - 1 - s : s;
@@ -260,11 +266,8 @@ export class FusedScan implements ScanKernel {
   }
 }
 
-/** Rows t*B … t*B+B-1 of a per-row value (a view). */
-function blockOf(v: Rows, t: number, B: number): Rows {
-  const size = v.data.length / v.rows;
-  return batchRows(v.data.subarray(t * B * size, (t + 1) * B * size), v.shape, B);
-}
+/** A value's data as an array that outlives the kernel call (values in the kernel memory are copied out). */
+const keep = (v: Rows): Float32Array => (v instanceof HeapRows ? v.data.slice() : v.data);
 
 /** Block t (rows t*B … t*B+B-1) of a [T*B*size] array, a view. */
 function blockOfArray(a: Float32Array, t: number, B: number, T: number): Float32Array {

@@ -3,7 +3,7 @@ import {
   I32, V128, block, br, br_if, end, f32x4add, f32x4mul, get, i32add, i32c, i32ge_u, i32mul, i32shl, loop, oneFunctionModule,
   set, tee, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
-import { KernelMemory } from "./kernel-memory.js";
+import { kernelMemory, type KernelMemory } from "./kernel-memory.js";
 
 /**
  * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], row-major, byte addresses into `m.mem`; m a multiple of 4,
@@ -58,13 +58,13 @@ function gemmBody(): number[] {
 
 type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number) => void;
 
-/** The compiled kernel and its memory, grown as products need; null where WebAssembly SIMD is missing. */
+/** The compiled kernel (in the thread's kernel memory); null where WebAssembly SIMD is missing. */
 let kernel: { fn: GemmFn; memory: KernelMemory } | null | undefined;
 
 function load(): { fn: GemmFn; memory: KernelMemory } | undefined {
   if (kernel !== undefined) return kernel ?? undefined;
   try {
-    const memory = new KernelMemory();
+    const memory = kernelMemory()!;
     kernel = { fn: memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[12, I32], [11, V128]], gemmBody()), "gemm"), memory };
   } catch {
     kernel = null;
@@ -77,26 +77,26 @@ export const simdAvailable = (): boolean => load() !== undefined;
 
 const up = (x: number, to: number) => Math.ceil(x / to) * to;
 
-/** Fixed matrices (weights) kept in the kernel's memory between products, so each step does not copy them again. */
-const FIXED_LIMIT = 1 << 23; // floats (32 MB); past it the region starts over
-let fixedFloats = 0;
+/** Fixed matrices (weights) kept in the kernel memory during a kernel call, so each step does not copy them again. */
+const FIXED_LIMIT = 1 << 26; // floats of kernel memory in use past which a fixed matrix is copied at each use instead
 let fixedAt = new WeakMap<Float32Array, Map<string, number>>();
 
-/** Forgets every fixed matrix (a kernel call starts: arrays from earlier calls may have changed since). */
+/**
+ * A kernel call starts: the kernel memory starts over (nothing an earlier call left there is kept) and every fixed
+ * matrix is forgotten (arrays from earlier calls may have changed since).
+ */
 export function forgetFixedInKernel(): void {
-  fixedFloats = 0;
   fixedAt = new WeakMap();
+  kernelMemory()?.release(0);
 }
 
-/** Where a fixed B (k × n from `off`, padded to N columns) lives in the kernel's memory, copied there on first use. */
+/** Where a fixed B (k × n from `off`, padded to N columns) lives in the kernel memory, copied there on first use. */
 function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, memory: KernelMemory): number {
   const key = `${off}:${k}:${n}`;
   const known = fixedAt.get(b)?.get(key);
   if (known !== undefined) return known;
-  const at = fixedFloats;
-  fixedFloats += k * N;
-  const heap = memory.floats(fixedFloats);
-  copyPadded(heap, at, b, off, k, n, N);
+  const at = memory.alloc(k * N);
+  copyPadded(memory.heap, at, b, off, k, n, N);
   let byKey = fixedAt.get(b);
   if (!byKey) fixedAt.set(b, (byKey = new Map()));
   byKey.set(key, at);
@@ -121,37 +121,54 @@ const KC = 128;
 /**
  * C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel.
  * Sizes that are not multiples of 4 rows and 8 columns run padded with zero rows and columns. A `bFixed` B (one
- * that will not change, such as a weight within one kernel call) is copied into the kernel's memory once. Long inner
- * dimensions run in blocks of KC, C staying in the kernel's memory between them.
+ * that will not change, such as a weight within one kernel call) is copied into the kernel memory once. Long inner
+ * dimensions run in blocks of KC, C staying in the kernel memory between them. Operands that are views of the kernel
+ * memory itself (values kept there by a kernel call) are read and written in place when their layout allows.
  */
 export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
   const kern = load()!;
+  const mem = kern.memory;
   const M = up(m, 4), N = up(n, 8);
   const kc = Math.min(k, KC);
-  // The region starts over before a B that may not fit, so no block of this product is written over by the next.
-  if (bFixed && fixedFloats + k * N > FIXED_LIMIT) forgetFixedInKernel();
-  const bPlaces = bFixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, kern.memory)) : [];
-  const aAt = fixedFloats;
-  const bAt = aAt + M * kc;
-  const cAt = bAt + (bFixed ? 0 : kc * N);
-  const heap = kern.memory.floats(cAt + M * N);
-  if (accumulate && N === n) heap.set(c.subarray(cOff, cOff + m * n), cAt);
-  else heap.fill(0, cAt, cAt + M * N);
+  // Offsets of operands that are views of the kernel memory, read before anything here grows it (growing loses views).
+  const held = (x: Float32Array, off: number) => (mem.holds(x) ? x.byteOffset / 4 + off : undefined);
+  const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
+  // In place: A read where it is (whole rows, one pass), B too, C written where it is.
+  const aIn = aHeld !== undefined && M === m && k === kc;
+  const bIn = bHeld !== undefined && N === n && k === kc;
+  const cIn = cHeld !== undefined && M === m && N === n;
+  const fixed = bFixed && bHeld === undefined && mem.top + k * N <= FIXED_LIMIT;
+  const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem)) : [];
+  const mark = mem.top;
+  const aAt = aIn ? aHeld : mem.alloc(M * kc);
+  const bAt = fixed ? -1 : bIn ? bHeld : mem.alloc(kc * N);
+  const cAt = cIn ? cHeld : mem.alloc(M * N);
+  const heap = mem.heap;
+  // Each operand as an array and an offset, views of the kernel memory taken again now.
+  const [A, aO] = aHeld === undefined ? [a, aOff] : [heap, aHeld];
+  const [Bm, bO] = bHeld === undefined ? [b, bOff] : [heap, bHeld];
+  const [C, cO] = cHeld === undefined ? [c, cOff] : [heap, cHeld];
+  if (!cIn) {
+    if (accumulate && N === n) heap.set(C.subarray(cO, cO + m * n), cAt);
+    else heap.fill(0, cAt, cAt + M * N);
+  } else if (!accumulate) heap.fill(0, cAt, cAt + m * n);
   for (let q0 = 0, p = 0; q0 < k; q0 += kc, p++) {
     const w = Math.min(kc, k - q0);
-    if (w === k) heap.set(a.subarray(aOff, aOff + m * k), aAt);
-    else for (let i = 0; i < m; i++) heap.set(a.subarray(aOff + i * k + q0, aOff + i * k + q0 + w), aAt + i * w);
-    heap.fill(0, aAt + m * w, aAt + M * w);
-    if (!bFixed) copyPadded(heap, bAt, b, bOff + q0 * n, w, n, N);
-    kern.fn(4 * aAt, 4 * (bFixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
+    if (!aIn) {
+      if (w === k) heap.set(A.subarray(aO, aO + m * k), aAt);
+      else for (let i = 0; i < m; i++) heap.set(A.subarray(aO + i * k + q0, aO + i * k + q0 + w), aAt + i * w);
+      heap.fill(0, aAt + m * w, aAt + M * w);
+    }
+    if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
+    kern.fn(4 * aAt, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
   }
-  if (N === n) {
-    c.set(heap.subarray(cAt, cAt + m * n), cOff);
-    return;
+  if (!cIn) {
+    if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);
+    else for (let i = 0; i < m; i++) {
+      const row = heap.subarray(cAt + i * N, cAt + i * N + n);
+      if (accumulate) for (let j = 0; j < n; j++) C[cO + i * n + j] += row[j]!;
+      else C.set(row, cO + i * n);
+    }
   }
-  for (let i = 0; i < m; i++) {
-    const row = heap.subarray(cAt + i * N, cAt + i * N + n);
-    if (accumulate) for (let j = 0; j < n; j++) c[cOff + i * n + j] += row[j]!;
-    else c.set(row, cOff + i * n);
-  }
+  mem.release(mark);
 }

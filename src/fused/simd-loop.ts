@@ -4,7 +4,7 @@ import { Op } from "../ir/ops.js";
 import {
   I32, V128, block, br, br_if, end, f32load, get, i32add, i32c, i32ge_u, i32mul, loop, oneFunctionModule, set, simd, v128load, v128store,
 } from "../runtime/wasm-encoding.js";
-import { KernelMemory } from "./kernel-memory.js";
+import { kernelMemory } from "./kernel-memory.js";
 
 /** How a member reads an argument (as in loops.ts): a local of the loop, or element `off + j` of an outside row. */
 export type Read = { readonly local: NodeId } | { readonly outside: number; readonly off: number; readonly scalar: boolean };
@@ -163,16 +163,9 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
   return { body: [...consts.prologue(), ...loops], i32s, v128s: l.members.length + 4 + consts.count };
 }
 
-/** The memory every compiled loop works in (values are copied in and out around each run); null without WebAssembly. */
-let memory: KernelMemory | null | undefined;
-
-/** Compiles a loop, or undefined where WebAssembly SIMD is missing. */
+/** Compiles a loop (into the kernel memory the products use too), or undefined where WebAssembly SIMD is missing. */
 export function compileSimdLoop(l: LoopShape): LoopFn | undefined {
-  try {
-    if (memory === undefined) memory = new KernelMemory();
-  } catch {
-    memory = null;
-  }
+  const memory = kernelMemory();
   if (!memory) return undefined;
   try {
     const { body, i32s, v128s } = loopBody(l);
@@ -182,6 +175,3 @@ export function compileSimdLoop(l: LoopShape): LoopFn | undefined {
     return undefined;
   }
 }
-
-/** The loop memory as floats, with room for at least `floats` of them (after a loop has compiled). */
-export const loopHeap = (floats: number): Float32Array => memory!.floats(floats);

@@ -6,6 +6,7 @@ import { fuseMatmuls } from "./fuse-matmul.js";
 import { reassociateSums } from "./reassociate.js";
 import { chooseLayouts } from "./layout.js";
 import { stackAdds } from "./stack-adds.js";
+import { stackBiases } from "./stack-biases.js";
 
 export interface Pass {
   readonly name: string;
@@ -16,6 +17,7 @@ export interface Pass {
 export const passes: readonly Pass[] = [
   { name: "reassociate", purpose: "sum state-free terms first, so input projections and their biases hoist out of the loop", run: reassociateSums },
   { name: "fuse-matmul", purpose: "one product with stacked weights for products sharing an operand", run: fuseMatmuls },
+  { name: "stack-biases", purpose: "the gates' biases added to the input product they are sliced from, once", run: stackBiases },
   { name: "stack-adds", purpose: "one add of the stacked input and recurrent parts, then the gates sliced from it", run: stackAdds },
   { name: "layout", purpose: "weights transposed once, outside the loop, so per-step products need no transposed operand", run: chooseLayouts },
   { name: "cse", purpose: "one node per distinct computation", run: commonSubexpressions },

@@ -72,30 +72,35 @@ export function stackAdds(ir: CellIR): CellIR {
 }
 
 /**
- * When each gate's state-free term is `c_k + F[r_k]` for one F sliced as G is (the input product plus a bias), the
- * stacked term is F + (c_1 ⧺ … ⧺ c_K): F is not sliced at all.
+ * When each gate's state-free term is `c_k + F[r_k]` (the input product plus a bias) or `F[r_k]` alone, for one F sliced
+ * as G is: the stacked term is F + (c_1 ⧺ … ⧺ c_K), or F itself; F is not sliced at all.
  */
 function biasedSlices(ir: CellIR, group: Group): { f: NodeId; consts: NodeId[] } | undefined {
   const g = ir.nodes[group.g]!;
   const split = group.gates.map((x) => {
     const p = ir.nodes[x.term]!;
+    const mine = ir.nodes[x.slice]!;
+    const sameRange = (s: Node) => dimEquals(s.attrs.start!, mine.attrs.start!) && dimEquals(s.attrs.end!, mine.attrs.end!);
+    if (p.op === Op.Slice) return sameRange(p) ? { f: p.args[0]!, c: undefined } : undefined;
     if (p.op !== Op.Add) return undefined;
     const [a, b] = p.args.map((y) => ir.nodes[y]!);
     const s = a?.op === Op.Slice ? a : b?.op === Op.Slice ? b : undefined;
     const c = s === a ? b : a;
-    const mine = ir.nodes[x.slice]!;
-    const same = s && c && s !== c && c.shape.length === 1 && dimEquals(s.attrs.start!, mine.attrs.start!) && dimEquals(s.attrs.end!, mine.attrs.end!);
+    const same = s && c && s !== c && c.shape.length === 1 && sameRange(s);
     return same ? { f: s.args[0]!, c: c.id } : undefined;
   });
   const f = split[0]?.f;
   if (f === undefined || !split.every((x) => x && x.f === f) || ir.nodes[f]!.shape.length !== 1 || !dimEquals(ir.nodes[f]!.shape[0]!, g.shape[0]!)) return undefined;
-  return { f, consts: split.map((x) => x!.c) };
+  const consts = split.map((x) => x!.c);
+  if (consts.some((c) => c === undefined) && !consts.every((c) => c === undefined)) return undefined;
+  return { f, consts: consts.filter((c): c is NodeId => c !== undefined) };
 }
 
 /** The gates' state-free terms, stacked. */
 function stackedTerm(ir: CellIR, group: Group, e: Emitter): NodeId {
   const g = ir.nodes[group.g]!;
   const input = biasedSlices(ir, group);
+  if (input && !input.consts.length) return e.map(input.f);
   if (input) return e.add(Op.Add, [e.map(input.f), e.add(Op.Concat, input.consts.map((c) => e.map(c)), g.shape, g.span)], g.shape, g.span);
   return e.add(Op.Concat, group.gates.map((x) => e.map(x.term)), g.shape, g.span);
 }

@@ -300,7 +300,7 @@ describe("rnnc run: passes on and off agree", () => {
     });
     const bad = rnnc(...base, "--disable-pass", "magic");
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/no such pass \(passes: reassociate, fuse-matmul, stack-adds, layout, cse, dce\)/);
+    expect(bad.stderr).toMatch(/no such pass \(passes: reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce\)/);
   });
 });
 

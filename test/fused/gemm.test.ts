@@ -1,6 +1,7 @@
 // The fused kernels' matrix products (WebAssembly SIMD and JS) against a written-out triple loop.
 import { afterAll, describe, expect, it } from "vitest";
 import { beginFixedScope, fixedMat, gemm, mat, setSimd } from "../../src/fused/gemm.js";
+import { kernelMemory } from "../../src/fused/kernel-memory.js";
 import { simdAvailable } from "../../src/fused/simd-gemm.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { closeness } from "../helpers.js";
@@ -69,4 +70,42 @@ describe("fixed matrices", () => {
     const second = product();
     expect(closeness(second, first.map((v) => 2 * v), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
   });
+});
+
+describe("operands kept in the kernel memory", () => {
+  // Values a kernel call keeps in the kernel memory are read and written in place; the product's own scratch space
+  // may grow the memory while they are in use (which detaches every view taken before): each case makes it grow.
+  const shapes: [number, number, number][] = [[32, 512, 128], [8, 16, 5], [5, 9, 13], [12, 16, 300], [33, 40, 128]];
+  for (const [m, n, k] of shapes)
+    for (const [accumulate, bHeld] of [[false, false], [true, false], [true, true]] as const)
+      it(`${m}×${k} · ${k}×${n}${accumulate ? ", accumulating" : ""}${bHeld ? ", B kept too" : ""}: equal the same product on plain arrays`, () => {
+        setSimd(true);
+        beginFixedScope();
+        const mem = kernelMemory()!;
+        const rng = mulberry32(m + 3 * n + 5 * k);
+        const A = rand(m * k, rng), W = rand(k * n, rng), C0 = rand(m * n, rng);
+        const want = Float32Array.from(C0);
+        gemm(m, n, k, mat(A), mat(W), want, 0, accumulate);
+        // A and C (and B) placed at the very end of the memory as it is: any scratch space makes it grow.
+        const size = m * k + m * n + (bHeld ? k * n : 0) + 12;
+        mem.alloc(size);
+        mem.release(0);
+        mem.alloc(mem.heap.length - size);
+        const [aAt, cAt] = [mem.alloc(m * k), mem.alloc(m * n)];
+        const bAt = bHeld ? mem.alloc(k * n) : -1;
+        const bytesBefore = mem.heap.buffer.byteLength;
+        let heap = mem.heap;
+        heap.set(A, aAt);
+        heap.set(C0, cAt);
+        if (bHeld) heap.set(W, bAt);
+        const held = mem.top;
+        gemm(m, n, k, mat(heap.subarray(aAt, aAt + m * k)), mat(bHeld ? heap.subarray(bAt, bAt + k * n) : W), heap.subarray(cAt, cAt + m * n), 0, accumulate);
+        heap = mem.heap;
+        if (!bHeld || m % 4 || n % 8 || k > 128) expect(heap.buffer.byteLength).toBeGreaterThan(bytesBefore);
+        expect(closeness(heap.subarray(cAt, cAt + m * n), want, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
+        expect(heap.subarray(aAt, aAt + m * k)).toEqual(A);
+        if (bHeld) expect(heap.subarray(bAt, bAt + k * n)).toEqual(W);
+        expect(mem.top).toBe(held); // its scratch space given back
+        beginFixedScope();
+      });
 });

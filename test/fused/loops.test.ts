@@ -123,6 +123,33 @@ describe("fused loops", () => {
     }
   });
 
+  for (const simd of [true, false])
+    it(`${simd ? "simd" : "js"}: slices of a value from outside, read only by loop members, are read where they are (never copied out)`, () => {
+      setSimd(simd);
+      const cell = optimize(cellFrom(`cell C<H> { input g: [3*H]  input z: [H]  output y = sigmoid(g[0:H]) * tanh(g[H:2*H]) + g[2*H:3*H] * z  output s = g[H:2*H] * 2 }`));
+      const g = stepVjp(cell).step;
+      for (const H of [8, 5]) {
+        const env = new Map([["H", H]]);
+        const v = leafRows(g, env, mulberry32(29), false);
+        const outputs = g.outputs.map((o) => o.node);
+        const computed = g.nodes.filter((n) => n.batched && n.op !== Op.Input);
+        const stages = planStages(computed, g.nodes, env, outputs);
+        const members = stages.flatMap((st) => (st.kind === "loop" ? st.loop.members.map((m) => m.node.op) : [st.node.op]));
+        // Of the four slices only the kept one (an output) is computed; the rest are offsets into g.
+        expect(members.filter((op) => op === Op.Slice).length, `H=${H}`).toBe(g.outputs.some((o) => g.nodes[o.node]!.op === Op.Slice) ? 1 : 0);
+        runStages(stages, v, R, env);
+        const shape = shapeIn(g, env);
+        for (let r = 0; r < R; r++) {
+          const ref: Float64Array[] = [];
+          for (const n of g.nodes) {
+            const arg = (a: number) => ({ shape: shape(a), data: ref[a] ?? Float64Array.from(rowOf(v[a]!, r)) });
+            if (n.batched && n.op !== Op.Input) ref[n.id] = kernel(n, n.args.map(arg), env, "f64").data as Float64Array;
+          }
+          for (const id of outputs) expect(closeness(rowOf(v[id]!, r), ref[id]!, 1e-5, 1e-6), `H=${H} output ${id}`).toBeLessThanOrEqual(1);
+        }
+      }
+    });
+
   it("compiles the LSTM's and GRU's loops to SIMD", () => {
     setSimd(true);
     for (const name of ["LSTM", "GRU"]) {

@@ -1,0 +1,77 @@
+// Where a kernel call's values live: each node's buffer reused from step to step, in the kernel memory while there is room.
+import { kernelMemory } from "./kernel-memory.js";
+
+/** A value for many rows: `rows` examples of `shape` one after another, or (`shared`) one value for all of them. */
+export interface Rows {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+  readonly shared: boolean;
+  readonly rows: number;
+}
+
+/** Floats of kernel memory values may take at most (past it they go to ordinary arrays). */
+export const HEAP_VALUES_LIMIT = 1 << 26;
+
+/**
+ * A value kept in the kernel memory from float `at` on, so products and fused loops read and write it in place. Its
+ * view is taken when read: the memory may have grown (and its old views gone) since the value was written.
+ */
+export class HeapRows implements Rows {
+  constructor(readonly at: number, readonly length: number, readonly shape: readonly number[], readonly shared: boolean, readonly rows: number) {}
+  get data(): Float32Array {
+    return kernelMemory()!.heap.subarray(this.at, this.at + this.length);
+  }
+}
+
+/** A node's buffer: an offset into the kernel memory, or an array of its own. */
+export type Place = number | Float32Array;
+
+/**
+ * Each node's buffer for one kernel call, reused from step to step (every kernel writes all of its output). Buffers
+ * are taken from the kernel memory, which the next kernel call starts over: nothing here outlives the call.
+ */
+export class Slots {
+  private readonly places = new Map<number, { place: Place; length: number }>();
+
+  /** Node `id`'s buffer of `length` floats. */
+  place(id: number, length: number): Place {
+    const known = this.places.get(id);
+    if (known && known.length === length) return known.place;
+    const mem = kernelMemory();
+    const place = mem && mem.top + length <= HEAP_VALUES_LIMIT ? mem.alloc(length) : new Float32Array(length);
+    this.places.set(id, { place, length });
+    return place;
+  }
+}
+
+/** Node `id`'s buffer: from `pool` when there is one, else a new array. */
+export const placeFor = (pool: Slots | undefined, id: number, length: number): Place => (pool ? pool.place(id, length) : new Float32Array(length));
+
+/** A place's floats as an array (a view of the kernel memory stays valid only until the memory next grows). */
+export const viewOf = (p: Place, length: number): Float32Array => (typeof p === "number" ? kernelMemory()!.heap.subarray(p, p + length) : p);
+
+/** The value written at a place. */
+export function rowsAt(p: Place, length: number, shape: readonly number[], shared: boolean, rows: number): Rows {
+  return typeof p === "number" ? new HeapRows(p, length, shape, shared, rows) : { data: p, shape, shared, rows };
+}
+
+/** A value's offset in the kernel memory (in floats), or undefined when it is an array of its own. */
+export function heapOffset(v: Rows): number | undefined {
+  if (v instanceof HeapRows) return v.at;
+  const mem = kernelMemory();
+  return mem?.holds(v.data) ? v.data.byteOffset / 4 : undefined;
+}
+
+/** The same value with another shape (a reshape), kept where it is. */
+export const reshaped = (v: Rows, shape: readonly number[]): Rows =>
+  v instanceof HeapRows ? new HeapRows(v.at, v.length, shape, v.shared, v.rows) : { data: v.data, shape, shared: v.shared, rows: v.rows };
+
+/** Rows t·B … t·B+B−1 of a per-row value (a view, kept in the kernel memory when the value is). */
+export function blockOf(v: Rows, t: number, B: number): Rows {
+  if (v instanceof HeapRows) {
+    const size = v.length / v.rows;
+    return new HeapRows(v.at + t * B * size, B * size, v.shape, false, B);
+  }
+  const size = v.data.length / v.rows;
+  return { data: v.data.subarray(t * B * size, (t + 1) * B * size), shape: v.shape, shared: false, rows: B };
+}
