@@ -182,12 +182,14 @@ export class FusedScan implements ScanKernel {
         const out = history.get(st.name)!;
         const u = spread(cur[step.outputs[this.cell.outputs.length + k]!.node]!, B);
         const prev = stateAt(st.name, s - 1);
-        for (let b = 0; b < B; b++) out.set(valid(b) ? u.subarray(b * size, (b + 1) * size) : prev.subarray(b * size, (b + 1) * size), (s * B + b) * size);
+        if (!run.lengths) out.set(u.subarray(0, B * size), s * B * size);
+        else for (let b = 0; b < B; b++) out.set(valid(b) ? u.subarray(b * size, (b + 1) * size) : prev.subarray(b * size, (b + 1) * size), (s * B + b) * size);
       });
       ys.forEach((y, k) => {
         const size = y.length / (T * B);
         const val = spread(cur[step.outputs[k]!.node]!, B);
-        for (let b = 0; b < B; b++) if (valid(b)) y.set(val.subarray(b * size, (b + 1) * size), (t * B + b) * size);
+        if (!run.lengths) y.set(val.subarray(0, B * size), t * B * size);
+        else for (let b = 0; b < B; b++) if (valid(b)) y.set(val.subarray(b * size, (b + 1) * size), (t * B + b) * size);
       });
       for (const id of recurrentSaved) saved.get(id)!.data.set(cur[id]!.data, s * cur[id]!.data.length);
     }

@@ -124,21 +124,25 @@ function memberCode(node: Node, args: number[][], t: readonly number[], k: Const
   }
 }
 
-/** The loop's function body: for each row, for each group of four elements, every member in order, then the stores. */
-function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number } {
+/**
+ * The loop's function body: for each row, for each group of `unroll` × four elements, every member in order (each
+ * member's code once per group of four, side by side, so the processor overlaps their long chains), then the stores.
+ */
+function loopBody(l: LoopShape, unroll: number): { body: number[]; i32s: number; v128s: number } {
   const nOut = l.outside.length, nW = l.writes.length;
   const R = 0, ptr = (k: number) => 1 + 2 * k, stride = (k: number) => 2 + 2 * k, wptr = (k: number) => 1 + 2 * nOut + k;
   const params = 1 + 2 * nOut + nW;
   const r = params, j = params + 1, o = params + 2, base = (k: number) => params + 3 + k;
   const i32s = 3 + nOut;
   const firstV = params + i32s;
-  const local = new Map(l.members.map((m, k) => [m.node.id, firstV + k]));
-  const scratch = [0, 1, 2, 3].map((k) => firstV + l.members.length + k);
-  const consts = new Consts(firstV + l.members.length + 4);
-  const read = (rd: Read): number[] => {
-    if ("local" in rd) return [get, local.get(rd.local)!];
+  const groups = Array.from({ length: unroll }, (_, u) => u);
+  const local = (id: NodeId, u: number) => firstV + unroll * l.members.findIndex((m) => m.node.id === id) + u;
+  const scratch = (u: number) => [0, 1, 2, 3].map((k) => firstV + unroll * l.members.length + 4 * u + k);
+  const consts = new Consts(firstV + unroll * (l.members.length + 4));
+  const read = (rd: Read, u: number): number[] => {
+    if ("local" in rd) return [get, local(rd.local, u)];
     if (rd.scalar) return [get, base(rd.outside), ...f32load(4 * rd.off), ...simd(V.splat)];
-    return [get, base(rd.outside), get, j, i32add, ...v128load(4 * rd.off)];
+    return [get, base(rd.outside), get, j, i32add, ...v128load(4 * rd.off + 16 * u)];
   };
   const rowBytes = 4 * l.S;
   const loops = [
@@ -150,9 +154,9 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
     ...i32c(0), set, j,
     block, 0x40, loop, 0x40,
     get, j, ...i32c(rowBytes), i32ge_u, br_if, 1,
-    ...l.members.flatMap((m) => [...memberCode(m.node, m.reads.map(read), scratch, consts), set, local.get(m.node.id)!]),
-    ...l.writes.flatMap((id, k) => [get, wptr(k), get, o, i32add, get, j, i32add, get, local.get(id)!, ...v128store(0)]),
-    get, j, ...i32c(16), i32add, set, j,
+    ...l.members.flatMap((m) => groups.flatMap((u) => [...memberCode(m.node, m.reads.map((rd) => read(rd, u)), scratch(u), consts), set, local(m.node.id, u)])),
+    ...l.writes.flatMap((id, k) => groups.flatMap((u) => [get, wptr(k), get, o, i32add, get, j, i32add, get, local(id, u), ...v128store(16 * u)])),
+    get, j, ...i32c(16 * unroll), i32add, set, j,
     br, 0,
     end, end,
     get, r, ...i32c(1), i32add, set, r,
@@ -160,7 +164,7 @@ function loopBody(l: LoopShape): { body: number[]; i32s: number; v128s: number }
     end, end,
     end,
   ];
-  return { body: [...consts.prologue(), ...loops], i32s, v128s: l.members.length + 4 + consts.count };
+  return { body: [...consts.prologue(), ...loops], i32s, v128s: unroll * (l.members.length + 4) + consts.count };
 }
 
 /** Compiles a loop (into the kernel memory the products use too), or undefined where WebAssembly SIMD is missing. */
@@ -168,8 +172,14 @@ export function compileSimdLoop(l: LoopShape): LoopFn | undefined {
   const memory = kernelMemory();
   if (!memory) return undefined;
   try {
-    const { body, i32s, v128s } = loopBody(l);
-    if (1 + 2 * l.outside.length + l.writes.length + i32s + v128s > 127) return undefined; // local indices are one byte here
+    // Eight elements at a time where rows allow it and the locals fit (their indices are one byte here), else four.
+    const fits = (u: number) => {
+      const b = loopBody(l, u);
+      return 1 + 2 * l.outside.length + l.writes.length + b.i32s + b.v128s <= 127 ? b : undefined;
+    };
+    const built = (l.S % 8 === 0 ? fits(2) : undefined) ?? fits(1);
+    if (!built) return undefined;
+    const { body, i32s, v128s } = built;
     return memory.instantiate<LoopFn>(oneFunctionModule("loop", 1 + 2 * l.outside.length + l.writes.length, [[i32s, I32], [v128s, V128]], body), "loop");
   } catch {
     return undefined;

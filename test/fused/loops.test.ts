@@ -97,7 +97,7 @@ describe("fused loops", () => {
         c = sigmoid(g[0:H]) * c[t-1] + max(tanh(g[H:2*H]), min(x, 0.5))
         h = pow(sigmoid(c), 2) * relu(c)  output y = h }`));
       const g = stepVjp(cell);
-      for (const H of [8, 5]) for (const graph of [g.step, g.vjp]) check(graph, new Map([["H", H]]), false);
+      for (const H of [8, 12, 5]) for (const graph of [g.step, g.vjp]) check(graph, new Map([["H", H]]), false);
     });
   }
   it("runs a product added to a value as one accumulating product (LSTM and GRU steps, outputs only kept)", () => {
