@@ -39,7 +39,7 @@ function rand(shape: number[], seed: number): Tensor {
 }
 
 /** Median milliseconds of `f` over `reps` runs after `warmup` runs. */
-async function time(f: () => unknown, reps: number, warmup = 2): Promise<number> {
+async function time(f: () => unknown, reps: number, warmup = 5): Promise<number> {
   for (let i = 0; i < warmup; i++) await f();
   const ms: number[] = [];
   for (let i = 0; i < reps; i++) {
