@@ -93,9 +93,62 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
     return ids;
   };
 
-  /** Checks an `init = …` against a layer's states: a record of equal shapes in order, or one value for the first state. */
+  /** `init = states(h = …, c = …)`: a value for every state of the layer, each of its state's shape, in the layer's order. */
+  const givenStates = (inst: LayerInstance, call: A.CallExpr): NodeId | false => {
+    const want = statesOf(inst);
+    const layer = inst.decl.name.text;
+    const list = want.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
+    let ok = true;
+    for (const a of call.args) {
+      err("RNN0709", "`states` takes each state by name", a.span, "a value without a state's name", { help: `write \`states(${want.map((s) => `${s.name} = …`).join(", ")})\`` });
+      ok = false;
+    }
+    const given = new Map<string, A.NamedArg>();
+    for (const a of call.named) {
+      const name = a.name.text;
+      if (given.has(name)) {
+        err("RNN0709", `the state \`${name}\` is given twice`, a.name.span, "given again here", { secondary: [{ file: cx.file, span: given.get(name)!.name.span, message: "first given here" }] });
+        ok = false;
+      } else if (!want.some((s) => s.name === name)) {
+        const near = closestNames(name, want.map((s) => s.name));
+        err("RNN0705", `\`${layer}\` has no state named \`${name}\``, a.name.span, "not a state of the layer",
+          { notes: [`\`${layer}\` (${inst.label}) has states ${list}`], ...(near.length ? { help: `did you mean \`${near[0]}\`?` } : {}) });
+        ok = false;
+      } else given.set(name, a);
+    }
+    const missing = want.filter((s) => !given.has(s.name));
+    if (missing.length && ok) {
+      err("RNN0705", `\`states(…)\` must start every state of \`${layer}\`: ${missing.map((s) => `\`${s.name}\``).join(" and ")} ${missing.length > 1 ? "are" : "is"} missing`, call.span,
+        `no ${missing.map((s) => s.name).join(", ")}`, { notes: [`\`${layer}\` (${inst.label}) has states ${list}`], help: `add ${missing.map((s) => `\`${s.name} = …\``).join(", ")}` });
+      ok = false;
+    }
+    const ids: NodeId[] = [];
+    for (const s of want) {
+      const a = given.get(s.name);
+      if (!a) continue;
+      const id = expr(a.value);
+      if (id === undefined) { ok = false; continue; }
+      const node = b.nodes[id]!;
+      if (node.seq) {
+        err("RNN0702", "an initial state is a single value, not a sequence", a.value.span, `a sequence of length ${node.seq}`, { help: "take `last(…)` of it, or `final(…)` of its scan" });
+        ok = false;
+      } else if (!shapeEquals(node.shape, s.shape) || node.dtype !== "float") {
+        err("RNN0705", `\`${src(a.value.span)}\` of shape ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""} cannot start the state \`${s.name}\` of \`${layer}\``, a.value.span,
+          `shape ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""}`, { notes: [`\`${s.name}\` has shape ${shapeToString(s.shape)} (float)`] });
+        ok = false;
+      }
+      ids.push(id);
+    }
+    return ok ? b.add(Op.States, ids, [], call.span, { names: want.map((s) => s.name) }) : false;
+  };
+
+  /**
+   * Checks an `init = …` against a layer's states: `states(…)` by name, a record of equal shapes in order, or one value
+   * for the first state.
+   */
   const initFor = (inst: LayerInstance, n: A.NamedArg | undefined): NodeId | undefined | false => {
     if (!n) return undefined;
+    if (n.value.kind === "call" && n.value.callee.text === "states") return givenStates(inst, n.value);
     const id = expr(n.value);
     if (id === undefined) return false;
     const node = b.nodes[id]!;
@@ -104,13 +157,13 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
       err("RNN0702", "an initial state is a single value, not a sequence", n.value.span, `a sequence of length ${node.seq}`, { help: "take `last(…)` of it, or `final(…)` of its scan" });
       return false;
     }
-    if (node.op === Op.Final) {
-      const from = layers.get(b.nodes[node.args[0]!]!.attrs.layer!)!;
-      const have = statesOf(from);
+    if (node.op === Op.Final || node.op === Op.States) {
+      const from = node.op === Op.Final ? layers.get(b.nodes[node.args[0]!]!.attrs.layer!)! : undefined;
+      const have = from ? statesOf(from) : node.attrs.names!.map((name, k) => ({ name, shape: b.shape(node.args[k]!) }));
       const fits = have.length === want.length && have.every((s, i) => shapeEquals(s.shape, want[i]!.shape));
       if (!fits) {
         const show = (ss: { name: string; shape: Shape }[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
-        err("RNN0705", `the final states of \`${from.decl.name.text}\` do not fit the states of \`${inst.decl.name.text}\``, n.value.span,
+        err("RNN0705", `the ${from ? `final states of \`${from.decl.name.text}\`` : `states of \`${src(n.value.span)}\``} do not fit the states of \`${inst.decl.name.text}\``, n.value.span,
           `states ${show(have)}`, { notes: [`\`${inst.decl.name.text}\` (${inst.label}) has states ${show(want)}`, "states are handed over in order and must agree in number and shape"],
             help: "give both layers the same hidden size and the same kind of cell, or pass one state: `init = final(enc).h`" });
         return false;
@@ -147,6 +200,8 @@ function lastOrFinal(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     if (!ids) return undefined;
     const x = b.nodes[ids[0]!]!;
     if (c === "last") return b.add(Op.Last, ids, x.shape, e.span, {}, x.dtype);
+    const both = directionsOf(b).get(x.id);
+    if (both) return finalOfBoth(cx, e, both);
     if (x.op !== Op.Scan && x.op !== Op.Generate) {
       err("RNN0702", "`final` takes the states of a scan or a generate", e.args[0]!.span, "not a scan",
         { help: "write `enc = scan(rnn, xs)`, then `final(enc)`" });
@@ -154,6 +209,30 @@ function lastOrFinal(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     }
     return b.add(Op.Final, ids, [], e.span, {});
   }
+
+/**
+ * `final(bidirectional(…))`: each state of the two directions, the forward one first, joined ([h_fwd ⧺ h_bwd]), as a
+ * record like a scan's final states; both layers need the same states.
+ */
+function finalOfBoth(cx: ModelContext, e: A.CallExpr, both: { fwd: NodeId; bwd: NodeId; fwdLayer: LayerInstance; bwdLayer: LayerInstance }): NodeId | undefined {
+  const { b, err } = helpers(cx, e);
+  const f = statesOf(both.fwdLayer), r = statesOf(both.bwdLayer);
+  const show = (ss: { name: string; shape: Shape }[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
+  if (!f.length || f.length !== r.length || f.some((s, k) => s.name !== r[k]!.name || s.shape.length !== r[k]!.shape.length)) {
+    err("RNN0709", "`final` of a bidirectional joins the two directions' states, which need the same names", e.span, "states that differ",
+      { notes: [`\`${both.fwdLayer.decl.name.text}\` has states ${show(f)}`, `\`${both.bwdLayer.decl.name.text}\` has states ${show(r)}`],
+        help: "write the two scans out (`f = scan(a, xs)`, `r = scan(b, xs, reverse = true)`) and take `final` of each" });
+    return undefined;
+  }
+  const ff = b.add(Op.Final, [both.fwd], [], e.span, {}), fr = b.add(Op.Final, [both.bwd], [], e.span, {});
+  const joined = f.map((s, k) => {
+    const shape = concatShape([s.shape, r[k]!.shape]);
+    if (!shape.ok) throw new Error("internal: states of equal rank did not concatenate");
+    const parts = [b.add(Op.Field, [ff], s.shape, e.span, { name: s.name }), b.add(Op.Field, [fr], r[k]!.shape, e.span, { name: s.name })];
+    return b.add(Op.Concat, parts, shape.shape, e.span, {}, "float");
+  });
+  return b.add(Op.States, joined, [], e.span, { names: f.map((s) => s.name) });
+}
 
 function mapOrScan(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
   const { b, err, c, named, sequences, initFor, layerArg, constant, layerCtx } = helpers(cx, e);
@@ -179,11 +258,11 @@ function mapOrScan(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
   }
 
 function bidirectional(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
-  const { b, err, c, named, sequences, layerArg, pointwise, layerCtx } = helpers(cx, e);
+  const { b, err, c, named, sequences, layerArg, pointwise, layerCtx, initFor } = helpers(cx, e);
 
     const fwd = layerArg(0);
     const bwd = layerArg(1);
-    const opts = named(e, ["merge"]);
+    const opts = named(e, ["merge", "init_fwd", "init_bwd"]);
     if (!fwd || !bwd || !opts) return undefined;
     const ids = sequences(e.args.slice(2), c, e);
     if (!ids) return undefined;
@@ -194,17 +273,34 @@ function bidirectional(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
       return undefined;
     }
     if (!bindLayer(fwd, e, e.args.slice(2), ids, b, layerCtx) || !bindLayer(bwd, e, e.args.slice(2), ids, b, layerCtx)) return undefined;
+    const initF = initFor(fwd, opts.get("init_fwd"));
+    const initB = initFor(bwd, opts.get("init_bwd"));
+    if (initF === false || initB === false) return undefined;
     const seq = b.nodes[ids[0]!]!.seq;
     fwd.applications++;
     bwd.applications++;
-    const f = b.add(Op.Scan, ids, outShape(fwd), e.span, { layer: fwd.decl.name.text, reverse: false, hasInit: false }, "float", seq);
-    const r = b.add(Op.Scan, ids, outShape(bwd), e.span, { layer: bwd.decl.name.text, reverse: true, hasInit: false }, "float", seq);
+    const scan = (inst: LayerInstance, reverse: boolean, init: NodeId | undefined) =>
+      b.add(Op.Scan, init === undefined ? ids : [...ids, init], outShape(inst), e.span, { layer: inst.decl.name.text, reverse, hasInit: init !== undefined }, "float", seq);
+    const f = scan(fwd, false, initF), r = scan(bwd, true, initB);
     const shapes = [b.shape(f), b.shape(r)];
-    if (merge === "concat") return pointwise(Op.Concat, [f, r], [e, e], concatShape(shapes), e);
-    const combined = pointwise(merge === "mul" ? Op.Mul : Op.Add, [f, r], [e, e], broadcastShape(shapes[0]!, shapes[1]!), e);
-    if (combined === undefined || merge !== "ave") return combined;
-    return b.add(Op.Mul, [combined, b.add(Op.Const, [], [], e.span, { value: 0.5 })], b.shape(combined), e.span, {}, "float", seq);
+    let merged: NodeId | undefined;
+    if (merge === "concat") merged = pointwise(Op.Concat, [f, r], [e, e], concatShape(shapes), e);
+    else {
+      const combined = pointwise(merge === "mul" ? Op.Mul : Op.Add, [f, r], [e, e], broadcastShape(shapes[0]!, shapes[1]!), e);
+      merged = combined === undefined || merge !== "ave" ? combined
+        : b.add(Op.Mul, [combined, b.add(Op.Const, [], [], e.span, { value: 0.5 })], b.shape(combined), e.span, {}, "float", seq);
+    }
+    if (merged !== undefined) directionsOf(b).set(merged, { fwd: f, bwd: r, fwdLayer: fwd, bwdLayer: bwd });
+    return merged;
   }
+
+/** The two scans behind each bidirectional's merged value, by model (for `final` of a bidirectional). */
+const directions = new WeakMap<NodeBuilder, Map<NodeId, { fwd: NodeId; bwd: NodeId; fwdLayer: LayerInstance; bwdLayer: LayerInstance }>>();
+function directionsOf(b: NodeBuilder) {
+  let m = directions.get(b);
+  if (!m) directions.set(b, (m = new Map()));
+  return m;
+}
 
 function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
   const { b, err, src, expr, named, constant, initFor, layerArg } = helpers(cx, e);
@@ -253,6 +349,14 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
       tokens ? "int" : "float", `${src(e.callee.span)}@${e.span.start}`);
   }
 
+/** `states(…)` anywhere but `init = …`. */
+function statesAlone(cx: ModelContext, e: A.CallExpr): undefined {
+  const { err } = helpers(cx, e);
+  err("RNN0709", "`states(…)` gives a layer its initial states, only as `init = …`", e.span, "not an initial state",
+    { help: "write it where a scan or generate starts: `scan(rnn, xs, init = states(h = h0, c = c0))`" });
+  return undefined;
+}
+
 /** The sequence constructs, called like functions in models. */
 export const constructs: ReadonlyMap<string, ConstructInfo> = new Map([
   { name: "scan", use: "scan(layer, xs, init = states, reverse = true)", doc: "runs a recurrent layer over sequences, carrying its states; the sequence of its outputs", elaborate: mapOrScan },
@@ -260,5 +364,6 @@ export const constructs: ReadonlyMap<string, ConstructInfo> = new Map([
   { name: "last", use: "last(xs)", doc: "each sequence's element at its own last step", elaborate: lastOrFinal },
   { name: "final", use: "final(scan(…))", doc: "the states after the last step, a record (final(enc).h)", elaborate: lastOrFinal },
   { name: "bidirectional", use: "bidirectional(fwd, bwd, xs, merge = concat | sum | mul | ave)", doc: "a forward and a reverse scan, merged per step", elaborate: bidirectional },
+  { name: "states", use: "states(h = h0, c = c0)", doc: "initial states by name, for `init = …` of a scan or generate: a value for every state of the layer", elaborate: statesAlone },
   { name: "generate", use: "generate(layer, init = states, start = token, steps = N, until = end, temperature = t)", doc: "feeds a layer's output back as its next input", elaborate: generate },
 ].map((x) => [x.name, x]));

@@ -113,6 +113,15 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
     const rec = exprs.expr(e.target);
     if (rec === undefined) return undefined;
     const node = b.nodes[rec]!;
+    if (node.op === Op.States) {
+      // A record made here (final of a bidirectional): its field is one of its values.
+      const k = node.attrs.names!.indexOf(e.field.text);
+      if (k >= 0) return node.args[k]!;
+      const near = closestNames(e.field.text, node.attrs.names!);
+      err("RNN0709", `\`${src(e.target.span)}\` has no state \`${e.field.text}\``, e.field.span, "no such state",
+        { notes: [`its states are ${node.attrs.names!.join(", ")}`], ...(near.length ? { help: `did you mean \`${near[0]}\`?` } : {}) });
+      return undefined;
+    }
     if (node.op !== Op.Final) {
       err("RNN0709", "only final states have fields", e.field.span, "no field here", { notes: ["`final(enc).h` is state h of scan `enc` after its last step"] });
       return undefined;

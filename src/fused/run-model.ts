@@ -88,6 +88,10 @@ export class BatchedModelRunner {
       }
       case Op.Apply: case Op.Map: case Op.Scan: return this.layer(n, v, B);
       case Op.Final: return this.finals.get(n.args[0]!)!;
+      case Op.States: {
+        const given = n.args.map((a) => v[a] as Extract<BatchValue, { kind: "one" }>);
+        return { kind: "states", states: new Map(n.attrs.names!.map((name, k) => [name, given[k]!.data])), shapes: new Map(n.attrs.names!.map((name, k) => [name, given[k]!.shape])) };
+      }
       case Op.Field: {
         const s = v[n.args[0]!] as Extract<BatchValue, { kind: "states" }>;
         return { kind: "one", data: s.states.get(n.attrs.name!)!, shape: s.shapes.get(n.attrs.name!)! };

@@ -158,6 +158,7 @@ export class ModelRunner {
         return { kind: "seq", steps };
       }
       case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
+      case Op.States: return { kind: "states", states: new Map(n.attrs.names!.map((name, k) => [name, asOne(v[n.args[k]!]!)])) };
       case Op.Field: return { kind: "one", t: asStates(v[n.args[0]!]!).get(n.attrs.name!)! };
       case Op.Last: {
         const steps = seqOf(n.args[0]!);

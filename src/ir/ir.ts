@@ -20,6 +20,7 @@ export interface Attrs {
   readonly end?: import("./dims.js").Dim;   // Slice
   readonly shape?: Shape;   // Reshape, BroadcastTo, ReduceTo: the result's shape
   readonly depth?: import("./dims.js").Dim; // OneHot
+  readonly names?: readonly string[]; // States: the state each argument starts
 }
 
 export interface Node {

@@ -36,6 +36,7 @@ export enum Op {
   Map = "map",           // a stateless layer at every step of sequences
   Scan = "scan",         // a layer over sequences carrying its states (attrs.reverse); last arg may be the initial states
   Final = "final",       // the final states of a scan or generate (a record)
+  States = "states",     // initial states given as values, one per state of the layer, in its order (attrs.names)
   Field = "field",       // one state of a record (attrs.name)
   Last = "last",         // each sequence's element at its own last step
   Generate = "generate", // feeds a layer's output back as its next input (attrs.start, steps, until, temperature)
@@ -260,6 +261,7 @@ export const opInfo = {
   [Op.Map]: sequence([1, 64], "a stateless layer at every step of sequences"),
   [Op.Scan]: sequence([1, 65], "a layer over sequences carrying its states"),
   [Op.Final]: sequence(1, "the final states of a scan or generate"),
+  [Op.States]: sequence([1, 64], "initial states given as values, one per state"),
   [Op.Field]: sequence(1, "one state of final states"),
   [Op.Last]: sequence(1, "each sequence's element at its own last step"),
   [Op.Generate]: sequence([0, 2], "feeds a layer's output back as its next input"),

@@ -42,6 +42,7 @@ export function verifyModelIR(ir: ModelIR): string[] {
       case Op.Last: if (n.seq || seqs.length !== 1) bad(i, "last takes a sequence and gives a single value"); break;
       case Op.Final: if (args[0]?.op !== Op.Scan && args[0]?.op !== Op.Generate) bad(i, "final takes a scan or a generate"); break;
       case Op.Field: if (args[0]?.op !== Op.Final) bad(i, "a field is read from final states"); break;
+      case Op.States: if (n.seq || seqs.length || n.attrs.names?.length !== n.args.length) bad(i, "states gives one single value per named state"); break;
       case Op.Generate: if (!n.seq || seqs.length) bad(i, "generate makes a new sequence from single values"); break;
       default: {
         if (seqs.length > 1) bad(i, `combines sequences of lengths ${seqs.join(", ")}`);

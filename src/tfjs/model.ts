@@ -116,6 +116,7 @@ export class TfModel {
       case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming, input.training || tf.engine().isTapeOn());
       case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
       case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
+      case Op.States: return { kind: "states", states: new Map(n.attrs.names!.map((name, k) => [name, batchedOf(oneOf(n.args[k]!), batch)])) };
       case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
       case Op.Last: {
         const s = seqOf(n.args[0]!);

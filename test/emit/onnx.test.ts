@@ -187,6 +187,21 @@ describe("any cell as an ONNX Scan", () => {
   });
 });
 
+describe("initial states from model inputs, and final states, in ONNX", () => {
+  const xs = randomTensor([3, 6, 3], 31), h0 = randomTensor([3, 4], 32), c0 = randomTensor([3, 4], 33);
+  const ops = (graph: { graph: { node: { op_type: string }[] } }) => graph.graph.node.map((n) => n.op_type);
+  it("stacked stdlib layers started by states(…) stay ONNX's own ops (initial_h, initial_c; Y_h, Y_c for final)", async () => {
+    const { worst, graph } = await compare(modelFrom(`import { LSTM, GRU } from "std"\nmodel M<I = 3, H = 4> {\n  input xs: [T, I]\n  input h0: [H]\n  input c0: [H]\n  layer a = LSTM<I, H>\n  layer b = GRU<H, H>\n  hs = scan(a, xs, init = states(h = h0, c = c0))\n  output ys = scan(b, hs, init = states(h = final(hs).c), reverse = true)\n  output h = final(hs).h\n  output c = final(hs).c\n}\n`), { xs, h0, c0 }, { xs: [6, 2, 4] });
+    expect(worst).toBeLessThan(1e-5);
+    expect(ops(graph).filter((op) => op === "LSTM" || op === "GRU").sort()).toEqual(["GRU", "LSTM"]);
+    expect(ops(graph)).not.toContain("Scan");
+  });
+  it("a bidirectional started by init_fwd and init_bwd, its final states joined and starting a decoder", async () => {
+    const { worst } = await compare(modelFrom(`import { LSTM, PeepholeLSTM } from "std"\nmodel M<I = 3, H = 4> {\n  input xs: [T, I]\n  input h0: [H]\n  input c0: [H]\n  layer f = LSTM<I, H>\n  layer r = PeepholeLSTM<I, H>\n  layer dec = LSTM<I, 2*H>\n  both = bidirectional(f, r, xs, init_fwd = states(h = h0, c = c0), init_bwd = states(c = c0 * 0.5, h = -h0))\n  output ys = both\n  output hb = final(both).h\n  output zs = scan(dec, xs, init = final(both))\n}\n`), { xs, h0, c0 }, { xs: [6, 2, 4] });
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
 describe("the graph checker the export tests use", () => {
   it("finds a graph out of order, a name defined twice and an untyped input", () => {
     const ir = compiler.model(join(root, "examples", "co2-forecast", "co2-forecast.rnn"), undefined);

@@ -17,6 +17,9 @@ const topologies: [string, string][] = [
   ["bidirectional", `model M<I = 3, H = 4> { input x: [T, I]  layer f = LSTM<I, H>  layer g = LSTM<I, H>  output y = bidirectional(f, g, x, merge = concat) }`],
   ["encoder–decoder, teacher forced", `model M<I = 3, H = 4> { input x: [T, I]  input y0: [T, I]  layer enc = LSTM<I, H>  layer dec = LSTM<I, H>
     output y = scan(dec, y0, init = final(scan(enc, x))) }`],
+  ["states from model inputs, a bidirectional started and its final states joined", `model M<I = 3, H = 4> { input x: [T, I]  input h0: [H]  input c0: [H]  layer a = LSTM<I, H>
+    layer f = GRU<I, H>  layer g = GRU<I, H>  layer dec = LSTM<I, 2 * H>  output y = scan(a, x, init = states(h = h0, c = c0))
+    both = bidirectional(f, g, x, init_fwd = states(h = c0), init_bwd = states(h = h0))  output z = scan(dec, x, init = states(h = final(both).h, c = final(both).h * 0.5))  output w = both }`],
   ["reverse with h[t-2]", `cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [H, I]  param U, V: [H, H]  h = tanh(W @ x + U @ h[t-1] + V @ h[t-2])  output h }
     model M<I = 3, H = 4> { input x: [T, I]  layer c = C<I, H>  output y = scan(c, x, reverse = true) }`],
 ];

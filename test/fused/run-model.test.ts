@@ -15,6 +15,9 @@ const lengths = [6, 3, 1, 5];
 const topologies: [string, string][] = [
   ["stacked, reverse, last, final and a field", `model M<I = 3, H = 4> { input x: [T, I]  layer a = LSTM<I, H>  layer b = GRU<H, H>  layer d = Dense<H, 2>
     s = scan(b, scan(a, x), reverse = true)  output y = d(last(s))  output h = final(s).h  output st = final(s)  output seq = s }`],
+  ["states from model inputs, a bidirectional started and its final states joined", `model M<I = 3, H = 4> { input x: [T, I]  input h0: [H]  input c0: [H]  layer a = LSTM<I, H>
+    layer f = GRU<I, H>  layer g = GRU<I, H>  layer dec = LSTM<I, 2 * H>  output y = scan(a, x, init = states(h = h0, c = c0))
+    both = bidirectional(f, g, x, init_fwd = states(h = c0), init_bwd = states(h = h0))  output z = scan(dec, x, init = states(h = final(both).h, c = final(both).h * 0.5))  output w = both  output s = final(both).h }`],
   ["bidirectional (concat and ave) with a map", `model M<I = 3, H = 4> { input x: [T, I]  layer f = LSTM<I, H>  layer g = LSTM<I, H>  layer d = Dense<2 * H, 1>
     output y = map(d, bidirectional(f, g, x, merge = concat))  output z = bidirectional(f, g, x, merge = ave) }`],
   ["encoder–decoder with embeddings, teacher forced", `model M<H = 4> { input src: [S] int  input tgt: [U] int  layer e = Embedding<5, 3>  layer enc = LSTM<3, H>  layer dec = LSTM<3, H>

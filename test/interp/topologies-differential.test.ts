@@ -97,6 +97,52 @@ describe.each(["LSTM", "GRU"] as const)("%s topologies vs tf.layers", (kind) => 
     expectClose(ours.data, (model.predict(tfOf(x)) as tf.Tensor).dataSync());
   });
 
+  it("initial states from model inputs (`init = states(…)`), and the final states, like initialState and returnState", () => {
+    const states = kind === "LSTM" ? "h = h0, c = c0" : "h = h0";
+    const ir = modelFrom(`import { ${cell} } from "std"
+      model M<I, H> { input x: [T, I]  input h0: [H]  input c0: [H]  layer a = ${cell}<I, H>
+        enc = scan(a, x, init = states(${states}))  output y = enc  output s = final(enc) }`);
+    const p = paramsFor(ir, env, 11);
+    const x = randomTensor([B, T, I], 12), h0 = randomTensor([B, H], 13), c0 = randomTensor([B, H], 14);
+    const r = runModel(ir, env, p, { inputs: { x, h0, c0 } });
+    const layer = gates[kind]!.tf({ units: H, returnSequences: true, returnState: true });
+    const start = kind === "LSTM" ? [tfOf(h0), tfOf(c0)] : [tfOf(h0)];
+    tf.dispose(layer.apply(tfOf(x), { initialState: start }) as tf.Tensor[]);
+    layer.setWeights(tfWeights(p, "a", kind));
+    const [seq, ...finals] = (layer.apply(tfOf(x), { initialState: start }) as tf.Tensor[]).map((t) => t.dataSync());
+    expectClose(r["y"]!.tensor!.data, seq!);
+    expectClose(r["s"]!.states!["h"]!.data, finals[0]!);
+    if (kind === "LSTM") expectClose(r["s"]!.states!["c"]!.data, finals[1]!);
+    // The states did start there: from zeros the outputs differ.
+    const zero = runModel(ir, env, p, { inputs: { x, h0: randomTensor([B, H], 13, 0), c0: randomTensor([B, H], 14, 0) } });
+    expect(closeness(zero["y"]!.tensor!.data, seq!)).toBeGreaterThan(1);
+  });
+
+  it("bidirectional started by init_fwd and init_bwd; final of it joins the directions' states", () => {
+    const st = (h: string, c: string) => (kind === "LSTM" ? `h = ${h}, c = ${c}` : `h = ${h}`);
+    const ir = modelFrom(`import { ${cell} } from "std"
+      model M<I, H> { input x: [T, I]  input h0: [H]  input c0: [H]  input h1: [H]  input c1: [H]  layer f = ${cell}<I, H>  layer b = ${cell}<I, H>
+        both = bidirectional(f, b, x, init_fwd = states(${st("h0", "c0")}), init_bwd = states(${st("h1", "c1")}))  output y = both  output s = final(both) }`);
+    const p = paramsFor(ir, env, 15);
+    const [x, h0, c0, h1, c1] = [randomTensor([B, T, I], 16), randomTensor([B, H], 17), randomTensor([B, H], 18), randomTensor([B, H], 19), randomTensor([B, H], 20)];
+    const r = runModel(ir, env, p, { inputs: { x, h0, c0, h1, c1 } });
+    const bi = tf.layers.bidirectional({ layer: gates[kind]!.tf({ units: H, returnSequences: true, returnState: true }) as any, mergeMode: "concat" });
+    const start = kind === "LSTM" ? [h0, c0, h1, c1].map(tfOf) : [h0, h1].map(tfOf);
+    tf.dispose(bi.apply(tfOf(x), { initialState: start }) as tf.Tensor[]);
+    bi.setWeights([...tfWeights(p, "f", kind), ...tfWeights(p, "b", kind)]);
+    const [seq, ...finals] = (bi.apply(tfOf(x), { initialState: start }) as tf.Tensor[]).map((t) => t.dataSync());
+    expectClose(r["y"]!.tensor!.data, seq!);
+    // final(both).h is [h_fwd ⧺ h_bwd] per example.
+    const n = kind === "LSTM" ? 2 : 1;
+    const joined = (k: number) => Float32Array.from({ length: B * 2 * H }, (_, i) => {
+      const [b, j] = [Math.floor(i / (2 * H)), i % (2 * H)];
+      return j < H ? finals[k]![b * H + j]! : finals[n + k]![b * H + j - H]!;
+    });
+    expect(r["s"]!.states!["h"]!.shape).toEqual([B, 2 * H]);
+    expectClose(r["s"]!.states!["h"]!.data, joined(0));
+    if (kind === "LSTM") expectClose(r["s"]!.states!["c"]!.data, joined(1));
+  });
+
   it("masked variable-length batch: padded steps change no state and are not output", () => {
     const ir = modelFrom(`import { ${cell} } from "std"
       model M<I, H> { input x: [T, I]  layer a = ${cell}<I, H>  enc = scan(a, x)  output y = enc  output last_y = last(enc)  output s = final(enc) }`);

@@ -75,8 +75,10 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
         const xs = n.args.slice(0, nIn).map((a) => seq(a));
         const init = initFrom(n.attrs.hasInit ? n.args[n.args.length - 1] : undefined);
         const cell = stdlibCell(l);
-        if (n.op === Op.Scan && cell && !init && !finalsUsed.has(n.id)) {
-          v[n.id] = { kind: "seq", name: recurrentOp(cell, l, layerEnv(l, env), xs[0]!.name, xs[0]!.lengths, n.attrs.reverse === true, g), lengths: xs[0]!.lengths };
+        if (n.op === Op.Scan && cell) {
+          const r = recurrentOp(cell, l, layerEnv(l, env), xs[0]!.name, xs[0]!.lengths, n.attrs.reverse === true, g, init, finalsUsed.has(n.id));
+          v[n.id] = { kind: "seq", name: r.ys, lengths: xs[0]!.lengths };
+          finals.set(n.id, r.finals);
           break;
         }
         const r = scanOp(g, l, layerEnv(l, env), xs.map((x) => x.name), xs[0]!.lengths, n.attrs.reverse === true, init);
@@ -111,6 +113,7 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
         v[n.id] = { kind: "states", names: f };
         break;
       }
+      case Op.States: v[n.id] = { kind: "states", names: n.args.map(one) }; break;
       case Op.Field: {
         const rec = v[n.args[0]!]!;
         const src = ir.nodes[n.args[0]!]!;

@@ -17,8 +17,12 @@ const layouts: Record<string, { W: string[]; R: string[]; Wb: string[]; Rb: (str
 
 const activations: Record<string, string> = { tanh: "Tanh", relu: "Relu", sigmoid: "Sigmoid", "σ": "Sigmoid" };
 
-/** `x` [batch, time, I] (with int64 `lengths` [batch]) through the layer's scan; returns [batch, time, H]. */
-export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, lengths: string, reverse: boolean, e: OnnxGraph): string {
+/**
+ * `x` [batch, time, I] (with int64 `lengths` [batch]) through the layer's scan, its states started from `init` (each
+ * [batch, H], in the cell's order: h, then an LSTM's c) when given; returns the outputs [batch, time, H] and the final
+ * states when asked for (ONNX's Y_h and Y_c, [batch, H] each).
+ */
+export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, lengths: string, reverse: boolean, e: OnnxGraph, init: readonly string[] | undefined, wantFinals: boolean): { ys: string; finals: string[] } {
   const lay = layouts[cell]!;
   const H = env.get("H")!, I = env.get("I")!;
   const stack = (names: readonly (string | undefined)[], cols: number): Float32Array => {
@@ -48,7 +52,13 @@ export function recurrentOp(cell: string, l: LayerInfo, env: DimEnv, x: string, 
   }
   const [xt] = e.node("Transpose", [x], 1, [attr("perm", [1, 0, 2])]);
   const [lens] = e.node("Cast", [lengths], 1, [attr("to", DType.INT32)]);
-  const [Y] = e.node(lay.op, [xt!, W, R, B, lens!], 1, attrs);
+  // ONNX's states have a leading directions axis: [1, batch, H].
+  const axis0 = () => e.init("axis0", [1], [0], DType.INT64);
+  const starts = (init ?? []).map((s) => e.node("Unsqueeze", [s, axis0()])[0]!);
+  const [Y, ...finals] = e.node(lay.op, [xt!, W, R, B, lens!, ...starts], 1 + (wantFinals ? l.ir.states.length : 0), attrs);
   const [y] = e.node("Squeeze", [Y!, e.init("axis1", [1], [1], DType.INT64)]);
-  return e.node("Transpose", [y!], 1, [attr("perm", [1, 0, 2])])[0]!;
+  return {
+    ys: e.node("Transpose", [y!], 1, [attr("perm", [1, 0, 2])])[0]!,
+    finals: finals.map((f) => e.node("Squeeze", [f, axis0()])[0]!),
+  };
 }
