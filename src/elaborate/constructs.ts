@@ -201,7 +201,7 @@ function lastOrFinal(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     const x = b.nodes[ids[0]!]!;
     if (c === "last") return b.add(Op.Last, ids, x.shape, e.span, {}, x.dtype);
     const both = directionsOf(b).get(x.id);
-    if (both) return finalOfBoth(cx, e, both);
+    if (both) return (both.final ??= finalOfBoth(cx, e, both));
     if (x.op !== Op.Scan && x.op !== Op.Generate) {
       err("RNN0702", "`final` takes the states of a scan or a generate", e.args[0]!.span, "not a scan",
         { help: "write `enc = scan(rnn, xs)`, then `final(enc)`" });
@@ -214,7 +214,7 @@ function lastOrFinal(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
  * `final(bidirectional(…))`: each state of the two directions, the forward one first, joined ([h_fwd ⧺ h_bwd]), as a
  * record like a scan's final states; both layers need the same states.
  */
-function finalOfBoth(cx: ModelContext, e: A.CallExpr, both: { fwd: NodeId; bwd: NodeId; fwdLayer: LayerInstance; bwdLayer: LayerInstance }): NodeId | undefined {
+function finalOfBoth(cx: ModelContext, e: A.CallExpr, both: Directions): NodeId | undefined {
   const { b, err } = helpers(cx, e);
   const f = statesOf(both.fwdLayer), r = statesOf(both.bwdLayer);
   const show = (ss: { name: string; shape: Shape }[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
@@ -295,7 +295,9 @@ function bidirectional(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
   }
 
 /** The two scans behind each bidirectional's merged value, by model (for `final` of a bidirectional). */
-const directions = new WeakMap<NodeBuilder, Map<NodeId, { fwd: NodeId; bwd: NodeId; fwdLayer: LayerInstance; bwdLayer: LayerInstance }>>();
+const directions = new WeakMap<NodeBuilder, Map<NodeId, Directions>>();
+/** A bidirectional's two scans and layers, and its joined final states once asked for. */
+interface Directions { readonly fwd: NodeId; readonly bwd: NodeId; readonly fwdLayer: LayerInstance; readonly bwdLayer: LayerInstance; final?: NodeId | undefined }
 function directionsOf(b: NodeBuilder) {
   let m = directions.get(b);
   if (!m) directions.set(b, (m = new Map()));

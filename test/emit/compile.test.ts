@@ -47,6 +47,28 @@ beforeAll(async () => {
   tf.env().set("PROD", true);
 });
 
+describe("compiled modules take a model's initial states as inputs", () => {
+  const ir = compiler.model(join(root, "test", "fixtures", "ir", "model-initial-states.rnn"), "Starts");
+  const env = resolveDims(ir, new Map());
+  const params = initParams(modelParamSpecs(ir, env), 0);
+  const sample = { xs: [[[1, 2, 3], [0.5, 0, 1], [0, 0, 1]], [[0, 1, 0], [1, 1, 1], [2, 0, 0]]], h0: [[0.1, 0.2, 0.3, 0.4], [-1, 0, 1, 0]], c0: [[1, 0, -1, 0.5], [0, 2, 0, 0]] };
+  const lengths = { xs: [3, 2] };
+  const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name as keyof typeof sample], i.name, "f32")]));
+  const reference = runModel(ir, env, params, { inputs, lengths });
+  it.each(["js", "tfjs"] as const)("target %s: predict equals the interpreter", async (target) => {
+    const { module } = await compileAndImport(ir, target, "initial-states");
+    const m = module.createModel();
+    const feeds = target === "js" ? sample : Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, tf.tensor(v)]));
+    const r = m.run(feeds, { lengths });
+    for (const [name, ref] of Object.entries(reference)) {
+      const o = r.outputs[name] as Float32Array | tf.Tensor | { data: Float32Array };
+      const got = o instanceof tf.Tensor ? o.dataSync() : "data" in o ? o.data : o;
+      expect(closeness(got, ref.tensor!.data), name).toBeLessThanOrEqual(1);
+    }
+    if (target === "tfjs") m.dispose();
+  });
+});
+
 describe.each(cases)("examples/$folder: model $model", ({ folder, spec, model }) => {
   const ir = compiler.model(spec, model);
   const sample = JSON.parse(readFileSync(join(examples, folder, "input.sample.json"), "utf8"));
