@@ -1,6 +1,10 @@
-// `rnnc import SOURCE --spec FILE.rnn -o W.json`: trained weights from PyTorch (.safetensors) or tfjs-layers (model.json) as rnnc-weights JSON.
-import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../node/host.js";
+// `rnnc import SOURCE [--spec FILE.rnn] -o W.json`: trained weights from PyTorch, tfjs-layers or ONNX as rnnc-weights JSON (and, from ONNX without a spec, the spec).
+import { existsSync, readFileSync } from "node:fs";
+import { createCompiler } from "../compiler.js";
+import { nodeHost, stdlibFiles, writeFileAtomic } from "../node/host.js";
+import { memoryHost } from "../resolve/host.js";
+import { specFromOnnx } from "../weights/onnx-spec.js";
+import { formatText } from "../format/format.js";
 import { resolveDims } from "../runtime/dims.js";
 import { readSafetensors } from "../weights/safetensors.js";
 import { readTfjsLayers } from "../weights/tfjs-import.js";
@@ -11,13 +15,20 @@ import { importTorch } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights } from "../weights/weights.js";
 import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
 
-export interface ImportFlags { source: string; spec: string; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string }
+export interface ImportFlags { source: string; spec?: string | undefined; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string }
 
 export async function importCommand(a: ImportFlags): Promise<number> {
-  readText(a.spec, "spec");
+  if (a.spec !== undefined) readText(a.spec, "spec");
   const tfjs = a.source.endsWith(".json"), onnx = a.source.endsWith(".onnx");
   if (!a.source.endsWith(".safetensors") && !tfjs && !onnx) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts (.safetensors), tfjs-layers models (model.json) and ONNX models (.onnx)`);
-  assertNotInput(a.out, { spec: a.spec, source: a.source });
+  if (a.spec === undefined && !onnx) throw new UsageError(`'${a.source}' does not describe its model's wiring: give the spec its weights are for with --spec (a spec is written only for ONNX models)`);
+  if (!a.out.endsWith(".json")) throw new UsageError(`-o '${a.out}': the weights file is JSON and its name ends in .json`);
+  const specOut = a.spec === undefined ? a.out.replace(/\.json$/, ".rnn") : undefined;
+  assertNotInput(a.out, { ...(a.spec ? { spec: a.spec } : {}), source: a.source });
+  if (specOut) {
+    assertNotInput(specOut, { source: a.source });
+    if (existsSync(specOut)) throw new UsageError(`${specOut} exists: rnnc import writes the spec it derives there and does not replace a file; remove it, or give the spec with --spec`);
+  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(a.source);
@@ -30,9 +41,6 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     if (!m) throw new UsageError(`--map expects TORCH_MODULE=LAYER pairs separated by commas, e.g. --map lstm.l0=rnn,fc=head; got '${pair}'`);
     names.set(m[1]!, m[2]!);
   }
-  const ir = compiler.model(a.spec, a.model);
-  const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
-  const specs = modelParamSpecs(ir, env);
   if (onnx) {
     const { decodeModel } = await import("../emit/onnx/proto.js");
     let model: Record<string, unknown>;
@@ -41,11 +49,20 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     } catch (e) {
       throw new RnncError("RNN0604", `${a.source} is not an ONNX model: ${(e as Error).message}`);
     }
-    const weights = importOnnx(model, specs, a.source, names);
+    // Without --spec: one derived from the graph, its layers named so that each takes its own node's weights.
+    const derived = specOut ? formatted(specFromOnnx(model, a.source), specOut) : undefined;
+    const ir = derived ? derivedModel(specOut!, derived.text, derived.model) : compiler.model(a.spec!, a.model);
+    const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
+    const specs = modelParamSpecs(ir, env);
+    const weights = importOnnx(model, specs, a.source, derived ? new Map([...derived.names, ...names]) : names);
     writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
-    process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
+    if (derived) writeFileAtomic(specOut!, derived.text);
+    process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from its graph to ${specOut}` : ""}\n`);
     return 0;
   }
+  const ir = compiler.model(a.spec!, a.model);
+  const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
+  const specs = modelParamSpecs(ir, env);
   const tensors = tfjs
     ? readTfjsLayers(new TextDecoder().decode(bytes), (p) => readShard(join(dirname(a.source), p)), a.source)
     : readSafetensors(bytes, a.source);
@@ -53,6 +70,19 @@ export async function importCommand(a: ImportFlags): Promise<number> {
   writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
   process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
   return 0;
+}
+
+/** A derived spec as `rnnc fmt` writes it. */
+function formatted<S extends { text: string }>(spec: S, path: string): S {
+  const f = formatText(spec.text, path);
+  if (!f.text) throw new Error(`internal: the spec derived for ${path} does not parse: ${f.diagnostics.map((d) => d.message).join("; ")}`);
+  return { ...spec, text: f.text };
+}
+
+/** The model of a spec rnnc wrote, compiled from its text (it is written to disk only once the weights are). */
+function derivedModel(path: string, text: string, model: string) {
+  const std = new Map(stdlibFiles().map((f) => [f, nodeHost.readFile(f)!]));
+  return createCompiler(memoryHost(new Map([[path, text], ...std]), [...std.keys()])).model(path, model);
 }
 
 function readShard(path: string): Uint8Array {

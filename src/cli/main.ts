@@ -92,14 +92,15 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "")
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", ""),
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
-    .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors), a tfjs-layers model (model.json) or an ONNX model rnnc exported, onto a spec's model, as rnnc-weights JSON", (y) => y
+    .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors), a tfjs-layers model (model.json) or an ONNX model, onto a spec's model (for ONNX, one derived from the graph), as rnnc-weights JSON", (y) => y
       .positional("source", { type: "string", demandOption: true, describe: "the trained weights: a .safetensors PyTorch state dict (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding) or a tfjs-layers model.json (LSTM, GRU, SimpleRNN, Dense, Embedding) with its weight files" })
-      .option("spec", { type: "string", demandOption: true, describe: "the .rnn file whose model the weights are for" })
+      .option("spec", { type: "string", describe: "the .rnn file whose model the weights are for; left out for an ONNX model, a spec derived from its graph is written beside the weights (W.rnn for -o W.json)" })
       .option("model", { type: "string", describe: "the model (may be left out when the spec declares one)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. H=64" })
       .option("map", { type: "string", describe: "which PyTorch module fills which layer, e.g. lstm.l0=rnn,fc=head (otherwise by kind and shape, where that is unambiguous)" })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "the rnnc-weights file to write (atomically; nothing is written on an error)" })
-      .example("$0 import test/fixtures/import/co2.safetensors --spec examples/co2-forecast/co2-forecast.rnn -o co2.json", ""),
+      .example("$0 import test/fixtures/import/co2.safetensors --spec examples/co2-forecast/co2-forecast.rnn -o co2.json", "")
+      .example("$0 import test/fixtures/import/name-gender.onnx -o name-gender.json", "also writes name-gender.rnn, the spec derived from the graph"),
     (a) => wrap(async () => (await import("./import.js")).importCommand(a as unknown as import("./import.js").ImportFlags))())
     .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y
       .positional("files", { type: "string", array: true, demandOption: true })

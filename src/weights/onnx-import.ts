@@ -7,7 +7,7 @@ import type { ParamSpec } from "./weights.js";
 import { transposed, type NamedTensor } from "./safetensors.js";
 import { importTorch } from "./torch-import.js";
 
-interface TensorJson { name: string; dims?: number[]; data_type?: number; float_data?: number[]; raw_data?: Uint8Array }
+export interface TensorJson { name: string; dims?: number[]; data_type?: number; float_data?: number[]; int64_data?: (number | string)[]; raw_data?: Uint8Array }
 interface Placement { init: string; offset: number; transposed: boolean }
 
 const bad = (source: string, why: string) => new RnncError("RNN0604", `${source}: ${why}`);
@@ -55,7 +55,10 @@ function floats(t: TensorJson, source: string): Float32Array {
   return new Float32Array(0);
 }
 
-interface NodeJson { op_type: string; input?: string[]; output?: string[]; name?: string; attribute?: { name: string; i?: number; ints?: number[] }[] }
+export interface NodeJson { op_type: string; input?: string[]; output?: string[]; name?: string; attribute?: { name: string; i?: number; ints?: number[]; s?: Uint8Array }[] }
+
+/** The state-dict key of node k: its name made an identifier (or its op and position). */
+export const unitKeyOf = (n: NodeJson, k: number): string => (n.name || `${n.op_type.toLowerCase()}${k}`).replace(/[^\w]/g, "_");
 
 /** The recurrent, dense and embedding nodes of a graph as a PyTorch-style state dict (module keys from node names). */
 function stateDictOf(model: Record<string, unknown>, source: string): Map<string, NamedTensor> {
@@ -65,24 +68,28 @@ function stateDictOf(model: Record<string, unknown>, source: string): Map<string
   const attrOf = (n: NodeJson, name: string) => n.attribute?.find((a) => a.name === name)?.i;
   const consumers = (name: string) => (graph?.node ?? []).filter((n) => n.input?.includes(name));
   (graph?.node ?? []).forEach((n, k) => {
-    const key = (n.name || `${n.op_type.toLowerCase()}${k}`).replace(/[^\w]/g, "_");
+    const key = unitKeyOf(n, k);
     const [, w, r, b] = (n.input ?? []).map((i) => inits.get(i));
     if ((n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN") && w && r) {
-      // ONNX gates: LSTM i o f c, GRU z r h; PyTorch's: i f g o, r z n. One direction (the first) is read.
+      // ONNX gates: LSTM i o f c, GRU z r h; PyTorch's: i f g o, r z n. A bidirectional op's second direction is
+      // PyTorch's `_reverse` weights.
       const order = n.op_type === "LSTM" ? [0, 2, 3, 1] : n.op_type === "GRU" ? [1, 0, 2] : [0];
-      const G = order.length, H = r.shape[2]!, I = w.shape[2]!;
+      const G = order.length, H = r.shape[2]!, I = w.shape[2]!, D = w.shape[0] ?? 1;
       const blocks = (data: Float32Array, cols: number) => {
         const o = new Float32Array(G * H * cols);
         order.forEach((src, dst) => o.set(data.subarray(src * H * cols, (src + 1) * H * cols), dst * H * cols));
         return o;
       };
-      out.set(`${key}.weight_ih_l0`, { shape: [G * H, I], data: blocks(w.data, I) });
-      out.set(`${key}.weight_hh_l0`, { shape: [G * H, H], data: blocks(r.data, H) });
-      const bias = b?.data ?? new Float32Array(2 * G * H);
-      out.set(`${key}.bias_ih_l0`, { shape: [G * H], data: blocks(bias.subarray(0, G * H), 1) });
-      out.set(`${key}.bias_hh_l0`, { shape: [G * H], data: blocks(bias.subarray(G * H), 1) });
-      // linear_before_reset = 0 adds both biases outside the product: one bias per gate, rnnc's GRUResetBefore.
-      if (n.op_type === "GRU" && !attrOf(n, "linear_before_reset")) out.set(`${key}.reset_before_l0`, { shape: [0], data: new Float32Array(0) });
+      for (let d = 0; d < D; d++) {
+        const suffix = d ? "_reverse" : "";
+        const bias = b?.data.subarray(d * 2 * G * H, (d + 1) * 2 * G * H) ?? new Float32Array(2 * G * H);
+        out.set(`${key}.weight_ih_l0${suffix}`, { shape: [G * H, I], data: blocks(w.data.subarray(d * G * H * I), I) });
+        out.set(`${key}.weight_hh_l0${suffix}`, { shape: [G * H, H], data: blocks(r.data.subarray(d * G * H * H), H) });
+        out.set(`${key}.bias_ih_l0${suffix}`, { shape: [G * H], data: blocks(bias.subarray(0, G * H), 1) });
+        out.set(`${key}.bias_hh_l0${suffix}`, { shape: [G * H], data: blocks(bias.subarray(G * H), 1) });
+        // linear_before_reset = 0 adds both biases outside the product: one bias per gate, rnnc's GRUResetBefore.
+        if (n.op_type === "GRU" && !attrOf(n, "linear_before_reset")) out.set(`${key}.reset_before_l0${suffix}`, { shape: [0], data: new Float32Array(0) });
+      }
       return;
     }
     if (n.op_type === "Gemm" && inits.get(n.input![1]!)) {

@@ -82,3 +82,60 @@ describe("rnnc import", () => {
     expect(cli("import", "model.onnx", "--spec", "examples/adding/adding.rnn", "-o", bad).status).toBe(2);
   });
 });
+
+describe("rnnc import of an ONNX model without --spec", () => {
+  const cli = async (...args: string[]) => {
+    const { spawnSync } = await import("node:child_process");
+    return spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: root, encoding: "utf8" });
+  };
+  const tmp = async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    return mkdtempSync(join(tmpdir(), "rnnc-import-spec-"));
+  };
+  it.each([
+    ["name-gender", "chars", "probs", "head(last(scan(rnn, map(embed, x))))"],
+    ["co2", "series", "next", "map(head, scan(rnn, x))"],
+    ["tagger", "x", "y", "map(head, bidirectional(rnn_2_fwd, rnn_2_bwd, bidirectional(rnn_fwd, rnn_bwd, x)))"],
+  ] as const)("%s.onnx (torch.onnx.export): the spec written from its graph, with the weights, reproduces PyTorch's outputs", async (file, input, output, wiring) => {
+    const out = join(await tmp(), `${file}.json`);
+    const r = await cli("import", `test/fixtures/import/${file}.onnx`, "-o", out);
+    expect(r.status, r.stderr).toBe(0);
+    const specPath = out.replace(/\.json$/, ".rnn");
+    const spec = readFileSync(specPath, "utf8");
+    expect(spec).toContain(`output y = ${wiring}`);
+    const ir = compiler.model(specPath, "Imported");
+    const env = resolveDims(ir, new Map());
+    const { parseWeights } = await import("../../src/weights/weights.js");
+    const weights = parseWeights(readFileSync(out, "utf8"), out);
+    expect([...weights.keys()].sort()).toEqual(modelParamSpecs(ir, env).map((s) => s.name).sort());
+    const data = torch[file]!;
+    const got = [...runModel(ir, env, weights, { inputs: { x: tensorFromJson(data[input], input, "f32") } })["y"]!.tensor!.data], want = flat(data[output]);
+    expect(got).toHaveLength(want.length);
+    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
+    // The derived spec is formatted as `rnnc fmt` would write it.
+    expect((await cli("fmt", "--check", specPath)).status).toBe(0);
+  });
+
+  it("refuses a spec file that exists, a graph it cannot follow and a source with no wiring; writes nothing then", async () => {
+    const { existsSync, writeFileSync } = await import("node:fs");
+    const dir = await tmp();
+    writeFileSync(join(dir, "taken.rnn"), "// mine\n");
+    const taken = await cli("import", "test/fixtures/import/co2.onnx", "-o", join(dir, "taken.json"));
+    expect(taken.status).toBe(2);
+    expect(taken.stderr).toContain("taken.rnn exists");
+    expect(readFileSync(join(dir, "taken.rnn"), "utf8")).toBe("// mine\n");
+    expect(existsSync(join(dir, "taken.json"))).toBe(false);
+    // rnnc's own export takes lengths beside its input: two inputs, not a chain rnnc writes a spec for.
+    const own = join(dir, "own.onnx");
+    expect((await cli("compile", "examples/co2-forecast/co2-forecast.rnn", "--target", "onnx", "-o", own)).status).toBe(0);
+    const two = await cli("import", own, "-o", join(dir, "own.json"));
+    expect(two.status).toBe(1);
+    expect(two.stderr).toContain("error[RNN0604]: cannot write a spec for");
+    expect(two.stderr).toContain("help: write the spec yourself and give it with --spec");
+    expect(existsSync(join(dir, "own.json")) || existsSync(join(dir, "own.rnn"))).toBe(false);
+    const st = await cli("import", "test/fixtures/import/co2.safetensors", "-o", join(dir, "st.json"));
+    expect(st.status).toBe(2);
+    expect(st.stderr).toContain("does not describe its model's wiring");
+  });
+});

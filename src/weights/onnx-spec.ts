@@ -1,0 +1,176 @@
+// A .rnn spec for an ONNX model from another exporter: the layers on its data path (embedding, recurrent ops, dense
+// layers and their activations), in order, as one model; and which state-dict unit (onnx-import.ts) fills which layer.
+import { RnncError } from "../diagnostics/errors.js";
+import { unitKeyOf, type NodeJson, type TensorJson } from "./onnx-import.js";
+
+/** A layer found on the data path. */
+type Layer =
+  | { readonly kind: "Embedding"; readonly name: string; readonly unit: string; readonly V: number; readonly E: number }
+  | { readonly kind: "LSTM" | "GRU" | "GRUResetBefore" | "Elman"; readonly name: string; readonly unit: string; readonly I: number; readonly H: number; readonly direction: string; readonly act?: string }
+  | { readonly kind: "Dense"; readonly name: string; readonly unit: string; readonly I: number; readonly O: number; act?: string };
+
+/** One step of the data path: a layer, or the last step of each sequence. */
+type Step = { readonly layer: Layer } | { readonly last: true };
+
+export interface DerivedSpec {
+  readonly text: string;
+  readonly model: string;
+  /** State-dict unit key → layer name (a bidirectional op's reverse direction: `<key>_reverse` → its own layer). */
+  readonly names: ReadonlyMap<string, string>;
+}
+
+const cannot = (source: string, why: string) => new RnncError("RNN0604", `cannot write a spec for ${source}: ${why}`, [
+  "a spec is written for a chain of layers from one input: Gather (embedding), LSTM, GRU, RNN, Gemm or MatMul+Add (dense) with Softmax, Sigmoid, Tanh or Relu after it, and the last step of a sequence (Gather of index -1)",
+], "write the spec yourself and give it with --spec (and --map where layers are ambiguous)");
+
+/** Ops that only move data around between layers (layouts, casts, dropout at inference). */
+const plumbing = new Set(["Transpose", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Cast", "Flatten", "Dropout"]);
+const activations: Record<string, string> = { Softmax: "softmax", Sigmoid: "sigmoid", Tanh: "tanh", Relu: "relu" };
+const rnnActs: Record<string, string> = { Tanh: "tanh", Relu: "relu", Sigmoid: "sigmoid" };
+
+/** `model` is the decoded ModelProto. */
+export function specFromOnnx(model: Record<string, unknown>, source: string): DerivedSpec {
+  const graph = model["graph"] as { node?: NodeJson[]; initializer?: TensorJson[]; input?: { name: string; type?: { tensor_type?: { elem_type?: number } } }[]; output?: { name: string }[] } | undefined;
+  const nodes = graph?.node ?? [];
+  const inits = new Map((graph?.initializer ?? []).map((t) => [t.name, t]));
+  const inputs = (graph?.input ?? []).filter((i) => !inits.has(i.name));
+  if (inputs.length !== 1) throw cannot(source, `it has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ") || "none"}); rnnc writes a spec for one`);
+  const outputs = new Set((graph?.output ?? []).map((o) => o.name));
+  const dims = (name: string) => (inits.get(name)?.dims ?? []).map(Number);
+  const constantOf = (name: string): number | undefined => {
+    const init = inits.get(name);
+    const node = nodes.find((n) => n.op_type === "Constant" && n.output?.[0] === name);
+    const t = init ?? (node?.attribute?.find((a) => a.name === "value") as { t?: TensorJson } | undefined)?.t;
+    if (!t || (t.dims ?? []).reduce((a, b) => a * Number(b), 1) !== 1) return undefined;
+    if (t.int64_data?.length) return Number(t.int64_data[0]);
+    if (t.raw_data?.length === 8) return Number(new DataView(t.raw_data.buffer, t.raw_data.byteOffset, 8).getBigInt64(0, true));
+    if (t.raw_data?.length === 4) return new DataView(t.raw_data.buffer, t.raw_data.byteOffset, 4).getInt32(0, true);
+    return undefined;
+  };
+  const tokens = [6, 7].includes(inputs[0]!.type?.tensor_type?.elem_type ?? 1);
+  const used = new Set<string>();
+  const nameOf = (n: NodeJson, fallback: string): string => {
+    const part = (n.name ?? "").split("/").filter(Boolean)[0] ?? "";
+    let base = /^[A-Za-z_][A-Za-z0-9_]*$/.test(part) && !reserved.has(part) ? part : fallback;
+    for (let k = 2; used.has(base); k++) base = `${base.replace(/_\d+$/, "")}_${k}`;
+    used.add(base);
+    return base;
+  };
+
+  const steps: Step[] = [];
+  let current = inputs[0]!.name;
+  for (let guard = 0; guard <= nodes.length; guard++) {
+    const readers = nodes.filter((n) => n.op_type !== "Shape" && n.input?.includes(current));
+    if (!readers.length) {
+      if (!outputs.has(current)) throw cannot(source, `${current} leads nowhere`);
+      break;
+    }
+    if (readers.length > 1) throw cannot(source, `${current} is read by ${readers.length} nodes (${readers.map((r) => r.name || r.op_type).join(", ")}): the graph branches`);
+    const n = readers[0]!;
+    const k = nodes.indexOf(n);
+    const ins = n.input ?? [];
+    const out = n.output?.[0] ?? "";
+    const attr = (a: string) => n.attribute?.find((x) => x.name === a);
+    if (plumbing.has(n.op_type)) {
+      current = out;
+    } else if (n.op_type === "Gather" && ins[1] === current && dims(ins[0]!).length === 2) {
+      const [V, E] = dims(ins[0]!) as [number, number];
+      steps.push({ layer: { kind: "Embedding", name: nameOf(n, "embed"), unit: unitKeyOf(n, k), V, E } });
+      current = out;
+    } else if (n.op_type === "Gather" && ins[0] === current && constantOf(ins[1]!) === -1) {
+      steps.push({ last: true });
+      current = out;
+    } else if ((n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN") && ins[0] === current && inits.has(ins[1]!) && inits.has(ins[2]!)) {
+      const [, , I] = dims(ins[1]!) as [number, number, number];
+      const H = Number(attr("hidden_size")?.i ?? dims(ins[2]!)[2]);
+      const kind = n.op_type === "LSTM" ? "LSTM" : n.op_type === "GRU" ? (attr("linear_before_reset")?.i ? "GRU" : "GRUResetBefore") : "Elman";
+      const direction = attr("direction")?.s ? new TextDecoder().decode(attr("direction")!.s) : "forward";
+      const acts = (attr("activations") as { strings?: Uint8Array[] } | undefined)?.strings?.map((s) => new TextDecoder().decode(s));
+      if (n.op_type === "RNN" && acts && !rnnActs[acts[0]!]) throw cannot(source, `RNN node ${n.name} uses ${acts[0]}`);
+      if (n.op_type !== "RNN" && acts && acts.some((a, i) => a !== ["Sigmoid", "Tanh", "Tanh"][i % 3])) throw cannot(source, `${n.op_type} node ${n.name} uses activations ${acts.join(", ")}; the stdlib cells use Sigmoid, Tanh, Tanh`);
+      if (ins.slice(5).some((i) => i && !nodes.some((p) => p.output?.includes(i)) && !inits.has(i))) throw cannot(source, `${n.op_type} node ${n.name} takes its initial states from a graph input`);
+      steps.push({ layer: { kind, name: nameOf(n, kind.toLowerCase()), unit: unitKeyOf(n, k), I, H, direction, ...(n.op_type === "RNN" && acts ? { act: rnnActs[acts[0]!]! } : {}) } });
+      current = n.output?.[0] ?? "";
+    } else if (n.op_type === "Gemm" && ins[0] === current && dims(ins[1]!).length === 2) {
+      const [a, b] = dims(ins[1]!) as [number, number];
+      const [O, I] = attr("transB")?.i ? [a, b] : [b, a];
+      steps.push({ layer: { kind: "Dense", name: nameOf(n, "dense"), unit: unitKeyOf(n, k), I, O } });
+      current = out;
+    } else if (n.op_type === "MatMul" && ins[0] === current && dims(ins[1]!).length === 2) {
+      const [I, O] = dims(ins[1]!) as [number, number];
+      steps.push({ layer: { kind: "Dense", name: nameOf(n, "dense"), unit: unitKeyOf(n, k), I, O } });
+      const add = nodes.filter((x) => x.input?.includes(out));
+      current = add.length === 1 && add[0]!.op_type === "Add" && add[0]!.input!.some((i) => dims(i).length === 1) ? add[0]!.output![0]! : out;
+    } else if (activations[n.op_type]) {
+      const prev = steps[steps.length - 1];
+      if (!prev || !("layer" in prev) || prev.layer.kind !== "Dense" || prev.layer.act) throw cannot(source, `${n.op_type} node ${n.name || k} does not follow a dense layer`);
+      const axis = attr("axis")?.i;
+      if (n.op_type === "Softmax" && axis !== undefined && axis !== -1 && axis !== 1) throw cannot(source, `Softmax node ${n.name} is over axis ${axis}, not the last`);
+      prev.layer.act = activations[n.op_type];
+      current = out;
+    } else throw cannot(source, `node ${n.name || k} (${n.op_type}) is not a layer rnnc knows`);
+  }
+  return write(steps, tokens, source);
+}
+
+/** Names a layer cannot take: the language's keywords, the model constructs, and the model's own input and output. */
+const reserved = new Set<string>(["import", "from", "cell", "model", "input", "state", "param", "gate", "output", "layer",
+  "scan", "map", "last", "final", "states", "generate", "bidirectional", "x", "y"]);
+
+/** The spec text: the layers, then the model applying them in order. */
+function write(steps: readonly Step[], tokens: boolean, source: string): DerivedSpec {
+  const layers = steps.flatMap((s) => ("layer" in s ? [s.layer] : []));
+  if (!layers.length) throw cannot(source, "no layer was found between its input and its output");
+  const first = layers[0]!;
+  const inputShape = first.kind === "Embedding" ? "[T] int" : `[T, ${first.I}]`;
+  if (tokens !== (first.kind === "Embedding")) throw cannot(source, tokens ? "its input is token ids but its first layer is not an embedding" : "its first layer is an embedding of a float input");
+  const names = new Map<string, string>();
+  const decls: string[] = [];
+  let value = "x";
+  let seq = true;
+  for (const s of steps) {
+    if (!("layer" in s)) {
+      if (!seq) throw cannot(source, "it takes the last step of something that is not a sequence");
+      value = `last(${value})`;
+      seq = false;
+      continue;
+    }
+    const l = s.layer;
+    if (l.kind === "Embedding") {
+      decls.push(`  layer ${l.name} = Embedding<${l.V}, ${l.E}>`);
+      names.set(l.unit, l.name);
+      value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
+    } else if (l.kind === "Dense") {
+      decls.push(`  layer ${l.name} = Dense<${l.I}, ${l.O}>${l.act ? `(act = ${l.act})` : ""}`);
+      names.set(l.unit, l.name);
+      value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
+    } else {
+      if (!seq) throw cannot(source, `recurrent layer ${l.name} comes after the last step was taken`);
+      const cell = `${l.kind}<${l.I}, ${l.H}>${l.act && l.act !== "tanh" ? `(act = ${l.act})` : ""}`;
+      if (l.direction === "bidirectional") {
+        decls.push(`  layer ${l.name}_fwd = ${cell}`, `  layer ${l.name}_bwd = ${cell}`);
+        names.set(`${l.unit}.l0`, `${l.name}_fwd`);
+        names.set(`${l.unit}.l0_reverse`, `${l.name}_bwd`);
+        value = `bidirectional(${l.name}_fwd, ${l.name}_bwd, ${value})`;
+      } else {
+        decls.push(`  layer ${l.name} = ${cell}`);
+        names.set(`${l.unit}.l0`, l.name);
+        value = `scan(${l.name}, ${value}${l.direction === "reverse" ? ", reverse = true" : ""})`;
+      }
+    }
+  }
+  const cells = [...new Set(layers.map((l) => l.kind))].sort();
+  const text = [
+    `// Written by rnnc import from ${source.replace(/[\r\n]/g, " ")}: the layers on its graph's data path, in order.`,
+    "// Check the model's wiring against the source's; the weights file beside this one fits it.",
+    `import { ${cells.join(", ")} } from "std"`,
+    "",
+    "model Imported {",
+    `  input x: ${inputShape}`,
+    ...decls,
+    `  output y = ${value}`,
+    "}",
+    "",
+  ].join("\n");
+  return { text, model: "Imported", names };
+}
