@@ -56,6 +56,25 @@ describe("tfjs-layers models", () => {
     expect(Math.max(...[...want].map((w, i) => Math.abs(w - got[i]!)))).toBeLessThan(1e-5);
   });
 
+  it("Keras' GRU with reset_after=True (which tfjs cannot load) → Dense(tanh) fills rnnc's GRU and reproduces Keras within 1e-5", () => {
+    // Written by Keras itself (test/fixtures/import/make_keras.py) in tfjs-layers' layout.
+    const fixtures = join(root, "test", "fixtures", "import");
+    const keras = JSON.parse(readFileSync(join(fixtures, "keras-outputs.json"), "utf8")) as { xs: number[][][]; ys: number[][][] };
+    const path = join(fixtures, "keras-gru.json");
+    const tensors = readTfjsLayers(readFileSync(path, "utf8"), (p) => readFileSync(join(fixtures, p)), path);
+    const ir = modelFrom(`import { GRU, Dense } from "std"\nmodel M<H = 4> {\n  input xs: [T, 2]\n  layer gru = GRU<2, H>\n  layer head = Dense<H, 3>(act = tanh)\n  output ys = map(head, scan(gru, xs))\n}\n`);
+    const env = resolveDims(ir, new Map());
+    const weights = importTorch(tensors, modelParamSpecs(ir, env), path);
+    const got = runModel(ir, env, weights, { inputs: { xs: tensorFromJson(keras.xs, "xs", "f32") } })["ys"]!.tensor!.data;
+    const want = keras.ys.flat(2);
+    expect(got).toHaveLength(want.length);
+    expect(Math.max(...want.map((w, i) => Math.abs(w - got[i]!)))).toBeLessThan(1e-5);
+    // Both biases differ from zero, so reading them as one (reset before) would not match.
+    const wrong = importTorch(new Map([...tensors].filter(([k]) => !k.includes("bias_hh"))), modelParamSpecs(ir, env), path);
+    const off = runModel(ir, env, wrong, { inputs: { xs: tensorFromJson(keras.xs, "xs", "f32") } })["ys"]!.tensor!.data;
+    expect(Math.max(...want.map((w, i) => Math.abs(w - off[i]!)))).toBeGreaterThan(1e-3);
+  });
+
   it("a recurrent activation the stdlib cells do not use is a coded error naming it", async () => {
     const m = tf.sequential();
     m.add(tf.layers.lstm({ units: 4, inputShape: [3, 2] })); // tfjs' default: hard_sigmoid
