@@ -23,7 +23,7 @@ interface JsModel {
   reset(): void;
 }
 
-async function compileJs(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, name: string, simd = true): Promise<JsModel> {
+export async function compileJs(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, name: string, simd = true): Promise<JsModel> {
   const m = await compileModule({ ir, env, target: "js", weights: params, weightsGiven: true, source: "bench.rnn", version: "bench", simd });
   const dir = join(dirname(fileURLToPath(import.meta.url)), "compiled");
   mkdirSync(dir, { recursive: true });

@@ -9,13 +9,15 @@ import { optimize } from "../passes/pipeline.js";
 import { layerEnv } from "../runtime/dims.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 import { exportOnnx } from "../emit/onnx/export.js";
+import { compileJs } from "./compiled.js";
 
 export interface OnnxRow {
   readonly cell: string; readonly case: string; readonly peerMs: number;
   /** rnnc's fused kernel on this thread alone, and with the batch split over two threads (when there is a second core). */
   readonly fusedMs: number; readonly ratio: number; readonly twoThreadsMs?: number; readonly twoThreadsRatio?: number;
-  /** rnnc's own ONNX export of the model, run by the same onnxruntime-web. */
+  /** rnnc's own ONNX export of the model, run by the same onnxruntime-web, and the same model as rnnc's js target. */
   readonly exportedMs: number;
+  readonly jsTargetMs: number;
 }
 
 type Timer = (f: () => unknown, reps: number) => Promise<number>;
@@ -45,6 +47,9 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const lens = new ort.Tensor("int64", BigInt64Array.from({ length: B }, () => BigInt(T)), [B]);
     const exportedMs = await time(() => exported.run({ x: xb, x_lengths: lens }), reps);
     await exported.release();
+    // The same model and weights through rnnc's js target (its batched predict), on the same input.
+    const jsModule = await compileJs(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), `onnx-peer-${cell}`);
+    const jsTargetMs = await time(() => jsModule.predict({ x: { shape: [B, T, I], data: x } }), reps);
     const ir = models[cell];
     const env = new Map([["I", I], ["H", 128]]);
     const layer = ir.layers[0]!;
@@ -56,7 +61,7 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const twoThreadsMs = startScanHelper() ? await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps) : undefined;
     await stopScanHelper();
     rows.push({
-      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs,
+      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs, jsTargetMs,
       ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: peerMs / twoThreadsMs } : {}),
     });
     await session.release();
