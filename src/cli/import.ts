@@ -1,9 +1,10 @@
-// `rnnc import SOURCE [--spec FILE.rnn] -o W.json`: trained weights from PyTorch, tfjs-layers or ONNX as rnnc-weights JSON (and, from ONNX without a spec, the spec).
+// `rnnc import SOURCE [--spec FILE.rnn] -o W.json`: trained weights from PyTorch, tfjs-layers or ONNX as rnnc-weights JSON (and, without a spec, the one the source's wiring gives).
 import { existsSync, readFileSync } from "node:fs";
 import { createCompiler } from "../compiler.js";
 import { nodeHost, stdlibFiles, writeFileAtomic } from "../node/host.js";
 import { memoryHost } from "../resolve/host.js";
 import { specFromOnnx } from "../weights/onnx-spec.js";
+import { specFromTfjs } from "../weights/tfjs-spec.js";
 import { formatText } from "../format/format.js";
 import { resolveDims } from "../runtime/dims.js";
 import { readSafetensors } from "../weights/safetensors.js";
@@ -21,7 +22,7 @@ export async function importCommand(a: ImportFlags): Promise<number> {
   if (a.spec !== undefined) readText(a.spec, "spec");
   const tfjs = a.source.endsWith(".json"), onnx = a.source.endsWith(".onnx");
   if (!a.source.endsWith(".safetensors") && !tfjs && !onnx) throw new UsageError(`'${a.source}': rnnc imports PyTorch state dicts (.safetensors), tfjs-layers models (model.json) and ONNX models (.onnx)`);
-  if (a.spec === undefined && !onnx) throw new UsageError(`'${a.source}' does not describe its model's wiring: give the spec its weights are for with --spec (a spec is written only for ONNX models)`);
+  if (a.spec === undefined && !onnx && !tfjs) throw new UsageError(`'${a.source}' does not describe its model's wiring: give the spec its weights are for with --spec (a spec is written for ONNX and tfjs-layers models)`);
   if (!a.out.endsWith(".json")) throw new UsageError(`-o '${a.out}': the weights file is JSON and its name ends in .json`);
   const specOut = a.spec === undefined ? a.out.replace(/\.json$/, ".rnn") : undefined;
   assertNotInput(a.out, { ...(a.spec ? { spec: a.spec } : {}), source: a.source });
@@ -60,15 +61,16 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from its graph to ${specOut}` : ""}\n`);
     return 0;
   }
-  const ir = compiler.model(a.spec!, a.model);
+  const text = new TextDecoder().decode(bytes);
+  const tensors = tfjs ? readTfjsLayers(text, (p) => readShard(join(dirname(a.source), p)), a.source) : readSafetensors(bytes, a.source);
+  const derived = specOut ? formatted(specFromTfjs(text, tensors, a.source), specOut) : undefined;
+  const ir = derived ? derivedModel(specOut!, derived.text, derived.model) : compiler.model(a.spec!, a.model);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
-  const tensors = tfjs
-    ? readTfjsLayers(new TextDecoder().decode(bytes), (p) => readShard(join(dirname(a.source), p)), a.source)
-    : readSafetensors(bytes, a.source);
-  const weights = importTorch(tensors, specs, a.source, names);
+  const weights = importTorch(tensors, specs, a.source, derived ? new Map([...derived.names, ...names]) : names);
   writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
-  process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}\n`);
+  if (derived) writeFileAtomic(specOut!, derived.text);
+  process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from its layers to ${specOut}` : ""}\n`);
   return 0;
 }
 

@@ -94,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
     .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors), a tfjs-layers model (model.json) or an ONNX model, onto a spec's model (for ONNX, one derived from the graph), as rnnc-weights JSON", (y) => y
       .positional("source", { type: "string", demandOption: true, describe: "the trained weights: a .safetensors PyTorch state dict (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding) or a tfjs-layers model.json (LSTM, GRU, SimpleRNN, Dense, Embedding) with its weight files" })
-      .option("spec", { type: "string", describe: "the .rnn file whose model the weights are for; left out for an ONNX model, a spec derived from its graph is written beside the weights (W.rnn for -o W.json)" })
+      .option("spec", { type: "string", describe: "the .rnn file whose model the weights are for; left out for an ONNX or tfjs-layers model, the spec its graph or layers give is written beside the weights (W.rnn for -o W.json)" })
       .option("model", { type: "string", describe: "the model (may be left out when the spec declares one)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. H=64" })
       .option("map", { type: "string", describe: "which PyTorch module fills which layer, e.g. lstm.l0=rnn,fc=head (otherwise by kind and shape, where that is unambiguous)" })

@@ -1,27 +1,10 @@
 // A .rnn spec for an ONNX model from another exporter: the layers on its data path (embedding, recurrent ops, dense
-// layers and their activations), in order, as one model; and which state-dict unit (onnx-import.ts) fills which layer.
-import { RnncError } from "../diagnostics/errors.js";
+// layers and their activations), in order (spec-writer.ts writes them as one model).
 import { unitKeyOf, type NodeJson, type TensorJson } from "./onnx-import.js";
+import { cannotWrite, layerName, writeSpec, type DerivedSpec, type Step } from "./spec-writer.js";
 
-/** A layer found on the data path. */
-type Layer =
-  | { readonly kind: "Embedding"; readonly name: string; readonly unit: string; readonly V: number; readonly E: number }
-  | { readonly kind: "LSTM" | "GRU" | "GRUResetBefore" | "Elman"; readonly name: string; readonly unit: string; readonly I: number; readonly H: number; readonly direction: string; readonly act?: string }
-  | { readonly kind: "Dense"; readonly name: string; readonly unit: string; readonly I: number; readonly O: number; act?: string };
-
-/** One step of the data path: a layer, or the last step of each sequence. */
-type Step = { readonly layer: Layer } | { readonly last: true };
-
-export interface DerivedSpec {
-  readonly text: string;
-  readonly model: string;
-  /** State-dict unit key → layer name (a bidirectional op's reverse direction: `<key>_reverse` → its own layer). */
-  readonly names: ReadonlyMap<string, string>;
-}
-
-const cannot = (source: string, why: string) => new RnncError("RNN0604", `cannot write a spec for ${source}: ${why}`, [
-  "a spec is written for a chain of layers from one input: Gather (embedding), LSTM, GRU, RNN, Gemm or MatMul+Add (dense) with Softmax, Sigmoid, Tanh or Relu after it, and the last step of a sequence (Gather of index -1)",
-], "write the spec yourself and give it with --spec (and --map where layers are ambiguous)");
+const cannot = (source: string, why: string) => cannotWrite(source, why,
+  "a spec is written for a chain of layers from one input: Gather (embedding), LSTM, GRU, RNN, Gemm or MatMul+Add (dense) with Softmax, Sigmoid, Tanh or Relu after it, and the last step of a sequence (Gather of index -1)");
 
 /** Ops that only move data around between layers (layouts, casts, dropout at inference). */
 const plumbing = new Set(["Transpose", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Cast", "Flatten", "Dropout"]);
@@ -49,13 +32,7 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
   };
   const tokens = [6, 7].includes(inputs[0]!.type?.tensor_type?.elem_type ?? 1);
   const used = new Set<string>();
-  const nameOf = (n: NodeJson, fallback: string): string => {
-    const part = (n.name ?? "").split("/").filter(Boolean)[0] ?? "";
-    let base = /^[A-Za-z_][A-Za-z0-9_]*$/.test(part) && !reserved.has(part) ? part : fallback;
-    for (let k = 2; used.has(base); k++) base = `${base.replace(/_\d+$/, "")}_${k}`;
-    used.add(base);
-    return base;
-  };
+  const nameOf = (n: NodeJson, fallback: string): string => layerName((n.name ?? "").split("/").filter(Boolean)[0] ?? "", fallback, used);
 
   const steps: Step[] = [];
   let current = inputs[0]!.name;
@@ -110,67 +87,6 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
       current = out;
     } else throw cannot(source, `node ${n.name || k} (${n.op_type}) is not a layer rnnc knows`);
   }
-  return write(steps, tokens, source);
+  return writeSpec(steps, tokens, source, (why) => cannot(source, why));
 }
 
-/** Names a layer cannot take: the language's keywords, the model constructs, and the model's own input and output. */
-const reserved = new Set<string>(["import", "from", "cell", "model", "input", "state", "param", "gate", "output", "layer",
-  "scan", "map", "last", "final", "states", "generate", "bidirectional", "x", "y"]);
-
-/** The spec text: the layers, then the model applying them in order. */
-function write(steps: readonly Step[], tokens: boolean, source: string): DerivedSpec {
-  const layers = steps.flatMap((s) => ("layer" in s ? [s.layer] : []));
-  if (!layers.length) throw cannot(source, "no layer was found between its input and its output");
-  const first = layers[0]!;
-  const inputShape = first.kind === "Embedding" ? "[T] int" : `[T, ${first.I}]`;
-  if (tokens !== (first.kind === "Embedding")) throw cannot(source, tokens ? "its input is token ids but its first layer is not an embedding" : "its first layer is an embedding of a float input");
-  const names = new Map<string, string>();
-  const decls: string[] = [];
-  let value = "x";
-  let seq = true;
-  for (const s of steps) {
-    if (!("layer" in s)) {
-      if (!seq) throw cannot(source, "it takes the last step of something that is not a sequence");
-      value = `last(${value})`;
-      seq = false;
-      continue;
-    }
-    const l = s.layer;
-    if (l.kind === "Embedding") {
-      decls.push(`  layer ${l.name} = Embedding<${l.V}, ${l.E}>`);
-      names.set(l.unit, l.name);
-      value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
-    } else if (l.kind === "Dense") {
-      decls.push(`  layer ${l.name} = Dense<${l.I}, ${l.O}>${l.act ? `(act = ${l.act})` : ""}`);
-      names.set(l.unit, l.name);
-      value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
-    } else {
-      if (!seq) throw cannot(source, `recurrent layer ${l.name} comes after the last step was taken`);
-      const cell = `${l.kind}<${l.I}, ${l.H}>${l.act && l.act !== "tanh" ? `(act = ${l.act})` : ""}`;
-      if (l.direction === "bidirectional") {
-        decls.push(`  layer ${l.name}_fwd = ${cell}`, `  layer ${l.name}_bwd = ${cell}`);
-        names.set(`${l.unit}.l0`, `${l.name}_fwd`);
-        names.set(`${l.unit}.l0_reverse`, `${l.name}_bwd`);
-        value = `bidirectional(${l.name}_fwd, ${l.name}_bwd, ${value})`;
-      } else {
-        decls.push(`  layer ${l.name} = ${cell}`);
-        names.set(`${l.unit}.l0`, l.name);
-        value = `scan(${l.name}, ${value}${l.direction === "reverse" ? ", reverse = true" : ""})`;
-      }
-    }
-  }
-  const cells = [...new Set(layers.map((l) => l.kind))].sort();
-  const text = [
-    `// Written by rnnc import from ${source.replace(/[\r\n]/g, " ")}: the layers on its graph's data path, in order.`,
-    "// Check the model's wiring against the source's; the weights file beside this one fits it.",
-    `import { ${cells.join(", ")} } from "std"`,
-    "",
-    "model Imported {",
-    `  input x: ${inputShape}`,
-    ...decls,
-    `  output y = ${value}`,
-    "}",
-    "",
-  ].join("\n");
-  return { text, model: "Imported", names };
-}

@@ -1,7 +1,7 @@
 // tfjs-layers models saved by tf.LayersModel.save (model.json + weights.bin) imported onto a spec reproduce
 // tf.layers' own predictions.
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RnncError } from "../../src/diagnostics/errors.js";
@@ -10,8 +10,8 @@ import { resolveDims } from "../../src/runtime/dims.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";
 import { readTfjsLayers } from "../../src/weights/tfjs-import.js";
 import { importTorch } from "../../src/weights/torch-import.js";
-import { modelParamSpecs } from "../../src/weights/weights.js";
-import { modelFrom, root } from "../helpers.js";
+import { modelParamSpecs, parseWeights } from "../../src/weights/weights.js";
+import { compiler, modelFrom, root } from "../helpers.js";
 
 const dir = join(root, ".test-out", "tfjs-import");
 beforeAll(async () => { await tf.setBackend("cpu"); mkdirSync(dir, { recursive: true }); });
@@ -73,6 +73,36 @@ describe("tfjs-layers models", () => {
     const wrong = importTorch(new Map([...tensors].filter(([k]) => !k.includes("bias_hh"))), modelParamSpecs(ir, env), path);
     const off = runModel(ir, env, wrong, { inputs: { xs: tensorFromJson(keras.xs, "xs", "f32") } })["ys"]!.tensor!.data;
     expect(Math.max(...want.map((w, i) => Math.abs(w - off[i]!)))).toBeGreaterThan(1e-3);
+  });
+
+  it("without --spec: the spec its layers give, with the weights, reproduces tf.layers (Embedding, LSTM's last output, Dense) and Keras (GRU reset_after)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: 12, outputDim: 5, inputLength: 4 }));
+    m.add(tf.layers.dropout({ rate: 0.5 }));
+    m.add(tf.layers.lstm({ units: 6, recurrentActivation: "sigmoid", biasInitializer: "randomUniform" }));
+    m.add(tf.layers.dense({ units: 3, activation: "sigmoid" }));
+    const ids = [[3, 9, 11, 1], [2, 2, 8, 0]];
+    const want = (m.predict(tf.tensor2d(ids)) as tf.Tensor).dataSync();
+    const fixtures = join(root, "test", "fixtures", "import");
+    const keras = JSON.parse(readFileSync(join(fixtures, "keras-outputs.json"), "utf8")) as { xs: number[][][]; ys: number[][][] };
+    for (const [source, x, expected, wiring] of [
+      [await save(m, "nospec"), ids, [...want], /output y = \w+\(last\(scan\(\w+, map\(\w+, x\)\)\)\)/],
+      [join(fixtures, "keras-gru.json"), keras.xs, keras.ys.flat(2), /output y = map\(head, scan\(gru, x\)\)/],
+    ] as const) {
+      const out = join(dir, `derived-${source.split("/").pop()}`);
+      rmSync(out.replace(/\.json$/, ".rnn"), { force: true });
+      const r = spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), "import", source, "-o", out], { cwd: root, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const specPath = out.replace(/\.json$/, ".rnn");
+      expect(readFileSync(specPath, "utf8")).toMatch(wiring);
+      const ir = compiler.model(specPath, "Imported");
+      const env = resolveDims(ir, new Map());
+      const weights = parseWeights(readFileSync(out, "utf8"), out);
+      const got = runModel(ir, env, weights, { inputs: { x: tensorFromJson(x, "x", "f32") } })["y"]!.tensor!.data;
+      expect(got).toHaveLength(expected.length);
+      expect(Math.max(...expected.map((w, i) => Math.abs(w - got[i]!)))).toBeLessThan(1e-5);
+    }
   });
 
   it("a recurrent activation the stdlib cells do not use is a coded error naming it", async () => {
