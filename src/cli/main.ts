@@ -120,10 +120,17 @@ async function main(argv: string[]): Promise<number> {
       .option("cell", { type: "string", describe: "only this cell" })
       .option("opt", { type: "string" }),
     (a) => wrap(async () => (await commands()).irCommand(a, { color, displayPath }))())
+    .command("summary <file>", "list a model's layers: cell, how each is applied, input and output shapes, states and parameter counts, with the total", (y) => y
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
+      .option("model", { type: "string", describe: "the model (may be left out when the file declares one)" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. H=64 (else the model's defaults)" })
+      .option("json", { type: "boolean", default: false, describe: "print the summary as JSON data" })
+      .example("$0 summary examples/g2p/g2p.rnn", "the g2p model's layers, shapes and parameter counts"),
+    (a) => wrap(async () => (await import("./summary.js")).summaryCommand(a))())
     .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
       .positional("code", { type: "string", demandOption: true }),
     (a) => wrap(async () => (await import("./explain.js")).explainCommand(a.code))())
-    .demandCommand(1, "name a command: check, run, init, train, compile, import, fmt, lsp, ir or explain")
+    .demandCommand(1, "name a command: check, run, init, train, compile, import, fmt, lsp, ir, summary or explain")
     .strict()
     .help()
     .version(version())
