@@ -1,7 +1,7 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -133,16 +133,30 @@ function loadTarget(a: CellFlags): Target {
   return { kind: "cell", ir, env, specs: cellParamSpecs(ir, env) };
 }
 
+/** A JSON object from a file, or from standard input when `path` is `-`. */
 function readJsonObject(path: string, what: string): Record<string, unknown> {
-  const text = readText(path, what);
+  const text = path === "-" ? readStdin() : readText(path, what);
+  const name = inputName(path);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new RnncError("RNN0605", `${path} is not valid JSON: ${(e as Error).message}`);
+    throw new RnncError("RNN0605", `${name} is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new RnncError("RNN0605", `${path} must hold a JSON object with one key per input`);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new RnncError("RNN0605", `${name} must hold a JSON object with one key per input`);
   return json as Record<string, unknown>;
+}
+
+/** How messages name an input: its path, or "standard input" for `-`. */
+const inputName = (path: string): string => (path === "-" ? "standard input" : path);
+
+/** All of standard input as text (a terminal is read until end of input, Ctrl-D). */
+function readStdin(): string {
+  try {
+    return readFileSync(0, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read standard input: ${(e as Error).message}`);
+  }
 }
 
 /** Turns `{"name": nested arrays}` into tensors, checking keys against the declared names. */
@@ -236,7 +250,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
   const dims = Object.fromEntries(target.env);
   if (target.kind === "model") {
     const ir = target.ir;
-    const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["lengths", "masks"], a.precision);
+    const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), inputName(a.input), owner, ["lengths", "masks"], a.precision);
     const lengths = lengthsOf(obj);
     const tfjs = await tfjsRunner(a.backend, a.precision);
     const modelInput = { inputs, ...(lengths ? { lengths } : {}), seed: a.seed };
@@ -251,7 +265,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
     return 0;
   }
   const ir = target.ir;
-  const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), a.input, owner, ["initial_states"], a.precision);
+  const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), inputName(a.input), owner, ["initial_states"], a.precision);
   const initialStates: Record<string, Tensor> = {};
   const init = obj["initial_states"];
   if (init !== undefined) {

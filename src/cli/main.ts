@@ -28,59 +28,61 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 check stdlib/*.rnn", "check the standard library"),
     (a) => wrap(async () => (await commands()).checkCommand(a.files as string[], a.format, { color, displayPath }))())
     .command("run <file>", "run a model or a cell on the reference interpreter and print its outputs as JSON", (y) => y
-      .positional("file", { type: "string", demandOption: true })
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to run (may be left out when the file declares one)" })
       .option("cell", { type: "string", describe: "the cell to run (may be left out when the file has one cell and no model)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8" })
       .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
-      .option("input", { type: "string", demandOption: true, describe: "JSON file, one key per input (batch first); models: optional \"lengths\"; cells: optional \"initial_states\"" })
+      .option("input", { type: "string", demandOption: true, nargs: 1, describe: "JSON file (- reads standard input), one key per input (batch first); models: optional \"lengths\" or \"masks\"; cells: optional \"initial_states\"" })
       .option("weights", { type: "string", describe: "weights file (rnnc-weights JSON); default: fresh seeded initialization" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initializers" })
-      .option("precision", { choices: ["f32", "f64"] as const, default: "f32" as const })
+      .option("precision", { choices: ["f32", "f64"] as const, default: "f32" as const, describe: "interp: compute in float32 (as tfjs does) or float64" })
       .option("steps", { type: "number", describe: "number of steps, for a cell without inputs" })
       .option("backend", { choices: ["interp", "tfjs-cpu", "tfjs-wasm"] as const, default: "interp" as const, describe: "the reference interpreter, or TensorFlow.js on its cpu or wasm backend" })
       .option("passes", { type: "boolean", default: true, describe: "tfjs: run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
       .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
-      .example("$0 run stdlib/lstm.rnn --cell LSTM --dims I=3,H=4 --input in.json", "")
-      .example("$0 run examples/sentiment/sentiment.rnn --input examples/sentiment/input.sample.json", ""),
+      .example("$0 run examples/seed-lstm.rnn --dims I=3,H=4 --input examples/seed-input.json", "the seed's LSTM cell on a batch of two sequences")
+      .example("$0 run examples/name-gender/name-gender.rnn --input examples/name-gender/input.sample.json", "a model, with fresh seeded weights")
+      .example("cat examples/seed-input.json | $0 run examples/seed-lstm.rnn --dims I=3,H=4 --input -", "the input from standard input"),
     (a) => wrap(async () => (await commands()).runCommand(a))())
     .command("init <file>", "write freshly initialized weights for a model or a cell", (y) => y
-      .positional("file", { type: "string", demandOption: true })
-      .option("model", { type: "string" })
-      .option("cell", { type: "string" })
-      .option("dims", { type: "string" })
-      .option("opt", { type: "string" })
-      .option("seed", { type: "number", default: 0 })
-      .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file to write (atomically)" }),
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
+      .option("model", { type: "string", describe: "the model (may be left out when the file declares one)" })
+      .option("cell", { type: "string", describe: "the cell (may be left out when the file has one cell and no model)" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8" })
+      .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
+      .option("seed", { type: "number", default: 0, describe: "seed of the initializers" })
+      .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file to write (atomically)" })
+      .example("$0 init examples/name-gender/name-gender.rnn --seed 1 -o name-gender.init.json", "the model's weights as its initializers draw them"),
     (a) => wrap(async () => (await commands()).initCommand(a))())
     .command("train <file>", "train a model on TensorFlow.js from a data module", (y) => y
-      .positional("file", { type: "string", demandOption: true })
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to train (may be left out when the file declares one)" })
-      .option("dims", { type: "string" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. H=64 (else the model's defaults)" })
       .option("data", { type: "string", demandOption: true, describe: "an ES module exporting load(options) → {train, test}: examples {inputs, target}" })
       .option("data-opt", { type: "string", describe: "options passed to load(), e.g. length=50,train=3000" })
       .option("output", { type: "string", demandOption: true, describe: "the model output the loss is taken on" })
-      .option("loss", { choices: ["crossentropy", "mse"] as const, demandOption: true })
-      .option("optimizer", { choices: ["sgd", "momentum", "adam", "rmsprop"] as const, default: "adam" as const })
+      .option("loss", { choices: ["crossentropy", "mse"] as const, demandOption: true, describe: "crossentropy for scores over classes or tokens (token ids as targets), mse for values" })
+      .option("optimizer", { choices: ["sgd", "momentum", "adam", "rmsprop"] as const, default: "adam" as const, describe: "tfjs' optimizer of that name" })
       .option("lr", { type: "number", default: 0.001, describe: "learning rate" })
       .option("clip", { type: "number", describe: "clip gradients to this global norm" })
-      .option("epochs", { type: "number", default: 10 })
-      .option("batch-size", { type: "number", default: 32 })
+      .option("epochs", { type: "number", default: 10, describe: "passes over the training split" })
+      .option("batch-size", { type: "number", default: 32, describe: "examples per optimizer step" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initial weights and of the shuffling" })
       .option("limit", { type: "number", describe: "train on the first N examples only (smoke runs)" })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file, written atomically after every epoch; a loss curve (.loss.svg) is written beside it" })
       .option("resume", { type: "boolean", default: false, describe: "continue from the checkpoint in --out" })
       .option("force", { type: "boolean", default: false, describe: "start afresh even though --out exists (it is replaced after the first epoch)" })
-      .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const })
+      .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const, describe: "TensorFlow.js on its cpu or wasm backend" })
       .option("passes", { type: "boolean", default: true, describe: "run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
       .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
       .option("fused", { type: "boolean", default: true, describe: "run each scan as one fused kernel with its own backward pass where the cell allows (--no-fused: op by op)" })
       .option("explain", { type: "boolean", default: false, describe: "say how each scan runs (fused or op by op) and why, after the first batch" })
       .option("threads", { choices: [1, 2] as const, default: 2 as const, describe: "fused scans split each batch over this many threads (2: a helper thread on the second core, where there is one)" })
-      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy -o name-gender.json", ""),
+      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names"),
     (a) => wrap(async () => (await import("./train.js")).trainCommand(a as unknown as TrainFlags))())
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
-      .positional("file", { type: "string", demandOption: true })
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to compile (may be left out when the file declares one)" })
       .option("target", { choices: ["tfjs", "js", "onnx"] as const, demandOption: true, describe: "tfjs: imports @tensorflow/tfjs; js: plain code on Float32Array, no imports; onnx: a standard ONNX model (opset 17) for ONNX Runtime and other serving systems" })
       .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8 (the module is compiled for them)" })
@@ -89,8 +91,8 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", describe: "the module to write (default: beside the spec, .rnn → .js)" })
       .option("streaming", { type: "boolean", default: false, describe: "onnx: one time step per call, every state an explicit input (state.LAYER.NAME) and output (….next)" })
       .option("simd", { type: "boolean", default: true, describe: "js: matrix products in a small WebAssembly SIMD kernel where the runtime has one (--no-simd: plain JS only)" })
-      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "")
-      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", ""),
+      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "a module with no imports (and co2.d.ts)")
+      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", "an ONNX model for ONNX Runtime"),
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
     .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors), a tfjs-layers model (model.json) or an ONNX model, onto a spec's model (for ONNX, one derived from the graph), as rnnc-weights JSON", (y) => y
       .positional("source", { type: "string", demandOption: true, describe: "the trained weights: a .safetensors PyTorch state dict (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding) or a tfjs-layers model.json (LSTM, GRU, SimpleRNN, Dense, Embedding) with its weight files" })
@@ -99,14 +101,14 @@ async function main(argv: string[]): Promise<number> {
       .option("dims", { type: "string", describe: "dimension values, e.g. H=64" })
       .option("map", { type: "string", describe: "which PyTorch module fills which layer, e.g. lstm.l0=rnn,fc=head (otherwise by kind and shape, where that is unambiguous)" })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "the rnnc-weights file to write (atomically; nothing is written on an error)" })
-      .example("$0 import test/fixtures/import/co2.safetensors --spec examples/co2-forecast/co2-forecast.rnn -o co2.json", "")
-      .example("$0 import test/fixtures/import/name-gender.onnx -o name-gender.json", "also writes name-gender.rnn, the spec derived from the graph"),
+      .example("$0 import test/fixtures/import/co2.safetensors --spec examples/co2-forecast/co2-forecast.rnn -o co2.json", "a PyTorch state dict onto the co2 example's model")
+      .example("$0 import test/fixtures/import/name-gender.onnx -o ng-from-torch.json", "also writes ng-from-torch.rnn, the spec its graph gives"),
     (a) => wrap(async () => (await import("./import.js")).importCommand(a as unknown as import("./import.js").ImportFlags))())
     .command("fmt <files..>", "format .rnn files in place (directories: every .rnn file below them)", (y) => y
-      .positional("files", { type: "string", array: true, demandOption: true })
+      .positional("files", { type: "string", array: true, demandOption: true, describe: ".rnn files or directories" })
       .option("check", { type: "boolean", default: false, describe: "change nothing; list the files that are not formatted and exit 1 if there are any" })
       .option("stdout", { type: "boolean", default: false, describe: "print the formatted text instead of writing the files" })
-      .example("$0 fmt stdlib examples", "format the standard library and the examples"),
+      .example("$0 fmt --check stdlib examples", "list the files of the standard library and the examples that are not formatted (changes nothing)"),
     (a) => wrap(async () => (await import("./fmt.js")).fmtCommand({ files: a.files as string[], check: a.check, stdout: a.stdout }, { color: process.stderr.isTTY === true, displayPath }))())
     .command("lsp", "run the language server (for editors), speaking LSP over stdin and stdout", (y) => y
       .option("stdio", { type: "boolean", default: true, describe: "talk over stdin/stdout (the only transport)" }),
@@ -116,9 +118,10 @@ async function main(argv: string[]): Promise<number> {
       exit = -1;
     })
     .command("ir <file>", "print the IR of a file's cells", (y) => y
-      .positional("file", { type: "string", demandOption: true })
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("cell", { type: "string", describe: "only this cell" })
-      .option("opt", { type: "string" }),
+      .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
+      .example("$0 ir stdlib/lstm.rnn --cell LSTM", "the LSTM cell's IR, shapes symbolic"),
     (a) => wrap(async () => (await commands()).irCommand(a, { color, displayPath }))())
     .command("summary <file>", "list a model's layers: cell, how each is applied, input and output shapes, states and parameter counts, with the total", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
@@ -128,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 summary examples/g2p/g2p.rnn", "the g2p model's layers, shapes and parameter counts"),
     (a) => wrap(async () => (await import("./summary.js")).summaryCommand(a))())
     .command("explain <code>", "explain a diagnostic code, e.g. RNN0301", (y) => y
-      .positional("code", { type: "string", demandOption: true }),
+      .positional("code", { type: "string", demandOption: true, describe: "a code as diagnostics print it, e.g. RNN0301" })
+      .example("$0 explain RNN0301", "what a mismatched matrix product is and how to fix it"),
     (a) => wrap(async () => (await import("./explain.js")).explainCommand(a.code))())
     .demandCommand(1, "name a command: check, run, init, train, compile, import, fmt, lsp, ir, summary or explain")
     .strict()
