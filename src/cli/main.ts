@@ -79,7 +79,14 @@ async function main(argv: string[]): Promise<number> {
       .option("fused", { type: "boolean", default: true, describe: "run each scan as one fused kernel with its own backward pass where the cell allows (--no-fused: op by op)" })
       .option("explain", { type: "boolean", default: false, describe: "say how each scan runs (fused or op by op) and why, after the first batch" })
       .option("threads", { choices: [1, 2] as const, default: 2 as const, describe: "fused scans split each batch over this many threads (2: a helper thread on the second core, where there is one)" })
-      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names"),
+      .option("schedule", { type: "string", describe: "learning-rate schedule: constant, step,every=10,gamma=0.5, exponential,gamma=0.95, cosine,min=0 (over --epochs) or plateau,patience=2,factor=0.5,min=0 (cut when the held-out loss stalls)" })
+      .option("warmup", { type: "number", describe: "raise the learning rate linearly from 0 over this many epochs (fractions allowed), then follow the schedule" })
+      .option("early-stop", { type: "number", describe: "stop when the held-out loss has not improved for this many epochs" })
+      .option("min-delta", { type: "number", describe: "an epoch improves on the best only by more than this (early stopping, keep-best, default 0)" })
+      .option("keep-best", { type: "boolean", default: false, describe: "also write the epoch with the lowest held-out loss to W.best.json (for -o W.json)" })
+      .option("weight-decay", { type: "number", describe: "decoupled weight decay (AdamW's): weight matrices shrink by lr × this after every step" })
+      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names")
+      .example("$0 train examples/co2-forecast/co2-forecast.rnn --data examples/co2-forecast/data.mjs --output next --loss mse --epochs 3 --schedule cosine --warmup 0.5 --early-stop 2 --keep-best --limit 300 -o co2.json", "a schedule with warm-up, early stopping and the best epoch kept in co2.best.json"),
     (a) => wrap(async () => (await import("./train.js")).trainCommand(a as unknown as TrainFlags))())
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })

@@ -13,12 +13,14 @@ import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeigh
 import { writeFileAtomic } from "../node/host.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
+import { bestEpoch, learningRate, parseSchedule, shouldStop } from "./schedule.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
   backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
+  schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
 }
 
 interface Example { inputs: Record<string, unknown>; target: unknown }
@@ -55,8 +57,16 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   if (!(a.lr > 0)) throw new UsageError(`--lr must be a positive number, not ${a.lr}`);
   if (a.clip !== undefined && !(a.clip > 0)) throw new UsageError(`--clip must be a positive number, not ${a.clip}`);
   if (a.resume && a.force) throw new UsageError("give --resume (continue from the checkpoint in --out) or --force (start afresh over it), not both");
-  const svgPath = a.out.replace(/\.json$/, "") + ".loss.svg";
-  for (const o of [a.out, svgPath]) assertNotInput(o, { spec: a.file, "data module": a.data });
+  const schedule = parseSchedule(a.schedule);
+  const warmup = a.warmup ?? 0;
+  if (!(warmup >= 0)) throw new UsageError(`--warmup must be a number of epochs ≥ 0, not ${a.warmup}`);
+  if (a.earlyStop !== undefined && !(Number.isInteger(a.earlyStop) && a.earlyStop >= 1)) throw new UsageError(`--early-stop must be a whole number of epochs ≥ 1, not ${a.earlyStop}`);
+  const minDelta = a.minDelta ?? 0;
+  if (!(minDelta >= 0)) throw new UsageError(`--min-delta must be a number ≥ 0, not ${a.minDelta}`);
+  if (a.weightDecay !== undefined && !(a.weightDecay >= 0 && a.weightDecay * a.lr < 1)) throw new UsageError(`--weight-decay must be ≥ 0 and below 1 / --lr, not ${a.weightDecay}`);
+  const base = a.out.replace(/\.json$/, "");
+  const svgPath = `${base}.loss.svg`, logPath = `${base}.log.csv`, bestPath = `${base}.best.json`;
+  for (const o of [a.out, svgPath, logPath, ...(a.keepBest ? [bestPath] : [])]) assertNotInput(o, { spec: a.file, "data module": a.data });
   if (!a.resume && !a.force && existsSync(a.out))
     throw new UsageError(`'${a.out}' already exists: --resume continues training from it, --force starts afresh and replaces it after the first epoch`);
   const ir = compiler.model(a.file, a.model);
@@ -87,17 +97,26 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   await useBackend(a.backend);
   const lowering = await loweringFlags(a.backend, a);
   const threads = a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;
-  const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}) });
+  const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay ? { weightDecay: a.weightDecay } : {}) });
   if (state.optimizer) {
     const restored = await trainer.restoreOptimizer(state.optimizer);
     if (!restored) process.stderr.write(`note: the checkpoint's ${state.optimizer.name} state does not fit --optimizer ${a.optimizer}; it starts afresh\n`);
   }
   let interrupted = false;
+  let lr = a.lr;
+  const seconds: number[] = [];
   const onSigint = () => { interrupted = true; };
   process.on("SIGINT", onSigint);
+  const stopping = (): string | undefined => {
+    if (a.earlyStop === undefined || !shouldStop(state.history.test, a.earlyStop, minDelta)) return undefined;
+    const b = bestEpoch(state.history.test, minDelta);
+    return `stopping early: the held-out loss has not improved by more than ${minDelta} for ${a.earlyStop} epoch${a.earlyStop > 1 ? "s" : ""}; the best was epoch ${b + 1} (${state.history.test[b]!.toFixed(4)})${a.keepBest ? `, kept in ${bestPath}` : ""}`;
+  };
+  let stopped = stopping();
   try {
     const firstEpoch = state.epoch + 1;
-    for (let epoch = firstEpoch; epoch <= a.epochs && !interrupted; epoch++) {
+    for (let epoch = firstEpoch; epoch <= a.epochs && !interrupted && !stopped; epoch++) {
+      const started = Date.now();
       const order = shuffled(train, a.seed * 1000 + epoch);
       const batches = Math.ceil(order.length / a.batchSize);
       const bar = new Progress(`epoch ${epoch}/${a.epochs}`, batches);
@@ -105,6 +124,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       let count = 0;
       for (let k = 0; k < batches && !interrupted; k++) {
         const chunk = order.slice(k * a.batchSize, (k + 1) * a.batchSize);
+        lr = learningRate(schedule, a.lr, warmup, { epoch, fraction: (k + 1) / batches, epochs: a.epochs, heldOut: state.history.test });
+        trainer.setLearningRate(lr);
         const loss = trainer.step(batchOf(ir, chunk));
         if (a.explain && k === 0 && epoch === firstEpoch) process.stderr.write(explainPaths(trainer.scanPaths(), threads));
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
@@ -123,17 +144,23 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       }
       testLoss /= test.length;
       metric /= test.length;
+      const lrs = state.history.lr ?? state.history.train.map(() => a.lr);
       state = {
         epoch,
-        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric] },
+        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric], lr: [...lrs, lr] },
         optimizer: await trainer.optimizerState(),
       };
-      writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, trainer.params(), state));
+      const weights = serializeWeights(ir.name, env, specs, trainer.params(), state);
+      writeFileAtomic(a.out, weights);
+      if (a.keepBest && bestEpoch(state.history.test, minDelta) === epoch - 1) writeFileAtomic(bestPath, weights);
+      seconds.push((Date.now() - started) / 1000);
+      writeFileAtomic(logPath, epochLog(state, seconds));
       writeFileAtomic(svgPath, lossCurveSvg(`${ir.name}: ${a.loss} loss`, [
         { name: "train", values: state.history.train, color: "#1f77b4" },
         { name: "held out", values: state.history.test, color: "#d62728" },
       ]));
-      bar.finish(`epoch ${epoch}/${a.epochs}  train loss ${(sum / count).toFixed(4)}  test loss ${testLoss.toFixed(4)}  ${state.history.metricName} ${metric.toFixed(4)}`);
+      bar.finish(`epoch ${epoch}/${a.epochs}  train loss ${(sum / count).toFixed(4)}  test loss ${testLoss.toFixed(4)}  ${state.history.metricName} ${metric.toFixed(4)}${schedule.kind !== "constant" || warmup ? `  lr ${lr.toPrecision(3)}` : ""}`);
+      stopped = stopping();
     }
   } finally {
     process.off("SIGINT", onSigint);
@@ -143,8 +170,17 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
     process.stderr.write(`interrupted: ${state.epoch ? `the checkpoint of epoch ${state.epoch} in ${a.out} is intact; --resume continues from it` : "no epoch finished, nothing was written"}\n`);
     return 130;
   }
-  process.stderr.write(`wrote ${a.out} and ${svgPath}\n`);
+  if (stopped) process.stderr.write(`${stopped}\n`);
+  process.stderr.write(`wrote ${a.out}, ${svgPath} and ${logPath}${a.keepBest && existsSync(bestPath) ? ` (best epoch: ${bestPath})` : ""}\n`);
   return 0;
+}
+
+/** Every epoch as a CSV row: epoch, learning rate, losses, the metric, and this run's seconds (empty for epochs before a resume). */
+function epochLog(state: TrainingState, seconds: readonly number[]): string {
+  const h = state.history;
+  const first = state.epoch - seconds.length;
+  return [`epoch,lr,train_loss,test_loss,${h.metricName},seconds`, ...h.train.map((t, k) =>
+    [k + 1, h.lr?.[k] ?? "", t, h.test[k], h.metric[k], k >= first ? seconds[k - first]!.toFixed(2) : ""].join(","))].join("\n") + "\n";
 }
 
 /** One line per scan: the layer, the path it took and why. */

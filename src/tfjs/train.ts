@@ -19,6 +19,11 @@ export interface TrainOptions {
   readonly learningRate: number;
   /** Rescale gradients whose global norm exceeds this. */
   readonly clipNorm?: number;
+  /**
+   * Decoupled weight decay (AdamW's, Loshchilov & Hutter): after each update every weight matrix (params of two or
+   * more axes; biases and vectors are left alone) shrinks by learning rate × this.
+   */
+  readonly weightDecay?: number;
   /** Passes and hoisting (on by default). */
   readonly lowering?: LoweringOptions;
 }
@@ -51,6 +56,15 @@ export function outputIsProbability(ir: ModelIR, node: number): boolean {
     return layer.ir.nodes[layer.ir.outputs[0]!.node]!.op === Op.Softmax;
   }
   return false;
+}
+
+/** The name prefix of Adam's running powers of β1 and β2 in a checkpoint's optimizer state. */
+const ADAM_POWER = "adam.power/";
+
+/** Adam's running powers of β1 and β2 (tfjs' accBeta1, accBeta2), or none for other optimizers. */
+function adamPowers(o: tf.Optimizer): Record<string, tf.Variable> {
+  const a = o as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  return a.accBeta1 && a.accBeta2 ? { accBeta1: a.accBeta1, accBeta2: a.accBeta2 } : {};
 }
 
 export class Trainer {
@@ -122,8 +136,20 @@ export class Trainer {
         if (norm > this.opts.clipNorm) g = Object.fromEntries(Object.entries(grads).map(([k, x]) => [k, tf.mul(x, this.opts.clipNorm! / norm)]));
       }
       this.optimizer.applyGradients(g);
+      const decay = this.opts.weightDecay ? 1 - (Number.isNaN(this.lr) ? this.opts.learningRate : this.lr) * this.opts.weightDecay : 1;
+      if (decay !== 1) for (const v of vars) if (v.rank >= 2) v.assign(tf.mul(v, decay));
       return value.dataSync()[0]!;
     });
+  }
+
+  private lr = NaN;
+  /** The learning rate of the next steps (a schedule sets it before each). */
+  setLearningRate(lr: number): void {
+    if (lr === this.lr) return;
+    this.lr = lr;
+    const o = this.optimizer as unknown as { setLearningRate?: (x: number) => void; learningRate: number };
+    if (o.setLearningRate) o.setLearningRate(lr);
+    else o.learningRate = lr;
   }
 
   evaluate(batch: Batch): Evaluation {
@@ -139,7 +165,12 @@ export class Trainer {
     const ws = await this.optimizer.getWeights();
     return {
       name: this.opts.optimizer,
-      weights: ws.map((w) => ({ name: this.rename(w.name, "toParam"), shape: [...w.tensor.shape], data: Array.from(w.tensor.dataSync()) })),
+      weights: [
+        ...ws.map((w) => ({ name: this.rename(w.name, "toParam"), shape: [...w.tensor.shape], data: Array.from(w.tensor.dataSync()) })),
+        // Adam's running powers β^t: tfjs recomputes them as pow(β, t) on setWeights, which differs from the
+        // product it keeps in float32 by an ulp or so after some steps; kept as they are, a resume is exact.
+        ...Object.entries(adamPowers(this.optimizer)).map(([k, v]) => ({ name: `${ADAM_POWER}${k}`, shape: [], data: [v.dataSync()[0]!] })),
+      ],
     };
   }
 
@@ -161,10 +192,14 @@ export class Trainer {
   async restoreOptimizer(state: OptimizerState): Promise<boolean> {
     if (state.name !== this.opts.optimizer) return false;
     const names = new Set(this.variables.keys());
-    if (!state.weights.every((w) => w.name === "iter" || names.has(w.name.split("/")[0]!))) return false;
-    const tensors = state.weights.map((w) => ({ name: this.rename(w.name, "toVariable"), tensor: tf.tensor(w.data, w.shape) }));
+    const powers = state.weights.filter((w) => w.name.startsWith(ADAM_POWER));
+    const slots = state.weights.filter((w) => !w.name.startsWith(ADAM_POWER));
+    if (!slots.every((w) => w.name === "iter" || names.has(w.name.split("/")[0]!))) return false;
+    const tensors = slots.map((w) => ({ name: this.rename(w.name, "toVariable"), tensor: tf.tensor(w.data, w.shape) }));
     await this.optimizer.setWeights(tensors);
     for (const t of tensors) t.tensor.dispose();
+    const own = adamPowers(this.optimizer);
+    for (const p of powers) own[p.name.slice(ADAM_POWER.length)]?.assign(tf.scalar(p.data[0]!));
     return true;
   }
 

@@ -27,7 +27,8 @@ export interface WeightsJson {
 
 export interface TrainingState {
   epoch: number;
-  history: { train: number[]; test: number[]; metric: number[]; metricName: string };
+  /** Per epoch: train and held-out loss, the metric, and (with a schedule) the learning rate at its end. */
+  history: { train: number[]; test: number[]; metric: number[]; metricName: string; lr?: number[] };
   /** The optimizer's own state (Adam's moments, momentum, …), so that --resume continues exactly. */
   optimizer?: OptimizerState;
 }
@@ -54,13 +55,13 @@ export function trainingStateOf(text: string, source: string): TrainingState | u
   if (!Number.isInteger(epoch) || (epoch as number) < 0) throw field("epoch", `is ${JSON.stringify(epoch)}, not a whole number ≥ 0`);
   const h = t["history"];
   if (!isRecord(h)) throw field("history", "is not an object");
-  const series = (k: "train" | "test" | "metric"): number[] => {
+  const series = (k: "train" | "test" | "metric" | "lr"): number[] => {
     const v = h[k];
     if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x))) throw field(`history.${k}`, "is not a list of finite numbers");
     if (v.length !== epoch) throw field(`history.${k}`, `has ${v.length} entries for ${String(epoch)} epochs`);
     return v as number[];
   };
-  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"] };
+  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["lr"] !== undefined ? { lr: series("lr") } : {}) };
   if (typeof history.metricName !== "string") throw field("history.metricName", "is not a string");
   const state: TrainingState = { epoch: epoch as number, history: history as TrainingState["history"] };
   const o = t["optimizer"];

@@ -100,6 +100,31 @@ describe("Trainer", () => {
     }
   });
 
+  it("weight decay (decoupled): after one SGD step each weight matrix is the plain step's times (1 − lr·wd), vectors as they were", () => {
+    const ir = modelFrom(spec);
+    const env = new Map([["H", 8]]);
+    const start = initParams(modelParamSpecs(ir, env), 4);
+    const after = (weightDecay?: number, lr = 0.1) => {
+      const t = new Trainer(ir, env, start, { output: "logits", loss: "crossentropy", optimizer: "sgd", learningRate: 0.3, ...(weightDecay ? { weightDecay } : {}) });
+      t.setLearningRate(lr); // the schedule's rate is the one the decay uses
+      t.step(task(7));
+      const p = t.params();
+      t.dispose();
+      return p;
+    };
+    const plain = after(), decayed = after(0.5);
+    let matrices = 0;
+    for (const [name, w] of decayed) {
+      const want = plain.get(name)!.data.map((x) => (w.shape.length >= 2 ? x * (1 - 0.1 * 0.5) : x));
+      expect(closeness(w.data, want, 1e-6, 1e-7), name).toBeLessThanOrEqual(1);
+      if (w.shape.length >= 2) matrices++;
+    }
+    expect(matrices).toBeGreaterThan(0);
+    // The plain step is the SGD step at the rate set: p − 0.1·g, not 0.3.
+    const slow = after(undefined, 0.05), g = (name: string) => start.get(name)!.data.map((x, i) => (x - plain.get(name)!.data[i]!) / 0.1);
+    for (const [name, w] of slow) expect(closeness(w.data, start.get(name)!.data.map((x, i) => x - 0.05 * g(name)[i]!), 1e-4, 1e-6), name).toBeLessThanOrEqual(1);
+  });
+
   it("takes MSE on sequence outputs, masked to each sequence's length", () => {
     const ir = modelFrom(`import { GRU, Dense } from "std"
       model M<H = 6> { input x: [T, 1]  layer rnn = GRU<1, H>  layer head = Dense<H, 1>  output y = map(head, scan(rnn, x)) }`);
@@ -165,6 +190,32 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     const b = JSON.parse(readFileSync(resumed, "utf8"));
     expect(b.params).toEqual(a.params);
     expect(b.training.history).toEqual(a.training.history);
+  });
+
+  it("with a schedule, warm-up, weight decay, early stopping and keep-best: resuming continues exactly, and the log and best epoch agree", () => {
+    const opts = ["--schedule", "plateau,patience=1,factor=0.5", "--warmup", "0.5", "--weight-decay", "0.01", "--early-stop", "2", "--keep-best", "--lr", "0.05"];
+    const straight = join(tmp, "sched-straight.json"), resumed = join(tmp, "sched-resumed.json");
+    const a = run(...base, ...opts, "--epochs", "8", "-o", straight);
+    expect(a.status, a.stderr).toBe(0);
+    expect(run(...base, ...opts, "--epochs", "3", "-o", resumed).status).toBe(0);
+    const b = run(...base, ...opts, "--epochs", "8", "-o", resumed, "--resume");
+    expect(b.status, b.stderr).toBe(0);
+    const [wa, wb] = [straight, resumed].map((f) => JSON.parse(readFileSync(f, "utf8")));
+    expect(wb.params).toEqual(wa.params);
+    expect(wb.training.history).toEqual(wa.training.history);
+    const h = wa.training.history as { test: number[]; lr: number[] };
+    // Stopped early exactly when two epochs passed after the best, or ran all 8.
+    const best = h.test.indexOf(Math.min(...h.test));
+    expect(h.test.length === 8 || h.test.length - 1 - best === 2).toBe(true);
+    if (h.test.length < 8) expect(a.stderr).toContain(`stopping early: the held-out loss has not improved by more than 0 for 2 epochs; the best was epoch ${best + 1}`);
+    // The best epoch's checkpoint, and one CSV row per epoch with its learning rate.
+    const kept = JSON.parse(readFileSync(straight.replace(/\.json$/, ".best.json"), "utf8"));
+    expect(kept.training.epoch).toBe(best + 1);
+    expect(kept.training.history.test.at(-1)).toBe(h.test[best]);
+    const rows = readFileSync(straight.replace(/\.json$/, ".log.csv"), "utf8").trim().split("\n");
+    expect(rows[0]).toBe("epoch,lr,train_loss,test_loss,rmse,seconds");
+    expect(rows.slice(1).map((r) => Number(r.split(",")[1]))).toEqual(h.lr);
+    expect(h.lr[0]).toBeCloseTo(0.05, 12); // warm-up done within epoch 1
   });
 
   it("refuses a corrupt checkpoint on resume, leaving it as it was", () => {
