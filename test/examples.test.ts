@@ -61,13 +61,3 @@ describe.each(folders)("examples/%s", (folder) => {
     for (const o of Object.values(out)) expect(Array.from(o.tensor!.data).every(Number.isFinite)).toBe(true);
   });
 });
-
-describe("examples/g2p/evaluate.mjs", () => {
-  it("reports a phoneme error rate for given weights", () => {
-    const w = join(root, "dist", "g2p-test-weights.json");
-    expect(spawnSync(process.execPath, [join(root, "dist/cli/main.js"), "init", join(dir, "g2p", "g2p.rnn"), "-o", w]).status).toBe(0);
-    const r = spawnSync(process.execPath, [join(dir, "g2p", "evaluate.mjs"), w, "--limit", "8"], { encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^8 held-out words: phoneme error rate \d+\.\d\d%, words exactly right \d+\.\d%\n$/);
-  });
-});

@@ -28,6 +28,11 @@ export function load({ window = 48, stride = 6 } = {}) {
 
 export const sequenceInputs = ["series"];
 
+/** The naive forecast `rnnc eval` scores beside the model: next month = this month, at every step. */
+export function baseline(example) {
+  return example.inputs.series;
+}
+
 if (process.argv[2] === "sample") {
   const { test } = load({ window: 24 });
   process.stdout.write(JSON.stringify(toBatch(test.slice(0, 2), sequenceInputs)) + "\n");

@@ -1,7 +1,7 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
-import { readFileSync, realpathSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -48,6 +48,27 @@ export function readText(path: string, what: string): string {
   return text;
 }
 
+/** The most bytes a data file (weights, inputs, checkpoints) is read to: about the longest string JavaScript holds. */
+export const MAX_DATA_FILE = 512 * 1024 * 1024;
+
+/** A data file's text (weights, inputs, checkpoints): not bounded like a spec (a trained model's weights run to megabytes). */
+export function readData(path: string, what: string): string {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error("not a file");
+    size = st.size;
+  } catch {
+    throw new UsageError(`cannot read ${what} '${path}': no such file, or not readable`);
+  }
+  if (size > MAX_DATA_FILE) throw new UsageError(`${what} '${path}' is ${(size / 2 ** 20).toFixed(0)} MiB; rnnc reads data files of up to ${MAX_DATA_FILE / 2 ** 20} MiB`);
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${what} '${path}': no such file, or not readable`);
+  }
+}
+
 /** `A=1,B=2` → map; values parsed by `value`. */
 function parsePairs<T>(flag: string, text: string | undefined, value: (v: string, key: string) => T): Map<string, T> {
   const out = new Map<string, T>();
@@ -75,7 +96,7 @@ export function dimsGiven(a: { dims?: string | undefined; weights?: string | und
   if (!a.weights) return given;
   let recorded: unknown;
   try {
-    recorded = (JSON.parse(readText(a.weights, "weights file")) as { dims?: unknown }).dims;
+    recorded = (JSON.parse(readData(a.weights, "weights file")) as { dims?: unknown }).dims;
   } catch {
     return given; // a malformed file is reported where its params are read
   }
@@ -135,7 +156,7 @@ function loadTarget(a: CellFlags): Target {
 
 /** A JSON object from a file, or from standard input when `path` is `-`. */
 function readJsonObject(path: string, what: string): Record<string, unknown> {
-  const text = path === "-" ? readStdin() : readText(path, what);
+  const text = path === "-" ? readStdin() : readData(path, what);
   const name = inputName(path);
   let json: unknown;
   try {
@@ -241,7 +262,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
   const owner = `${target.kind} \`${target.ir.name}\``;
   let params: Map<string, Tensor>;
   if (a.weights) {
-    params = parseWeights(readText(a.weights, "weights file"), a.weights, a.precision);
+    params = parseWeights(readData(a.weights, "weights file"), a.weights, a.precision);
     checkWeights(owner, target.specs, params, a.weights);
   } else {
     params = initParams(target.specs, a.seed, a.precision);

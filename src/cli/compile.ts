@@ -2,7 +2,7 @@
 import { basename, dirname, join } from "node:path";
 import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weights/weights.js";
-import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
 import { writeFileAtomic } from "../node/host.js";
 import { version } from "./usage.js";
 
@@ -25,7 +25,7 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
   const specs = modelParamSpecs(ir, env);
   let weights;
   if (a.weights) {
-    weights = parseWeights(readText(a.weights, "weights file"), a.weights);
+    weights = parseWeights(readData(a.weights, "weights file"), a.weights);
     checkWeights(`model \`${ir.name}\``, specs, weights, a.weights);
   } else {
     weights = initParams(specs, a.seed);

@@ -88,6 +88,22 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names")
       .example("$0 train examples/co2-forecast/co2-forecast.rnn --data examples/co2-forecast/data.mjs --output next --loss mse --epochs 3 --schedule cosine --warmup 0.5 --early-stop 2 --keep-best --limit 300 -o co2.json", "a schedule with warm-up, early stopping and the best epoch kept in co2.best.json"),
     (a) => wrap(async () => (await import("./train.js")).trainCommand(a as unknown as TrainFlags))())
+    .command("eval <file>", "a trained model's metrics on a split of its data: accuracy and top-k, RMSE and MAE, or the error rate of generated sequences, with baselines", (y) => y
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
+      .option("model", { type: "string", describe: "the model (may be left out when the file declares one)" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. H=64 (else those the weights file records, then the model's defaults)" })
+      .option("data", { type: "string", demandOption: true, describe: "the data module training used (load(options) → {train, test}; an optional baseline(example) is scored beside the model)" })
+      .option("data-opt", { type: "string", describe: "options passed to load(), e.g. window=48" })
+      .option("weights", { type: "string", demandOption: true, describe: "the trained weights (rnnc-weights JSON, e.g. a train checkpoint)" })
+      .option("output", { type: "string", demandOption: true, describe: "the model output to score against the examples' targets" })
+      .option("split", { choices: ["test", "train"] as const, default: "test" as const, describe: "which split of the data to score" })
+      .option("metrics", { type: "string", describe: "comma-separated: accuracy, topK (e.g. top5), crossentropy for class scores; rmse, mae, mse for values; error-rate, exact for generated sequences (default: all of the output's kind)" })
+      .option("limit", { type: "number", describe: "score the split's first N examples only" })
+      .option("batch-size", { type: "number", default: 64, describe: "examples per forward pass" })
+      .option("backend", { choices: ["tfjs-cpu", "tfjs-wasm"] as const, default: "tfjs-cpu" as const, describe: "TensorFlow.js on its cpu or wasm backend" })
+      .option("json", { type: "boolean", default: false, describe: "print the results as JSON data" })
+      .example("$0 init examples/name-gender/name-gender.rnn -o untrained.json && $0 eval examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --weights untrained.json --output probs --limit 200", "an untrained model's accuracy and cross-entropy on 200 held-out names, against the majority class"),
+    (a) => wrap(async () => (await import("./eval.js")).evalCommand(a as unknown as import("./eval.js").EvalFlags))())
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to compile (may be left out when the file declares one)" })
@@ -141,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       .positional("code", { type: "string", demandOption: true, describe: "a code as diagnostics print it, e.g. RNN0301" })
       .example("$0 explain RNN0301", "what a mismatched matrix product is and how to fix it"),
     (a) => wrap(async () => (await import("./explain.js")).explainCommand(a.code))())
-    .demandCommand(1, "name a command: check, run, init, train, compile, import, fmt, lsp, ir, summary or explain")
+    .demandCommand(1, "name a command: check, run, init, train, eval, compile, import, fmt, lsp, ir, summary or explain")
     .strict()
     .help()
     .version(version())

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MIN_SPLIT_ROWS, MIN_SPLIT_WORK, startScanHelper } from "../node/scan-helper.js";
-import { assertNotInput, compiler, dimsFlag, loweringFlags, optsFlag, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsFlag, loweringFlags, optsFlag, readData, readText, UsageError } from "./commands.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { resolveDims } from "../runtime/dims.js";
 import { tensorFromJson } from "../runtime/json-tensor.js";
@@ -23,7 +23,7 @@ export interface TrainFlags {
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
 }
 
-interface Example { inputs: Record<string, unknown>; target: unknown }
+export interface Example { inputs: Record<string, unknown>; target: unknown }
 
 /** Pads sequence inputs to the batch's longest and records lengths; the model says which inputs are sequences. */
 export function batchOf(ir: ModelIR, examples: readonly Example[]) {
@@ -41,6 +41,24 @@ export function batchOf(ir: ModelIR, examples: readonly Example[]) {
     } else inputs[inp.name] = tensorFromJson(values, `input "${inp.name}"`, "f32");
   }
   return { inputs, lengths, targets: examples.map((e) => e.target) };
+}
+
+/** A data module: load(options) gives the splits; it may export baseline(example), a prediction to compare with. */
+export interface DataModule {
+  load?: (o: object) => { train: Example[]; test: Example[] };
+  baseline?: (e: Example) => unknown;
+}
+
+/** The examples of a data module (`--limit N`: the first N training examples and N/9 held out). */
+export async function loadData(a: { data: string; dataOpt?: string | undefined; limit?: number | undefined }): Promise<{ train: Example[]; test: Example[]; module: DataModule }> {
+  const dataPath = resolve(a.data);
+  if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
+  const data = await import(pathToFileURL(dataPath).href) as DataModule;
+  if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
+  let { train, test } = data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
+  if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
+  if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
+  return { train, test, module: data };
 }
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
@@ -73,19 +91,12 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   const env = resolveDims(ir, dimsFlag(a.dims));
   const specs = modelParamSpecs(ir, env);
 
-  const dataPath = resolve(a.data);
-  if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
-  const data = await import(pathToFileURL(dataPath).href) as { load?: (o: object) => { train: Example[]; test: Example[] } };
-  if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
-  const dataOptions = Object.fromEntries([...optsFlag(a.dataOpt)]);
-  let { train, test } = data.load(dataOptions);
-  if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
-  if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
+  const { train, test } = await loadData(a);
 
   let params = initParams(specs, a.seed);
   let state: TrainingState = { epoch: 0, history: { train: [], test: [], metric: [], metricName: a.loss === "crossentropy" ? "accuracy" : "rmse" } };
   if (a.resume && existsSync(a.out)) {
-    const text = readText(a.out, "checkpoint");
+    const text = readData(a.out, "checkpoint");
     params = parseWeights(text, a.out);
     checkWeights(`model \`${ir.name}\``, specs, params, a.out);
     state = trainingStateOf(text, a.out) ?? state;

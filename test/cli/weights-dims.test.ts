@@ -1,6 +1,6 @@
 // Dims from the weights file (issue 13): `rnnc run` and `compile` with --weights take the dims the file records.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -35,5 +35,15 @@ describe("dims recorded in a weights file", () => {
     const r = rnnc("compile", "examples/adding/adding.rnn", "--model", "AddingElman", "--target", "onnx", "--weights", mw, "-o", out);
     expect(r.status, r.stderr).toBe(0);
     expect(rnnc("compile", "examples/adding/adding.rnn", "--model", "AddingElman", "--target", "onnx", "--weights", mw, "--dims", "H=7", "-o", out).status).toBe(2);
+  });
+
+  it("weights files of trained-model size (tens of MiB, past the 4 MiB a spec is read to) are read whole by run and compile", () => {
+    const big = join(tmp, "big.json");
+    expect(rnnc("init", "examples/name-gender/name-gender.rnn", "--dims", "H=400", "-o", big).status).toBe(0);
+    expect(statSync(big).size).toBeGreaterThan(8 * 2 ** 20);
+    const r = rnnc("run", "examples/name-gender/name-gender.rnn", "--weights", big, "--input", "examples/name-gender/input.sample.json");
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).dims.H).toBe(400);
+    expect(rnnc("compile", "examples/name-gender/name-gender.rnn", "--weights", big, "--target", "onnx", "-o", join(tmp, "big.onnx")).status).toBe(0);
   });
 });

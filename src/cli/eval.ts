@@ -1,0 +1,178 @@
+// `rnnc eval`: a trained model's metrics on a split of its data module: classification (accuracy, top-k, cross-entropy),
+// values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact), with baselines beside them.
+import { RnncError } from "../diagnostics/errors.js";
+import { Op } from "../ir/ops.js";
+import type { ModelIR } from "../ir/ir.js";
+import { concreteShape, resolveDims } from "../runtime/dims.js";
+import { checkWeights, modelParamSpecs, parseWeights } from "../weights/weights.js";
+import { compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
+import { Progress } from "./progress.js";
+import { batchOf, loadData } from "./train.js";
+
+export interface EvalFlags {
+  file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
+  output: string; split: "test" | "train"; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
+  backend: "tfjs-cpu" | "tfjs-wasm"; json?: boolean;
+}
+
+/** What an output is compared with its targets as. */
+type Task = "classes" | "values" | "tokens";
+const metricsOf: Record<Task, readonly string[]> = {
+  classes: ["accuracy", "top5", "crossentropy"],
+  values: ["rmse", "mae", "mse"],
+  tokens: ["error-rate", "exact"],
+};
+
+/** The pieces each metric is computed from: one per example, or per valid step of a sequence output. */
+type Item =
+  | { readonly kind: "classes"; readonly scores?: Float32Array; readonly predicted: number; readonly target: number }
+  | { readonly kind: "values"; readonly predicted: ArrayLike<number>; readonly target: readonly number[] }
+  | { readonly kind: "tokens"; readonly predicted: readonly number[]; readonly target: readonly number[] };
+
+const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [Number(x)]);
+const argmax = (v: ArrayLike<number>): number => { let b = 0; for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i; return b; };
+
+function editDistance(a: readonly number[], b: readonly number[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** One metric over items (undefined where it does not apply, e.g. top-5 of a baseline that gives no scores). */
+export function metric(name: string, items: readonly Item[], probabilities: boolean): number | undefined {
+  if (!items.length) return undefined;
+  const mean = (f: (i: Item) => number) => items.reduce((a, i) => a + f(i), 0) / items.length;
+  const k = /^top(\d+)$/.exec(name);
+  switch (items[0]!.kind) {
+    case "classes": {
+      const cs = items as Extract<Item, { kind: "classes" }>[];
+      if (name === "accuracy") return mean((i) => Number((i as typeof cs[number]).predicted === (i as typeof cs[number]).target));
+      if (cs.some((i) => !i.scores)) return undefined;
+      if (k) return mean((i) => { const c = i as typeof cs[number]; return Number([...c.scores!].filter((s) => s > c.scores![c.target]!).length < Number(k[1])); });
+      if (name === "crossentropy") return mean((i) => {
+        const c = i as typeof cs[number], s = c.scores!;
+        if (probabilities) return -Math.log(Math.max(s[c.target]!, 1e-12));
+        const m = Math.max(...s);
+        return Math.log([...s].reduce((a, x) => a + Math.exp(x - m), 0)) + m - s[c.target]!;
+      });
+      return undefined;
+    }
+    case "values": {
+      const vs = items as Extract<Item, { kind: "values" }>[];
+      const errs = vs.flatMap((i) => i.target.map((t, j) => Number(i.predicted[j]) - t));
+      if (name === "mse") return errs.reduce((a, e) => a + e * e, 0) / errs.length;
+      if (name === "rmse") return Math.sqrt(errs.reduce((a, e) => a + e * e, 0) / errs.length);
+      if (name === "mae") return errs.reduce((a, e) => a + Math.abs(e), 0) / errs.length;
+      return undefined;
+    }
+    case "tokens": {
+      const ts = items as Extract<Item, { kind: "tokens" }>[];
+      if (name === "error-rate") return ts.reduce((a, i) => a + editDistance(i.predicted, i.target), 0) / Math.max(1, ts.reduce((a, i) => a + i.target.length, 0));
+      if (name === "exact") return mean((i) => Number(editDistance((i as typeof ts[number]).predicted, (i as typeof ts[number]).target) === 0));
+      return undefined;
+    }
+  }
+}
+
+/** Whether an output's targets are class ids (integers, one per example or per step, scores over ≥ 2 classes). */
+function taskOf(ir: ModelIR, output: string, targets: readonly unknown[]): Task {
+  const node = ir.nodes[ir.outputs.find((o) => o.name === output)!.node]!;
+  if (node.dtype === "int") return "tokens";
+  const classes = node.shape.length === 1 && targets.every((t) => flat(t).every((x) => Number.isInteger(x) && x >= 0) && (!Array.isArray(t) || t.every((x) => !Array.isArray(x))));
+  return classes ? "classes" : "values";
+}
+
+export async function evalCommand(a: EvalFlags): Promise<number> {
+  readText(a.file, "file");
+  if (!Number.isInteger(a.batchSize) || a.batchSize < 1) throw new UsageError(`--batch-size must be a whole number ≥ 1, not ${a.batchSize}`);
+  const ir = compiler.model(a.file, a.model);
+  if (!ir.outputs.some((o) => o.name === a.output)) throw new UsageError(`model ${ir.name} has no output '${a.output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
+  const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
+  const specs = modelParamSpecs(ir, env);
+  const params = parseWeights(readData(a.weights, "weights file"), a.weights);
+  checkWeights(`model \`${ir.name}\``, specs, params, a.weights);
+  const data = await loadData({ data: a.data, dataOpt: a.dataOpt });
+  const examples = a.limit !== undefined ? data[a.split].slice(0, a.limit) : data[a.split];
+  if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
+  const node = ir.nodes[ir.outputs.find((o) => o.name === a.output)!.node]!;
+  const task = taskOf(ir, a.output, examples.map((e) => e.target));
+  const names = a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task];
+  for (const m of names) if (!metricsOf[task].includes(m) && !(task === "classes" && /^top\d+$/.test(m)))
+    throw new UsageError(`--metrics ${m}: output '${a.output}' is compared as ${task}, whose metrics are ${metricsOf[task].join(", ")}${task === "classes" ? " (and topK for any K)" : ""}`);
+  // A generated sequence ends at its end token, which the reference leaves out too.
+  const end = node.op === Op.Generate && node.attrs.until !== undefined && node.attrs.until >= 0 ? node.attrs.until : undefined;
+  const reference = (t: unknown) => flat(t).filter((x) => x !== end);
+  /** Elements of the output per example, or per step of a sequence. */
+  const inner = concreteShape(node.shape, env, `output ${a.output}`).reduce((x, y) => x * y, 1);
+
+  const { useBackend } = await import("../tfjs/backend.js");
+  const { runModelTf } = await import("../tfjs/run.js");
+  const { outputIsProbability } = await import("../tfjs/train.js");
+  await useBackend(a.backend);
+  const model: Item[] = [], baseline: Item[] = [];
+  const bar = new Progress(`eval ${a.split}`, Math.ceil(examples.length / a.batchSize));
+  for (let k = 0; k < examples.length; k += a.batchSize) {
+    const chunk = examples.slice(k, k + a.batchSize);
+    const batch = batchOf(ir, chunk);
+    const out = runModelTf(ir, env, params, { inputs: batch.inputs, lengths: batch.lengths })[a.output]!;
+    const t = out.tensor!;
+    const B = chunk.length, per = t.data.length / B;
+    chunk.forEach((e, b) => {
+      const row = Float32Array.from(t.data.subarray(b * per, (b + 1) * per));
+      model.push(...itemsOf(task, row, out.lengths?.[b], e.target, inner, reference));
+      if (data.module.baseline) baseline.push(...itemsOf(task, undefined, out.lengths?.[b], e.target, inner, reference, data.module.baseline(e)));
+    });
+    bar.update(Math.min(examples.length, k + a.batchSize) / a.batchSize);
+  }
+  bar.finish(`eval ${a.split}: ${examples.length} examples`);
+  const probabilities = outputIsProbability(ir, ir.outputs.find((o) => o.name === a.output)!.node);
+  const results = Object.fromEntries(names.map((m) => [m, metric(m, model, probabilities)]));
+  const baselines: Record<string, Record<string, number | undefined>> = {};
+  if (baseline.length) baselines["data module's baseline"] = Object.fromEntries(names.map((m) => [m, metric(m, baseline, probabilities)]));
+  if (task === "classes") {
+    // The majority class of the training split, predicted for everything.
+    const counts = new Map<number, number>();
+    for (const e of data.train) for (const c of flat(e.target)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const major = [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0];
+    baselines[`majority class (${major})`] = { accuracy: metric("accuracy", model.map((i) => ({ ...(i as Extract<Item, { kind: "classes" }>), predicted: major, scores: undefined as unknown as Float32Array })), false) };
+  }
+  const report = { model: ir.name, output: a.output, split: a.split, examples: examples.length, task, metrics: results, baselines };
+  if (a.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    const show = (m: string, v: number | undefined) => (v === undefined ? "–" : ["accuracy", "exact", "error-rate"].includes(m) || /^top\d+$/.test(m) ? `${(100 * v).toFixed(2)}%` : v.toFixed(4));
+    const lines = [`${ir.name}, output ${a.output}, ${a.split} split (${examples.length} examples), compared as ${task}:`];
+    for (const m of names) lines.push(`  ${m.padEnd(12)} ${show(m, results[m])}${Object.entries(baselines).map(([b, r]) => (r[m] === undefined ? "" : `   (${b}: ${show(m, r[m])})`)).join("")}`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+  return 0;
+}
+
+/**
+ * The items of one example: its output row (or, for a baseline, its prediction in the target's own form) against its
+ * target, over the valid steps of a sequence.
+ */
+function itemsOf(task: Task, row: Float32Array | undefined, length: number | undefined, target: unknown, inner: number, reference: (t: unknown) => number[], predicted?: unknown): Item[] {
+  if (task === "tokens") {
+    const got = row ? Array.from(row.subarray(0, length ?? row.length)) : flat(predicted);
+    return [{ kind: "tokens", predicted: reference(got), target: reference(target) }];
+  }
+  const steps = Array.isArray(target) && (task === "classes" || Array.isArray(target[0])) ? target.length : undefined;
+  const n = steps === undefined ? 1 : Math.min(steps, length ?? steps);
+  const size = inner;
+  const out: Item[] = [];
+  for (let s = 0; s < n; s++) {
+    const want = steps === undefined ? target : (target as unknown[])[s];
+    const guess = predicted === undefined ? undefined : steps === undefined ? predicted : (predicted as unknown[])[s];
+    if (task === "classes") {
+      const scores = row?.subarray(s * size, (s + 1) * size);
+      out.push({ kind: "classes", ...(scores ? { scores } : {}), predicted: scores ? argmax(scores) : Number(guess), target: Number(want) });
+    } else out.push({ kind: "values", predicted: row ? row.subarray(s * size, (s + 1) * size) : flat(guess), target: flat(want) });
+  }
+  if (!out.length) throw new RnncError("RNN0605", "an example has no step to evaluate (a length of 0)");
+  return out;
+}
+
