@@ -3,11 +3,12 @@
 import { RnncError } from "../diagnostics/errors.js";
 import { Op } from "../ir/ops.js";
 import type { ModelIR } from "../ir/ir.js";
-import { concreteShape, resolveDims } from "../runtime/dims.js";
+import { concreteShape, resolveDims, type DimEnv } from "../runtime/dims.js";
+import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs, parseWeights } from "../weights/weights.js";
 import { compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
 import { Progress } from "./progress.js";
-import { batchOf, loadData } from "./train.js";
+import { batchOf, loadData, type Example } from "./train.js";
 
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
@@ -16,8 +17,8 @@ export interface EvalFlags {
 }
 
 /** What an output is compared with its targets as. */
-type Task = "classes" | "values" | "tokens";
-const metricsOf: Record<Task, readonly string[]> = {
+export type Task = "classes" | "values" | "tokens";
+export const metricsOf: Record<Task, readonly string[]> = {
   classes: ["accuracy", "top5", "crossentropy"],
   values: ["rmse", "mae", "mse"],
   tokens: ["error-rate", "exact"],
@@ -79,11 +80,65 @@ export function metric(name: string, items: readonly Item[], probabilities: bool
 }
 
 /** Whether an output's targets are class ids (integers, one per example or per step, scores over ≥ 2 classes). */
-function taskOf(ir: ModelIR, output: string, targets: readonly unknown[]): Task {
+export function taskOf(ir: ModelIR, output: string, targets: readonly unknown[]): Task {
   const node = ir.nodes[ir.outputs.find((o) => o.name === output)!.node]!;
   if (node.dtype === "int") return "tokens";
   const classes = node.shape.length === 1 && targets.every((t) => flat(t).every((x) => Number.isInteger(x) && x >= 0) && (!Array.isArray(t) || t.every((x) => !Array.isArray(x))));
   return classes ? "classes" : "values";
+}
+
+/** The metric names valid for a task (topK for any K with class scores); a UsageError names the output's own. */
+export function checkedMetrics(task: Task, output: string, names: readonly string[]): string[] {
+  for (const m of names) if (!metricsOf[task].includes(m) && !(task === "classes" && /^top\d+$/.test(m)))
+    throw new UsageError(`--metrics ${m}: output '${output}' is compared as ${task}, whose metrics are ${metricsOf[task].join(", ")}${task === "classes" ? " (and topK for any K)" : ""}`);
+  return [...names];
+}
+
+export interface ScoreOptions {
+  readonly batchSize: number;
+  /** The training split (for the majority class of a classifier). */
+  readonly train?: readonly Example[];
+  readonly baseline?: (e: Example) => unknown;
+  readonly progress?: (batchesDone: number) => void;
+}
+
+/** Metrics of one output over examples (the model on tfjs, in batches), and those of the baselines. */
+export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, examples: readonly Example[], output: string, names: readonly string[], o: ScoreOptions) {
+  const node = ir.nodes[ir.outputs.find((x) => x.name === output)!.node]!;
+  const task = taskOf(ir, output, examples.map((e) => e.target));
+  // A generated sequence ends at its end token, which the reference leaves out too.
+  const end = node.op === Op.Generate && node.attrs.until !== undefined && node.attrs.until >= 0 ? node.attrs.until : undefined;
+  const reference = (t: unknown) => flat(t).filter((x) => x !== end);
+  /** Elements of the output per example, or per step of a sequence. */
+  const inner = concreteShape(node.shape, env, `output ${output}`).reduce((x, y) => x * y, 1);
+  const { runModelTf } = await import("../tfjs/run.js");
+  const { outputIsProbability } = await import("../tfjs/train.js");
+  const model: Item[] = [], baseline: Item[] = [];
+  for (let k = 0; k < examples.length; k += o.batchSize) {
+    const chunk = examples.slice(k, k + o.batchSize);
+    const batch = batchOf(ir, chunk);
+    const out = runModelTf(ir, env, params, { inputs: batch.inputs, lengths: batch.lengths })[output]!;
+    const t = out.tensor!;
+    const per = t.data.length / chunk.length;
+    chunk.forEach((e, b) => {
+      const row = Float32Array.from(t.data.subarray(b * per, (b + 1) * per));
+      model.push(...itemsOf(task, row, out.lengths?.[b], e.target, inner, reference));
+      if (o.baseline) baseline.push(...itemsOf(task, undefined, out.lengths?.[b], e.target, inner, reference, o.baseline(e)));
+    });
+    o.progress?.(Math.ceil(Math.min(examples.length, k + o.batchSize) / o.batchSize));
+  }
+  const probabilities = outputIsProbability(ir, node.id);
+  const results: Record<string, number | undefined> = Object.fromEntries(names.map((m) => [m, metric(m, model, probabilities)]));
+  const baselines: Record<string, Record<string, number | undefined>> = {};
+  if (baseline.length) baselines["data module's baseline"] = Object.fromEntries(names.map((m) => [m, metric(m, baseline, probabilities)]));
+  if (task === "classes" && o.train?.length) {
+    // The majority class of the training split, predicted for everything.
+    const counts = new Map<number, number>();
+    for (const e of o.train) for (const c of flat(e.target)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const major = [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0];
+    baselines[`majority class (${major})`] = { accuracy: metric("accuracy", model.map((i) => ({ kind: "classes" as const, predicted: major, target: (i as Extract<Item, { kind: "classes" }>).target })), false) };
+  }
+  return { task, results, baselines };
 }
 
 export async function evalCommand(a: EvalFlags): Promise<number> {
@@ -95,51 +150,16 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   const specs = modelParamSpecs(ir, env);
   const params = parseWeights(readData(a.weights, "weights file"), a.weights);
   checkWeights(`model \`${ir.name}\``, specs, params, a.weights);
+  if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
   const data = await loadData({ data: a.data, dataOpt: a.dataOpt });
   const examples = a.limit !== undefined ? data[a.split].slice(0, a.limit) : data[a.split];
-  if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
-  const node = ir.nodes[ir.outputs.find((o) => o.name === a.output)!.node]!;
   const task = taskOf(ir, a.output, examples.map((e) => e.target));
-  const names = a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task];
-  for (const m of names) if (!metricsOf[task].includes(m) && !(task === "classes" && /^top\d+$/.test(m)))
-    throw new UsageError(`--metrics ${m}: output '${a.output}' is compared as ${task}, whose metrics are ${metricsOf[task].join(", ")}${task === "classes" ? " (and topK for any K)" : ""}`);
-  // A generated sequence ends at its end token, which the reference leaves out too.
-  const end = node.op === Op.Generate && node.attrs.until !== undefined && node.attrs.until >= 0 ? node.attrs.until : undefined;
-  const reference = (t: unknown) => flat(t).filter((x) => x !== end);
-  /** Elements of the output per example, or per step of a sequence. */
-  const inner = concreteShape(node.shape, env, `output ${a.output}`).reduce((x, y) => x * y, 1);
-
+  const names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
   const { useBackend } = await import("../tfjs/backend.js");
-  const { runModelTf } = await import("../tfjs/run.js");
-  const { outputIsProbability } = await import("../tfjs/train.js");
   await useBackend(a.backend);
-  const model: Item[] = [], baseline: Item[] = [];
   const bar = new Progress(`eval ${a.split}`, Math.ceil(examples.length / a.batchSize));
-  for (let k = 0; k < examples.length; k += a.batchSize) {
-    const chunk = examples.slice(k, k + a.batchSize);
-    const batch = batchOf(ir, chunk);
-    const out = runModelTf(ir, env, params, { inputs: batch.inputs, lengths: batch.lengths })[a.output]!;
-    const t = out.tensor!;
-    const B = chunk.length, per = t.data.length / B;
-    chunk.forEach((e, b) => {
-      const row = Float32Array.from(t.data.subarray(b * per, (b + 1) * per));
-      model.push(...itemsOf(task, row, out.lengths?.[b], e.target, inner, reference));
-      if (data.module.baseline) baseline.push(...itemsOf(task, undefined, out.lengths?.[b], e.target, inner, reference, data.module.baseline(e)));
-    });
-    bar.update(Math.min(examples.length, k + a.batchSize) / a.batchSize);
-  }
+  const { results, baselines } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done) });
   bar.finish(`eval ${a.split}: ${examples.length} examples`);
-  const probabilities = outputIsProbability(ir, ir.outputs.find((o) => o.name === a.output)!.node);
-  const results = Object.fromEntries(names.map((m) => [m, metric(m, model, probabilities)]));
-  const baselines: Record<string, Record<string, number | undefined>> = {};
-  if (baseline.length) baselines["data module's baseline"] = Object.fromEntries(names.map((m) => [m, metric(m, baseline, probabilities)]));
-  if (task === "classes") {
-    // The majority class of the training split, predicted for everything.
-    const counts = new Map<number, number>();
-    for (const e of data.train) for (const c of flat(e.target)) counts.set(c, (counts.get(c) ?? 0) + 1);
-    const major = [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0];
-    baselines[`majority class (${major})`] = { accuracy: metric("accuracy", model.map((i) => ({ ...(i as Extract<Item, { kind: "classes" }>), predicted: major, scores: undefined as unknown as Float32Array })), false) };
-  }
   const report = { model: ir.name, output: a.output, split: a.split, examples: examples.length, task, metrics: results, baselines };
   if (a.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {

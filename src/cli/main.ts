@@ -81,9 +81,11 @@ async function main(argv: string[]): Promise<number> {
       .option("threads", { choices: [1, 2] as const, default: 2 as const, describe: "fused scans split each batch over this many threads (2: a helper thread on the second core, where there is one)" })
       .option("schedule", { type: "string", describe: "learning-rate schedule: constant, step,every=10,gamma=0.5, exponential,gamma=0.95, cosine,min=0 (over --epochs) or plateau,patience=2,factor=0.5,min=0 (cut when the held-out loss stalls)" })
       .option("warmup", { type: "number", describe: "raise the learning rate linearly from 0 over this many epochs (fractions allowed), then follow the schedule" })
-      .option("early-stop", { type: "number", describe: "stop when the held-out loss has not improved for this many epochs" })
+      .option("early-stop", { type: "number", describe: "stop when the monitored held-out value (--monitor) has not improved for this many epochs" })
       .option("min-delta", { type: "number", describe: "an epoch improves on the best only by more than this (early stopping, keep-best, default 0)" })
-      .option("keep-best", { type: "boolean", default: false, describe: "also write the epoch with the lowest held-out loss to W.best.json (for -o W.json)" })
+      .option("keep-best", { type: "boolean", default: false, describe: "also write the best epoch by --monitor to W.best.json (for -o W.json)" })
+      .option("metrics", { type: "string", describe: "more held-out metrics after every epoch, [OUTPUT:]METRIC as rnnc eval names them, e.g. top5 or phones:error-rate (a generated output's error rate)" })
+      .option("monitor", { type: "string", describe: "what early stopping and keep-best watch: loss (default), accuracy or rmse, or one of --metrics (accuracy, topK and exact improve upwards)" })
       .option("weight-decay", { type: "number", describe: "decoupled weight decay (AdamW's): weight matrices shrink by lr × this after every step" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names")
       .example("$0 train examples/co2-forecast/co2-forecast.rnn --data examples/co2-forecast/data.mjs --output next --loss mse --epochs 3 --schedule cosine --warmup 0.5 --early-stop 2 --keep-best --limit 300 -o co2.json", "a schedule with warm-up, early stopping and the best epoch kept in co2.best.json"),

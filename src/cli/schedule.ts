@@ -64,15 +64,20 @@ export function learningRate(s: Schedule, base: number, warmup: number, at: Sche
   return warmup > 0 && done < warmup ? (lr * done) / warmup : lr;
 }
 
-/** The index of the best epoch (lowest held-out loss; an epoch counts as better only by more than `minDelta`). */
-export function bestEpoch(heldOut: readonly number[], minDelta = 0): number {
+/** Whether a monitored series improves downwards (losses, errors) or upwards (accuracy, top-k, exact). */
+export type Mode = "min" | "max";
+export const modeOf = (name: string): Mode => (/(^|:)(accuracy|top\d+|exact)$/.test(name) ? "max" : "min");
+
+/** The index of the best epoch (lowest, or for `max` highest, value; better only by more than `minDelta`). */
+export function bestEpoch(series: readonly number[], minDelta = 0, mode: Mode = "min"): number {
+  const sign = mode === "min" ? 1 : -1;
   let best = -1;
-  heldOut.forEach((loss, k) => { if (best < 0 || loss < heldOut[best]! - minDelta) best = k; });
+  series.forEach((v, k) => { if (best < 0 || sign * v < sign * series[best]! - minDelta) best = k; });
   return best;
 }
 
 /** Early stopping: whether `patience` epochs have passed since the best one. */
-export function shouldStop(heldOut: readonly number[], patience: number, minDelta = 0): boolean {
-  const best = bestEpoch(heldOut, minDelta);
-  return best >= 0 && heldOut.length - 1 - best >= patience;
+export function shouldStop(series: readonly number[], patience: number, minDelta = 0, mode: Mode = "min"): boolean {
+  const best = bestEpoch(series, minDelta, mode);
+  return best >= 0 && series.length - 1 - best >= patience;
 }

@@ -13,7 +13,7 @@ import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeigh
 import { writeFileAtomic } from "../node/host.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
-import { bestEpoch, learningRate, parseSchedule, shouldStop } from "./schedule.js";
+import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
@@ -21,6 +21,7 @@ export interface TrainFlags {
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
   backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
+  metrics?: string | undefined; monitor?: string | undefined;
 }
 
 export interface Example { inputs: Record<string, unknown>; target: unknown }
@@ -92,6 +93,19 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   const specs = modelParamSpecs(ir, env);
 
   const { train, test } = await loadData(a);
+  // --metrics [OUTPUT:]METRIC,…: scored on the held-out split after every epoch (rnnc eval's definitions).
+  const { checkedMetrics, score, taskOf } = await import("./eval.js");
+  const extra = (a.metrics ?? "").split(",").map((m) => m.trim()).filter(Boolean).map((m) => {
+    const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [a.output, m];
+    if (!ir.outputs.some((o) => o.name === output)) throw new UsageError(`--metrics ${m}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
+    checkedMetrics(taskOf(ir, output, test.map((e) => e.target)), output, [metric]);
+    return { key: output === a.output ? metric : `${output}:${metric}`, output, metric };
+  });
+  const builtIn = a.loss === "crossentropy" ? "accuracy" : "rmse";
+  const monitor = a.monitor ?? "loss";
+  if (monitor !== "loss" && monitor !== builtIn && !extra.some((x) => x.key === monitor))
+    throw new UsageError(`--monitor ${monitor}: monitor loss, ${builtIn} or one of --metrics (${extra.map((x) => x.key).join(", ") || "none given"})`);
+  const mode = monitor === "loss" ? "min" as const : modeOf(monitor);
 
   let params = initParams(specs, a.seed);
   let state: TrainingState = { epoch: 0, history: { train: [], test: [], metric: [], metricName: a.loss === "crossentropy" ? "accuracy" : "rmse" } };
@@ -118,10 +132,13 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   const seconds: number[] = [];
   const onSigint = () => { interrupted = true; };
   process.on("SIGINT", onSigint);
+  /** The monitored held-out series (early stopping, keep-best). */
+  const monitored = (): number[] => (monitor === "loss" ? state.history.test : monitor === builtIn ? state.history.metric : state.history.metrics?.[monitor] ?? []);
+  const what = monitor === "loss" ? "the held-out loss" : `held-out ${monitor}`;
   const stopping = (): string | undefined => {
-    if (a.earlyStop === undefined || !shouldStop(state.history.test, a.earlyStop, minDelta)) return undefined;
-    const b = bestEpoch(state.history.test, minDelta);
-    return `stopping early: the held-out loss has not improved by more than ${minDelta} for ${a.earlyStop} epoch${a.earlyStop > 1 ? "s" : ""}; the best was epoch ${b + 1} (${state.history.test[b]!.toFixed(4)})${a.keepBest ? `, kept in ${bestPath}` : ""}`;
+    if (a.earlyStop === undefined || !shouldStop(monitored(), a.earlyStop, minDelta, mode)) return undefined;
+    const b = bestEpoch(monitored(), minDelta, mode);
+    return `stopping early: ${what} has not improved by more than ${minDelta} for ${a.earlyStop} epoch${a.earlyStop > 1 ? "s" : ""}; the best was epoch ${b + 1} (${monitored()[b]!.toFixed(4)})${a.keepBest ? `, kept in ${bestPath}` : ""}`;
   };
   let stopped = stopping();
   try {
@@ -156,21 +173,30 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       testLoss /= test.length;
       metric /= test.length;
       const lrs = state.history.lr ?? state.history.train.map(() => a.lr);
+      const scored: Record<string, number[]> = { ...state.history.metrics };
+      if (extra.length) {
+        const params = trainer.params();
+        for (const output of new Set(extra.map((x) => x.output))) {
+          const mine = extra.filter((x) => x.output === output);
+          const r = await score(ir, env, params, test, output, mine.map((x) => x.metric), { batchSize: a.batchSize });
+          for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
+        }
+      }
       state = {
         epoch,
-        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric], lr: [...lrs, lr] },
+        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...(extra.length ? { metrics: scored } : {}) },
         optimizer: await trainer.optimizerState(),
       };
       const weights = serializeWeights(ir.name, env, specs, trainer.params(), state);
       writeFileAtomic(a.out, weights);
-      if (a.keepBest && bestEpoch(state.history.test, minDelta) === epoch - 1) writeFileAtomic(bestPath, weights);
+      if (a.keepBest && bestEpoch(monitored(), minDelta, mode) === epoch - 1) writeFileAtomic(bestPath, weights);
       seconds.push((Date.now() - started) / 1000);
       writeFileAtomic(logPath, epochLog(state, seconds));
       writeFileAtomic(svgPath, lossCurveSvg(`${ir.name}: ${a.loss} loss`, [
         { name: "train", values: state.history.train, color: "#1f77b4" },
         { name: "held out", values: state.history.test, color: "#d62728" },
       ]));
-      bar.finish(`epoch ${epoch}/${a.epochs}  train loss ${(sum / count).toFixed(4)}  test loss ${testLoss.toFixed(4)}  ${state.history.metricName} ${metric.toFixed(4)}${schedule.kind !== "constant" || warmup ? `  lr ${lr.toPrecision(3)}` : ""}`);
+      bar.finish(`epoch ${epoch}/${a.epochs}  train loss ${(sum / count).toFixed(4)}  test loss ${testLoss.toFixed(4)}  ${state.history.metricName} ${metric.toFixed(4)}${extra.map((x) => `  ${x.key} ${scored[x.key]!.at(-1)!.toFixed(4)}`).join("")}${schedule.kind !== "constant" || warmup ? `  lr ${lr.toPrecision(3)}` : ""}`);
       stopped = stopping();
     }
   } finally {
@@ -190,8 +216,9 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 function epochLog(state: TrainingState, seconds: readonly number[]): string {
   const h = state.history;
   const first = state.epoch - seconds.length;
-  return [`epoch,lr,train_loss,test_loss,${h.metricName},seconds`, ...h.train.map((t, k) =>
-    [k + 1, h.lr?.[k] ?? "", t, h.test[k], h.metric[k], k >= first ? seconds[k - first]!.toFixed(2) : ""].join(","))].join("\n") + "\n";
+  const keys = Object.keys(h.metrics ?? {});
+  return [["epoch", "lr", "train_loss", "test_loss", h.metricName, ...keys, "seconds"].join(","), ...h.train.map((t, k) =>
+    [k + 1, h.lr?.[k] ?? "", t, h.test[k], h.metric[k], ...keys.map((x) => h.metrics![x]![k]), k >= first ? seconds[k - first]!.toFixed(2) : ""].join(","))].join("\n") + "\n";
 }
 
 /** One line per scan: the layer, the path it took and why. */

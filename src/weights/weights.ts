@@ -28,7 +28,7 @@ export interface WeightsJson {
 export interface TrainingState {
   epoch: number;
   /** Per epoch: train and held-out loss, the metric, and (with a schedule) the learning rate at its end. */
-  history: { train: number[]; test: number[]; metric: number[]; metricName: string; lr?: number[] };
+  history: { train: number[]; test: number[]; metric: number[]; metricName: string; lr?: number[]; metrics?: Record<string, number[]> };
   /** The optimizer's own state (Adam's moments, momentum, …), so that --resume continues exactly. */
   optimizer?: OptimizerState;
 }
@@ -61,7 +61,14 @@ export function trainingStateOf(text: string, source: string): TrainingState | u
     if (v.length !== epoch) throw field(`history.${k}`, `has ${v.length} entries for ${String(epoch)} epochs`);
     return v as number[];
   };
-  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["lr"] !== undefined ? { lr: series("lr") } : {}) };
+  const extra = h["metrics"];
+  if (extra !== undefined && !isRecord(extra)) throw field("history.metrics", "is not an object");
+  const metrics = extra === undefined ? undefined : Object.fromEntries(Object.keys(extra).map((k) => {
+    const v = extra[k];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x)) || v.length !== epoch) throw field(`history.metrics.${k}`, `is not a list of ${String(epoch)} finite numbers`);
+    return [k, v as number[]];
+  }));
+  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["lr"] !== undefined ? { lr: series("lr") } : {}), ...(metrics ? { metrics } : {}) };
   if (typeof history.metricName !== "string") throw field("history.metricName", "is not a string");
   const state: TrainingState = { epoch: epoch as number, history: history as TrainingState["history"] };
   const o = t["optimizer"];

@@ -218,6 +218,26 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     expect(h.lr[0]).toBeCloseTo(0.05, 12); // warm-up done within epoch 1
   });
 
+  it("--metrics scores the held-out split after every epoch as rnnc eval does; --monitor picks what keep-best and early stopping watch", () => {
+    const out = join(tmp, "metrics.json");
+    const r = run(...base, "--epochs", "4", "--lr", "0.02", "--metrics", "mae,sum:mse", "--monitor", "mae", "--keep-best", "-o", out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/epoch 1\/4 .* rmse \d+\.\d+ {2}mae \d+\.\d+ {2}mse \d+\.\d+/);
+    const h = JSON.parse(readFileSync(out, "utf8")).training.history as { metrics: Record<string, number[]>; metric: number[] };
+    expect(Object.keys(h.metrics)).toEqual(["mae", "mse"]);
+    // The last epoch's numbers are rnnc eval's on the checkpoint.
+    const e = run("eval", "examples/adding/adding.rnn", "--model", "AddingLSTM", "--dims", "H=4", "--data", join(tmp, "data.mjs"), "--weights", out, "--output", "sum", "--metrics", "mae,mse,rmse", "--json");
+    expect(e.status, e.stderr).toBe(0);
+    const ev = JSON.parse(e.stdout).metrics;
+    expect(ev.mae).toBeCloseTo(h.metrics["mae"]!.at(-1)!, 5);
+    expect(ev.mse).toBeCloseTo(h.metrics["mse"]!.at(-1)!, 5);
+    const best = JSON.parse(readFileSync(out.replace(/\.json$/, ".best.json"), "utf8")).training.epoch;
+    expect(best).toBe(h.metrics["mae"]!.indexOf(Math.min(...h.metrics["mae"]!)) + 1);
+    const bad = run(...base, "--epochs", "1", "--metrics", "accuracy", "-o", join(tmp, "bad.json"));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("compared as values, whose metrics are rmse, mae, mse");
+  });
+
   it("refuses a corrupt checkpoint on resume, leaving it as it was", () => {
     const out = join(tmp, "bad.json");
     writeFileSync(out, '{"format": "rnnc-weights", "version": 1, "params": {"rnn.W_xi": {"shape": [2], "data": [1, 2]}}}');
