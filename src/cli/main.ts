@@ -86,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       .option("keep-best", { type: "boolean", default: false, describe: "also write the best epoch by --monitor to W.best.json (for -o W.json)" })
       .option("metrics", { type: "string", describe: "more held-out metrics after every epoch, [OUTPUT:]METRIC as rnnc eval names them, e.g. top5 or phones:error-rate (a generated output's error rate)" })
       .option("monitor", { type: "string", describe: "what early stopping and keep-best watch: loss (default), accuracy or rmse, or one of --metrics (accuracy, topK and exact improve upwards)" })
+      .option("accumulate", { type: "number", describe: "gradient accumulation: update the weights once every N batches, with their mean gradient (an effective batch of N × --batch-size)" })
       .option("weight-decay", { type: "number", describe: "decoupled weight decay (AdamW's): weight matrices shrink by lr × this after every step" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names")
       .example("$0 train examples/co2-forecast/co2-forecast.rnn --data examples/co2-forecast/data.mjs --output next --loss mse --epochs 3 --schedule cosine --warmup 0.5 --early-stop 2 --keep-best --limit 300 -o co2.json", "a schedule with warm-up, early stopping and the best epoch kept in co2.best.json"),

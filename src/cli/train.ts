@@ -21,7 +21,7 @@ export interface TrainFlags {
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
   backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
-  metrics?: string | undefined; monitor?: string | undefined;
+  metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined;
 }
 
 export interface Example { inputs: Record<string, unknown>; target: unknown }
@@ -76,6 +76,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   if (!(a.lr > 0)) throw new UsageError(`--lr must be a positive number, not ${a.lr}`);
   if (a.clip !== undefined && !(a.clip > 0)) throw new UsageError(`--clip must be a positive number, not ${a.clip}`);
   if (a.resume && a.force) throw new UsageError("give --resume (continue from the checkpoint in --out) or --force (start afresh over it), not both");
+  const accumulate = a.accumulate ?? 1;
+  if (!Number.isInteger(accumulate) || accumulate < 1) throw new UsageError(`--accumulate must be a whole number of batches ≥ 1, not ${a.accumulate}`);
   const schedule = parseSchedule(a.schedule);
   const warmup = a.warmup ?? 0;
   if (!(warmup >= 0)) throw new UsageError(`--warmup must be a number of epochs ≥ 0, not ${a.warmup}`);
@@ -152,9 +154,12 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
       let count = 0;
       for (let k = 0; k < batches && !interrupted; k++) {
         const chunk = order.slice(k * a.batchSize, (k + 1) * a.batchSize);
-        lr = learningRate(schedule, a.lr, warmup, { epoch, fraction: (k + 1) / batches, epochs: a.epochs, heldOut: state.history.test });
-        trainer.setLearningRate(lr);
-        const loss = trainer.step(batchOf(ir, chunk));
+        const loss = trainer.accumulate(batchOf(ir, chunk));
+        if ((k + 1) % accumulate === 0 || k === batches - 1) {
+          lr = learningRate(schedule, a.lr, warmup, { epoch, fraction: (k + 1) / batches, epochs: a.epochs, heldOut: state.history.test });
+          trainer.setLearningRate(lr);
+          trainer.apply();
+        }
         if (a.explain && k === 0 && epoch === firstEpoch) process.stderr.write(explainPaths(trainer.scanPaths(), threads));
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
         sum += loss * chunk.length;

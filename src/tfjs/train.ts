@@ -127,19 +127,43 @@ export class Trainer {
 
   /** One optimizer step; returns the batch's loss before the update. */
   step(batch: Batch): number {
+    const loss = this.accumulate(batch);
+    this.apply();
+    return loss;
+  }
+
+  /** Gradients summed over batches since the last update (gradient accumulation), and how many batches. */
+  private pending: { grads: Record<string, tf.Tensor>; batches: number } | undefined;
+
+  /** Adds one batch's gradients to those waiting for the next update; returns its loss. */
+  accumulate(batch: Batch): number {
     return scoped(() => {
+      const { value, grads } = tf.variableGrads(() => this.lossOf(batch, true).loss, [...this.variables.values()]);
+      const before = this.pending?.grads;
+      const sum = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.keep(before ? tf.add(before[k]!, g) : g)]));
+      if (before) tf.dispose(Object.values(before));
+      this.pending = { grads: sum, batches: (this.pending?.batches ?? 0) + 1 };
+      return value.dataSync()[0]!;
+    });
+  }
+
+  /** Updates the weights with the mean of the waiting gradients (clipped, then decayed weights), if there are any. */
+  apply(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    scoped(() => {
       const vars = [...this.variables.values()];
-      const { value, grads } = tf.variableGrads(() => this.lossOf(batch, true).loss, vars);
-      let g = grads;
+      let g = p.batches === 1 ? p.grads : Object.fromEntries(Object.entries(p.grads).map(([k, x]) => [k, tf.div(x, p.batches)]));
       if (this.opts.clipNorm !== undefined) {
-        const norm = tf.sqrt(tf.addN(Object.values(grads).map((x) => tf.sum(tf.square(x))))).dataSync()[0]!;
-        if (norm > this.opts.clipNorm) g = Object.fromEntries(Object.entries(grads).map(([k, x]) => [k, tf.mul(x, this.opts.clipNorm! / norm)]));
+        const norm = tf.sqrt(tf.addN(Object.values(g).map((x) => tf.sum(tf.square(x))))).dataSync()[0]!;
+        if (norm > this.opts.clipNorm) g = Object.fromEntries(Object.entries(g).map(([k, x]) => [k, tf.mul(x, this.opts.clipNorm! / norm)]));
       }
       this.optimizer.applyGradients(g);
       const decay = this.opts.weightDecay ? 1 - (Number.isNaN(this.lr) ? this.opts.learningRate : this.lr) * this.opts.weightDecay : 1;
       if (decay !== 1) for (const v of vars) if (v.rank >= 2) v.assign(tf.mul(v, decay));
-      return value.dataSync()[0]!;
     });
+    tf.dispose(Object.values(p.grads));
   }
 
   private lr = NaN;
@@ -209,6 +233,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    if (this.pending) tf.dispose(Object.values(this.pending.grads));
     for (const v of this.variables.values()) v.dispose();
     this.optimizer.dispose();
   }

@@ -125,6 +125,33 @@ describe("Trainer", () => {
     for (const [name, w] of slow) expect(closeness(w.data, start.get(name)!.data.map((x, i) => x - 0.05 * g(name)[i]!), 1e-4, 1e-6), name).toBeLessThanOrEqual(1);
   });
 
+  it("gradient accumulation: two batches of 8 accumulated update the weights as one batch of 16 does, and leak nothing", () => {
+    const ir = modelFrom(spec);
+    const env = new Map([["H", 8]]);
+    const start = initParams(modelParamSpecs(ir, env), 6);
+    // Examples of one length, so that the mean over 16 is the mean of the two means over 8.
+    const whole = task(31, 16, 4);
+    const fixed = { ...whole, lengths: { x: whole.lengths!["x"]!.map(() => 4) } };
+    const half = (h: number): Batch => {
+      const x = alloc([8, 4, 2], "f32");
+      x.data.set(fixed.inputs["x"]!.data.subarray(h * 64, (h + 1) * 64));
+      return { inputs: { x }, lengths: { x: Array(8).fill(4) }, targets: fixed.targets.slice(h * 8, (h + 1) * 8) };
+    };
+    const opts = { output: "logits", loss: "crossentropy" as const, optimizer: "adam" as const, learningRate: 0.05, clipNorm: 0.5 };
+    const one = new Trainer(ir, env, start, opts);
+    one.step(fixed);
+    const two = new Trainer(ir, env, start, opts);
+    const before = tf.memory().numTensors;
+    two.accumulate(half(0));
+    two.accumulate(half(1));
+    two.apply();
+    two.accumulate(half(0)); // left waiting: dispose frees it
+    for (const [name, w] of two.params()) expect(closeness(w.data, one.params().get(name)!.data, 1e-5, 1e-6), name).toBeLessThanOrEqual(1);
+    one.dispose();
+    two.dispose();
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+  });
+
   it("takes MSE on sequence outputs, masked to each sequence's length", () => {
     const ir = modelFrom(`import { GRU, Dense } from "std"
       model M<H = 6> { input x: [T, 1]  layer rnn = GRU<1, H>  layer head = Dense<H, 1>  output y = map(head, scan(rnn, x)) }`);
