@@ -189,8 +189,14 @@ function itemsOf(task: Task, row: Float32Array | undefined, length: number | und
     const guess = predicted === undefined ? undefined : steps === undefined ? predicted : (predicted as unknown[])[s];
     if (task === "classes") {
       const scores = row?.subarray(s * size, (s + 1) * size);
+      if (!(Number(want) < size)) throw new RnncError("RNN0605", `a target class ${String(want)} is past the output's ${size} classes (0 … ${size - 1})`);
       out.push({ kind: "classes", ...(scores ? { scores } : {}), predicted: scores ? argmax(scores) : Number(guess), target: Number(want) });
-    } else out.push({ kind: "values", predicted: row ? row.subarray(s * size, (s + 1) * size) : flat(guess), target: flat(want) });
+    } else {
+      const values = flat(want), got = row ? row.subarray(s * size, (s + 1) * size) : flat(guess);
+      if (values.length !== size || got.length !== size || values.some((v) => !Number.isFinite(v)))
+        throw new RnncError("RNN0605", `a target (or baseline prediction) of ${values.length === size ? got.length : values.length} numbers does not fit the output's ${size} per ${steps === undefined ? "example" : "step"}${values.some((v) => !Number.isFinite(v)) ? ", or is not finite" : ""}`);
+      out.push({ kind: "values", predicted: got, target: values });
+    }
   }
   if (!out.length) throw new RnncError("RNN0605", "an example has no step to evaluate (a length of 0)");
   return out;

@@ -96,6 +96,20 @@ export function load() { return { train: Array.from({ length: 40 }, (_, k) => ex
     expect(got.metrics.exact).toBe(0);
   });
 
+  it("a target that does not fit the output (a class past its scores, a value of another size) is a coded error, never a wrong number", () => {
+    const spec = join(dir, "cls.rnn");
+    const w = join(dir, "cls-bad.json");
+    expect(cli("init", spec, "-o", w).status).toBe(0);
+    writeFileSync(join(dir, "bad.mjs"), `export function load() { const e = (t) => ({ inputs: { x: [[0.1, 0.2], [0.3, 0.4]] }, target: t }); return { train: [e(0)], test: [e(0), e(5)] }; }\n`);
+    const r = cli("eval", spec, "--data", join(dir, "bad.mjs"), "--weights", w, "--output", "p");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error[RNN0605]: a target class 5 is past the output's 3 classes (0 … 2)");
+    writeFileSync(join(dir, "bad2.mjs"), `export function load() { const e = (t) => ({ inputs: { series: [[0.1], [0.2]] }, target: t }); return { train: [e([[1], [2]])], test: [e([[1, 2], [3, 4]])] }; }\n`);
+    const v = cli("eval", "examples/co2-forecast/co2-forecast.rnn", "--data", join(dir, "bad2.mjs"), "--weights", initWeights("examples/co2-forecast/co2-forecast.rnn", "co2b"), "--output", "next");
+    expect(v.status).toBe(1);
+    expect(v.stderr).toContain("error[RNN0605]: a target (or baseline prediction) of 2 numbers does not fit the output's 1 per step");
+  });
+
   it("refuses an unknown output, a metric of another kind and weights of another model, in one line", () => {
     const w = initWeights("examples/co2-forecast/co2-forecast.rnn", "co2");
     const base = ["eval", "examples/co2-forecast/co2-forecast.rnn", "--data", "examples/co2-forecast/data.mjs", "--weights", w];
