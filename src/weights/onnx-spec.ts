@@ -19,7 +19,12 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
   const inputs = (graph?.input ?? []).filter((i) => !inits.has(i.name));
   if (inputs.length !== 1) throw cannot(source, `it has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ") || "none"}); rnnc writes a spec for one`);
   const outputs = new Set((graph?.output ?? []).map((o) => o.name));
-  const dims = (name: string) => (inits.get(name)?.dims ?? []).map(Number);
+  /** An initializer's dims (none for a name that is not one), each a whole number ≥ 1 or the shape is refused. */
+  const dims = (name: string) => {
+    const d = (inits.get(name)?.dims ?? []).map(Number);
+    if (d.some((x) => !Number.isInteger(x) || x < 1 || x > 2 ** 26)) throw cannot(source, `initializer ${name} has dims [${d.join(", ")}]`);
+    return d;
+  };
   const constantOf = (name: string): number | undefined => {
     const init = inits.get(name);
     const node = nodes.find((n) => n.op_type === "Constant" && n.output?.[0] === name);
@@ -36,7 +41,8 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
 
   const steps: Step[] = [];
   let current = inputs[0]!.name;
-  for (let guard = 0; guard <= nodes.length; guard++) {
+  for (let guard = 0; ; guard++) {
+    if (guard > nodes.length) throw cannot(source, "its data path runs in a cycle");
     const readers = nodes.filter((n) => n.op_type !== "Shape" && n.input?.includes(current));
     if (!readers.length) {
       if (!outputs.has(current)) throw cannot(source, `${current} leads nowhere`);
@@ -57,7 +63,8 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
     } else if (n.op_type === "Gather" && ins[0] === current && constantOf(ins[1]!) === -1) {
       steps.push({ last: true });
       current = out;
-    } else if ((n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN") && ins[0] === current && inits.has(ins[1]!) && inits.has(ins[2]!)) {
+    } else if ((n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN") && ins[0] === current && dims(ins[1]!).length === 3 && dims(ins[2]!).length === 3
+      && [...dims(ins[1]!), ...dims(ins[2]!)].every((d) => Number.isInteger(d) && d >= 1)) {
       const [, , I] = dims(ins[1]!) as [number, number, number];
       const H = Number(attr("hidden_size")?.i ?? dims(ins[2]!)[2]);
       const kind = n.op_type === "LSTM" ? "LSTM" : n.op_type === "GRU" ? (attr("linear_before_reset")?.i ? "GRU" : "GRUResetBefore") : "Elman";

@@ -134,6 +134,11 @@ describe("rnnc import of an ONNX model without --spec", () => {
     expect(two.stderr).toContain("error[RNN0604]: cannot write a spec for");
     expect(two.stderr).toContain("help: write the spec yourself and give it with --spec");
     expect(existsSync(join(dir, "own.json")) || existsSync(join(dir, "own.rnn"))).toBe(false);
+    writeFileSync(join(dir, "junk.onnx"), "not a protobuf at all \u0000\u00ff");
+    const junk = await cli("import", join(dir, "junk.onnx"), "-o", join(dir, "junk.json"));
+    expect(junk.status).toBe(1);
+    expect(junk.stderr).toMatch(/^error\[RNN0604\]: .*junk\.onnx is not an ONNX model/m);
+    expect(existsSync(join(dir, "junk.json")) || existsSync(join(dir, "junk.rnn"))).toBe(false);
     const st = await cli("import", "test/fixtures/import/co2.safetensors", "-o", join(dir, "st.json"));
     expect(st.status).toBe(2);
     expect(st.stderr).toContain("does not describe its model's wiring");
