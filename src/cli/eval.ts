@@ -8,7 +8,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs, parseWeights } from "../weights/weights.js";
 import { compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
 import { Progress } from "./progress.js";
-import { batchOf, loadData, type Example } from "./train.js";
+import { batchOf, loadData, type Example } from "./data.js";
 
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;

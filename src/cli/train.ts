@@ -1,19 +1,16 @@
 // `rnnc train`: trains a model on tfjs from a data module, with progress, per-epoch metrics, atomic resumable checkpoints and a loss curve.
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { MIN_SPLIT_ROWS, MIN_SPLIT_WORK, startScanHelper } from "../node/scan-helper.js";
-import { assertNotInput, compiler, dimsFlag, loweringFlags, optsFlag, readData, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsFlag, loweringFlags, readData, readText, UsageError } from "./commands.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { resolveDims } from "../runtime/dims.js";
-import { tensorFromJson } from "../runtime/json-tensor.js";
 import { mulberry32 } from "../runtime/random.js";
-import type { ModelIR } from "../ir/ir.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
 import { writeFileAtomic } from "../node/host.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
+import { batchOf, loadData } from "./data.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
@@ -22,44 +19,6 @@ export interface TrainFlags {
   backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
   metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined;
-}
-
-export interface Example { inputs: Record<string, unknown>; target: unknown }
-
-/** Pads sequence inputs to the batch's longest and records lengths; the model says which inputs are sequences. */
-export function batchOf(ir: ModelIR, examples: readonly Example[]) {
-  const inputs: Record<string, ReturnType<typeof tensorFromJson>> = {};
-  const lengths: Record<string, number[]> = {};
-  for (const inp of ir.inputs) {
-    const values = examples.map((e) => e.inputs[inp.name]);
-    if (values.some((v) => v === undefined)) throw new RnncError("RNN0605", `the data has no value for input \`${inp.name}\` in some examples`);
-    if (inp.seq) {
-      const seqs = values as unknown[][];
-      const T = Math.max(...seqs.map((s) => s.length));
-      const pad = (s: unknown[]) => [...s, ...Array.from({ length: T - s.length }, () => (Array.isArray(s[0]) ? (s[0] as unknown[]).map(() => 0) : 0))];
-      inputs[inp.name] = tensorFromJson(seqs.map(pad), `input "${inp.name}"`, "f32");
-      lengths[inp.name] = seqs.map((s) => s.length);
-    } else inputs[inp.name] = tensorFromJson(values, `input "${inp.name}"`, "f32");
-  }
-  return { inputs, lengths, targets: examples.map((e) => e.target) };
-}
-
-/** A data module: load(options) gives the splits; it may export baseline(example), a prediction to compare with. */
-export interface DataModule {
-  load?: (o: object) => { train: Example[]; test: Example[] };
-  baseline?: (e: Example) => unknown;
-}
-
-/** The examples of a data module (`--limit N`: the first N training examples and N/9 held out). */
-export async function loadData(a: { data: string; dataOpt?: string | undefined; limit?: number | undefined }): Promise<{ train: Example[]; test: Example[]; module: DataModule }> {
-  const dataPath = resolve(a.data);
-  if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
-  const data = await import(pathToFileURL(dataPath).href) as DataModule;
-  if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
-  let { train, test } = data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
-  if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
-  if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
-  return { train, test, module: data };
 }
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {

@@ -1,0 +1,47 @@
+// A training data module and its examples as batches: shared by `rnnc train` and `rnnc eval`.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { RnncError } from "../diagnostics/errors.js";
+import type { ModelIR } from "../ir/ir.js";
+import { tensorFromJson } from "../runtime/json-tensor.js";
+import { optsFlag, UsageError } from "./commands.js";
+
+export interface Example { inputs: Record<string, unknown>; target: unknown }
+
+/** Pads sequence inputs to the batch's longest and records lengths; the model says which inputs are sequences. */
+export function batchOf(ir: ModelIR, examples: readonly Example[]) {
+  const inputs: Record<string, ReturnType<typeof tensorFromJson>> = {};
+  const lengths: Record<string, number[]> = {};
+  for (const inp of ir.inputs) {
+    const values = examples.map((e) => e.inputs[inp.name]);
+    if (values.some((v) => v === undefined)) throw new RnncError("RNN0605", `the data has no value for input \`${inp.name}\` in some examples`);
+    if (inp.seq) {
+      const seqs = values as unknown[][];
+      const T = Math.max(...seqs.map((s) => s.length));
+      const pad = (s: unknown[]) => [...s, ...Array.from({ length: T - s.length }, () => (Array.isArray(s[0]) ? (s[0] as unknown[]).map(() => 0) : 0))];
+      inputs[inp.name] = tensorFromJson(seqs.map(pad), `input "${inp.name}"`, "f32");
+      lengths[inp.name] = seqs.map((s) => s.length);
+    } else inputs[inp.name] = tensorFromJson(values, `input "${inp.name}"`, "f32");
+  }
+  return { inputs, lengths, targets: examples.map((e) => e.target) };
+}
+
+/** A data module: load(options) gives the splits; it may export baseline(example), a prediction to compare with. */
+export interface DataModule {
+  load?: (o: object) => { train: Example[]; test: Example[] };
+  baseline?: (e: Example) => unknown;
+}
+
+/** The examples of a data module (`--limit N`: the first N training examples and N/9 held out). */
+export async function loadData(a: { data: string; dataOpt?: string | undefined; limit?: number | undefined }): Promise<{ train: Example[]; test: Example[]; module: DataModule }> {
+  const dataPath = resolve(a.data);
+  if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
+  const data = await import(pathToFileURL(dataPath).href) as DataModule;
+  if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
+  let { train, test } = data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
+  if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
+  if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
+  return { train, test, module: data };
+}
+
