@@ -33,6 +33,7 @@ type Item =
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [Number(x)]);
 const argmax = (v: ArrayLike<number>): number => { let b = 0; for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i; return b; };
 
+/** Levenshtein distance between token sequences (no adjacent swaps, unlike the suggestions' distance): the error rate's definition. */
 function editDistance(a: readonly number[], b: readonly number[]): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -46,37 +47,31 @@ function editDistance(a: readonly number[], b: readonly number[]): number {
 /** One metric over items (undefined where it does not apply, e.g. top-5 of a baseline that gives no scores). */
 export function metric(name: string, items: readonly Item[], probabilities: boolean): number | undefined {
   if (!items.length) return undefined;
-  const mean = (f: (i: Item) => number) => items.reduce((a, i) => a + f(i), 0) / items.length;
+  const mean = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
   const k = /^top(\d+)$/.exec(name);
-  switch (items[0]!.kind) {
-    case "classes": {
-      const cs = items as Extract<Item, { kind: "classes" }>[];
-      if (name === "accuracy") return mean((i) => Number((i as typeof cs[number]).predicted === (i as typeof cs[number]).target));
-      if (cs.some((i) => !i.scores)) return undefined;
-      if (k) return mean((i) => { const c = i as typeof cs[number]; return Number([...c.scores!].filter((s) => s > c.scores![c.target]!).length < Number(k[1])); });
-      if (name === "crossentropy") return mean((i) => {
-        const c = i as typeof cs[number], s = c.scores!;
-        if (probabilities) return -Math.log(Math.max(s[c.target]!, 1e-12));
-        const m = Math.max(...s);
-        return Math.log([...s].reduce((a, x) => a + Math.exp(x - m), 0)) + m - s[c.target]!;
-      });
-      return undefined;
-    }
-    case "values": {
-      const vs = items as Extract<Item, { kind: "values" }>[];
-      const errs = vs.flatMap((i) => i.target.map((t, j) => Number(i.predicted[j]) - t));
-      if (name === "mse") return errs.reduce((a, e) => a + e * e, 0) / errs.length;
-      if (name === "rmse") return Math.sqrt(errs.reduce((a, e) => a + e * e, 0) / errs.length);
-      if (name === "mae") return errs.reduce((a, e) => a + Math.abs(e), 0) / errs.length;
-      return undefined;
-    }
-    case "tokens": {
-      const ts = items as Extract<Item, { kind: "tokens" }>[];
-      if (name === "error-rate") return ts.reduce((a, i) => a + editDistance(i.predicted, i.target), 0) / Math.max(1, ts.reduce((a, i) => a + i.target.length, 0));
-      if (name === "exact") return mean((i) => Number(editDistance((i as typeof ts[number]).predicted, (i as typeof ts[number]).target) === 0));
-      return undefined;
-    }
+  const first = items[0]!;
+  if (first.kind === "classes") {
+    const cs = items as readonly Extract<Item, { kind: "classes" }>[];
+    if (name === "accuracy") return mean(cs, (c) => Number(c.predicted === c.target));
+    if (cs.some((c) => !c.scores)) return undefined; // a baseline's predictions have no scores
+    if (k) return mean(cs, (c) => Number([...c.scores!].filter((s) => s > c.scores![c.target]!).length < Number(k[1])));
+    if (name !== "crossentropy") return undefined;
+    return mean(cs, (c) => {
+      const s = c.scores!;
+      if (probabilities) return -Math.log(Math.max(s[c.target]!, 1e-12));
+      const m = Math.max(...s);
+      return Math.log([...s].reduce((a, x) => a + Math.exp(x - m), 0)) + m - s[c.target]!;
+    });
   }
+  if (first.kind === "values") {
+    const errs = (items as readonly Extract<Item, { kind: "values" }>[]).flatMap((v) => v.target.map((t, j) => Number(v.predicted[j]) - t));
+    const mse = mean(errs, (e) => e * e);
+    return name === "mse" ? mse : name === "rmse" ? Math.sqrt(mse) : name === "mae" ? mean(errs, Math.abs) : undefined;
+  }
+  const ts = items as readonly Extract<Item, { kind: "tokens" }>[];
+  const edits = ts.map((t) => editDistance(t.predicted, t.target));
+  if (name === "error-rate") return edits.reduce((a, e) => a + e, 0) / Math.max(1, ts.reduce((a, t) => a + t.target.length, 0));
+  return name === "exact" ? mean(edits, (e) => Number(e === 0)) : undefined;
 }
 
 /** Whether an output's targets are class ids (integers, one per example or per step, scores over ≥ 2 classes). */
@@ -182,19 +177,18 @@ function itemsOf(task: Task, row: Float32Array | undefined, length: number | und
   }
   const steps = Array.isArray(target) && (task === "classes" || Array.isArray(target[0])) ? target.length : undefined;
   const n = steps === undefined ? 1 : Math.min(steps, length ?? steps);
-  const size = inner;
   const out: Item[] = [];
   for (let s = 0; s < n; s++) {
     const want = steps === undefined ? target : (target as unknown[])[s];
     const guess = predicted === undefined ? undefined : steps === undefined ? predicted : (predicted as unknown[])[s];
     if (task === "classes") {
-      const scores = row?.subarray(s * size, (s + 1) * size);
-      if (!(Number(want) < size)) throw new RnncError("RNN0605", `a target class ${String(want)} is past the output's ${size} classes (0 … ${size - 1})`);
+      const scores = row?.subarray(s * inner, (s + 1) * inner);
+      if (!(Number(want) < inner)) throw new RnncError("RNN0605", `a target class ${String(want)} is past the output's ${inner} classes (0 … ${inner - 1})`);
       out.push({ kind: "classes", ...(scores ? { scores } : {}), predicted: scores ? argmax(scores) : Number(guess), target: Number(want) });
     } else {
-      const values = flat(want), got = row ? row.subarray(s * size, (s + 1) * size) : flat(guess);
-      if (values.length !== size || got.length !== size || values.some((v) => !Number.isFinite(v)))
-        throw new RnncError("RNN0605", `a target (or baseline prediction) of ${values.length === size ? got.length : values.length} numbers does not fit the output's ${size} per ${steps === undefined ? "example" : "step"}${values.some((v) => !Number.isFinite(v)) ? ", or is not finite" : ""}`);
+      const values = flat(want), got = row ? row.subarray(s * inner, (s + 1) * inner) : flat(guess);
+      if (values.length !== inner || got.length !== inner || values.some((v) => !Number.isFinite(v)))
+        throw new RnncError("RNN0605", `a target (or baseline prediction) of ${values.length === inner ? got.length : values.length} numbers does not fit the output's ${inner} per ${steps === undefined ? "example" : "step"}${values.some((v) => !Number.isFinite(v)) ? ", or is not finite" : ""}`);
       out.push({ kind: "values", predicted: got, target: values });
     }
   }

@@ -13,7 +13,9 @@ import { importOnnx } from "../weights/onnx-import.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { dirname, join } from "node:path";
 import { importTorch } from "../weights/torch-import.js";
-import { modelParamSpecs, serializeWeights } from "../weights/weights.js";
+import { modelParamSpecs, serializeWeights, type ParamSpec } from "../weights/weights.js";
+import type { DerivedSpec } from "../weights/spec-writer.js";
+import type { Tensor } from "../runtime/tensor.js";
 import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
 
 export interface ImportFlags { source: string; spec?: string | undefined; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string }
@@ -42,36 +44,44 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     if (!m) throw new UsageError(`--map expects TORCH_MODULE=LAYER pairs separated by commas, e.g. --map lstm.l0=rnn,fc=head; got '${pair}'`);
     names.set(m[1]!, m[2]!);
   }
-  if (onnx) {
-    const { decodeModel } = await import("../emit/onnx/proto.js");
-    let model: Record<string, unknown>;
-    try {
-      model = decodeModel(bytes);
-    } catch (e) {
-      throw new RnncError("RNN0604", `${a.source} is not an ONNX model: ${(e as Error).message}`);
-    }
-    // Without --spec: one derived from the graph, its layers named so that each takes its own node's weights.
-    const derived = specOut ? formatted(specFromOnnx(model, a.source), specOut) : undefined;
-    const ir = derived ? derivedModel(specOut!, derived.text, derived.model) : compiler.model(a.spec!, a.model);
-    const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
-    const specs = modelParamSpecs(ir, env);
-    const weights = importOnnx(model, specs, a.source, derived ? new Map([...derived.names, ...names]) : names);
-    writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
-    if (derived) writeFileAtomic(specOut!, derived.text);
-    process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from its graph to ${specOut}` : ""}\n`);
-    return 0;
-  }
-  const text = new TextDecoder().decode(bytes);
-  const tensors = tfjs ? readTfjsLayers(text, (p) => readShard(join(dirname(a.source), p)), a.source) : readSafetensors(bytes, a.source);
-  const derived = specOut ? formatted(specFromTfjs(text, tensors, a.source), specOut) : undefined;
+  const source = onnx ? await onnxSource(bytes, a.source) : tensorSource(bytes, a.source, tfjs);
+  // Without --spec: the one the source's wiring gives, its layers named so that each takes its own weights.
+  const derived = specOut ? formatted(source.spec(), specOut) : undefined;
   const ir = derived ? derivedModel(specOut!, derived.text, derived.model) : compiler.model(a.spec!, a.model);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
-  const weights = importTorch(tensors, specs, a.source, derived ? new Map([...derived.names, ...names]) : names);
+  const weights = source.weights(specs, derived ? new Map([...derived.names, ...names]) : names);
   writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
   if (derived) writeFileAtomic(specOut!, derived.text);
-  process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from its layers to ${specOut}` : ""}\n`);
+  process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from it to ${specOut}` : ""}\n`);
   return 0;
+}
+
+/** A source of weights: the spec its wiring gives, and the params of a spec's model from it. */
+interface Source {
+  spec(): DerivedSpec;
+  weights(specs: readonly ParamSpec[], names: ReadonlyMap<string, string>): Map<string, Tensor>;
+}
+
+async function onnxSource(bytes: Uint8Array, path: string): Promise<Source> {
+  const { decodeModel } = await import("../emit/onnx/proto.js");
+  let model: Record<string, unknown>;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new RnncError("RNN0604", `${path} is not an ONNX model: ${(e as Error).message}`);
+  }
+  return { spec: () => specFromOnnx(model, path), weights: (specs, names) => importOnnx(model, specs, path, names) };
+}
+
+/** A tfjs-layers model.json (with its weight files beside it) or a PyTorch state dict (which has no wiring). */
+function tensorSource(bytes: Uint8Array, path: string, tfjs: boolean): Source {
+  const text = tfjs ? new TextDecoder().decode(bytes) : "";
+  const tensors = tfjs ? readTfjsLayers(text, (p) => readShard(join(dirname(path), p)), path) : readSafetensors(bytes, path);
+  return {
+    spec: () => specFromTfjs(text, tensors, path),
+    weights: (specs, names) => importTorch(tensors, specs, path, names),
+  };
 }
 
 /** A derived spec as `rnnc fmt` writes it. */

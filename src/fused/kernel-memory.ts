@@ -53,9 +53,9 @@ export class KernelMemory {
     return this.floats(0);
   }
 
-  /** Whether `a` is a view of this memory (its current buffer). */
-  holds(a: Float32Array): boolean {
-    return a.buffer === this.memory.buffer;
+  /** Where `a` starts in this memory (in floats) when it is a view of it (its current buffer), else undefined. */
+  offsetOf(a: Float32Array): number | undefined {
+    return a.buffer === this.memory.buffer ? a.byteOffset / 4 : undefined;
   }
 
   /** Instantiates a module (built by oneFunctionModule) over this memory and returns its function `name`. */

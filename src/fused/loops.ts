@@ -1,5 +1,6 @@
 // Runs of elementwise ops in a step fused into one generated loop over rows and elements, intermediates kept in locals.
 import { evalDim } from "../ir/dims.js";
+import { usersOf } from "../ir/graph.js";
 import type { Node, NodeId } from "../ir/ir.js";
 import { Op, opInfo, type OpsIn } from "../ir/ops.js";
 import { binaryFns, unaryFns } from "../interp/kernels.js";
@@ -209,8 +210,7 @@ export function planStages(nodes: readonly Node[], all: readonly Node[], env: Di
   // Slices of values from outside the stages that only elementwise members read: never copied out, each member reads
   // its piece of the outside value in place, by offset.
   const inStages = new Set(nodes.map((n) => n.id));
-  const readersOf = new Map<NodeId, Node[]>();
-  for (const n of nodes) for (const a of n.args) readersOf.set(a, [...(readersOf.get(a) ?? []), n]);
+  const readersOf = usersOf(nodes);
   const inPlace = new Map<NodeId, { of: NodeId; off: number }>();
   for (const n of nodes) {
     const src = n.args[0]!;

@@ -1,6 +1,6 @@
 // A scan as one fused kernel: all T steps for the whole batch forward, and backpropagation through time with the VJP.
 import { evalDim } from "../ir/dims.js";
-import { reachable } from "../ir/graph.js";
+import { reachable, usersOf } from "../ir/graph.js";
 import type { CellIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { gradName, newStateName, readName, savedName, stepVjp, type StepVjp } from "../passes/vjp.js";
@@ -69,8 +69,7 @@ export class FusedScan implements ScanKernel {
     for (const n of step.nodes) isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]);
     // A slice of a hoisted value read only by the step is taken there (a fused loop reads it in place, by offset),
     // not copied out for all steps at once.
-    const readers = new Map<NodeId, Node[]>();
-    for (const n of step.nodes) for (const a of n.args) readers.set(a, [...(readers.get(a) ?? []), n]);
+    const readers = usersOf(step.nodes);
     const outputIds = new Set(step.outputs.map((o) => o.node));
     for (const n of step.nodes)
       if (!isRecurrent[n.id] && n.batched && n.op === Op.Slice && !outputIds.has(n.id) && (readers.get(n.id) ?? []).every((u) => isRecurrent[u.id])) isRecurrent[n.id] = true;

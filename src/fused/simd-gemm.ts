@@ -131,7 +131,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const M = up(m, 4), N = up(n, 8);
   const kc = Math.min(k, KC);
   // Offsets of operands that are views of the kernel memory, read before anything here grows it (growing loses views).
-  const held = (x: Float32Array, off: number) => (mem.holds(x) ? x.byteOffset / 4 + off : undefined);
+  const held = (x: Float32Array, off: number) => { const at = mem.offsetOf(x); return at === undefined ? undefined : at + off; };
   const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
   // In place: A read where it is (whole rows, one pass), B too, C written where it is.
   const aIn = aHeld !== undefined && M === m && k === kc;

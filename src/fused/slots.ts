@@ -57,9 +57,7 @@ export function rowsAt(p: Place, length: number, shape: readonly number[], share
 
 /** A value's offset in the kernel memory (in floats), or undefined when it is an array of its own. */
 export function heapOffset(v: Rows): number | undefined {
-  if (v instanceof HeapRows) return v.at;
-  const mem = kernelMemory();
-  return mem?.holds(v.data) ? v.data.byteOffset / 4 : undefined;
+  return v instanceof HeapRows ? v.at : kernelMemory()?.offsetOf(v.data);
 }
 
 /** The same value with another shape (a reshape), kept where it is. */

@@ -3,7 +3,7 @@
 import { dimEquals, type Dim } from "../ir/dims.js";
 import type { CellIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import { reachable, stageOf } from "../ir/graph.js";
+import { liveNodes, stageOf, usersOf } from "../ir/graph.js";
 import { copy, rebuild, type Emitter } from "./rebuild.js";
 
 interface Group {
@@ -20,13 +20,7 @@ const isZero = (d: Dim) => d.size === 0;
 export function stackAdds(ir: CellIR): CellIR {
   const stage = stageOf(ir);
   // Uses by live nodes only: earlier passes leave dead nodes for dce to remove.
-  const live = new Set(reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.flatMap((st) => [st.update, st.init])]).map((n) => n.id));
-  const users = new Map<NodeId, Node[]>();
-  for (const n of ir.nodes) if (live.has(n.id)) for (const a of n.args) {
-    const us = users.get(a);
-    if (us) us.push(n);
-    else users.set(a, [n]);
-  }
+  const users = usersOf(liveNodes(ir));
   const groups = new Map<NodeId, Group>();
   for (const g of ir.nodes) {
     if (stage[g.id] !== 2 || g.shape.length !== 1) continue;

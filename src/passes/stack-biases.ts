@@ -2,8 +2,8 @@
 // becomes `(F + (c_1 ⧺ … ⧺ c_K))[r_k]`, so the biases ride along the input projection (a product that starts from
 // them) instead of costing one add per gate over every step.
 import { dimEquals, type Dim } from "../ir/dims.js";
-import { reachable, stageOf } from "../ir/graph.js";
-import type { CellIR, Node, NodeId } from "../ir/ir.js";
+import { liveNodes, stageOf, usersOf } from "../ir/graph.js";
+import type { CellIR, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { copy, rebuild } from "./rebuild.js";
 
@@ -15,9 +15,7 @@ interface Biased {
 
 export function stackBiases(ir: CellIR): CellIR {
   const stage = stageOf(ir);
-  const live = new Set(reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.flatMap((st) => [st.update, st.init])]).map((n) => n.id));
-  const users = new Map<NodeId, Node[]>();
-  for (const n of ir.nodes) if (live.has(n.id)) for (const a of n.args) users.set(a, [...(users.get(a) ?? []), n]);
+  const users = usersOf(liveNodes(ir));
   const found = new Map<NodeId, Biased>();
   const adds = new Map<NodeId, NodeId>(); // an add of a bias to a slice → the slice
   for (const f of ir.nodes) {

@@ -75,6 +75,7 @@ export class Trainer {
   private readonly probabilities: boolean;
 
   constructor(readonly ir: ModelIR, readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, readonly opts: TrainOptions) {
+    this.lr = opts.learningRate;
     const out = ir.outputs.find((o) => o.name === opts.output);
     if (!out) throw new RnncError("RNN0605", `model \`${ir.name}\` has no output \`${opts.output}\``, [`its outputs are ${ir.outputs.map((o) => o.name).join(", ")}`]);
     const node = ir.nodes[out.node]!;
@@ -160,13 +161,14 @@ export class Trainer {
         if (norm > this.opts.clipNorm) g = Object.fromEntries(Object.entries(g).map(([k, x]) => [k, tf.mul(x, this.opts.clipNorm! / norm)]));
       }
       this.optimizer.applyGradients(g);
-      const decay = this.opts.weightDecay ? 1 - (Number.isNaN(this.lr) ? this.opts.learningRate : this.lr) * this.opts.weightDecay : 1;
+      const decay = this.opts.weightDecay ? 1 - this.lr * this.opts.weightDecay : 1;
       if (decay !== 1) for (const v of vars) if (v.rank >= 2) v.assign(tf.mul(v, decay));
     });
     tf.dispose(Object.values(p.grads));
   }
 
-  private lr = NaN;
+  /** The learning rate the optimizer steps with (the option's, until a schedule sets another). */
+  private lr: number;
   /** The learning rate of the next steps (a schedule sets it before each). */
   setLearningRate(lr: number): void {
     if (lr === this.lr) return;
