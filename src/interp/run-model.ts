@@ -1,7 +1,8 @@
 // The reference interpreter for models: one example at a time, sequences as lists of steps of each example's own length.
 import { RnncError } from "../diagnostics/errors.js";
 import { setOwn } from "../runtime/record.js";
-import type { LayerInfo, ModelIR, Node, NodeId } from "../ir/ir.js";
+import type { LayerInfo, ModelIR, Node } from "../ir/ir.js";
+import { driveModel, drivenValue, type Driven, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
 import { Op } from "../ir/ops.js";
 import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
@@ -13,10 +14,8 @@ import type { ModelOutput, ModelRunInput, Stepper, StepperFactory } from "../run
 
 export type { ModelOutput, ModelRunInput, Stepper, StepperFactory };
 
-type Value =
-  | { readonly kind: "one"; readonly t: Tensor }
-  | { readonly kind: "seq"; readonly steps: readonly Tensor[] }
-  | { readonly kind: "states"; readonly states: ReadonlyMap<string, Tensor> };
+/** One example's value: a single tensor, or a sequence as a list of its own steps. */
+type Value = { readonly kind: "one"; readonly t: Tensor } | { readonly kind: "seq"; readonly steps: readonly Tensor[] };
 
 function asOne(v: Value): Tensor {
   if (v.kind !== "one") throw new Error(`internal: expected a single value, got ${v.kind}`);
@@ -25,10 +24,6 @@ function asOne(v: Value): Tensor {
 function asSeq(v: Value): readonly Tensor[] {
   if (v.kind !== "seq") throw new Error(`internal: expected a sequence, got ${v.kind}`);
   return v.steps;
-}
-function asStates(v: Value): ReadonlyMap<string, Tensor> {
-  if (v.kind !== "states") throw new Error(`internal: expected states, got ${v.kind}`);
-  return v.states;
 }
 
 const scalar = (v: number, p: Precision): Tensor => {
@@ -63,32 +58,27 @@ export class ModelRunner {
     return this.makeStepper(l.info, l.env, l.params, this.p, initial);
   }
 
-  /** Initial states from an `init` value: a record in order, or one value for the first state. */
-  private initial(layer: string, init: Value | undefined): Map<string, Tensor> {
-    if (!init) return new Map();
-    const names = this.layers.get(layer)!.info.ir.states.map((s) => s.name);
-    if (init.kind === "states") return new Map([...init.states.values()].map((t, i) => [names[i]!, t]));
-    if (init.kind === "one") return new Map([[names[0]!, init.t]]);
-    throw new Error("internal: a sequence as initial state");
-  }
-
   run(input: ModelRunInput): Record<string, ModelOutput> {
     const { ir, p } = this;
     const batch = validateModelInputs(ir, this.env, input.inputs, input.lengths);
-    const perExample: Value[][] = [];
-    for (let b = 0; b < batch; b++) perExample.push(this.example(input, b));
+    const perExample: Driven<Value>[][] = [];
+    for (let b = 0; b < batch; b++) perExample.push(driveModel(ir, this.backend(input, b)));
     const out: Record<string, ModelOutput> = {};
     for (const o of ir.outputs) {
       const node = ir.nodes[o.node]!;
       const vals = perExample.map((v) => v[o.node]!);
       const first = vals[0]!;
       if (first.kind === "states") {
+        const recs = vals.map((v) => (v as Extract<Driven<Value>, { kind: "states" }>).states);
         const names = [...first.states.keys()];
-        setOwn(out, o.name, { states: Object.fromEntries(names.map((n) => [n, stack(vals.map((v) => asStates(v).get(n)!), [...first.states.get(n)!.shape], p)])) });
-      } else if (first.kind === "one") {
-        setOwn(out, o.name, { tensor: stack(vals.map(asOne), [...first.t.shape], p) });
+        setOwn(out, o.name, { states: Object.fromEntries(names.map((n) => [n, stack(recs.map((r) => asOne(r.get(n)!)), [...asOne(first.states.get(n)!).shape], p)])) });
+        continue;
+      }
+      const values = vals.map(drivenValue);
+      if (first.v.kind === "one") {
+        setOwn(out, o.name, { tensor: stack(values.map(asOne), [...first.v.t.shape], p) });
       } else {
-        const seqs = vals.map(asSeq);
+        const seqs = values.map(asSeq);
         const shape = concreteShape(node.shape, this.env, `output ${o.name}`);
         const T = Math.max(0, ...seqs.map((s) => s.length));
         const pad = alloc(shape, p);
@@ -101,82 +91,72 @@ export class ModelRunner {
     return out;
   }
 
-  private example(input: ModelRunInput, b: number): Value[] {
-    const { ir, p, env } = this;
-    const v: Value[] = [];
-    const one = (id: NodeId): Tensor => asOne(v[id]!);
-    const seqOf = (id: NodeId): readonly Tensor[] => asSeq(v[id]!);
-    for (const n of ir.nodes) v[n.id] = this.evaluate(n, v, one, seqOf, input, b, env, p);
-    return v;
-  }
-
-  private evaluate(n: Node, v: Value[], one: (id: NodeId) => Tensor, seqOf: (id: NodeId) => readonly Tensor[], input: ModelRunInput, b: number, env: DimEnv, p: Precision): Value {
-    const layer = n.attrs.layer;
-    switch (n.op) {
-      case Op.Input: {
+  /** The constructs for example `b` of the input: the definition of what each one means. */
+  private backend(input: ModelRunInput, b: number): ModelBackend<Value> {
+    const { p, env } = this;
+    const info = (n: Node) => this.layers.get(n.attrs.layer!)!.info;
+    return {
+      input: (n) => {
         const t = index0(input.inputs[n.attrs.name!]!, b, p);
         if (!n.seq) return { kind: "one", t };
         const len = input.lengths?.[n.attrs.name!]?.[b] ?? t.shape[0]!;
         return { kind: "seq", steps: Array.from({ length: len }, (_, k) => index0(t, k, p)) };
-      }
-      case Op.Apply: {
-        const ins = new Map(this.layers.get(layer!)!.info.ir.inputs.map((inp, k) => [inp.name, one(n.args[k]!)]));
-        return { kind: "one", t: firstOut(this.stepper(layer!).step(ins), this.layers.get(layer!)!.info) };
-      }
-      case Op.Map: case Op.Scan: {
-        const info = this.layers.get(layer!)!.info;
-        const xs = info.ir.inputs.map((_, k) => seqOf(n.args[k]!));
-        const init = n.attrs.hasInit ? v[n.args[n.args.length - 1]!] : undefined;
-        const T = xs[0]!.length;
-        const steps: Tensor[] = new Array(T);
-        let s = this.stepper(layer!, this.initial(layer!, init));
-        for (let k = 0; k < T; k++) {
-          const t = n.attrs.reverse ? T - 1 - k : k;
-          if (n.op === Op.Map) s = this.stepper(layer!);
-          steps[t] = firstOut(s.step(new Map(info.ir.inputs.map((inp, j) => [inp.name, xs[j]![t]!]))), info);
-        }
-        this.finals.set(n.id, s.states());
-        return { kind: "seq", steps };
-      }
-      case Op.Generate: {
-        const info = this.layers.get(layer!)!.info;
-        const init = n.attrs.hasInit ? v[n.args[0]!] : undefined;
-        const s = this.stepper(layer!, this.initial(layer!, init));
+      },
+      constant: (n) => ({ kind: "one", t: kernel(n, [], env, p) }),
+      pointwise: (n, args) => {
+        const seqArg = args.find((a) => a.kind === "seq");
+        if (!seqArg) return { kind: "one", t: kernel(n, args.map(asOne), env, p) };
+        return { kind: "seq", steps: asSeq(seqArg).map((_, t) => kernel(n, args.map((a) => (a.kind === "seq" ? a.steps[t]! : asOne(a))), env, p)) };
+      },
+      [Op.Apply]: (n, xs) => {
+        const l = info(n);
+        return { kind: "one", t: firstOut(this.stepper(l.name).step(new Map(l.ir.inputs.map((inp, k) => [inp.name, asOne(xs[k]!)]))), l) };
+      },
+      [Op.Map]: (n, xs) => this.scan(n, xs, undefined).seq,
+      [Op.Scan]: (n, xs, init) => this.scan(n, xs, init),
+      [Op.Generate]: (n, start, init) => {
+        const l = info(n);
+        const s = this.stepper(l.name, startOf(init));
         const rng = mulberry32(seedFor(input.seed ?? 0, `generate:${n.id}:${b}`));
         const tokens = n.dtype === "int";
-        let x = tokens ? scalar(n.attrs.startToken!, p) : one(n.args[n.attrs.hasInit ? 1 : 0]!);
+        let x = tokens ? scalar(n.attrs.startToken!, p) : asOne(start!);
         const steps: Tensor[] = [];
         for (let k = 0; k < n.attrs.steps!; k++) {
-          const y = firstOut(s.step(new Map([[info.ir.inputs[0]!.name, x]])), info);
+          const y = firstOut(s.step(new Map([[l.ir.inputs[0]!.name, x]])), l);
           if (!tokens) { steps.push(y); x = y; continue; }
           const next = n.attrs.temperature! > 0 ? sample(y, n.attrs.temperature!, rng, p) : argmax(y);
           if (next === n.attrs.until) break;
           x = scalar(next, p);
           steps.push(x);
         }
-        this.finals.set(n.id, s.states());
-        return { kind: "seq", steps };
-      }
-      case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
-      case Op.States: return { kind: "states", states: new Map(n.attrs.names!.map((name, k) => [name, asOne(v[n.args[k]!]!)])) };
-      case Op.Field: return { kind: "one", t: asStates(v[n.args[0]!]!).get(n.attrs.name!)! };
-      case Op.Last: {
-        const steps = seqOf(n.args[0]!);
+        return { seq: { kind: "seq", steps }, finals: finalsOf(s) };
+      },
+      [Op.Last]: (_n, seq) => {
+        const steps = asSeq(seq);
         if (!steps.length) throw new RnncError("RNN0605", "`last` of an empty sequence: a length is 0", ["every sequence needs at least one step"]);
         return { kind: "one", t: steps[steps.length - 1]! };
-      }
-      default: {
-        const args = n.args.map((a) => v[a]!);
-        const seqArg = args.find((a) => a.kind === "seq");
-        if (!seqArg) return { kind: "one", t: kernel(n, args.map(asOne), env, p) };
-        const steps = asSeq(seqArg).map((_, t) => kernel(n, args.map((a) => (a.kind === "seq" ? a.steps[t]! : asOne(a))), env, p));
-        return { kind: "seq", steps };
-      }
-    }
+      },
+    };
   }
 
-  private readonly finals = new Map<NodeId, Map<string, Tensor>>();
+  /** A scan (or a map: a fresh stepper every step) over one example's sequences. */
+  private scan(n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> {
+    const l = this.layers.get(n.attrs.layer!)!.info;
+    const seqs = xs.map(asSeq);
+    const T = seqs[0]!.length;
+    const steps: Tensor[] = new Array(T);
+    let s = this.stepper(l.name, startOf(init));
+    for (let k = 0; k < T; k++) {
+      const t = n.attrs.reverse ? T - 1 - k : k;
+      if (n.op === Op.Map) s = this.stepper(l.name);
+      steps[t] = firstOut(s.step(new Map(l.ir.inputs.map((inp, j) => [inp.name, seqs[j]![t]!]))), l);
+    }
+    return { seq: { kind: "seq", steps }, finals: finalsOf(s) };
+  }
 }
+
+const startOf = (init: StatesOf<Value> | undefined): Map<string, Tensor> => new Map([...(init ?? [])].map(([k, v]) => [k, asOne(v)]));
+const finalsOf = (s: Stepper): StatesOf<Value> => new Map([...s.states()].map(([k, t]) => [k, { kind: "one", t }]));
 
 function firstOut(outs: Map<string, Tensor>, info: LayerInfo): Tensor {
   return outs.get(info.ir.outputs[0]!.name)!;
