@@ -1,6 +1,7 @@
 // A whole model over a batch on the fused kernels: scans, maps and applies as fused scans, the rest over all rows at once.
 import { RnncError } from "../diagnostics/errors.js";
-import type { ModelIR, Node, NodeId } from "../ir/ir.js";
+import type { ModelIR, Node } from "../ir/ir.js";
+import { driveModel, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
 import { Op, opInfo } from "../ir/ops.js";
 import { optimize } from "../passes/pipeline.js";
 import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
@@ -13,8 +14,7 @@ import { FusedScan, fusedUnsupported } from "./scan.js";
 /** A value for the whole batch: single values [B·size], sequences time-major [T·B·size] with each example's length. */
 type BatchValue =
   | { readonly kind: "one"; readonly data: Float32Array; readonly shape: readonly number[] }
-  | { readonly kind: "seq"; readonly data: Float32Array; readonly shape: readonly number[]; readonly T: number; readonly lengths: readonly number[] }
-  | { readonly kind: "states"; readonly states: ReadonlyMap<string, Float32Array>; readonly shapes: ReadonlyMap<string, readonly number[]> };
+  | { readonly kind: "seq"; readonly data: Float32Array; readonly shape: readonly number[]; readonly T: number; readonly lengths: readonly number[] };
 
 /** Why a model cannot run batched here (the caller then runs it an example at a time), or undefined when it can. */
 export function batchedUnsupported(ir: ModelIR): string | undefined {
@@ -54,16 +54,16 @@ export class BatchedModelRunner {
   run(input: ModelRunInput): Record<string, ModelOutput> {
     const { ir } = this;
     const B = validateModelInputs(ir, this.env, input.inputs, input.lengths);
-    const v: BatchValue[] = [];
-    for (const n of ir.nodes) v[n.id] = this.evaluate(n, v, input, B);
+    const v = driveModel(ir, this.backend(input, B));
     const out: Record<string, ModelOutput> = {};
     for (const o of ir.outputs) {
-      const val = v[o.node]!;
+      const d = v[o.node]!;
       let res: ModelOutput;
-      if (val.kind === "states") res = { states: Object.fromEntries([...val.states].map(([k, d]) => [k, { shape: [B, ...val.shapes.get(k)!], data: d }])) };
-      else if (val.kind === "one") res = { tensor: { shape: [B, ...val.shape], data: val.data } };
+      if (d.kind === "states") res = { states: Object.fromEntries([...d.states].map(([k, s]) => [k, { shape: [B, ...s.shape], data: s.data }])) };
+      else if (d.v.kind === "one") res = { tensor: { shape: [B, ...d.v.shape], data: d.v.data } };
       else {
         // As long as the longest example (the interpreter's convention), zero past each length.
+        const val = d.v;
         const T = Math.max(0, ...val.lengths);
         res = { tensor: { shape: [B, T, ...val.shape], data: batchMajor(val.data.subarray(0, T * B * sizeOf(val.shape)), T, B) }, lengths: [...val.lengths] };
       }
@@ -76,79 +76,63 @@ export class BatchedModelRunner {
     return concreteShape(n.shape, this.env, what);
   }
 
-  private evaluate(n: Node, v: readonly BatchValue[], input: ModelRunInput, B: number): BatchValue {
-    switch (n.op) {
-      case Op.Input: {
+  /** The constructs over the whole batch: sequences stay time-major from the input to the output. */
+  private backend(input: ModelRunInput, B: number): ModelBackend<BatchValue> {
+    return {
+      input: (n) => {
         const t = input.inputs[n.attrs.name!]!;
         const shape = this.shape(n, `input ${n.attrs.name}`);
         if (!n.seq) return { kind: "one", data: Float32Array.from(t.data), shape };
         const T = t.shape[1]!;
         const lengths = input.lengths?.[n.attrs.name!] ?? Array(B).fill(T);
         return { kind: "seq", data: zeroPadding(timeMajor(Float32Array.from(t.data), B, T), T, B, lengths), shape, T, lengths };
-      }
-      case Op.Apply: case Op.Map: case Op.Scan: return this.layer(n, v, B);
-      case Op.Final: return this.finals.get(n.args[0]!)!;
-      case Op.States: {
-        const given = n.args.map((a) => v[a] as Extract<BatchValue, { kind: "one" }>);
-        return { kind: "states", states: new Map(n.attrs.names!.map((name, k) => [name, given[k]!.data])), shapes: new Map(n.attrs.names!.map((name, k) => [name, given[k]!.shape])) };
-      }
-      case Op.Field: {
-        const s = v[n.args[0]!] as Extract<BatchValue, { kind: "states" }>;
-        return { kind: "one", data: s.states.get(n.attrs.name!)!, shape: s.shapes.get(n.attrs.name!)! };
-      }
-      case Op.Last: {
-        const s = v[n.args[0]!] as Extract<BatchValue, { kind: "seq" }>;
-        if (s.lengths.some((l) => l === 0)) throw new RnncError("RNN0605", "`last` of an empty sequence: a length is 0", ["every sequence needs at least one step"]);
-        const size = sizeOf(s.shape);
-        const data = new Float32Array(B * size);
-        for (let b = 0; b < B; b++) data.set(s.data.subarray(((s.lengths[b]! - 1) * B + b) * size, ((s.lengths[b]! - 1) * B + b + 1) * size), b * size);
-        return { kind: "one", data, shape: s.shape };
-      }
-      case Op.Param: case Op.Const: return { kind: "one", data: new Float32Array(0), shape: [] }; // read through evalRows below
-      default: {
+      },
+      constant: (n) => ({ kind: "one", data: repeat(Float32Array.of(n.attrs.value!), B), shape: [] }),
+      pointwise: (n, args) => {
         // A model-level op: over all rows (time-major steps, or the batch), padding zeroed again after.
-        const args = n.args.map((a) => v[a]!);
-        const seq = args.find((a) => a.kind === "seq") as Extract<BatchValue, { kind: "seq" }> | undefined;
+        const seq = args.find((a) => a.kind === "seq");
         const R = seq ? seq.T * B : B;
         const rows = n.args.map((a, k) => {
           const arg = this.ir.nodes[a]!;
           if (arg.op === Op.Const) return sharedRows(Float32Array.of(arg.attrs.value!), []);
-          if (arg.op === Op.Param) throw new Error("internal: a model-level param");
-          const x = args[k] as Exclude<BatchValue, { kind: "states" }>;
-          return batchRows(x.data, x.shape, R);
+          return batchRows(args[k]!.data, args[k]!.shape, R);
         });
         const r = evalRows(n, rows, this.env, R);
         const shape = this.shape(n, "a value");
         const data = r.shared ? repeat(r.data, R) : r.data;
         return seq ? { kind: "seq", data: zeroPadding(data, seq.T, B, seq.lengths), shape, T: seq.T, lengths: seq.lengths } : { kind: "one", data, shape };
-      }
-    }
+      },
+      [Op.Apply]: (n, xs) => this.layer(n, xs, undefined, B).seq,
+      [Op.Map]: (n, xs) => this.layer(n, xs, undefined, B).seq,
+      [Op.Scan]: (n, xs, init) => this.layer(n, xs, init, B),
+      [Op.Generate]: () => { throw new Error("internal: generate on the batched runner (see batchedUnsupported)"); },
+      [Op.Last]: (_n, s) => {
+        if (s.kind !== "seq") throw new Error("internal: last of a single value");
+        if (s.lengths.some((l) => l === 0)) throw new RnncError("RNN0605", "`last` of an empty sequence: a length is 0", ["every sequence needs at least one step"]);
+        const size = sizeOf(s.shape);
+        const data = new Float32Array(B * size);
+        for (let b = 0; b < B; b++) data.set(s.data.subarray(((s.lengths[b]! - 1) * B + b) * size, ((s.lengths[b]! - 1) * B + b + 1) * size), b * size);
+        return { kind: "one", data, shape: s.shape };
+      },
+    };
   }
 
-  private readonly finals = new Map<NodeId, BatchValue>();
-
   /** A layer over the batch: a scan with its states, a map or apply as a scan of a stateless cell. */
-  private layer(n: Node, v: readonly BatchValue[], B: number): BatchValue {
+  private layer(n: Node, xs: readonly BatchValue[], init: StatesOf<BatchValue> | undefined, B: number): Scanned<BatchValue> {
     const layer = n.attrs.layer!;
     const k = this.kernel(layer);
     const cell = k.cell;
-    const xs = cell.inputs.map((_, j) => v[n.args[j]!]! as Exclude<BatchValue, { kind: "states" }>);
     const first = xs[0]!;
     const T = first.kind === "seq" ? first.T : 1;
     const lengths = first.kind === "seq" ? first.lengths : undefined;
-    const init = new Map<string, Float32Array>();
-    if (n.attrs.hasInit) {
-      const given = v[n.args[n.args.length - 1]!]!;
-      if (given.kind === "states") [...given.states.values()].forEach((d, i) => init.set(cell.states[i]!.name, d));
-      else if (given.kind === "one") init.set(cell.states[0]!.name, given.data);
-    }
+    const start = new Map([...(init ?? [])].map(([name, d]) => [name, d.data]));
     const out = k.forward(this.params.get(layer)!, {
-      T, B, xs: xs.map((x) => x.data), ...(init.size ? { init } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
+      T, B, xs: xs.map((x) => x.data), ...(start.size ? { init: start } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
       ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}),
     }, false);
     const shape = this.shape(n, "a layer's output");
-    this.finals.set(n.id, { kind: "states", states: out.finals, shapes: new Map(cell.states.map((s) => [s.name, concreteShape(s.shape, k.env, `state ${s.name}`)])) });
-    return n.op === Op.Apply ? { kind: "one", data: out.ys[0]!, shape } : { kind: "seq", data: out.ys[0]!, shape, T, lengths: lengths! };
+    const finals = new Map(cell.states.map((s) => [s.name, { kind: "one" as const, data: out.finals.get(s.name)!, shape: concreteShape(s.shape, k.env, `state ${s.name}`) }]));
+    return { seq: n.op === Op.Apply ? { kind: "one", data: out.ys[0]!, shape } : { kind: "seq", data: out.ys[0]!, shape, T, lengths: lengths! }, finals };
   }
 }
 
