@@ -4,11 +4,11 @@ import { FusedScan } from "../fused/scan.js";
 import type { CellIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { concreteShape } from "../runtime/dims.js";
-import { stepBlocks, stepsOf } from "./cell.js";
 
 export interface FusedCall {
-  /** Per cell input: its steps ([B, …] each, in time order). */
-  readonly xs: readonly (readonly tf.Tensor[])[];
+  /** Per cell input: the sequence time-major, [T·B, …]. */
+  readonly xs: readonly tf.Tensor[];
+  readonly T: number;
   /** Given initial states by name ([B, …]); the others start from their declared constants. */
   readonly init: ReadonlyMap<string, tf.Tensor>;
   /** The cell's params by IR name (tf.Variables when training). */
@@ -20,20 +20,20 @@ export interface FusedCall {
   readonly training: boolean;
 }
 
-/** The first output's steps and every final state, computed by the fused kernel as one differentiable op. */
-export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Tensor[]; finals: Map<string, tf.Tensor> } {
+/** The first output, time-major [T·B, …], and every final state, computed by the fused kernel as one differentiable op. */
+export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor; finals: Map<string, tf.Tensor> } {
   const cell: CellIR = kernel.cell;
   const env: DimEnv = kernel.env;
   const B = call.batch;
-  const T = call.xs[0]!.length;
+  const T = call.T;
   const shapeOf = (s: CellIR["states"][number]["shape"], what: string) => concreteShape(s, env, what);
   const yShape = shapeOf(cell.nodes[cell.outputs[0]!.node]!.shape, "the output");
   const stateShapes = cell.states.map((s) => shapeOf(s.shape, `state ${s.name}`));
   const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
   const initNames = cell.states.map((s) => s.name).filter((n) => call.init.has(n));
   const paramNames = cell.params.map((p) => p.name);
-  // Every input of the op: time-major sequences [T*B, …], given initial states, params.
-  const seqs = call.xs.map((steps) => (T === 0 ? tf.zeros([0]) : tf.concat(steps.map((s) => tf.reshape(s, [-1])), 0)));
+  // Every input of the op: time-major sequences [T*B, …] as they come, given initial states, params.
+  const seqs = call.xs;
   const inputs = [...seqs, ...initNames.map((n) => call.init.get(n)!), ...paramNames.map((n) => call.params.get(n)!)];
   // The kernel only reads its inputs, so float data is used as tfjs gives it; token ids become floats.
   const data = (t: tf.Tensor) => { const d = t.dataSync(); return d instanceof Float32Array ? d : Float32Array.from(d); };
@@ -78,8 +78,7 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
   });
   const packed = call.training ? f(...inputs) : tf.tensor1d(forward(inputs, false).packed);
   const yLen = T * B * size(yShape);
-  // Steps cut through blocks of about √T steps: on wasm a cut costs time in proportion to what it is cut from.
-  const steps = T === 0 ? [] : stepsOf(stepBlocks(tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]), T));
+  const ys = tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]);
   const finals = new Map<string, tf.Tensor>();
   let at = yLen;
   cell.states.forEach((s, k) => {
@@ -87,5 +86,5 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { steps: tf.Ten
     finals.set(s.name, tf.reshape(tf.slice(packed, [at], [n]), [B, ...stateShapes[k]!]));
     at += n;
   });
-  return { steps, finals };
+  return { ys, finals };
 }

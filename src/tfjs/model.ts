@@ -1,19 +1,61 @@
 // A model lowered to tfjs: sequence constructs as loops over batched cell steps, masks for variable lengths.
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR, Node } from "../ir/ir.js";
-import { reachable } from "../ir/graph.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { layerEnv } from "../runtime/dims.js";
-import { blockSizes, stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
+import { stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
+import { driveModel, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
+import { concreteShape } from "../runtime/dims.js";
 import { optimize } from "../passes/pipeline.js";
 import { FusedScan, fusedUnsupported } from "../fused/scan.js";
 import { fusedScanOp } from "./fused.js";
 
-/** A sequence: one [batch, …] tensor per step, and each example's length; inputs also keep their steps stacked time-major ([T*batch, …]). */
-export interface TfSeq { readonly kind: "seq"; readonly steps: readonly tf.Tensor[]; readonly lengths: readonly number[]; readonly blocks?: readonly StepBlock[] }
+/**
+ * A sequence for the whole batch: one time-major tensor [T·B, …] (the form the fused kernels read and write, handed
+ * between layers as it is) and each example's length; its steps ([B, …] each) are cut from it only where a construct
+ * runs step by step, once, through blocks (see stepBlocks). Steps past an example's length hold anything: outputs and
+ * losses mask them.
+ */
+export class TfSeq {
+  readonly kind = "seq";
+  private cutSteps: readonly tf.Tensor[] | undefined;
+  private cutBlocks: readonly StepBlock[] | undefined;
+  private joined: tf.Tensor | undefined;
+
+  private constructor(readonly T: number, readonly batch: number, readonly lengths: readonly number[], from: { tm?: tf.Tensor; steps?: readonly tf.Tensor[] }) {
+    this.joined = from.tm;
+    this.cutSteps = from.steps;
+  }
+
+  /** From a time-major tensor [T·B, …]. */
+  static timeMajor(tm: tf.Tensor, T: number, batch: number, lengths: readonly number[]): TfSeq {
+    return new TfSeq(T, batch, lengths, { tm });
+  }
+
+  /** From its steps [B, …] each (T ≥ 1). */
+  static ofSteps(steps: readonly tf.Tensor[], lengths: readonly number[]): TfSeq {
+    return new TfSeq(steps.length, lengths.length, lengths, { steps });
+  }
+
+  /** The whole sequence, time-major [T·B, …]. */
+  get tm(): tf.Tensor {
+    return (this.joined ??= tf.concat(this.cutSteps as tf.Tensor[], 0));
+  }
+
+  /** Consecutive steps stacked, about √T at a time (time-major, see stepBlocks). */
+  get blocks(): readonly StepBlock[] {
+    return (this.cutBlocks ??= this.T === 0 ? [] : stepBlocks(this.tm, this.T));
+  }
+
+  get steps(): readonly tf.Tensor[] {
+    return (this.cutSteps ??= stepsOf(this.blocks));
+  }
+}
+
 export type TfModelValue = ({ readonly kind: "one" } & TfValue) | TfSeq | { readonly kind: "states"; readonly states: ReadonlyMap<string, tf.Tensor> };
+type Value = ({ readonly kind: "one" } & TfValue) | TfSeq;
 
 export interface TfModelInput {
   /** Sequences [batch, time, ...] (int32 for token ids), single values [batch, ...]. */
@@ -56,15 +98,13 @@ export function loweringDefaults(backend: TfBackend): { optimize: boolean; disab
 /** Below this many steps a scan runs the cell as written (measured: one streaming step is 5-10× slower hoisted). */
 const MIN_STEPS_TO_HOIST = 4;
 
-/** A sequence's steps in blocks (see stepBlocks): an input's own, or consecutive steps stacked. */
-function blocksOf(s: TfSeq): readonly StepBlock[] {
-  if (s.blocks) return s.blocks;
-  let at = 0;
-  return blockSizes(s.steps.length).map((n) => {
-    const b = { t: tf.concat(s.steps.slice(at, at + n) as tf.Tensor[], 0), steps: n };
-    at += n;
-    return b;
-  });
+function asOne(v: Value): { readonly kind: "one" } & TfValue {
+  if (v.kind !== "one") throw new Error("internal: a sequence where a single value was expected");
+  return v;
+}
+function asSeq(v: Value): TfSeq {
+  if (v.kind !== "seq") throw new Error("internal: a single value where a sequence was expected");
+  return v;
 }
 
 export class TfModel {
@@ -89,71 +129,60 @@ export class TfModel {
   /** Every node's value; call inside tf.tidy (or a gradient tape), which owns the intermediates. */
   run(input: TfModelInput): TfModelValue[] {
     const batch = input.inputs[this.ir.inputs[0]!.name]!.shape[0]!;
-    const v: TfModelValue[] = [];
-    for (const n of input.only ? reachable(this.ir.nodes, input.only) : this.ir.nodes) v[n.id] = this.evaluate(n, v, input, batch);
-    return v;
+    return driveModel(this.ir, this.backend(input, batch), input.only).map((d) => (d.kind === "value" ? d.v
+      : { kind: "states", states: new Map([...d.states].map(([k, v]) => [k, batchedOf(asOne(v), batch)])) }));
   }
 
-  private evaluate(n: Node, v: readonly TfModelValue[], input: TfModelInput, batch: number): TfModelValue {
-    const seqOf = (i: number) => v[i] as TfSeq;
-    const oneOf = (i: number) => v[i] as { kind: "one" } & TfValue;
-    switch (n.op) {
-      case Op.Input: {
+  private backend(input: TfModelInput, batch: number): ModelBackend<Value> {
+    // A gradient is being recorded (a caller's own tf.variableGrads over a compiled module) counts as training.
+    const training = () => input.training || tf.engine().isTapeOn();
+    const one = (t: tf.Tensor): Value => ({ kind: "one", t, batched: true });
+    return {
+      input: (n) => {
         const t = input.inputs[n.attrs.name!]!;
-        if (!n.seq) return { kind: "one", t, batched: true };
+        if (!n.seq) return one(t);
         const T = t.shape[1]!;
-        // Time-major once ([T*batch, …]), cut into blocks and the blocks into steps (see stepBlocks): cheaper than unstacking the time axis.
-        const timeMajor = tf.reshape(tf.transpose(t, [1, 0, ...t.shape.slice(2).map((_, k) => k + 2)]), [T * batch, ...t.shape.slice(2)]);
-        const blocks = stepBlocks(timeMajor, T);
-        return { kind: "seq", steps: stepsOf(blocks), lengths: input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T), blocks };
-      }
-      case Op.Apply: {
-        const cell = this.cells.get(n.attrs.layer!)!;
-        const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(oneOf(n.args[k]!), batch)]));
-        return { kind: "one", t: this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs), batched: true };
-      }
-      // A gradient is being recorded (a caller's own tf.variableGrads over a compiled module) counts as training.
-      case Op.Map: case Op.Scan: return this.scan(n, v, batch, input.carry?.get(n.id), input.streaming, input.training || tf.engine().isTapeOn());
-      case Op.Generate: return this.generate(n, v, batch, input.seed ?? 0);
-      case Op.Final: return { kind: "states", states: this.finals.get(n.args[0]!)! };
-      case Op.States: return { kind: "states", states: new Map(n.attrs.names!.map((name, k) => [name, batchedOf(oneOf(n.args[k]!), batch)])) };
-      case Op.Field: return { kind: "one", t: (v[n.args[0]!] as { states: ReadonlyMap<string, tf.Tensor> }).states.get(n.attrs.name!)!, batched: true };
-      case Op.Last: {
-        const s = seqOf(n.args[0]!);
-        const T = s.steps.length;
-        if (s.lengths.every((l) => l === T)) return { kind: "one", t: s.steps[T - 1]!, batched: true };
-        // A one-hot selection over time (gatherND has no gradient in tfjs).
-        const stacked = tf.stack(s.steps as tf.Tensor[], 1);
-        const pick = tf.tensor2d(s.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t === l - 1 ? 1 : 0))), [batch, T], stacked.dtype as "float32" | "int32");
-        return { kind: "one", t: tf.sum(tf.mul(stacked, tf.reshape(pick, [batch, T, ...Array(stacked.rank - 2).fill(1)])), 1), batched: true };
-      }
-      default: {
-        const args = n.args.map((i) => v[i]!);
+        // Time-major once ([T·B, …]): every construct after this reads it, or its steps, as it is.
+        const tm = tf.reshape(tf.transpose(t, [1, 0, ...t.shape.slice(2).map((_, k) => k + 2)]), [T * batch, ...t.shape.slice(2)]);
+        return TfSeq.timeMajor(tm, T, batch, input.lengths?.[n.attrs.name!] ?? Array(batch).fill(T));
+      },
+      constant: (n) => ({ kind: "one", ...tfKernel(n, [], this.env, batch) }),
+      pointwise: (n, args) => {
         const seq = args.find((a): a is TfSeq => a.kind === "seq");
-        const at = (t: number): TfValue[] => args.map((a) => (a.kind === "seq" ? { t: a.steps[t]!, batched: true } : (a as TfValue)));
-        if (!seq) return { kind: "one", ...this.pointwise(n, at(0), batch) };
-        return { kind: "seq", steps: seq.steps.map((_, t) => this.pointwise(n, at(t), batch).t), lengths: seq.lengths };
-      }
-    }
-  }
-
-  private pointwise(n: Node, a: readonly TfValue[], batch: number): TfValue {
-    return tfKernel(n, a, this.env, batch);
+        if (!seq) return { kind: "one", ...tfKernel(n, args.map(asOne), this.env, batch) };
+        // Over every step at once: sequences time-major, a single value of each example repeated for every step.
+        const rows = seq.T * batch;
+        const whole = args.map((a): TfValue => (a.kind === "seq" ? { t: a.tm, batched: true }
+          : a.batched ? { t: tf.tile(a.t, [seq.T, ...a.t.shape.slice(1).map(() => 1)]), batched: true } : a));
+        return TfSeq.timeMajor(batchedOf(tfKernel(n, whole, this.env, rows), rows), seq.T, batch, seq.lengths);
+      },
+      [Op.Apply]: (n, xs) => {
+        const cell = this.cells.get(n.attrs.layer!)!;
+        const ins = new Map(cell.ir.inputs.map((inp, k) => [inp.name, batchedOf(asOne(xs[k]!), batch)]));
+        return one(this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs));
+      },
+      [Op.Map]: (n, xs) => this.scan(n, xs.map(asSeq), undefined, batch, undefined, false, training()).seq,
+      [Op.Scan]: (n, xs, init) => this.scan(n, xs.map(asSeq), init, batch, input.carry?.get(n.id), input.streaming, training()),
+      [Op.Generate]: (n, start, init) => this.generate(n, start, init, batch, input.seed ?? 0),
+      [Op.Last]: (_n, v) => {
+        const s = asSeq(v);
+        const T = s.T;
+        const rest = s.tm.shape.slice(1);
+        if (s.lengths.every((l) => l === T)) return one(tf.slice(s.tm, [(T - 1) * batch, ...rest.map(() => 0)], [batch, ...rest]));
+        // Each example's row at its own last step: a one-hot selection over time (gather's gradient is missing on wasm).
+        const pick = tf.tensor2d(Array.from({ length: T }, (_, t) => s.lengths.map((l) => (t === l - 1 ? 1 : 0))).flat(), [T, batch], s.tm.dtype as "float32" | "int32");
+        return one(tf.sum(tf.mul(tf.reshape(s.tm, [T, batch, ...rest]), tf.reshape(pick, [T, batch, ...rest.map(() => 1)])), 0));
+      },
+    };
   }
 
   private first(cell: TfCell, outputs: Map<string, tf.Tensor>): tf.Tensor {
     return outputs.get(cell.ir.outputs[0]!.name)!;
   }
 
-  private readonly finals = new Map<number, Map<string, tf.Tensor>>();
-
-  /** Initial states from `init`: a record in order, or one value for the first state. */
-  private initialFrom(cell: TfCell, init: TfModelValue | undefined, batch: number): Map<string, tf.Tensor> {
-    const names = cell.ir.states.map((s) => s.name);
-    if (!init) return new Map();
-    if (init.kind === "states") return new Map([...init.states.values()].map((t, i) => [names[i]!, t]));
-    if (init.kind === "one") return new Map([[names[0]!, batchedOf(init, batch)]]);
-    throw new Error("internal: a sequence as initial state");
+  /** Starting states by name, each [batch, …]. */
+  private static startOf(init: StatesOf<Value> | undefined, batch: number): Map<string, tf.Tensor> {
+    return new Map([...(init ?? [])].map(([k, v]) => [k, batchedOf(asOne(v), batch)]));
   }
 
   /** Each scan's history after its last step, by node: what a streaming caller carries into the next call. */
@@ -175,13 +204,13 @@ export class TfModel {
     return k;
   }
 
-  private scan(n: Node, v: readonly TfModelValue[], batch: number, carried: History | undefined, streaming = false, training = false): TfSeq {
-    const k = this.cells.get(n.attrs.layer!)!.ir.inputs.length;
-    const xs = n.args.slice(0, k).map((i) => v[i] as TfSeq);
+  private scan(n: Node, xs: readonly TfSeq[], init: StatesOf<Value> | undefined, batch: number, carried: History | undefined, streaming = false, training = false): Scanned<Value> {
     const layer = n.attrs.layer!;
+    const T = xs[0]!.T;
+    const lengths = xs[0]!.lengths;
     const why = n.op === Op.Map ? "no states to carry: its steps run as one batch" : this.opts.fused === false ? "fused kernels are off"
       : streaming || carried ? "streaming keeps each step's history"
-      : xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? `${xs[0]!.steps.length} step${xs[0]!.steps.length === 1 ? "" : "s"}: too short to repay the kernel's setup` : undefined;
+      : T < MIN_STEPS_TO_HOIST ? `${T} step${T === 1 ? "" : "s"}: too short to repay the kernel's setup` : undefined;
     const kernel = why ?? this.kernelFor(layer);
     const kind = n.op === Op.Map ? "map" : "scan";
     this.paths.set(n.id, typeof kernel === "string" ? { kind, layer, fused: false, why: kernel }
@@ -189,23 +218,20 @@ export class TfModel {
     if (typeof kernel !== "string") {
       const cell = this.cells.get(layer)!;
       const r = fusedScanOp(kernel, {
-        xs: xs.map((x) => x.steps), init: this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch), params: cell.params,
-        lengths: xs[0]!.lengths.some((l) => l !== xs[0]!.steps.length) ? xs[0]!.lengths : undefined, reverse: !!n.attrs.reverse, batch, training,
+        xs: xs.map((x) => x.tm), T, init: TfModel.startOf(init, batch), params: cell.params,
+        lengths: lengths.some((l) => l !== T) ? lengths : undefined, reverse: !!n.attrs.reverse, batch, training,
       });
-      this.finals.set(n.id, r.finals);
-      return { kind: "seq", steps: r.steps, lengths: xs[0]!.lengths };
+      return { seq: TfSeq.timeMajor(r.ys, T, batch, lengths), finals: TfModel.recordOf(r.finals) };
     }
     // Hoisting pays for its setup (stacking, static transposes) only over several steps.
-    const cell = (xs[0]!.steps.length < MIN_STEPS_TO_HOIST ? this.plainCells : this.cells).get(n.attrs.layer!)!;
-    const lengths = xs[0]!.lengths;
-    const T = xs[0]!.steps.length;
+    const cell = (T < MIN_STEPS_TO_HOIST ? this.plainCells : this.cells).get(n.attrs.layer!)!;
     const masked = lengths.some((l) => l !== T);
-    let history: History = carried ?? cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[k]!] : undefined, batch));
+    let history: History = carried ?? cell.initialHistory(batch, TfModel.startOf(init, batch));
     const steps: tf.Tensor[] = new Array(T);
     // Hoisting: the state-free part computed before the loop, a block of about √T steps at a time (time-major,
     // [steps*B, …]): one large product per block, and each step's part cut from its block, not from the whole.
     const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST ? undefined
-      : blocksOf(xs[0]!).flatMap((b, k) => TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, blocksOf(xs[j]!)[k]!.t])), b.steps * batch), b.steps));
+      : xs[0]!.blocks.flatMap((b, k) => TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.blocks[k]!.t])), b.steps * batch), b.steps));
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
@@ -221,16 +247,15 @@ export class TfModel {
       steps[t] = keep(y, tf.zerosLike(y));
       if (n.op === Op.Scan) history = new Map([...r.history].map(([name, h]) => [name, h.map((x, i) => keep(x, history.get(name)![i]!))]));
     }
-    this.finals.set(n.id, new Map([...history].map(([name, h]) => [name, h[0]!])));
     if (n.op === Op.Scan) this.histories.set(n.id, history);
-    return { kind: "seq", steps, lengths };
+    return { seq: T ? TfSeq.ofSteps(steps, lengths) : TfSeq.timeMajor(xs[0]!.tm.slice(0, 0), 0, batch, lengths), finals: TfModel.recordOf(new Map([...history].map(([name, h]) => [name, h[0]!]))) };
   }
 
-  private generate(n: Node, v: readonly TfModelValue[], batch: number, seed: number): TfSeq {
+  private generate(n: Node, start: Value | undefined, init: StatesOf<Value> | undefined, batch: number, seed: number): Scanned<Value> {
     const cell = this.cells.get(n.attrs.layer!)!;
-    let history = cell.initialHistory(batch, this.initialFrom(cell, n.attrs.hasInit ? v[n.args[0]!] : undefined, batch));
+    let history = cell.initialHistory(batch, TfModel.startOf(init, batch));
     const tokens = n.dtype === "int";
-    let x = tokens ? tf.fill([batch], n.attrs.startToken!, "int32") : batchedOf(v[n.args[n.attrs.hasInit ? 1 : 0]!] as TfValue, batch);
+    let x = tokens ? tf.fill([batch], n.attrs.startToken!, "int32") : batchedOf(asOne(start!), batch);
     const steps: tf.Tensor[] = [];
     const lengths: number[] = Array(batch).fill(-1);
     for (let k = 0; k < n.attrs.steps!; k++) {
@@ -250,7 +275,16 @@ export class TfModel {
     const final = lengths.map((l) => (l === -1 ? steps.length : l));
     // Steps at or after each example's end token are padding: zero them, as the interpreter leaves them out.
     const clean = steps.map((s, t) => tf.where(tf.reshape(tf.tensor1d(final.map((l) => t < l), "bool"), [batch, ...Array(s.rank - 1).fill(1)]), s, tf.zerosLike(s)));
-    this.finals.set(n.id, new Map([...history].map(([name, h]) => [name, h[0]!])));
-    return { kind: "seq", steps: clean, lengths: final };
+    const finals = TfModel.recordOf(new Map([...history].map(([name, h]) => [name, h[0]!])));
+    return { seq: clean.length ? TfSeq.ofSteps(clean, final) : TfSeq.timeMajor(tf.zeros([0, ...this.outShape(cell)]), 0, batch, final), finals };
+  }
+
+  private outShape(cell: TfCell): number[] {
+    return concreteShape(cell.ir.nodes[cell.ir.outputs[0]!.node]!.shape, cell.env, "the output");
+  }
+
+  /** Final states as the driver's record. */
+  private static recordOf(finals: ReadonlyMap<string, tf.Tensor>): StatesOf<Value> {
+    return new Map([...finals].map(([k, t]) => [k, { kind: "one", t, batched: true }]));
   }
 }

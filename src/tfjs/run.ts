@@ -43,9 +43,10 @@ export function collectOutputs(ir: ModelIR, env: DimEnv, values: readonly TfMode
     else if (v.kind === "one") setOwn(out, o.name, { tensor: v.batched ? v.t : tf.broadcastTo(v.t, [batch, ...v.t.shape]) });
     else {
       const shape = concreteShape(ir.nodes[o.node]!.shape, env, o.name);
-      const T = v.steps.length;
+      const T = v.T;
       const B = v.lengths.length;
-      const stacked = T ? tf.stack(v.steps as tf.Tensor[], 1) : tf.zeros([B, 0, ...shape]);
+      // Time-major [T·B, …] to batch-first [B, T, …].
+      const stacked = T ? tf.transpose(tf.reshape(v.tm, [T, B, ...shape]), [1, 0, ...shape.map((_, k) => k + 2)]) : tf.zeros([B, 0, ...shape], v.tm.dtype);
       const mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T], stacked.dtype as "int32" | "float32");
       setOwn(out, o.name, { tensor: tf.mul(stacked, tf.reshape(mask, [B, T, ...shape.map(() => 1)])), lengths: [...v.lengths] });
     }

@@ -93,21 +93,23 @@ export class Trainer {
     const values = this.model.run({ inputs, training, only: [this.outputNode], ...(batch.lengths ? { lengths: batch.lengths } : {}) });
     const v: TfModelValue = values[this.outputNode]!;
     const B = batch.targets.length;
+    // Time-major throughout, as the model gives its sequences: y [T, B, …], mask and targets [T, B].
     let y: tf.Tensor;
-    let mask: tf.Tensor;
+    let lengths: readonly number[];
     let T = 1;
     if (v.kind === "seq") {
-      T = v.steps.length;
-      y = tf.stack(v.steps as tf.Tensor[], 1);
-      mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T]);
+      T = v.T;
+      y = tf.reshape(v.tm, [T, B, ...v.tm.shape.slice(1)]);
+      lengths = v.lengths;
     } else if (v.kind === "one") {
-      y = tf.expandDims(v.t, 1);
-      mask = tf.ones([B, 1]);
+      y = tf.expandDims(v.t, 0);
+      lengths = Array(B).fill(1);
     } else throw new RnncError("RNN0605", `output \`${this.opts.output}\` is a set of states; train an output with values`);
+    const mask = tf.tensor2d(Array.from({ length: T }, (_, t) => lengths.map((l) => (t < l ? 1 : 0))).flat(), [T, B]);
     const valid = tf.maximum(tf.sum(mask), 1);
     if (this.opts.loss === "crossentropy") {
       const ids = batch.targets.map((t) => (Array.isArray(t) ? t : [t]) as number[]);
-      const targets = tf.tensor2d(ids.map((r) => Array.from({ length: T }, (_, t) => r[t] ?? 0)), [B, T], "int32");
+      const targets = tf.tensor2d(Array.from({ length: T }, (_, t) => ids.map((r) => r[t] ?? 0)).flat(), [T, B], "int32");
       const classes = y.shape[y.rank - 1]!;
       const logp = this.probabilities ? tf.log(tf.add(y, 1e-7)) : tf.logSoftmax(y);
       const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, classes)), -1);
@@ -115,11 +117,9 @@ export class Trainer {
       const correct = tf.cast(tf.equal(tf.argMax(y, -1), targets), "float32");
       return { loss, metric: tf.div(tf.sum(tf.mul(correct, mask)), valid) as tf.Scalar };
     }
-    const target = tf.tensor(batch.targets.flatMap((t) => {
-      const rows = (v.kind === "seq" ? t : [t]) as unknown[];
-      const width = y.shape.slice(2).reduce((a, b) => a * b, 1);
-      return Array.from({ length: T }, (_, k) => (k < rows.length ? ([rows[k]].flat(Infinity) as number[]) : Array(width).fill(0))).flat();
-    }), y.shape);
+    const width = y.shape.slice(2).reduce((a, b) => a * b, 1);
+    const rowsOf = batch.targets.map((t) => (v.kind === "seq" ? t : [t]) as unknown[]);
+    const target = tf.tensor(Array.from({ length: T }, (_, k) => rowsOf.map((rows) => (k < rows.length ? ([rows[k]].flat(Infinity) as number[]) : Array(width).fill(0)))).flat(2), y.shape);
     const sq = tf.square(tf.sub(y, target));
     const perStep = y.rank > 2 ? tf.mean(sq, y.shape.slice(2).map((_, i) => i + 2)) : sq;
     const loss = tf.div(tf.sum(tf.mul(perStep, mask)), valid) as tf.Scalar;
