@@ -80,7 +80,16 @@ export class ExprElaborator {
   }
 
   /** A node computed step by step from its arguments: a sequence when one of them is. */
-  private pointwise(op: Op, args: readonly NodeId[], shape: Shape, span: A.Span, attrs: Attrs = {}): NodeId {
+  private pointwise(op: Op, args: readonly NodeId[], shape: Shape, span: A.Span, attrs: Attrs = {}): NodeId | undefined {
+    const record = args.find((a) => this.b.nodes[a]!.op === Op.Final || this.b.nodes[a]!.op === Op.States);
+    if (record !== undefined) {
+      // A record of states is no value: only its fields are (final(enc).h), or it starts another scan (init = …).
+      this.diags.error("RNN0709", "a record of states is used as a value", {
+        file: this.file, span: this.b.nodes[record]!.span, label: "a record of states, not a value",
+        notes: ["`final(…)` is every state of a scan after its last step; take one with a field, e.g. `final(enc).h`, or start another scan with it (`init = final(enc)`)"],
+      });
+      return undefined;
+    }
     let seq: string | undefined;
     for (const a of args) if ((seq = this.b.nodes[a]!.seq) !== undefined) break;
     return this.b.add(op, args, shape, span, attrs, "float", seq);
