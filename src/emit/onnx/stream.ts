@@ -4,6 +4,7 @@ import { RnncError } from "../../diagnostics/errors.js";
 import { evalDim } from "../../ir/dims.js";
 import type { ModelIR, Node } from "../../ir/ir.js";
 import { Op } from "../../ir/ops.js";
+import { driveModel, drivenValue, type Scanned } from "../../ir/model-driver.js";
 import { streamability } from "../../ir/streaming.js";
 import { optimize } from "../../passes/pipeline.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
@@ -25,56 +26,53 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
   const outputs: ValueInfo[] = [];
   const states: StreamState[] = [];
   const dims = (shape: Node["shape"], e: DimEnv) => shape.map((d) => evalDim(d, e)!);
-  const v: string[] = [];
   const layers = new Map(ir.layers.map((l) => [l.name, l]));
   const scanned = new Map<string, number>();
   const B = () => g.batch(inputs[0]!.name);
-
-  for (const n of ir.nodes) {
-    switch (n.op) {
-      case Op.Input: {
-        const inp = ir.inputs.find((i) => i.name === n.attrs.name)!;
-        inputs.push({ name: inp.name, type: tensorType(inp.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...dims(inp.shape, env)]) });
-        v[n.id] = inp.name;
-        break;
-      }
-      case Op.Scan: case Op.Map: case Op.Apply: {
-        const l = layers.get(n.attrs.layer!)!;
-        const le = layerEnv(l, env);
-        const cell = optimize(l.ir);
-        const xs = n.args.slice(0, cell.inputs.length).map((a) => v[a]!);
-        const k = scanned.get(l.name) ?? 0;
-        scanned.set(l.name, k + 1);
-        const prefix = `state.${l.name}${k ? `#${k + 1}` : ""}`;
-        const lagName = (st: string, lag: number) => `${prefix}.${st}${lag > 1 ? `_lag${lag}` : ""}`;
-        if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
-          const shape = dims(st.shape, le);
-          const start = cell.nodes[st.init]!;
-          if (start.op !== Op.Const) throw new RnncError("RNN0801", `cannot export layer \`${l.name}\` to ONNX: state ${st.name} starts from a value computed from params`);
-          inputs.push({ name: lagName(st.name, lag), type: tensorType(DType.FLOAT, ["batch", ...shape]) });
-          states.push({ input: lagName(st.name, lag), output: `${lagName(st.name, lag)}.next`, shape, start: start.attrs.value! });
-        }
-        const step = lowerStep(cell, le, g, {
-          input: (name) => xs[cell.inputs.findIndex((i) => i.name === name)]!,
-          state: (name, lag) => lagName(name, lag),
-          batch: B,
-        }, l.name);
-        if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
-          g.node("Identity", [lag === 1 ? step[st.update]! : lagName(st.name, lag - 1)], [`${lagName(st.name, lag)}.next`]);
-        }
-        v[n.id] = step[cell.outputs[0]!.node]!;
-        break;
-      }
-      case Op.Last: v[n.id] = v[n.args[0]!]!; break; // the newest step
-      default: {
-        const operand = (a: number) => ({ name: v[a]!, lead: ir.nodes[a]!.op === Op.Const ? 0 : 1, rank: ir.nodes[a]!.shape.length });
-        v[n.id] = lowerModelOp(g, n, n.op === Op.Const ? [] : n.args.map(operand), env);
-      }
+  /** One step of a layer: every state an input of the graph and its next value an output. */
+  const step = (n: Node, xs: readonly string[]): Scanned<string> => {
+    const l = layers.get(n.attrs.layer!)!;
+    const le = layerEnv(l, env);
+    const cell = optimize(l.ir);
+    const k = scanned.get(l.name) ?? 0;
+    scanned.set(l.name, k + 1);
+    const prefix = `state.${l.name}${k ? `#${k + 1}` : ""}`;
+    const lagName = (st: string, lag: number) => `${prefix}.${st}${lag > 1 ? `_lag${lag}` : ""}`;
+    if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
+      const shape = dims(st.shape, le);
+      const start = cell.nodes[st.init]!;
+      if (start.op !== Op.Const) throw new RnncError("RNN0801", `cannot export layer \`${l.name}\` to ONNX: state ${st.name} starts from a value computed from params`);
+      inputs.push({ name: lagName(st.name, lag), type: tensorType(DType.FLOAT, ["batch", ...shape]) });
+      states.push({ input: lagName(st.name, lag), output: `${lagName(st.name, lag)}.next`, shape, start: start.attrs.value! });
     }
-  }
+    const values = lowerStep(cell, le, g, {
+      input: (name) => xs[cell.inputs.findIndex((i) => i.name === name)]!,
+      state: (name, lag) => lagName(name, lag),
+      batch: B,
+    }, l.name);
+    if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
+      g.node("Identity", [lag === 1 ? values[st.update]! : lagName(st.name, lag - 1)], [`${lagName(st.name, lag)}.next`]);
+    }
+    return { seq: values[cell.outputs[0]!.node]!, finals: new Map(cell.states.map((st) => [st.name, values[st.update]!])) };
+  };
+  const cannot = (what: string) => (): never => { throw new Error(`internal: ${what} in a streamable model`); };
+  const v = driveModel<string>(ir, {
+    input: (n) => {
+      const inp = ir.inputs.find((i) => i.name === n.attrs.name)!;
+      inputs.push({ name: inp.name, type: tensorType(inp.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...dims(inp.shape, env)]) });
+      return inp.name;
+    },
+    constant: (n) => lowerModelOp(g, n, [], env),
+    pointwise: (n, args) => lowerModelOp(g, n, args.map((name, k) => ({ name, lead: ir.nodes[n.args[k]!]!.op === Op.Const ? 0 : 1, rank: ir.nodes[n.args[k]!]!.shape.length })), env),
+    [Op.Scan]: (n, xs) => step(n, xs),
+    [Op.Map]: (n, xs) => step(n, xs).seq,
+    [Op.Apply]: (n, xs) => step(n, xs).seq,
+    [Op.Last]: (_n, x) => x, // the newest step
+    [Op.Generate]: cannot("generate"),
+  });
   for (const o of ir.outputs) {
     const n = ir.nodes[o.node]!;
-    g.node("Identity", [v[o.node]!], [o.name]);
+    g.node("Identity", [drivenValue(v[o.node]!)], [o.name]);
     outputs.push({ name: o.name, type: tensorType(n.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...dims(n.shape, env)]) });
   }
   for (const st of states) outputs.push({ name: st.output, type: tensorType(DType.FLOAT, ["batch", ...st.shape]) });
