@@ -34,7 +34,7 @@ const allowed: Record<string, readonly string[]> = {
   format: ["ast", "diagnostics", "syntax"],
   lsp: [".", "ast", "diagnostics", "elaborate", "format", "ir", "node", "resolve", "syntax"],
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
-  cli: [".", "diagnostics", "lsp", "elaborate", "emit", "format", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
+  cli: [".", "diagnostics", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
   bench: [".", "emit", "fused", "interp", "ir", "lsp", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
 };

@@ -23,6 +23,7 @@ import { nodeHost, writeFileAtomic } from "../node/host.js";
 /** A mistake on the command line: one line on stderr, exit 2. */
 export { UsageError } from "./usage.js";
 import { UsageError } from "./usage.js";
+import { chooseRunBackend } from "./backend-choice.js";
 
 export const compiler = createCompiler(nodeHost);
 
@@ -226,11 +227,11 @@ function lengthsOf(obj: Record<string, unknown>): Record<string, number[]> | und
   return Object.keys(out).length ? out : undefined;
 }
 
-export type BackendName = "interp" | "tfjs-cpu" | "tfjs-wasm";
+export type BackendName = "interp" | "fused" | "tfjs-cpu" | "tfjs-wasm";
 
 /** The tfjs runner, loaded only when asked for (tfjs is large and the interpreter needs none of it). */
 async function tfjsRunner(backend: BackendName, precision: Precision) {
-  if (backend === "interp") return undefined;
+  if (backend === "interp" || backend === "fused") return undefined;
   if (precision === "f64") throw new UsageError("--precision f64 is for the interpreter; tfjs computes in float32");
   const { useBackend } = await import("../tfjs/backend.js");
   const run = await import("../tfjs/run.js");
@@ -256,8 +257,15 @@ async function passFlags(backend: BackendName, a: { passes?: boolean; disablePas
   return a.disablePass?.length ? { optimize: true, disabled: new Set(a.disablePass) } : defaults;
 }
 
-export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName; passes?: boolean; disablePass?: string[] | undefined }): Promise<number> {
+export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean }): Promise<number> {
   const target = loadTarget(a);
+  if (a.backend === "fused" && target.kind === "cell") throw new UsageError("--backend fused runs models; run a cell with interp, tfjs-cpu or tfjs-wasm");
+  if (a.backend === "fused" && a.precision === "f64") throw new UsageError("--precision f64 is for the interpreter; the fused kernels compute in float32");
+  // The fused kernels are loaded only for a model (a cell, or `check`, needs none of them).
+  const fused = target.kind === "model" ? await import("../fused/run-model.js") : undefined;
+  const choice = chooseRunBackend(a.backend, target.kind === "model" ? { kind: "model", fusedCannot: () => fused!.batchedUnsupported(target.ir) } : { kind: "cell" }, a.precision);
+  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n`);
+  const backend = choice.backend;
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
   const owner = `${target.kind} \`${target.ir.name}\``;
   let params: Map<string, Tensor>;
@@ -273,9 +281,14 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
     const ir = target.ir;
     const inputs = tensorsOf(obj, ir.inputs.map((i) => i.name), inputName(a.input), owner, ["lengths", "masks"], a.precision);
     const lengths = lengthsOf(obj);
-    const tfjs = await tfjsRunner(a.backend, a.precision);
+    const tfjs = await tfjsRunner(backend, a.precision);
     const modelInput = { inputs, ...(lengths ? { lengths } : {}), seed: a.seed };
-    const r = tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput, await loweringFlags(a.backend, a)) : runModel(ir, target.env, params, modelInput, a.precision);
+    if (backend === "fused") {
+      const problem = fused!.batchedUnsupported(ir);
+      if (problem) throw new UsageError(`--backend fused cannot run model \`${ir.name}\`: ${problem}`);
+    }
+    const r = tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput, await loweringFlags(backend, a))
+      : backend === "fused" ? new fused!.BatchedModelRunner(ir, target.env, params).run(modelInput) : runModel(ir, target.env, params, modelInput, a.precision);
     const outputs: Record<string, unknown> = {};
     const outLengths: Record<string, number[]> = {};
     for (const [k, o] of Object.entries(r)) {
@@ -293,9 +306,9 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
     if (typeof init !== "object" || init === null || Array.isArray(init)) throw new RnncError("RNN0605", `"initial_states" must be an object keyed by state name`);
     for (const [k, v] of Object.entries(init)) initialStates[k] = tensorFromJson(v, `initial state "${k}"`, a.precision);
   }
-  const tfjs = await tfjsRunner(a.backend, a.precision);
+  const tfjs = await tfjsRunner(backend, a.precision);
   const cellInput = { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) };
-  const r = tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput, await loweringFlags(a.backend, a)) : runCell(ir, target.env, params, cellInput, a.precision);
+  const r = tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput, await loweringFlags(backend, a)) : runCell(ir, target.env, params, cellInput, a.precision);
   const out = {
     cell: ir.name,
     dims,

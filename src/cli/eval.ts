@@ -1,5 +1,6 @@
 // `rnnc eval`: a trained model's metrics on a split of its data module: classification (accuracy, top-k, cross-entropy),
 // values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact), with baselines beside them.
+import { chooseTfBackend } from "./backend-choice.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { Op } from "../ir/ops.js";
 import type { ModelIR } from "../ir/ir.js";
@@ -13,7 +14,7 @@ import { batchOf, loadData, type Example } from "./data.js";
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
   output: string; split: "test" | "train"; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
-  backend: "tfjs-cpu" | "tfjs-wasm"; json?: boolean;
+  backend: "tfjs-cpu" | "tfjs-wasm" | "auto"; json?: boolean; explain?: boolean;
 }
 
 /** What an output is compared with its targets as. */
@@ -151,7 +152,9 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   const task = taskOf(ir, a.output, examples.map((e) => e.target));
   const names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
   const { useBackend } = await import("../tfjs/backend.js");
-  await useBackend(a.backend);
+  const choice = chooseTfBackend(a.backend);
+  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n`);
+  await useBackend(choice.backend);
   const bar = new Progress(`eval ${a.split}`, Math.ceil(examples.length / a.batchSize));
   const { results, baselines } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done) });
   bar.finish(`eval ${a.split}: ${examples.length} examples`);

@@ -11,12 +11,14 @@ import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 import { batchOf, loadData } from "./data.js";
+import type { ScanPath } from "../tfjs/model.js";
+import { chooseTfBackend } from "./backend-choice.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
-  backend: "tfjs-cpu" | "tfjs-wasm"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
+  backend: "tfjs-cpu" | "tfjs-wasm" | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
   metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined;
 }
@@ -80,8 +82,10 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 
   const { useBackend } = await import("../tfjs/backend.js");
   const { Trainer } = await import("../tfjs/train.js");
-  await useBackend(a.backend);
-  const lowering = await loweringFlags(a.backend, a);
+  const choice = chooseTfBackend(a.backend);
+  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n`);
+  await useBackend(choice.backend);
+  const lowering = await loweringFlags(choice.backend, a);
   const threads = a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;
   const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay ? { weightDecay: a.weightDecay } : {}) });
   if (state.optimizer) {
@@ -186,8 +190,9 @@ function epochLog(state: TrainingState, seconds: readonly number[]): string {
 }
 
 /** One line per scan: the layer, the path it took and why. */
-function explainPaths(paths: ReadonlyMap<number, { kind: string; layer: string; fused: boolean; why: string }>, threads: number): string {
+function explainPaths(paths: ReadonlyMap<number, ScanPath>, threads: number): string {
   if (!paths.size) return "no scans: nothing to fuse\n";
   const split = threads > 1 ? `; batches of ${MIN_SPLIT_ROWS} or more rows and ${MIN_SPLIT_WORK} or more rows × steps split over ${threads} threads` : "";
-  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why}${p.fused ? split : ""})\n`).join("");
+  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why}${p.fused ? split : ""})\n`
+    + (p.loopsInJs?.() ?? []).map((l) => `  ${l}\n`).join("")).join("");
 }

@@ -10,7 +10,7 @@ import { evalMatMulAdd, evalRows, type Rows } from "./batched.js";
 import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { simdEnabled } from "./gemm.js";
 import { kernelMemory } from "./kernel-memory.js";
-import { compileSimdLoop, simdLoopSupported, type Member, type Read } from "./simd-loop.js";
+import { compileSimdLoop, type Member, type Read } from "./simd-loop.js";
 import { heapOffset, placeFor, rowsAt, viewOf, type Place, type Slots } from "./slots.js";
 
 /**
@@ -52,10 +52,12 @@ export class FusedLoop {
   readonly outside: NodeId[] = [];
   readonly writes: NodeId[] = [];
   private fn?: (...args: unknown[]) => void;
-  /** The WebAssembly SIMD form (null: none for this loop). */
-  private simd?: ((...args: number[]) => void) | null;
+  /** The WebAssembly SIMD form, or why there is none. */
+  private simd?: ((...args: number[]) => void) | string;
   /** How the last run went: in WebAssembly SIMD or the generated JS. */
   path?: "simd" | "js";
+  /** Why the last run was in JS (SIMD off, or why this loop has no SIMD form), for --explain. */
+  whyJs?: string;
 
   /** Each member's shape per example (its written value's shape). */
   private readonly shapes = new Map<NodeId, readonly number[]>();
@@ -115,14 +117,15 @@ export class FusedLoop {
     // The written members' buffers first: taking them may grow the kernel memory, which would lose views made before.
     const places = this.writes.map((id) => placeFor(pool, id, R * this.S));
     if (simdEnabled()) {
-      if (this.simd === undefined) this.simd = (simdLoopSupported(this) && compileSimdLoop(this)) || null;
-      if (this.simd) {
+      this.simd ??= compileSimdLoop(this);
+      if (typeof this.simd !== "string") {
         this.path = "simd";
         this.runSimd(this.simd, values, R, places);
         return;
       }
     }
     this.path = "js";
+    this.whyJs = simdEnabled() ? this.simd as string : "SIMD is off";
     // The text is built from op names and numbers only (see source()): nothing from a spec.
     this.fn ??= new Function(...fnNames, this.source())(...fnArgs) as (...args: unknown[]) => void;
     const args: unknown[] = [R];

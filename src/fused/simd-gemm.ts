@@ -1,7 +1,6 @@
 // A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
 import {
-  I32, V128, block, br, br_if, end, f32x4add, f32x4mul, get, i32add, i32c, i32ge_u, i32mul, i32shl, loop, oneFunctionModule,
-  set, tee, v128load, v128load32splat, v128store,
+  block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, ltee, oneFunctionModule, V128, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory, type KernelMemory } from "./kernel-memory.js";
 
@@ -14,42 +13,42 @@ function gemmBody(): number[] {
   const I = 6, J = 7, Q = 8, NB = 9, KB = 10, A0 = 11, BP = 15, CP = 16, ROW = 17; // i32 locals (A0..A3: 11..14)
   const ACC = 18, B0 = 26, B1 = 27, AV = 28; // v128 locals (ACC: 8 of them)
   const acc = (r: number, h: number) => ACC + 2 * r + h;
-  const cRow = (r: number) => [get, CP, ...Array.from({ length: r }, () => [get, NB, i32add]).flat()];
+  const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
   const rows = [0, 1, 2, 3];
   return [
-    get, N, ...i32c(2), i32shl, set, NB,
-    get, K, ...i32c(2), i32shl, set, KB,
-    ...i32c(0), set, I,
+    ...lget(N), ...i32c(2), i32shl, ...lset(NB),
+    ...lget(K), ...i32c(2), i32shl, ...lset(KB),
+    ...i32c(0), ...lset(I),
     block, 0x40, loop, 0x40,
-    get, I, get, M, i32ge_u, br_if, 1,
-    get, A, get, I, get, KB, i32mul, i32add, set, ROW,
-    ...i32c(0), set, J,
+    ...lget(I), ...lget(M), i32ge_u, br_if, 1,
+    ...lget(A), ...lget(I), ...lget(KB), i32mul, i32add, ...lset(ROW),
+    ...i32c(0), ...lset(J),
     block, 0x40, loop, 0x40,
-    get, J, get, NB, i32ge_u, br_if, 1,
-    get, C, get, I, get, NB, i32mul, i32add, get, J, i32add, set, CP,
-    ...rows.flatMap((r) => [...cRow(r), ...v128load(0), set, acc(r, 0), ...cRow(r), ...v128load(16), set, acc(r, 1)]),
-    get, B, get, J, i32add, set, BP,
-    get, ROW, tee, A0, get, KB, i32add, tee, A0 + 1, get, KB, i32add, tee, A0 + 2, get, KB, i32add, set, A0 + 3,
-    ...i32c(0), set, Q,
+    ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
+    ...lget(C), ...lget(I), ...lget(NB), i32mul, i32add, ...lget(J), i32add, ...lset(CP),
+    ...rows.flatMap((r) => [...cRow(r), ...v128load(0), ...lset(acc(r, 0)), ...cRow(r), ...v128load(16), ...lset(acc(r, 1))]),
+    ...lget(B), ...lget(J), i32add, ...lset(BP),
+    ...lget(ROW), ...ltee(A0), ...lget(KB), i32add, ...ltee(A0 + 1), ...lget(KB), i32add, ...ltee(A0 + 2), ...lget(KB), i32add, ...lset(A0 + 3),
+    ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
-    get, Q, get, K, i32ge_u, br_if, 1,
-    get, BP, ...v128load(0), set, B0,
-    get, BP, ...v128load(16), set, B1,
+    ...lget(Q), ...lget(K), i32ge_u, br_if, 1,
+    ...lget(BP), ...v128load(0), ...lset(B0),
+    ...lget(BP), ...v128load(16), ...lset(B1),
     ...rows.flatMap((r) => [
-      get, A0 + r, ...v128load32splat(0), set, AV, // one instruction: load a float of A into all four lanes
-      get, acc(r, 0), get, AV, get, B0, ...f32x4mul, ...f32x4add, set, acc(r, 0),
-      get, acc(r, 1), get, AV, get, B1, ...f32x4mul, ...f32x4add, set, acc(r, 1),
-      get, A0 + r, ...i32c(4), i32add, set, A0 + r,
+      ...lget(A0 + r), ...v128load32splat(0), ...lset(AV), // one instruction: load a float of A into all four lanes
+      ...lget(acc(r, 0)), ...lget(AV), ...lget(B0), ...f32x4mul, ...f32x4add, ...lset(acc(r, 0)),
+      ...lget(acc(r, 1)), ...lget(AV), ...lget(B1), ...f32x4mul, ...f32x4add, ...lset(acc(r, 1)),
+      ...lget(A0 + r), ...i32c(4), i32add, ...lset(A0 + r),
     ]),
-    get, BP, get, NB, i32add, set, BP,
-    get, Q, ...i32c(1), i32add, set, Q,
+    ...lget(BP), ...lget(NB), i32add, ...lset(BP),
+    ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,
-    ...rows.flatMap((r) => [...cRow(r), get, acc(r, 0), ...v128store(0), ...cRow(r), get, acc(r, 1), ...v128store(16)]),
-    get, J, ...i32c(32), i32add, set, J,
+    ...rows.flatMap((r) => [...cRow(r), ...lget(acc(r, 0)), ...v128store(0), ...cRow(r), ...lget(acc(r, 1)), ...v128store(16)]),
+    ...lget(J), ...i32c(32), i32add, ...lset(J),
     br, 0,
     end, end,
-    get, I, ...i32c(4), i32add, set, I,
+    ...lget(I), ...i32c(4), i32add, ...lset(I),
     br, 0,
     end, end,
     end,

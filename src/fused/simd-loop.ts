@@ -2,7 +2,7 @@
 import type { Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import {
-  I32, V128, block, br, br_if, end, f32load, get, i32add, i32c, i32ge_u, i32mul, loop, oneFunctionModule, set, simd, v128load, v128store,
+  block, br, br_if, end, f32load, I32, i32add, i32c, i32ge_u, i32mul, lget, loop, lset, oneFunctionModule, simd, V128, v128load, v128store,
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory } from "./kernel-memory.js";
 
@@ -29,13 +29,15 @@ function splatConst(x: number, int = false): number[] {
   return [...simd(V.const), ...bytes, ...bytes, ...bytes, ...bytes];
 }
 
-const SUPPORTED = new Set<Op>([
-  Op.Add, Op.Sub, Op.Mul, Op.Div, Op.Maximum, Op.Minimum, Op.Neg, Op.Abs, Op.Sqrt, Op.Square, Op.Identity, Op.Reshape, Op.Slice,
-  Op.Exp, Op.Sigmoid, Op.Tanh, Op.Relu, Op.HardSigmoid, Op.HardTanh, Op.Step, Op.Softsign,
-]);
+/** Why a loop cannot be compiled (an op without an f32x4 form here, or rows not whole groups of four), or undefined. */
+export function simdLoopUnsupported(l: LoopShape): string | undefined {
+  if (l.S % 4 !== 0) return `rows of ${l.S} elements, not a multiple of four`;
+  const missing = [...new Set(l.members.map((m) => m.node.op).filter((o) => !(o in simdForms)))];
+  return missing.length ? `no f32x4 form for ${missing.join(", ")}` : undefined;
+}
 
-/** Whether a loop can be compiled: every op has an f32x4 form here and rows are whole groups of four elements. */
-export const simdLoopSupported = (l: LoopShape): boolean => l.S % 4 === 0 && l.members.every((m) => SUPPORTED.has(m.node.op));
+/** Whether an op has an f32x4 form (its row in the table below). */
+export const hasSimdForm = (o: Op): boolean => o in simdForms;
 
 /**
  * e^x of the value in local `x` onto the stack (n, r: scratch locals): Cephes' expf. n = x·log2 e rounded, of x
@@ -49,18 +51,18 @@ function expOf(x: number, n: number, r: number, k: Consts): number[] {
   const MAGIC = 12582912; // 1.5·2^23: adding it rounds to an integer, which then sits in the low bits
   return [
     // pmin/pmax (one instruction each) with x first keep a NaN x as it is
-    get, x, ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), set, r,
-    get, r, ...c(1.44269504088896341), ...op(V.mul), ...c(MAGIC), ...op(V.add), set, n, // bits: 0x4B400000 + round(x·log2 e)
-    get, n, ...c(MAGIC), ...op(V.sub), set, r, // r = round(x·log2 e), for now
-    get, x, ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), get, r, ...c(0.693359375), ...op(V.mul), ...op(V.sub),
-    get, r, ...c(-2.12194440e-4), ...op(V.mul), ...op(V.sub), set, r,
+    ...lget(x), ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), ...lset(r),
+    ...lget(r), ...c(1.44269504088896341), ...op(V.mul), ...c(MAGIC), ...op(V.add), ...lset(n), // bits: 0x4B400000 + round(x·log2 e)
+    ...lget(n), ...c(MAGIC), ...op(V.sub), ...lset(r), // r = round(x·log2 e), for now
+    ...lget(x), ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), ...lget(r), ...c(0.693359375), ...op(V.mul), ...op(V.sub),
+    ...lget(r), ...c(-2.12194440e-4), ...op(V.mul), ...op(V.sub), ...lset(r),
     ...c(poly[0]!),
-    ...poly.slice(1).flatMap((p) => [get, r, ...op(V.mul), ...c(p), ...op(V.add)]),
-    get, r, ...op(V.mul), get, r, ...op(V.mul), get, r, ...op(V.add), ...c(1), ...op(V.add), ...c(2), ...op(V.mul),
+    ...poly.slice(1).flatMap((p) => [...lget(r), ...op(V.mul), ...c(p), ...op(V.add)]),
+    ...lget(r), ...op(V.mul), ...lget(r), ...op(V.mul), ...lget(r), ...op(V.add), ...c(1), ...op(V.add), ...c(2), ...op(V.mul),
     // 2^(n−1): (bits + 126) << 23, the magic's own bits shifted out
-    get, n, ...k.get(126, true), ...op(V.iadd), ...i32c(23), ...op(V.shl),
-    ...op(V.mul), set, n,
-    ...c(Infinity), get, n, get, x, ...c(88.72284), ...op(V.gt), ...op(V.bitselect),
+    ...lget(n), ...k.get(126, true), ...op(V.iadd), ...i32c(23), ...op(V.shl),
+    ...op(V.mul), ...lset(n),
+    ...c(Infinity), ...lget(n), ...lget(x), ...c(88.72284), ...op(V.gt), ...op(V.bitselect),
   ];
 }
 
@@ -75,54 +77,53 @@ class Consts {
     const key = `${int ? "i" : "f"}${x}`;
     let e = this.known.get(key);
     if (!e) this.known.set(key, (e = { local: this.first + this.known.size, bytes: splatConst(x, int) }));
-    return [get, e.local];
+    return lget(e.local);
   }
   get count(): number {
     return this.known.size;
   }
   /** Sets every constant's local. */
   prologue(): number[] {
-    return [...this.known.values()].flatMap((e) => [...e.bytes, set, e.local]);
+    return [...this.known.values()].flatMap((e) => [...e.bytes, ...lset(e.local)]);
   }
 }
 
-/** The code leaving member m's value on the stack, given its arguments' code; scratch v128 locals t0 … t3. */
-function memberCode(node: Node, args: number[][], t: readonly number[], k: Consts): number[] {
-  const [a, b] = args;
-  const c = (v: number) => k.get(v);
-  const [t0, t1, t2, t3] = t as [number, number, number, number];
-  switch (node.op) {
-    case Op.Add: return [...a!, ...b!, ...op(V.add)];
-    case Op.Sub: return [...a!, ...b!, ...op(V.sub)];
-    case Op.Mul: return [...a!, ...b!, ...op(V.mul)];
-    case Op.Div: return [...a!, ...b!, ...op(V.div)];
-    case Op.Maximum: return [...a!, ...b!, ...op(V.max)];
-    case Op.Minimum: return [...a!, ...b!, ...op(V.min)];
-    case Op.Neg: return [...a!, ...op(V.neg)];
-    case Op.Abs: return [...a!, ...op(V.abs)];
-    case Op.Sqrt: return [...a!, ...op(V.sqrt)];
-    case Op.Square: return [...a!, set, t0, get, t0, get, t0, ...op(V.mul)];
-    case Op.Identity: case Op.Reshape: case Op.Slice: return a!;
-    case Op.Exp: return [...a!, set, t0, ...expOf(t0, t1, t2, k)];
-    case Op.Sigmoid: return [...c(1), ...c(1), ...a!, ...op(V.neg), set, t0, ...expOf(t0, t1, t2, k), ...op(V.add), ...op(V.div)];
-    case Op.Tanh: return [
-      // |x| < 1/16: x·(1 − x²/3 + 2x⁴/15 − 17x⁶/315); else 1 − 2/(e^2x + 1) (no cancellation left to matter there)
-      ...a!, set, t3,
-      get, t3, get, t3, ...op(V.mul), set, t0,
-      get, t3, ...c(1), get, t0, ...c(-1 / 3), get, t0, ...c(2 / 15), get, t0, ...c(-17 / 315), ...op(V.mul), ...op(V.add),
-      ...op(V.mul), ...op(V.add), ...op(V.mul), ...op(V.add), ...op(V.mul),
-      ...c(1), ...c(2), get, t3, get, t3, ...op(V.add), set, t0, ...expOf(t0, t1, t2, k), ...c(1), ...op(V.add), ...op(V.div), ...op(V.sub),
-      get, t3, ...op(V.abs), ...c(0.0625), ...op(V.lt),
-      ...op(V.bitselect),
-    ];
-    case Op.Relu: return [...a!, set, t0, get, t0, get, t0, ...c(0), ...op(V.gt), ...op(V.and)];
-    case Op.HardSigmoid: return [...c(1), ...c(0), ...a!, ...c(0.2), ...op(V.mul), ...c(0.5), ...op(V.add), ...op(V.max), ...op(V.min)];
-    case Op.HardTanh: return [...c(1), ...c(-1), ...a!, ...op(V.max), ...op(V.min)];
-    case Op.Step: return [...c(1), ...a!, ...c(0), ...op(V.gt), ...op(V.and)];
-    case Op.Softsign: return [...a!, set, t0, get, t0, ...c(1), get, t0, ...op(V.abs), ...op(V.add), ...op(V.div)];
-    default: throw new Error(`internal: no SIMD form for ${node.op}`);
-  }
-}
+/** An f32x4 form: the code leaving a member's value on the stack, given its arguments' code, scratch v128 locals t0 … t3 and the loop's constants. */
+type SimdForm = (args: readonly number[][], t: readonly [number, number, number, number], k: Consts) => number[];
+
+/** The ops a fused loop runs in WebAssembly SIMD, one row each: the rest run in the loop's generated JS. */
+const simdForms: Partial<Record<Op, SimdForm>> = {
+  [Op.Add]: ([a, b], _t, _k) => [...a!, ...b!, ...op(V.add)],
+  [Op.Sub]: ([a, b], _t, _k) => [...a!, ...b!, ...op(V.sub)],
+  [Op.Mul]: ([a, b], _t, _k) => [...a!, ...b!, ...op(V.mul)],
+  [Op.Div]: ([a, b], _t, _k) => [...a!, ...b!, ...op(V.div)],
+  [Op.Maximum]: ([a, b], _t, _k) => [...a!, ...b!, ...op(V.max)],
+  [Op.Minimum]: ([a, b], _t, _k) => [...a!, ...b!, ...op(V.min)],
+  [Op.Neg]: ([a], _t, _k) => [...a!, ...op(V.neg)],
+  [Op.Abs]: ([a], _t, _k) => [...a!, ...op(V.abs)],
+  [Op.Sqrt]: ([a], _t, _k) => [...a!, ...op(V.sqrt)],
+  [Op.Square]: ([a], [t0], _k) => [...a!, ...lset(t0), ...lget(t0), ...lget(t0), ...op(V.mul)],
+  [Op.Identity]: ([a], _t, _k) => a!,
+  [Op.Reshape]: ([a], _t, _k) => a!,
+  [Op.Slice]: ([a], _t, _k) => a!,
+  [Op.Exp]: ([a], [t0, t1, t2], k) => [...a!, ...lset(t0), ...expOf(t0, t1, t2, k)],
+  [Op.Sigmoid]: ([a], [t0, t1, t2], k) => [...k.get(1), ...k.get(1), ...a!, ...op(V.neg), ...lset(t0), ...expOf(t0, t1, t2, k), ...op(V.add), ...op(V.div)],
+  [Op.Tanh]: ([a], [t0, t1, t2, t3], k) => [
+    // |x| < 1/16: x·(1 − x²/3 + 2x⁴/15 − 17x⁶/315); else 1 − 2/(e^2x + 1) (no cancellation left to matter there)
+    ...a!, ...lset(t3),
+    ...lget(t3), ...lget(t3), ...op(V.mul), ...lset(t0),
+    ...lget(t3), ...k.get(1), ...lget(t0), ...k.get(-1 / 3), ...lget(t0), ...k.get(2 / 15), ...lget(t0), ...k.get(-17 / 315), ...op(V.mul), ...op(V.add),
+    ...op(V.mul), ...op(V.add), ...op(V.mul), ...op(V.add), ...op(V.mul),
+    ...k.get(1), ...k.get(2), ...lget(t3), ...lget(t3), ...op(V.add), ...lset(t0), ...expOf(t0, t1, t2, k), ...k.get(1), ...op(V.add), ...op(V.div), ...op(V.sub),
+    ...lget(t3), ...op(V.abs), ...k.get(0.0625), ...op(V.lt),
+    ...op(V.bitselect),
+  ],
+  [Op.Relu]: ([a], [t0], k) => [...a!, ...lset(t0), ...lget(t0), ...lget(t0), ...k.get(0), ...op(V.gt), ...op(V.and)],
+  [Op.HardSigmoid]: ([a], _t, k) => [...k.get(1), ...k.get(0), ...a!, ...k.get(0.2), ...op(V.mul), ...k.get(0.5), ...op(V.add), ...op(V.max), ...op(V.min)],
+  [Op.HardTanh]: ([a], _t, k) => [...k.get(1), ...k.get(-1), ...a!, ...op(V.max), ...op(V.min)],
+  [Op.Step]: ([a], _t, k) => [...k.get(1), ...a!, ...k.get(0), ...op(V.gt), ...op(V.and)],
+  [Op.Softsign]: ([a], [t0], k) => [...a!, ...lset(t0), ...lget(t0), ...k.get(1), ...lget(t0), ...op(V.abs), ...op(V.add), ...op(V.div)],
+};
 
 /**
  * The loop's function body: for each row, for each group of `unroll` × four elements, every member in order (each
@@ -137,29 +138,29 @@ function loopBody(l: LoopShape, unroll: number): { body: number[]; i32s: number;
   const firstV = params + i32s;
   const groups = Array.from({ length: unroll }, (_, u) => u);
   const local = (id: NodeId, u: number) => firstV + unroll * l.members.findIndex((m) => m.node.id === id) + u;
-  const scratch = (u: number) => [0, 1, 2, 3].map((k) => firstV + unroll * l.members.length + 4 * u + k);
+  const scratch = (u: number) => { const s0 = firstV + unroll * l.members.length + 4 * u; return [s0, s0 + 1, s0 + 2, s0 + 3] as const; };
   const consts = new Consts(firstV + unroll * (l.members.length + 4));
   const read = (rd: Read, u: number): number[] => {
-    if ("local" in rd) return [get, local(rd.local, u)];
-    if (rd.scalar) return [get, base(rd.outside), ...f32load(4 * rd.off), ...simd(V.splat)];
-    return [get, base(rd.outside), get, j, i32add, ...v128load(4 * rd.off + 16 * u)];
+    if ("local" in rd) return [...lget(local(rd.local, u))];
+    if (rd.scalar) return [...lget(base(rd.outside)), ...f32load(4 * rd.off), ...simd(V.splat)];
+    return [...lget(base(rd.outside)), ...lget(j), i32add, ...v128load(4 * rd.off + 16 * u)];
   };
   const rowBytes = 4 * l.S;
   const loops = [
-    ...i32c(0), set, r,
+    ...i32c(0), ...lset(r),
     block, 0x40, loop, 0x40,
-    get, r, get, R, i32ge_u, br_if, 1,
-    get, r, ...i32c(rowBytes), i32mul, set, o,
-    ...l.outside.flatMap((_, k) => [get, ptr(k), get, r, get, stride(k), i32mul, i32add, set, base(k)]),
-    ...i32c(0), set, j,
+    ...lget(r), ...lget(R), i32ge_u, br_if, 1,
+    ...lget(r), ...i32c(rowBytes), i32mul, ...lset(o),
+    ...l.outside.flatMap((_, k) => [...lget(ptr(k)), ...lget(r), ...lget(stride(k)), i32mul, i32add, ...lset(base(k))]),
+    ...i32c(0), ...lset(j),
     block, 0x40, loop, 0x40,
-    get, j, ...i32c(rowBytes), i32ge_u, br_if, 1,
-    ...l.members.flatMap((m) => groups.flatMap((u) => [...memberCode(m.node, m.reads.map((rd) => read(rd, u)), scratch(u), consts), set, local(m.node.id, u)])),
-    ...l.writes.flatMap((id, k) => groups.flatMap((u) => [get, wptr(k), get, o, i32add, get, j, i32add, get, local(id, u), ...v128store(16 * u)])),
-    get, j, ...i32c(16 * unroll), i32add, set, j,
+    ...lget(j), ...i32c(rowBytes), i32ge_u, br_if, 1,
+    ...l.members.flatMap((m) => groups.flatMap((u) => [...simdForms[m.node.op]!(m.reads.map((rd) => read(rd, u)), scratch(u), consts), ...lset(local(m.node.id, u))])),
+    ...l.writes.flatMap((id, k) => groups.flatMap((u) => [...lget(wptr(k)), ...lget(o), i32add, ...lget(j), i32add, ...lget(local(id, u)), ...v128store(16 * u)])),
+    ...lget(j), ...i32c(16 * unroll), i32add, ...lset(j),
     br, 0,
     end, end,
-    get, r, ...i32c(1), i32add, set, r,
+    ...lget(r), ...i32c(1), i32add, ...lset(r),
     br, 0,
     end, end,
     end,
@@ -167,21 +168,17 @@ function loopBody(l: LoopShape, unroll: number): { body: number[]; i32s: number;
   return { body: [...consts.prologue(), ...loops], i32s, v128s: unroll * (l.members.length + 4) + consts.count };
 }
 
-/** Compiles a loop (into the kernel memory the products use too), or undefined where WebAssembly SIMD is missing. */
-export function compileSimdLoop(l: LoopShape): LoopFn | undefined {
+/** Compiles a loop (into the kernel memory the products use too), or says why it runs in JS instead. */
+export function compileSimdLoop(l: LoopShape): LoopFn | string {
+  const why = simdLoopUnsupported(l);
+  if (why) return why;
   const memory = kernelMemory();
-  if (!memory) return undefined;
+  if (!memory) return "this engine has no WebAssembly SIMD";
   try {
-    // Eight elements at a time where rows allow it and the locals fit (their indices are one byte here), else four.
-    const fits = (u: number) => {
-      const b = loopBody(l, u);
-      return 1 + 2 * l.outside.length + l.writes.length + b.i32s + b.v128s <= 127 ? b : undefined;
-    };
-    const built = (l.S % 8 === 0 ? fits(2) : undefined) ?? fits(1);
-    if (!built) return undefined;
-    const { body, i32s, v128s } = built;
+    // Eight elements at a time where rows allow it, else four.
+    const { body, i32s, v128s } = loopBody(l, l.S % 8 === 0 ? 2 : 1);
     return memory.instantiate<LoopFn>(oneFunctionModule("loop", 1 + 2 * l.outside.length + l.writes.length, [[i32s, I32], [v128s, V128]], body), "loop");
-  } catch {
-    return undefined;
+  } catch (e) {
+    return `its WebAssembly did not compile (${(e as Error).message})`;
   }
 }

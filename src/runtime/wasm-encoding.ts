@@ -54,3 +54,8 @@ export function oneFunctionModule(name: string, params: number, locals: readonly
   const code = section(10, vec([[...uleb(fn.length), ...fn]]));
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
 }
+
+/** local.get, local.set and local.tee of local `i` (its index LEB128-encoded: any number of locals). */
+export const lget = (i: number): number[] => [get, ...uleb(i)];
+export const lset = (i: number): number[] => [set, ...uleb(i)];
+export const ltee = (i: number): number[] => [tee, ...uleb(i)];

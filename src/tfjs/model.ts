@@ -82,7 +82,11 @@ export interface LoweringOptions {
 }
 
 /** How a scan ran, and why (for `rnnc train --explain`). */
-export interface ScanPath { readonly kind: "scan" | "map"; readonly layer: string; readonly fused: boolean; readonly why: string }
+export interface ScanPath {
+  readonly kind: "scan" | "map"; readonly layer: string; readonly fused: boolean; readonly why: string;
+  /** The fused kernel's loops that ran in JS instead of WebAssembly SIMD, and why (after a run). */
+  readonly loopsInJs?: () => readonly string[];
+}
 
 export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
 
@@ -214,7 +218,7 @@ export class TfModel {
     const kernel = why ?? this.kernelFor(layer);
     const kind = n.op === Op.Map ? "map" : "scan";
     this.paths.set(n.id, typeof kernel === "string" ? { kind, layer, fused: false, why: kernel }
-      : { kind, layer, fused: true, why: training ? "one fused op forward, backpropagation through time as its gradient" : "one fused op (a forward pass alone: nothing kept for a gradient)" });
+      : { kind, layer, fused: true, why: training ? "one fused op forward, backpropagation through time as its gradient" : "one fused op (a forward pass alone: nothing kept for a gradient)", loopsInJs: () => kernel.loopsInJs() });
     if (typeof kernel !== "string") {
       const cell = this.cells.get(layer)!;
       const r = fusedScanOp(kernel, {

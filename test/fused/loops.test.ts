@@ -6,7 +6,8 @@ import { planStages, runStages } from "../../src/fused/loops.js";
 import { kernel } from "../../src/interp/stepper.js";
 import { evalDim } from "../../src/ir/dims.js";
 import type { CellIR } from "../../src/ir/ir.js";
-import { builtinsByOp, Op } from "../../src/ir/ops.js";
+import { builtins, builtinsByOp, Op } from "../../src/ir/ops.js";
+import { hasSimdForm } from "../../src/fused/simd-loop.js";
 import { optimize } from "../../src/passes/pipeline.js";
 import { stepVjp } from "../../src/passes/vjp.js";
 import { mulberry32 } from "../../src/runtime/random.js";
@@ -49,7 +50,7 @@ function leafRows(g: CellIR, env: Map<string, number>, rng: () => number, edges:
  * Runs a graph's batched nodes as stages (every value written out) and checks each against the interpreter's float64
  * value of the same node from the same (float32) arguments, row by row: errors are not compounded along the graph.
  */
-function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: number; simd: number } {
+function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: number; simd: number; whyJs: string[] } {
   const shape = shapeIn(g, env);
   const v = leafRows(g, env, mulberry32(17), edges);
   const computed = g.nodes.filter((n) => n.batched && n.op !== Op.Input);
@@ -64,7 +65,7 @@ function check(g: CellIR, env: Map<string, number>, edges: boolean): { loops: nu
     }
   }
   const loops = stages.flatMap((s) => (s.kind === "loop" ? [s.loop] : []));
-  return { loops: loops.length, simd: loops.filter((l) => l.path === "simd").length };
+  return { loops: loops.length, simd: loops.filter((l) => l.path === "simd").length, whyJs: loops.flatMap((l) => (l.path === "js" ? [l.whyJs!] : [])) };
 }
 
 const rowOf = (v: Rows, r: number): Float32Array => {
@@ -74,8 +75,8 @@ const rowOf = (v: Rows, r: number): Float32Array => {
 
 const unaryNames = builtinsByOp().map((names) => names[0]!).filter((f) => !["matmul", "concat", "gather", "transpose", "softmax", "log_softmax", "sum", "mean", "max", "min", "pow"].includes(f));
 
-/** The functions with an f32x4 form (the rest run in the generated JS, also when SIMD is on). */
-const inSimd = ["sigmoid", "hard_sigmoid", "tanh", "hard_tanh", "relu", "softsign", "exp", "abs", "sqrt", "square", "linear"];
+/** The functions with an f32x4 form, from the SIMD table's rows (the rest run in the generated JS, also when SIMD is on). */
+const inSimd = unaryNames.filter((f) => hasSimdForm(builtins.get(f)!.op));
 
 describe("fused loops", () => {
   for (const simd of [true, false]) {
@@ -85,9 +86,17 @@ describe("fused loops", () => {
         const cell = optimize(cellFrom(`cell C<H> { input x: [H]  input z: [H]  param w: [H]  output y = ${f}(x * w - z) / 2.5 + ${f}(z) }`));
         const g = stepVjp(cell);
         const env = new Map([["H", 8]]);
-        const { loops, simd: compiled } = check(g.step, env, true);
+        const { loops, simd: compiled, whyJs } = check(g.step, env, true);
         expect(loops).toBeGreaterThan(0);
-        expect(compiled).toBe(!simd ? 0 : inSimd.includes(f) ? loops : compiled);
+        if (!simd) {
+          expect(compiled).toBe(0);
+          expect(whyJs.every((w) => w === "SIMD is off")).toBe(true);
+        } else if (inSimd.includes(f)) expect(compiled).toBe(loops);
+        else {
+          // The loop holding the function runs in JS, and says which op kept it there.
+          expect(compiled).toBeLessThan(loops);
+          expect(whyJs.join("; ")).toContain(`no f32x4 form for ${builtins.get(f)!.op}`);
+        }
         check(g.vjp, env, true);
       });
     it(`${simd ? "simd" : "js"}: slices of a gate vector, max, min, pow, a state, with sizes not a multiple of four`, () => {
@@ -160,5 +169,15 @@ describe("fused loops", () => {
         expect(simd).toBe(loops);
       }
     }
+  });
+
+  it("compiles a loop of more than 127 locals to SIMD (local indices are LEB128, no cliff)", () => {
+    setSimd(true);
+    // 80 members, each with two locals (eight elements per iteration): ~200 locals in one function.
+    const chain = Array.from({ length: 80 }, (_, k) => `v${k + 1} = tanh(v${k} * ${(1 + k / 100).toFixed(2)} + z)`).join("\n  ");
+    const cell = optimize(cellFrom(`cell C<H> {\n  input x: [H]\n  input z: [H]\n  v0 = x\n  ${chain}\n  output y = v80\n}`));
+    const { loops, simd, whyJs } = check(cell, new Map([["H", 8]]), false);
+    expect(whyJs).toEqual([]);
+    expect(simd).toBe(loops);
   });
 });

@@ -1,0 +1,44 @@
+// Which backend run, train and eval take by default (auto), and that --explain says it; auto's model results equal the interpreter's.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { chooseRunBackend, chooseTfBackend } from "../../src/cli/backend-choice.js";
+import { root } from "../helpers.js";
+
+const cli = join(root, "dist", "cli", "main.js");
+const rnnc = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+
+describe("backend choice", () => {
+  it("train and eval: tfjs-wasm by default here (this engine has WebAssembly SIMD), the asked one otherwise", () => {
+    expect(chooseTfBackend("auto").backend).toBe("tfjs-wasm");
+    expect(chooseTfBackend("tfjs-cpu")).toEqual({ backend: "tfjs-cpu", why: "asked for with --backend" });
+  });
+
+  it("run: models on the fused kernels, cells, float64 and what the kernels cannot take on the interpreter", () => {
+    const model = (why?: string) => ({ kind: "model" as const, fusedCannot: () => why });
+    expect(chooseRunBackend("auto", model(), "f32").backend).toBe("fused");
+    expect(chooseRunBackend("auto", model(), "f64").backend).toBe("interp");
+    expect(chooseRunBackend("auto", { kind: "cell" }, "f32").backend).toBe("interp");
+    const gen = chooseRunBackend("auto", model("it generates"), "f32");
+    expect(gen.backend).toBe("interp");
+    expect(gen.why).toContain("it generates");
+    expect(chooseRunBackend("tfjs-cpu", model(), "f32").backend).toBe("tfjs-cpu");
+  });
+
+  it("rnnc run --explain names the backend; auto and interp agree within float32 rounding", () => {
+    const args = ["run", "examples/name-gender/name-gender.rnn", "--input", "examples/name-gender/input.sample.json"];
+    const auto = rnnc(...args, "--explain");
+    expect(auto.status).toBe(0);
+    expect(auto.stderr).toMatch(/^backend: fused \(auto: /m);
+    const interp = rnnc(...args, "--backend", "interp");
+    const a = (JSON.parse(auto.stdout).outputs.probs as number[][]).flat();
+    const b = (JSON.parse(interp.stdout).outputs.probs as number[][]).flat();
+    expect(a.length).toBe(b.length);
+    a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-6));
+    const cell = rnnc("run", "examples/seed-lstm.rnn", "--dims", "I=3,H=4", "--input", "examples/seed-input.json", "--explain");
+    expect(cell.stderr).toMatch(/^backend: interp \(auto: a cell runs on the reference interpreter\)/m);
+    const bad = rnnc("run", "examples/seed-lstm.rnn", "--dims", "I=3,H=4", "--input", "examples/seed-input.json", "--backend", "fused");
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("--backend fused runs models");
+  });
+});
