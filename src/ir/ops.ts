@@ -66,7 +66,7 @@ export interface Differ {
 /** The gradient for each argument (undefined: none, as for an integer index), each in the shape the op broadcast it to. */
 export type Vjp = (g: Differ, x: readonly number[], y: number, dy: number, attrs: ShapeAttrs) => readonly (number | undefined)[];
 
-export interface OpInfo {
+interface OpFacts {
   readonly category: OpCategory;
   /** Number of arguments, or [min, max] for variadic ops. */
   readonly arity: number | readonly [number, number];
@@ -77,11 +77,28 @@ export interface OpInfo {
   readonly shape?: (args: readonly Shape[], ctx: ShapeContext) => ShapeResult;
   /** The interval its output lies in, when bounded whatever its input. */
   readonly range?: readonly [number, number];
-  /** The reverse-mode derivative rule (vector-Jacobian product); absent for leaves and sequence constructs. */
-  readonly vjp?: Vjp;
-  /** Slot for the ONNX operator this op maps to (issue #13); absent until then. */
-  readonly onnx?: string;
 }
+
+/** Leaves and sequence constructs: each backend's driver (src/ir/model-driver.ts for models) does them. */
+export interface StructureInfo extends OpFacts { readonly category: "leaf" | "sequence" }
+
+/** An op that computes: its derivative rule is required (a row without one is a type error at `opInfo`). */
+export interface ComputeInfo extends OpFacts {
+  readonly category: Exclude<OpCategory, "leaf" | "sequence">;
+  readonly shape: (args: readonly Shape[], ctx: ShapeContext) => ShapeResult;
+  /** The reverse-mode derivative rule (vector-Jacobian product). */
+  readonly vjp: Vjp;
+  /**
+   * A composite op written as primitives (gelu as tanh, products and sums): a backend without its own form of the op
+   * lowers this instead (ONNX does), so a new composite needs no line there.
+   */
+  readonly expand?: (g: Differ, x: readonly number[]) => number;
+}
+
+export type OpInfo = StructureInfo | ComputeInfo;
+
+/** Whether an op's facts are those of a computing op (with a derivative rule). */
+export const computes = (i: OpInfo): i is ComputeInfo => i.category !== "leaf" && i.category !== "sequence";
 
 /** An elementwise function with its derivative f'(x) written with `y` = f(x) at hand. */
 type Derivative = (g: Differ, x: number, y: number) => number;
@@ -121,30 +138,47 @@ export const opInfo = {
     return mul(g, g.c(0.2), inside(g, u, 0, 1));
   }, [0, 1]),
   [Op.Tanh]: unary(["tanh"], "hyperbolic tangent, range (-1, 1)", (g, _x, y) => g.op(Op.Sub, [g.c(1), g.op(Op.Square, [y])]), [-1, 1]),
-  [Op.HardTanh]: unary(["hard_tanh"], "piecewise-linear tanh clip(x, -1, 1), as PyTorch's Hardtanh", (g, x) => inside(g, x, -1, 1), [-1, 1]),
+  [Op.HardTanh]: {
+    ...unary(["hard_tanh"], "piecewise-linear tanh clip(x, -1, 1), as PyTorch's Hardtanh", (g, x) => inside(g, x, -1, 1), [-1, 1]),
+    expand: (g, [x]) => g.op(Op.Minimum, [g.op(Op.Maximum, [x!, g.c(-1)]), g.c(1)]),
+  },
   [Op.Relu]: unary(["relu"], "max(x, 0)", (g, x) => g.op(Op.Step, [x])),
   [Op.Elu]: unary(["elu"], "x if x > 0 else e^x - 1", (g, x, y) => either(g, g.op(Op.Step, [x]), g.c(1), g.op(Op.Add, [y, g.c(1)]))),
   [Op.Selu]: unary(["selu"], "scaled exponential linear unit", (g, x, y) => either(g, g.op(Op.Step, [x]), g.c(SELU_SCALE), g.op(Op.Add, [y, g.c(SELU_SCALE * SELU_ALPHA)]))),
   [Op.Softplus]: unary(["softplus"], "log(1 + e^x)", (g, x) => g.op(Op.Sigmoid, [x])),
-  [Op.Softsign]: unary(["softsign"], "x / (1 + |x|)", (g, x) => g.op(Op.Div, [g.c(1), g.op(Op.Square, [g.op(Op.Add, [g.c(1), g.op(Op.Abs, [x])])])]), [-1, 1]),
-  [Op.Swish]: unary(["swish", "silu"], "x · sigmoid(x)", (g, x) => {
-    const s = g.op(Op.Sigmoid, [x]);
-    return mul(g, s, g.op(Op.Add, [g.c(1), mul(g, x, oneMinus(g, s))]));
-  }),
-  [Op.Gelu]: unary(["gelu"], "Gaussian error linear unit (tanh approximation)", (g, x) => {
-    // y = x/2 (1 + tanh u), u = c (x + 0.044715 x³): y' = (1 + tanh u)/2 + x/2 (1 - tanh² u) c (1 + 3·0.044715 x²)
-    const c = Math.sqrt(2 / Math.PI);
-    const x2 = g.op(Op.Square, [x]);
-    const th = g.op(Op.Tanh, [mul(g, g.c(c), g.op(Op.Add, [x, mul(g, g.c(0.044715), mul(g, x2, x))]))]);
-    const du = mul(g, g.c(c), g.op(Op.Add, [g.c(1), mul(g, g.c(3 * 0.044715), x2)]));
-    const half = g.op(Op.Mul, [g.c(0.5), g.op(Op.Add, [g.c(1), th])]);
-    return g.op(Op.Add, [half, mul(g, g.c(0.5), mul(g, x, mul(g, oneMinus(g, g.op(Op.Square, [th])), du)))]);
-  }),
+  [Op.Softsign]: {
+    ...unary(["softsign"], "x / (1 + |x|)", (g, x) => g.op(Op.Div, [g.c(1), g.op(Op.Square, [g.op(Op.Add, [g.c(1), g.op(Op.Abs, [x])])])]), [-1, 1]),
+    expand: (g, [x]) => g.op(Op.Div, [x!, g.op(Op.Add, [g.c(1), g.op(Op.Abs, [x!])])]),
+  },
+  [Op.Swish]: {
+    ...unary(["swish", "silu"], "x · sigmoid(x)", (g, x) => {
+      const s = g.op(Op.Sigmoid, [x]);
+      return mul(g, s, g.op(Op.Add, [g.c(1), mul(g, x, oneMinus(g, s))]));
+    }),
+    expand: (g, [x]) => mul(g, x!, g.op(Op.Sigmoid, [x!])),
+  },
+  [Op.Gelu]: {
+    ...unary(["gelu"], "Gaussian error linear unit (tanh approximation)", (g, x) => {
+      // y = x/2 (1 + tanh u), u = c (x + 0.044715 x³): y' = (1 + tanh u)/2 + x/2 (1 - tanh² u) c (1 + 3·0.044715 x²)
+      const c = Math.sqrt(2 / Math.PI);
+      const x2 = g.op(Op.Square, [x]);
+      const th = g.op(Op.Tanh, [mul(g, g.c(c), g.op(Op.Add, [x, mul(g, g.c(0.044715), mul(g, x2, x))]))]);
+      const du = mul(g, g.c(c), g.op(Op.Add, [g.c(1), mul(g, g.c(3 * 0.044715), x2)]));
+      const half = g.op(Op.Mul, [g.c(0.5), g.op(Op.Add, [g.c(1), th])]);
+      return g.op(Op.Add, [half, mul(g, g.c(0.5), mul(g, x, mul(g, oneMinus(g, g.op(Op.Square, [th])), du)))]);
+    }),
+    // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+    expand: (g, [x]) => {
+      const cube = mul(g, x!, mul(g, x!, x!));
+      const inner = mul(g, g.c(Math.sqrt(2 / Math.PI)), g.op(Op.Add, [x!, mul(g, g.c(0.044715), cube)]));
+      return mul(g, mul(g, g.c(0.5), x!), g.op(Op.Add, [g.c(1), g.op(Op.Tanh, [inner])]));
+    },
+  },
   [Op.Exp]: unary(["exp"], "e^x", (_g, _x, y) => y),
   [Op.Log]: unary(["log"], "natural logarithm", (g, x) => g.op(Op.Div, [g.c(1), x])),
   [Op.Abs]: unary(["abs"], "|x|", (g, x) => g.op(Op.Sub, [g.op(Op.Step, [x]), g.op(Op.Step, [g.op(Op.Neg, [x])])])),
   [Op.Sqrt]: unary(["sqrt"], "square root", (g, _x, y) => g.op(Op.Div, [g.c(0.5), y])),
-  [Op.Square]: unary(["square"], "x²", (g, x) => mul(g, g.c(2), x)),
+  [Op.Square]: { ...unary(["square"], "x²", (g, x) => mul(g, g.c(2), x)), expand: (g, [x]) => mul(g, x!, x!) },
   [Op.Sin]: unary(["sin"], "sine", (g, x) => g.op(Op.Cos, [x]), [-1, 1]),
   [Op.Cos]: unary(["cos"], "cosine", (g, x) => g.op(Op.Neg, [g.op(Op.Sin, [x])]), [-1, 1]),
   [Op.Identity]: { ...unary(["linear", "identity"], "the identity, x", (g) => g.c(1)), vjp: (_g, _x, _y, dy) => [dy] },
@@ -272,6 +306,13 @@ type Table = typeof opInfo;
 export type OpsIn<C extends OpCategory> = { [K in Op]: Table[K]["category"] extends C ? K : never }[Op];
 
 export const info = (op: Op): OpInfo => opInfo[op];
+
+/** Every op that computes (neither a leaf nor a sequence construct): the ops a backend's total table must name. */
+export type ComputeOp = Exclude<Op, OpsIn<"leaf" | "sequence">>;
+/** Compute ops written as primitives in their row (`expand`): a backend may lower the expansion instead. */
+export type CompositeOp = { [K in ComputeOp]: Table[K] extends { readonly expand: unknown } ? K : never }[ComputeOp];
+/** A compute op's facts, with its derivative rule. */
+export const computeInfo = (op: ComputeOp): ComputeInfo => opInfo[op];
 
 /** Ops that are neither leaves, elementwise nor sequence constructs: each backend has a row for every one. */
 export type StructuralOp = OpsIn<Exclude<OpCategory, "leaf" | "unary" | "binary" | "sequence">>;

@@ -4,7 +4,7 @@ import { dimAdd, dimConst, dimEquals, shapeEquals, shapeToString, type Dim, type
 import type { CellIR, InputInfo, Node, NodeId, ValueInfo } from "../ir/ir.js";
 import { NodeBuilder } from "../ir/builder.js";
 import { reachable } from "../ir/graph.js";
-import { Op, info, type Differ, type ShapeAttrs } from "../ir/ops.js";
+import { Op, computes, info, type Differ, type ShapeAttrs } from "../ir/ops.js";
 import { broadcastShape } from "../ir/shapes.js";
 import { commonSubexpressions } from "./cse.js";
 import { deadCodeElimination } from "./dce.js";
@@ -122,8 +122,9 @@ export function stepVjp(cell: CellIR): StepVjp {
     if (!n.args.length) continue;
     const dy = gradOf(id);
     if (dy === undefined) continue;
-    const rule = info(n.op).vjp;
-    if (!rule) throw new Error(`internal: op ${n.op} has no derivative rule`);
+    const facts = info(n.op);
+    if (!computes(facts)) throw new Error(`internal: op ${n.op} in a step has no derivative rule`);
+    const rule = facts.vjp;
     span = n.span;
     rule(g, n.args.map(fwd), fwd(n.id), dy, n.attrs).forEach((d, k) => {
       if (d !== undefined) accumulate(step.nodes[n.args[k]!]!, d);

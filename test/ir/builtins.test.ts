@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileModule } from "../../src/emit/compile.js";
-import { resolveDims } from "../../src/runtime/dims.js";
+import { resolveDims, type DimEnv } from "../../src/runtime/dims.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { alloc, type Tensor } from "../../src/runtime/tensor.js";
 import { builtins, opInfo, type OpInfo } from "../../src/ir/ops.js";
@@ -12,6 +12,8 @@ import { useBackend } from "../../src/tfjs/backend.js";
 import { runModelTf } from "../../src/tfjs/run.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { closeness, modelFrom, root } from "../helpers.js";
+import { exportOnnx } from "../../src/emit/onnx/export.js";
+import type { ModelIR } from "../../src/ir/ir.js";
 
 const N = 5;
 const T = 3;
@@ -139,5 +141,35 @@ describe("builtins on every backend", () => {
       const out = module.createModel().predict({ xs: s.feed.xs, ys: s.feed.ys, is: s.feed.is });
       expect(closeness(out.z.data, s.want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
     }
+  });
+
+  /** Runs a model exported to ONNX in onnxruntime-web on the feed (one example, T steps) and returns output z. */
+  async function runOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, feed: Record<string, Tensor>): Promise<Float32Array> {
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(exportOnnx(ir, env, weights, "test").bytes);
+    const feeds: Record<string, import("onnxruntime-web").Tensor> = {};
+    for (const inp of ir.inputs) {
+      const t = feed[inp.name]!;
+      feeds[inp.name] = inp.dtype === "int" ? new ort.Tensor("int64", BigInt64Array.from(t.data, (v) => BigInt(v)), [...t.shape]) : new ort.Tensor("float32", Float32Array.from(t.data), [...t.shape]);
+      if (inp.seq) feeds[`${inp.name}_lengths`] = new ort.Tensor("int64", BigInt64Array.of(BigInt(T)), [1]);
+    }
+    const out = await session.run(feeds);
+    await session.release();
+    return out["z"]!.data as Float32Array;
+  }
+
+  it.each(setups.map((s) => [s.name, s] as const))("%s: ONNX (in a cell's step, exported as a Scan body) in onnxruntime-web", async (_, s) => {
+    const got = await runOnnx(s.ir, s.env, s.weights, s.feed);
+    expect(closeness(got, s.want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
+  // Between layers: the same function on whole sequences (a batch and a time axis ahead of its own), where it needs no param.
+  const modelLevel = setups.filter((s) => !/W|i\)/.test(s.c.expr));
+  it.each(modelLevel.map((s) => [s.name, s] as const))("%s: ONNX between layers, on sequences, in onnxruntime-web", async (name, s) => {
+    const ir = modelFrom(`model M<N = ${N}> {\n  input xs: [T, N]\n  input ys: [T, N]\n  output z = ${s.c.expr.replace("F", name).replace(/\bx\b/g, "xs").replace(/\by\b/g, "ys")} + 0 * sum(ys)\n}`, "M");
+    const env = resolveDims(ir, new Map());
+    const got = await runOnnx(ir, env, new Map(), { xs: s.feed.xs, ys: s.feed.ys });
+    expect(closeness(got, s.want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
   });
 });
