@@ -93,7 +93,7 @@ Writing \`W(x)\` for a product is also this error: write \`W @ x\`.`),
   c("RNN0204", "unknown initializer", `
 The initializer after \`~\` in a param declaration is not known. Initializers: zeros, ones,
 constant(v), uniform(lo, hi), normal(mean, std), truncated_normal(mean, std), glorot_uniform,
-glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal(gain),
+glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, recurrent_uniform, orthogonal(gain),
 identity(gain).`),
   c("RNN0205", "unresolved dimension", `
 A shape uses a dimension the cell does not declare, or a cell is run without a number for a

@@ -23,6 +23,7 @@ export const initializers: ReadonlyMap<string, InitializerInfo> = new Map(
     i("he_normal", [0], "truncated normal with std sqrt(2 / fan_in)"),
     i("lecun_uniform", [0], "uniform in ±sqrt(3 / fan_in)"),
     i("lecun_normal", [0], "truncated normal with std sqrt(1 / fan_in)"),
+    i("recurrent_uniform", [0], "uniform in ±1/sqrt(n), n the first dimension (the hidden size of a recurrent cell's [H, …] weights and [H] biases): PyTorch's LSTM, GRU and RNN default"),
     i("orthogonal", [0, 1], "orthogonal(gain): a random orthogonal matrix times gain (default 1)"),
     i("identity", [0, 1], "identity(gain): the identity matrix times gain (default 1)"),
   ].map((x) => [x.name, x]),

@@ -62,6 +62,7 @@ export function initialize(init: InitSpec, shape: readonly number[], seed: numbe
     case "he_uniform": { const l = Math.sqrt(6 / fanIn); fill(uniform(-l, l)); break; }
     case "he_normal": { const s = Math.sqrt(2 / fanIn) / 0.8796256610342398; fill(() => truncatedNormal(rng, 0, s)); break; }
     case "lecun_uniform": { const l = Math.sqrt(3 / fanIn); fill(uniform(-l, l)); break; }
+    case "recurrent_uniform": { const l = 1 / Math.sqrt(shape[0] ?? 1); fill(uniform(-l, l)); break; }
     case "lecun_normal": { const s = Math.sqrt(1 / fanIn) / 0.8796256610342398; fill(() => truncatedNormal(rng, 0, s)); break; }
     case "orthogonal":
     case "identity": {

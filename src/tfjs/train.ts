@@ -42,7 +42,8 @@ function optimizerOf(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {
     case "sgd": return tf.train.sgd(lr);
     case "momentum": return tf.train.momentum(lr, 0.9);
-    case "adam": return tf.train.adam(lr);
+    // PyTorch's ε (tfjs' default is its float32 backend's 1e-7): the same updates as torch.optim.Adam.
+    case "adam": return tf.train.adam(lr, 0.9, 0.999, 1e-8);
     case "rmsprop": return tf.train.rmsprop(lr);
   }
 }
@@ -157,8 +158,10 @@ export class Trainer {
       const vars = [...this.variables.values()];
       let g = p.batches === 1 ? p.grads : Object.fromEntries(Object.entries(p.grads).map(([k, x]) => [k, tf.div(x, p.batches)]));
       if (this.opts.clipNorm !== undefined) {
+        // As torch.nn.utils.clip_grad_norm_: scaled by max / (norm + 1e-6) where that is below 1.
         const norm = tf.sqrt(tf.addN(Object.values(g).map((x) => tf.sum(tf.square(x))))).dataSync()[0]!;
-        if (norm > this.opts.clipNorm) g = Object.fromEntries(Object.entries(g).map(([k, x]) => [k, tf.mul(x, this.opts.clipNorm! / norm)]));
+        const scale = this.opts.clipNorm / (norm + 1e-6);
+        if (scale < 1) g = Object.fromEntries(Object.entries(g).map(([k, x]) => [k, tf.mul(x, scale)]));
       }
       this.optimizer.applyGradients(g);
       const decay = this.opts.weightDecay ? 1 - this.lr * this.opts.weightDecay : 1;

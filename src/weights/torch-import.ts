@@ -5,8 +5,11 @@ import { alloc, type Tensor } from "../runtime/tensor.js";
 import type { NamedTensor } from "./safetensors.js";
 import type { ParamSpec } from "./weights.js";
 
-/** GRU0: a GRU whose reset gate applies before the recurrent product (one bias per gate; rnnc's GRUResetBefore). */
-type Kind = "LSTM" | "GRU" | "GRU0" | "RNN" | "Linear" | "Embedding";
+/**
+ * GRU0: a GRU whose reset gate applies before the recurrent product (one bias per gate; rnnc's GRUResetBefore).
+ * LSTM2: an rnnc cell with PyTorch's two biases per gate (TorchLSTM), which takes an nn.LSTM's biases as they are.
+ */
+type Kind = "LSTM" | "LSTM2" | "GRU" | "GRU0" | "RNN" | "Linear" | "Embedding";
 /** A PyTorch module (one layer and direction of a recurrent one) found in the state dict. */
 interface Unit { readonly key: string; readonly kind: Kind; readonly tensors: ReadonlyMap<string, NamedTensor> }
 /** An rnnc layer whose params form a stdlib cell. */
@@ -14,6 +17,7 @@ interface Target { readonly prefix: string; readonly kind: Kind; readonly specs:
 
 const rnncParams: Record<Kind, readonly string[]> = {
   LSTM: ["W_xi", "W_xf", "W_xg", "W_xo", "W_hi", "W_hf", "W_hg", "W_ho", "b_i", "b_f", "b_g", "b_o"],
+  LSTM2: ["W_xi", "W_xf", "W_xg", "W_xo", "W_hi", "W_hf", "W_hg", "W_ho", "b_xi", "b_xf", "b_xg", "b_xo", "b_hi", "b_hf", "b_hg", "b_ho"],
   GRU: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_xz", "b_xr", "b_xn", "b_hz", "b_hr", "b_hn"],
   GRU0: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_z", "b_r", "b_n"],
   RNN: ["W_xh", "W_hh", "b_h"],
@@ -21,7 +25,7 @@ const rnncParams: Record<Kind, readonly string[]> = {
   Embedding: ["table"],
 };
 /** PyTorch's stacked gate order: LSTM i, f, g, o; GRU r, z, n. */
-const gates: Partial<Record<Kind, readonly string[]>> = { LSTM: ["i", "f", "g", "o"], GRU: ["r", "z", "n"], GRU0: ["r", "z", "n"], RNN: ["h"] };
+const gates: Partial<Record<Kind, readonly string[]>> = { LSTM: ["i", "f", "g", "o"], LSTM2: ["i", "f", "g", "o"], GRU: ["r", "z", "n"], GRU0: ["r", "z", "n"], RNN: ["h"] };
 
 function unitsOf(tensors: ReadonlyMap<string, NamedTensor>): Unit[] {
   const units = new Map<string, Map<string, NamedTensor>>();
@@ -58,6 +62,9 @@ function targetsOf(specs: readonly ParamSpec[]): Target[] {
   });
 }
 
+/** The PyTorch module kind a layer of this kind takes. */
+const moduleKind = (k: Kind): Kind => (k === "LSTM2" ? "LSTM" : k);
+
 /** The params of `specs` from a PyTorch state dict; `names` maps torch module keys (e.g. `lstm.l0`, `fc`) to rnnc layers. */
 export function importTorch(tensors: ReadonlyMap<string, NamedTensor>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map()): Map<string, Tensor> {
   const units = unitsOf(tensors);
@@ -66,12 +73,12 @@ export function importTorch(tensors: ReadonlyMap<string, NamedTensor>, specs: re
   const used = new Set<string>();
   for (const t of targets) {
     const named = [...names].find(([, layer]) => layer === t.prefix)?.[0];
-    const fits = (u: Unit) => u.kind === t.kind && !used.has(u.key) && shapesFit(u, t);
+    const fits = (u: Unit) => u.kind === moduleKind(t.kind) && !used.has(u.key) && shapesFit(u, t);
     let unit: Unit | undefined;
     if (named !== undefined) {
       unit = units.find((u) => u.key === named);
       if (!unit) throw new RnncError("RNN0602", `${source} has no PyTorch module \`${named}\` (named for layer \`${t.prefix}\`)`, [`its modules: ${units.map((u) => `${u.key} (${u.kind})`).join(", ") || "none rnnc reads"}`]);
-      if (unit.kind !== t.kind) throw new RnncError("RNN0603", `PyTorch module \`${named}\` is an ${unit.kind}, but layer \`${t.prefix}\` is an ${t.kind}`);
+      if (unit.kind !== moduleKind(t.kind)) throw new RnncError("RNN0603", `PyTorch module \`${named}\` is an ${unit.kind}, but layer \`${t.prefix}\` is an ${moduleKind(t.kind)}`);
     } else {
       const candidates = units.filter(fits);
       if (!candidates.length) throw new RnncError("RNN0601", `${source} has no ${t.kind} whose shapes fit layer \`${t.prefix}\``, [`its modules: ${units.map((u) => `${u.key} (${u.kind} ${[...u.tensors.values()][0]!.shape.join("×")})`).join(", ") || "none rnnc reads"}`, `the layer wants ${[...t.specs.values()].map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ")}`]);
@@ -109,12 +116,12 @@ function convert(u: Unit, t: Target, source: string): Map<string, Tensor> {
   const ih = get("weight_ih"), hh = get("weight_hh");
   const H = hh.shape[1]!, I = ih.shape[1]!;
   const bih = u.tensors.get("bias_ih")?.data ?? new Float32Array(ih.shape[0]!), bhh = u.tensors.get("bias_hh")?.data ?? new Float32Array(ih.shape[0]!);
-  gates[u.kind]!.forEach((gate, k) => {
+  gates[t.kind]!.forEach((gate, k) => {
     const rows = (m: Float32Array, cols: number) => m.subarray(k * H * cols, (k + 1) * H * cols);
     const x = u.kind === "RNN" ? "W_xh" : `W_x${gate}`, h = u.kind === "RNN" ? "W_hh" : `W_h${gate}`;
     put(x, rows(ih.data, I), `${u.key}.weight_ih`, ih.shape);
     put(h, rows(hh.data, H), `${u.key}.weight_hh`, hh.shape);
-    if (u.kind === "GRU") {
+    if (u.kind === "GRU" || t.kind === "LSTM2") {
       put(`b_x${gate}`, rows(bih, 1), `${u.key}.bias_ih`, [bih.length]);
       put(`b_h${gate}`, rows(bhh, 1), `${u.key}.bias_hh`, [bhh.length]);
     } else {
