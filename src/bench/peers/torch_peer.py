@@ -1,0 +1,115 @@
+"""The PyTorch column of `npm run bench` (run by it when `import torch` works): the same work as rnnc's rows, timed here
+on one thread (and two for the training step), printed as one JSON object on stdout.
+
+  python3 torch_peer.py G2P_BATCHES.json     (the g2p batches the bench wrote: the same words rnnc trains on)
+
+Rows: an LSTM and a GRU training step (batch 32, 100 steps, input 64, hidden 128: forward, MSE on every output,
+backward, SGD), the LSTM forward pass, a streaming LSTMCell step at batch 1 (input 32, hidden 64), and g2p training
+(examples/g2p/g2p.rnn's model: embeddings, LSTM encoder, decoder from its final states; Adam, clip 5) in words per second.
+"""
+import json
+import sys
+import time
+
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence
+
+
+def median_ms(f, reps, warmup=5):
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t0) * 1000)
+    return sorted(times)[len(times) // 2]
+
+
+def training_step(kind, threads, reps=9):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    B, T, I, H = 32, 100, 64, 128
+    rnn = (torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU)(I, H, batch_first=True)
+    x = torch.randn(B, T, I)
+    target = torch.randn(B, T, H)
+    opt = torch.optim.SGD(rnn.parameters(), lr=0.01)
+
+    def step():
+        out, _ = rnn(x)
+        loss = torch.nn.functional.mse_loss(out, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return median_ms(step, reps)
+
+
+def forward(kind, reps=15):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rnn = (torch.nn.LSTM if kind == "LSTM" else torch.nn.GRU)(64, 128, batch_first=True)
+    x = torch.randn(32, 100, 64)
+    with torch.no_grad():
+        return median_ms(lambda: rnn(x), reps)
+
+
+def streaming_step(steps=1000):
+    torch.set_num_threads(1)
+    cell = torch.nn.LSTMCell(32, 64)
+    xs = torch.randn(steps, 1, 32)
+    with torch.no_grad():
+        def run():
+            h = torch.zeros(1, 64)
+            c = torch.zeros(1, 64)
+            for k in range(steps):
+                h, c = cell(xs[k], (h, c))
+        return median_ms(run, 5, 2) * 1000 / steps  # µs per step
+
+
+class G2P(torch.nn.Module):
+    def __init__(self, L, P, E, H):
+        super().__init__()
+        self.letter = torch.nn.Embedding(L, E)
+        self.encoder = torch.nn.LSTM(E, H, batch_first=True)
+        self.dec_embed = torch.nn.Embedding(P, E)
+        self.dec_rnn = torch.nn.LSTM(E, H, batch_first=True)
+        self.head = torch.nn.Linear(H, P)
+
+    def forward(self, letters, letter_lengths, prev):
+        packed = pack_padded_sequence(self.letter(letters), letter_lengths, batch_first=True, enforce_sorted=False)
+        _, (h, c) = self.encoder(packed)
+        out, _ = self.dec_rnn(self.dec_embed(prev), (h, c))
+        return self.head(out)
+
+
+def g2p(path):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    spec = json.load(open(path))
+    d = spec["dims"]
+    model = G2P(d["L"], d["P"], d["E"], d["H"])
+    opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
+    batches = [(torch.tensor(b["letters"]), torch.tensor(b["letter_lengths"]), torch.tensor(b["prev_phones"]), torch.tensor(b["targets"])) for b in spec["batches"]]
+    words = sum(len(b["letter_lengths"]) for b in spec["batches"])
+
+    def epoch():
+        for letters, lengths, prev, targets in batches:
+            logits = model(letters, lengths, prev)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), spec["clip"])
+            opt.step()
+    ms = median_ms(epoch, 3, 1)
+    return words / (ms / 1000)
+
+
+out = {
+    "torch": torch.__version__,
+    "trainingStepMs": {"LSTM": {"1": training_step("LSTM", 1), "2": training_step("LSTM", 2)}, "GRU": {"1": training_step("GRU", 1), "2": training_step("GRU", 2)}},
+    "forwardMs": {"LSTM": forward("LSTM"), "GRU": forward("GRU")},
+    "streamingStepUs": streaming_step(),
+}
+if len(sys.argv) > 1:
+    out["g2pWordsPerSecond"] = g2p(sys.argv[1])
+print(json.dumps(out))

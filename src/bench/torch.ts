@@ -1,0 +1,111 @@
+// PyTorch on this CPU as the training peer: its peer script (run in the same bench run, when `import torch` works) and
+// rnnc's same work — training steps, forward, a streaming step, g2p words per second — as ratios.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createCompiler } from "../compiler.js";
+import type { ModelIR } from "../ir/ir.js";
+import { nodeHost, packageRoot } from "../node/host.js";
+import { stopScanHelper } from "../node/scan-helper.js";
+import { alloc, type Tensor } from "../runtime/tensor.js";
+import { useBackend } from "../tfjs/backend.js";
+import { Trainer, type Batch } from "../tfjs/train.js";
+import { initParams, modelParamSpecs } from "../weights/weights.js";
+
+type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
+
+export interface TorchRow { readonly case: string; readonly unit: "ms" | "words/s" | "µs"; readonly torch: number; readonly rnnc: number; readonly ratio: number; readonly note: string }
+
+interface PeerResult {
+  torch: string;
+  trainingStepMs: Record<"LSTM" | "GRU", Record<"1" | "2", number>>;
+  forwardMs: Record<"LSTM" | "GRU", number>;
+  streamingStepUs: number;
+  g2pWordsPerSecond?: number;
+}
+
+/** The python that has torch: $RNNC_PYTHON, else python3; undefined (with why) when torch does not import. */
+function python(): { exe: string } | { why: string } {
+  const exe = process.env["RNNC_PYTHON"] ?? "python3";
+  const r = spawnSync(exe, ["-c", "import torch"], { encoding: "utf8" });
+  return r.status === 0 ? { exe } : { why: `${exe} -c "import torch" failed${r.error ? ` (${r.error.message})` : ""}: set RNNC_PYTHON to a python with torch` };
+}
+
+const G2P_DIMS = { L: 28, P: 41, E: 32, H: 128 };
+const G2P_LR = 0.001, G2P_CLIP = 5, G2P_BATCH = 32;
+
+/** The first `words` training words of examples/g2p as padded batches (the same for rnnc and PyTorch). */
+async function g2pBatches(words: number): Promise<{ json: object; batches: Batch[] }> {
+  const data = await import(pathToFileURL(join(packageRoot, "examples", "g2p", "data.mjs")).href) as { load(o: object): { train: { inputs: { letters: number[]; prev_phones: number[] }; target: number[] }[] } };
+  const train = data.load({}).train.slice(0, words);
+  const pad = (rows: number[][], v: number) => { const n = Math.max(...rows.map((r) => r.length)); return rows.map((r) => [...r, ...Array(n - r.length).fill(v)]); };
+  const ids = (rows: number[][]): Tensor => { const t = alloc([rows.length, rows[0]!.length], "f32"); t.data.set(rows.flat()); return t; };
+  const json: object[] = [];
+  const batches: Batch[] = [];
+  for (let k = 0; k < train.length; k += G2P_BATCH) {
+    const chunk = train.slice(k, k + G2P_BATCH);
+    const letters = pad(chunk.map((e) => e.inputs.letters), 0), prev = pad(chunk.map((e) => e.inputs.prev_phones), 0);
+    json.push({ letters, letter_lengths: chunk.map((e) => e.inputs.letters.length), prev_phones: prev, targets: pad(chunk.map((e) => e.target), -100) });
+    batches.push({ inputs: { letters: ids(letters), prev_phones: ids(prev) }, lengths: { letters: chunk.map((e) => e.inputs.letters.length), prev_phones: chunk.map((e) => e.inputs.prev_phones.length) }, targets: chunk.map((e) => e.target) });
+  }
+  return { json: { dims: G2P_DIMS, lr: G2P_LR, clip: G2P_CLIP, batches: json }, batches };
+}
+
+export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: Timer, reps: number, words = 4000): Promise<TorchRow[]> {
+  const py = python();
+  if ("why" in py) {
+    process.stderr.write(`no PyTorch column: ${py.why}\n`);
+    return [];
+  }
+  const g2p = await g2pBatches(words);
+  const file = join(mkdtempSync(join(tmpdir(), "rnnc-bench-")), "g2p-batches.json");
+  writeFileSync(file, JSON.stringify(g2p.json));
+  process.stderr.write("PyTorch peer script …\n");
+  const r = spawnSync(py.exe, [join(packageRoot, "src", "bench", "peers", "torch_peer.py"), file], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    process.stderr.write(`the PyTorch peer script failed: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}\n`);
+    return [];
+  }
+  const peer = JSON.parse(r.stdout.trim().split("\n").pop()!) as PeerResult;
+  const rows: TorchRow[] = [];
+  await useBackend("tfjs-wasm");
+  await stopScanHelper(); // one thread, as PyTorch's column
+  const B = 32, T = 100, I = 64, H = 128;
+  const env = new Map([["I", I], ["H", H]]);
+  for (const cell of ["LSTM", "GRU"] as const) {
+    const ir = models[cell];
+    const params = initParams(modelParamSpecs(ir, env), 1);
+    const x = alloc([B, T, I], "f32");
+    for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.37);
+    const targets = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => Array.from({ length: H }, (_, h) => Math.cos(b + t * 0.1 + h))));
+    const trainer = new Trainer(ir, env, params, { output: "seq", loss: "mse", optimizer: "sgd", learningRate: 0.01 });
+    const ms = await time(() => trainer.step({ inputs: { x }, targets }), Math.max(3, Math.floor(reps / 2)), 2);
+    trainer.dispose();
+    const t1 = peer.trainingStepMs[cell]["1"];
+    rows.push({ case: `${cell} training step (batch ${B}, ${T} steps, input ${I}, hidden ${H}; MSE on every output, SGD)`, unit: "ms", torch: t1, rnnc: ms, ratio: ms / t1,
+      note: `rnnc on tfjs-wasm, one thread; PyTorch on two threads: ${peer.trainingStepMs[cell]["2"].toFixed(1)} ms` });
+  }
+  // g2p: the same words, batch 32, Adam, clip 5, one epoch over them.
+  const g2pIr = createCompiler(nodeHost).model(join(packageRoot, "examples", "g2p", "g2p.rnn"), "G2P");
+  const trainer = new Trainer(g2pIr, new Map(Object.entries(G2P_DIMS)), initParams(modelParamSpecs(g2pIr, new Map(Object.entries(G2P_DIMS))), 1),
+    { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: G2P_LR, clipNorm: G2P_CLIP });
+  for (const b of g2p.batches.slice(0, 5)) trainer.step(b); // warm-up
+  const t0 = performance.now();
+  for (const b of g2p.batches) trainer.step(b);
+  const wps = g2p.batches.reduce((s, b) => s + b.targets.length, 0) / ((performance.now() - t0) / 1000);
+  trainer.dispose();
+  if (peer.g2pWordsPerSecond) rows.push({ case: `g2p training (${words} CMUdict words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP})`, unit: "words/s", torch: peer.g2pWordsPerSecond, rnnc: wps, ratio: wps / peer.g2pWordsPerSecond, note: "one thread each; ratio is rnnc / PyTorch" });
+  rows.push(...peerOnly(peer));
+  return rows;
+}
+
+/** PyTorch's forward and streaming figures, for the tables that time rnnc's side of them. */
+function peerOnly(peer: PeerResult): TorchRow[] {
+  return [
+    { case: "LSTM forward (PyTorch, one thread)", unit: "ms", torch: peer.forwardMs.LSTM, rnnc: NaN, ratio: NaN, note: "rnnc's side: the ONNX table" },
+    { case: "GRU forward (PyTorch, one thread)", unit: "ms", torch: peer.forwardMs.GRU, rnnc: NaN, ratio: NaN, note: "rnnc's side: the ONNX table" },
+    { case: "LSTMCell call at batch 1 (input 32, hidden 64)", unit: "µs", torch: peer.streamingStepUs, rnnc: NaN, ratio: NaN, note: "rnnc's side: the compiled js table" },
+  ];
+}
