@@ -18,6 +18,7 @@ import { benchBatched, benchStreaming, type CompiledRow } from "./compiled.js";
 import { benchDiagnostics, type LspBench } from "./lsp.js";
 import { benchStartup, type StartupRow } from "./startup.js";
 import { benchOnnx, type OnnxRow } from "./onnx.js";
+import { benchTorch, type TorchRow } from "./torch.js";
 
 function model(cell: string): ModelIR {
   const text = `import { ${cell}, Dense } from "std"
@@ -151,6 +152,23 @@ async function main(): Promise<void> {
     const two = (r: OnnxRow) => (r.twoThreadsMs ? `${r.twoThreadsMs.toFixed(2)} | ${r.twoThreadsRatio!.toFixed(2)}×` : "– | –");
     process.stdout.write(["\n| cell | case | onnxruntime-web, 1 thread, ms | rnnc fused, 1 thread, ms | peer / rnnc | rnnc fused, 2 threads, ms | peer / rnnc | rnnc's ONNX export in onnxruntime-web, ms | the same model as rnnc's js target (predict), ms |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...onnx.map((r) => `| ${r.cell} | ${r.case} | ${r.peerMs.toFixed(2)} | ${r.fusedMs.toFixed(2)} | ${r.ratio.toFixed(2)}× | ${two(r)} | ${r.exportedMs.toFixed(2)} | ${r.jsTargetMs.toFixed(2)} |`)].join("\n") + "\n");
+    // The js target's forward against both ONNX Runtimes (native: onnxruntime-node's own CPU kernels).
+    process.stdout.write(["\n| cell | js target forward, ms | onnxruntime-web 1 thread, ms | web / js | onnxruntime-node 1 thread, ms | js / node-1 | onnxruntime-node 2 threads, ms | js / node-2 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...onnx.map((r) => `| ${r.cell} | ${r.jsTargetMs.toFixed(2)} | ${r.peerMs.toFixed(2)} | ${(r.peerMs / r.jsTargetMs).toFixed(2)}× | ${r.nodeMs?.toFixed(2) ?? "–"} | ${r.nodeMs ? `${(r.jsTargetMs / r.nodeMs).toFixed(2)}×` : "–"} | ${r.nodeTwoThreadsMs?.toFixed(2) ?? "–"} | ${r.nodeTwoThreadsMs ? `${(r.jsTargetMs / r.nodeTwoThreadsMs).toFixed(2)}×` : "–"} |`)].join("\n") + "\n");
+  }
+  const torch: TorchRow[] = [];
+  if (!only || only === "torch") {
+    // rnnc's side of the forward and streaming rows comes from the tables above (the js target).
+    const jsForward = (cell: string) => onnx.find((r) => r.cell === cell)?.jsTargetMs ?? NaN;
+    const jsStep = compiled.find((r) => r.case.startsWith("LSTM streaming step"))?.jsMs;
+    const own: Record<string, number> = { "LSTM forward": jsForward("LSTM"), "GRU forward": jsForward("GRUResetBefore"), "LSTMCell streaming": jsStep === undefined ? NaN : jsStep * 1000 };
+    torch.push(...(await benchTorch({ LSTM: model("LSTM"), GRU: model("GRU") }, time, reps)).map((r) => {
+      const key = Object.keys(own).find((k) => r.case.startsWith(k));
+      return key && Number.isNaN(r.rnnc) ? { ...r, rnnc: own[key]!, ratio: own[key]! / r.torch } : r;
+    }));
+    const v = (x: number, unit: string) => (Number.isNaN(x) ? "–" : unit === "µs" ? x.toFixed(1) : unit === "words/s" ? x.toFixed(0) : x.toFixed(2));
+    if (torch.length) process.stdout.write(["\n| work (PyTorch in the same run) | unit | PyTorch | rnnc | rnnc / PyTorch | note |", "| --- | --- | ---: | ---: | ---: | --- |",
+      ...torch.map((r) => `| ${r.case} | ${r.unit} | ${v(r.torch, r.unit)} | ${v(r.rnnc, r.unit)} | ${Number.isNaN(r.ratio) ? "–" : `${r.ratio.toFixed(2)}×`} | ${r.note} |`)].join("\n") + "\n");
   }
   let lsp: LspBench | undefined;
   if (!only || only === "lsp") {
@@ -166,7 +184,7 @@ async function main(): Promise<void> {
       ...startup.map((r) => `| ${r.command} | ${r.medianMs.toFixed(0)} | ${r.overNodeMs.toFixed(0)} |`)].join("\n") + "\n");
   }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, lsp, startup }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, torch, lsp, startup }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 

@@ -18,6 +18,24 @@ export interface OnnxRow {
   /** rnnc's own ONNX export of the model, run by the same onnxruntime-web, and the same model as rnnc's js target. */
   readonly exportedMs: number;
   readonly jsTargetMs: number;
+  /** The same peer file in onnxruntime-node (native), on one and on two threads, when it is installed. */
+  readonly nodeMs?: number;
+  readonly nodeTwoThreadsMs?: number;
+}
+
+/** onnxruntime-node's time for the peer file on `threads` intra-op threads, or undefined when it is not installed. */
+async function nativeMs(file: string, x: Float32Array, dims: number[], threads: number, time: Timer, reps: number): Promise<number | undefined> {
+  let ort: typeof import("onnxruntime-node");
+  try {
+    ort = await import("onnxruntime-node");
+  } catch {
+    return undefined;
+  }
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const input = new ort.Tensor("float32", x, dims);
+  const ms = await time(() => session.run({ X: input }), reps);
+  await session.release();
+  return ms;
 }
 
 type Timer = (f: () => unknown, reps: number) => Promise<number>;
@@ -39,6 +57,9 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const session = await ort.InferenceSession.create(readFileSync(join(packageRoot, "src", "bench", "peers", file)));
     const input = new ort.Tensor("float32", x, [T, B, I]);
     const peerMs = await time(() => session.run({ X: input }), reps);
+    const path = join(packageRoot, "src", "bench", "peers", file);
+    const nodeMs = await nativeMs(path, x, [T, B, I], 1, time, reps);
+    const nodeTwoThreadsMs = nodeMs === undefined ? undefined : await nativeMs(path, x, [T, B, I], 2, time, reps);
     // The same model exported by rnnc (batch first, with lengths) in the same runtime.
     const benchIr = models[cell];
     const benchEnv = new Map([["I", I], ["H", 128]]);
@@ -62,6 +83,7 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     await stopScanHelper();
     rows.push({
       cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs, jsTargetMs,
+      ...(nodeMs !== undefined ? { nodeMs, nodeTwoThreadsMs: nodeTwoThreadsMs! } : {}),
       ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: peerMs / twoThreadsMs } : {}),
     });
     await session.release();

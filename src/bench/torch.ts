@@ -104,8 +104,8 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
 /** PyTorch's forward and streaming figures, for the tables that time rnnc's side of them. */
 function peerOnly(peer: PeerResult): TorchRow[] {
   return [
-    { case: "LSTM forward (PyTorch, one thread)", unit: "ms", torch: peer.forwardMs.LSTM, rnnc: NaN, ratio: NaN, note: "rnnc's side: the ONNX table" },
-    { case: "GRU forward (PyTorch, one thread)", unit: "ms", torch: peer.forwardMs.GRU, rnnc: NaN, ratio: NaN, note: "rnnc's side: the ONNX table" },
-    { case: "LSTMCell call at batch 1 (input 32, hidden 64)", unit: "µs", torch: peer.streamingStepUs, rnnc: NaN, ratio: NaN, note: "rnnc's side: the compiled js table" },
+    { case: "LSTM forward (batch 32, 100 steps, input 64, hidden 128)", unit: "ms", torch: peer.forwardMs.LSTM, rnnc: NaN, ratio: NaN, note: "rnnc: the js target's predict; one thread each" },
+    { case: "GRU forward (PyTorch's GRU is reset-after; rnnc's row: GRUResetBefore, as the ONNX table)", unit: "ms", torch: peer.forwardMs.GRU, rnnc: NaN, ratio: NaN, note: "rnnc: the js target's predict; one thread each" },
+    { case: "LSTMCell streaming step at batch 1 (input 32, hidden 64)", unit: "µs", torch: peer.streamingStepUs, rnnc: NaN, ratio: NaN, note: "rnnc: the js target's step (PyTorch: one LSTMCell call)" },
   ];
 }

@@ -68,6 +68,28 @@ function adamPowers(o: tf.Optimizer): Record<string, tf.Variable> {
   return a.accBeta1 && a.accBeta2 ? { accBeta1: a.accBeta1, accBeta2: a.accBeta2 } : {};
 }
 
+/**
+ * Value targets time-major, [T, B, width] (zero past each example's end): written straight into one buffer, as nested
+ * arrays flattened by Array.flat cost ~100 ms for a batch of 32 × 100 steps × 128.
+ */
+function targetValues(targets: Batch["targets"], sequence: boolean, T: number, width: number): Float32Array {
+  const B = targets.length;
+  const out = new Float32Array(T * B * width);
+  for (let b = 0; b < B; b++) {
+    const rows = (sequence ? targets[b] : [targets[b]]) as unknown[];
+    for (let k = 0; k < Math.min(T, rows.length); k++) {
+      const row = rows[k];
+      const at = (k * B + b) * width;
+      if (typeof row === "number") out[at] = row;
+      else {
+        const flat = (row as unknown[]).some(Array.isArray) ? (row as unknown[]).flat(Infinity) as number[] : row as number[];
+        for (let i = 0; i < width; i++) out[at + i] = flat[i]!;
+      }
+    }
+  }
+  return out;
+}
+
 export class Trainer {
   readonly variables: Map<string, tf.Variable>;
   private readonly optimizer: tf.Optimizer;
@@ -118,9 +140,7 @@ export class Trainer {
       const correct = tf.cast(tf.equal(tf.argMax(y, -1), targets), "float32");
       return { loss, metric: tf.div(tf.sum(tf.mul(correct, mask)), valid) as tf.Scalar };
     }
-    const width = y.shape.slice(2).reduce((a, b) => a * b, 1);
-    const rowsOf = batch.targets.map((t) => (v.kind === "seq" ? t : [t]) as unknown[]);
-    const target = tf.tensor(Array.from({ length: T }, (_, k) => rowsOf.map((rows) => (k < rows.length ? ([rows[k]].flat(Infinity) as number[]) : Array(width).fill(0)))).flat(2), y.shape);
+    const target = tf.tensor(targetValues(batch.targets, v.kind === "seq", T, y.shape.slice(2).reduce((a, b) => a * b, 1)), y.shape);
     const sq = tf.square(tf.sub(y, target));
     const perStep = y.rank > 2 ? tf.mean(sq, y.shape.slice(2).map((_, i) => i + 2)) : sq;
     const loss = tf.div(tf.sum(tf.mul(perStep, mask)), valid) as tf.Scalar;
