@@ -19,6 +19,7 @@ import { benchDiagnostics, type LspBench } from "./lsp.js";
 import { benchStartup, type StartupRow } from "./startup.js";
 import { benchOnnx, type OnnxRow } from "./onnx.js";
 import { benchTorch, type TorchRow } from "./torch.js";
+import { benchKernels, type KernelBench } from "./kernels.js";
 
 function model(cell: string): ModelIR {
   const text = `import { ${cell}, Dense } from "std"
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   const header = "| backend | cell | case | passes | tf.layers ms | rnnc ms | tf.layers / rnnc |";
   const lines = [header, "| --- | --- | --- | --- | ---: | ---: | ---: |",
     ...rows.map((r) => `| ${r.backend} | ${r.cell} | ${r.case} | ${r.passes} | ${r.tflayersMs.toFixed(2)} | ${r.rnncMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`)];
-  process.stdout.write(lines.join("\n") + "\n\n");
+  if (rows.length) process.stdout.write(lines.join("\n") + "\n\n");
   const compiled: CompiledRow[] = [];
   if (!only || only === "compiled") {
     process.stderr.write("compiled js module …\n");
@@ -170,6 +171,14 @@ async function main(): Promise<void> {
     if (torch.length) process.stdout.write(["\n| work (PyTorch in the same run) | unit | PyTorch | rnnc | rnnc / PyTorch | note |", "| --- | --- | ---: | ---: | ---: | --- |",
       ...torch.map((r) => `| ${r.case} | ${r.unit} | ${v(r.torch, r.unit)} | ${v(r.rnnc, r.unit)} | ${Number.isNaN(r.ratio) ? "–" : `${r.ratio.toFixed(2)}×`} | ${r.note} |`)].join("\n") + "\n");
   }
+  let kernels: KernelBench | undefined;
+  if (!only || only === "kernels") {
+    process.stderr.write("kernels against the SIMD peak …\n");
+    kernels = await benchKernels({ LSTM: model("LSTM"), GRU: model("GRU") }, time, reps);
+    if (kernels) process.stdout.write([`\nWebAssembly SIMD peak on this machine (register-only f32x4 multiply and add loop, one core): ${kernels.peak.toFixed(1)} GFLOP/s`,
+      "", "| kernel | ms | GFLOP/s | of the peak |", "| --- | ---: | ---: | ---: |",
+      ...kernels.rows.map((r) => `| ${r.what} | ${r.ms.toFixed(3)} | ${r.gflops.toFixed(1)} | ${(100 * r.ofPeak).toFixed(0)}% |`)].join("\n") + "\n");
+  }
   let lsp: LspBench | undefined;
   if (!only || only === "lsp") {
     process.stderr.write("language server …\n");
@@ -184,7 +193,7 @@ async function main(): Promise<void> {
       ...startup.map((r) => `| ${r.command} | ${r.medianMs.toFixed(0)} | ${r.overNodeMs.toFixed(0)} |`)].join("\n") + "\n");
   }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, torch, lsp, startup }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, torch, kernels, lsp, startup }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 

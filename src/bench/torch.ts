@@ -37,7 +37,7 @@ const G2P_DIMS = { L: 28, P: 41, E: 32, H: 128 };
 const G2P_LR = 0.001, G2P_CLIP = 5, G2P_BATCH = 32;
 
 /** The first `words` training words of examples/g2p as padded batches (the same for rnnc and PyTorch). */
-async function g2pBatches(words: number): Promise<{ json: object; batches: Batch[] }> {
+export async function g2pBatches(words: number): Promise<{ json: object; batches: Batch[] }> {
   const data = await import(pathToFileURL(join(packageRoot, "examples", "g2p", "data.mjs")).href) as { load(o: object): { train: { inputs: { letters: number[]; prev_phones: number[] }; target: number[] }[] } };
   const train = data.load({}).train.slice(0, words);
   const pad = (rows: number[][], v: number) => { const n = Math.max(...rows.map((r) => r.length)); return rows.map((r) => [...r, ...Array(n - r.length).fill(v)]); };

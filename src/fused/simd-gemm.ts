@@ -1,20 +1,32 @@
 // A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
 import {
-  block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, ltee, oneFunctionModule, V128, v128load, v128load32splat, v128store,
+  block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, oneFunctionModule, V128, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory, type KernelMemory } from "./kernel-memory.js";
 
 /**
- * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], row-major, byte addresses into `m.mem`; m a multiple of 4,
- * n of 8. Each step of the inner loop loads 8 floats of B once and 4 of A, for 32 multiply-adds.
+ * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], byte addresses into `m.mem`; A and C row-major, B packed in
+ * panels of 8 columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously, as
+ * XNNPACK's packed weights); m a multiple of 4, n of 8. Each step of the inner loop loads 8 floats of B once and 4 of
+ * A, for 32 multiply-adds.
  */
-function gemmBody(): number[] {
+function gemmBody(MR: number): number[] {
   const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5;
-  const I = 6, J = 7, Q = 8, NB = 9, KB = 10, A0 = 11, BP = 15, CP = 16, ROW = 17; // i32 locals (A0..A3: 11..14)
-  const ACC = 18, B0 = 26, B1 = 27, AV = 28; // v128 locals (ACC: 8 of them)
+  const I = 6, J = 7, Q = 8, NB = 9, KB = 10, BP = 11, CP = 12, ROW = 13, A0 = 14; // i32 locals (A0 … A0 + MR - 1)
+  const ACC = A0 + MR, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
-  const rows = [0, 1, 2, 3];
+  const rows = Array.from({ length: MR }, (_, r) => r);
+  /** One step of the inner dimension: 8 floats of B (at `bOff` bytes past BP), a float of each row of A (at `aOff`). */
+  const step = (bOff: number, aOff: number): number[] => [
+    ...lget(BP), ...v128load(bOff), ...lset(B0),
+    ...lget(BP), ...v128load(bOff + 16), ...lset(B1),
+    ...rows.flatMap((r) => [
+      ...lget(A0 + r), ...v128load32splat(aOff), ...lset(AV), // one instruction: load a float of A into all four lanes
+      ...lget(acc(r, 0)), ...lget(AV), ...lget(B0), ...f32x4mul, ...f32x4add, ...lset(acc(r, 0)),
+      ...lget(acc(r, 1)), ...lget(AV), ...lget(B1), ...f32x4mul, ...f32x4add, ...lset(acc(r, 1)),
+    ]),
+  ];
   return [
     ...lget(N), ...i32c(2), i32shl, ...lset(NB),
     ...lget(K), ...i32c(2), i32shl, ...lset(KB),
@@ -27,20 +39,14 @@ function gemmBody(): number[] {
     ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
     ...lget(C), ...lget(I), ...lget(NB), i32mul, i32add, ...lget(J), i32add, ...lset(CP),
     ...rows.flatMap((r) => [...cRow(r), ...v128load(0), ...lset(acc(r, 0)), ...cRow(r), ...v128load(16), ...lset(acc(r, 1))]),
-    ...lget(B), ...lget(J), i32add, ...lset(BP),
-    ...lget(ROW), ...ltee(A0), ...lget(KB), i32add, ...ltee(A0 + 1), ...lget(KB), i32add, ...ltee(A0 + 2), ...lget(KB), i32add, ...lset(A0 + 3),
+    ...lget(B), ...lget(J), ...lget(K), i32mul, i32add, ...lset(BP), // panel J/32 starts J·k bytes in
+    ...lget(ROW), ...lset(A0), ...rows.slice(1).flatMap((r) => [...lget(A0 + r - 1), ...lget(KB), i32add, ...lset(A0 + r)]),
     ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
     ...lget(Q), ...lget(K), i32ge_u, br_if, 1,
-    ...lget(BP), ...v128load(0), ...lset(B0),
-    ...lget(BP), ...v128load(16), ...lset(B1),
-    ...rows.flatMap((r) => [
-      ...lget(A0 + r), ...v128load32splat(0), ...lset(AV), // one instruction: load a float of A into all four lanes
-      ...lget(acc(r, 0)), ...lget(AV), ...lget(B0), ...f32x4mul, ...f32x4add, ...lset(acc(r, 0)),
-      ...lget(acc(r, 1)), ...lget(AV), ...lget(B1), ...f32x4mul, ...f32x4add, ...lset(acc(r, 1)),
-      ...lget(A0 + r), ...i32c(4), i32add, ...lset(A0 + r),
-    ]),
-    ...lget(BP), ...lget(NB), i32add, ...lset(BP),
+    ...step(0, 0),
+    ...rows.flatMap((r) => [...lget(A0 + r), ...i32c(4), i32add, ...lset(A0 + r)]),
+    ...lget(BP), ...i32c(32), i32add, ...lset(BP),
     ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,
@@ -48,12 +54,15 @@ function gemmBody(): number[] {
     ...lget(J), ...i32c(32), i32add, ...lset(J),
     br, 0,
     end, end,
-    ...lget(I), ...i32c(4), i32add, ...lset(I),
+    ...lget(I), ...i32c(MR), i32add, ...lset(I),
     br, 0,
     end, end,
     end,
   ];
 }
+
+/** Rows of C the kernel holds in registers (two f32x4 each): measured, 5 and 6 spill in V8 and run slower. */
+const MR = 4;
 
 type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number) => void;
 
@@ -64,7 +73,7 @@ function load(): { fn: GemmFn; memory: KernelMemory } | undefined {
   if (kernel !== undefined) return kernel ?? undefined;
   try {
     const memory = kernelMemory()!;
-    kernel = { fn: memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[12, I32], [11, V128]], gemmBody()), "gemm"), memory };
+    kernel = { fn: memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[8 + MR, I32], [2 * MR + 3, V128]], gemmBody(MR)), "gemm"), memory };
   } catch {
     kernel = null;
   }
@@ -89,28 +98,30 @@ export function forgetFixedInKernel(): void {
   kernelMemory()?.release(0);
 }
 
-/** Where a fixed B (k × n from `off`, padded to N columns) lives in the kernel memory, copied there on first use. */
+/** Where a fixed B (k × n from `off`, packed in panels of N/8) lives in the kernel memory, packed there on first use. */
 function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, memory: KernelMemory): number {
   const key = `${off}:${k}:${n}`;
   const known = fixedAt.get(b)?.get(key);
   if (known !== undefined) return known;
   const at = memory.alloc(k * N);
-  copyPadded(memory.heap, at, b, off, k, n, N);
+  packPanels(memory.heap, at, b, off, k, n, N);
   let byKey = fixedAt.get(b);
   if (!byKey) fixedAt.set(b, (byKey = new Map()));
   byKey.set(key, at);
   return at;
 }
 
-/** k rows of n floats from `src` into rows of N (zero-padded) at `at`. */
-function copyPadded(heap: Float32Array, at: number, src: Float32Array, off: number, k: number, n: number, N: number): void {
-  if (N === n) {
-    heap.set(src.subarray(off, off + k * n), at);
-    return;
-  }
-  for (let q = 0; q < k; q++) {
-    heap.set(src.subarray(off + q * n, off + (q + 1) * n), at + q * N);
-    heap.fill(0, at + q * N + n, at + (q + 1) * N);
+/** k rows of n floats from `src` (row-major) into panels of 8 columns at `at` (N/8 panels of k × 8, zero-padded). */
+function packPanels(heap: Float32Array, at: number, src: Float32Array, off: number, k: number, n: number, N: number): void {
+  for (let p = 0, j0 = 0; j0 < N; p++, j0 += 8) {
+    const base = at + p * k * 8;
+    const w = Math.min(8, n - j0);
+    if (w === 8) for (let q = 0; q < k; q++) {
+      const s = off + q * n + j0, d = base + q * 8;
+      heap[d] = src[s]!; heap[d + 1] = src[s + 1]!; heap[d + 2] = src[s + 2]!; heap[d + 3] = src[s + 3]!;
+      heap[d + 4] = src[s + 4]!; heap[d + 5] = src[s + 5]!; heap[d + 6] = src[s + 6]!; heap[d + 7] = src[s + 7]!;
+    }
+    else for (let q = 0; q < k; q++) for (let j = 0; j < 8; j++) heap[base + q * 8 + j] = j < w ? src[off + q * n + j0 + j]! : 0;
   }
 }
 
@@ -127,20 +138,19 @@ const KC = 128;
 export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
   const kern = load()!;
   const mem = kern.memory;
-  const M = up(m, 4), N = up(n, 8);
+  const M = up(m, MR), N = up(n, 8);
   const kc = Math.min(k, KC);
   // Offsets of operands that are views of the kernel memory, read before anything here grows it (growing loses views).
   const held = (x: Float32Array, off: number) => { const at = mem.offsetOf(x); return at === undefined ? undefined : at + off; };
   const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
   // In place: A read where it is (whole rows, one pass), B too, C written where it is.
   const aIn = aHeld !== undefined && M === m && k === kc;
-  const bIn = bHeld !== undefined && N === n && k === kc;
   const cIn = cHeld !== undefined && M === m && N === n;
   const fixed = bFixed && bHeld === undefined && mem.top + k * N <= FIXED_LIMIT;
   const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem)) : [];
   const mark = mem.top;
   const aAt = aIn ? aHeld : mem.alloc(M * kc);
-  const bAt = fixed ? -1 : bIn ? bHeld : mem.alloc(kc * N);
+  const bAt = fixed ? -1 : mem.alloc(kc * N);
   const cAt = cIn ? cHeld : mem.alloc(M * N);
   const heap = mem.heap;
   // Each operand as an array and an offset, views of the kernel memory taken again now.
@@ -158,7 +168,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
       else for (let i = 0; i < m; i++) heap.set(A.subarray(aO + i * k + q0, aO + i * k + q0 + w), aAt + i * w);
       heap.fill(0, aAt + m * w, aAt + M * w);
     }
-    if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
+    if (!fixed) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
     kern.fn(4 * aAt, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
   }
   if (!cIn) {

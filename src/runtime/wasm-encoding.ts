@@ -30,7 +30,7 @@ export const I32 = 0x7f, V128 = 0x7b;
 export const block = 0x02, loop = 0x03, end = 0x0b, br_if = 0x0d, br = 0x0c;
 export const get = 0x20, set = 0x21, tee = 0x22;
 export const i32c = (n: number) => [0x41, ...sleb(n)];
-export const i32add = 0x6a, i32mul = 0x6c, i32shl = 0x74, i32ge_u = 0x4f;
+export const i32add = 0x6a, i32mul = 0x6c, i32shl = 0x74, i32ge_u = 0x4f, i32gt_u = 0x4b;
 export const f32add = 0x92, f32store = [0x38, 0x02, 0x00];
 export const simd = (op: number, ...rest: number[]) => [0xfd, ...uleb(op), ...rest];
 export const v128load = (offset: number) => simd(0x00, 0x00, ...uleb(offset)); // align 1: unaligned loads are allowed

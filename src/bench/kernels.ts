@@ -1,0 +1,49 @@
+// The kernels against the machine: the measured WebAssembly SIMD peak, the gemm at the shapes a scan uses, and the fused
+// scans' forward and backward passes, in GFLOP/s and as a share of that peak.
+import { beginFixedScope, fixedMat, gemm, mat } from "../fused/gemm.js";
+import { FusedScan } from "../fused/scan.js";
+import type { ModelIR } from "../ir/ir.js";
+import { stopScanHelper } from "../node/scan-helper.js";
+import { optimize } from "../passes/pipeline.js";
+import { layerEnv } from "../runtime/dims.js";
+import { initParams, modelParamSpecs } from "../weights/weights.js";
+import { simdPeakGflops } from "./peak.js";
+
+type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
+
+export interface KernelRow { readonly what: string; readonly ms: number; readonly gflops: number; readonly ofPeak: number }
+export interface KernelBench { readonly peak: number; readonly rows: readonly KernelRow[] }
+
+export async function benchKernels(models: Record<"LSTM" | "GRU", ModelIR>, time: Timer, reps: number): Promise<KernelBench | undefined> {
+  const peak = simdPeakGflops();
+  if (peak === undefined) return undefined;
+  await stopScanHelper();
+  const rows: KernelRow[] = [];
+  const row = (what: string, ms: number, flops: number) => rows.push({ what, ms, gflops: flops / ms / 1e6, ofPeak: flops / ms / 1e6 / peak });
+  const B = 32, T = 100, I = 64, H = 128;
+  // The products of an LSTM scan: per step [B, H]·[H, 4H]; hoisted [T·B, I]·[I, 4H]; the weight gradient [H, T·B]·[T·B, 4H].
+  for (const [m, n, k, what] of [[B, 4 * H, H, "recurrent product"], [T * B, 4 * H, I, "hoisted input product"], [H, 4 * H, T * B, "weight gradient"], [T * B, I, 4 * H, "input gradient"]] as const) {
+    const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+    const c = new Float32Array(m * n);
+    beginFixedScope();
+    const fixed = fixedMat(b);
+    row(`gemm ${m}×${k} · ${k}×${n} (${what})`, await time(() => gemm(m, n, k, mat(a), fixed, c), reps), 2 * m * n * k);
+  }
+  const env = new Map([["I", I], ["H", H]]);
+  for (const cell of ["LSTM", "GRU"] as const) {
+    const ir = models[cell];
+    const layer = ir.layers[0]!;
+    const kernel = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
+    const params = new Map([...initParams(modelParamSpecs(ir, env), 1)].filter(([k]) => k.startsWith(`${layer.name}.`)).map(([k, t]) => [k.slice(layer.name.length + 1), t.data as Float32Array]));
+    const x = Float32Array.from({ length: T * B * I }, (_, i) => Math.sin(i * 0.37));
+    const gates = cell === "LSTM" ? 4 : 3;
+    const flops = 2 * T * B * (I + H) * gates * H; // the products of a forward pass (elementwise work left out)
+    row(`${cell} fused forward (batch ${B}, ${T} steps, input ${I}, hidden ${H})`, await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps), flops);
+    let out = kernel.forward(params, { T, B, xs: [x] }, true);
+    const dy = new Float32Array(T * B * H).fill(0.01);
+    row(`${cell} fused forward, keeping what the backward pass reads`, await time(() => { out = kernel.forward(params, { T, B, xs: [x] }, true); }, reps), flops);
+    row(`${cell} fused backward (input, state and weight gradients: twice the forward's products)`, await time(() => kernel.backward(params, out.tape, [dy], new Map()), reps), 2 * flops);
+  }
+  return { peak, rows };
+}
