@@ -12,9 +12,12 @@ mean training loss per epoch. Run: node examples/g2p/torch_gap.mjs  (it runs thi
 import json
 import math
 import sys
+from pathlib import Path
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence
+
+sys.path.insert(0, str(Path(__file__).parent))
+from torch_g2p import G2P  # noqa: E402
 
 torch.set_num_threads(1)
 spec = json.load(open(sys.argv[1]))
@@ -22,21 +25,6 @@ d = spec["dims"]
 L, P, E, H = d["L"], d["P"], d["E"], d["H"]
 batches = [(torch.tensor(b["letters"]), torch.tensor(b["letter_lengths"]), torch.tensor(b["prev_phones"]), torch.tensor(b["targets"])) for b in spec["batches"]]
 orders = spec["orders"]
-
-
-class G2P(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.letter = torch.nn.Embedding(L, E)
-        self.encoder = torch.nn.LSTM(E, H, batch_first=True)
-        self.dec_embed = torch.nn.Embedding(P, E)
-        self.dec_rnn = torch.nn.LSTM(E, H, batch_first=True)
-        self.head = torch.nn.Linear(H, P)
-
-    def forward(self, letters, lengths, prev):
-        _, (h, c) = self.encoder(pack_padded_sequence(self.letter(letters), lengths, batch_first=True, enforce_sorted=False))
-        out, _ = self.dec_rnn(self.dec_embed(prev), (h, c))
-        return self.head(out)
 
 
 def one_bias(m):
@@ -72,7 +60,7 @@ def rnnc_inits(m, embedding=True):
 
 def train(setup):
     torch.manual_seed(0)
-    m = G2P()
+    m = G2P(L, P, E, H)
     setup(m)
     params = [p for p in m.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=spec["lr"])

@@ -10,9 +10,12 @@ backward, SGD), the LSTM forward pass, a streaming LSTMCell step at batch 1 (inp
 import json
 import sys
 import time
+from pathlib import Path
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "g2p"))
+from torch_g2p import G2P  # noqa: E402
 
 
 def median_ms(f, reps, warmup=5):
@@ -64,22 +67,6 @@ def streaming_step(steps=1000):
             for k in range(steps):
                 h, c = cell(xs[k], (h, c))
         return median_ms(run, 5, 2) * 1000 / steps  # µs per step
-
-
-class G2P(torch.nn.Module):
-    def __init__(self, L, P, E, H):
-        super().__init__()
-        self.letter = torch.nn.Embedding(L, E)
-        self.encoder = torch.nn.LSTM(E, H, batch_first=True)
-        self.dec_embed = torch.nn.Embedding(P, E)
-        self.dec_rnn = torch.nn.LSTM(E, H, batch_first=True)
-        self.head = torch.nn.Linear(H, P)
-
-    def forward(self, letters, letter_lengths, prev):
-        packed = pack_padded_sequence(self.letter(letters), letter_lengths, batch_first=True, enforce_sorted=False)
-        _, (h, c) = self.encoder(packed)
-        out, _ = self.dec_rnn(self.dec_embed(prev), (h, c))
-        return self.head(out)
 
 
 def g2p(path):
