@@ -13,7 +13,7 @@ export interface ScanHelper {
 }
 
 export type Job =
-  | { readonly kind: "kernel"; readonly id: number; readonly cell: CellIR; readonly env: readonly (readonly [string, number])[] }
+  | { readonly kind: "kernel"; readonly id: number; readonly cell: CellIR; readonly env: readonly (readonly [string, number])[]; readonly inputGradients?: readonly boolean[] }
   | { readonly kind: "forward"; readonly id: number; readonly tape: number; readonly params: Params; readonly run: PlainRun; readonly training: boolean }
   | { readonly kind: "backward"; readonly id: number; readonly tape: number; readonly params: Params; readonly dys: readonly (Float32Array | undefined)[]; readonly dFinals: Params };
 
@@ -57,7 +57,7 @@ function kernelOn(h: ScanHelper, k: ScanKernel): number {
   let id = kernelIds.get(k);
   if (id === undefined) {
     kernelIds.set(k, (id = nextKernel++));
-    h.post({ kind: "kernel", id, cell: k.cell, env: [...k.env] });
+    h.post({ kind: "kernel", id, cell: k.cell, env: [...k.env], ...(k.inputGradients ? { inputGradients: k.inputGradients } : {}) });
     answer(h);
   }
   return id;
@@ -141,14 +141,14 @@ export function splitBackward(
 }
 
 /** The helper's side: its kernels and the tapes of the forward passes whose backward pass has not come yet. */
-export function scanJobServer(make: (cell: CellIR, env: DimEnv) => ScanKernel): (job: Job) => Reply {
+export function scanJobServer(make: (cell: CellIR, env: DimEnv, inputGradients?: readonly boolean[]) => ScanKernel): (job: Job) => Reply {
   const kernels = new Map<number, ScanKernel>();
   const tapes = new Map<number, Tape>();
   // Tapes kept at most (the oldest go first): a backward pass may be asked for more than once, or never.
   const KEEP = 8;
   return (job) => {
     if (job.kind === "kernel") {
-      kernels.set(job.id, make(job.cell, new Map(job.env)));
+      kernels.set(job.id, make(job.cell, new Map(job.env), job.inputGradients));
       return { ready: true };
     }
     const k = kernels.get(job.id);

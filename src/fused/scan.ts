@@ -57,7 +57,11 @@ export class FusedScan implements ScanKernel {
   /** Elements per example of each cell output. */
   private readonly outputSizes: number[];
 
-  constructor(readonly cell: CellIR, readonly env: DimEnv) {
+  /**
+   * `inputGradients[k]`: whether the gradient of cell input k is wanted (default: every float input's). A scan of a
+   * model's own input data needs none, and its backward pass then leaves out those products (dx = dgates · W_x).
+   */
+  constructor(readonly cell: CellIR, readonly env: DimEnv, readonly inputGradients?: readonly boolean[]) {
     const why = fusedUnsupported(cell);
     if (why) throw new Error(`internal: fused scan of an unsupported cell: ${why}`);
     this.g = stepVjp(cell);
@@ -82,7 +86,8 @@ export class FusedScan implements ScanKernel {
 
     const gradOutput = (name: string) => vjp.outputs.find((o) => o.name === gradName(name))!.node;
     this.readGrads = this.g.reads.map((r) => ({ node: gradOutput(readName(r.state, r.lag)), state: r.state, lag: r.lag }));
-    this.inputGrads = cell.inputs.flatMap((inp, k) => (inp.dtype === "float" ? [{ node: gradOutput(inp.name), k }] : []));
+    this.inputGrads = cell.inputs.flatMap((inp, k) => (inp.dtype === "float" && inputGradients?.[k] !== false ? [{ node: gradOutput(inp.name), k }] : []));
+    const unwanted = new Set(cell.inputs.flatMap((inp, k) => (inp.dtype === "float" && inputGradients?.[k] === false ? [gradOutput(inp.name)] : [])));
     const stateSeed = new Map(cell.states.map((st) => [gradName(newStateName(st.name)), st.name]));
     const outputSeed = new Map(cell.outputs.map((o, k) => [gradName(o.name), k]));
     this.vjpLeaves = vjp.nodes.filter((n) => n.op === Op.Input).map((n) => {
@@ -98,13 +103,13 @@ export class FusedScan implements ScanKernel {
     const perStepRoots = [...this.inputGrads, ...this.readGrads].map((x) => x.node);
     this.perStepVjp = reachable(vjp.nodes, perStepRoots);
     const inPerStep = new Set(this.perStepVjp.map((n) => n.id));
-    const late = reachable(vjp.nodes, vjp.outputs.filter((o) => !perStepRoots.includes(o.node)).map((o) => o.node)).filter((n) => !inPerStep.has(n.id));
+    const late = reachable(vjp.nodes, vjp.outputs.filter((o) => !perStepRoots.includes(o.node) && !unwanted.has(o.node)).map((o) => o.node)).filter((n) => !inPerStep.has(n.id));
     // Per-example values the parameter gradients read, kept for every step and summed over all rows at the end.
     const stack = new Set<NodeId>();
     for (const n of late) for (const a of n.args) if (vjp.nodes[a]!.batched && (inPerStep.has(a) || vjp.nodes[a]!.op === Op.Input)) stack.add(a);
     for (const n of late) if (n.op === Op.Input && n.batched) stack.add(n.id);
     // A param gradient that is itself a per-step value (a bias's is the gradient of the sum it is added to).
-    for (const o of vjp.outputs) if (!perStepRoots.includes(o.node) && vjp.nodes[o.node]!.batched && !late.some((n) => n.id === o.node)) stack.add(o.node);
+    for (const o of vjp.outputs) if (!perStepRoots.includes(o.node) && !unwanted.has(o.node) && vjp.nodes[o.node]!.batched && !late.some((n) => n.id === o.node)) stack.add(o.node);
     this.stackIds = [...stack].sort((a, b) => a - b);
     const inRecurrent = new Set(this.recurrent.map((n) => n.id));
     this.recurrentSaved = this.g.saved.filter((id) => inRecurrent.has(id));
@@ -224,7 +229,7 @@ export class FusedScan implements ScanKernel {
       return s < 0 ? dInit.get(name)! : dState.get(name)!.subarray(s * B * size, (s + 1) * B * size);
     };
     for (const [name, d] of dFinals) if (T > 0) addInto(dAt(name, T - 1), d);
-    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp) => (inp.dtype === "float" ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
+    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
     const stacks = new Map(this.stackIds.map((id) => [id, new Float32Array(T * B * sizeOf(this.shapeOf(vjp.nodes[id]!)))]));
     // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
     const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));

@@ -46,6 +46,8 @@ export interface SplitTape { readonly at: number; readonly helperTape: number; r
 export interface ScanKernel {
   readonly cell: CellIR;
   readonly env: DimEnv;
+  /** Which inputs' gradients the backward pass computes (undefined: every float input's). */
+  readonly inputGradients?: readonly boolean[] | undefined;
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training?: boolean): ScanOutput;
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients;
 }

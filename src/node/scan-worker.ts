@@ -4,7 +4,7 @@ import { scanJobServer, type Job, type Reply } from "../fused/parallel.js";
 import { FusedScan } from "../fused/scan.js";
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
-const serve = scanJobServer((cell, env) => new FusedScan(cell, env));
+const serve = scanJobServer((cell, env, inputGradients) => new FusedScan(cell, env, inputGradients));
 
 port.on("message", (job: Job) => {
   let reply: Reply;

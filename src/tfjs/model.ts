@@ -68,6 +68,11 @@ export interface TfModelInput {
   readonly streaming?: boolean;
   /** A gradient will be taken (a training step): the fused kernels pay most there. */
   readonly training?: boolean;
+  /**
+   * False when no gradient will be taken with respect to the inputs themselves (a Trainer's step: only its
+   * variables'): a fused scan of an input then leaves out the products of that gradient. Default true.
+   */
+  readonly inputGradients?: boolean;
   /** Only these nodes (and what they read) are computed; the rest are left undefined. Default: every node. */
   readonly only?: readonly number[];
 }
@@ -166,7 +171,7 @@ export class TfModel {
         return one(this.first(cell, cell.step(ins, cell.initialHistory(batch), batch).outputs));
       },
       [Op.Map]: (n, xs) => this.scan(n, xs.map(asSeq), undefined, batch, undefined, false, training()).seq,
-      [Op.Scan]: (n, xs, init) => this.scan(n, xs.map(asSeq), init, batch, input.carry?.get(n.id), input.streaming, training()),
+      [Op.Scan]: (n, xs, init) => this.scan(n, xs.map(asSeq), init, batch, input.carry?.get(n.id), input.streaming, training(), input.inputGradients !== false),
       [Op.Generate]: (n, start, init) => this.generate(n, start, init, batch, input.seed ?? 0),
       [Op.Last]: (_n, v) => {
         const s = asSeq(v);
@@ -196,26 +201,31 @@ export class TfModel {
   readonly paths = new Map<number, ScanPath>();
   private readonly kernels = new Map<string, FusedScan | string>();
 
-  /** The fused kernel of a layer, or why there is none. */
-  private kernelFor(layer: string): FusedScan | string {
-    let k = this.kernels.get(layer);
+  /**
+   * The fused kernel of a layer, or why there is none; one per set of input gradients wanted (a scan of the model's
+   * own input data wants none, and its backward pass leaves those products out).
+   */
+  private kernelFor(layer: string, inputGradients: readonly boolean[]): FusedScan | string {
+    const key = `${layer}\u0000${inputGradients.map(Number).join("")}`;
+    let k = this.kernels.get(key);
     if (k === undefined) {
       const cell = this.cells.get(layer)!;
       const why = this.opts.optimize === false ? "the IR passes are off (--no-passes)" : fusedUnsupported(cell.ir);
-      k = why ?? new FusedScan(cell.ir, cell.env);
-      this.kernels.set(layer, k);
+      k = why ?? new FusedScan(cell.ir, cell.env, inputGradients);
+      this.kernels.set(key, k);
     }
     return k;
   }
 
-  private scan(n: Node, xs: readonly TfSeq[], init: StatesOf<Value> | undefined, batch: number, carried: History | undefined, streaming = false, training = false): Scanned<Value> {
+  private scan(n: Node, xs: readonly TfSeq[], init: StatesOf<Value> | undefined, batch: number, carried: History | undefined, streaming = false, training = false, inputGradients = true): Scanned<Value> {
     const layer = n.attrs.layer!;
     const T = xs[0]!.T;
     const lengths = xs[0]!.lengths;
     const why = n.op === Op.Map ? "no states to carry: its steps run as one batch" : this.opts.fused === false ? "fused kernels are off"
       : streaming || carried ? "streaming keeps each step's history"
       : T < MIN_STEPS_TO_HOIST ? `${T} step${T === 1 ? "" : "s"}: too short to repay the kernel's setup` : undefined;
-    const kernel = why ?? this.kernelFor(layer);
+    // Unless a gradient with respect to the model's inputs may be asked for, none flows into a scan of one.
+    const kernel = why ?? this.kernelFor(layer, xs.map((_, j) => inputGradients || this.ir.nodes[n.args[j]!]!.op !== Op.Input));
     const kind = n.op === Op.Map ? "map" : "scan";
     this.paths.set(n.id, typeof kernel === "string" ? { kind, layer, fused: false, why: kernel }
       : { kind, layer, fused: true, why: training ? "one fused op forward, backpropagation through time as its gradient" : "one fused op (a forward pass alone: nothing kept for a gradient)", loopsInJs: () => kernel.loopsInJs() });

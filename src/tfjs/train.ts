@@ -113,7 +113,8 @@ export class Trainer {
   /** The loss and metric of a batch, as scalars (inside the caller's scope). */
   private lossOf(batch: Batch, training = false): { loss: tf.Scalar; metric: tf.Scalar } {
     const inputs = Object.fromEntries(this.ir.inputs.map((i) => [i.name, toTf(batch.inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
-    const values = this.model.run({ inputs, training, only: [this.outputNode], ...(batch.lengths ? { lengths: batch.lengths } : {}) });
+    // Gradients are taken with respect to the variables alone, never the data.
+    const values = this.model.run({ inputs, training, inputGradients: false, only: [this.outputNode], ...(batch.lengths ? { lengths: batch.lengths } : {}) });
     const v: TfModelValue = values[this.outputNode]!;
     const B = batch.targets.length;
     // Time-major throughout, as the model gives its sequences: y [T, B, …], mask and targets [T, B].

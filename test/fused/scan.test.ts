@@ -114,3 +114,26 @@ describe("fused scan vs the op-by-op tfjs lowering", () => {
     });
   }
 });
+
+describe("a kernel that wants no input gradient", () => {
+  it.each(cases.filter((c) => !c.int).map((c) => [c.name, c] as const))("%s: the same parameter, state and initial-state gradients, and no input gradient", (_, c) => {
+    const ir: ModelIR = modelFrom(`import { LSTM, PeepholeLSTM, GRU, GRUResetBefore, Elman, Embedding, Dense } from "std"\n${c.spec}`, "M");
+    const env = new Map(Object.entries(c.dims));
+    const layer = ir.layers[0]!;
+    const cell = optimize(layer.ir);
+    const full = new FusedScan(cell, layerEnv(layer, env));
+    const lean = new FusedScan(cell, layerEnv(layer, env), cell.inputs.map(() => false));
+    const params = new Map([...initParams(modelParamSpecs(ir, env), 4)].filter(([k]) => k.startsWith(`${layer.name}.`)).map(([k, t]) => [k.slice(layer.name.length + 1), t.data as Float32Array]));
+    const rng = mulberry32(3);
+    const sizeOf = (shape: ModelIR["nodes"][number]["shape"]) => shape.map((d) => env.get([...d.keys()][0]!) ?? d.get("")!).reduce((a, b) => a * b, 1);
+    const xs = cell.inputs.map((inp) => Float32Array.from({ length: T * B * sizeOf(inp.shape) }, () => 2 * rng() - 1));
+    const run = { T, B, xs, ...(c.lengths ? { lengths: c.lengths } : {}) };
+    const dy = Float32Array.from({ length: T * B * sizeOf(cell.nodes[cell.outputs[0]!.node]!.shape) }, () => 2 * rng() - 1);
+    const a = full.backward(params, full.forward(params, run, true).tape, [dy], new Map());
+    const b = lean.backward(params, lean.forward(params, run, true).tape, [dy], new Map());
+    expect(b.dxs.every((d) => d === undefined)).toBe(true);
+    expect(a.dxs.some((d) => d !== undefined)).toBe(true);
+    for (const [name, g] of a.dParams) expect({ name, err: closeness(b.dParams.get(name)!, g, 1e-6, 1e-7) }).toEqual({ name, err: expect.closeTo(0, 0) });
+    for (const [name, g] of a.dInit) expect({ name, err: closeness(b.dInit.get(name)!, g, 1e-6, 1e-7) }).toEqual({ name, err: expect.closeTo(0, 0) });
+  });
+});
