@@ -5,12 +5,13 @@ import {
 import { kernelMemory, type KernelMemory } from "./kernel-memory.js";
 
 /**
- * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], byte addresses into `m.mem`; A and C row-major, B packed in
- * panels of 8 columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously, as
- * XNNPACK's packed weights); m a multiple of 4, n of 8. Each step of the inner loop loads 8 floats of B once and 4 of
+ * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], byte addresses into `m.mem`; A and C row-major; B `packed`
+ * in panels of 8 columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously,
+ * as XNNPACK's packed weights: for weights, packed once per call) or row-major (a B used once, where packing would
+ * cost as much as it saves); m a multiple of 4, n of 8. Each step of the inner loop loads 8 floats of B once and 4 of
  * A, for 32 multiply-adds.
  */
-function gemmBody(MR: number): number[] {
+function gemmBody(MR: number, packed: boolean): number[] {
   const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5;
   const I = 6, J = 7, Q = 8, NB = 9, KB = 10, BP = 11, CP = 12, ROW = 13, A0 = 14; // i32 locals (A0 … A0 + MR - 1)
   const ACC = A0 + MR, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
@@ -39,14 +40,15 @@ function gemmBody(MR: number): number[] {
     ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
     ...lget(C), ...lget(I), ...lget(NB), i32mul, i32add, ...lget(J), i32add, ...lset(CP),
     ...rows.flatMap((r) => [...cRow(r), ...v128load(0), ...lset(acc(r, 0)), ...cRow(r), ...v128load(16), ...lset(acc(r, 1))]),
-    ...lget(B), ...lget(J), ...lget(K), i32mul, i32add, ...lset(BP), // panel J/32 starts J·k bytes in
+    ...(packed ? [...lget(B), ...lget(J), ...lget(K), i32mul, i32add, ...lset(BP)] // panel J/32 starts J·k bytes in
+      : [...lget(B), ...lget(J), i32add, ...lset(BP)]), // row-major: column J/4 of the first row
     ...lget(ROW), ...lset(A0), ...rows.slice(1).flatMap((r) => [...lget(A0 + r - 1), ...lget(KB), i32add, ...lset(A0 + r)]),
     ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
     ...lget(Q), ...lget(K), i32ge_u, br_if, 1,
     ...step(0, 0),
     ...rows.flatMap((r) => [...lget(A0 + r), ...i32c(4), i32add, ...lset(A0 + r)]),
-    ...lget(BP), ...i32c(32), i32add, ...lset(BP),
+    ...lget(BP), ...(packed ? i32c(32) : lget(NB)), i32add, ...lset(BP),
     ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,
@@ -67,13 +69,14 @@ const MR = 4;
 type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number) => void;
 
 /** The compiled kernel (in the thread's kernel memory); null where WebAssembly SIMD is missing. */
-let kernel: { fn: GemmFn; memory: KernelMemory } | null | undefined;
+let kernel: { fn: GemmFn; rowMajor: GemmFn; memory: KernelMemory } | null | undefined;
 
-function load(): { fn: GemmFn; memory: KernelMemory } | undefined {
+function load(): { fn: GemmFn; rowMajor: GemmFn; memory: KernelMemory } | undefined {
   if (kernel !== undefined) return kernel ?? undefined;
   try {
     const memory = kernelMemory()!;
-    kernel = { fn: memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[8 + MR, I32], [2 * MR + 3, V128]], gemmBody(MR)), "gemm"), memory };
+    const make = (packed: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[8 + MR, I32], [2 * MR + 3, V128]], gemmBody(MR, packed)), "gemm");
+    kernel = { fn: make(true), rowMajor: make(false), memory };
   } catch {
     kernel = null;
   }
@@ -125,6 +128,18 @@ function packPanels(heap: Float32Array, at: number, src: Float32Array, off: numb
   }
 }
 
+/** k rows of n floats from `src` into rows of N (zero-padded) at `at`. */
+function copyPadded(heap: Float32Array, at: number, src: Float32Array, off: number, k: number, n: number, N: number): void {
+  if (N === n) {
+    heap.set(src.subarray(off, off + k * n), at);
+    return;
+  }
+  for (let q = 0; q < k; q++) {
+    heap.set(src.subarray(off + q * n, off + (q + 1) * n), at + q * N);
+    heap.fill(0, at + q * N + n, at + (q + 1) * N);
+  }
+}
+
 /** Rows of the inner dimension per pass: B's block stays in cache while every row of A goes by (long sums thrash it). */
 const KC = 128;
 
@@ -145,12 +160,13 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
   // In place: A read where it is (whole rows, one pass), B too, C written where it is.
   const aIn = aHeld !== undefined && M === m && k === kc;
+  const bIn = bHeld !== undefined && N === n && k === kc;
   const cIn = cHeld !== undefined && M === m && N === n;
   const fixed = bFixed && bHeld === undefined && mem.top + k * N <= FIXED_LIMIT;
   const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem)) : [];
   const mark = mem.top;
   const aAt = aIn ? aHeld : mem.alloc(M * kc);
-  const bAt = fixed ? -1 : mem.alloc(kc * N);
+  const bAt = fixed ? -1 : bIn ? bHeld : mem.alloc(kc * N);
   const cAt = cIn ? cHeld : mem.alloc(M * N);
   const heap = mem.heap;
   // Each operand as an array and an offset, views of the kernel memory taken again now.
@@ -168,8 +184,8 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
       else for (let i = 0; i < m; i++) heap.set(A.subarray(aO + i * k + q0, aO + i * k + q0 + w), aAt + i * w);
       heap.fill(0, aAt + m * w, aAt + M * w);
     }
-    if (!fixed) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
-    kern.fn(4 * aAt, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
+    if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
+    (fixed ? kern.fn : kern.rowMajor)(4 * aAt, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
   }
   if (!cIn) {
     if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);
