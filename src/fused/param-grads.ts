@@ -75,9 +75,12 @@ function scaled(x: Float32Array, k: number): Float32Array {
   return x.map((v) => v * k);
 }
 
+/** Σ over the R rows: one product 1ᵀ·V in the SIMD kernel (a JS loop over T·B·4H elements was 4% of a training step). */
 function columnSums(v: Rows, R: number): Float32Array {
   const size = v.data.length / R;
   const out = new Float32Array(size);
-  for (let r = 0; r < R; r++) for (let j = 0; j < size; j++) out[j] += v.data[r * size + j]!;
+  if (ones.length < R) ones = new Float32Array(R).fill(1);
+  gemm(1, size, R, mat(ones), mat(v.data), out);
   return out;
 }
+let ones = new Float32Array(0);
