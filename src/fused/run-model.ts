@@ -85,7 +85,8 @@ export class BatchedModelRunner {
         if (!n.seq) return { kind: "one", data: Float32Array.from(t.data), shape };
         const T = t.shape[1]!;
         const lengths = input.lengths?.[n.attrs.name!] ?? Array(B).fill(T);
-        return { kind: "seq", data: zeroPadding(timeMajor(Float32Array.from(t.data), B, T), T, B, lengths), shape, T, lengths };
+        const tm = timeMajor(t.data, B, T); // a new array: the caller's is left as it was
+        return { kind: "seq", data: lengths.some((l) => l !== T) ? zeroPadding(tm, T, B, lengths) : tm, shape, T, lengths };
       },
       constant: (n) => ({ kind: "one", data: repeat(Float32Array.of(n.attrs.value!), B), shape: [] }),
       pointwise: (n, args) => {
@@ -136,8 +137,8 @@ export class BatchedModelRunner {
   }
 }
 
-/** [B, T, size] (batch first) → [T, B, size]. */
-function timeMajor(a: Float32Array, B: number, T: number): Float32Array {
+/** [B, T, size] (batch first) → [T, B, size], as a new array. */
+function timeMajor(a: Float32Array | Float64Array, B: number, T: number): Float32Array {
   const size = a.length / (B * T || 1);
   const o = new Float32Array(a.length);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) o.set(a.subarray((b * T + t) * size, (b * T + t + 1) * size), (t * B + b) * size);
