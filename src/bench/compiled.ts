@@ -32,6 +32,16 @@ export async function compileJs(ir: ModelIR, env: Map<string, number>, params: M
   return (await import(pathToFileURL(file).href)).createModel() as JsModel;
 }
 
+/** The same model as a compiled tfjs module (`rnnc compile --target tfjs`): its predict gives tf tensors the caller disposes. */
+export async function compileTfjsModule(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, name: string): Promise<{ predict(inputs: Record<string, { shape: number[]; data: Float32Array }>): Record<string, tf.Tensor> }> {
+  const m = await compileModule({ ir, env, target: "tfjs", weights: params, weightsGiven: true, source: "bench.rnn", version: "bench" });
+  const dir = join(dirname(fileURLToPath(import.meta.url)), "compiled");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.tfjs.js`);
+  writeFileSync(file, m.js);
+  return (await import(pathToFileURL(file).href)).createModel();
+}
+
 const lstmWeights = (params: Map<string, Tensor>) => {
   const cat = (names: string[], tr: boolean) => tf.concat(names.map((n) => { const t = toTf(params.get(`rnn.${n}`)!); return tr ? t.transpose() : t; }), tr ? 1 : 0);
   return [cat(["W_xi", "W_xf", "W_xg", "W_xo"], true), cat(["W_hi", "W_hf", "W_hg", "W_ho"], true), cat(["b_i", "b_f", "b_g", "b_o"], false)];

@@ -9,7 +9,8 @@ import { optimize } from "../passes/pipeline.js";
 import { layerEnv } from "../runtime/dims.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 import { exportOnnx } from "../emit/onnx/export.js";
-import { compileJs } from "./compiled.js";
+import { compileJs, compileTfjsModule } from "./compiled.js";
+import { useBackend } from "../tfjs/backend.js";
 
 export interface OnnxRow {
   readonly cell: string; readonly case: string; readonly peerMs: number;
@@ -18,6 +19,8 @@ export interface OnnxRow {
   /** rnnc's own ONNX export of the model, run by the same onnxruntime-web, and the same model as rnnc's js target. */
   readonly exportedMs: number;
   readonly jsTargetMs: number;
+  /** The same model as a compiled tfjs module on tfjs-wasm, one thread (its predict, every output read). */
+  readonly tfjsModuleMs: number;
   /** The same peer file in onnxruntime-node (native), on one and on two threads, when it is installed. */
   readonly nodeMs?: number;
   readonly nodeTwoThreadsMs?: number;
@@ -71,6 +74,10 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     // The same model and weights through rnnc's js target (its batched predict), on the same input.
     const jsModule = await compileJs(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), `onnx-peer-${cell}`);
     const jsTargetMs = await time(() => jsModule.predict({ x: { shape: [B, T, I], data: x } }), reps);
+    await useBackend("tfjs-wasm");
+    await stopScanHelper();
+    const tfjsModule = await compileTfjsModule(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), `onnx-peer-${cell}`);
+    const tfjsModuleMs = await time(() => { const out = tfjsModule.predict({ x: { shape: [B, T, I], data: x } }); for (const t of Object.values(out)) { t.dataSync(); t.dispose(); } }, reps);
     const ir = models[cell];
     const env = new Map([["I", I], ["H", 128]]);
     const layer = ir.layers[0]!;
@@ -82,7 +89,7 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
     const twoThreadsMs = startScanHelper() ? await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps) : undefined;
     await stopScanHelper();
     rows.push({
-      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs, jsTargetMs,
+      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs, jsTargetMs, tfjsModuleMs,
       ...(nodeMs !== undefined ? { nodeMs, nodeTwoThreadsMs: nodeTwoThreadsMs! } : {}),
       ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: peerMs / twoThreadsMs } : {}),
     });
