@@ -53,7 +53,13 @@ export class DiagnosticBag {
     this.add("warning", code, message, init);
   }
 
+  /** What has been reported, so the same diagnostic at the same place is reported once (a declaration of several params sharing one bad initializer, say). */
+  private readonly seen = new Set<string>();
+
   private add(severity: Severity, code: string, message: string, init: DiagnosticInit): void {
+    const key = JSON.stringify([severity, code, message, init.file, init.span.start, init.span.end, init.label ?? ""]);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     this.items.push({
       code,
       severity,
