@@ -123,7 +123,7 @@ describe("stdlib cells as ONNX's own recurrent ops", () => {
   const seqModel = (cell: string, extra = "") => modelFrom(`import { ${cell} } from "std"\nmodel M<I = 3, H = 5> {\n  input xs: [T, I]\n  layer r = ${cell}<I, H>${extra}\n  output hs = scan(r, xs)\n  output back = scan(r, xs, reverse = true)\n  output end = last(hs)\n}\n`);
   const xs = randomTensor([3, 6, 3], 11);
   const cases: [string, string, string, number | undefined][] = [
-    ["LSTM", "", "LSTM", undefined], ["GRU", "", "GRU", 1], ["GRUResetBefore", "", "GRU", 0], ["Elman", "", "RNN", undefined], ["Elman", "(act = relu)", "RNN", undefined],
+    ["LSTM", "", "LSTM", undefined], ["TorchLSTM", "", "LSTM", undefined], ["GRU", "", "GRU", 1], ["GRUResetBefore", "", "GRU", 0], ["Elman", "", "RNN", undefined], ["Elman", "(act = relu)", "RNN", undefined],
   ];
   it.each(cases)("%s%s → %s, forward and reverse, with lengths", async (cell, extra, op, linearBeforeReset) => {
     const { worst, graph } = await compare(seqModel(cell, extra), { xs }, { xs: [6, 2, 4] });

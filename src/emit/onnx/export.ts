@@ -22,6 +22,7 @@ const cannot = (what: string, why: string): RnncError =>
 /** Params each exported stdlib cell has (a cell of that name elsewhere, or changed, is not taken for it). */
 const stdlibParams: Record<string, readonly string[]> = {
   LSTM: ["W_xi", "W_xf", "W_xg", "W_xo", "W_hi", "W_hf", "W_hg", "W_ho", "b_i", "b_f", "b_g", "b_o"],
+  TorchLSTM: ["W_xi", "W_xf", "W_xg", "W_xo", "W_hi", "W_hf", "W_hg", "W_ho", "b_xi", "b_xf", "b_xg", "b_xo", "b_hi", "b_hf", "b_hg", "b_ho"],
   GRU: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_xz", "b_xr", "b_xn", "b_hz", "b_hr", "b_hn"],
   GRUResetBefore: ["W_xz", "W_xr", "W_xn", "W_hz", "W_hr", "W_hn", "b_z", "b_r", "b_n"],
   Elman: ["W_xh", "W_hh", "b_h"],

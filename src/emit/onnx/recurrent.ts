@@ -9,6 +9,8 @@ import { attr, DType } from "./proto.js";
 const layouts: Record<string, { W: string[]; R: string[]; Wb: string[]; Rb: (string | undefined)[]; op: string }> = {
   // ONNX LSTM gates: i, o, f, c (our g)
   LSTM: { op: "LSTM", W: ["W_xi", "W_xo", "W_xf", "W_xg"], R: ["W_hi", "W_ho", "W_hf", "W_hg"], Wb: ["b_i", "b_o", "b_f", "b_g"], Rb: [undefined, undefined, undefined, undefined] },
+  // PyTorch's parametrization: ONNX's own, a bias on each product
+  TorchLSTM: { op: "LSTM", W: ["W_xi", "W_xo", "W_xf", "W_xg"], R: ["W_hi", "W_ho", "W_hf", "W_hg"], Wb: ["b_xi", "b_xo", "b_xf", "b_xg"], Rb: ["b_hi", "b_ho", "b_hf", "b_hg"] },
   // ONNX GRU gates: z, r, h (our n); linear_before_reset = 1 is rnnc's GRU (reset applied after the recurrent product)
   GRU: { op: "GRU", W: ["W_xz", "W_xr", "W_xn"], R: ["W_hz", "W_hr", "W_hn"], Wb: ["b_xz", "b_xr", "b_xn"], Rb: ["b_hz", "b_hr", "b_hn"] },
   GRUResetBefore: { op: "GRU", W: ["W_xz", "W_xr", "W_xn"], R: ["W_hz", "W_hr", "W_hn"], Wb: ["b_z", "b_r", "b_n"], Rb: [undefined, undefined, undefined] },
