@@ -1,4 +1,4 @@
-// `rnnc compile --target onnx`: a model as a standard ONNX graph. Scans of the stdlib LSTM, GRU, GRUResetBefore and
+// `rnnc compile --target onnx`: a model as a standard ONNX graph. Scans of the stdlib LSTM, TorchLSTM, GRU, GRUResetBefore and
 // Elman become ONNX's own recurrent ops; any other cell becomes a Scan whose body is its step; what cannot be exported
 // yet is a coded error naming the construct.
 import { RnncError } from "../../diagnostics/errors.js";
