@@ -21,14 +21,22 @@ export async function benchKernels(models: Record<"LSTM" | "GRU", ModelIR>, time
   const rows: KernelRow[] = [];
   const row = (what: string, ms: number, flops: number) => rows.push({ what, ms, gflops: flops / ms / 1e6, ofPeak: flops / ms / 1e6 / peak });
   const B = 32, T = 100, I = 64, H = 128;
-  // The products of an LSTM scan: per step [B, H]·[H, 4H]; hoisted [T·B, I]·[I, 4H]; the weight gradient [H, T·B]·[T·B, 4H].
-  for (const [m, n, k, what] of [[B, 4 * H, H, "recurrent product"], [T * B, 4 * H, I, "hoisted input product"], [H, 4 * H, T * B, "weight gradient"], [T * B, I, 4 * H, "input gradient"]] as const) {
+  // The products of an LSTM scan, with the operands the kernels give them: per step [B, H]·[H, 4H] against a weight
+  // (packed once per call); hoisted [T·B, I]·[I, 4H] against a weight; per backward step dh = dgates·W_h, [B, 4H]·[4H, H]
+  // against a weight; the weight gradient hᵀ·dgates, [H, T·B]·[T·B, 4H], of two per-call values (A read transposed).
+  const products = [
+    { m: B, n: 4 * H, k: H, what: "recurrent product, per step", weight: true, aT: false },
+    { m: T * B, n: 4 * H, k: I, what: "hoisted input product", weight: true, aT: false },
+    { m: B, n: H, k: 4 * H, what: "state gradient, per backward step", weight: true, aT: false },
+    { m: H, n: 4 * H, k: T * B, what: "weight gradient", weight: false, aT: true },
+  ];
+  for (const { m, n, k, what, weight, aT } of products) {
     const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
     const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
     const c = new Float32Array(m * n);
     beginFixedScope();
-    const fixed = fixedMat(b);
-    row(`gemm ${m}×${k} · ${k}×${n} (${what})`, await time(() => gemm(m, n, k, mat(a), fixed, c), reps), 2 * m * n * k);
+    const bm = weight ? fixedMat(b) : mat(b);
+    row(`gemm ${m}×${k} · ${k}×${n} (${what})`, await time(() => gemm(m, n, k, mat(a, 0, aT), bm, c), reps), 2 * m * n * k);
   }
   const env = new Map([["I", I], ["H", H]]);
   for (const cell of ["LSTM", "GRU"] as const) {

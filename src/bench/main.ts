@@ -162,11 +162,8 @@ async function main(): Promise<void> {
     // rnnc's side of the forward and streaming rows comes from the tables above (the js target).
     const jsForward = (cell: string) => onnx.find((r) => r.cell === cell)?.jsTargetMs ?? NaN;
     const jsStep = compiled.find((r) => r.case.startsWith("LSTM streaming step"))?.jsMs;
-    const own: Record<string, number> = { "LSTM forward": jsForward("LSTM"), "GRU forward": jsForward("GRUResetBefore"), "LSTMCell streaming": jsStep === undefined ? NaN : jsStep * 1000 };
-    torch.push(...(await benchTorch({ LSTM: model("LSTM"), GRU: model("GRU") }, time, reps)).map((r) => {
-      const key = Object.keys(own).find((k) => r.case.startsWith(k));
-      return key && Number.isNaN(r.rnnc) ? { ...r, rnnc: own[key]!, ratio: own[key]! / r.torch } : r;
-    }));
+    torch.push(...(await benchTorch({ LSTM: model("LSTM"), GRU: model("GRU") }, time, reps,
+      { lstmForwardMs: jsForward("LSTM"), gruForwardMs: jsForward("GRUResetBefore"), streamingStepUs: jsStep === undefined ? NaN : jsStep * 1000 })));
     const v = (x: number, unit: string) => (Number.isNaN(x) ? "–" : unit === "µs" ? x.toFixed(1) : unit === "words/s" ? x.toFixed(0) : x.toFixed(2));
     if (torch.length) process.stdout.write(["\n| work (PyTorch in the same run) | unit | PyTorch | rnnc | rnnc / PyTorch | note |", "| --- | --- | ---: | ---: | ---: | --- |",
       ...torch.map((r) => `| ${r.case} | ${r.unit} | ${v(r.torch, r.unit)} | ${v(r.rnnc, r.unit)} | ${Number.isNaN(r.ratio) ? "–" : `${r.ratio.toFixed(2)}×`} | ${r.note} |`)].join("\n") + "\n");

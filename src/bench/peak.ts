@@ -3,22 +3,21 @@
 import { block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, lget, loop, lset, oneFunctionModule, simd, V128, v128store } from "../runtime/wasm-encoding.js";
 import { kernelMemory } from "../fused/kernel-memory.js";
 
-
-/** `peak(iterations, out)`: ACCUMULATORS × (mul + add) per iteration; the sums stored at `out` so nothing is dead. */
-function peakBody(ACCUMULATORS: number): number[] {
+/** `peak(iterations, out)`: `accumulators` × (mul + add) per iteration; the sums stored at `out` so nothing is dead. */
+function peakBody(accumulators: number): number[] {
   const N = 0, OUT = 1, Q = 2, X = 3, Y = 4, ACC = 5;
   const splat = (v: number) => [...i32c(v), ...simd(0x11)]; // i32x4.splat: any bits will do, then used as floats
   return [
     ...splat(0x3f800001), ...lset(X), ...splat(0x3f7ffffe), ...lset(Y),
-    ...Array.from({ length: ACCUMULATORS }, (_, k) => [...splat(k), ...lset(ACC + k)]).flat(),
+    ...Array.from({ length: accumulators }, (_, k) => [...splat(k), ...lset(ACC + k)]).flat(),
     ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
     ...lget(Q), ...lget(N), i32ge_u, br_if, 1,
-    ...Array.from({ length: ACCUMULATORS }, (_, k) => [...lget(ACC + k), ...lget(X), ...lget(Y), ...f32x4mul, ...f32x4add, ...lset(ACC + k)]).flat(),
+    ...Array.from({ length: accumulators }, (_, k) => [...lget(ACC + k), ...lget(X), ...lget(Y), ...f32x4mul, ...f32x4add, ...lset(ACC + k)]).flat(),
     ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,
-    ...Array.from({ length: ACCUMULATORS }, (_, k) => [...lget(OUT), ...lget(ACC + k), ...v128store(16 * k)]).flat(),
+    ...Array.from({ length: accumulators }, (_, k) => [...lget(OUT), ...lget(ACC + k), ...v128store(16 * k)]).flat(),
     end,
   ];
 }

@@ -53,7 +53,10 @@ export async function g2pBatches(words: number): Promise<{ json: object; batches
   return { json: { dims: G2P_DIMS, lr: G2P_LR, clip: G2P_CLIP, batches: json }, batches };
 }
 
-export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: Timer, reps: number, words = 4000): Promise<TorchRow[]> {
+/** rnnc's side of the rows timed elsewhere in the run (the js target's forward and streaming step), NaN where not timed. */
+export interface OwnFigures { readonly lstmForwardMs: number; readonly gruForwardMs: number; readonly streamingStepUs: number }
+
+export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: Timer, reps: number, own: OwnFigures, words = 4000): Promise<TorchRow[]> {
   const py = python();
   if ("why" in py) {
     process.stderr.write(`no PyTorch column: ${py.why}\n`);
@@ -97,15 +100,11 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
   const wps = g2p.batches.reduce((s, b) => s + b.targets.length, 0) / ((performance.now() - t0) / 1000);
   trainer.dispose();
   if (peer.g2pWordsPerSecond) rows.push({ case: `g2p training (${words} CMUdict words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP})`, unit: "words/s", torch: peer.g2pWordsPerSecond, rnnc: wps, ratio: wps / peer.g2pWordsPerSecond, note: "one thread each; ratio is rnnc / PyTorch" });
-  rows.push(...peerOnly(peer));
+  const beside = (c: string, unit: TorchRow["unit"], torch: number, rnnc: number, note: string): TorchRow => ({ case: c, unit, torch, rnnc, ratio: rnnc / torch, note });
+  rows.push(
+    beside("LSTM forward (batch 32, 100 steps, input 64, hidden 128)", "ms", peer.forwardMs.LSTM, own.lstmForwardMs, "rnnc: the js target's predict; one thread each"),
+    beside("GRU forward (PyTorch's GRU is reset-after; rnnc's row: GRUResetBefore, as the ONNX table)", "ms", peer.forwardMs.GRU, own.gruForwardMs, "rnnc: the js target's predict; one thread each"),
+    beside("LSTMCell streaming step at batch 1 (input 32, hidden 64)", "µs", peer.streamingStepUs, own.streamingStepUs, "rnnc: the js target's step (PyTorch: one LSTMCell call)"),
+  );
   return rows;
-}
-
-/** PyTorch's forward and streaming figures, for the tables that time rnnc's side of them. */
-function peerOnly(peer: PeerResult): TorchRow[] {
-  return [
-    { case: "LSTM forward (batch 32, 100 steps, input 64, hidden 128)", unit: "ms", torch: peer.forwardMs.LSTM, rnnc: NaN, ratio: NaN, note: "rnnc: the js target's predict; one thread each" },
-    { case: "GRU forward (PyTorch's GRU is reset-after; rnnc's row: GRUResetBefore, as the ONNX table)", unit: "ms", torch: peer.forwardMs.GRU, rnnc: NaN, ratio: NaN, note: "rnnc: the js target's predict; one thread each" },
-    { case: "LSTMCell streaming step at batch 1 (input 32, hidden 64)", unit: "µs", torch: peer.streamingStepUs, rnnc: NaN, ratio: NaN, note: "rnnc: the js target's step (PyTorch: one LSTMCell call)" },
-  ];
 }

@@ -131,16 +131,16 @@ export class FusedScan implements ScanKernel {
     }
   }
 
-  /**
-   * All T steps; `training: false` keeps none of the values only the backward pass needs (its tape has no `saved`).
-   * With a helper thread installed, a large enough batch is split between it and this thread.
-   */
   /** The fused loops whose last run was in JS rather than WebAssembly SIMD, each with its ops and why (for --explain). */
   loopsInJs(): string[] {
     return [this.hoistedStages, this.forwardStages, this.inferenceStages, this.backwardStages].flat().flatMap((st) =>
       st.kind === "loop" && st.loop.path === "js" ? [`a loop of ${[...new Set(st.loop.members.map((m) => m.node.op))].join(", ")} runs in JS: ${st.loop.whyJs}`] : []);
   }
 
+  /**
+   * All T steps; `training: false` keeps none of the values only the backward pass needs (its tape has no `saved`).
+   * With a helper thread installed, a large enough batch is split between it and this thread.
+   */
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
     const h = scanHelper();
     if (h && splits(run)) return splitForward(this, h, params, run, training, (r) => this.forwardRows(params, r, training));

@@ -18,12 +18,12 @@ function gemmBody(MR: number, packed: boolean): number[] {
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
   const rows = Array.from({ length: MR }, (_, r) => r);
-  /** One step of the inner dimension: 8 floats of B (at `bOff` bytes past BP), a float of each row of A (at `aOff`). */
-  const step = (bOff: number, aOff: number): number[] => [
-    ...lget(BP), ...v128load(bOff), ...lset(B0),
-    ...lget(BP), ...v128load(bOff + 16), ...lset(B1),
+  /** One step of the inner dimension: 8 floats of B at BP, a float of each row of A at its pointer. */
+  const step = [
+    ...lget(BP), ...v128load(0), ...lset(B0),
+    ...lget(BP), ...v128load(16), ...lset(B1),
     ...rows.flatMap((r) => [
-      ...lget(A0 + r), ...v128load32splat(aOff), ...lset(AV), // one instruction: load a float of A into all four lanes
+      ...lget(A0 + r), ...v128load32splat(0), ...lset(AV), // one instruction: load a float of A into all four lanes
       ...lget(acc(r, 0)), ...lget(AV), ...lget(B0), ...f32x4mul, ...f32x4add, ...lset(acc(r, 0)),
       ...lget(acc(r, 1)), ...lget(AV), ...lget(B1), ...f32x4mul, ...f32x4add, ...lset(acc(r, 1)),
     ]),
@@ -46,7 +46,7 @@ function gemmBody(MR: number, packed: boolean): number[] {
     ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
     ...lget(Q), ...lget(K), i32ge_u, br_if, 1,
-    ...step(0, 0),
+    ...step,
     ...rows.flatMap((r) => [...lget(A0 + r), ...i32c(4), i32add, ...lset(A0 + r)]),
     ...lget(BP), ...(packed ? i32c(32) : lget(NB)), i32add, ...lset(BP),
     ...lget(Q), ...i32c(1), i32add, ...lset(Q),

@@ -141,7 +141,7 @@ function loopBody(l: LoopShape, unroll: number): { body: number[]; i32s: number;
   const scratch = (u: number) => { const s0 = firstV + unroll * l.members.length + 4 * u; return [s0, s0 + 1, s0 + 2, s0 + 3] as const; };
   const consts = new Consts(firstV + unroll * (l.members.length + 4));
   const read = (rd: Read, u: number): number[] => {
-    if ("local" in rd) return [...lget(local(rd.local, u))];
+    if ("local" in rd) return lget(local(rd.local, u));
     if (rd.scalar) return [...lget(base(rd.outside)), ...f32load(4 * rd.off), ...simd(V.splat)];
     return [...lget(base(rd.outside)), ...lget(j), i32add, ...v128load(4 * rd.off + 16 * u)];
   };

@@ -65,6 +65,7 @@ export function driveModel<V>(ir: ModelIR, backend: ModelBackend<V>, only?: read
     return d.states;
   };
   const layerStates = new Map(ir.layers.map((l) => [l.name, l.ir.states.map((s) => s.name)]));
+  const layerInputs = new Map(ir.layers.map((l) => [l.name, l.ir.inputs.length]));
   /** An `init = …` argument as starting states: a record's values in order, or one value for the first state. */
   const initOf = (n: Node, arg: NodeId | undefined): StatesOf<V> | undefined => {
     if (arg === undefined) return undefined;
@@ -80,7 +81,7 @@ export function driveModel<V>(ir: ModelIR, backend: ModelBackend<V>, only?: read
   };
   const nodes = only ? reachable(ir.nodes, only) : ir.nodes;
   for (const n of nodes) {
-    const nIn = n.attrs.layer !== undefined ? ir.layers.find((l) => l.name === n.attrs.layer)!.ir.inputs.length : 0;
+    const nIn = n.attrs.layer !== undefined ? layerInputs.get(n.attrs.layer)! : 0;
     const val = (v: V): Driven<V> => ({ kind: "value", v });
     switch (n.op) {
       case Op.Input: out[n.id] = val(backend.input(n)); break;

@@ -235,7 +235,7 @@ export class TfModel {
         xs: xs.map((x) => x.tm), T, init: TfModel.startOf(init, batch), params: cell.params,
         lengths: lengths.some((l) => l !== T) ? lengths : undefined, reverse: !!n.attrs.reverse, batch, training,
       });
-      return { seq: TfSeq.timeMajor(r.ys, T, batch, lengths), finals: TfModel.recordOf(r.finals) };
+      return { seq: TfSeq.timeMajor(r.ys, T, batch, lengths), finals: new Map([...r.finals].map(([k, t]) => [k, { kind: "one", t, batched: true }])) };
     }
     // Hoisting pays for its setup (stacking, static transposes) only over several steps.
     const cell = (T < MIN_STEPS_TO_HOIST ? this.plainCells : this.cells).get(n.attrs.layer!)!;
@@ -262,7 +262,7 @@ export class TfModel {
       if (n.op === Op.Scan) history = new Map([...r.history].map(([name, h]) => [name, h.map((x, i) => keep(x, history.get(name)![i]!))]));
     }
     if (n.op === Op.Scan) this.histories.set(n.id, history);
-    return { seq: T ? TfSeq.ofSteps(steps, lengths) : TfSeq.timeMajor(xs[0]!.tm.slice(0, 0), 0, batch, lengths), finals: TfModel.recordOf(new Map([...history].map(([name, h]) => [name, h[0]!]))) };
+    return { seq: T ? TfSeq.ofSteps(steps, lengths) : this.emptySeq(cell, batch, lengths), finals: TfModel.finalsOf(history) };
   }
 
   private generate(n: Node, start: Value | undefined, init: StatesOf<Value> | undefined, batch: number, seed: number): Scanned<Value> {
@@ -289,16 +289,16 @@ export class TfModel {
     const final = lengths.map((l) => (l === -1 ? steps.length : l));
     // Steps at or after each example's end token are padding: zero them, as the interpreter leaves them out.
     const clean = steps.map((s, t) => tf.where(tf.reshape(tf.tensor1d(final.map((l) => t < l), "bool"), [batch, ...Array(s.rank - 1).fill(1)]), s, tf.zerosLike(s)));
-    const finals = TfModel.recordOf(new Map([...history].map(([name, h]) => [name, h[0]!])));
-    return { seq: clean.length ? TfSeq.ofSteps(clean, final) : TfSeq.timeMajor(tf.zeros([0, ...this.outShape(cell)]), 0, batch, final), finals };
+    return { seq: clean.length ? TfSeq.ofSteps(clean, final) : this.emptySeq(cell, batch, final), finals: TfModel.finalsOf(history) };
   }
 
-  private outShape(cell: TfCell): number[] {
-    return concreteShape(cell.ir.nodes[cell.ir.outputs[0]!.node]!.shape, cell.env, "the output");
+  /** A sequence of no steps, shaped as the cell's output (what follows it is lowered against that shape). */
+  private emptySeq(cell: TfCell, batch: number, lengths: readonly number[]): TfSeq {
+    return TfSeq.timeMajor(tf.zeros([0, ...concreteShape(cell.ir.nodes[cell.ir.outputs[0]!.node]!.shape, cell.env, "the output")]), 0, batch, lengths);
   }
 
-  /** Final states as the driver's record. */
-  private static recordOf(finals: ReadonlyMap<string, tf.Tensor>): StatesOf<Value> {
-    return new Map([...finals].map(([k, t]) => [k, { kind: "one", t, batched: true }]));
+  /** Each state's newest value in a history, as the driver's record. */
+  private static finalsOf(history: History): StatesOf<Value> {
+    return new Map([...history].map(([k, h]) => [k, { kind: "one", t: h[0]!, batched: true }]));
   }
 }

@@ -21,6 +21,7 @@ const cases: Case[] = [
   { name: "LSTM, variable lengths", spec: `model M<I, H> { input x: [T, I]  layer rnn = LSTM<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`, dims: { I: 3, H: 4 }, lengths: [5, 2, 3] },
   { name: "GRU, reverse, initial state, lengths", spec: `model M<I, H> { input x: [T, I]  input h0: [H]  layer rnn = GRU<I, H>  s = scan(rnn, x, init = h0, reverse = true)  output ys = s  output hT = final(s).h }`, dims: { I: 2, H: 3 }, lengths: [4, 5, 1] },
   { name: "GRUResetBefore", spec: `model M<I, H> { input x: [T, I]  layer rnn = GRUResetBefore<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`, dims: { I: 2, H: 3 } },
+  { name: "TorchLSTM (two biases per gate)", spec: `model M<I, H> { input x: [T, I]  layer rnn = TorchLSTM<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).c }`, dims: { I: 3, H: 4 }, lengths: [5, 1, 4] },
   { name: "PeepholeLSTM", spec: `model M<I, H> { input x: [T, I]  layer rnn = PeepholeLSTM<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).c }`, dims: { I: 3, H: 2 } },
   { name: "Elman", spec: `model M<I, H> { input x: [T, I]  layer rnn = Elman<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`, dims: { I: 3, H: 4 } },
   {
@@ -43,7 +44,7 @@ function randomArray(n: number, rng: () => number, int = false): Float32Array {
 describe("fused scan vs the op-by-op tfjs lowering", () => {
   for (const c of cases) {
     it(c.name, () => {
-      const ir: ModelIR = modelFrom(`import { LSTM, PeepholeLSTM, GRU, GRUResetBefore, Elman, Embedding, Dense } from "std"\n${c.spec}`, "M");
+      const ir: ModelIR = modelFrom(`import { LSTM, TorchLSTM, PeepholeLSTM, GRU, GRUResetBefore, Elman, Embedding, Dense } from "std"\n${c.spec}`, "M");
       const env = new Map(Object.entries(c.dims));
       const layer = ir.layers[0]!;
       const scanNode = ir.nodes.find((n) => n.op === Op.Scan)!;
@@ -117,7 +118,7 @@ describe("fused scan vs the op-by-op tfjs lowering", () => {
 
 describe("a kernel that wants no input gradient", () => {
   it.each(cases.filter((c) => !c.int).map((c) => [c.name, c] as const))("%s: the same parameter, state and initial-state gradients, and no input gradient", (_, c) => {
-    const ir: ModelIR = modelFrom(`import { LSTM, PeepholeLSTM, GRU, GRUResetBefore, Elman, Embedding, Dense } from "std"\n${c.spec}`, "M");
+    const ir: ModelIR = modelFrom(`import { LSTM, TorchLSTM, PeepholeLSTM, GRU, GRUResetBefore, Elman, Embedding, Dense } from "std"\n${c.spec}`, "M");
     const env = new Map(Object.entries(c.dims));
     const layer = ir.layers[0]!;
     const cell = optimize(layer.ir);

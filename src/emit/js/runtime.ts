@@ -189,10 +189,9 @@ function tensorOf(v: unknown, name: string): Tensor {
     const values = data as ArrayLike<number>;
     if (typeof values !== "object" || values === null || typeof values.length !== "number") throw new RnncError("RNN0605", `input \`${name}\`: data must be an array or a typed array`);
     if (values.length !== sizeOf(shape)) throw new RnncError("RNN0605", `input \`${name}\` has shape [${shape.join(", ")}] (${sizeOf(shape)} values) but ${values.length} values in data`);
-    // A typed array of floats is checked in a loop of its own kind and copied in one piece (a generic loop over an
-    // ArrayLike and Float32Array.from cost a fifth of a batched forward pass).
+    // A typed array of floats is copied in one piece (Float32Array.from iterates it element by element).
     const typed = values instanceof Float32Array || values instanceof Float64Array;
-    const bad = typed ? firstNotFloat32(values) : firstNotFloat32Generic(values);
+    const bad = firstNotFloat32(values);
     if (bad >= 0) throw new RnncError("RNN0605", `input \`${name}\` data[${bad}] is ${String(values[bad])}, not a finite float32 number`);
     return { shape: [...shape] as number[], data: typed ? new Float32Array(values) : Float32Array.from(values) };
   }
@@ -202,14 +201,7 @@ function tensorOf(v: unknown, name: string): Tensor {
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The index of the first value that is not a finite float32 number, or -1. */
-function firstNotFloat32(a: Float32Array | Float64Array): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    if (!(x >= -FLOAT32_MAX && x <= FLOAT32_MAX)) return i;
-  }
-  return -1;
-}
-function firstNotFloat32Generic(a: ArrayLike<number>): number {
+function firstNotFloat32(a: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     if (!(typeof x === "number" && x >= -FLOAT32_MAX && x <= FLOAT32_MAX)) return i;
