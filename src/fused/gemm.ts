@@ -64,12 +64,12 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
  * feeds four multiply-adds; the inner loop runs over contiguous memory. Sums are float32, as tfjs' products.
  */
 export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false): void {
-  const a = plain(A, m, k, "a");
   const b = plain(B, k, n, "b");
   if (useSimd && m * n * k >= 64 && simdAvailable()) {
-    simdGemm(m, n, k, a.data, a.off, b.data, b.off, C, cOff, accumulate, B.fixed === true);
+    simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true);
     return;
   }
+  const a = plain(A, m, k, "a");
   const ad = a.data, bd = b.data;
   if (!accumulate) C.fill(0, cOff, cOff + m * n);
   let i = 0;

@@ -3,38 +3,42 @@ import {
   block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, oneFunctionModule, V128, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory, type KernelMemory } from "./kernel-memory.js";
+import { packers, type Packers } from "./simd-pack.js";
 
 /**
- * `gemm(a, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], byte addresses into `m.mem`; A and C row-major; B `packed`
- * in panels of 8 columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously,
- * as XNNPACK's packed weights: for weights, packed once per call) or row-major (a B used once, where packing would
- * cost as much as it saves); m a multiple of 4, n of 8. Each step of the inner loop loads 8 floats of B once and 4 of
- * A, for 32 multiply-adds.
+ * `gemm(a, aStep, aBlock, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], byte addresses into `m.mem`; C row-major; A
+ * read in blocks of MR rows from one pointer: row block i/MR starts `aBlock`·i/MR bytes in, its MR values of step q
+ * are MR floats side by side `aStep`·q bytes further (A packed in panels of MR rows has aStep 4·MR and aBlock
+ * 4·MR·k; A stored transposed, [k, m], is read where it is with aStep 4·m and aBlock 4·MR). B `packed` in panels of
+ * 8 columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously, as XNNPACK's
+ * packed weights) or row-major (a B used once, where packing would cost as much as it saves); m a multiple of MR, n
+ * of 8. Each step of the inner loop loads 8 floats of B once and MR of A, for 8·MR multiply-adds, and moves two
+ * pointers: measured on V8, one pointer for A runs ~10% faster than a pointer per row, and unrolling it slower.
  */
 function gemmBody(MR: number, packed: boolean): number[] {
-  const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5;
-  const I = 6, J = 7, Q = 8, NB = 9, KB = 10, BP = 11, CP = 12, ROW = 13, A0 = 14; // i32 locals (A0 … A0 + MR - 1)
-  const ACC = A0 + MR, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
+  const A = 0, AS = 1, AB = 2, B = 3, C = 4, M = 5, N = 6, K = 7;
+  const I = 8, J = 9, NB = 10, AP = 11, BP = 12, CP = 13, AEND = 14, APANEL = 15; // i32 locals
+  const ACC = 16, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
   const rows = Array.from({ length: MR }, (_, r) => r);
-  /** One step of the inner dimension: 8 floats of B at BP, a float of each row of A at its pointer. */
+  /** One step of the inner dimension: 8 floats of B at BP, MR floats of A at AP. */
   const step = [
     ...lget(BP), ...v128load(0), ...lset(B0),
     ...lget(BP), ...v128load(16), ...lset(B1),
     ...rows.flatMap((r) => [
-      ...lget(A0 + r), ...v128load32splat(0), ...lset(AV), // one instruction: load a float of A into all four lanes
+      ...lget(AP), ...v128load32splat(4 * r), ...lset(AV), // one instruction: load a float of A into all four lanes
       ...lget(acc(r, 0)), ...lget(AV), ...lget(B0), ...f32x4mul, ...f32x4add, ...lset(acc(r, 0)),
       ...lget(acc(r, 1)), ...lget(AV), ...lget(B1), ...f32x4mul, ...f32x4add, ...lset(acc(r, 1)),
     ]),
   ];
   return [
     ...lget(N), ...i32c(2), i32shl, ...lset(NB),
-    ...lget(K), ...i32c(2), i32shl, ...lset(KB),
+    ...lget(A), ...lset(APANEL),
     ...i32c(0), ...lset(I),
     block, 0x40, loop, 0x40,
     ...lget(I), ...lget(M), i32ge_u, br_if, 1,
-    ...lget(A), ...lget(I), ...lget(KB), i32mul, i32add, ...lset(ROW),
+    ...lget(APANEL), ...lget(K), ...lget(AS), i32mul, i32add, ...lset(AEND),
     ...i32c(0), ...lset(J),
     block, 0x40, loop, 0x40,
     ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
@@ -42,14 +46,12 @@ function gemmBody(MR: number, packed: boolean): number[] {
     ...rows.flatMap((r) => [...cRow(r), ...v128load(0), ...lset(acc(r, 0)), ...cRow(r), ...v128load(16), ...lset(acc(r, 1))]),
     ...(packed ? [...lget(B), ...lget(J), ...lget(K), i32mul, i32add, ...lset(BP)] // panel J/32 starts J·k bytes in
       : [...lget(B), ...lget(J), i32add, ...lset(BP)]), // row-major: column J/4 of the first row
-    ...lget(ROW), ...lset(A0), ...rows.slice(1).flatMap((r) => [...lget(A0 + r - 1), ...lget(KB), i32add, ...lset(A0 + r)]),
-    ...i32c(0), ...lset(Q),
+    ...lget(APANEL), ...lset(AP),
     block, 0x40, loop, 0x40,
-    ...lget(Q), ...lget(K), i32ge_u, br_if, 1,
+    ...lget(AP), ...lget(AEND), i32ge_u, br_if, 1,
     ...step,
-    ...rows.flatMap((r) => [...lget(A0 + r), ...i32c(4), i32add, ...lset(A0 + r)]),
+    ...lget(AP), ...lget(AS), i32add, ...lset(AP),
     ...lget(BP), ...(packed ? i32c(32) : lget(NB)), i32add, ...lset(BP),
-    ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,
     ...rows.flatMap((r) => [...cRow(r), ...lget(acc(r, 0)), ...v128store(0), ...cRow(r), ...lget(acc(r, 1)), ...v128store(16)]),
@@ -57,6 +59,7 @@ function gemmBody(MR: number, packed: boolean): number[] {
     br, 0,
     end, end,
     ...lget(I), ...i32c(MR), i32add, ...lset(I),
+    ...lget(APANEL), ...lget(AB), i32add, ...lset(APANEL),
     br, 0,
     end, end,
     end,
@@ -66,17 +69,17 @@ function gemmBody(MR: number, packed: boolean): number[] {
 /** Rows of C the kernel holds in registers (two f32x4 each): measured, 5 and 6 spill in V8 and run slower. */
 const MR = 4;
 
-type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number) => void;
+type GemmFn = (a: number, aStep: number, aBlock: number, b: number, c: number, m: number, n: number, k: number) => void;
 
 /** The compiled kernel (in the thread's kernel memory); null where WebAssembly SIMD is missing. */
-let kernel: { fn: GemmFn; rowMajor: GemmFn; memory: KernelMemory } | null | undefined;
+let kernel: { fn: GemmFn; rowMajor: GemmFn; pack: Packers; memory: KernelMemory } | null | undefined;
 
-function load(): { fn: GemmFn; rowMajor: GemmFn; memory: KernelMemory } | undefined {
+function load(): { fn: GemmFn; rowMajor: GemmFn; pack: Packers; memory: KernelMemory } | undefined {
   if (kernel !== undefined) return kernel ?? undefined;
   try {
     const memory = kernelMemory()!;
-    const make = (packed: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 6, [[8 + MR, I32], [2 * MR + 3, V128]], gemmBody(MR, packed)), "gemm");
-    kernel = { fn: make(true), rowMajor: make(false), memory };
+    const make = (packed: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 8, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed)), "gemm");
+    kernel = { fn: make(true), rowMajor: make(false), pack: packers(memory), memory };
   } catch {
     kernel = null;
   }
@@ -143,14 +146,33 @@ function copyPadded(heap: Float32Array, at: number, src: Float32Array, off: numb
 /** Rows of the inner dimension per pass: B's block stays in cache while every row of A goes by (long sums thrash it). */
 const KC = 128;
 
+/** Columns q0 … q0+w-1 of A (row-major [m, k], or stored transposed as [k, m]) into panels of MR rows at `at` (zero-padded to M rows). */
+function packA(heap: Float32Array, at: number, src: Float32Array, off: number, t: boolean, m: number, k: number, q0: number, w: number, M: number): void {
+  for (let i0 = 0; i0 < M; i0 += MR) {
+    const base = at + i0 * w;
+    for (let r = 0; r < MR; r++) {
+      const i = i0 + r;
+      if (i >= m) for (let q = 0; q < w; q++) heap[base + q * MR + r] = 0;
+      else if (t) for (let q = 0, s = off + q0 * m + i; q < w; q++, s += m) heap[base + q * MR + r] = src[s]!;
+      else for (let q = 0, s = off + i * k + q0; q < w; q++, s++) heap[base + q * MR + r] = src[s]!;
+    }
+  }
+}
+
+/** Rows of A from which a B that changes from call to call is packed too (it then serves M/MR row blocks). */
+const PACK_B_ROWS = 16;
+
 /**
- * C[m, n] = A·B (or += with `accumulate`) with A, B plain row-major arrays (from their offsets), in the SIMD kernel.
- * Sizes that are not multiples of 4 rows and 8 columns run padded with zero rows and columns. A `bFixed` B (one
- * that will not change, such as a weight within one kernel call) is copied into the kernel memory once. Long inner
- * dimensions run in blocks of KC, C staying in the kernel memory between them. Operands that are views of the kernel
- * memory itself (values kept there by a kernel call) are read and written in place when their layout allows.
+ * C[m, n] = A·B (or += with `accumulate`) with A row-major or (`aT`) stored transposed, B row-major, from their
+ * offsets, in the SIMD kernel. Sizes that are not multiples of MR rows and 8 columns run padded with zero rows and
+ * columns. A is packed in panels of MR rows, B in panels of 8 columns (a `bFixed` B, one that will not change, such
+ * as a weight within one kernel call, once per call; another B for each product, unless A has too few rows for that
+ * to pay, when the kernel reads it row-major). Packing runs in WebAssembly from the kernel memory: an operand that
+ * lives elsewhere is copied there first (one copy). Long inner dimensions run in blocks of KC, C staying in the
+ * kernel memory between them. A C that is a view of the kernel memory (a value kept there by a kernel call) is
+ * written in place when its layout allows.
  */
-export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
   const kern = load()!;
   const mem = kern.memory;
   const M = up(m, MR), N = up(n, 8);
@@ -158,14 +180,16 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   // Offsets of operands that are views of the kernel memory, read before anything here grows it (growing loses views).
   const held = (x: Float32Array, off: number) => { const at = mem.offsetOf(x); return at === undefined ? undefined : at + off; };
   const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
-  // In place: A read where it is (whole rows, one pass), B too, C written where it is.
-  const aIn = aHeld !== undefined && M === m && k === kc;
-  const bIn = bHeld !== undefined && N === n && k === kc;
-  const cIn = cHeld !== undefined && M === m && N === n;
   const fixed = bFixed && bHeld === undefined && mem.top + k * N <= FIXED_LIMIT;
+  const packB = !fixed && M >= PACK_B_ROWS;
+  const bIn = !fixed && !packB && bHeld !== undefined && N === n && k === kc; // read row-major where it is
+  const cIn = cHeld !== undefined && M === m && N === n;
+  const aWasm = M === m, bWasm = packB && N === n; // packed by WebAssembly (whole panels), else by JS from where they are
   const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem)) : [];
   const mark = mem.top;
-  const aAt = aIn ? aHeld : mem.alloc(M * kc);
+  const aSrc = aWasm ? aHeld ?? mem.alloc(m * k) : -1;
+  const bSrc = bWasm ? bHeld ?? mem.alloc(k * n) : -1;
+  const aAt = mem.alloc(M * kc);
   const bAt = fixed ? -1 : bIn ? bHeld : mem.alloc(kc * N);
   const cAt = cIn ? cHeld : mem.alloc(M * N);
   const heap = mem.heap;
@@ -173,19 +197,21 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const [A, aO] = aHeld === undefined ? [a, aOff] : [heap, aHeld];
   const [Bm, bO] = bHeld === undefined ? [b, bOff] : [heap, bHeld];
   const [C, cO] = cHeld === undefined ? [c, cOff] : [heap, cHeld];
+  if (aWasm && aHeld === undefined) heap.set(A.subarray(aO, aO + m * k), aSrc);
+  if (bWasm && bHeld === undefined) heap.set(Bm.subarray(bO, bO + k * n), bSrc);
   if (!cIn) {
     if (accumulate && N === n) heap.set(C.subarray(cO, cO + m * n), cAt);
     else heap.fill(0, cAt, cAt + M * N);
   } else if (!accumulate) heap.fill(0, cAt, cAt + m * n);
   for (let q0 = 0, p = 0; q0 < k; q0 += kc, p++) {
     const w = Math.min(kc, k - q0);
-    if (!aIn) {
-      if (w === k) heap.set(A.subarray(aO, aO + m * k), aAt);
-      else for (let i = 0; i < m; i++) heap.set(A.subarray(aO + i * k + q0, aO + i * k + q0 + w), aAt + i * w);
-      heap.fill(0, aAt + m * w, aAt + M * w);
-    }
-    if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
-    (fixed ? kern.fn : kern.rowMajor)(4 * aAt, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
+    if (!aWasm) packA(heap, aAt, A, aO, aT, m, k, q0, w, M);
+    else if (aT) kern.pack.panels4(4 * (aSrc + q0 * m), 4 * aAt, w, M / MR, 4 * m);
+    else kern.pack.rows4(4 * (aSrc + q0), 4 * aAt, M / MR, w, 4 * k);
+    if (bWasm) kern.pack.panels8(4 * (bSrc + q0 * n), 4 * bAt, w, N / 8, 4 * n);
+    else if (packB) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
+    else if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
+    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * MR, 4 * MR * w, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
   }
   if (!cIn) {
     if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);

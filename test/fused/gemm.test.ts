@@ -14,7 +14,7 @@ afterAll(() => setSimd(true));
 
 describe("gemm", () => {
   it("has the SIMD kernel on this machine", () => expect(simdAvailable()).toBe(true));
-  const sizes: [number, number, number][] = [[4, 8, 1], [8, 16, 5], [32, 512, 128], [12, 24, 64], [3, 8, 7], [4, 6, 3], [1, 1, 1], [5, 9, 13], [33, 41, 128], [7, 130, 3], [12, 16, 300], [6, 10, 257]]; // k past one block of 128
+  const sizes: [number, number, number][] = [[4, 8, 1], [8, 16, 5], [32, 512, 128], [12, 24, 64], [3, 8, 7], [4, 6, 3], [1, 1, 1], [5, 9, 13], [33, 41, 128], [7, 130, 3], [12, 16, 300], [6, 10, 257], [16, 24, 300], [20, 8, 129], [17, 24, 130]]; // k past one block of 128; B packed from 16 rows of A
   for (const simd of [true, false])
     for (const [m, n, k] of sizes)
       for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const)
