@@ -48,7 +48,8 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
         const [col, row] = outer;
         const [m, kk] = [shapeOf(col)[0]!, shapeOf(row)[0]!];
         const out = new Float32Array(m * kk);
-        gemm(m, kk, R, mat(full(col).data, 0, true), mat(full(row).data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
+        const [cols, rows] = [full(col), full(row)]; // both computed before either's view is taken (a view of the kernel memory lasts until it grows)
+        gemm(m, kk, R, mat(cols.data, 0, true), mat(rows.data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
         return out;
       }
     }

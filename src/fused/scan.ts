@@ -14,7 +14,7 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
-import { blockOf, HeapRows, Slots } from "./slots.js";
+import { blockOf, heapOffset, HeapRows, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -228,9 +228,19 @@ export class FusedScan implements ScanKernel {
       const size = this.sizes.get(name)!;
       return s < 0 ? dInit.get(name)! : dState.get(name)!.subarray(s * B * size, (s + 1) * B * size);
     };
-    for (const [name, d] of dFinals) if (T > 0) addInto(dAt(name, T - 1), d);
+    const reached = new Set<string>(); // the state gradients written so far (the rest are still zero)
+    for (const [name, d] of dFinals) if (T > 0) {
+      addInto(dAt(name, T - 1), d);
+      reached.add(`${name}@${T - 1}`);
+    }
     const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
-    const stacks = new Map(this.stackIds.map((id) => [id, new Float32Array(T * B * sizeOf(this.shapeOf(vjp.nodes[id]!)))]));
+    // Values the parameter gradients read, one block per step, kept in the kernel memory while there is room: the
+    // backward loops write each step's block in place and the sums' products read them where they are.
+    const kept = new Slots();
+    const stacks = new Map(this.stackIds.map((id) => {
+      const size = B * sizeOf(this.shapeOf(vjp.nodes[id]!));
+      return [id, { size, place: kept.place(id, T * size) }] as const;
+    }));
     // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
     const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));
     const leafValue = (from: LeafSource, s: number, t: number, valid: (b: number) => boolean): Float32Array => {
@@ -256,21 +266,31 @@ export class FusedScan implements ScanKernel {
       const t = run.reverse ? T - 1 - s : s;
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid), l.shape, B);
+      for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, s * st.size), st.size);
       runStages(this.backwardStages, cur, B, this.env, pool);
       for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
-      for (const { node, state, lag } of this.readGrads) addInto(dAt(state, s - lag), spread(cur[node]!, B));
+      for (const { node, state, lag } of this.readGrads) {
+        // The first gradient to reach a step's state is written, the rest added (most states have one read, at t-1).
+        const into = dAt(state, s - lag), slot = `${state}@${s - lag}`;
+        if (reached.has(slot)) addInto(into, spread(cur[node]!, B));
+        else into.set(spread(cur[node]!, B));
+        reached.add(slot);
+      }
       // Padded steps hand the gradient of the state they kept to the step before.
       if (run.lengths) for (const st of this.cell.states) {
         const size = this.sizes.get(st.name)!;
         const here = dAt(st.name, s), before = dAt(st.name, s - 1);
         for (let b = 0; b < B; b++) if (!valid(b)) for (let i = b * size; i < (b + 1) * size; i++) before[i] += here[i]!;
       }
-      for (const [id, buf] of stacks) buf.set(spread(cur[id]!, B), s * (buf.length / T));
+      for (const [id, st] of stacks) {
+        const at = placeAt(st.place, s * st.size);
+        if (!inPlace(cur[id]!, at)) viewOf(at, st.size).set(spread(cur[id]!, B)); // a value no loop wrote (an input of the VJP)
+      }
     }
     // Parameter gradients: summed over all T·B rows at once (outer products as one large product each).
     const rowsOf = (id: NodeId): Rows | undefined => {
-      const buf = stacks.get(id);
-      return buf ? batchRows(buf, this.shapeOf(vjp.nodes[id]!), T * B) : v[id];
+      const st = stacks.get(id);
+      return st ? rowsAt(st.place, T * st.size, this.shapeOf(vjp.nodes[id]!), false, T * B) : v[id];
     };
     const sums = sumOverRows(vjp.nodes, this.cell.params.map((p) => vjp.outputs.find((x) => x.name === gradName(p.name))!.node), rowsOf, this.env, T * B);
     const dParams = new Map(this.cell.params.map((p, k) => [p.name, sums[k]!] as const));
@@ -280,6 +300,12 @@ export class FusedScan implements ScanKernel {
 
 /** A value's data as an array that outlives the kernel call (values in the kernel memory are copied out). */
 const keep = (v: Rows): Float32Array => (v instanceof HeapRows ? v.data.slice() : v.data);
+
+/** The place `offset` floats into a place. */
+const placeAt = (p: Place, offset: number): Place => (typeof p === "number" ? p + offset : p.subarray(offset));
+
+/** Whether a value is the one written at place `at` (its buffer, not a copy elsewhere). */
+const inPlace = (v: Rows, at: Place): boolean => (typeof at === "number" ? !v.shared && heapOffset(v) === at : v.data.buffer === at.buffer && v.data.byteOffset === at.byteOffset);
 
 /** Block t (rows t*B … t*B+B-1) of a [T*B*size] array, a view. */
 function blockOfArray(a: Float32Array, t: number, B: number, T: number): Float32Array {

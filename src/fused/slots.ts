@@ -33,6 +33,14 @@ export type Place = number | Float32Array;
 export class Slots {
   private readonly places = new Map<number, { place: Place; length: number }>();
 
+  /**
+   * Node `id` writes at `place` from now on instead of a buffer of its own: a step's block of a buffer kept for every
+   * step, so the value is written where it is kept rather than copied there after the step.
+   */
+  bind(id: number, place: Place, length: number): void {
+    this.places.set(id, { place, length });
+  }
+
   /** Node `id`'s buffer of `length` floats. */
   place(id: number, length: number): Place {
     const known = this.places.get(id);
