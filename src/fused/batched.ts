@@ -8,6 +8,8 @@ import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { fixedMat, gemm, mat } from "./gemm.js";
+import { kernelMemory } from "./kernel-memory.js";
+import { copyRowsInKernel } from "./simd-pack.js";
 import { placeFor, reshaped, rowsAt, viewOf, type Rows, type Slots } from "./slots.js";
 
 export type { Rows } from "./slots.js";
@@ -167,21 +169,35 @@ export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env:
 function sliceRows(x: Rows, start: number, end: number, R: number, out: Float32Array): void {
   const inner = sizeOf(x.shape.slice(1));
   const S = sizeOfRows(x), len = (end - start) * inner;
-  for (let r = 0; r < R; r++) {
-    const from = (x.shared ? 0 : r * S) + start * inner;
-    out.set(x.data.subarray(from, from + len), r * len);
-  }
+  const d = x.data;
+  if (!x.shared && copyInKernel(d, start * inner, S, out, 0, len, R, len)) return;
+  for (let r = 0; r < R; r++) copyFloats(d, (x.shared ? 0 : r * S) + start * inner, out, r * len, len);
 }
 
 function concatRows(parts: readonly Rows[], R: number, out: Float32Array): void {
   const sizes = parts.map(sizeOfRows);
   const S = sizes.reduce((x, y) => x + y, 0);
-  for (let r = 0; r < R; r++) {
-    let at = r * S;
-    parts.forEach((p, k) => {
-      const from = p.shared ? 0 : r * sizes[k]!;
-      out.set(p.data.subarray(from, from + sizes[k]!), at);
-      at += sizes[k]!;
-    });
-  }
+  const data = parts.map((p) => p.data);
+  let at = 0;
+  parts.forEach((p, k) => {
+    if (p.shared || !copyInKernel(data[k]!, 0, sizes[k]!, out, at, S, R, sizes[k]!))
+      for (let r = 0; r < R; r++) copyFloats(data[k]!, p.shared ? 0 : r * sizes[k]!, out, r * S + at, sizes[k]!);
+    at += sizes[k]!;
+  });
+}
+
+/**
+ * R rows of n floats from `src` (from `from`, rows `srcStride` apart) to `dst` (from `to`, `dstStride` apart) in the
+ * WebAssembly copy when both are in the kernel memory; false when they are not (nothing copied).
+ */
+function copyInKernel(src: Float32Array, from: number, srcStride: number, dst: Float32Array, to: number, dstStride: number, R: number, n: number): boolean {
+  const mem = kernelMemory();
+  const s = mem?.offsetOf(src), d = mem?.offsetOf(dst);
+  return s !== undefined && d !== undefined && copyRowsInKernel(mem!, s + from, d + to, R, n, srcStride, dstStride);
+}
+
+/** `n` floats from `src` at `from` to `dst` at `to`: short runs in a loop (cheaper than a view), long ones by `set`. */
+function copyFloats(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
+  if (n >= 64) dst.set(src.subarray(from, from + n), to);
+  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
 }

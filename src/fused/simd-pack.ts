@@ -66,6 +66,57 @@ function rows4Body(): number[] {
   ];
 }
 
+/**
+ * `rows(src, dst, rows, vectors, srcStride, dstStride)`: `rows` rows of `vectors` × 4 floats, each from `src` to `dst`,
+ * the two advancing by their strides (bytes): a concatenation's or a slice's rows, copied without a view per row.
+ */
+function copyRowsBody(): number[] {
+  const SRC = 0, DST = 1, ROWS = 2, VECS = 3, SS = 4, DS = 5;
+  const R = 6, V = 7, S = 8, D = 9, TMP = 10; // TMP: v128
+  return [
+    ...i32c(0), ...lset(R),
+    block, 0x40, loop, 0x40,
+    ...lget(R), ...lget(ROWS), i32ge_u, br_if, 1,
+    ...lget(SRC), ...lset(S), ...lget(DST), ...lset(D),
+    ...i32c(0), ...lset(V),
+    block, 0x40, loop, 0x40,
+    ...lget(V), ...lget(VECS), i32ge_u, br_if, 1,
+    ...lget(S), ...v128load(0), ...lset(TMP), ...lget(D), ...lget(TMP), ...v128store(0),
+    ...lget(S), ...i32c(16), i32add, ...lset(S),
+    ...lget(D), ...i32c(16), i32add, ...lset(D),
+    ...lget(V), ...i32c(1), i32add, ...lset(V),
+    br, 0,
+    end, end,
+    ...lget(SRC), ...lget(SS), i32add, ...lset(SRC),
+    ...lget(DST), ...lget(DS), i32add, ...lset(DST),
+    ...lget(R), ...i32c(1), i32add, ...lset(R),
+    br, 0,
+    end, end,
+    end,
+  ];
+}
+
+type CopyRows = (src: number, dst: number, rows: number, vectors: number, srcStride: number, dstStride: number) => void;
+let copyRowsFn: CopyRows | null | undefined;
+
+/**
+ * Copies `rows` rows of `n` floats within the kernel memory (offsets and strides in floats) when WebAssembly SIMD is
+ * there and n is a multiple of 4; false otherwise (the caller copies them itself).
+ */
+export function copyRowsInKernel(memory: KernelMemory, src: number, dst: number, rows: number, n: number, srcStride: number, dstStride: number): boolean {
+  if (n % 4 !== 0) return false;
+  if (copyRowsFn === undefined) {
+    try {
+      copyRowsFn = memory.instantiate<CopyRows>(oneFunctionModule("copy", 6, [[4, I32], [1, V128]], copyRowsBody()), "copy");
+    } catch {
+      copyRowsFn = null;
+    }
+  }
+  if (!copyRowsFn) return false;
+  copyRowsFn(4 * src, 4 * dst, rows, n / 4, 4 * srcStride, 4 * dstStride);
+  return true;
+}
+
 type Pack = (src: number, dst: number, a: number, b: number, stride: number) => void;
 export interface Packers { readonly panels4: Pack; readonly panels8: Pack; readonly rows4: Pack }
 
