@@ -1,6 +1,7 @@
 // The kernels against the machine: the measured WebAssembly SIMD peak, the gemm at the shapes a scan uses, and the fused
 // scans' forward and backward passes, in GFLOP/s and as a share of that peak.
 import { beginFixedScope, fixedMat, gemm, mat } from "../fused/gemm.js";
+import { gemmUsesFma } from "../fused/simd-gemm.js";
 import { FusedScan } from "../fused/scan.js";
 import type { ModelIR } from "../ir/ir.js";
 import { stopScanHelper } from "../node/scan-helper.js";
@@ -12,11 +13,14 @@ import { simdPeakGflops } from "./peak.js";
 type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
 
 export interface KernelRow { readonly what: string; readonly ms: number; readonly gflops: number; readonly ofPeak: number }
-export interface KernelBench { readonly peak: number; readonly rows: readonly KernelRow[] }
+/** `peak`: of the instructions the kernels use (fused multiply-adds when `fma`); `plainPeak`: of multiplies and adds. */
+export interface KernelBench { readonly peak: number; readonly plainPeak: number; readonly fma: boolean; readonly rows: readonly KernelRow[] }
 
 export async function benchKernels(models: Record<"LSTM" | "GRU", ModelIR>, time: Timer, reps: number): Promise<KernelBench | undefined> {
-  const peak = simdPeakGflops();
-  if (peak === undefined) return undefined;
+  const plainPeak = simdPeakGflops();
+  if (plainPeak === undefined) return undefined;
+  const fma = gemmUsesFma();
+  const peak = fma ? simdPeakGflops(5, true)! : plainPeak;
   await stopScanHelper();
   const rows: KernelRow[] = [];
   const row = (what: string, ms: number, flops: number) => rows.push({ what, ms, gflops: flops / ms / 1e6, ofPeak: flops / ms / 1e6 / peak });
@@ -55,5 +59,5 @@ export async function benchKernels(models: Record<"LSTM" | "GRU", ModelIR>, time
     row(`${cell} fused forward, keeping what the backward pass reads`, await time(() => { out = kernel.forward(params, { T, B, xs: [x] }, true); }, reps), flops);
     row(`${cell} fused backward (input, state and weight gradients: twice the forward's products)`, await time(() => kernel.backward(params, out.tape, [dy], new Map()), reps), 2 * flops);
   }
-  return { peak, rows };
+  return { peak, plainPeak, fma, rows };
 }

@@ -1,10 +1,11 @@
 // This machine's WebAssembly SIMD peak, measured: a register-only loop of f32x4 multiplies and adds over independent
-// accumulators (no memory traffic; the best of 8, 10 and 12 of them), the ceiling every kernel's GFLOP/s is reported against.
-import { block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, lget, loop, lset, oneFunctionModule, simd, V128, v128store } from "../runtime/wasm-encoding.js";
-import { kernelMemory } from "../fused/kernel-memory.js";
+// accumulators (no memory traffic; the best of 8, 10 and 12 of them), the ceiling every kernel's GFLOP/s is reported against
+// (with relaxed SIMD, the same loop of fused multiply-adds: the ceiling of kernels that use them).
+import { block, br, br_if, end, f32x4add, f32x4mul, f32x4relaxedMadd, I32, i32add, i32c, i32ge_u, lget, loop, lset, oneFunctionModule, simd, V128, v128store } from "../runtime/wasm-encoding.js";
+import { kernelMemory, relaxedSimdAvailable } from "../fused/kernel-memory.js";
 
 /** `peak(iterations, out)`: `accumulators` × (mul + add) per iteration; the sums stored at `out` so nothing is dead. */
-function peakBody(accumulators: number): number[] {
+function peakBody(accumulators: number, fma: boolean): number[] {
   const N = 0, OUT = 1, Q = 2, X = 3, Y = 4, ACC = 5;
   const splat = (v: number) => [...i32c(v), ...simd(0x11)]; // i32x4.splat: any bits will do, then used as floats
   return [
@@ -13,7 +14,8 @@ function peakBody(accumulators: number): number[] {
     ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
     ...lget(Q), ...lget(N), i32ge_u, br_if, 1,
-    ...Array.from({ length: accumulators }, (_, k) => [...lget(ACC + k), ...lget(X), ...lget(Y), ...f32x4mul, ...f32x4add, ...lset(ACC + k)]).flat(),
+    ...Array.from({ length: accumulators }, (_, k) => (fma ? [...lget(X), ...lget(Y), ...lget(ACC + k), ...f32x4relaxedMadd, ...lset(ACC + k)]
+      : [...lget(ACC + k), ...lget(X), ...lget(Y), ...f32x4mul, ...f32x4add, ...lset(ACC + k)])).flat(),
     ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,
@@ -22,13 +24,16 @@ function peakBody(accumulators: number): number[] {
   ];
 }
 
-/** The measured peak in GFLOP/s (the best of `runs` for each number of accumulators), or undefined where WebAssembly SIMD is missing. */
-export function simdPeakGflops(runs = 5): number | undefined {
+/**
+ * The measured peak in GFLOP/s (the best of `runs` for each number of accumulators), of multiplies and adds or (`fma`)
+ * of relaxed SIMD's fused multiply-adds; undefined where the engine lacks them.
+ */
+export function simdPeakGflops(runs = 5, fma = false): number | undefined {
   const memory = kernelMemory();
-  if (!memory) return undefined;
+  if (!memory || (fma && !relaxedSimdAvailable())) return undefined;
   let best = 0;
   for (const accumulators of [8, 10, 12]) {
-    const fn = memory.instantiate<(n: number, out: number) => void>(oneFunctionModule("peak", 2, [[1, I32], [2 + accumulators, V128]], peakBody(accumulators)), "peak");
+    const fn = memory.instantiate<(n: number, out: number) => void>(oneFunctionModule("peak", 2, [[1, I32], [2 + accumulators, V128]], peakBody(accumulators, fma)), "peak");
     const out = 4 * memory.alloc(4 * accumulators);
     const iterations = 2_000_000;
     fn(iterations, out); // warm-up: the optimized tier

@@ -8,6 +8,7 @@ import { relative } from "node:path";
 import type { TrainFlags } from "./train.js";
 import { UsageError, version } from "./usage.js";
 import { UnwritableError } from "../node/host.js";
+import { enableRelaxedSimd } from "../node/wasm-features.js";
 
 // Each command loads what it needs when it runs: `rnnc explain` and `rnnc --help` load no compiler, only train, run
 // and compile on a tfjs backend load TensorFlow.js.
@@ -17,6 +18,7 @@ const color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const displayPath = (f: string): string => (f.startsWith("/") ? relative(process.cwd(), f) || f : f);
 
 async function main(argv: string[]): Promise<number> {
+  enableRelaxedSimd();
   let exit = 0;
   const wrap = (f: () => number | Promise<number>) => async () => { exit = await f(); };
   const parser = yargs(argv)

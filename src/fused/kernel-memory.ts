@@ -7,6 +7,7 @@ const WA = (globalThis as unknown as {
     Memory: new (d: { initial: number }) => WasmMemory;
     Module: new (bytes: Uint8Array) => object;
     Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
+    validate(bytes: Uint8Array): boolean;
   };
 }).WebAssembly;
 
@@ -63,6 +64,12 @@ export class KernelMemory {
     return new WA!.Instance(new WA!.Module(bytes), { m: { mem: this.memory } }).exports[name] as F;
   }
 }
+
+/** A module using f32x4.relaxed_madd: (func (param v128 v128 v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))). */
+const RELAXED_MADD_MODULE = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
+
+/** Whether this engine runs relaxed SIMD (browsers and Node 22 ship it; Node 20 behind a flag, which `rnnc` sets). */
+export const relaxedSimdAvailable = (): boolean => WA?.validate(RELAXED_MADD_MODULE) === true;
 
 let shared: KernelMemory | null | undefined;
 /** The memory every kernel of this thread works in (products and fused loops alike), or undefined without WebAssembly. */

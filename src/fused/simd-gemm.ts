@@ -1,8 +1,8 @@
 // A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
 import {
-  block, br, br_if, end, f32x4add, f32x4mul, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, oneFunctionModule, V128, v128load, v128load32splat, v128store,
+  block, br, br_if, end, f32x4add, f32x4mul, f32x4relaxedMadd, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, oneFunctionModule, V128, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
-import { kernelMemory, type KernelMemory } from "./kernel-memory.js";
+import { kernelMemory, relaxedSimdAvailable, type KernelMemory } from "./kernel-memory.js";
 import { packers, type Packers } from "./simd-pack.js";
 
 /**
@@ -15,7 +15,7 @@ import { packers, type Packers } from "./simd-pack.js";
  * of 8. Each step of the inner loop loads 8 floats of B once and MR of A, for 8·MR multiply-adds, and moves two
  * pointers: measured on V8, one pointer for A runs ~10% faster than a pointer per row, and unrolling it slower.
  */
-function gemmBody(MR: number, packed: boolean): number[] {
+function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
   const A = 0, AS = 1, AB = 2, B = 3, C = 4, M = 5, N = 6, K = 7;
   const I = 8, J = 9, NB = 10, AP = 11, BP = 12, CP = 13, AEND = 14, APANEL = 15; // i32 locals
   const ACC = 16, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
@@ -28,8 +28,8 @@ function gemmBody(MR: number, packed: boolean): number[] {
     ...lget(BP), ...v128load(16), ...lset(B1),
     ...rows.flatMap((r) => [
       ...lget(AP), ...v128load32splat(4 * r), ...lset(AV), // one instruction: load a float of A into all four lanes
-      ...lget(acc(r, 0)), ...lget(AV), ...lget(B0), ...f32x4mul, ...f32x4add, ...lset(acc(r, 0)),
-      ...lget(acc(r, 1)), ...lget(AV), ...lget(B1), ...f32x4mul, ...f32x4add, ...lset(acc(r, 1)),
+      ...multiplyAdd(acc(r, 0), AV, B0, fma),
+      ...multiplyAdd(acc(r, 1), AV, B1, fma),
     ]),
   ];
   return [
@@ -66,25 +66,45 @@ function gemmBody(MR: number, packed: boolean): number[] {
   ];
 }
 
+/** acc += a·b: a fused multiply-add (relaxed SIMD) or a multiply then an add. */
+const multiplyAdd = (acc: number, a: number, b: number, fma: boolean): number[] =>
+  fma ? [...lget(a), ...lget(b), ...lget(acc), ...f32x4relaxedMadd, ...lset(acc)] : [...lget(acc), ...lget(a), ...lget(b), ...f32x4mul, ...f32x4add, ...lset(acc)];
+
 /** Rows of C the kernel holds in registers (two f32x4 each): measured, 5 and 6 spill in V8 and run slower. */
 const MR = 4;
 
 type GemmFn = (a: number, aStep: number, aBlock: number, b: number, c: number, m: number, n: number, k: number) => void;
 
-/** The compiled kernel (in the thread's kernel memory); null where WebAssembly SIMD is missing. */
-let kernel: { fn: GemmFn; rowMajor: GemmFn; pack: Packers; memory: KernelMemory } | null | undefined;
+interface Kernels { readonly fn: GemmFn; readonly rowMajor: GemmFn; readonly pack: Packers; readonly memory: KernelMemory }
 
-function load(): { fn: GemmFn; rowMajor: GemmFn; pack: Packers; memory: KernelMemory } | undefined {
-  if (kernel !== undefined) return kernel ?? undefined;
-  try {
-    const memory = kernelMemory()!;
-    const make = (packed: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 8, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed)), "gemm");
-    kernel = { fn: make(true), rowMajor: make(false), pack: packers(memory), memory };
-  } catch {
-    kernel = null;
+/** The compiled kernels (in the thread's kernel memory), with fused multiply-adds where the engine has them; null where WebAssembly SIMD is missing. */
+let kernel: { plain: Kernels; fma: Kernels | undefined } | null | undefined;
+/** Whether products use the fused multiply-add kernels when there are any (tests compare both). */
+let fmaWanted = true;
+
+function load(): Kernels | undefined {
+  if (kernel === undefined) {
+    try {
+      const memory = kernelMemory()!;
+      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 8, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
+      const pack = packers(memory);
+      const fma = relaxedSimdAvailable() ? { fn: make(true, true), rowMajor: make(false, true), pack, memory } : undefined;
+      kernel = { plain: { fn: make(true, false), rowMajor: make(false, false), pack, memory }, fma };
+    } catch {
+      kernel = null;
+    }
   }
-  return kernel ?? undefined;
+  if (!kernel) return undefined;
+  return fmaWanted && kernel.fma ? kernel.fma : kernel.plain;
 }
+
+/** Products on the fused multiply-add kernels (the default where the engine has relaxed SIMD) or on multiplies and adds. */
+export function setFma(on: boolean): void {
+  fmaWanted = on;
+}
+
+/** Whether products run on fused multiply-adds (relaxed SIMD), for --explain and the bench. */
+export const gemmUsesFma = (): boolean => load() !== undefined && fmaWanted && kernel?.fma !== undefined;
 
 /** Whether the SIMD kernel is there (every size fits: edges are padded with zeros). */
 export const simdAvailable = (): boolean => load() !== undefined;

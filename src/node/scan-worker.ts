@@ -2,6 +2,9 @@
 import { workerData, type MessagePort } from "node:worker_threads";
 import { scanJobServer, type Job, type Reply } from "../fused/parallel.js";
 import { FusedScan } from "../fused/scan.js";
+import { enableRelaxedSimd } from "./wasm-features.js";
+
+enableRelaxedSimd(); // as the thread it helps
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 const serve = scanJobServer((cell, env, inputGradients) => new FusedScan(cell, env, inputGradients));

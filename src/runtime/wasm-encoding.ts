@@ -36,6 +36,8 @@ export const simd = (op: number, ...rest: number[]) => [0xfd, ...uleb(op), ...re
 export const v128load = (offset: number) => simd(0x00, 0x00, ...uleb(offset)); // align 1: unaligned loads are allowed
 export const f32x4splat0 = [0x43, 0, 0, 0, 0, ...simd(0x13)]; // f32.const 0; f32x4.splat
 export const f32x4add = simd(0xe4), f32x4mul = simd(0xe6);
+/** f32x4.relaxed_madd (relaxed SIMD): a·b + c, one fused instruction where the machine has one. */
+export const f32x4relaxedMadd = simd(0x105);
 export const lane = (i: number) => simd(0x1f, i);
 
 export const i32lt_u = 0x49;

@@ -2,7 +2,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { beginFixedScope, fixedMat, gemm, mat, setSimd } from "../../src/fused/gemm.js";
 import { kernelMemory } from "../../src/fused/kernel-memory.js";
-import { simdAvailable } from "../../src/fused/simd-gemm.js";
+import { gemmUsesFma, setFma, simdAvailable } from "../../src/fused/simd-gemm.js";
+import { enableRelaxedSimd } from "../../src/node/wasm-features.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { closeness } from "../helpers.js";
 
@@ -10,16 +11,25 @@ const rand = (n: number, rng: () => number) => Float32Array.from({ length: n }, 
 /** Element (i, j) of a row-major [rows, cols] matrix, or of its transpose when stored so. */
 const at = (x: Float32Array, t: boolean, rows: number, cols: number, i: number, j: number) => (t ? x[j * rows + i]! : x[i * cols + j]!);
 
-afterAll(() => setSimd(true));
+const fmaHere = enableRelaxedSimd(); // as rnnc's commands do: the fused multiply-add kernels are tested beside the others
+afterAll(() => { setSimd(true); setFma(true); });
 
 describe("gemm", () => {
   it("has the SIMD kernel on this machine", () => expect(simdAvailable()).toBe(true));
   const sizes: [number, number, number][] = [[4, 8, 1], [8, 16, 5], [32, 512, 128], [12, 24, 64], [3, 8, 7], [4, 6, 3], [1, 1, 1], [5, 9, 13], [33, 41, 128], [7, 130, 3], [12, 16, 300], [6, 10, 257], [16, 24, 300], [20, 8, 129], [17, 24, 130]]; // k past one block of 128; B packed from 16 rows of A
-  for (const simd of [true, false])
+  it("has relaxed SIMD's fused multiply-add on this machine (Node 20 behind a flag rnnc sets)", () => {
+    expect(fmaHere).toBe(true);
+    setFma(true);
+    expect(gemmUsesFma()).toBe(true);
+    setFma(false);
+    expect(gemmUsesFma()).toBe(false);
+  });
+  for (const path of ["simd, fused multiply-add", "simd", "js"] as const)
     for (const [m, n, k] of sizes)
       for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const)
-        it(`${simd ? "simd" : "js"} ${m}×${k} · ${k}×${n}${ta ? ", A stored transposed" : ""}${tb ? ", B stored transposed" : ""}`, () => {
-          setSimd(simd);
+        it(`${path} ${m}×${k} · ${k}×${n}${ta ? ", A stored transposed" : ""}${tb ? ", B stored transposed" : ""}`, () => {
+          setSimd(path !== "js");
+          setFma(path === "simd, fused multiply-add");
           const rng = mulberry32(m * 131 + n * 7 + k);
           const A = rand(m * k + 3, rng), B = rand(k * n + 5, rng), C0 = rand(m * n + 2, rng);
           const want = Float64Array.from({ length: m * n }, (_, x) => {
