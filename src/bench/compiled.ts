@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { compileModule } from "../emit/compile.js";
+import { exportOnnxStreaming } from "../emit/onnx/stream.js";
 import { runModel } from "../interp/run-model.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { ModelIR } from "../ir/ir.js";
@@ -74,7 +75,37 @@ export async function benchStreaming(ir: ModelIR, backends: readonly TfBackend[]
     tf.dispose(inputs);
     model.dispose();
   }
+  const native = await nativeStreamingMs(ir, env, params, xs, time, reps, warm);
+  if (native !== undefined) rows.push({ case: "LSTM streaming step (batch 1, input 32, hidden 64)", peer: "onnxruntime-node, 1 thread (rnnc's --streaming ONNX export, one session.run per step)", peerMs: native, jsMs, ratio: native / jsMs, plainMs, plainRatio: native / plainMs });
   return rows;
+}
+
+/**
+ * The same streaming steps in onnxruntime-node (native, one thread) on rnnc's streaming ONNX export of the model: one
+ * `session.run` per step, the states it returns fed to the next; undefined when onnxruntime-node is not installed.
+ */
+async function nativeStreamingMs(ir: ModelIR, env: Map<string, number>, params: Map<string, Tensor>, xs: readonly Float32Array[], time: Timer, reps: number, warm: number): Promise<number | undefined> {
+  let ort: typeof import("onnxruntime-node");
+  try {
+    ort = await import("onnxruntime-node");
+  } catch {
+    return undefined;
+  }
+  const ex = exportOnnxStreaming(ir, env, params, "bench");
+  const session = await ort.InferenceSession.create(ex.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const input = ir.inputs[0]!.name;
+  const feeds = xs.map((x) => new ort.Tensor("float32", x, [1, x.length]));
+  const start = () => Object.fromEntries(ex.states.map((st) =>
+    [st.input, new ort.Tensor("float32", new Float32Array(st.shape.reduce((a, b) => a * b, 1)).fill(st.start), [1, ...st.shape])]));
+  const ms = await time(async () => {
+    let states: Record<string, import("onnxruntime-node").Tensor> = start();
+    for (const feed of feeds) {
+      const out = await session.run({ [input]: feed, ...states });
+      states = Object.fromEntries(ex.states.map((st) => [st.input, out[st.output]!]));
+    }
+  }, reps, warm);
+  await session.release();
+  return ms / xs.length;
 }
 
 /** A batched forward pass (batch 32, 100 steps, input 64, hidden 128): the js target against the reference interpreter. */
