@@ -167,6 +167,7 @@ export function scanJobServer(make: (cell: CellIR, env: DimEnv, inputGradients?:
     const tape = tapes.get(job.tape);
     if (!tape) return { error: `no tape ${job.tape} (its forward pass was not for training, or is too old)` };
     const g = k.backward(params, tape, job.dys, new Map(job.dFinals));
+    tapes.delete(job.tape); // read once
     return { dxs: g.dxs, dInit: [...g.dInit], dParams: [...g.dParams] };
   };
 }

@@ -138,3 +138,36 @@ describe("a kernel that wants no input gradient", () => {
     for (const [name, g] of a.dInit) expect({ name, err: closeness(b.dInit.get(name)!, g, 1e-6, 1e-7) }).toEqual({ name, err: expect.closeTo(0, 0) });
   });
 });
+
+describe("the fused scan's tape buffers, reused from call to call", () => {
+  const ir: ModelIR = modelFrom(`import { LSTM } from "std"\nmodel M<I, H> { input x: [T, I]  layer rnn = LSTM<I, H>  s = scan(rnn, x)  output ys = s }`, "M");
+  const env = new Map([["I", 3], ["H", 4]]);
+  const layer = ir.layers[0]!;
+  const params = new Map([...initParams(modelParamSpecs(ir, env), 2)].map(([k, t]) => [k.slice(layer.name.length + 1), t.data as Float32Array]));
+  const rng = mulberry32(5);
+  const xs = [randomArray(T * B * 3, rng), randomArray(T * B * 3, rng)];
+  const dy = randomArray(T * B * 4, rng);
+  const gradients = (k: FusedScan, x: Float32Array) => {
+    const out = k.forward(params, { T, B, xs: [x] }, true);
+    return k.backward(params, out.tape, [dy], new Map());
+  };
+  const flat = (g: ReturnType<typeof gradients>) => [...g.dxs[0]!, ...[...g.dParams.values()].flatMap((d) => [...d])];
+
+  it("two tapes alive at once (a layer applied twice) each give their own gradients, equal to a fresh kernel's", () => {
+    const k = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
+    const want = xs.map((x) => flat(gradients(new FusedScan(optimize(layer.ir), layerEnv(layer, env)), x)));
+    const outs = xs.map((x) => k.forward(params, { T, B, xs: [x] }, true));
+    const got = [...outs].reverse().map((o) => flat(k.backward(params, o.tape, [dy], new Map()))).reverse(); // the later tape first
+    expect(got).toEqual(want);
+    // Again on the spare buffers those tapes gave back (an inference pass in between takes and gives them too).
+    k.forward(params, { T, B, xs: [xs[1]!] }, false);
+    expect(xs.map((x) => flat(gradients(k, x)))).toEqual(want);
+  });
+
+  it("a tape read by a second backward pass is refused (its buffers may already hold another call's values)", () => {
+    const k = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
+    const out = k.forward(params, { T, B, xs: [xs[0]!] }, true);
+    k.backward(params, out.tape, [dy], new Map());
+    expect(() => k.backward(params, out.tape, [dy], new Map())).toThrow(/second backward pass/);
+  });
+});
