@@ -58,12 +58,12 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
-        const d = dy.dataSync() as Float32Array;
-        const dys = [d.slice(0, out.ys[0]!.length), ...out.ys.slice(1).map(() => undefined)];
+        const d = dy.dataSync() as Float32Array; // only read: its parts are views
+        const dys = [d.subarray(0, out.ys[0]!.length), ...out.ys.slice(1).map(() => undefined)];
         let from = out.ys[0]!.length;
         const dFinals = new Map(cell.states.map((s, k) => {
           const n = B * size(stateShapes[k]!);
-          const part = d.slice(from, from + n);
+          const part = d.subarray(from, from + n);
           from += n;
           return [s.name, part] as const;
         }));
