@@ -26,19 +26,33 @@ export interface OnnxRow {
   readonly nodeTwoThreadsMs?: number;
 }
 
-/** onnxruntime-node's time for the peer file on `threads` intra-op threads, or undefined when it is not installed. */
-async function nativeMs(file: string, x: Float32Array, dims: number[], threads: number, time: Timer, reps: number): Promise<number | undefined> {
-  let ort: typeof import("onnxruntime-node");
+/** An onnxruntime-node session of the peer file on `threads` intra-op threads, or undefined when it is not installed. */
+async function nativeSession(file: string, threads: number): Promise<import("onnxruntime-node").InferenceSession | undefined> {
   try {
-    ort = await import("onnxruntime-node");
+    const ort = await import("onnxruntime-node");
+    return await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1 });
   } catch {
     return undefined;
   }
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-  const input = new ort.Tensor("float32", x, dims);
-  const ms = await time(() => session.run({ X: input }), reps);
-  await session.release();
-  return ms;
+}
+
+/**
+ * Median ms of each function, timed in rounds (each in turn: one call to warm its caches again, one timed), so that a
+ * slow minute of this shared machine slows every column alike and the ratios between them hold.
+ */
+export async function timeInterleaved<K extends string>(fns: Record<K, () => unknown>, reps: number, warmup = 3): Promise<Record<K, number>> {
+  const keys = Object.keys(fns) as K[];
+  const ms = new Map<K, number[]>(keys.map((k) => [k, []]));
+  for (let r = 0; r < warmup + reps; r++)
+    for (const k of keys) {
+      await fns[k](); // untimed: its caches warm again after the others' turns
+      const t0 = performance.now();
+      await fns[k]();
+      if (r >= warmup) ms.get(k)!.push(performance.now() - t0);
+      await new Promise((done) => setImmediate(done));
+    }
+  const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  return Object.fromEntries(keys.map((k) => [k, median(ms.get(k)!)])) as Record<K, number>;
 }
 
 type Timer = (f: () => unknown, reps: number) => Promise<number>;
@@ -57,43 +71,47 @@ export async function benchOnnx(models: Record<"LSTM" | "GRUResetBefore", ModelI
   const I = 64;
   const x = Float32Array.from({ length: T * B * I }, (_, k) => Math.sin(k * 0.37));
   for (const [cell, file] of [["LSTM", "lstm.onnx"], ["GRUResetBefore", "gru.onnx"]] as const) {
-    const session = await ort.InferenceSession.create(readFileSync(join(packageRoot, "src", "bench", "peers", file)));
-    const input = new ort.Tensor("float32", x, [T, B, I]);
-    const peerMs = await time(() => session.run({ X: input }), reps);
     const path = join(packageRoot, "src", "bench", "peers", file);
-    const nodeMs = await nativeMs(path, x, [T, B, I], 1, time, reps);
-    const nodeTwoThreadsMs = nodeMs === undefined ? undefined : await nativeMs(path, x, [T, B, I], 2, time, reps);
+    const session = await ort.InferenceSession.create(readFileSync(path));
+    const input = new ort.Tensor("float32", x, [T, B, I]);
+    const node1 = await nativeSession(path, 1);
+    const node2 = node1 && await nativeSession(path, 2);
+    const { Tensor: NodeTensor } = node1 ? await import("onnxruntime-node") : { Tensor: undefined };
+    const nodeInput = NodeTensor && new NodeTensor("float32", x, [T, B, I]);
     // The same model exported by rnnc (batch first, with lengths) in the same runtime.
     const benchIr = models[cell];
     const benchEnv = new Map([["I", I], ["H", 128]]);
     const exported = await ort.InferenceSession.create(exportOnnx(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), "bench").bytes);
     const xb = new ort.Tensor("float32", x, [B, T, I]);
     const lens = new ort.Tensor("int64", BigInt64Array.from({ length: B }, () => BigInt(T)), [B]);
-    const exportedMs = await time(() => exported.run({ x: xb, x_lengths: lens }), reps);
-    await exported.release();
-    // The same model and weights through rnnc's js target (its batched predict), on the same input.
+    // The same model and weights through rnnc's js target (its batched predict) and its tfjs module, on the same input.
     const jsModule = await compileJs(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), `onnx-peer-${cell}`);
-    const jsTargetMs = await time(() => jsModule.predict({ x: { shape: [B, T, I], data: x } }), reps);
     await useBackend("tfjs-wasm");
     await stopScanHelper();
     const tfjsModule = await compileTfjsModule(benchIr, benchEnv, initParams(modelParamSpecs(benchIr, benchEnv), 1), `onnx-peer-${cell}`);
-    const tfjsModuleMs = await time(() => { const out = tfjsModule.predict({ x: { shape: [B, T, I], data: x } }); for (const t of Object.values(out)) { t.dataSync(); t.dispose(); } }, reps);
-    const ir = models[cell];
-    const env = new Map([["I", I], ["H", 128]]);
-    const layer = ir.layers[0]!;
-    const kernel = new FusedScan(optimize(layer.ir), layerEnv(layer, env));
+    const layer = benchIr.layers[0]!;
+    const kernel = new FusedScan(optimize(layer.ir), layerEnv(layer, benchEnv));
     const prefix = `${layer.name}.`;
-    const params = new Map([...initParams(modelParamSpecs(ir, env), 1)].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data as Float32Array]));
-    await stopScanHelper();
-    const fusedMs = await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps);
-    const twoThreadsMs = startScanHelper() ? await time(() => kernel.forward(params, { T, B, xs: [x] }, false), reps) : undefined;
+    const params = new Map([...initParams(modelParamSpecs(benchIr, benchEnv), 1)].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data as Float32Array]));
+    const fused = () => kernel.forward(params, { T, B, xs: [x] }, false);
+    const t = await timeInterleaved({
+      peer: () => session.run({ X: input }),
+      node1: () => node1?.run({ X: nodeInput! }),
+      node2: () => node2?.run({ X: nodeInput! }),
+      exported: () => exported.run({ x: xb, x_lengths: lens }),
+      js: () => jsModule.predict({ x: { shape: [B, T, I], data: x } }),
+      tfjs: () => { const out = tfjsModule.predict({ x: { shape: [B, T, I], data: x } }); for (const v of Object.values(out)) { v.dataSync(); v.dispose(); } },
+      fused,
+    }, reps);
+    // Two threads last, on their own (the helper thread would take the second core from the others).
+    const twoThreadsMs = startScanHelper() ? await time(fused, reps) : undefined;
     await stopScanHelper();
     rows.push({
-      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs, fusedMs, ratio: peerMs / fusedMs, exportedMs, jsTargetMs, tfjsModuleMs,
-      ...(nodeMs !== undefined ? { nodeMs, nodeTwoThreadsMs: nodeTwoThreadsMs! } : {}),
-      ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: peerMs / twoThreadsMs } : {}),
+      cell, case: `forward (batch ${B}, ${T} steps, input ${I}, hidden 128)`, peerMs: t.peer, fusedMs: t.fused, ratio: t.peer / t.fused, exportedMs: t.exported, jsTargetMs: t.js, tfjsModuleMs: t.tfjs,
+      ...(node1 ? { nodeMs: t.node1, nodeTwoThreadsMs: t.node2 } : {}),
+      ...(twoThreadsMs ? { twoThreadsMs, twoThreadsRatio: t.peer / twoThreadsMs } : {}),
     });
-    await session.release();
+    await Promise.all([session.release(), exported.release(), node1?.release(), node2?.release()]);
   }
   return rows;
 }
