@@ -30,6 +30,14 @@ export function beginFixedScope(): void {
   forgetFixedInKernel();
 }
 
+/** Values known to be the transpose of another (static values of a kernel call), by the transposed array. */
+let transposeSources = new WeakMap<Float32Array, Float32Array>();
+
+/** `t` holds the transpose of the 2-D matrix `of` (neither changes while either is in use). */
+export function noteTranspose(t: Float32Array, of: Float32Array): void {
+  transposeSources.set(t, of);
+}
+
 /** A matrix that will not change while it is in use: its transposed copy is made once and reused. */
 export const fixedMat = (data: Float32Array, t = false): Mat => ({ data, off: 0, t, fixed: true });
 
@@ -37,6 +45,8 @@ export const fixedMat = (data: Float32Array, t = false): Mat => ({ data, off: 0,
 function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Float32Array; off: number } {
   if (!x.t) return { data: x.data, off: x.off };
   if (x.fixed) {
+    const source = x.off === 0 && x.data.length === rows * cols ? transposeSources.get(x.data) : undefined;
+    if (source && source.length === rows * cols) return { data: source, off: 0 }; // read transposed, a transpose: its argument
     let c = fixedTransposes.get(x.data);
     if (!c || c.length !== rows * cols) {
       c = new Float32Array(rows * cols);

@@ -13,7 +13,7 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
-import { beginFixedScope } from "./gemm.js";
+import { beginFixedScope, noteTranspose } from "./gemm.js";
 import { blockOf, heapOffset, HeapRows, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
@@ -128,11 +128,33 @@ export class FusedScan implements ScanKernel {
     return n.shape.map((d) => evalDim(d, this.env)!);
   }
 
-  private staticValues(params: ReadonlyMap<string, Float32Array>, nodes: readonly Node[], v: Rows[]): void {
+  /**
+   * The values computed from params alone, once per call; those `known` holds (the forward pass's, for the backward
+   * pass of the same tape) are taken from there, and what is computed is added to it. A transpose is noted so that
+   * a product reading it transposed reads its argument instead of transposing it back.
+   */
+  private staticValues(params: ReadonlyMap<string, Float32Array>, nodes: readonly Node[], v: Rows[], known: Map<string, Rows>): void {
+    const keys: string[] = [];
     for (const n of nodes) {
+      if (n.op === Op.Input) continue;
+      const key = (keys[n.id] = `${n.op}(${n.args.map((a) => keys[a] ?? `?${a}`).join(",")})${this.attrsKey(n)}|${this.shapeOf(n).join("x")}`);
+      const had = key.includes("?") ? undefined : known.get(key);
+      if (had) {
+        v[n.id] = had;
+        continue;
+      }
       if (n.op === Op.Param) v[n.id] = sharedRows(params.get(n.attrs.name!)!, this.shapeOf(n));
-      else if (n.op !== Op.Input) v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
+      else v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
+      if (n.op === Op.Transpose && v[n.id]!.shape.length === 2) noteTranspose(v[n.id]!.data, v[n.args[0]!]!.data);
+      if (!key.includes("?")) known.set(key, v[n.id]!);
     }
+  }
+
+  /** A node's attributes as text, dimensions evaluated (two nodes with the same op, arguments and text compute the same). */
+  private attrsKey(n: Node): string {
+    const text = (x: unknown): string =>
+      x instanceof Map ? String(evalDim(x as ReadonlyMap<string, number>, this.env)) : Array.isArray(x) ? `[${x.map(text).join(",")}]` : JSON.stringify(x);
+    return Object.entries(n.attrs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${k}=${text(x)}`).join(";");
   }
 
   /** The fused loops whose last run was in JS rather than WebAssembly SIMD, each with its ops and why (for --explain). */
@@ -156,7 +178,8 @@ export class FusedScan implements ScanKernel {
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
     const v: Rows[] = [];
-    this.staticValues(params, step.nodes.filter((n) => !n.batched), v);
+    const statics = new Map<string, Rows>();
+    this.staticValues(params, step.nodes.filter((n) => !n.batched), v, statics);
     const inputIndex = new Map(this.cell.inputs.map((inp, k) => [inp.name, k]));
     // Hoisted: every step at once, rows in time order.
     const whole: Rows[] = [...v];
@@ -208,7 +231,7 @@ export class FusedScan implements ScanKernel {
       for (const id of recurrentSaved) saved.get(id)!.data.set(cur[id]!.data, s * cur[id]!.data.length);
     }
     const finals = new Map(this.cell.states.map((st) => [st.name, Float32Array.from(stateAt(st.name, T - 1))]));
-    const tape: Tape = { run, history, init, saved };
+    const tape: Tape = { run, history, init, saved, ...(training ? { statics } : {}) };
     if (!training) this.release(tape); // no backward pass will read it
     return { ys, finals, tape };
   }
@@ -227,7 +250,7 @@ export class FusedScan implements ScanKernel {
     const { run } = tape;
     const { T, B } = run;
     const v: Rows[] = [];
-    this.staticValues(params, vjp.nodes.filter((n) => !n.batched), v);
+    this.staticValues(params, vjp.nodes.filter((n) => !n.batched), v, tape.statics ?? new Map());
     if (this.released.has(tape)) throw new Error("internal: a fused scan's tape read by a second backward pass (or one of a forward pass not for training)");
     const dState = new Map(this.cell.states.map((s) => [s.name, this.spare.take(T * B * this.sizes.get(s.name)!, true)]));
     const dInit = new Map(this.cell.states.map((s) => [s.name, new Float32Array(B * this.sizes.get(s.name)!)]));

@@ -1,6 +1,7 @@
 // The fused scan's values as they pass between the kernel, the tfjs op and the helper thread.
 import type { CellIR, NodeId } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
+import type { Rows } from "./slots.js";
 
 /** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
 export interface ScanRun {
@@ -21,6 +22,11 @@ export interface Tape {
   readonly init: ReadonlyMap<string, Float32Array>;
   /** Hoisted values (all steps, absolute time) and per-step values (processing order) the VJP reads, by step node. */
   readonly saved: ReadonlyMap<NodeId, { readonly data: Float32Array; readonly hoisted: boolean }>;
+  /**
+   * The forward pass's values computed from params alone (stacked and transposed weights), by what they compute:
+   * the backward pass's own such values that compute the same are taken from here instead of computed again.
+   */
+  readonly statics?: Map<string, Rows>;
   /** Set when the batch was split between two threads (parallel.ts): this tape's values are those of the first rows. */
   readonly split?: SplitTape;
 }

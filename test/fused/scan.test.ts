@@ -31,6 +31,12 @@ const cases: Case[] = [
     model M<I, H> { input x: [T, I]  input z: [T, H]  layer rnn = C<I, H>  s = scan(rnn, x, z)  output ys = s  output hT = final(s).h }`,
   },
   {
+    name: "two slices of one param, of one shape (values computed from params alone, shared by the backward pass by what they compute)", dims: { I: 2, H: 3 },
+    spec: `cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [2*H, H]  param U: [H, I]
+      h = tanh(U @ x + W[0:H] @ h[t-1] + W[H:2*H] @ (h[t-1] * h[t-1]))  output y = h }
+    model M<I, H> { input x: [T, I]  layer rnn = C<I, H>  s = scan(rnn, x)  output ys = s  output hT = final(s).h }`,
+  },
+  {
     name: "token ids through an embedding (the g2p decoder)", dims: { P: 6, E: 3, H: 4 }, int: true,
     spec: `cell D<P, E, H> { input phone: [] int  layer embed = Embedding<P, E>  layer rnn = LSTM<E, H>  layer head = Dense<H, P>  output logits = head(rnn(embed(phone))) }
     model M<P, E, H> { input x: [T] int  layer dec = D<P, E, H>  s = scan(dec, x)  output ys = s }`,
