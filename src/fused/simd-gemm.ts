@@ -202,7 +202,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
   const fixed = bFixed && bHeld === undefined && mem.top + k * N <= FIXED_LIMIT;
   const packB = !fixed && M >= PACK_B_ROWS;
-  const bIn = !fixed && !packB && bHeld !== undefined && N === n && k === kc; // read row-major where it is
+  const bIn = !fixed && !packB && bHeld !== undefined && N === n; // read row-major where it is, a block of rows at a time
   const cIn = cHeld !== undefined && M === m && N === n;
   const aWasm = M === m, bWasm = packB && N === n; // packed by WebAssembly (whole panels), else by JS from where they are
   const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem)) : [];
@@ -231,7 +231,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     if (bWasm) kern.pack.panels8(4 * (bSrc + q0 * n), 4 * bAt, w, N / 8, 4 * n);
     else if (packB) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
     else if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
-    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * MR, 4 * MR * w, 4 * (fixed ? bPlaces[p]! : bAt), 4 * cAt, M, N, w);
+    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * MR, 4 * MR * w, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w);
   }
   if (!cIn) {
     if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);
