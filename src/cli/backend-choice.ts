@@ -1,5 +1,7 @@
 // Which engine `run`, `train` and `eval` use when --backend is auto (the default), and why: the fastest that can do the job.
 
+import { gemmUsesFma, simdAvailable } from "../fused/simd-gemm.js";
+
 export type TfBackendName = "tfjs-cpu" | "tfjs-wasm";
 export type RunBackendName = "interp" | "fused" | TfBackendName;
 export interface Choice<B> { readonly backend: B; readonly why: string }
@@ -33,4 +35,12 @@ export function chooseRunBackend(asked: RunBackendName | "auto", target: { kind:
   if (why) return { backend: "interp", why: `auto: the fused kernels cannot run this model whole (${why}), the reference interpreter can` };
   if (!hasWasmSimd()) return { backend: "interp", why: "auto: this engine has no WebAssembly SIMD for the fused kernels" };
   return { backend: "fused", why: "auto: the fused kernels run the whole batch at once in WebAssembly SIMD (the interpreter's results within float32 rounding)" };
+}
+
+/** For --explain: what the fused kernels' matrix products run on here. */
+export function productsExplained(): string {
+  if (!simdAvailable()) return "matrix products: plain JS (this engine has no WebAssembly SIMD)";
+  return gemmUsesFma()
+    ? "matrix products: WebAssembly SIMD with fused multiply-adds (relaxed SIMD; RNNC_NO_FMA=1 for a multiply and an add)"
+    : `matrix products: WebAssembly SIMD, a multiply and an add (${process.env["RNNC_NO_FMA"] ? "RNNC_NO_FMA is set" : "this engine has no relaxed SIMD"})`;
 }

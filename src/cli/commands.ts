@@ -23,7 +23,7 @@ import { nodeHost, writeFileAtomic } from "../node/host.js";
 /** A mistake on the command line: one line on stderr, exit 2. */
 export { UsageError } from "./usage.js";
 import { UsageError } from "./usage.js";
-import { chooseRunBackend } from "./backend-choice.js";
+import { chooseRunBackend, productsExplained } from "./backend-choice.js";
 
 export const compiler = createCompiler(nodeHost);
 
@@ -264,7 +264,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
   // The fused kernels are loaded only for a model (a cell, or `check`, needs none of them).
   const fused = target.kind === "model" ? await import("../fused/run-model.js") : undefined;
   const choice = chooseRunBackend(a.backend, target.kind === "model" ? { kind: "model", fusedCannot: () => fused!.batchedUnsupported(target.ir) } : { kind: "cell" }, a.precision);
-  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n`);
+  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${choice.backend === "interp" ? "" : `${productsExplained()}\n`}`);
   const backend = choice.backend;
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
   const owner = `${target.kind} \`${target.ir.name}\``;

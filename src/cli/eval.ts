@@ -1,6 +1,6 @@
 // `rnnc eval`: a trained model's metrics on a split of its data module: classification (accuracy, top-k, cross-entropy),
 // values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact), with baselines beside them.
-import { chooseTfBackend } from "./backend-choice.js";
+import { chooseTfBackend, productsExplained } from "./backend-choice.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { Op } from "../ir/ops.js";
 import type { ModelIR } from "../ir/ir.js";
@@ -153,7 +153,7 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   const names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
   const { useBackend } = await import("../tfjs/backend.js");
   const choice = chooseTfBackend(a.backend);
-  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n`);
+  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
   await useBackend(choice.backend);
   const bar = new Progress(`eval ${a.split}`, Math.ceil(examples.length / a.batchSize));
   const { results, baselines } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done) });

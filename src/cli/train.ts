@@ -12,7 +12,7 @@ import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 import { batchOf, loadData } from "./data.js";
 import type { ScanPath } from "../tfjs/model.js";
-import { chooseTfBackend } from "./backend-choice.js";
+import { chooseTfBackend, productsExplained } from "./backend-choice.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
@@ -83,7 +83,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   const { useBackend } = await import("../tfjs/backend.js");
   const { Trainer } = await import("../tfjs/train.js");
   const choice = chooseTfBackend(a.backend);
-  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n`);
+  if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
   await useBackend(choice.backend);
   const lowering = await loweringFlags(choice.backend, a);
   const threads = a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;

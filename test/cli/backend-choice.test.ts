@@ -6,7 +6,10 @@ import { chooseRunBackend, chooseTfBackend } from "../../src/cli/backend-choice.
 import { root } from "../helpers.js";
 
 const cli = join(root, "dist", "cli", "main.js");
-const rnnc = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+const rnnc = (...args: (string | { env: Record<string, string> })[]) => {
+  const extra = args.find((a): a is { env: Record<string, string> } => typeof a !== "string");
+  return spawnSync(process.execPath, [cli, ...args.filter((a): a is string => typeof a === "string")], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...extra?.env } });
+};
 
 describe("backend choice", () => {
   it("train and eval: tfjs-wasm by default here (this engine has WebAssembly SIMD), the asked one otherwise", () => {
@@ -30,11 +33,17 @@ describe("backend choice", () => {
     const auto = rnnc(...args, "--explain");
     expect(auto.status).toBe(0);
     expect(auto.stderr).toMatch(/^backend: fused \(auto: /m);
+    // rnnc turns relaxed SIMD on (Node 20 keeps it behind a flag) unless RNNC_NO_FMA is set, and says which it used.
+    expect(auto.stderr).toMatch(/^matrix products: WebAssembly SIMD with fused multiply-adds/m);
+    const noFma = rnnc(...args, "--explain", { env: { RNNC_NO_FMA: "1" } });
+    expect(noFma.stderr).toMatch(/^matrix products: WebAssembly SIMD, a multiply and an add \(RNNC_NO_FMA is set\)/m);
+    const c = (JSON.parse(noFma.stdout).outputs.probs as number[][]).flat();
     const interp = rnnc(...args, "--backend", "interp");
     const a = (JSON.parse(auto.stdout).outputs.probs as number[][]).flat();
     const b = (JSON.parse(interp.stdout).outputs.probs as number[][]).flat();
     expect(a.length).toBe(b.length);
     a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-6));
+    c.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-6));
     const cell = rnnc("run", "examples/seed-lstm.rnn", "--dims", "I=3,H=4", "--input", "examples/seed-input.json", "--explain");
     expect(cell.stderr).toMatch(/^backend: interp \(auto: a cell runs on the reference interpreter\)/m);
     const bad = rnnc("run", "examples/seed-lstm.rnn", "--dims", "I=3,H=4", "--input", "examples/seed-input.json", "--backend", "fused");
