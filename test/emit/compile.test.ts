@@ -217,6 +217,12 @@ describe("compiled modules", () => {
     expect(() => js.predict({ series: [[[1, 2], [3, 4]]] })).toThrow("input `series` has shape [1, 2, 2], expected [batch, T, 1]");
     expect(() => js.step({ series: [1, 2] })).toThrow("step input `series` has shape [2], expected [1]");
     expect(() => js.predict({ serie: [[[1]]] })).toThrow("model `CO2Forecast` has no input `serie`");
+    // Values that are not finite float32 numbers are refused with their index, from typed arrays as from plain ones.
+    for (const bad of [NaN, Infinity, -Infinity])
+      for (const data of [Float32Array.of(0.5, 1, bad, 2), Float64Array.of(0.5, 1, bad, 2), [0.5, 1, bad, 2]])
+        expect(() => js.predict({ series: { shape: [1, 4, 1], data } })).toThrow(`input \`series\` data[2] is ${String(bad)}, not a finite float32 number`);
+    expect(() => js.predict({ series: { shape: [1, 2, 1], data: Float64Array.of(1, 1e39) } })).toThrow("data[1] is 1e+39, not a finite float32 number");
+    expect(js.predict({ series: { shape: [1, 2, 1], data: Float32Array.of(-3.4e38, 3.4e38) } }).next).toBeDefined();
     const tfm = (await compileAndImport(ir, "tfjs", "co2-shapes")).module.createModel();
     const x = tf.zeros([2, 5, 3]);
     expect(() => tfm.predict({ series: x })).toThrow("input `series` has shape [2, 5, 3], expected [batch, T, 1]");

@@ -202,6 +202,11 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The index of the first value that is not a finite float32 number, or -1. */
 function firstNotFloat32(a: ArrayLike<number>): number {
+  if (a instanceof Float32Array) {
+    // Every value is a float32 already: only NaN and ±Infinity are refused (x - x is NaN for exactly those).
+    for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return i;
+    return -1;
+  }
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     if (!(typeof x === "number" && x >= -FLOAT32_MAX && x <= FLOAT32_MAX)) return i;
