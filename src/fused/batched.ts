@@ -131,16 +131,17 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
 }
 
 /** Products with one shared operand as one gemm over all rows (`accumulate`: added to `out`); false for the other cases. */
-function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate = false): boolean {
+function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate = false, rowInit?: Float32Array): boolean {
   const ra = a.shape.length, rb = b.shape.length;
   if (b.shared && !a.shared && ra === 1 && rb === 2) {          // x[k] @ W[k, n]: X[R, k] · W
-    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), fixedMat(b.data), out, 0, accumulate);
+    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), fixedMat(b.data), out, 0, accumulate, rowInit);
     return true;
   }
   if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
-    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), fixedMat(a.data, true), out, 0, accumulate); // shared values do not change
+    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), fixedMat(a.data, true), out, 0, accumulate, rowInit); // shared values do not change
     return true;
   }
+  if (rowInit) return false; // the forms below take no row to start from
   if (b.shared && !a.shared && ra === 2 && rb <= 2) {           // A[m, k] @ W: rows of every A stacked
     gemm(R * a.shape[0]!, rb === 2 ? b.shape[1]! : 1, a.shape[1]!, mat(a.data), fixedMat(b.data), out, 0, accumulate);
     return true;
@@ -157,6 +158,8 @@ export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env:
   const size = sizeOf(shape);
   const place = placeFor(pool, id, R * size);
   const out = viewOf(place, R * size);
+  // A shared addend (a bias) is the row every product row starts from; another is copied in and added to.
+  if (addend.shared && matmulRows(args[0]!, args[1]!, R, out, false, addend.data)) return rowsAt(place, R * size, shape, false, R);
   if (addend.shared) for (let r = 0; r < R; r++) out.set(addend.data, r * size);
   else out.set(addend.data.subarray(0, R * size));
   if (!matmulRows(args[0]!, args[1]!, R, out, true)) {

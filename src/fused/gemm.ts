@@ -70,18 +70,20 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
 }
 
 /**
- * C[m, n] = A[m, k] · B[k, n] (`accumulate`: C += …). Four rows of C take each row of B in turn, so every load of B
+ * C[m, n] = A[m, k] · B[k, n] (`accumulate`: C += …; `rowInit`, without accumulate: C = r + A·B, the row r of n floats
+ * added to every row, as a bias). Four rows of C take each row of B in turn, so every load of B
  * feeds four multiply-adds; the inner loop runs over contiguous memory. Sums are float32, as tfjs' products.
  */
-export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false): void {
+export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false, rowInit?: Float32Array): void {
   const b = plain(B, k, n, "b");
   if (useSimd && m * n * k >= 64 && simdAvailable()) {
-    simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true);
+    simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true, accumulate ? undefined : rowInit);
     return;
   }
   const a = plain(A, m, k, "a");
   const ad = a.data, bd = b.data;
-  if (!accumulate) C.fill(0, cOff, cOff + m * n);
+  if (!accumulate && rowInit) for (let i = 0; i < m; i++) C.set(rowInit.subarray(0, n), cOff + i * n);
+  else if (!accumulate) C.fill(0, cOff, cOff + m * n);
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const a0 = a.off + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;

@@ -6,7 +6,8 @@ import { kernelMemory, relaxedSimdAvailable, type KernelMemory } from "./kernel-
 import { packers, type Packers } from "./simd-pack.js";
 
 /**
- * `gemm(a, aStep, aBlock, b, c, m, n, k)`: C[m, n] += A[m, k] · B[k, n], byte addresses into `m.mem`; C row-major; A
+ * `gemm(a, aStep, aBlock, b, c, m, n, k, init)`: C[m, n] += A[m, k] · B[k, n] (init ≠ 0: C = R + A·B, R the row of n
+ * floats at byte address init added to every row, C not read), byte addresses into `m.mem`; C row-major; A
  * read in blocks of MR rows from one pointer: row block i/MR starts `aBlock`·i/MR bytes in, its MR values of step q
  * are MR floats side by side `aStep`·q bytes further (A packed in panels of MR rows has aStep 4·MR and aBlock
  * 4·MR·k; A stored transposed, [k, m], is read where it is with aStep 4·m and aBlock 4·MR). B `packed` in panels of
@@ -16,9 +17,9 @@ import { packers, type Packers } from "./simd-pack.js";
  * pointers: measured on V8, one pointer for A runs ~10% faster than a pointer per row, and unrolling it slower.
  */
 function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
-  const A = 0, AS = 1, AB = 2, B = 3, C = 4, M = 5, N = 6, K = 7;
-  const I = 8, J = 9, NB = 10, AP = 11, BP = 12, CP = 13, AEND = 14, APANEL = 15; // i32 locals
-  const ACC = 16, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
+  const A = 0, AS = 1, AB = 2, B = 3, C = 4, M = 5, N = 6, K = 7, INIT = 8;
+  const I = 9, J = 10, NB = 11, AP = 12, BP = 13, CP = 14, AEND = 15, APANEL = 16; // i32 locals
+  const ACC = 17, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
   const rows = Array.from({ length: MR }, (_, r) => r);
@@ -43,7 +44,14 @@ function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
     block, 0x40, loop, 0x40,
     ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
     ...lget(C), ...lget(I), ...lget(NB), i32mul, i32add, ...lget(J), i32add, ...lset(CP),
+    // The tile starts from C, or (INIT ≠ 0) from the row of n floats at INIT, the same for every row.
+    ...lget(INIT), 0x04, 0x40, // if
+    ...lget(INIT), ...lget(J), i32add, ...v128load(0), ...lset(acc(0, 0)),
+    ...lget(INIT), ...lget(J), i32add, ...v128load(16), ...lset(acc(0, 1)),
+    ...rows.slice(1).flatMap((r) => [...lget(acc(0, 0)), ...lset(acc(r, 0)), ...lget(acc(0, 1)), ...lset(acc(r, 1))]),
+    0x05, // else
     ...rows.flatMap((r) => [...cRow(r), ...v128load(0), ...lset(acc(r, 0)), ...cRow(r), ...v128load(16), ...lset(acc(r, 1))]),
+    end,
     ...(packed ? [...lget(B), ...lget(J), ...lget(K), i32mul, i32add, ...lset(BP)] // panel J/32 starts J·k bytes in
       : [...lget(B), ...lget(J), i32add, ...lset(BP)]), // row-major: column J/4 of the first row
     ...lget(APANEL), ...lset(AP),
@@ -73,7 +81,7 @@ const multiplyAdd = (acc: number, a: number, b: number, fma: boolean): number[] 
 /** Rows of C the kernel holds in registers (two f32x4 each): measured, 5 and 6 spill in V8 and run slower. */
 const MR = 4;
 
-type GemmFn = (a: number, aStep: number, aBlock: number, b: number, c: number, m: number, n: number, k: number) => void;
+type GemmFn = (a: number, aStep: number, aBlock: number, b: number, c: number, m: number, n: number, k: number, init: number) => void;
 
 interface Kernels { readonly fn: GemmFn; readonly rowMajor: GemmFn; readonly pack: Packers; readonly memory: KernelMemory }
 
@@ -86,7 +94,7 @@ function load(): Kernels | undefined {
   if (kernel === undefined) {
     try {
       const memory = kernelMemory()!;
-      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 8, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
+      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 9, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
       const pack = packers(memory);
       const fma = relaxedSimdAvailable() ? { fn: make(true, true), rowMajor: make(false, true), pack, memory } : undefined;
       kernel = { plain: { fn: make(true, false), rowMajor: make(false, false), pack, memory }, fma };
@@ -192,7 +200,7 @@ const PACK_B_ROWS = 16;
  * kernel memory between them. A C that is a view of the kernel memory (a value kept there by a kernel call) is
  * written in place when its layout allows.
  */
-export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false): void {
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array): void {
   const kern = load()!;
   const mem = kern.memory;
   const M = up(m, MR), N = up(n, 8);
@@ -212,6 +220,8 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const aAt = mem.alloc(M * kc);
   const bAt = fixed ? -1 : bIn ? bHeld : mem.alloc(kc * N);
   const cAt = cIn ? cHeld : mem.alloc(M * N);
+  // Unless C is added to, its tiles start from a row (zeros, or the row given) in the first block: C is not filled first.
+  const initAt = accumulate || k === 0 ? -1 : mem.alloc(N);
   const heap = mem.heap;
   // Each operand as an array and an offset, views of the kernel memory taken again now.
   const [A, aO] = aHeld === undefined ? [a, aOff] : [heap, aHeld];
@@ -219,10 +229,15 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const [C, cO] = cHeld === undefined ? [c, cOff] : [heap, cHeld];
   if (aWasm && aHeld === undefined) heap.set(A.subarray(aO, aO + m * k), aSrc);
   if (bWasm && bHeld === undefined) heap.set(Bm.subarray(bO, bO + k * n), bSrc);
-  if (!cIn) {
+  if (initAt >= 0) {
+    if (rowInit) heap.set(rowInit.subarray(0, n), initAt);
+    else heap.fill(0, initAt, initAt + n);
+    heap.fill(0, initAt + n, initAt + N);
+  } else if (!cIn) {
     if (accumulate && N === n) heap.set(C.subarray(cO, cO + m * n), cAt);
     else heap.fill(0, cAt, cAt + M * N);
   } else if (!accumulate) heap.fill(0, cAt, cAt + m * n);
+  if (k === 0 && rowInit && !accumulate) for (let i = 0; i < M; i++) heap.set(rowInit.subarray(0, n), cAt + i * N); // no product: C is the row
   for (let q0 = 0, p = 0; q0 < k; q0 += kc, p++) {
     const w = Math.min(kc, k - q0);
     if (!aWasm) packA(heap, aAt, A, aO, aT, m, k, q0, w, M);
@@ -231,7 +246,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     if (bWasm) kern.pack.panels8(4 * (bSrc + q0 * n), 4 * bAt, w, N / 8, 4 * n);
     else if (packB) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
     else if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
-    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * MR, 4 * MR * w, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w);
+    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * MR, 4 * MR * w, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w, p === 0 && initAt >= 0 ? 4 * initAt : 0);
   }
   if (!cIn) {
     if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);

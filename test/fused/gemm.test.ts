@@ -45,6 +45,10 @@ describe("gemm", () => {
           const D = new Float32Array(m * n).fill(7);
           gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), D);
           expect(closeness(D, want.map((v, x) => v - C0[2 + x]!), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+          // A row every row of the product starts from (a bias): C is written, never read.
+          const row = rand(n, rng), E = new Float32Array(m * n).fill(NaN);
+          gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), E, 0, false, row);
+          expect(closeness(E, want.map((v, x) => v - C0[2 + x]! + row[x % n]!), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
         });
 });
 
