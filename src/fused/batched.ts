@@ -134,11 +134,13 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
 function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate = false, rowInit?: Float32Array): boolean {
   const ra = a.shape.length, rb = b.shape.length;
   if (b.shared && !a.shared && ra === 1 && rb === 2) {          // x[k] @ W[k, n]: X[R, k] · W
-    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), fixedMat(b.data), out, 0, accumulate, rowInit);
+    // W = Mᵀ (a transposed weight): M read as W stored transposed.
+    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), b.transposeOf ? fixedMat(b.transposeOf.data, true) : fixedMat(b.data), out, 0, accumulate, rowInit);
     return true;
   }
   if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
-    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), fixedMat(a.data, true), out, 0, accumulate, rowInit); // shared values do not change
+    // Shared values do not change; W = Mᵀ: Wᵀ is M itself.
+    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), a.transposeOf ? fixedMat(a.transposeOf.data) : fixedMat(a.data, true), out, 0, accumulate, rowInit);
     return true;
   }
   if (rowInit) return false; // the forms below take no row to start from

@@ -75,6 +75,11 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
  * feeds four multiply-adds; the inner loop runs over contiguous memory. Sums are float32, as tfjs' products.
  */
 export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false, rowInit?: Float32Array): void {
+  if (useSimd && m * n * k >= 64 && simdAvailable() && B.t && B.fixed) {
+    // A fixed B stored transposed (a weight read as Wᵀ) is packed for the kernel from where it is, never transposed.
+    simdGemm(m, n, k, A.data, A.off, A.t, B.data, B.off, C, cOff, accumulate, true, accumulate ? undefined : rowInit, true);
+    return;
+  }
   const b = plain(B, k, n, "b");
   if (useSimd && m * n * k >= 64 && simdAvailable()) {
     simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true, accumulate ? undefined : rowInit);

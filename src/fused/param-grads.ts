@@ -42,17 +42,21 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
       const x = sum(a!), y = sum(b!);
       return x.map((v, j) => (n.op === Op.Add ? v + y[j]! : v - y[j]!));
     }
-    if (n.op === Op.Mul && nodes[a!]!.batched && nodes[b!]!.batched) {
-      const outer = outerOf(nodes, a!, b!) ?? outerOf(nodes, b!, a!);
-      if (outer) {
-        const [col, row] = outer;
-        const [m, kk] = [shapeOf(col)[0]!, shapeOf(row)[0]!];
-        const out = new Float32Array(m * kk);
-        const [cols, rows] = [full(col), full(row)]; // both computed before either's view is taken (a view of the kernel memory lasts until it grows)
-        gemm(m, kk, R, mat(cols.data, 0, true), mat(rows.data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
-        return out;
-      }
-    }
+    const outerSum = (mul: Node, transposed: boolean): Float32Array | undefined => {
+      const [x, y] = mul.args;
+      if (mul.op !== Op.Mul || !nodes[x!]!.batched || !nodes[y!]!.batched) return undefined;
+      const outer = outerOf(nodes, x!, y!) ?? outerOf(nodes, y!, x!);
+      if (!outer) return undefined;
+      const [col, row] = transposed ? [outer[1], outer[0]] : outer;
+      const [m, kk] = [shapeOf(col)[0]!, shapeOf(row)[0]!];
+      const out = new Float32Array(m * kk);
+      const [cols, rows] = [full(col), full(row)]; // both computed before either's view is taken (a view of the kernel memory lasts until it grows)
+      gemm(m, kk, R, mat(cols.data, 0, true), mat(rows.data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
+      return out;
+    };
+    // Σ col ⊗ row as one product; its transpose (the gradient of a weight the step reads transposed) as the swapped product.
+    const product = outerSum(n, false) ?? (n.op === Op.Transpose ? outerSum(nodes[a!]!, true) : undefined);
+    if (product) return product;
     const args = n.args.map((x) => nodes[x]!);
     const oneShared = (n.op === Op.Mul || (n.op === Op.Div && !args[1]!.batched)) && args.filter((x) => x.batched).length === 1;
     if (oneShared || (linear.has(n.op) && args.every((x) => x.batched))) {

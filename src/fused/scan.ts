@@ -14,7 +14,7 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope, noteTranspose } from "./gemm.js";
-import { blockOf, heapOffset, HeapRows, rowsAt, Slots, viewOf, type Place } from "./slots.js";
+import { blockOf, heapOffset, HeapRows, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -143,9 +143,16 @@ export class FusedScan implements ScanKernel {
         v[n.id] = had;
         continue;
       }
+      const arg = v[n.args[0]!];
       if (n.op === Op.Param) v[n.id] = sharedRows(params.get(n.attrs.name!)!, this.shapeOf(n));
-      else v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
-      if (n.op === Op.Transpose && v[n.id]!.shape.length === 2) noteTranspose(v[n.id]!.data, v[n.args[0]!]!.data);
+      else if (n.op === Op.Transpose && arg?.shared && arg.shape.length === 2) {
+        // Computed only if read as data; products read the matrix it transposes.
+        v[n.id] = new LazyTranspose(arg, this.shapeOf(n), () => {
+          const t = evalRows(n, [arg], this.env, 1).data;
+          noteTranspose(t, arg.data);
+          return t;
+        });
+      } else v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
       if (!key.includes("?")) known.set(key, v[n.id]!);
     }
   }

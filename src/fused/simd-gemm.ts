@@ -132,17 +132,35 @@ export function forgetFixedInKernel(): void {
   kernelMemory()?.release(0);
 }
 
-/** Where a fixed B (k × n from `off`, packed in panels of N/8) lives in the kernel memory, packed there on first use. */
-function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, memory: KernelMemory): number {
-  const key = `${off}:${k}:${n}`;
+/**
+ * Where a fixed B (k × n from `off`, packed in panels of N/8) lives in the kernel memory, packed there on first use.
+ * `t`: B is stored transposed, as the rows of an [n, stride] matrix, and its k rows here start at column `off`.
+ */
+function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: number, memory: KernelMemory, t = false, stride = 0): number {
+  const key = `${t ? "t" : ""}${off}:${k}:${n}`;
   const known = fixedAt.get(b)?.get(key);
   if (known !== undefined) return known;
   const at = memory.alloc(k * N);
-  packPanels(memory.heap, at, b, off, k, n, N);
+  if (t) packPanelsTransposed(memory.heap, at, b, off, k, n, N, stride);
+  else packPanels(memory.heap, at, b, off, k, n, N);
   let byKey = fixedAt.get(b);
   if (!byKey) fixedAt.set(b, (byKey = new Map()));
   byKey.set(key, at);
   return at;
+}
+
+/** Panels of 8 columns of B = Mᵀ, M [n, stride] row-major, B's k rows from M's column `off` (zero-padded to N columns). */
+function packPanelsTransposed(heap: Float32Array, at: number, m: Float32Array, off: number, k: number, n: number, N: number, stride: number): void {
+  for (let j0 = 0; j0 < N; j0 += 8) {
+    const base = at + j0 * k; // panel j0/8: k rows of 8
+    for (let j = 0; j < 8; j++) {
+      if (j0 + j >= n) {
+        for (let q = 0; q < k; q++) heap[base + q * 8 + j] = 0;
+        continue;
+      }
+      for (let q = 0, s = (j0 + j) * stride + off; q < k; q++, s++) heap[base + q * 8 + j] = m[s]!;
+    }
+  }
 }
 
 /** k rows of n floats from `src` (row-major) into panels of 8 columns at `at` (N/8 panels of k × 8, zero-padded). */
@@ -192,7 +210,7 @@ const PACK_B_ROWS = 16;
 
 /**
  * C[m, n] = A·B (or += with `accumulate`) with A row-major or (`aT`) stored transposed, B row-major, from their
- * offsets, in the SIMD kernel. Sizes that are not multiples of MR rows and 8 columns run padded with zero rows and
+ * offsets (`bT`: a fixed B stored transposed, packed from there), in the SIMD kernel. Sizes that are not multiples of MR rows and 8 columns run padded with zero rows and
  * columns. A is packed in panels of MR rows, B in panels of 8 columns (a `bFixed` B, one that will not change, such
  * as a weight within one kernel call, once per call; another B for each product, unless A has too few rows for that
  * to pay, when the kernel reads it row-major). Packing runs in WebAssembly from the kernel memory: an operand that
@@ -200,7 +218,17 @@ const PACK_B_ROWS = 16;
  * kernel memory between them. A C that is a view of the kernel memory (a value kept there by a kernel call) is
  * written in place when its layout allows.
  */
-export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array): void {
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array, bT = false): void {
+  if (bT) {
+    // A B stored transposed is packed from where it is when it is fixed and has room; otherwise transposed first.
+    const mem = load()!.memory;
+    if (!bFixed || mem.offsetOf(b) !== undefined || mem.top + k * up(n, 8) > FIXED_LIMIT) {
+      const plain = new Float32Array(k * n);
+      for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) plain[q * n + j] = b[bOff + j * k + q]!;
+      simdGemm(m, n, k, a, aOff, aT, plain, 0, c, cOff, accumulate, bFixed, rowInit);
+      return;
+    }
+  }
   const kern = load()!;
   const mem = kern.memory;
   const M = up(m, MR), N = up(n, 8);
@@ -213,7 +241,8 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const bIn = !fixed && !packB && bHeld !== undefined && N === n; // read row-major where it is, a block of rows at a time
   const cIn = cHeld !== undefined && M === m && N === n;
   const aWasm = M === m, bWasm = packB && N === n; // packed by WebAssembly (whole panels), else by JS from where they are
-  const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem)) : [];
+  const bPlaces = fixed ? Array.from({ length: Math.ceil(k / kc) }, (_, p) => (bT ? fixedPlace(b, bOff + p * kc, Math.min(kc, k - p * kc), n, N, mem, true, k)
+    : fixedPlace(b, bOff + p * kc * n, Math.min(kc, k - p * kc), n, N, mem))) : [];
   const mark = mem.top;
   const aSrc = aWasm ? aHeld ?? mem.alloc(m * k) : -1;
   const bSrc = bWasm ? bHeld ?? mem.alloc(k * n) : -1;

@@ -7,6 +7,22 @@ export interface Rows {
   readonly shape: readonly number[];
   readonly shared: boolean;
   readonly rows: number;
+  /** Set on a shared 2-D value that is the transpose of this one: products read it instead (no transposed copy). */
+  readonly transposeOf?: Rows;
+}
+
+/**
+ * The transpose of a shared matrix, computed only if something reads its data: the products that take it read the
+ * matrix it transposes instead (a weight stacked [4H, I] is read as its transpose without ever being transposed).
+ */
+export class LazyTranspose implements Rows {
+  readonly shared = true;
+  readonly rows = 1;
+  private value: Float32Array | undefined;
+  constructor(readonly transposeOf: Rows, readonly shape: readonly number[], private readonly compute: () => Float32Array) {}
+  get data(): Float32Array {
+    return (this.value ??= this.compute());
+  }
 }
 
 /** Floats of kernel memory values may take at most (past it they go to ordinary arrays). */

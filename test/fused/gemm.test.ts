@@ -71,6 +71,24 @@ describe("fixed matrices", () => {
     }
   });
 
+  for (const [m, n, k] of [[8, 16, 12], [9, 20, 300], [32, 512, 128], [5, 13, 7]] as const)
+    it(`stored transposed (a weight read as Wᵀ), ${m}×${k} · ${k}×${n}: packed from where it is, equal to the product`, () => {
+      setSimd(true);
+      const rng = mulberry32(m + n + k);
+      const A = rand(m * k, rng), Wt = rand(n * k + 3, rng); // Wᵀ stored as [n, k] from offset 3
+      const want = Float64Array.from({ length: m * n }, (_, x) => {
+        let sum = 0;
+        for (let q = 0; q < k; q++) sum += A[Math.floor(x / n) * k + q]! * Wt[3 + (x % n) * k + q]!;
+        return sum;
+      });
+      beginFixedScope();
+      for (let rep = 0; rep < 2; rep++) { // the second time from its packed copy
+        const C = new Float32Array(m * n);
+        gemm(m, n, k, mat(A), { ...fixedMat(Wt, true), off: 3 }, C);
+        expect(closeness(C, want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+      }
+    });
+
   it("are reused within a kernel call and read afresh after beginFixedScope (weights updated in place)", () => {
     setSimd(true);
     const rng = mulberry32(77);
