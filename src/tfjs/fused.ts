@@ -20,6 +20,9 @@ export interface FusedCall {
   readonly training: boolean;
 }
 
+/** Tensors' data as the kernel reads it, by their data (weights are read once, not at every call). */
+const readData = new WeakMap<object, Float32Array>();
+
 /** The first output, time-major [T·B, …], and every final state, computed by the fused kernel as one differentiable op. */
 export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor; finals: Map<string, tf.Tensor> } {
   const cell: CellIR = kernel.cell;
@@ -36,7 +39,15 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
   const seqs = call.xs;
   const inputs = [...seqs, ...initNames.map((n) => call.init.get(n)!), ...paramNames.map((n) => call.params.get(n)!)];
   // The kernel only reads its inputs, so float data is used as tfjs gives it; token ids become floats.
-  const data = (t: tf.Tensor) => { const d = t.dataSync(); return d instanceof Float32Array ? d : Float32Array.from(d); };
+  const data = (t: tf.Tensor): Float32Array => {
+    // A tensor's data never changes (a variable's assign gives it new data): read once, then from the cache.
+    const known = readData.get(t.dataId);
+    if (known) return known;
+    const d = t.dataSync();
+    const f = d instanceof Float32Array ? d : Float32Array.from(d);
+    readData.set(t.dataId, f);
+    return f;
+  };
   /** The kernel's forward pass on the op's inputs: its output (the first output's steps, then each final state) and tape. */
   const forward = (ts: readonly tf.Tensor[], training: boolean) => {
     const params = new Map(paramNames.map((n, k) => [n, data(ts[seqs.length + initNames.length + k]!)]));
