@@ -52,6 +52,11 @@ export function collectOutputs(ir: ModelIR, env: DimEnv, values: readonly TfMode
       const B = v.lengths.length;
       // Time-major [T·B, …] to batch-first [B, T, …].
       const stacked = T ? tf.transpose(tf.reshape(v.tm, [T, B, ...shape]), [1, 0, ...shape.map((_, k) => k + 2)]) : tf.zeros([B, 0, ...shape], v.tm.dtype);
+      // Zero past each length; with no example shorter than T there is nothing to zero (no mask, no product).
+      if (v.lengths.every((l) => l >= T)) {
+        setOwn(out, o.name, { tensor: stacked, lengths: [...v.lengths] });
+        continue;
+      }
       const mask = tf.tensor2d(v.lengths.flatMap((l) => Array.from({ length: T }, (_, t) => (t < l ? 1 : 0))), [B, T], stacked.dtype as "int32" | "float32");
       setOwn(out, o.name, { tensor: tf.mul(stacked, tf.reshape(mask, [B, T, ...shape.map(() => 1)])), lengths: [...v.lengths] });
     }
