@@ -102,7 +102,7 @@ export class CompiledTfModel {
     const batch = validateModelInputs(this.ir, this.env, shapesOf(inputs), options.lengths);
     const lengths: Record<string, number[]> = {};
     const outputs = tf.tidy(() => {
-      const cast = Object.fromEntries(this.ir.inputs.map((i) => [i.name, i.dtype === "int" ? tf.cast(inputs[i.name]!, "int32") : tf.cast(inputs[i.name]!, "float32")]));
+      const cast = Object.fromEntries(this.ir.inputs.map((i) => [i.name, as(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
       const values = this.model.run({ inputs: cast, ...(options.lengths ? { lengths: options.lengths } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
       const out: Record<string, tf.Tensor | Record<string, tf.Tensor>> = {};
       for (const [name, o] of Object.entries(collectOutputs(this.ir, this.env, values, batch))) {
@@ -139,7 +139,7 @@ export class CompiledTfModel {
     if (this.carry && batch !== this.carryBatch) throw new RnncError("RNN0605", `step got a batch of ${batch} after steps with a batch of ${this.carryBatch}`, ["call reset() to start new sequences"]);
     const old = this.carry;
     const out = tf.tidy(() => {
-      const expanded = Object.fromEntries(this.ir.inputs.map((i) => [i.name, tf.expandDims(tf.cast(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32"), 1)]));
+      const expanded = Object.fromEntries(this.ir.inputs.map((i) => [i.name, tf.expandDims(as(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32"), 1)]));
       const values = this.model.run({ inputs: expanded, streaming: true, ...(old ? { carry: old } : {}) });
       this.carry = new Map([...this.model.histories].map(([id, h]) => [id, new Map([...h].map(([k, xs]) => [k, xs.map((x) => tf.keep(x))]))]));
       const result: Record<string, tf.Tensor> = {};
@@ -196,3 +196,6 @@ function freshName(base: string): string {
 export function createCompiledModel(spec: CompiledSpec, options?: CreateOptions): CompiledTfModel {
   return new CompiledTfModel(spec, options);
 }
+
+/** A tensor as `dtype`: itself when it is one already (a cast to its own type copies it on the wasm backend). */
+const as = (t: tf.Tensor, dtype: "int32" | "float32"): tf.Tensor => (t.dtype === dtype ? t : tf.cast(t, dtype));
