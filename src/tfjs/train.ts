@@ -141,10 +141,21 @@ export class Trainer {
       const correct = tf.cast(tf.equal(tf.argMax(y, -1), targets), "float32");
       return { loss, metric: tf.div(tf.sum(tf.mul(correct, mask)), valid) as tf.Scalar };
     }
-    const target = tf.tensor(targetValues(batch.targets, v.kind === "seq", T, y.shape.slice(2).reduce((a, b) => a * b, 1)), y.shape);
-    const sq = tf.square(tf.sub(y, target));
-    const perStep = y.rank > 2 ? tf.mean(sq, y.shape.slice(2).map((_, i) => i + 2)) : sq;
-    const loss = tf.div(tf.sum(tf.mul(perStep, mask)), valid) as tf.Scalar;
+    const width = y.shape.slice(2).reduce((a, b) => a * b, 1);
+    const target = tf.tensor(targetValues(batch.targets, v.kind === "seq", T, width), y.shape);
+    // The mean over each step's values, summed over the valid steps, over their number: each value's weight is
+    // mask / (width · valid). Its gradient, 2 · weight · (y − target), is written out (tfjs' own for mean and sum
+    // build a tensor of ones the size of the output and multiply by it).
+    const weight = tf.div(tf.reshape(mask, [T, B, ...y.shape.slice(2).map(() => 1)]), tf.mul(valid, width));
+    const mse = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const diff = tf.sub(args[0] as tf.Tensor, target);
+      (args[1] as tf.GradSaveFunc)([diff, weight]); // kept for the gradient (the forward's other tensors are not)
+      return {
+        value: tf.sum(tf.mul(tf.square(diff), weight)) as tf.Scalar,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.mul(saved[0]!, tf.mul(saved[1]!, 2)), dy),
+      };
+    });
+    const loss = mse(y) as tf.Scalar;
     return { loss, metric: tf.sqrt(loss) as tf.Scalar };
   }
 

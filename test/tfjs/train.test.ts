@@ -167,6 +167,42 @@ describe("Trainer", () => {
     expect(t.evaluate(batch(0)).loss).toBeLessThan(first / 4);
     t.dispose();
   });
+
+  it("MSE's gradient (written out, not tfjs' own) equals central differences of the loss, padded steps left out", () => {
+    const ir = modelFrom(`import { GRU, Dense } from "std"
+      model M<H = 3> { input x: [T, 2]  layer rnn = GRU<2, H>  layer head = Dense<H, 2>  output y = map(head, scan(rnn, x)) }`);
+    const env = new Map([["H", 3]]);
+    const params = initParams(modelParamSpecs(ir, env), 7);
+    const x = alloc([2, 3, 2], "f32");
+    x.data.set([0.1, -0.2, 0.3, 0.5, -0.6, 0.2, 0.4, 0.1, -0.3, 0.2, 0.9, -0.9]);
+    const batch: Batch = { inputs: { x }, lengths: { x: [3, 2] }, targets: [[[0.2, 0.1], [0.3, -0.4], [0.4, 0.5]], [[0.6, 0.2], [0.7, -0.1], [500, 500]]] };
+    const lr = 0.5;
+    const t = new Trainer(ir, env, params, { output: "y", loss: "mse", optimizer: "sgd", learningRate: lr });
+    t.step(batch);
+    const after = t.params();
+    t.dispose();
+    const lossWith = (name: string, i: number, d: number) => {
+      const p = new Map([...params].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
+      p.get(name)!.data[i]! += d;
+      const u = new Trainer(ir, env, p, { output: "y", loss: "mse", optimizer: "sgd", learningRate: lr });
+      const l = u.evaluate(batch).loss;
+      u.dispose();
+      return l;
+    };
+    let checked = 0;
+    for (const name of ["head.W", "head.b", "rnn.W_hn"]) {
+      const before = params.get(name)!;
+      expect(before, name).toBeDefined();
+      for (const i of [0, before.data.length - 1]) {
+        const gradient = (before.data[i]! - after.get(name)!.data[i]!) / lr; // SGD: w − lr·g
+        const eps = 1e-2;
+        const numeric = (lossWith(name, i, eps) - lossWith(name, i, -eps)) / (2 * eps);
+        expect(Math.abs(gradient - numeric), `${name}[${i}]: ${gradient} vs ${numeric}`).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+        checked++;
+      }
+    }
+    expect(checked).toBe(6);
+  });
 });
 
 describe("rnnc train", () => {
