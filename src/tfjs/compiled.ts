@@ -105,9 +105,14 @@ export class CompiledTfModel {
       const cast = Object.fromEntries(this.ir.inputs.map((i) => [i.name, as(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")]));
       const values = this.model.run({ inputs: cast, ...(options.lengths ? { lengths: options.lengths } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
       const out: Record<string, tf.Tensor | Record<string, tf.Tensor>> = {};
+      // Inputs are used as given (no cast to their own type): an output that is an input is handed back as a clone,
+      // so that disposing the outputs never disposes the caller's tensors.
+      const given = new Set<tf.Tensor>(Object.values(inputs));
+      const own = (t: tf.Tensor) => (given.has(t) ? tf.clone(t) : t);
       for (const [name, o] of Object.entries(collectOutputs(this.ir, this.env, values, batch))) {
         if (o.lengths) setOwn(lengths, name, o.lengths);
-        setOwn(out, name, plain(o));
+        const v = plain(o);
+        setOwn(out, name, v instanceof tf.Tensor ? own(v) : Object.fromEntries(Object.entries(v).map(([k, t]) => [k, own(t)])));
       }
       return out as Record<string, tf.Tensor>;
     });

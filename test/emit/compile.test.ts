@@ -12,7 +12,7 @@ import { runModel, type ModelOutput } from "../../src/interp/run-model.js";
 import type { ModelIR } from "../../src/ir/ir.js";
 import { streamability } from "../../src/ir/streaming.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, compiler, root } from "../helpers.js";
+import { closeness, compiler, modelFrom, root } from "../helpers.js";
 
 const outDir = join(root, ".test-out", "compile");
 mkdirSync(outDir, { recursive: true });
@@ -210,6 +210,20 @@ describe("compiled modules", () => {
     expect(m.dts).toMatch(/`series`: a sequence, \[batch, T, 1\]\.[\s\S]*series: tf\.Tensor \| NestedArray \| \{ shape: number\[\]; data: ArrayLike<number> \};/);
     expect(m.dts).toMatch(/`next`: a sequence, \[batch, T, 1\]\.[\s\S]*next: tf\.Tensor;/);
     expect(m.dts).toContain("Many-to-many, aligned: monthly CO2 at Mauna Loa");
+  });
+
+  it("tfjs module: an output that is an input comes back as its own tensor (disposing outputs leaves the caller's inputs)", async () => {
+    const ir = modelFrom(`model P<H = 2> { input v: [H]  input x: [T, H]  output same = v  output seq = x }`, "P");
+    const tfm = (await compileAndImport(ir, "tfjs", "output-is-input")).module.createModel();
+    const v = tf.tensor2d([[1, 2], [3, 4]]), x = tf.tensor3d([[[1, 2]], [[3, 4]]]);
+    const out = tfm.predict({ v, x });
+    expect(out.same).not.toBe(v);
+    expect(Array.from(out.same.dataSync())).toEqual([1, 2, 3, 4]);
+    for (const t of Object.values(out) as tf.Tensor[]) t.dispose();
+    expect(v.isDisposed).toBe(false);
+    expect(Array.from(v.dataSync())).toEqual([1, 2, 3, 4]);
+    tf.dispose([v, x]);
+    tfm.dispose();
   });
 
   it("throw on wrong shapes, naming the input, the expected and the actual shape", async () => {
