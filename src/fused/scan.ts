@@ -257,8 +257,8 @@ export class FusedScan implements ScanKernel {
     const { run } = tape;
     const { T, B } = run;
     const v: Rows[] = [];
-    this.staticValues(params, vjp.nodes.filter((n) => !n.batched), v, tape.statics ?? new Map());
     if (this.released.has(tape)) throw new Error("internal: a fused scan's tape read by a second backward pass (or one of a forward pass not for training)");
+    this.staticValues(params, vjp.nodes.filter((n) => !n.batched), v, tape.statics ?? new Map());
     const dState = new Map(this.cell.states.map((s) => [s.name, this.spare.take(T * B * this.sizes.get(s.name)!, true)]));
     const dInit = new Map(this.cell.states.map((s) => [s.name, new Float32Array(B * this.sizes.get(s.name)!)]));
     const dAt = (name: string, s: number): Float32Array => {
@@ -308,7 +308,7 @@ export class FusedScan implements ScanKernel {
       for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
       for (const { node, state, lag } of this.readGrads) {
         // The first gradient to reach a step's state is written, the rest added (most states have one read, at t-1).
-        const into = dAt(state, s - lag), slot = `${state}@${s - lag}`;
+        const into = dAt(state, s - lag), slot = `${state}@${Math.max(s - lag, -1)}`; // every step before the first is the initial state
         if (reached.has(slot)) addInto(into, spread(cur[node]!, B));
         else into.set(spread(cur[node]!, B));
         reached.add(slot);

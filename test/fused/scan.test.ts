@@ -31,6 +31,12 @@ const cases: Case[] = [
     model M<I, H> { input x: [T, I]  input z: [T, H]  layer rnn = C<I, H>  s = scan(rnn, x, z)  output ys = s  output hT = final(s).h }`,
   },
   {
+    name: "h[t-2] and h[t-1] both reaching the initial state (its gradient summed over both lags), lengths", dims: { I: 2, H: 3 }, lengths: [5, 1, 3],
+    spec: `cell C<I, H> { input x: [I]  state h: [H] = 0  param A, U: [H, H]  param W: [H, I]
+      h = tanh(W @ x + A @ h[t-1] + U @ h[t-2])  output y = h }
+    model M<I, H> { input x: [T, I]  input h0: [H]  layer rnn = C<I, H>  s = scan(rnn, x, init = h0)  output ys = s  output hT = final(s).h }`,
+  },
+  {
     name: "two slices of one param, of one shape (values computed from params alone, shared by the backward pass by what they compute)", dims: { I: 2, H: 3 },
     spec: `cell C<I, H> { input x: [I]  state h: [H] = 0  param W: [2*H, H]  param U: [H, I]
       h = tanh(U @ x + W[0:H] @ h[t-1] + W[H:2*H] @ (h[t-1] * h[t-1]))  output y = h }
