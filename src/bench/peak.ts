@@ -1,7 +1,7 @@
 // This machine's WebAssembly SIMD peak, measured: a register-only loop of f32x4 multiplies and adds over independent
 // accumulators (no memory traffic; the best of 8, 10 and 12 of them), the ceiling every kernel's GFLOP/s is reported against
 // (with relaxed SIMD, the same loop of fused multiply-adds: the ceiling of kernels that use them).
-import { block, br, br_if, end, f32x4add, f32x4mul, f32x4relaxedMadd, I32, i32add, i32c, i32ge_u, lget, loop, lset, oneFunctionModule, simd, V128, v128store } from "../runtime/wasm-encoding.js";
+import { block, br, br_if, end, I32, i32add, i32c, i32ge_u, lget, loop, lset, multiplyAdd, oneFunctionModule, simd, V128, v128store } from "../runtime/wasm-encoding.js";
 import { kernelMemory, relaxedSimdAvailable } from "../fused/kernel-memory.js";
 
 /** `peak(iterations, out)`: `accumulators` × (mul + add) per iteration; the sums stored at `out` so nothing is dead. */
@@ -14,8 +14,7 @@ function peakBody(accumulators: number, fma: boolean): number[] {
     ...i32c(0), ...lset(Q),
     block, 0x40, loop, 0x40,
     ...lget(Q), ...lget(N), i32ge_u, br_if, 1,
-    ...Array.from({ length: accumulators }, (_, k) => (fma ? [...lget(X), ...lget(Y), ...lget(ACC + k), ...f32x4relaxedMadd, ...lset(ACC + k)]
-      : [...lget(ACC + k), ...lget(X), ...lget(Y), ...f32x4mul, ...f32x4add, ...lset(ACC + k)])).flat(),
+    ...Array.from({ length: accumulators }, (_, k) => multiplyAdd(ACC + k, X, Y, fma)).flat(),
     ...lget(Q), ...i32c(1), i32add, ...lset(Q),
     br, 0,
     end, end,

@@ -30,14 +30,6 @@ export function beginFixedScope(): void {
   forgetFixedInKernel();
 }
 
-/** Values known to be the transpose of another (static values of a kernel call), by the transposed array. */
-let transposeSources = new WeakMap<Float32Array, Float32Array>();
-
-/** `t` holds the transpose of the 2-D matrix `of` (neither changes while either is in use). */
-export function noteTranspose(t: Float32Array, of: Float32Array): void {
-  transposeSources.set(t, of);
-}
-
 /** A matrix that will not change while it is in use: its transposed copy is made once and reused. */
 export const fixedMat = (data: Float32Array, t = false): Mat => ({ data, off: 0, t, fixed: true });
 
@@ -45,8 +37,6 @@ export const fixedMat = (data: Float32Array, t = false): Mat => ({ data, off: 0,
 function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Float32Array; off: number } {
   if (!x.t) return { data: x.data, off: x.off };
   if (x.fixed) {
-    const source = x.off === 0 && x.data.length === rows * cols ? transposeSources.get(x.data) : undefined;
-    if (source && source.length === rows * cols) return { data: source, off: 0 }; // read transposed, a transpose: its argument
     let c = fixedTransposes.get(x.data);
     if (!c || c.length !== rows * cols) {
       c = new Float32Array(rows * cols);
@@ -75,13 +65,11 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
  * feeds four multiply-adds; the inner loop runs over contiguous memory. Sums are float32, as tfjs' products.
  */
 export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false, rowInit?: Float32Array): void {
-  if (useSimd && m * n * k >= 64 && simdAvailable() && B.t && B.fixed) {
-    // A fixed B stored transposed (a weight read as Wᵀ) is packed for the kernel from where it is, never transposed.
-    simdGemm(m, n, k, A.data, A.off, A.t, B.data, B.off, C, cOff, accumulate, true, accumulate ? undefined : rowInit, true);
-    return;
-  }
+  const simd = useSimd && m * n * k >= 64 && simdAvailable();
+  // A fixed B stored transposed (a weight read as Wᵀ) is packed for the kernel from where it is, never transposed.
+  if (simd && B.t && B.fixed && simdGemm(m, n, k, A.data, A.off, A.t, B.data, B.off, C, cOff, accumulate, true, accumulate ? undefined : rowInit, true)) return;
   const b = plain(B, k, n, "b");
-  if (useSimd && m * n * k >= 64 && simdAvailable()) {
+  if (simd) {
     simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true, accumulate ? undefined : rowInit);
     return;
   }

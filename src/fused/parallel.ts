@@ -144,7 +144,7 @@ export function splitBackward(
 export function scanJobServer(make: (cell: CellIR, env: DimEnv, inputGradients?: readonly boolean[]) => ScanKernel): (job: Job) => Reply {
   const kernels = new Map<number, ScanKernel>();
   const tapes = new Map<number, Tape>();
-  // Tapes kept at most (the oldest go first): a backward pass may be asked for more than once, or never.
+  // Tapes kept at most (the oldest go first): a forward pass's backward pass may never come; one that does reads it once.
   const KEEP = 8;
   return (job) => {
     if (job.kind === "kernel") {

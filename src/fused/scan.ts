@@ -13,7 +13,7 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
-import { beginFixedScope, noteTranspose } from "./gemm.js";
+import { beginFixedScope } from "./gemm.js";
 import { blockOf, heapOffset, HeapRows, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
@@ -130,8 +130,8 @@ export class FusedScan implements ScanKernel {
 
   /**
    * The values computed from params alone, once per call; those `known` holds (the forward pass's, for the backward
-   * pass of the same tape) are taken from there, and what is computed is added to it. A transpose is noted so that
-   * a product reading it transposed reads its argument instead of transposing it back.
+   * pass of the same tape) are taken from there, and what is computed is added to it. A transpose of a matrix is
+   * computed only if read as data: the products read the matrix it transposes.
    */
   private staticValues(params: ReadonlyMap<string, Float32Array>, nodes: readonly Node[], v: Rows[], known: Map<string, Rows>): void {
     const keys: string[] = [];
@@ -147,11 +147,7 @@ export class FusedScan implements ScanKernel {
       if (n.op === Op.Param) v[n.id] = sharedRows(params.get(n.attrs.name!)!, this.shapeOf(n));
       else if (n.op === Op.Transpose && arg?.shared && arg.shape.length === 2) {
         // Computed only if read as data; products read the matrix it transposes.
-        v[n.id] = new LazyTranspose(arg, this.shapeOf(n), () => {
-          const t = evalRows(n, [arg], this.env, 1).data;
-          noteTranspose(t, arg.data);
-          return t;
-        });
+        v[n.id] = new LazyTranspose(arg, this.shapeOf(n), () => evalRows(n, [arg], this.env, 1).data);
       } else v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
       if (!key.includes("?")) known.set(key, v[n.id]!);
     }

@@ -1,25 +1,23 @@
 // A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
 import {
-  block, br, br_if, end, f32x4add, f32x4mul, f32x4relaxedMadd, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, oneFunctionModule, V128, v128load, v128load32splat, v128store,
+  block, br, br_if, end, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, multiplyAdd, oneFunctionModule, V128, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory, relaxedSimdAvailable, type KernelMemory } from "./kernel-memory.js";
 import { packers, type Packers } from "./simd-pack.js";
 
 /**
- * `gemm(a, aStep, aBlock, b, c, m, n, k, init)`: C[m, n] += A[m, k] · B[k, n] (init ≠ 0: C = R + A·B, R the row of n
- * floats at byte address init added to every row, C not read), byte addresses into `m.mem`; C row-major; A
- * read in blocks of MR rows from one pointer: row block i/MR starts `aBlock`·i/MR bytes in, its MR values of step q
- * are MR floats side by side `aStep`·q bytes further (A packed in panels of MR rows has aStep 4·MR and aBlock
- * 4·MR·k; A stored transposed, [k, m], is read where it is with aStep 4·m and aBlock 4·MR). B `packed` in panels of
- * 8 columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously, as XNNPACK's
+ * `gemm(a, b, c, m, n, k, init)`: C[m, n] += A[m, k] · B[k, n] (init ≠ 0: C = R + A·B, R the row of n floats at byte
+ * address init added to every row, C not read), byte addresses into `m.mem`; C row-major; A packed in panels of MR
+ * rows (panel i/MR: its k steps of MR floats side by side, read through one pointer); B `packed` in panels of 8
+ * columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously, as XNNPACK's
  * packed weights) or row-major (a B used once, where packing would cost as much as it saves); m a multiple of MR, n
  * of 8. Each step of the inner loop loads 8 floats of B once and MR of A, for 8·MR multiply-adds, and moves two
  * pointers: measured on V8, one pointer for A runs ~10% faster than a pointer per row, and unrolling it slower.
  */
 function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
-  const A = 0, AS = 1, AB = 2, B = 3, C = 4, M = 5, N = 6, K = 7, INIT = 8;
-  const I = 9, J = 10, NB = 11, AP = 12, BP = 13, CP = 14, AEND = 15, APANEL = 16; // i32 locals
-  const ACC = 17, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
+  const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, INIT = 6;
+  const I = 7, J = 8, NB = 9, AP = 10, BP = 11, CP = 12, AEND = 13, APANEL = 14; // i32 locals
+  const ACC = 15, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
   const rows = Array.from({ length: MR }, (_, r) => r);
@@ -39,7 +37,7 @@ function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
     ...i32c(0), ...lset(I),
     block, 0x40, loop, 0x40,
     ...lget(I), ...lget(M), i32ge_u, br_if, 1,
-    ...lget(APANEL), ...lget(K), ...lget(AS), i32mul, i32add, ...lset(AEND),
+    ...lget(APANEL), ...lget(K), ...i32c(4 * MR), i32mul, i32add, ...lset(AEND), // the panel's k steps of MR floats
     ...i32c(0), ...lset(J),
     block, 0x40, loop, 0x40,
     ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
@@ -58,7 +56,7 @@ function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
     block, 0x40, loop, 0x40,
     ...lget(AP), ...lget(AEND), i32ge_u, br_if, 1,
     ...step,
-    ...lget(AP), ...lget(AS), i32add, ...lset(AP),
+    ...lget(AP), ...i32c(4 * MR), i32add, ...lset(AP),
     ...lget(BP), ...(packed ? i32c(32) : lget(NB)), i32add, ...lset(BP),
     br, 0,
     end, end,
@@ -67,21 +65,17 @@ function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
     br, 0,
     end, end,
     ...lget(I), ...i32c(MR), i32add, ...lset(I),
-    ...lget(APANEL), ...lget(AB), i32add, ...lset(APANEL),
+    ...lget(AEND), ...lset(APANEL), // the next panel starts where this one ends
     br, 0,
     end, end,
     end,
   ];
 }
 
-/** acc += a·b: a fused multiply-add (relaxed SIMD) or a multiply then an add. */
-const multiplyAdd = (acc: number, a: number, b: number, fma: boolean): number[] =>
-  fma ? [...lget(a), ...lget(b), ...lget(acc), ...f32x4relaxedMadd, ...lset(acc)] : [...lget(acc), ...lget(a), ...lget(b), ...f32x4mul, ...f32x4add, ...lset(acc)];
-
 /** Rows of C the kernel holds in registers (two f32x4 each): measured, 5 and 6 spill in V8 and run slower. */
 const MR = 4;
 
-type GemmFn = (a: number, aStep: number, aBlock: number, b: number, c: number, m: number, n: number, k: number, init: number) => void;
+type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number, init: number) => void;
 
 interface Kernels { readonly fn: GemmFn; readonly rowMajor: GemmFn; readonly pack: Packers; readonly memory: KernelMemory }
 
@@ -94,7 +88,7 @@ function load(): Kernels | undefined {
   if (kernel === undefined) {
     try {
       const memory = kernelMemory()!;
-      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 9, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
+      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 7, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
       const pack = packers(memory);
       const fma = relaxedSimdAvailable() ? { fn: make(true, true), rowMajor: make(false, true), pack, memory } : undefined;
       kernel = { plain: { fn: make(true, false), rowMajor: make(false, false), pack, memory }, fma };
@@ -210,25 +204,17 @@ const PACK_B_ROWS = 16;
 
 /**
  * C[m, n] = A·B (or += with `accumulate`) with A row-major or (`aT`) stored transposed, B row-major, from their
- * offsets (`bT`: a fixed B stored transposed, packed from there), in the SIMD kernel. Sizes that are not multiples of MR rows and 8 columns run padded with zero rows and
- * columns. A is packed in panels of MR rows, B in panels of 8 columns (a `bFixed` B, one that will not change, such
+ * offsets (`bT`: a fixed B stored transposed, packed from there; false, nothing done, where it cannot be), in the
+ * SIMD kernel. Sizes that are not multiples of MR rows and 8 columns run padded with zero rows and columns. A is packed in panels of MR rows, B in panels of 8 columns (a `bFixed` B, one that will not change, such
  * as a weight within one kernel call, once per call; another B for each product, unless A has too few rows for that
  * to pay, when the kernel reads it row-major). Packing runs in WebAssembly from the kernel memory: an operand that
  * lives elsewhere is copied there first (one copy). Long inner dimensions run in blocks of KC, C staying in the
  * kernel memory between them. A C that is a view of the kernel memory (a value kept there by a kernel call) is
  * written in place when its layout allows.
  */
-export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array, bT = false): void {
-  if (bT) {
-    // A B stored transposed is packed from where it is when it is fixed and has room; otherwise transposed first.
-    const mem = load()!.memory;
-    if (!bFixed || mem.offsetOf(b) !== undefined || mem.top + k * up(n, 8) > FIXED_LIMIT) {
-      const plain = new Float32Array(k * n);
-      for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) plain[q * n + j] = b[bOff + j * k + q]!;
-      simdGemm(m, n, k, a, aOff, aT, plain, 0, c, cOff, accumulate, bFixed, rowInit);
-      return;
-    }
-  }
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array, bT = false): boolean {
+  // A B stored transposed is packed from where it is only as a fixed B with room; otherwise the caller transposes it.
+  if (bT && (!bFixed || load()!.memory.offsetOf(b) !== undefined || load()!.memory.top + k * up(n, 8) > FIXED_LIMIT)) return false;
   const kern = load()!;
   const mem = kern.memory;
   const M = up(m, MR), N = up(n, 8);
@@ -275,7 +261,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     if (bWasm) kern.pack.panels8(4 * (bSrc + q0 * n), 4 * bAt, w, N / 8, 4 * n);
     else if (packB) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
     else if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
-    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * MR, 4 * MR * w, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w, p === 0 && initAt >= 0 ? 4 * initAt : 0);
+    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w, p === 0 && initAt >= 0 ? 4 * initAt : 0);
   }
   if (!cIn) {
     if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);
@@ -286,4 +272,5 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     }
   }
   mem.release(mark);
+  return true;
 }

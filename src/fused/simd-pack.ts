@@ -1,8 +1,6 @@
 // Packing in WebAssembly: operands in the kernel memory laid out as the gemm reads them (panels of columns or of rows).
-import { block, br, br_if, end, f32load, I32, i32add, i32c, i32ge_u, i32mul, lget, loop, lset, oneFunctionModule, V128, v128load, v128store } from "../runtime/wasm-encoding.js";
+import { block, br, br_if, end, f32load, f32storeAt, I32, i32add, i32c, i32ge_u, i32mul, lget, loop, lset, oneFunctionModule, V128, v128load, v128store } from "../runtime/wasm-encoding.js";
 import type { KernelMemory } from "./kernel-memory.js";
-
-const f32storeAt = (offset: number) => [0x38, 0x02, offset]; // offsets below 128 only
 
 /**
  * `panels(src, dst, rows, count, stride)`: `count` panels of `width` floats (4 or 8) cut from `rows` rows `stride`

@@ -42,6 +42,7 @@ export const lane = (i: number) => simd(0x1f, i);
 
 export const i32lt_u = 0x49;
 export const f32load = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
+export const f32storeAt = (offset: number) => [0x38, 0x02, ...uleb(offset)];
 export const v128store = (offset: number) => simd(0x0b, 0x00, ...uleb(offset));
 export const f32x4splat = simd(0x13);
 /** v128.load32_splat: one 32-bit value from memory into all four lanes. */
@@ -61,3 +62,7 @@ export function oneFunctionModule(name: string, params: number, locals: readonly
 export const lget = (i: number): number[] => [get, ...uleb(i)];
 export const lset = (i: number): number[] => [set, ...uleb(i)];
 export const ltee = (i: number): number[] => [tee, ...uleb(i)];
+
+/** Local `acc` += local `a` · local `b` (f32x4): a fused multiply-add (relaxed SIMD) or a multiply then an add. */
+export const multiplyAdd = (acc: number, a: number, b: number, fma: boolean): number[] =>
+  fma ? [...lget(a), ...lget(b), ...lget(acc), ...f32x4relaxedMadd, ...lset(acc)] : [...lget(acc), ...lget(a), ...lget(b), ...f32x4mul, ...f32x4add, ...lset(acc)];

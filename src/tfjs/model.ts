@@ -235,7 +235,7 @@ export class TfModel {
         xs: xs.map((x) => x.tm), T, init: TfModel.startOf(init, batch), params: cell.params,
         lengths: lengths.some((l) => l !== T) ? lengths : undefined, reverse: !!n.attrs.reverse, batch, training,
       });
-      return { seq: TfSeq.timeMajor(r.ys, T, batch, lengths), finals: new Map([...r.finals].map(([k, t]) => [k, { kind: "one", t, batched: true }])) };
+      return { seq: TfSeq.timeMajor(r.ys, T, batch, lengths), finals: TfModel.recordOf(r.finals) };
     }
     // Hoisting pays for its setup (stacking, static transposes) only over several steps.
     const cell = (T < MIN_STEPS_TO_HOIST ? this.plainCells : this.cells).get(n.attrs.layer!)!;
@@ -299,6 +299,11 @@ export class TfModel {
 
   /** Each state's newest value in a history, as the driver's record. */
   private static finalsOf(history: History): StatesOf<Value> {
-    return new Map([...history].map(([k, h]) => [k, { kind: "one", t: h[0]!, batched: true }]));
+    return TfModel.recordOf(new Map([...history].map(([k, h]) => [k, h[0]!])));
+  }
+
+  /** Final states as the driver's record. */
+  private static recordOf(finals: ReadonlyMap<string, tf.Tensor>): StatesOf<Value> {
+    return new Map([...finals].map(([k, t]) => [k, { kind: "one", t, batched: true }]));
   }
 }
