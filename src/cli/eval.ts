@@ -108,7 +108,7 @@ export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string
   /** Elements of the output per example, or per step of a sequence. */
   const inner = concreteShape(node.shape, env, `output ${output}`).reduce((x, y) => x * y, 1);
   const { runModelTf } = await import("../tfjs/run.js");
-  const { outputIsProbability } = await import("../tfjs/train.js");
+  const { outputIsProbability } = await import("../runtime/training.js");
   const model: Item[] = [], baseline: Item[] = [];
   for (let k = 0; k < examples.length; k += o.batchSize) {
     const chunk = examples.slice(k, k + o.batchSize);

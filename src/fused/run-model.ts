@@ -1,7 +1,7 @@
 // A whole model over a batch on the fused kernels: scans, maps and applies as fused scans, the rest over all rows at once.
 import { RnncError } from "../diagnostics/errors.js";
-import type { ModelIR, Node } from "../ir/ir.js";
-import { driveModel, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
+import type { ModelIR, Node, NodeId } from "../ir/ir.js";
+import { driveModel, type Driven, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
 import { Op, opInfo } from "../ir/ops.js";
 import { optimize } from "../passes/pipeline.js";
 import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
@@ -9,10 +9,20 @@ import type { ModelOutput, ModelRunInput } from "../runtime/run-types.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { batchRows, evalRows, sharedRows } from "./batched.js";
-import { FusedScan, fusedUnsupported } from "./scan.js";
+import { FusedScan, fusedUnsupported, type Tape } from "./scan.js";
+
+/** A layer's fused call in a training forward pass: what its backward pass needs. */
+export interface LayerCall { readonly kernel: FusedScan; readonly params: ReadonlyMap<string, Float32Array>; readonly tape: Tape }
+
+export interface DriveOptions {
+  /** Only these nodes (and what they read). */
+  readonly only?: readonly NodeId[];
+  /** Keep each layer's tape for a backward pass (into `calls`), and compute the input gradients it will need. */
+  readonly training?: boolean;
+}
 
 /** A value for the whole batch: single values [B·size], sequences time-major [T·B·size] with each example's length. */
-type BatchValue =
+export type BatchValue =
   | { readonly kind: "one"; readonly data: Float32Array; readonly shape: readonly number[] }
   | { readonly kind: "seq"; readonly data: Float32Array; readonly shape: readonly number[]; readonly T: number; readonly lengths: readonly number[] };
 
@@ -34,27 +44,39 @@ export class BatchedModelRunner {
   private readonly kernels = new Map<string, FusedScan>();
   private readonly params = new Map<string, Map<string, Float32Array>>();
 
-  constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>) {
+  /** `shared`: float32 params are used where they are (a trainer updates them in place), else copied. */
+  constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, shared = false) {
     for (const l of ir.layers) {
       const prefix = `${l.name}.`;
-      this.params.set(l.name, new Map([...params].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), Float32Array.from(t.data)])));
+      this.params.set(l.name, new Map([...params].filter(([k]) => k.startsWith(prefix))
+        .map(([k, t]) => [k.slice(prefix.length), shared && t.data instanceof Float32Array ? t.data : Float32Array.from(t.data)])));
     }
   }
 
-  private kernel(layer: string): FusedScan {
-    let k = this.kernels.get(layer);
+  /** A layer's kernel, one per set of input gradients wanted (undefined: a forward pass alone). */
+  private kernel(layer: string, inputGradients?: readonly boolean[]): FusedScan {
+    const key = `${layer}\u0000${inputGradients?.map(Number).join("") ?? "-"}`;
+    let k = this.kernels.get(key);
     if (!k) {
       const l = this.ir.layers.find((x) => x.name === layer)!;
-      this.kernels.set(layer, (k = new FusedScan(optimize(l.ir), layerEnv(l, this.env))));
+      const cell = inputGradients ? this.kernel(layer).cell : optimize(l.ir);
+      this.kernels.set(key, (k = new FusedScan(cell, layerEnv(l, this.env), inputGradients)));
     }
     return k;
+  }
+
+  /** Every node's value for the batch (or those `only` needs); with `training`, each layer's call by node for a backward pass. */
+  drive(input: ModelRunInput, opts: DriveOptions = {}): { values: Driven<BatchValue>[]; batch: number; calls: Map<NodeId, LayerCall> } {
+    const B = validateModelInputs(this.ir, this.env, input.inputs, input.lengths);
+    const calls = new Map<NodeId, LayerCall>();
+    const values = driveModel(this.ir, this.backend(input, B, opts.training ? calls : undefined), opts.only);
+    return { values, batch: B, calls };
   }
 
   /** The same outputs as the interpreter's ModelRunner (float32), for the whole batch at once. */
   run(input: ModelRunInput): Record<string, ModelOutput> {
     const { ir } = this;
-    const B = validateModelInputs(ir, this.env, input.inputs, input.lengths);
-    const v = driveModel(ir, this.backend(input, B));
+    const { values: v, batch: B } = this.drive(input);
     const out: Record<string, ModelOutput> = {};
     for (const o of ir.outputs) {
       const d = v[o.node]!;
@@ -77,7 +99,7 @@ export class BatchedModelRunner {
   }
 
   /** The constructs over the whole batch: sequences stay time-major from the input to the output. */
-  private backend(input: ModelRunInput, B: number): ModelBackend<BatchValue> {
+  private backend(input: ModelRunInput, B: number, calls?: Map<NodeId, LayerCall>): ModelBackend<BatchValue> {
     return {
       input: (n) => {
         const t = input.inputs[n.attrs.name!]!;
@@ -103,9 +125,9 @@ export class BatchedModelRunner {
         const data = r.shared ? repeat(r.data, R) : r.data;
         return seq ? { kind: "seq", data: zeroPadding(data, seq.T, B, seq.lengths), shape, T: seq.T, lengths: seq.lengths } : { kind: "one", data, shape };
       },
-      [Op.Apply]: (n, xs) => this.layer(n, xs, undefined, B).seq,
-      [Op.Map]: (n, xs) => this.layer(n, xs, undefined, B).seq,
-      [Op.Scan]: (n, xs, init) => this.layer(n, xs, init, B),
+      [Op.Apply]: (n, xs) => this.layer(n, xs, undefined, B, calls).seq,
+      [Op.Map]: (n, xs) => this.layer(n, xs, undefined, B, calls).seq,
+      [Op.Scan]: (n, xs, init) => this.layer(n, xs, init, B, calls),
       [Op.Generate]: () => { throw new Error("internal: generate on the batched runner (see batchedUnsupported)"); },
       [Op.Last]: (_n, s) => {
         if (s.kind !== "seq") throw new Error("internal: last of a single value");
@@ -119,9 +141,10 @@ export class BatchedModelRunner {
   }
 
   /** A layer over the batch: a scan with its states, a map or apply as a scan of a stateless cell. */
-  private layer(n: Node, xs: readonly BatchValue[], init: StatesOf<BatchValue> | undefined, B: number): Scanned<BatchValue> {
+  private layer(n: Node, xs: readonly BatchValue[], init: StatesOf<BatchValue> | undefined, B: number, calls?: Map<NodeId, LayerCall>): Scanned<BatchValue> {
     const layer = n.attrs.layer!;
-    const k = this.kernel(layer);
+    // Training: no gradient flows into the model's own input data, so its products are left out of the backward pass.
+    const k = calls ? this.kernel(layer, xs.map((_, j) => this.ir.nodes[n.args[j]!]!.op !== Op.Input)) : this.kernel(layer);
     const cell = k.cell;
     const first = xs[0]!;
     const T = first.kind === "seq" ? first.T : 1;
@@ -130,7 +153,8 @@ export class BatchedModelRunner {
     const out = k.forward(this.params.get(layer)!, {
       T, B, xs: xs.map((x) => x.data), ...(start.size ? { init: start } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
       ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}),
-    }, false);
+    }, calls !== undefined);
+    if (calls) calls.set(n.id, { kernel: k, params: this.params.get(layer)!, tape: out.tape });
     const shape = this.shape(n, "a layer's output");
     const finals = new Map(cell.states.map((s) => [s.name, { kind: "one" as const, data: out.finals.get(s.name)!, shape: concreteShape(s.shape, k.env, `state ${s.name}`) }]));
     return { seq: n.op === Op.Apply ? { kind: "one", data: out.ys[0]!, shape } : { kind: "seq", data: out.ys[0]!, shape, T, lengths: lengths! }, finals };

@@ -126,3 +126,94 @@ export function drivenValue<V>(d: Driven<V>): V {
   if (d.kind !== "value") throw new Error("internal: a record of states where a value was expected");
   return d.v;
 }
+
+/**
+ * What a backend does for each construct's gradient, given its output's gradient (undefined: none reaches it) and,
+ * for a scan, its final states'. It returns its inputs' gradients (undefined where none flows, or for token ids).
+ */
+export interface ConstructGradients<G> {
+  [Op.Apply](n: Node, dy: G): readonly (G | undefined)[];
+  [Op.Map](n: Node, dy: G): readonly (G | undefined)[];
+  /** The scan's inputs' gradients and its given initial states' by the layer's state names. */
+  [Op.Scan](n: Node, dy: G | undefined, dFinals: StatesOf<G>): { readonly dxs: readonly (G | undefined)[]; readonly dInit: StatesOf<G> };
+  [Op.Generate](n: Node): never;
+  [Op.Last](n: Node, dy: G): G;
+}
+
+export interface GradientBackend<G> extends ConstructGradients<G> {
+  /** Any op of the table's other categories: its arguments' gradients. */
+  pointwise(n: Node, dy: G): readonly (G | undefined)[];
+  /** a + b, where the walk owns `a` (it may be written over). */
+  add(a: G, b: G): G;
+}
+
+/**
+ * Backpropagation through the model, the forward walk above in reverse: from gradients of some nodes' values
+ * (`seeds`, a loss's), every construct's backend gradient over the nodes those seeds' roots read. Gradients into the
+ * model's inputs and constants are dropped (a trainer's gradients are its params', which the backend keeps).
+ */
+export function backpropagate<G>(ir: ModelIR, backend: GradientBackend<G>, seeds: ReadonlyMap<NodeId, G>): void {
+  const dv: (G | undefined)[] = [];
+  /** Gradients of records of states (final, states), and of each scan's final states, by state name. */
+  const dr: Map<string, G>[] = [];
+  const addValue = (id: NodeId, g: G | undefined) => {
+    if (g !== undefined) dv[id] = dv[id] === undefined ? g : backend.add(dv[id]!, g);
+  };
+  const addState = (id: NodeId, name: string, g: G | undefined) => {
+    if (g === undefined) return;
+    const m = (dr[id] ??= new Map());
+    const had = m.get(name);
+    m.set(name, had === undefined ? g : backend.add(had, g));
+  };
+  for (const [id, g] of seeds) addValue(id, g);
+  const isRecord = (id: NodeId) => ir.nodes[id]!.op === Op.Final || ir.nodes[id]!.op === Op.States;
+  const layerStates = new Map(ir.layers.map((l) => [l.name, l.ir.states.map((s) => s.name)]));
+  const layerInputs = new Map(ir.layers.map((l) => [l.name, l.ir.inputs.length]));
+  /** A layer's initial states' gradients onto its `init = …` argument: a record's states in order, or the one value. */
+  const intoInit = (n: Node, arg: NodeId, dInit: StatesOf<G>) => {
+    const names = layerStates.get(n.attrs.layer!)!;
+    if (!isRecord(arg)) return addValue(arg, dInit.get(names[0]!));
+    const given = recordNames(ir, arg);
+    names.forEach((name, k) => addState(arg, given[k]!, dInit.get(name)));
+  };
+  const nodes = reachable(ir.nodes, [...seeds.keys()]);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    const dy = dv[n.id];
+    const nIn = n.attrs.layer !== undefined ? layerInputs.get(n.attrs.layer)! : 0;
+    switch (n.op) {
+      case Op.Input: case Op.Const: break;
+      case Op.Apply: case Op.Map:
+        if (dy !== undefined) backend[n.op](n, dy).forEach((g, k) => k < nIn && addValue(n.args[k]!, g));
+        break;
+      case Op.Scan: {
+        const dFinals = dr[n.id] ?? new Map<string, G>();
+        if (dy === undefined && dFinals.size === 0) break;
+        const r = backend[Op.Scan](n, dy, dFinals);
+        r.dxs.forEach((g, k) => addValue(n.args[k]!, g));
+        if (n.attrs.hasInit) intoInit(n, n.args[nIn]!, r.dInit);
+        break;
+      }
+      case Op.Generate:
+        if (dy !== undefined || dr[n.id]?.size) backend[Op.Generate](n);
+        break;
+      case Op.Last: if (dy !== undefined) addValue(n.args[0]!, backend[Op.Last](n, dy)); break;
+      case Op.Final: for (const [name, g] of dr[n.id] ?? []) addState(n.args[0]!, name, g); break;
+      case Op.States: for (const [name, g] of dr[n.id] ?? []) addValue(n.args[n.attrs.names!.indexOf(name)]!, g); break;
+      case Op.Field: addState(n.args[0]!, n.attrs.name!, dy); break;
+      default: {
+        const op: Exclude<Op, SequenceOp> = n.op; // a sequence op without its case above is a type error here
+        if (opInfo[op].category === "leaf") throw new Error(`internal: a model-level ${op}`);
+        if (dy !== undefined) backend.pointwise(n, dy).forEach((g, k) => addValue(n.args[k]!, g));
+      }
+    }
+  }
+}
+
+/** The state names of a record node: a final's are its layer's states, a states node's its own. */
+function recordNames(ir: ModelIR, id: NodeId): readonly string[] {
+  const n = ir.nodes[id]!;
+  if (n.op === Op.States) return n.attrs.names!;
+  const of = ir.nodes[n.args[0]!]!;
+  return ir.layers.find((l) => l.name === of.attrs.layer)!.ir.states.map((s) => s.name);
+}

@@ -11,6 +11,7 @@ import { concreteShape } from "../runtime/dims.js";
 import { optimize } from "../passes/pipeline.js";
 import { FusedScan, fusedUnsupported } from "../fused/scan.js";
 import { fusedScanOp } from "./fused.js";
+import type { ScanPath } from "../runtime/training.js";
 
 /**
  * A sequence for the whole batch: one time-major tensor [T·B, …] (the form the fused kernels read and write, handed
@@ -86,12 +87,7 @@ export interface LoweringOptions {
   readonly fused?: boolean;
 }
 
-/** How a scan ran, and why (for `rnnc train --explain`). */
-export interface ScanPath {
-  readonly kind: "scan" | "map"; readonly layer: string; readonly fused: boolean; readonly why: string;
-  /** The fused kernel's loops that ran in JS instead of WebAssembly SIMD, and why (after a run). */
-  readonly loopsInJs?: () => readonly string[];
-}
+export type { ScanPath } from "../runtime/training.js";
 
 export type TfBackend = "tfjs-cpu" | "tfjs-wasm";
 

@@ -5,62 +5,25 @@ import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { RnncError } from "../diagnostics/errors.js";
-import type { OptimizerState } from "../weights/weights.js";
-import { TfModel, type ScanPath, type LoweringOptions, type TfModelValue } from "./model.js";
+import { ADAM, ADAM_POWER, MOMENTUM, outputIsProbability, RMSPROP, targetValues, type Batch, type Evaluation, type OptimizerName, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
+import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { fromTf, scoped, toTf, variablesOf } from "./run.js";
 
-export type LossName = "crossentropy" | "mse";
-export type OptimizerName = "sgd" | "momentum" | "adam" | "rmsprop";
+export type { Batch, Evaluation, LossName, OptimizerName } from "../runtime/training.js";
 
-export interface TrainOptions {
-  readonly output: string;
-  readonly loss: LossName;
-  readonly optimizer: OptimizerName;
-  readonly learningRate: number;
-  /** Rescale gradients whose global norm exceeds this. */
-  readonly clipNorm?: number;
-  /**
-   * Decoupled weight decay (AdamW's, Loshchilov & Hutter): after each update every weight matrix (params of two or
-   * more axes; biases and vectors are left alone) shrinks by learning rate × this.
-   */
-  readonly weightDecay?: number;
+export interface TrainOptions extends TrainSettings {
   /** Passes and hoisting (on by default). */
   readonly lowering?: LoweringOptions;
 }
 
-/** One batch: inputs as `rnnc run` takes them, per-sequence lengths, and targets (class ids, or values). */
-export interface Batch {
-  readonly inputs: Readonly<Record<string, Tensor>>;
-  readonly lengths?: Readonly<Record<string, readonly number[]>>;
-  /** Per example: a class id, a list of class ids (one per step), or numbers shaped like the output. */
-  readonly targets: readonly unknown[];
-}
-
-export interface Evaluation { readonly loss: number; readonly metric: number; readonly metricName: string }
-
 function optimizerOf(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {
     case "sgd": return tf.train.sgd(lr);
-    case "momentum": return tf.train.momentum(lr, 0.9);
-    // PyTorch's ε (tfjs' default is its float32 backend's 1e-7): the same updates as torch.optim.Adam.
-    case "adam": return tf.train.adam(lr, 0.9, 0.999, 1e-8);
-    case "rmsprop": return tf.train.rmsprop(lr);
+    case "momentum": return tf.train.momentum(lr, MOMENTUM);
+    case "adam": return tf.train.adam(lr, ADAM.beta1, ADAM.beta2, ADAM.epsilon);
+    case "rmsprop": return tf.train.rmsprop(lr, RMSPROP.decay, 0, RMSPROP.epsilon);
   }
 }
-
-/** Whether a model output already holds probabilities (a softmax), so cross-entropy takes their log. */
-export function outputIsProbability(ir: ModelIR, node: number): boolean {
-  const n = ir.nodes[node]!;
-  if (n.op === Op.Softmax) return true;
-  if (n.op === Op.Apply || n.op === Op.Map) {
-    const layer = ir.layers.find((l) => l.name === n.attrs.layer)!;
-    return layer.ir.nodes[layer.ir.outputs[0]!.node]!.op === Op.Softmax;
-  }
-  return false;
-}
-
-/** The name prefix of Adam's running powers of β1 and β2 in a checkpoint's optimizer state. */
-const ADAM_POWER = "adam.power/";
 
 /** Adam's running powers of β1 and β2 (tfjs' accBeta1, accBeta2), or none for other optimizers. */
 function adamPowers(o: tf.Optimizer): Record<string, tf.Variable> {
@@ -68,29 +31,7 @@ function adamPowers(o: tf.Optimizer): Record<string, tf.Variable> {
   return a.accBeta1 && a.accBeta2 ? { accBeta1: a.accBeta1, accBeta2: a.accBeta2 } : {};
 }
 
-/**
- * Value targets time-major, [T, B, width] (zero past each example's end): written straight into one buffer, as nested
- * arrays flattened by Array.flat cost ~100 ms for a batch of 32 × 100 steps × 128.
- */
-function targetValues(targets: Batch["targets"], sequence: boolean, T: number, width: number): Float32Array {
-  const B = targets.length;
-  const out = new Float32Array(T * B * width);
-  for (let b = 0; b < B; b++) {
-    const rows = (sequence ? targets[b] : [targets[b]]) as unknown[];
-    for (let k = 0; k < Math.min(T, rows.length); k++) {
-      const row = rows[k];
-      const at = (k * B + b) * width;
-      if (typeof row === "number") out[at] = row;
-      else {
-        const flat = (row as unknown[]).some(Array.isArray) ? (row as unknown[]).flat(Infinity) as number[] : row as number[];
-        for (let i = 0; i < width; i++) out[at + i] = flat[i]!;
-      }
-    }
-  }
-  return out;
-}
-
-export class Trainer {
+export class Trainer implements TrainEngine {
   readonly variables: Map<string, tf.Variable>;
   private readonly optimizer: tf.Optimizer;
   private readonly model: TfModel;

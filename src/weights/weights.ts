@@ -4,6 +4,7 @@ import type { CellIR, InitSpec, ModelIR } from "../ir/ir.js";
 import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
 import { initialize } from "../runtime/initializers.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";
+import type { OptimizerState } from "../runtime/training.js";
 
 export const WEIGHTS_FORMAT = "rnnc-weights";
 export const WEIGHTS_VERSION = 1;
@@ -33,11 +34,7 @@ export interface TrainingState {
   optimizer?: OptimizerState;
 }
 
-export interface OptimizerState {
-  name: string;
-  /** In the optimizer's order; names are param names (or "iter"). */
-  weights: { name: string; shape: number[]; data: number[] }[];
-}
+export type { OptimizerState } from "../runtime/training.js";
 
 /** The training state stored in a checkpoint, if any, checked field by field (RNN0604 names the field at fault). */
 export function trainingStateOf(text: string, source: string): TrainingState | undefined {

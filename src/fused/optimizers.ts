@@ -1,0 +1,121 @@
+// Optimizers over flat float32 params: SGD, momentum, Adam and RMSProp as tfjs defines them, clipping by global norm, weight decay.
+import { ADAM, ADAM_POWER, MOMENTUM, RMSPROP, type OptimizerName, type OptimizerState } from "../runtime/training.js";
+
+/** A param the optimizer updates in place: its name (`layer.param`), data and shape. */
+export interface FlatParam { readonly name: string; readonly data: Float32Array; readonly shape: readonly number[] }
+
+/** Each optimizer's slots per param, in the order tfjs writes them (a checkpoint from either engine resumes on the other). */
+const SLOTS: Record<OptimizerName, readonly string[]> = { sgd: [], momentum: ["momentum"], adam: ["m", "v"], rmsprop: ["rms", "momentum"] };
+
+export class FlatOptimizer {
+  /** Per slot kind, per param: its running value. */
+  private readonly slots: Map<string, Float32Array>[];
+  private iterations = 0;
+  /** Adam's β1^t and β2^t for the next step, as tfjs keeps them (float32 products). */
+  private power1 = Math.fround(ADAM.beta1);
+  private power2 = Math.fround(ADAM.beta2);
+
+  constructor(readonly name: OptimizerName, private lr: number, private readonly params: readonly FlatParam[]) {
+    this.slots = SLOTS[name].map(() => new Map(params.map((p) => [p.name, new Float32Array(p.data.length)])));
+  }
+
+  setLearningRate(lr: number): void {
+    this.lr = lr;
+  }
+
+  /** One update from gradients by param name (a param without one is left as it is, slots included). */
+  step(grads: ReadonlyMap<string, Float32Array>): void {
+    const lr = this.lr;
+    const f = Math.fround;
+    for (const p of this.params) {
+      const g = grads.get(p.name);
+      if (!g) continue;
+      const w = p.data;
+      switch (this.name) {
+        case "sgd":
+          for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
+          break;
+        case "momentum": {
+          const a = this.slots[0]!.get(p.name)!;
+          for (let i = 0; i < w.length; i++) {
+            a[i] = MOMENTUM * a[i]! + g[i]!;
+            w[i] = w[i]! - lr * a[i]!;
+          }
+          break;
+        }
+        case "adam": {
+          const m = this.slots[0]!.get(p.name)!, v = this.slots[1]!.get(p.name)!;
+          const c1 = f(1 - this.power1), c2 = f(1 - this.power2);
+          for (let i = 0; i < w.length; i++) {
+            const gi = g[i]!;
+            m[i] = ADAM.beta1 * m[i]! + (1 - ADAM.beta1) * gi;
+            v[i] = ADAM.beta2 * v[i]! + (1 - ADAM.beta2) * gi * gi;
+            w[i] = w[i]! - lr * ((m[i]! / c1) / (Math.sqrt(v[i]! / c2) + ADAM.epsilon));
+          }
+          break;
+        }
+        case "rmsprop": {
+          const ms = this.slots[0]!.get(p.name)!, mom = this.slots[1]!.get(p.name)!;
+          for (let i = 0; i < w.length; i++) {
+            const gi = g[i]!;
+            ms[i] = RMSPROP.decay * ms[i]! + (1 - RMSPROP.decay) * gi * gi;
+            mom[i] = (gi * lr) / Math.sqrt(ms[i]! + RMSPROP.epsilon); // tfjs' momentum 0: the moment is this step's alone
+            w[i] = w[i]! - mom[i]!;
+          }
+          break;
+        }
+      }
+    }
+    if (this.name === "adam") {
+      this.power1 = f(this.power1 * ADAM.beta1);
+      this.power2 = f(this.power2 * ADAM.beta2);
+    }
+    this.iterations++;
+  }
+
+  /** The state as a checkpoint keeps it: "iter", each slot kind for every param in turn, then Adam's powers. */
+  state(): OptimizerState {
+    return {
+      name: this.name,
+      weights: [
+        { name: "iter", shape: [], data: [this.iterations] },
+        ...SLOTS[this.name].flatMap((slot, k) => this.params.map((p) => ({ name: `${p.name}/${slot}`, shape: [...p.shape], data: Array.from(this.slots[k]!.get(p.name)!) }))),
+        ...(this.name === "adam" ? [{ name: `${ADAM_POWER}accBeta1`, shape: [], data: [this.power1] }, { name: `${ADAM_POWER}accBeta2`, shape: [], data: [this.power2] }] : []),
+      ],
+    };
+  }
+
+  /** Takes a checkpoint's state; false (nothing changed) when it is another optimizer's or names other params. */
+  restore(state: OptimizerState): boolean {
+    if (state.name !== this.name) return false;
+    const sizes = new Map(this.params.map((p) => [p.name, p.data.length]));
+    const slotOf = new Map(SLOTS[this.name].map((s, k) => [s, k]));
+    const found: { k: number; param: string; data: readonly number[] }[] = [];
+    let iter = 0;
+    const powers = new Map<string, number>();
+    for (const w of state.weights) {
+      if (w.name === "iter") { iter = w.data[0] ?? 0; continue; }
+      if (w.name.startsWith(ADAM_POWER)) { powers.set(w.name.slice(ADAM_POWER.length), w.data[0]!); continue; }
+      const cut = w.name.lastIndexOf("/");
+      const param = w.name.slice(0, cut), k = slotOf.get(w.name.slice(cut + 1));
+      if (k === undefined || sizes.get(param) !== w.data.length) return false;
+      found.push({ k, param, data: w.data });
+    }
+    for (const s of this.slots) for (const a of s.values()) a.fill(0);
+    for (const x of found) this.slots[x.k]!.get(x.param)!.set(x.data);
+    this.iterations = iter;
+    // tfjs recomputes the powers as β^(t+1) when they are missing (a checkpoint of an older rnnc).
+    this.power1 = Math.fround(powers.get("accBeta1") ?? ADAM.beta1 ** (iter + 1));
+    this.power2 = Math.fround(powers.get("accBeta2") ?? ADAM.beta2 ** (iter + 1));
+    return true;
+  }
+}
+
+/** Scales every gradient in place so that their global norm is at most `max` (torch.nn.utils.clip_grad_norm_'s rule). */
+export function clipByGlobalNorm(grads: Iterable<Float32Array>, max: number): void {
+  const all = [...grads];
+  let sq = 0;
+  for (const g of all) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  const scale = max / (Math.sqrt(sq) + 1e-6);
+  if (scale < 1) for (const g of all) for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
+}

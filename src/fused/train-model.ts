@@ -1,0 +1,177 @@
+// A model trained on the fused kernels alone: the forward pass with tapes, the loss, backpropagation through the model, flat optimizers.
+import { RnncError } from "../diagnostics/errors.js";
+import { reachable } from "../ir/graph.js";
+import type { ModelIR, Node, NodeId } from "../ir/ir.js";
+import { backpropagate, type GradientBackend } from "../ir/model-driver.js";
+import { Op, opInfo } from "../ir/ops.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { sizeOf, type Tensor } from "../runtime/tensor.js";
+import { outputIsProbability, targetIds, targetValues, type Batch, type Evaluation, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
+import { crossEntropy, meanSquared, type LossOutput, type LossResult } from "./loss.js";
+import { clipByGlobalNorm, FlatOptimizer, type FlatParam } from "./optimizers.js";
+import { BatchedModelRunner, batchedUnsupported, type BatchValue, type LayerCall } from "./run-model.js";
+
+/** Why this model's output cannot train on the fused kernels alone (tfjs then trains it), or undefined when it can. */
+export function fusedTrainingUnsupported(ir: ModelIR, output: string): string | undefined {
+  const out = ir.outputs.find((o) => o.name === output);
+  if (!out) return undefined; // the trainer reports the missing output itself
+  const used = reachable(ir.nodes, [out.node]);
+  for (const n of used) {
+    if (n.op === Op.Generate) return "the trained output is generated";
+    const category = opInfo[n.op].category;
+    if (category !== "sequence" && category !== "leaf") return `a model-level \`${n.op}\` between layers has no fused gradient yet`;
+  }
+  return batchedUnsupported({ ...ir, nodes: used });
+}
+
+export class FusedTrainer implements TrainEngine {
+  private readonly flat: FlatParam[];
+  private readonly runner: BatchedModelRunner;
+  private readonly optimizer: FlatOptimizer;
+  private readonly outputNode: NodeId;
+  private readonly probabilities: boolean;
+  private lr: number;
+  /** Gradients summed over batches since the last update, and how many batches. */
+  private pending: { grads: Map<string, Float32Array>; batches: number } | undefined;
+  private readonly paths = new Map<number, ScanPath>();
+
+  constructor(readonly ir: ModelIR, readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, readonly opts: TrainSettings) {
+    const out = ir.outputs.find((o) => o.name === opts.output);
+    if (!out) throw new RnncError("RNN0605", `model \`${ir.name}\` has no output \`${opts.output}\``, [`its outputs are ${ir.outputs.map((o) => o.name).join(", ")}`]);
+    const node = ir.nodes[out.node]!;
+    if (node.op === Op.Generate || node.dtype === "int") throw new RnncError("RNN0605", `output \`${opts.output}\` is generated token ids, which have no gradient`, [], "train the teacher-forced output (a scan over the target sequence) instead");
+    const why = fusedTrainingUnsupported(ir, opts.output);
+    if (why) throw new Error(`internal: fused training of a model it cannot take: ${why}`);
+    this.outputNode = out.node;
+    this.probabilities = outputIsProbability(ir, out.node);
+    // The trainer's own copies, updated in place: the runner reads them where they are.
+    this.flat = [...params].map(([name, t]) => ({ name, data: Float32Array.from(t.data), shape: [...t.shape] }));
+    this.runner = new BatchedModelRunner(ir, env, new Map(this.flat.map((p) => [p.name, { shape: p.shape, data: p.data }])), true);
+    this.lr = opts.learningRate;
+    this.optimizer = new FlatOptimizer(opts.optimizer, opts.learningRate, this.flat);
+  }
+
+  /** The forward pass to the trained output and its loss (with the gradient when training). */
+  private forward(batch: Batch, training: boolean): { loss: LossResult; calls: Map<NodeId, LayerCall>; values: ReturnType<BatchedModelRunner["drive"]>["values"] } {
+    const { values, batch: B, calls } = this.runner.drive({ inputs: batch.inputs, ...(batch.lengths ? { lengths: batch.lengths } : {}) }, { only: [this.outputNode], training });
+    const d = values[this.outputNode]!;
+    if (d.kind !== "value") throw new RnncError("RNN0605", `output \`${this.opts.output}\` is a set of states; train an output with values`);
+    const v = d.v;
+    const o: LossOutput = v.kind === "seq"
+      ? { y: v.data, T: v.T, B, width: sizeOf(v.shape), lengths: v.lengths }
+      : { y: v.data, T: 1, B, width: sizeOf(v.shape), lengths: Array(B).fill(1) };
+    const loss = this.opts.loss === "crossentropy"
+      ? crossEntropy(o, targetIds(batch.targets, o.T), this.probabilities, training)
+      : meanSquared(o, targetValues(batch.targets, v.kind === "seq", o.T, o.width), training);
+    this.notePaths(calls.size ? calls : undefined);
+    return { loss, calls, values };
+  }
+
+  accumulate(batch: Batch): number {
+    const { loss, calls, values } = this.forward(batch, true);
+    const grads = this.pending?.grads ?? new Map<string, Float32Array>();
+    backpropagate(this.ir, this.gradients(values, calls, grads), new Map([[this.outputNode, loss.dy!]]));
+    this.pending = { grads, batches: (this.pending?.batches ?? 0) + 1 };
+    return loss.loss;
+  }
+
+  apply(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    if (p.batches > 1) for (const g of p.grads.values()) for (let i = 0; i < g.length; i++) g[i] = g[i]! / p.batches;
+    if (this.opts.clipNorm !== undefined) clipByGlobalNorm(p.grads.values(), this.opts.clipNorm);
+    this.optimizer.step(p.grads);
+    const decay = this.opts.weightDecay ? 1 - this.lr * this.opts.weightDecay : 1;
+    if (decay !== 1) for (const w of this.flat) if (w.shape.length >= 2) for (let i = 0; i < w.data.length; i++) w.data[i] = w.data[i]! * decay;
+  }
+
+  step(batch: Batch): number {
+    const loss = this.accumulate(batch);
+    this.apply();
+    return loss;
+  }
+
+  setLearningRate(lr: number): void {
+    this.lr = lr;
+    this.optimizer.setLearningRate(lr);
+  }
+
+  evaluate(batch: Batch): Evaluation {
+    const { loss } = this.forward(batch, false);
+    return { loss: loss.loss, metric: loss.metric, metricName: this.opts.loss === "crossentropy" ? "accuracy" : "rmse" };
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    return this.optimizer.state();
+  }
+
+  async restoreOptimizer(state: OptimizerState): Promise<boolean> {
+    return this.optimizer.restore(state);
+  }
+
+  scanPaths(): ReadonlyMap<number, ScanPath> {
+    return this.paths;
+  }
+
+  params(): Map<string, Tensor> {
+    return new Map(this.flat.map((p) => [p.name, { shape: [...p.shape], data: Float32Array.from(p.data) }]));
+  }
+
+  dispose(): void {
+    this.pending = undefined;
+  }
+
+  private notePaths(calls: Map<NodeId, LayerCall> | undefined): void {
+    if (!calls) return;
+    for (const [id, c] of calls) {
+      const n = this.ir.nodes[id]!;
+      if (this.paths.has(id) || n.op === Op.Apply) continue;
+      this.paths.set(id, { kind: n.op === Op.Map ? "map" : "scan", layer: n.attrs.layer!, fused: true,
+        why: "the whole model on the fused kernels: forward, loss, backpropagation and the optimizer without tfjs", loopsInJs: () => c.kernel.loopsInJs() });
+    }
+  }
+
+  /** Each construct's gradient on the fused kernels; params' gradients are summed into `grads` by `layer.param`. */
+  private gradients(values: ReturnType<BatchedModelRunner["drive"]>["values"], calls: Map<NodeId, LayerCall>, grads: Map<string, Float32Array>): GradientBackend<Float32Array> {
+    const layerBackward = (n: Node, dy: Float32Array | undefined, dFinals: ReadonlyMap<string, Float32Array>) => {
+      const c = calls.get(n.id)!;
+      const g = c.kernel.backward(c.params, c.tape, [dy], dFinals);
+      for (const [name, d] of g.dParams) {
+        const key = `${n.attrs.layer}.${name}`;
+        const had = grads.get(key);
+        if (had) addInto(had, d);
+        else grads.set(key, d);
+      }
+      return g;
+    };
+    const seqOf = (id: NodeId): Extract<BatchValue, { kind: "seq" }> => {
+      const d = values[id]!;
+      if (d.kind !== "value" || d.v.kind !== "seq") throw new Error(`internal: node ${id} is not a sequence`);
+      return d.v;
+    };
+    return {
+      [Op.Apply]: (n, dy) => layerBackward(n, dy, new Map()).dxs,
+      [Op.Map]: (n, dy) => layerBackward(n, dy, new Map()).dxs,
+      [Op.Scan]: (n, dy, dFinals) => {
+        const g = layerBackward(n, dy, dFinals);
+        return { dxs: g.dxs, dInit: g.dInit };
+      },
+      [Op.Generate]: () => { throw new Error("internal: a gradient through generate on the fused trainer"); },
+      [Op.Last]: (n, dy) => {
+        const s = seqOf(n.args[0]!);
+        const B = s.lengths.length, size = sizeOf(s.shape);
+        const d = new Float32Array(s.T * B * size);
+        for (let b = 0; b < B; b++) d.set(dy.subarray(b * size, (b + 1) * size), ((s.lengths[b]! - 1) * B + b) * size);
+        return d;
+      },
+      pointwise: (n) => { throw new Error(`internal: a model-level ${n.op} on the fused trainer`); },
+      add: (a, b) => addInto(a, b),
+    };
+  }
+}
+
+function addInto(a: Float32Array, b: Float32Array): Float32Array {
+  for (let i = 0; i < a.length; i++) a[i] = a[i]! + b[i]!;
+  return a;
+}

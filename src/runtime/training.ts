@@ -1,0 +1,120 @@
+// What every training engine shares: the options, a batch, the engine's interface, and how targets and outputs are read.
+import type { ModelIR } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
+import type { Tensor } from "./tensor.js";
+
+export type LossName = "crossentropy" | "mse";
+export type OptimizerName = "sgd" | "momentum" | "adam" | "rmsprop";
+
+export interface TrainSettings {
+  readonly output: string;
+  readonly loss: LossName;
+  readonly optimizer: OptimizerName;
+  readonly learningRate: number;
+  /** Rescale gradients whose global norm exceeds this. */
+  readonly clipNorm?: number;
+  /**
+   * Decoupled weight decay (AdamW's, Loshchilov & Hutter): after each update every weight matrix (params of two or
+   * more axes; biases and vectors are left alone) shrinks by learning rate × this.
+   */
+  readonly weightDecay?: number;
+}
+
+/** An optimizer's state in a checkpoint. */
+export interface OptimizerState {
+  name: string;
+  /** In the optimizer's order; names are param names (or "iter"). */
+  weights: { name: string; shape: number[]; data: number[] }[];
+}
+
+/** One batch: inputs as `rnnc run` takes them, per-sequence lengths, and targets (class ids, or values). */
+export interface Batch {
+  readonly inputs: Readonly<Record<string, Tensor>>;
+  readonly lengths?: Readonly<Record<string, readonly number[]>>;
+  /** Per example: a class id, a list of class ids (one per step), or numbers shaped like the output. */
+  readonly targets: readonly unknown[];
+}
+
+export interface Evaluation { readonly loss: number; readonly metric: number; readonly metricName: string }
+
+/** How one layer of the model ran in the last step (for `rnnc train --explain`). */
+export interface ScanPath {
+  readonly kind: "scan" | "map"; readonly layer: string; readonly fused: boolean; readonly why: string;
+  /** The fused kernel's loops that ran in JS instead of WebAssembly SIMD, and why (after a run). */
+  readonly loopsInJs?: () => readonly string[];
+}
+
+/** A training engine: what `rnnc train`, the bench and the tests drive, whichever computes the steps. */
+export interface TrainEngine {
+  /** Adds one batch's gradients to those waiting for the next update; returns its loss. */
+  accumulate(batch: Batch): number;
+  /** Updates the weights with the mean of the waiting gradients (clipped, then decayed weights), if there are any. */
+  apply(): void;
+  /** One optimizer step; returns the batch's loss before the update. */
+  step(batch: Batch): number;
+  /** The learning rate of the next steps (a schedule sets it before each). */
+  setLearningRate(lr: number): void;
+  evaluate(batch: Batch): Evaluation;
+  /** The optimizer's state with param names, for a checkpoint. */
+  optimizerState(): Promise<OptimizerState>;
+  /** Restores a checkpoint's optimizer state; false (nothing changed) when it was another optimizer's or other params'. */
+  restoreOptimizer(state: OptimizerState): Promise<boolean>;
+  /** How each scan ran in the last step or evaluation, by node. */
+  scanPaths(): ReadonlyMap<number, ScanPath>;
+  /** The current weights, keyed `layer.param`. */
+  params(): Map<string, Tensor>;
+  dispose(): void;
+}
+
+/** The name prefix of Adam's running powers of β1 and β2 in a checkpoint's optimizer state. */
+export const ADAM_POWER = "adam.power/";
+
+/** The learning rate, β1, β2 and ε of Adam: PyTorch's ε (tfjs' default is its float32 backend's 1e-7), so the updates are torch.optim.Adam's. */
+export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
+/** Momentum's coefficient, and RMSProp's decay and ε (tfjs' defaults, which every engine keeps). */
+export const MOMENTUM = 0.9;
+export const RMSPROP = { decay: 0.9, epsilon: 1e-7 } as const;
+
+/** Whether a model output already holds probabilities (a softmax), so cross-entropy takes their log. */
+export function outputIsProbability(ir: ModelIR, node: number): boolean {
+  const n = ir.nodes[node]!;
+  if (n.op === Op.Softmax) return true;
+  if (n.op === Op.Apply || n.op === Op.Map) {
+    const layer = ir.layers.find((l) => l.name === n.attrs.layer)!;
+    return layer.ir.nodes[layer.ir.outputs[0]!.node]!.op === Op.Softmax;
+  }
+  return false;
+}
+
+/**
+ * Value targets time-major, [T, B, width] (zero past each example's end): written straight into one buffer, as nested
+ * arrays flattened by Array.flat cost ~100 ms for a batch of 32 × 100 steps × 128.
+ */
+export function targetValues(targets: Batch["targets"], sequence: boolean, T: number, width: number): Float32Array {
+  const B = targets.length;
+  const out = new Float32Array(T * B * width);
+  for (let b = 0; b < B; b++) {
+    const rows = (sequence ? targets[b] : [targets[b]]) as unknown[];
+    for (let k = 0; k < Math.min(T, rows.length); k++) {
+      const row = rows[k];
+      const at = (k * B + b) * width;
+      if (typeof row === "number") out[at] = row;
+      else {
+        const flat = (row as unknown[]).some(Array.isArray) ? (row as unknown[]).flat(Infinity) as number[] : row as number[];
+        for (let i = 0; i < width; i++) out[at + i] = flat[i]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** Each example's class id at each step, time-major [T·B] (0 past an example's targets, as a padded step is masked). */
+export function targetIds(targets: Batch["targets"], T: number): Int32Array {
+  const B = targets.length;
+  const out = new Int32Array(T * B);
+  targets.forEach((t, b) => {
+    const row = (Array.isArray(t) ? t : [t]) as number[];
+    for (let k = 0; k < Math.min(T, row.length); k++) out[k * B + b] = row[k]!;
+  });
+  return out;
+}
