@@ -26,6 +26,27 @@ export function chooseTfBackend(asked: TfBackendName | "auto"): Choice<TfBackend
     : { backend: "tfjs-cpu", why: "auto: this engine has no WebAssembly SIMD" };
 }
 
+export type TrainBackendName = "fused" | TfBackendName;
+
+/**
+ * train: the whole model on the fused kernels where they can take it (forward, loss, backward and the optimizer
+ * without tfjs; measured ~1.7× tfjs-wasm on g2p), else TensorFlow.js as chooseTfBackend picks it.
+ */
+export function chooseTrainBackend(asked: TrainBackendName | "auto", fusedCannot: () => string | undefined, flags: { passes?: boolean; fused?: boolean; disablePass?: readonly string[] | undefined }): Choice<TrainBackendName> {
+  if (asked === "fused") return { backend: "fused", why: "asked for with --backend" };
+  if (asked !== "auto") return chooseTfBackend(asked);
+  const tfjs = (why: string): Choice<TrainBackendName> => {
+    const c = chooseTfBackend("auto");
+    return { backend: c.backend, why: `${why}; ${c.why}` };
+  };
+  if (flags.fused === false) return tfjs("auto: --no-fused trains on TensorFlow.js, every scan op by op");
+  if (flags.passes === false || flags.disablePass?.length) return tfjs("auto: the pass flags shape TensorFlow.js' lowering, so it trains");
+  if (!hasWasmSimd()) return tfjs("auto: this engine has no WebAssembly SIMD for the fused kernels");
+  const why = fusedCannot();
+  if (why) return tfjs(`auto: the fused kernels cannot train this model whole (${why})`);
+  return { backend: "fused", why: "auto: the whole model trains on the fused kernels (forward, loss, backpropagation and the optimizer in WebAssembly SIMD and JS, without tfjs)" };
+}
+
 /** run: a model on the fused kernels over the whole batch where they can take it, else the reference interpreter. */
 export function chooseRunBackend(asked: RunBackendName | "auto", target: { kind: "model"; fusedCannot: () => string | undefined } | { kind: "cell" }, precision: "f32" | "f64"): Choice<RunBackendName> {
   if (asked !== "auto") return { backend: asked, why: "asked for with --backend" };

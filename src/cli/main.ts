@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file, written atomically after every epoch; a loss curve (.loss.svg) is written beside it" })
       .option("resume", { type: "boolean", default: false, describe: "continue from the checkpoint in --out" })
       .option("force", { type: "boolean", default: false, describe: "start afresh even though --out exists (it is replaced after the first epoch)" })
-      .option("backend", { choices: ["auto", "tfjs-cpu", "tfjs-wasm"] as const, default: "auto" as const, describe: "TensorFlow.js on its cpu or wasm backend; auto: wasm where WebAssembly SIMD is (2–3× faster on the examples)" })
+      .option("backend", { choices: ["auto", "fused", "tfjs-cpu", "tfjs-wasm"] as const, default: "auto" as const, describe: "fused: the whole model on rnnc's fused kernels, without tfjs; or TensorFlow.js on its cpu or wasm backend; auto: fused where the kernels can train the model whole, else tfjs-wasm where WebAssembly SIMD is" })
       .option("passes", { type: "boolean", default: true, describe: "run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
       .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
       .option("fused", { type: "boolean", default: true, describe: "run each scan as one fused kernel with its own backward pass where the cell allows (--no-fused: op by op)" })

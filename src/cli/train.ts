@@ -11,14 +11,19 @@ import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 import { batchOf, loadData } from "./data.js";
-import type { ScanPath } from "../tfjs/model.js";
-import { chooseTfBackend, productsExplained } from "./backend-choice.js";
+import type { ScanPath } from "../runtime/training.js";
+import { chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
+import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
+import type { ModelIR } from "../ir/ir.js";
+import type { DimEnv } from "../runtime/dims.js";
+import type { Tensor } from "../runtime/tensor.js";
+import type { TrainEngine, TrainSettings } from "../runtime/training.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
-  backend: "tfjs-cpu" | "tfjs-wasm" | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
+  backend: TrainBackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
   metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined;
 }
@@ -80,14 +85,11 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
     process.stderr.write(`resuming from ${a.out} after epoch ${state.epoch}\n`);
   }
 
-  const { useBackend } = await import("../tfjs/backend.js");
-  const { Trainer } = await import("../tfjs/train.js");
-  const choice = chooseTfBackend(a.backend);
+  const settings: TrainSettings = { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay ? { weightDecay: a.weightDecay } : {}) };
+  const choice = chooseTrainBackend(a.backend, () => fusedTrainingUnsupported(ir, a.output), a);
   if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
-  await useBackend(choice.backend);
-  const lowering = await loweringFlags(choice.backend, a);
   const threads = a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;
-  const trainer = new Trainer(ir, env, params, { output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, lowering, ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay ? { weightDecay: a.weightDecay } : {}) });
+  const trainer = await trainerFor(choice.backend, ir, env, params, settings, a);
   if (state.optimizer) {
     const restored = await trainer.restoreOptimizer(state.optimizer);
     if (!restored) process.stderr.write(`note: the checkpoint's ${state.optimizer.name} state does not fit --optimizer ${a.optimizer}; it starts afresh\n`);
@@ -178,6 +180,19 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
   if (stopped) process.stderr.write(`${stopped}\n`);
   process.stderr.write(`wrote ${a.out}, ${svgPath} and ${logPath}${a.keepBest && existsSync(bestPath) ? ` (best epoch: ${bestPath})` : ""}\n`);
   return 0;
+}
+
+/** The engine that trains: the fused kernels alone, or TensorFlow.js on the chosen backend (loaded only then). */
+async function trainerFor(backend: TrainBackendName, ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, settings: TrainSettings, a: TrainFlags): Promise<TrainEngine> {
+  if (backend === "fused") {
+    const why = fusedTrainingUnsupported(ir, a.output);
+    if (why) throw new UsageError(`--backend fused cannot train output '${a.output}' of model ${ir.name}: ${why}; --backend tfjs-wasm can`);
+    return new FusedTrainer(ir, env, params, settings);
+  }
+  const { useBackend } = await import("../tfjs/backend.js");
+  const { Trainer } = await import("../tfjs/train.js");
+  await useBackend(backend);
+  return new Trainer(ir, env, params, { ...settings, lowering: await loweringFlags(backend, a) });
 }
 
 /** Every epoch as a CSV row: epoch, learning rate, losses, the metric, and this run's seconds (empty for epochs before a resume). */
