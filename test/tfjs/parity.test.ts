@@ -9,6 +9,7 @@ import { gemmUsesFma, setFma } from "../../src/fused/simd-gemm.js";
 import { enableRelaxedSimd } from "../../src/node/wasm-features.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { Trainer, type Batch } from "../../src/tfjs/train.js";
+import { FusedTrainer } from "../../src/fused/train-model.js";
 import { parseWeights } from "../../src/weights/weights.js";
 import { alloc } from "../../src/runtime/tensor.js";
 import { compiler, root } from "../helpers.js";
@@ -41,17 +42,19 @@ describe("training parity with PyTorch (g2p-shaped: embeddings, LSTM encoder, de
   // As `rnnc train` runs: products on fused multiply-adds where the engine has them (turned on as the CLI does), and
   // on a multiply and an add (RNNC_NO_FMA) on the wasm backend too.
   const fma = enableRelaxedSimd();
-  for (const [backend, withFma] of [["tfjs-wasm", true], ["tfjs-wasm", false], ["tfjs-cpu", true]] as const)
+  for (const [backend, withFma] of [["fused", true], ["fused", false], ["tfjs-wasm", true], ["tfjs-wasm", false], ["tfjs-cpu", true]] as const)
     it(`${backend}${withFma ? "" : ", products without fused multiply-adds"}: each of the 20 Adam steps (clipped) has PyTorch's loss within 1e-4 relative`, async () => {
       expect(imported.status, imported.stderr).toBe(0);
       expect(fma).toBe(true);
       setFma(withFma);
       expect(gemmUsesFma()).toBe(withFma);
-      await useBackend(backend);
       const ir = compiler.model(join(dir, "g2p-torch.rnn"), "G2P");
       const env = new Map(Object.entries(fixture.dims));
       const params = parseWeights(readFileSync(out, "utf8"), out, "f32");
-      const trainer = new Trainer(ir, env, params, { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: fixture.lr, clipNorm: fixture.clip });
+      const settings = { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: fixture.lr, clipNorm: fixture.clip } as const;
+      // fused: the whole model on rnnc's kernels, no tfjs (rnnc train's default where it can).
+      if (backend !== "fused") await useBackend(backend);
+      const trainer = backend === "fused" ? new FusedTrainer(ir, env, params, settings) : new Trainer(ir, env, params, settings);
       const losses = batches.map((b) => trainer.step(b));
       trainer.dispose();
       const worst = Math.max(...losses.map((l, k) => Math.abs(l - fixture.losses[k]!) / Math.abs(fixture.losses[k]!)));
