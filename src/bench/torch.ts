@@ -12,6 +12,8 @@ import { stopScanHelper } from "../node/scan-helper.js";
 import { alloc, type Tensor } from "../runtime/tensor.js";
 import { useBackend } from "../tfjs/backend.js";
 import { Trainer, type Batch } from "../tfjs/train.js";
+import { FusedTrainer } from "../fused/train-model.js";
+import type { TrainEngine } from "../runtime/training.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 
 type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
@@ -83,23 +85,35 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
     const x = alloc([B, T, I], "f32");
     for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.37);
     const targets = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => Array.from({ length: H }, (_, h) => Math.cos(b + t * 0.1 + h))));
-    const trainer = new Trainer(ir, env, params, { output: "seq", loss: "mse", optimizer: "sgd", learningRate: 0.01 });
-    const ms = await time(() => trainer.step({ inputs: { x }, targets }), reps, 5); // warmed up as the kernels' tiers need
-    trainer.dispose();
+    const settings = { output: "seq", loss: "mse", optimizer: "sgd", learningRate: 0.01 } as const;
+    const batch = { inputs: { x }, targets };
+    const tfjs = new Trainer(ir, env, params, settings);
+    const ms = await time(() => tfjs.step(batch), reps, 5); // warmed up as the kernels' tiers need
+    tfjs.dispose();
+    const fused = new FusedTrainer(ir, env, params, settings);
+    const fusedMs = await time(() => fused.step(batch), reps, 5);
     const t1 = peer.trainingStepMs[cell]["1"];
-    rows.push({ case: `${cell} training step (batch ${B}, ${T} steps, input ${I}, hidden ${H}; MSE on every output, SGD)`, unit: "ms", torch: t1, rnnc: ms, ratio: ms / t1,
+    rows.push({ case: `${cell} training step (batch ${B}, ${T} steps, input ${I}, hidden ${H}; MSE on every output, SGD), through tfjs as a compiled tfjs module trains`, unit: "ms", torch: t1, rnnc: ms, ratio: ms / t1,
       note: `rnnc on tfjs-wasm, one thread; PyTorch on two threads: ${peer.trainingStepMs[cell]["2"].toFixed(1)} ms` });
+    rows.push({ case: `${cell} training step, the same on rnnc train's default engine (the whole model on the fused kernels, no tfjs)`, unit: "ms", torch: t1, rnnc: fusedMs, ratio: fusedMs / t1, note: "one thread each" });
   }
-  // g2p: the same words, batch 32, Adam, clip 5, one epoch over them.
+  // g2p: the same words, batch 32, Adam, clip 5, one epoch over them, on rnnc train's default engine and on tfjs-wasm.
   const g2pIr = createCompiler(nodeHost).model(join(packageRoot, "examples", "g2p", "g2p.rnn"), "G2P");
-  const trainer = new Trainer(g2pIr, new Map(Object.entries(G2P_DIMS)), initParams(modelParamSpecs(g2pIr, new Map(Object.entries(G2P_DIMS))), 1),
-    { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: G2P_LR, clipNorm: G2P_CLIP });
-  for (const b of g2p.batches.slice(0, 5)) trainer.step(b); // warm-up
-  const t0 = performance.now();
-  for (const b of g2p.batches) trainer.step(b);
-  const wps = g2p.batches.reduce((s, b) => s + b.targets.length, 0) / ((performance.now() - t0) / 1000);
-  trainer.dispose();
-  if (peer.g2pWordsPerSecond) rows.push({ case: `g2p training (${words} CMUdict words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP})`, unit: "words/s", torch: peer.g2pWordsPerSecond, rnnc: wps, ratio: wps / peer.g2pWordsPerSecond, note: "one thread each; ratio is rnnc / PyTorch" });
+  const g2pEnv = new Map(Object.entries(G2P_DIMS));
+  const g2pSettings = { output: "logits", loss: "crossentropy", optimizer: "adam", learningRate: G2P_LR, clipNorm: G2P_CLIP } as const;
+  const wordsPerSecond = (trainer: TrainEngine): number => {
+    for (const b of g2p.batches.slice(0, 5)) trainer.step(b); // warm-up
+    const t0 = performance.now();
+    for (const b of g2p.batches) trainer.step(b);
+    const wps = g2p.batches.reduce((s, b) => s + b.targets.length, 0) / ((performance.now() - t0) / 1000);
+    trainer.dispose();
+    return wps;
+  };
+  const g2pStart = initParams(modelParamSpecs(g2pIr, g2pEnv), 1);
+  const wps = wordsPerSecond(new FusedTrainer(g2pIr, g2pEnv, g2pStart, g2pSettings));
+  const tfjsWps = wordsPerSecond(new Trainer(g2pIr, g2pEnv, g2pStart, g2pSettings));
+  if (peer.g2pWordsPerSecond) rows.push({ case: `g2p training (${words} CMUdict words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc train's default engine (fused)`, unit: "words/s", torch: peer.g2pWordsPerSecond, rnnc: wps, ratio: wps / peer.g2pWordsPerSecond,
+    note: `one thread each; ratio is rnnc / PyTorch; on tfjs-wasm rnnc trains ${tfjsWps.toFixed(0)} words/s (${(tfjsWps / peer.g2pWordsPerSecond).toFixed(2)}×)` });
   const beside = (c: string, unit: TorchRow["unit"], torch: number, rnnc: number, note: string): TorchRow => ({ case: c, unit, torch, rnnc, ratio: rnnc / torch, note });
   rows.push(
     beside("LSTM forward (batch 32, 100 steps, input 64, hidden 128)", "ms", peer.forwardMs.LSTM, own.lstmForwardMs, "rnnc: the js target's predict; one thread each"),

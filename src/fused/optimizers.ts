@@ -26,49 +26,20 @@ export class FlatOptimizer {
   /** One update from gradients by param name (a param without one is left as it is, slots included). */
   step(grads: ReadonlyMap<string, Float32Array>): void {
     const lr = this.lr;
-    const f = Math.fround;
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;
-      const w = p.data;
+      const slot = (k: number) => this.slots[k]!.get(p.name)!;
       switch (this.name) {
-        case "sgd":
-          for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
-          break;
-        case "momentum": {
-          const a = this.slots[0]!.get(p.name)!;
-          for (let i = 0; i < w.length; i++) {
-            a[i] = MOMENTUM * a[i]! + g[i]!;
-            w[i] = w[i]! - lr * a[i]!;
-          }
-          break;
-        }
-        case "adam": {
-          const m = this.slots[0]!.get(p.name)!, v = this.slots[1]!.get(p.name)!;
-          const c1 = f(1 - this.power1), c2 = f(1 - this.power2);
-          for (let i = 0; i < w.length; i++) {
-            const gi = g[i]!;
-            m[i] = ADAM.beta1 * m[i]! + (1 - ADAM.beta1) * gi;
-            v[i] = ADAM.beta2 * v[i]! + (1 - ADAM.beta2) * gi * gi;
-            w[i] = w[i]! - lr * ((m[i]! / c1) / (Math.sqrt(v[i]! / c2) + ADAM.epsilon));
-          }
-          break;
-        }
-        case "rmsprop": {
-          const ms = this.slots[0]!.get(p.name)!, mom = this.slots[1]!.get(p.name)!;
-          for (let i = 0; i < w.length; i++) {
-            const gi = g[i]!;
-            ms[i] = RMSPROP.decay * ms[i]! + (1 - RMSPROP.decay) * gi * gi;
-            mom[i] = (gi * lr) / Math.sqrt(ms[i]! + RMSPROP.epsilon); // tfjs' momentum 0: the moment is this step's alone
-            w[i] = w[i]! - mom[i]!;
-          }
-          break;
-        }
+        case "sgd": sgd(p.data, g, lr); break;
+        case "momentum": momentum(p.data, g, slot(0), lr, MOMENTUM); break;
+        case "adam": adam(p.data, g, slot(0), slot(1), lr, Math.fround(1 - this.power1), Math.fround(1 - this.power2)); break;
+        case "rmsprop": rmsprop(p.data, g, slot(0), slot(1), lr); break;
       }
     }
     if (this.name === "adam") {
-      this.power1 = f(this.power1 * ADAM.beta1);
-      this.power2 = f(this.power2 * ADAM.beta2);
+      this.power1 = Math.fround(this.power1 * ADAM.beta1);
+      this.power2 = Math.fround(this.power2 * ADAM.beta2);
     }
     this.iterations++;
   }
@@ -108,6 +79,45 @@ export class FlatOptimizer {
     this.power1 = Math.fround(powers.get("accBeta1") ?? ADAM.beta1 ** (iter + 1));
     this.power2 = Math.fround(powers.get("accBeta2") ?? ADAM.beta2 ** (iter + 1));
     return true;
+  }
+}
+
+// Each update as its own loop over one param, constants in locals (one loop per optimizer keeps each monomorphic).
+
+function sgd(w: Float32Array, g: Float32Array, lr: number): void {
+  for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
+}
+
+function momentum(w: Float32Array, g: Float32Array, a: Float32Array, lr: number, mu: number): void {
+  for (let i = 0; i < w.length; i++) {
+    const ai = mu * a[i]! + g[i]!;
+    a[i] = ai;
+    w[i] = w[i]! - lr * a[i]!;
+  }
+}
+
+/** tfjs' Adam: moments updated, bias-corrected by 1 − β^t (c1, c2), w − lr · m̂ / (√v̂ + ε). */
+function adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, c1: number, c2: number): void {
+  const b1 = ADAM.beta1, b2 = ADAM.beta2, eps = ADAM.epsilon, k1 = 1 - b1, k2 = 1 - b2;
+  // Computed in float64 (tfjs in float32): m̂ as m · (lr / c1), one square root and one division per weight.
+  const f = Math.fround, n = w.length, step = lr / c1, r2 = 1 / c2;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i]!;
+    const mi = f(b1 * m[i]! + k1 * gi), vi = f(b2 * v[i]! + k2 * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i]! - (step * mi) / (Math.sqrt(vi * r2) + eps);
+  }
+}
+
+/** tfjs' RMSProp with momentum 0: the moment is this step's alone. */
+function rmsprop(w: Float32Array, g: Float32Array, ms: Float32Array, mom: Float32Array, lr: number): void {
+  const rho = RMSPROP.decay, k = 1 - rho, eps = RMSPROP.epsilon;
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i]!;
+    ms[i] = rho * ms[i]! + k * gi * gi;
+    mom[i] = (gi * lr) / Math.sqrt(ms[i]! + eps);
+    w[i] = w[i]! - mom[i]!;
   }
 }
 
