@@ -23,18 +23,18 @@ export class FlatOptimizer {
     this.lr = lr;
   }
 
-  /** One update from gradients by param name (a param without one is left as it is, slots included). */
-  step(grads: ReadonlyMap<string, Float32Array>): void {
+  /** One update from gradients by param name, each times `scale` (a param without one is left as it is, slots included). */
+  step(grads: ReadonlyMap<string, Float32Array>, scale = 1): void {
     const lr = this.lr;
     for (const p of this.params) {
       const g = grads.get(p.name);
       if (!g) continue;
       const slot = (k: number) => this.slots[k]!.get(p.name)!;
       switch (this.name) {
-        case "sgd": sgd(p.data, g, lr); break;
-        case "momentum": momentum(p.data, g, slot(0), lr, MOMENTUM); break;
-        case "adam": adam(p.data, g, slot(0), slot(1), lr, Math.fround(1 - this.power1), Math.fround(1 - this.power2)); break;
-        case "rmsprop": rmsprop(p.data, g, slot(0), slot(1), lr); break;
+        case "sgd": sgd(p.data, g, scale, lr); break;
+        case "momentum": momentum(p.data, g, scale, slot(0), lr, MOMENTUM); break;
+        case "adam": adam(p.data, g, scale, slot(0), slot(1), lr, Math.fround(1 - this.power1), Math.fround(1 - this.power2)); break;
+        case "rmsprop": rmsprop(p.data, g, scale, slot(0), slot(1), lr); break;
       }
     }
     if (this.name === "adam") {
@@ -84,25 +84,26 @@ export class FlatOptimizer {
 
 // Each update as its own loop over one param, constants in locals (one loop per optimizer keeps each monomorphic).
 
-function sgd(w: Float32Array, g: Float32Array, lr: number): void {
-  for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
+function sgd(w: Float32Array, g: Float32Array, scale: number, lr: number): void {
+  const step = lr * scale;
+  for (let i = 0; i < w.length; i++) w[i] = w[i]! - step * g[i]!;
 }
 
-function momentum(w: Float32Array, g: Float32Array, a: Float32Array, lr: number, mu: number): void {
+function momentum(w: Float32Array, g: Float32Array, scale: number, a: Float32Array, lr: number, mu: number): void {
   for (let i = 0; i < w.length; i++) {
-    const ai = mu * a[i]! + g[i]!;
+    const ai = mu * a[i]! + scale * g[i]!;
     a[i] = ai;
     w[i] = w[i]! - lr * a[i]!;
   }
 }
 
 /** tfjs' Adam: moments updated, bias-corrected by 1 − β^t (c1, c2), w − lr · m̂ / (√v̂ + ε). */
-function adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, c1: number, c2: number): void {
+function adam(w: Float32Array, g: Float32Array, scale: number, m: Float32Array, v: Float32Array, lr: number, c1: number, c2: number): void {
   const b1 = ADAM.beta1, b2 = ADAM.beta2, eps = ADAM.epsilon, k1 = 1 - b1, k2 = 1 - b2;
   // Computed in float64 (tfjs in float32): m̂ as m · (lr / c1), one square root and one division per weight.
   const f = Math.fround, n = w.length, step = lr / c1, r2 = 1 / c2;
   for (let i = 0; i < n; i++) {
-    const gi = g[i]!;
+    const gi = scale * g[i]!;
     const mi = f(b1 * m[i]! + k1 * gi), vi = f(b2 * v[i]! + k2 * gi * gi);
     m[i] = mi;
     v[i] = vi;
@@ -111,21 +112,22 @@ function adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array
 }
 
 /** tfjs' RMSProp with momentum 0: the moment is this step's alone. */
-function rmsprop(w: Float32Array, g: Float32Array, ms: Float32Array, mom: Float32Array, lr: number): void {
+function rmsprop(w: Float32Array, g: Float32Array, scale: number, ms: Float32Array, mom: Float32Array, lr: number): void {
   const rho = RMSPROP.decay, k = 1 - rho, eps = RMSPROP.epsilon;
   for (let i = 0; i < w.length; i++) {
-    const gi = g[i]!;
+    const gi = scale * g[i]!;
     ms[i] = rho * ms[i]! + k * gi * gi;
     mom[i] = (gi * lr) / Math.sqrt(ms[i]! + eps);
     w[i] = w[i]! - mom[i]!;
   }
 }
 
-/** Scales every gradient in place so that their global norm is at most `max` (torch.nn.utils.clip_grad_norm_'s rule). */
-export function clipByGlobalNorm(grads: Iterable<Float32Array>, max: number): void {
-  const all = [...grads];
+/**
+ * The factor that brings the global norm of the gradients times `factor` to at most `max`, or 1: max / (norm + 1e-6)
+ * where that is below 1, torch.nn.utils.clip_grad_norm_'s rule.
+ */
+export function clipScale(grads: Iterable<Float32Array>, max: number, factor = 1): number {
   let sq = 0;
-  for (const g of all) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-  const scale = max / (Math.sqrt(sq) + 1e-6);
-  if (scale < 1) for (const g of all) for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
+  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  return Math.min(1, max / (Math.sqrt(sq) * factor + 1e-6));
 }

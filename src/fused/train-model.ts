@@ -8,7 +8,7 @@ import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { outputIsProbability, targetIds, targetValues, type Batch, type Evaluation, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { crossEntropy, meanSquared, type LossOutput, type LossResult } from "./loss.js";
-import { clipByGlobalNorm, FlatOptimizer, type FlatParam } from "./optimizers.js";
+import { clipScale, FlatOptimizer, type FlatParam } from "./optimizers.js";
 import { BatchedModelRunner, batchedUnsupported, type BatchValue, type LayerCall } from "./run-model.js";
 
 /** Why this model's output cannot train on the fused kernels alone (tfjs then trains it), or undefined when it can. */
@@ -79,9 +79,9 @@ export class FusedTrainer implements TrainEngine {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    if (p.batches > 1) for (const g of p.grads.values()) for (let i = 0; i < g.length; i++) g[i] = g[i]! / p.batches;
-    if (this.opts.clipNorm !== undefined) clipByGlobalNorm(p.grads.values(), this.opts.clipNorm);
-    this.optimizer.step(p.grads);
+    // The mean over the batches, clipped: one factor the optimizer applies as it reads each gradient.
+    const mean = 1 / p.batches;
+    this.optimizer.step(p.grads, this.opts.clipNorm === undefined ? mean : mean * clipScale(p.grads.values(), this.opts.clipNorm, mean));
     const decay = this.opts.weightDecay ? 1 - this.lr * this.opts.weightDecay : 1;
     if (decay !== 1) for (const w of this.flat) if (w.shape.length >= 2) for (let i = 0; i < w.data.length; i++) w.data[i] = w.data[i]! * decay;
   }
