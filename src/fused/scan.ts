@@ -14,6 +14,7 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
+import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
 import { blockOf, heapOffset, HeapRows, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
@@ -58,6 +59,8 @@ export class FusedScan implements ScanKernel {
   private readonly outputSizes: number[];
   /** Buffers of earlier calls' tapes, reused (allocating them anew each call made ~6% of a training step collection). */
   private readonly spare = new SpareArrays();
+  /** The values computed from params alone in the last call, and which params they came from. */
+  private lastStatics: { params: WeightsSeen; values: Map<string, Rows> } | undefined;
   /** Tapes whose buffers went back to the spares. */
   private readonly released = new WeakSet<Tape>();
 
@@ -181,7 +184,9 @@ export class FusedScan implements ScanKernel {
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
     const v: Rows[] = [];
-    const statics = new Map<string, Rows>();
+    // Values computed from params alone: kept from the last call while the params are the same (see weight-versions.ts).
+    if (!sameWeights(this.lastStatics?.params, params)) this.lastStatics = { params: seen(params), values: new Map() };
+    const statics = this.lastStatics!.values;
     this.staticValues(params, step.nodes.filter((n) => !n.batched), v, statics);
     const inputIndex = new Map(this.cell.inputs.map((inp, k) => [inp.name, k]));
     // Hoisted: every step at once, rows in time order.

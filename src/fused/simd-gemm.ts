@@ -4,6 +4,7 @@ import {
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory, relaxedSimdAvailable, type KernelMemory } from "./kernel-memory.js";
 import { packers, type Packers } from "./simd-pack.js";
+import { versionOf } from "./weight-versions.js";
 
 /**
  * `gemm(a, b, c, m, n, k, init)`: C[m, n] += A[m, k] · B[k, n] (init ≠ 0: C = R + A·B, R the row of n floats at byte
@@ -116,6 +117,8 @@ const up = (x: number, to: number) => Math.ceil(x / to) * to;
 /** Fixed matrices (weights) kept in the kernel memory during a kernel call, so each step does not copy them again. */
 const FIXED_LIMIT = 1 << 26; // floats of kernel memory in use past which a fixed matrix is copied at each use instead
 let fixedAt = new WeakMap<Float32Array, Map<string, number>>();
+/** Fixed matrices as packed, across calls: valid while the array's version is (weights written in place get a new one). */
+const packedKept = new WeakMap<Float32Array, Map<string, { version: number; data: Float32Array }>>();
 
 /**
  * A kernel call starts: the kernel memory starts over (nothing an earlier call left there is kept) and every fixed
@@ -135,8 +138,16 @@ function fixedPlace(b: Float32Array, off: number, k: number, n: number, N: numbe
   const known = fixedAt.get(b)?.get(key);
   if (known !== undefined) return known;
   const at = memory.alloc(k * N);
-  if (t) packPanelsTransposed(memory.heap, at, b, off, k, n, N, stride);
-  else packPanels(memory.heap, at, b, off, k, n, N);
+  // Packed once per version of the weights (see weight-versions.ts), copied into the kernel memory at each call.
+  const kept = packedKept.get(b)?.get(key);
+  if (kept && kept.version === versionOf(b)) memory.heap.set(kept.data, at);
+  else {
+    if (t) packPanelsTransposed(memory.heap, at, b, off, k, n, N, stride);
+    else packPanels(memory.heap, at, b, off, k, n, N);
+    let byKey = packedKept.get(b);
+    if (!byKey) packedKept.set(b, (byKey = new Map()));
+    byKey.set(key, { version: versionOf(b), data: memory.heap.slice(at, at + k * N) });
+  }
   let byKey = fixedAt.get(b);
   if (!byKey) fixedAt.set(b, (byKey = new Map()));
   byKey.set(key, at);

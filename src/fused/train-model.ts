@@ -9,6 +9,7 @@ import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { outputIsProbability, targetIds, targetValues, type Batch, type Evaluation, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { crossEntropy, meanSquared, type LossOutput, type LossResult } from "./loss.js";
 import { clipScale, FlatOptimizer, type FlatParam } from "./optimizers.js";
+import { weightsChanged } from "./weight-versions.js";
 import { BatchedModelRunner, batchedUnsupported, type BatchValue, type LayerCall } from "./run-model.js";
 
 /** Why this model's output cannot train on the fused kernels alone (tfjs then trains it), or undefined when it can. */
@@ -84,6 +85,7 @@ export class FusedTrainer implements TrainEngine {
     this.optimizer.step(p.grads, this.opts.clipNorm === undefined ? mean : mean * clipScale(p.grads.values(), this.opts.clipNorm, mean));
     const decay = this.opts.weightDecay ? 1 - this.lr * this.opts.weightDecay : 1;
     if (decay !== 1) for (const w of this.flat) if (w.shape.length >= 2) for (let i = 0; i < w.data.length; i++) w.data[i] = w.data[i]! * decay;
+    weightsChanged(this.flat.map((w) => w.data)); // what the kernels kept of them (stacked, packed) is stale now
   }
 
   step(batch: Batch): number {

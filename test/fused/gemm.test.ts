@@ -1,6 +1,7 @@
 // The fused kernels' matrix products (WebAssembly SIMD and JS) against a written-out triple loop.
 import { afterAll, describe, expect, it } from "vitest";
 import { beginFixedScope, fixedMat, gemm, mat, setSimd } from "../../src/fused/gemm.js";
+import { weightsChanged } from "../../src/fused/weight-versions.js";
 import { kernelMemory } from "../../src/fused/kernel-memory.js";
 import { gemmUsesFma, setFma, simdAvailable } from "../../src/fused/simd-gemm.js";
 import { enableRelaxedSimd } from "../../src/node/wasm-features.js";
@@ -89,18 +90,27 @@ describe("fixed matrices", () => {
       }
     });
 
-  it("are reused within a kernel call and read afresh after beginFixedScope (weights updated in place)", () => {
+  it("are packed once per version: kept across kernel calls until their owner says they changed in place (weightsChanged)", () => {
     setSimd(true);
     const rng = mulberry32(77);
     const [m, n, k] = [8, 16, 12];
     const A = rand(m * k, rng), W = rand(k * n, rng);
     const product = () => { const C = new Float32Array(m * n); gemm(m, n, k, mat(A), fixedMat(W), C); return C; };
+    beginFixedScope();
     const first = product();
     expect(product()).toEqual(first);
-    W.forEach((v, i) => { W[i] = v * 2; }); // an optimizer step in place
+    W.forEach((v, i) => { W[i] = v * 2; }); // an optimizer step in place, not yet declared
     beginFixedScope();
-    const second = product();
-    expect(closeness(second, first.map((v) => 2 * v), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+    expect(product()).toEqual(first); // the packed copy of this version is what the kernel reads: packed once, not per call
+    weightsChanged([W]);
+    beginFixedScope();
+    expect(closeness(product(), first.map((v) => 2 * v), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+    // A new array with the same values as the old is other weights: packed afresh.
+    const W2 = Float32Array.from(W, (v) => v / 2);
+    beginFixedScope();
+    const C = new Float32Array(m * n);
+    gemm(m, n, k, mat(A), fixedMat(W2), C);
+    expect(closeness(C, first, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
   });
 });
 
