@@ -15,7 +15,9 @@ export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
-import { blockOf, heapOffset, HeapRows, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
+import { blockOf, LazyTranspose, rowsAt, Slots, viewOf } from "./slots.js";
+import { longestFirst, nonIncreasing, permuteRows, runningRows, unpermuteRows } from "./length-order.js";
+import { addInto, blockOfArray, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -174,6 +176,19 @@ export class FusedScan implements ScanKernel {
    * With a helper thread installed, a large enough batch is split between it and this thread.
    */
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
+    // Rows longest first, so that each step computes only the rows still running (a prefix); put back after.
+    const order = longestFirst(run.lengths);
+    if (order) {
+      const { T } = run;
+      const sorted: ScanRun = { ...run, xs: run.xs.map((x) => permuteRows(x, order, T)), lengths: Array.from(order, (b) => run.lengths![b]!),
+        ...(run.init ? { init: new Map([...run.init].map(([k, x]) => [k, permuteRows(x, order, 1)])) } : {}) };
+      const inner = this.forward(params, sorted, training);
+      return {
+        ys: inner.ys.map((y) => unpermuteRows(y, order, T)),
+        finals: new Map([...inner.finals].map(([k, x]) => [k, unpermuteRows(x, order, 1)])),
+        tape: { ...inner.tape, run, sorted: { order, tape: inner.tape } },
+      };
+    }
     const h = scanHelper();
     if (h && splits(run)) return splitForward(this, h, params, run, training, (r) => this.forwardRows(params, r, training));
     return this.forwardRows(params, run, training);
@@ -213,30 +228,39 @@ export class FusedScan implements ScanKernel {
     // Each step's values are copied out (history, outputs, saved values) before the next step writes over them.
     const pool = new Slots();
     const cur: Rows[] = [];
+    const sorted = !run.lengths || nonIncreasing(run.lengths);
     for (let s = 0; s < T; s++) {
       const t = run.reverse ? T - 1 - s : s;
-      for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, t, B);
+      // The rows computed: with rows longest first, only those still running (the rest keep their states, output 0).
+      const R = runningRows(run.lengths, sorted, B, t);
+      for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, t, B, R);
       for (const n of readNodes) {
         const r = readOf.get(n.attrs.name!)!;
-        cur[n.id] = batchRows(stateAt(r.state, s - r.lag), this.shapeOf(n), B);
+        const size = this.sizes.get(r.state)!;
+        cur[n.id] = batchRows(stateAt(r.state, s - r.lag).subarray(0, R * size), this.shapeOf(n), R);
       }
-      runStages(training ? this.forwardStages : this.inferenceStages, cur, B, this.env, pool);
+      if (R > 0) runStages(training ? this.forwardStages : this.inferenceStages, cur, R, this.env, pool);
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       this.cell.states.forEach((st, k) => {
         const size = this.sizes.get(st.name)!;
         const out = history.get(st.name)!;
-        const u = spread(cur[step.outputs[this.cell.outputs.length + k]!.node]!, B);
         const prev = stateAt(st.name, s - 1);
-        if (!run.lengths) out.set(u.subarray(0, B * size), s * B * size);
+        if (R < B) out.set(prev.subarray(R * size, B * size), (s * B + R) * size);
+        if (R === 0) return;
+        const u = spread(cur[step.outputs[this.cell.outputs.length + k]!.node]!, R);
+        if (sorted) out.set(u.subarray(0, R * size), s * B * size);
         else for (let b = 0; b < B; b++) out.set(valid(b) ? u.subarray(b * size, (b + 1) * size) : prev.subarray(b * size, (b + 1) * size), (s * B + b) * size);
       });
-      ys.forEach((y, k) => {
+      if (R > 0) ys.forEach((y, k) => {
         const size = y.length / (T * B);
-        const val = spread(cur[step.outputs[k]!.node]!, B);
-        if (!run.lengths) y.set(val.subarray(0, B * size), t * B * size);
+        const val = spread(cur[step.outputs[k]!.node]!, R);
+        if (sorted) y.set(val.subarray(0, R * size), t * B * size);
         else for (let b = 0; b < B; b++) if (valid(b)) y.set(val.subarray(b * size, (b + 1) * size), (t * B + b) * size);
       });
-      for (const id of recurrentSaved) saved.get(id)!.data.set(cur[id]!.data, s * cur[id]!.data.length);
+      if (R > 0) for (const id of recurrentSaved) {
+        const size = sizeOf(cur[id]!.shape);
+        saved.get(id)!.data.set(cur[id]!.data.subarray(0, R * size), s * B * size);
+      }
     }
     const finals = new Map(this.cell.states.map((st) => [st.name, Float32Array.from(stateAt(st.name, T - 1))]));
     const tape: Tape = { run, history, init, saved, ...(training ? { statics } : {}) };
@@ -246,6 +270,12 @@ export class FusedScan implements ScanKernel {
 
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
+    if (tape.sorted) {
+      const { order, tape: inner } = tape.sorted;
+      const T = tape.run.T;
+      const g = this.backward(params, inner, dys.map((d) => d && permuteRows(d, order, T)), new Map([...dFinals].map(([k, d]) => [k, permuteRows(d, order, 1)])));
+      return { dxs: g.dxs.map((d) => d && unpermuteRows(d, order, T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
+    }
     if (!tape.split) return this.backwardRows(params, tape, dys, dFinals);
     const h = scanHelper();
     if (!h) throw new Error("internal: a split forward pass's gradient asked for after its helper thread was removed");
@@ -281,18 +311,21 @@ export class FusedScan implements ScanKernel {
     }));
     // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
     const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));
-    const leafValue = (from: LeafSource, s: number, t: number, valid: (b: number) => boolean): Float32Array => {
+    const sorted = !run.lengths || nonIncreasing(run.lengths);
+    /** A leaf's first R rows at step s (time t). */
+    const leafValue = (from: LeafSource, s: number, t: number, valid: (b: number) => boolean, R: number): Float32Array => {
+      const first = (a: Float32Array) => (R === B ? a : a.subarray(0, (a.length / B) * R));
       switch (from.kind) {
-        case "input": return blockOfArray(run.xs[from.k]!, t, B, T);
-        case "read": return s - from.lag < 0 ? tape.init.get(from.state)! : blockOfArray(tape.history.get(from.state)!, s - from.lag, B, T);
+        case "input": return first(blockOfArray(run.xs[from.k]!, t, B, T));
+        case "read": return first(s - from.lag < 0 ? tape.init.get(from.state)! : blockOfArray(tape.history.get(from.state)!, s - from.lag, B, T));
         case "saved": {
           const sv = tape.saved.get(from.id)!;
-          return blockOfArray(sv.data, sv.hoisted ? t : s, B, T);
+          return first(blockOfArray(sv.data, sv.hoisted ? t : s, B, T));
         }
       }
-      // A seed: the gradient of an output or of a new state, zero on padded steps.
+      // A seed: the gradient of an output or of a new state, zero on padded steps (rows longest first: none of the R).
       const given = from.kind === "seedState" ? dAt(from.state, s) : dys[from.k] ? blockOfArray(dys[from.k]!, t, B, T) : noGradient[from.k]!;
-      if (!run.lengths) return given;
+      if (!run.lengths || sorted) return first(given);
       const seed = Float32Array.from(given);
       const size = seed.length / B;
       for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
@@ -302,17 +335,21 @@ export class FusedScan implements ScanKernel {
     const cur: Rows[] = [...v];
     for (let s = T - 1; s >= 0; s--) {
       const t = run.reverse ? T - 1 - s : s;
+      const R = runningRows(run.lengths, sorted, B, t); // the rows that ran at this step (see forwardRows)
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
-      for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid), l.shape, B);
+      for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid, R), l.shape, R);
       for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, s * st.size), st.size);
-      runStages(this.backwardStages, cur, B, this.env, pool);
-      for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, B), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
-      for (const { node, state, lag } of this.readGrads) {
-        // The first gradient to reach a step's state is written, the rest added (most states have one read, at t-1).
-        const into = dAt(state, s - lag), slot = `${state}@${Math.max(s - lag, -1)}`; // every step before the first is the initial state
-        if (reached.has(slot)) addInto(into, spread(cur[node]!, B));
-        else into.set(spread(cur[node]!, B));
-        reached.add(slot);
+      if (R > 0) {
+        runStages(this.backwardStages, cur, R, this.env, pool);
+        for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, R), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
+        for (const { node, state, lag } of this.readGrads) {
+          // The first gradient to reach a step's state is written, the rest added (most states have one read, at
+          // t-1); rows past R are left as they are (zero, or what a later step's padding handed on).
+          const into = dAt(state, s - lag), slot = `${state}@${Math.max(s - lag, -1)}`; // every step before the first is the initial state
+          if (reached.has(slot)) addInto(into, spread(cur[node]!, R));
+          else into.set(spread(cur[node]!, R));
+          reached.add(slot);
+        }
       }
       // Padded steps hand the gradient of the state they kept to the step before.
       if (run.lengths) for (const st of this.cell.states) {
@@ -322,7 +359,9 @@ export class FusedScan implements ScanKernel {
       }
       for (const [id, st] of stacks) {
         const at = placeAt(st.place, s * st.size);
-        if (!inPlace(cur[id]!, at)) viewOf(at, st.size).set(spread(cur[id]!, B)); // a value no loop wrote (an input of the VJP)
+        const n = (st.size / B) * R;
+        if (R > 0 && !inPlace(cur[id]!, at)) viewOf(at, n).set(spread(cur[id]!, R)); // a value no loop wrote (an input of the VJP)
+        if (R < B) viewOf(at, st.size).fill(0, n); // rows that did not run add nothing to the sums over rows
       }
     }
     // Parameter gradients: summed over all T·B rows at once (outer products as one large product each).
@@ -343,49 +382,4 @@ export class FusedScan implements ScanKernel {
     for (const h of tape.history.values()) this.spare.give(h);
     for (const sv of tape.saved.values()) if (!sv.hoisted) this.spare.give(sv.data);
   }
-}
-
-/** Float32Arrays given back for reuse, by length (a few of each: a kernel's tapes are alive one or two at a time). */
-class SpareArrays {
-  private readonly byLength = new Map<number, Float32Array[]>();
-  /** An array of `n` floats: a spare one (its old values left unless `zero`) or a new one. */
-  take(n: number, zero = false): Float32Array {
-    const a = this.byLength.get(n)?.pop();
-    if (!a) return new Float32Array(n);
-    if (zero) a.fill(0);
-    return a;
-  }
-  give(a: Float32Array): void {
-    let list = this.byLength.get(a.length);
-    if (!list) this.byLength.set(a.length, (list = []));
-    if (list.length < 4 && !list.includes(a)) list.push(a);
-  }
-}
-
-/** A value's data as an array that outlives the kernel call (values in the kernel memory are copied out). */
-const keep = (v: Rows): Float32Array => (v instanceof HeapRows ? v.data.slice() : v.data);
-
-/** The place `offset` floats into a place. */
-const placeAt = (p: Place, offset: number): Place => (typeof p === "number" ? p + offset : p.subarray(offset));
-
-/** Whether a value is the one written at place `at` (its buffer, not a copy elsewhere). */
-const inPlace = (v: Rows, at: Place): boolean => (typeof at === "number" ? !v.shared && heapOffset(v) === at : v.data.buffer === at.buffer && v.data.byteOffset === at.byteOffset);
-
-/** Block t (rows t*B … t*B+B-1) of a [T*B*size] array, a view. */
-function blockOfArray(a: Float32Array, t: number, B: number, T: number): Float32Array {
-  const n = a.length / T;
-  return a.subarray(t * n, (t + 1) * n);
-}
-
-/** A value as B rows of data (a shared one repeated). */
-function spread(v: Rows, B: number): Float32Array {
-  if (!v.shared) return v.data;
-  const size = v.data.length;
-  const out = new Float32Array(B * size);
-  for (let b = 0; b < B; b++) out.set(v.data, b * size);
-  return out;
-}
-
-function addInto(into: Float32Array, d: Float32Array): void {
-  for (let i = 0; i < into.length; i++) into[i] += d[i]!;
 }

@@ -59,8 +59,9 @@ export class Slots {
 
   /** Node `id`'s buffer of `length` floats. */
   place(id: number, length: number): Place {
+    // A step of fewer rows (longest-first runs) uses the start of the buffer of a longer one.
     const known = this.places.get(id);
-    if (known && known.length === length) return known.place;
+    if (known && known.length >= length) return typeof known.place === "number" ? known.place : known.place.subarray(0, length);
     const mem = kernelMemory();
     const place = mem && mem.top + length <= HEAP_VALUES_LIMIT ? mem.alloc(length) : new Float32Array(length);
     this.places.set(id, { place, length });
@@ -88,12 +89,12 @@ export function heapOffset(v: Rows): number | undefined {
 export const reshaped = (v: Rows, shape: readonly number[]): Rows =>
   v instanceof HeapRows ? new HeapRows(v.at, v.length, shape, v.shared, v.rows) : { data: v.data, shape, shared: v.shared, rows: v.rows };
 
-/** Rows t·B … t·B+B−1 of a per-row value (a view, kept in the kernel memory when the value is). */
-export function blockOf(v: Rows, t: number, B: number): Rows {
+/** Rows t·B … t·B+R−1 of a per-row value in blocks of B rows (a view, kept in the kernel memory when the value is). */
+export function blockOf(v: Rows, t: number, B: number, R = B): Rows {
   if (v instanceof HeapRows) {
     const size = v.length / v.rows;
-    return new HeapRows(v.at + t * B * size, B * size, v.shape, false, B);
+    return new HeapRows(v.at + t * B * size, R * size, v.shape, false, R);
   }
   const size = v.data.length / v.rows;
-  return { data: v.data.subarray(t * B * size, (t + 1) * B * size), shape: v.shape, shared: false, rows: B };
+  return { data: v.data.subarray(t * B * size, (t * B + R) * size), shape: v.shape, shared: false, rows: R };
 }

@@ -29,6 +29,8 @@ export interface Tape {
   readonly statics?: Map<string, Rows>;
   /** Set when the batch was split between two threads (parallel.ts): this tape's values are those of the first rows. */
   readonly split?: SplitTape;
+  /** Set when the rows were put longest first for the run (length-order.ts): the tape of that run, and the order. */
+  readonly sorted?: { readonly order: Int32Array; readonly tape: Tape };
 }
 
 export interface ScanOutput {

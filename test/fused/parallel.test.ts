@@ -58,8 +58,10 @@ describe("a fused scan split over two threads", () => {
         setScanHelper(helper);
         expect(one.out.tape.split).toBeUndefined();
         const same = (a: Float32Array, b: Float32Array) => expect(closeness(a, b, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
-        one.out.ys.forEach((y, i) => { expect(two.out.ys[i]).toEqual(y); expect(two.inference.ys[i]).toEqual(y); });
-        for (const [n, f] of one.out.finals) expect(two.out.finals.get(n)).toEqual(f);
+        // Each step's product takes only the rows still running, so a row's sums may round differently in another split.
+        const close = (a: Float32Array, b: Float32Array) => expect(closeness(a, b, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
+        one.out.ys.forEach((y, i) => { close(two.out.ys[i]!, y); close(two.inference.ys[i]!, y); });
+        for (const [n, f] of one.out.finals) close(two.out.finals.get(n)!, f);
         one.g.dxs.forEach((d, i) => same(two.g.dxs[i]!, d!));
         for (const [n, d] of one.g.dInit) same(two.g.dInit.get(n)!, d);
         for (const [n, d] of one.g.dParams) same(two.g.dParams.get(n)!, d); // two partial sums: rounding may differ

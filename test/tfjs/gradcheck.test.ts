@@ -156,7 +156,7 @@ describe.each([["fused", true], ["op by op", false]] as const)("gradients (%s): 
         return [i.name, t];
       }));
       check(ir, inputs, Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, [6, 4]])), env);
-    });
+    }, 60_000); // g2p at its own sizes takes ~5 s of finite differences on this machine, more when it is busy
 
   it("generate with its output fed back, and h[t-2]", () => {
     check(`import { Dense } from "std"
