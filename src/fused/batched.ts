@@ -45,6 +45,7 @@ export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: numb
   else if (n.op === Op.MatMul && matmulRows(args[0]!, args[1]!, R, out)) { /* done */ }
   else if (n.op === Op.Slice) sliceRows(args[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, R, out);
   else if (n.op === Op.Concat) concatRows(args, R, out);
+  else if ((n.op === Op.Gather && args[0]!.shared) || n.op === Op.OneHot) idRows(n, args, env, R, out);
   else {
     // Everything else, a row at a time with the interpreter's kernel (the same definition).
     const size = sizeOf(shape);
@@ -205,4 +206,23 @@ function copyInKernel(src: Float32Array, from: number, srcStride: number, dst: F
 function copyFloats(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
   if (n >= 64) dst.set(src.subarray(from, from + n), to);
   else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+}
+
+/**
+ * Token ids a row at a time without the per-row tensors: gather (a shared table's row per id) and one_hot. An id the
+ * interpreter would refuse goes to its kernel, which raises its error.
+ */
+function idRows(n: Node, args: readonly Rows[], env: DimEnv, R: number, out: Float32Array): void {
+  const gather = n.op === Op.Gather;
+  const ids = gather ? args[1]! : args[0]!;
+  const table = args[0]!.data;
+  const size = out.length / R;
+  const depth = gather ? args[0]!.shape[0]! : size; // one_hot's row is its depth
+  if (!gather) out.fill(0);
+  for (let r = 0; r < R; r++) {
+    const i = ids.data[ids.shared ? 0 : r]!;
+    if (!(Number.isInteger(i) && i >= 0 && i < depth)) kernel(n, args.map((a) => rowOf(a, r)), env, "f32"); // throws
+    if (gather) out.set(table.subarray(i * size, (i + 1) * size), r * size);
+    else out[r * size + i] = 1;
+  }
 }
