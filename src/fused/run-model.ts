@@ -10,6 +10,7 @@ import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { batchRows, evalRows, sharedRows } from "./batched.js";
 import { FusedScan, fusedUnsupported, type Tape } from "./scan.js";
+import { pointwiseCell } from "./pointwise-cell.js";
 
 /** A layer's fused call in a training forward pass: what its backward pass needs. */
 export interface LayerCall { readonly kernel: FusedScan; readonly params: ReadonlyMap<string, Float32Array>; readonly tape: Tape }
@@ -26,9 +27,9 @@ export type BatchValue =
   | { readonly kind: "one"; readonly data: Float32Array; readonly shape: readonly number[] }
   | { readonly kind: "seq"; readonly data: Float32Array; readonly shape: readonly number[]; readonly T: number; readonly lengths: readonly number[] };
 
-/** Why a model cannot run batched here (the caller then runs it an example at a time), or undefined when it can. */
-export function batchedUnsupported(ir: ModelIR): string | undefined {
-  for (const n of ir.nodes) {
+/** Why a model (or these of its nodes) cannot run batched here (the caller then runs it an example at a time), or undefined when it can. */
+export function batchedUnsupported(ir: ModelIR, nodes: readonly Node[] = ir.nodes): string | undefined {
+  for (const n of nodes) {
     if (n.op === Op.Generate) return "it generates (each example feeds its own outputs back)";
     if (n.op === Op.Scan || n.op === Op.Map || n.op === Op.Apply) {
       const why = fusedUnsupported(ir.layers.find((l) => l.name === n.attrs.layer)!.ir);
@@ -112,6 +113,8 @@ export class BatchedModelRunner {
       },
       constant: (n) => ({ kind: "one", data: repeat(Float32Array.of(n.attrs.value!), B), shape: [] }),
       pointwise: (n, args) => {
+        // Training: the op as a one-op cell on the fused kernels, whose backward pass then gives its gradient.
+        if (calls) return this.pointwiseLayer(n, args, B, calls);
         // A model-level op: over all rows (time-major steps, or the batch), padding zeroed again after.
         const seq = args.find((a) => a.kind === "seq");
         const R = seq ? seq.T * B : B;
@@ -138,6 +141,23 @@ export class BatchedModelRunner {
         return { kind: "one", data, shape: s.shape };
       },
     };
+  }
+
+  /** Kernels of model-level ops (their one-op cells), by node. */
+  private readonly opKernels = new Map<NodeId, FusedScan>();
+
+  /** A model-level op for training: its one-op cell over every step (or once), its tape kept for the gradient. */
+  private pointwiseLayer(n: Node, args: readonly BatchValue[], B: number, calls: Map<NodeId, LayerCall>): BatchValue {
+    let k = this.opKernels.get(n.id);
+    if (!k) this.opKernels.set(n.id, (k = new FusedScan(pointwiseCell(this.ir, n), this.env)));
+    const xs = args.filter((_, j) => this.ir.nodes[n.args[j]!]!.op !== Op.Const);
+    const seq = xs.find((a) => a.kind === "seq");
+    const T = seq?.kind === "seq" ? seq.T : 1;
+    const lengths = seq?.kind === "seq" ? seq.lengths : undefined;
+    const out = k.forward(new Map(), { T, B, xs: xs.map((x) => x.data), ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}) }, true);
+    calls.set(n.id, { kernel: k, params: new Map(), tape: out.tape });
+    const shape = this.shape(n, "a value");
+    return lengths ? { kind: "seq", data: out.ys[0]!, shape, T, lengths } : { kind: "one", data: out.ys[0]!, shape };
   }
 
   /** A layer over the batch: a scan with its states, a map or apply as a scan of a stateless cell. */

@@ -3,7 +3,7 @@ import { RnncError } from "../diagnostics/errors.js";
 import { reachable } from "../ir/graph.js";
 import type { ModelIR, Node, NodeId } from "../ir/ir.js";
 import { backpropagate, type GradientBackend } from "../ir/model-driver.js";
-import { Op, opInfo } from "../ir/ops.js";
+import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { outputIsProbability, targetIds, targetValues, type Batch, type Evaluation, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
@@ -17,12 +17,8 @@ export function fusedTrainingUnsupported(ir: ModelIR, output: string): string | 
   const out = ir.outputs.find((o) => o.name === output);
   if (!out) return undefined; // the trainer reports the missing output itself
   const used = reachable(ir.nodes, [out.node]);
-  for (const n of used) {
-    if (n.op === Op.Generate) return "the trained output is generated";
-    const category = opInfo[n.op].category;
-    if (category !== "sequence" && category !== "leaf") return `a model-level \`${n.op}\` between layers has no fused gradient yet`;
-  }
-  return batchedUnsupported({ ...ir, nodes: used });
+  for (const n of used) if (n.op === Op.Generate) return "the trained output is generated";
+  return batchedUnsupported(ir, used);
 }
 
 export class FusedTrainer implements TrainEngine {
@@ -128,7 +124,7 @@ export class FusedTrainer implements TrainEngine {
     if (!calls) return;
     for (const [id, c] of calls) {
       const n = this.ir.nodes[id]!;
-      if (this.paths.has(id) || n.op === Op.Apply) continue;
+      if (this.paths.has(id) || n.op === Op.Apply || n.attrs.layer === undefined) continue;
       this.paths.set(id, { kind: n.op === Op.Map ? "map" : "scan", layer: n.attrs.layer!, fused: true,
         why: "the whole model on the fused kernels: forward, loss, backpropagation and the optimizer without tfjs", loopsInJs: () => c.kernel.loopsInJs() });
     }
@@ -167,7 +163,12 @@ export class FusedTrainer implements TrainEngine {
         for (let b = 0; b < B; b++) d.set(dy.subarray(b * size, (b + 1) * size), ((s.lengths[b]! - 1) * B + b) * size);
         return d;
       },
-      pointwise: (n) => { throw new Error(`internal: a model-level ${n.op} on the fused trainer`); },
+      // A model-level op ran as a one-op cell: its inputs' gradients, in the order of its arguments that are not constants.
+      pointwise: (n, dy) => {
+        const g = layerBackward(n, dy, new Map()).dxs;
+        let k = 0;
+        return n.args.map((a) => (this.ir.nodes[a]!.op === Op.Const ? undefined : g[k++]));
+      },
       add: (a, b) => addInto(a, b),
     };
   }

@@ -21,9 +21,9 @@ describe("backend choice", () => {
 
   it("train: the whole model on the fused kernels where they can take it, else tfjs-wasm with the reason", () => {
     expect(chooseTrainBackend("auto", () => undefined, {}).backend).toBe("fused");
-    const other = chooseTrainBackend("auto", () => "a model-level `add` between layers has no fused gradient yet", {});
+    const other = chooseTrainBackend("auto", () => "an op mixes a sequence with a single value", {});
     expect(other.backend).toBe("tfjs-wasm");
-    expect(other.why).toContain("model-level `add`");
+    expect(other.why).toContain("an op mixes a sequence with a single value");
     expect(chooseTrainBackend("auto", () => undefined, { fused: false }).backend).toBe("tfjs-wasm");
     expect(chooseTrainBackend("auto", () => undefined, { passes: false }).backend).toBe("tfjs-wasm");
     expect(chooseTrainBackend("tfjs-cpu", () => undefined, {}).backend).toBe("tfjs-cpu");
@@ -31,8 +31,8 @@ describe("backend choice", () => {
 
   it("rnnc train: --explain names the fused engine; a model it cannot take trains on tfjs, and --backend fused on it is a one-line error", () => {
     const dir = mkdtempSync(join(tmpdir(), "rnnc-train-choice-"));
-    writeFileSync(join(dir, "m.rnn"), `import { GRU, Dense } from "std"\nmodel M<H = 4> {\n  input x: [T, 2]\n  layer a = GRU<2, H>\n  layer b = GRU<2, H>\n  layer head = Dense<H, 1>\n  output y = map(head, scan(a, x) + scan(b, x))\n  output z = map(head, scan(a, x))\n}\n`);
-    writeFileSync(join(dir, "data.mjs"), `const ex = (k) => ({ inputs: { x: [[k % 2, 1], [0, 1], [1, 0]] }, target: [[0.5], [0.1], [k % 3]] });
+    writeFileSync(join(dir, "m.rnn"), `import { GRU, Dense } from "std"\nmodel M<C = 2, H = 4> {\n  input c: [C]\n  input x: [T, 2]\n  layer a = GRU<2, H>\n  layer b = GRU<2, H>\n  layer begin = Dense<C, H>\n  layer head = Dense<H, 1>\n  output y = map(head, scan(a, x) + begin(c))\n  output z = map(head, scan(a, x) + scan(b, x))\n}\n`);
+    writeFileSync(join(dir, "data.mjs"), `const ex = (k) => ({ inputs: { c: [k % 2, 1], x: [[k % 2, 1], [0, 1], [1, 0]] }, target: [[0.5], [0.1], [k % 3]] });
 export function load() { return { train: Array.from({ length: 8 }, (_, k) => ex(k)), test: [ex(1), ex(2)] }; }\n`);
     const base = ["train", join(dir, "m.rnn"), "--data", join(dir, "data.mjs"), "--loss", "mse", "--epochs", "1", "--batch-size", "4", "--explain"];
     const z = rnnc(...base, "--output", "z", "-o", join(dir, "z.json"));
@@ -40,10 +40,10 @@ export function load() { return { train: Array.from({ length: 8 }, (_, k) => ex(
     expect(z.stderr).toMatch(/^backend: fused \(auto: the whole model trains on the fused kernels/m);
     const y = rnnc(...base, "--output", "y", "-o", join(dir, "y.json"));
     expect(y.status, y.stderr).toBe(0);
-    expect(y.stderr).toMatch(/^backend: tfjs-wasm \(auto: the fused kernels cannot train this model whole \(a model-level `add`/m);
+    expect(y.stderr).toMatch(/^backend: tfjs-wasm \(auto: the fused kernels cannot train this model whole \(an op mixes a sequence with a single value/m);
     const asked = rnnc(...base, "--output", "y", "-o", join(dir, "y2.json"), "--backend", "fused");
     expect(asked.status).toBe(2);
-    expect(asked.stderr).toMatch(/--backend fused cannot train output 'y' of model M: a model-level `add` between layers has no fused gradient yet; --backend tfjs-wasm can/);
+    expect(asked.stderr).toMatch(/--backend fused cannot train output 'y' of model M: an op mixes a sequence with a single value; --backend tfjs-wasm can/);
     expect(asked.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
   });
 
