@@ -304,14 +304,20 @@ export class FusedScan implements ScanKernel {
     const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
     // Values the parameter gradients read, one block per step, kept in the kernel memory while there is room: the
     // backward loops write each step's block in place and the sums' products read them where they are.
+    // Rows longest first: each step's block holds only the rows that ran (every row of every step otherwise), so the
+    // sums over rows add no padding.
+    const sorted = !run.lengths || nonIncreasing(run.lengths);
+    const ran = Array.from({ length: T }, (_, s) => runningRows(run.lengths, sorted, B, run.reverse ? T - 1 - s : s));
+    const rowsBefore: number[] = []; // rows of the steps processed before step s (from the last step down)
+    let total = 0;
+    for (let s = T - 1; s >= 0; s--) { rowsBefore[s] = total; total += ran[s]!; }
     const kept = new Slots();
     const stacks = new Map(this.stackIds.map((id) => {
-      const size = B * sizeOf(this.shapeOf(vjp.nodes[id]!));
-      return [id, { size, place: kept.place(id, T * size) }] as const;
+      const size = sizeOf(this.shapeOf(vjp.nodes[id]!)); // floats per row
+      return [id, { size, place: kept.place(id, total * size) }] as const;
     }));
     // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
     const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));
-    const sorted = !run.lengths || nonIncreasing(run.lengths);
     /** A leaf's first R rows at step s (time t). */
     const leafValue = (from: LeafSource, s: number, t: number, valid: (b: number) => boolean, R: number): Float32Array => {
       const first = (a: Float32Array) => (R === B ? a : a.subarray(0, (a.length / B) * R));
@@ -335,10 +341,10 @@ export class FusedScan implements ScanKernel {
     const cur: Rows[] = [...v];
     for (let s = T - 1; s >= 0; s--) {
       const t = run.reverse ? T - 1 - s : s;
-      const R = runningRows(run.lengths, sorted, B, t); // the rows that ran at this step (see forwardRows)
+      const R = ran[s]!; // the rows that ran at this step (see forwardRows)
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid, R), l.shape, R);
-      for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, s * st.size), st.size);
+      for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, rowsBefore[s]! * st.size), R * st.size);
       if (R > 0) {
         runStages(this.backwardStages, cur, R, this.env, pool);
         for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, R), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
@@ -358,18 +364,16 @@ export class FusedScan implements ScanKernel {
         for (let b = 0; b < B; b++) if (!valid(b)) for (let i = b * size; i < (b + 1) * size; i++) before[i] += here[i]!;
       }
       for (const [id, st] of stacks) {
-        const at = placeAt(st.place, s * st.size);
-        const n = (st.size / B) * R;
-        if (R > 0 && !inPlace(cur[id]!, at)) viewOf(at, n).set(spread(cur[id]!, R)); // a value no loop wrote (an input of the VJP)
-        if (R < B) viewOf(at, st.size).fill(0, n); // rows that did not run add nothing to the sums over rows
+        const at = placeAt(st.place, rowsBefore[s]! * st.size);
+        if (R > 0 && !inPlace(cur[id]!, at)) viewOf(at, R * st.size).set(spread(cur[id]!, R)); // a value no loop wrote (an input of the VJP)
       }
     }
-    // Parameter gradients: summed over all T·B rows at once (outer products as one large product each).
+    // Parameter gradients: summed over every row that ran at once (outer products as one large product each).
     const rowsOf = (id: NodeId): Rows | undefined => {
       const st = stacks.get(id);
-      return st ? rowsAt(st.place, T * st.size, this.shapeOf(vjp.nodes[id]!), false, T * B) : v[id];
+      return st ? rowsAt(st.place, total * st.size, this.shapeOf(vjp.nodes[id]!), false, total) : v[id];
     };
-    const sums = sumOverRows(vjp.nodes, this.cell.params.map((p) => vjp.outputs.find((x) => x.name === gradName(p.name))!.node), rowsOf, this.env, T * B);
+    const sums = sumOverRows(vjp.nodes, this.cell.params.map((p) => vjp.outputs.find((x) => x.name === gradName(p.name))!.node), rowsOf, this.env, total);
     const dParams = new Map(this.cell.params.map((p, k) => [p.name, sums[k]!] as const));
     for (const d of dState.values()) this.spare.give(d);
     this.release(tape);
