@@ -129,8 +129,12 @@ export class FusedScan implements ScanKernel {
     this.backwardStages = planStages(perStepComputed, vjp.nodes, env, [...perStepRoots, ...this.stackIds]);
   }
 
+  /** Each node's shape in this kernel's dims, evaluated once. */
+  private readonly shapes = new Map<Node, number[]>();
   private shapeOf(n: Node): number[] {
-    return n.shape.map((d) => evalDim(d, this.env)!);
+    let s = this.shapes.get(n);
+    if (!s) this.shapes.set(n, (s = n.shape.map((d) => evalDim(d, this.env)!)));
+    return s;
   }
 
   /**
