@@ -23,25 +23,18 @@ export function runningRows(lengths: readonly number[] | undefined, sorted: bool
 }
 
 /** Each step's rows of a time-major [T·B·size] array in `order`: row i of a step is row order[i] of that step in `a`. */
-export function permuteRows(a: Float32Array, order: Int32Array, T: number): Float32Array {
-  const B = order.length, size = a.length / (T * B || 1);
-  const out = new Float32Array(a.length);
-  for (let t = 0; t < T; t++)
-    for (let i = 0; i < B; i++) {
-      const from = (t * B + order[i]!) * size;
-      out.set(a.subarray(from, from + size), (t * B + i) * size);
-    }
-  return out;
-}
+export const permuteRows = (a: Float32Array, order: Int32Array, T: number): Float32Array => moveRows(a, order, T, true);
 
 /** The inverse of permuteRows: row order[i] of each step is row i of that step in `a`. */
-export function unpermuteRows(a: Float32Array, order: Int32Array, T: number): Float32Array {
+export const unpermuteRows = (a: Float32Array, order: Int32Array, T: number): Float32Array => moveRows(a, order, T, false);
+
+function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean): Float32Array {
   const B = order.length, size = a.length / (T * B || 1);
   const out = new Float32Array(a.length);
   for (let t = 0; t < T; t++)
     for (let i = 0; i < B; i++) {
-      const from = (t * B + i) * size;
-      out.set(a.subarray(from, from + size), (t * B + order[i]!) * size);
+      const [from, to] = gather ? [t * B + order[i]!, t * B + i] : [t * B + i, t * B + order[i]!];
+      out.set(a.subarray(from * size, (from + 1) * size), to * size);
     }
   return out;
 }

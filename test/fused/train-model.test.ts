@@ -22,6 +22,13 @@ function sequence(rng: () => number, B: number, T: number, width: number | "ids"
   return { t, lengths };
 }
 
+/** 4 sequences of up to 5 steps of `width` values, each step's target two values. */
+function forecast(seed: number, width: number): Batch {
+  const rng = mulberry32(seed);
+  const s = sequence(rng, 4, 5, width);
+  return { inputs: { x: s.t }, lengths: { x: s.lengths }, targets: s.lengths.map((l) => Array.from({ length: l }, () => [rng(), rng() - 0.5])) };
+}
+
 const cases: Case[] = [
   {
     name: "a classifier on logits: embedding map, GRU, last, dense",
@@ -54,11 +61,7 @@ const cases: Case[] = [
       model M<H = 6> { input x: [T, 3]  layer rnn = LSTM<3, H>  layer head = Dense<H, 2>  output y = map(head, scan(rnn, x, reverse = true)) }`),
     env: new Map([["H", 6]]),
     settings: { output: "y", loss: "mse" },
-    batch: (seed) => {
-      const rng = mulberry32(seed);
-      const s = sequence(rng, 4, 5, 3);
-      return { inputs: { x: s.t }, lengths: { x: s.lengths }, targets: s.lengths.map((l) => Array.from({ length: l }, () => [rng(), rng() - 0.5])) };
-    },
+    batch: (seed) => forecast(seed, 3),
   },
   {
     name: "an encoder–decoder: the decoder (a cell of layers) started from the encoder's final states",
@@ -97,11 +100,7 @@ const cases: Case[] = [
         output y = map(head, 0.5 * (scan(b, both, init = states(h = final(s).c * 0.5, c = -final(s).h)) + s) - s * s) }`),
     env: new Map([["H", 3]]),
     settings: { output: "y", loss: "mse" },
-    batch: (seed) => {
-      const rng = mulberry32(seed);
-      const s = sequence(rng, 4, 5, 2);
-      return { inputs: { x: s.t }, lengths: { x: s.lengths }, targets: s.lengths.map((l) => Array.from({ length: l }, () => [rng(), rng() - 0.5])) };
-    },
+    batch: (seed) => forecast(seed, 2),
   },
 ];
 
