@@ -49,11 +49,12 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
     return f;
   };
   /** The kernel's forward pass on the op's inputs: its output (the first output's steps, then each final state) and tape. */
-  const forward = (ts: readonly tf.Tensor[], training: boolean) => {
+  const forward = (ts: readonly tf.Tensor[], training: boolean, join = true) => {
     const params = new Map(paramNames.map((n, k) => [n, data(ts[seqs.length + initNames.length + k]!)]));
     const init = new Map(initNames.map((n, k) => [n, data(ts[seqs.length + k]!)]));
     const run = { T, B, xs: seqs.map((_, k) => data(ts[k]!)), init, reverse: call.reverse, ...(call.lengths ? { lengths: call.lengths } : {}) };
     const out = kernel.forward(params, run, training);
+    if (!join) return { out, params, packed: new Float32Array(0) };
     const packed = new Float32Array(out.ys[0]!.length + stateShapes.reduce((a, s) => a + B * size(s), 0));
     packed.set(out.ys[0]!, 0);
     let at = out.ys[0]!.length;
@@ -87,7 +88,15 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
       },
     };
   });
-  const packed = call.training ? f(...inputs) : tf.tensor1d(forward(inputs, false).packed);
+  if (!call.training) {
+    // A forward pass alone: the output and each final state as tensors of their own (no joined copy to cut apart).
+    const { out } = forward(inputs, false, false);
+    return {
+      ys: tf.tensor(out.ys[0]!, [T * B, ...yShape]),
+      finals: new Map(cell.states.map((s, k) => [s.name, tf.tensor(out.finals.get(s.name)!, [B, ...stateShapes[k]!])])),
+    };
+  }
+  const packed = f(...inputs);
   const yLen = T * B * size(yShape);
   const ys = tf.reshape(tf.slice(packed, [0], [yLen]), [T * B, ...yShape]);
   const finals = new Map<string, tf.Tensor>();
