@@ -17,6 +17,7 @@ import { beginFixedScope } from "./gemm.js";
 import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
 import { blockOf, LazyTranspose, rowsAt, Slots, viewOf } from "./slots.js";
 import { longestFirst, nonIncreasing, permuteRows, runningRows, unpermuteRows } from "./length-order.js";
+import { StateHistory } from "./state-history.js";
 import { addInto, blockOfArray, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
@@ -217,19 +218,17 @@ export class FusedScan implements ScanKernel {
       const given = run.init?.get(s.name);
       return [s.name, given ?? new Float32Array(B * size).fill(this.cell.nodes[s.init]!.attrs.value!)] as const;
     }));
-    const history = new Map(this.cell.states.map((s) => [s.name, this.spare.take(T * B * this.sizes.get(s.name)!)]));
     const recurrentSaved = new Set(training ? this.recurrentSaved : []);
     const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
     if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true });
     const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
-    const stateAt = (name: string, s: number): Float32Array => {
-      const size = this.sizes.get(name)!;
-      return s < 0 ? init.get(name)! : history.get(name)!.subarray(s * B * size, (s + 1) * B * size);
-    };
+    // The states' values at every step live in the kernel memory for the call: read and written there in place.
+    const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init);
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
     const readOf = new Map(this.g.reads.map((r) => [readName(r.state, r.lag), r]));
+    const newState = this.cell.states.map((_, k) => step.outputs[this.cell.outputs.length + k]!.node);
 
-    // Each step's values are copied out (history, outputs, saved values) before the next step writes over them.
+    // Each step's outputs and saved values are copied out before the next step writes over them.
     const pool = new Slots();
     const cur: Rows[] = [];
     const sorted = !run.lengths || nonIncreasing(run.lengths);
@@ -240,21 +239,13 @@ export class FusedScan implements ScanKernel {
       for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, t, B, R);
       for (const n of readNodes) {
         const r = readOf.get(n.attrs.name!)!;
-        const size = this.sizes.get(r.state)!;
-        cur[n.id] = batchRows(stateAt(r.state, s - r.lag).subarray(0, R * size), this.shapeOf(n), R);
+        cur[n.id] = history.read(r.state, s - r.lag, R, this.shapeOf(n));
       }
+      // Each new state is written straight into its step's block (a node that is two states' is copied to the second).
+      this.cell.states.forEach((st, k) => { if (newState.indexOf(newState[k]!) === k) pool.bind(newState[k]!, history.place(st.name, s), R * this.sizes.get(st.name)!); });
       if (R > 0) runStages(training ? this.forwardStages : this.inferenceStages, cur, R, this.env, pool);
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
-      this.cell.states.forEach((st, k) => {
-        const size = this.sizes.get(st.name)!;
-        const out = history.get(st.name)!;
-        const prev = stateAt(st.name, s - 1);
-        if (R < B) out.set(prev.subarray(R * size, B * size), (s * B + R) * size);
-        if (R === 0) return;
-        const u = spread(cur[step.outputs[this.cell.outputs.length + k]!.node]!, R);
-        if (sorted) out.set(u.subarray(0, R * size), s * B * size);
-        else for (let b = 0; b < B; b++) out.set(valid(b) ? u.subarray(b * size, (b + 1) * size) : prev.subarray(b * size, (b + 1) * size), (s * B + b) * size);
-      });
+      this.cell.states.forEach((st, k) => history.write(st.name, s, R, R > 0 ? cur[newState[k]!] : undefined, sorted ? undefined : (b) => !valid(b)));
       if (R > 0) ys.forEach((y, k) => {
         const size = y.length / (T * B);
         const val = spread(cur[step.outputs[k]!.node]!, R);
@@ -266,8 +257,8 @@ export class FusedScan implements ScanKernel {
         saved.get(id)!.data.set(cur[id]!.data.subarray(0, R * size), s * B * size);
       }
     }
-    const finals = new Map(this.cell.states.map((st) => [st.name, Float32Array.from(stateAt(st.name, T - 1))]));
-    const tape: Tape = { run, history, init, saved, ...(training ? { statics } : {}) };
+    const finals = new Map(this.cell.states.map((st) => [st.name, T > 0 ? history.copyOf(st.name, T - 1) : Float32Array.from(init.get(st.name)!)]));
+    const tape: Tape = { run, history: training ? history.arrays(this.spare) : new Map(), init, saved, ...(training ? { statics } : {}) };
     if (!training) this.release(tape); // no backward pass will read it
     return { ys, finals, tape };
   }
