@@ -185,6 +185,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 /** The engine that trains: the fused kernels alone, or TensorFlow.js on the chosen backend (loaded only then). */
 async function trainerFor(backend: TrainBackendName, ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, settings: TrainSettings, a: TrainFlags): Promise<TrainEngine> {
   if (backend === "fused") {
+    const tfjsOnly = [a.fused === false && "--no-fused", a.passes === false && "--no-passes", a.disablePass?.length && "--disable-pass"].filter(Boolean);
+    if (tfjsOnly.length) throw new UsageError(`${tfjsOnly.join(" and ")} shape${tfjsOnly.length === 1 ? "s" : ""} TensorFlow.js' lowering, which --backend fused does not use; give --backend tfjs-wasm (or auto) with ${tfjsOnly.length === 1 ? "it" : "them"}`);
     const why = fusedTrainingUnsupported(ir, a.output);
     if (why) throw new UsageError(`--backend fused cannot train output '${a.output}' of model ${ir.name}: ${why}; --backend tfjs-wasm can`);
     return new FusedTrainer(ir, env, params, settings);

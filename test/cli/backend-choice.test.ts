@@ -45,6 +45,10 @@ export function load() { return { train: Array.from({ length: 8 }, (_, k) => ex(
     expect(asked.status).toBe(2);
     expect(asked.stderr).toMatch(/--backend fused cannot train output 'y' of model M: an op mixes a sequence with a single value; --backend tfjs-wasm can/);
     expect(asked.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    // Flags of TensorFlow.js' lowering with the fused engine asked for: refused, not ignored.
+    const both = rnnc(...base, "--output", "z", "-o", join(dir, "z2.json"), "--backend", "fused", "--no-passes");
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--no-passes shapes TensorFlow.js' lowering, which --backend fused does not use; give --backend tfjs-wasm \(or auto\) with it/);
   });
 
   it("run: models on the fused kernels, cells, float64 and what the kernels cannot take on the interpreter", () => {
