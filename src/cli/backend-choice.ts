@@ -47,6 +47,19 @@ export function chooseTrainBackend(asked: TrainBackendName | "auto", fusedCannot
   return { backend: "fused", why: "auto: the whole model trains on the fused kernels (forward, loss, backpropagation and the optimizer in WebAssembly SIMD and JS, without tfjs)" };
 }
 
+/** eval: an output on the fused kernels where they can compute it (everything it reads batched), else TensorFlow.js. */
+export function chooseEvalBackend(asked: TrainBackendName | "auto", fusedCannot: () => string | undefined): Choice<TrainBackendName> {
+  if (asked === "fused") return { backend: "fused", why: "asked for with --backend" };
+  if (asked !== "auto") return chooseTfBackend(asked);
+  if (!hasWasmSimd()) return chooseTfBackend("auto");
+  const why = fusedCannot();
+  if (why) {
+    const c = chooseTfBackend("auto");
+    return { backend: c.backend, why: `auto: the fused kernels cannot compute this output (${why}); ${c.why}` };
+  }
+  return { backend: "fused", why: "auto: the fused kernels compute the output for the whole batch at once in WebAssembly SIMD" };
+}
+
 /** run: a model on the fused kernels over the whole batch where they can take it, else the reference interpreter. */
 export function chooseRunBackend(asked: RunBackendName | "auto", target: { kind: "model"; fusedCannot: () => string | undefined } | { kind: "cell" }, precision: "f32" | "f64"): Choice<RunBackendName> {
   if (asked !== "auto") return { backend: asked, why: "asked for with --backend" };

@@ -1,6 +1,8 @@
 // `rnnc eval`: a trained model's metrics on a split of its data module: classification (accuracy, top-k, cross-entropy),
 // values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact), with baselines beside them.
-import { chooseTfBackend, productsExplained } from "./backend-choice.js";
+import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
+import { BatchedModelRunner, batchedUnsupported } from "../fused/run-model.js";
+import { reachable } from "../ir/graph.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { Op } from "../ir/ops.js";
 import type { ModelIR } from "../ir/ir.js";
@@ -14,7 +16,7 @@ import { batchOf, loadData, type Example } from "./data.js";
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
   output: string; split: "test" | "train"; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
-  backend: "tfjs-cpu" | "tfjs-wasm" | "auto"; json?: boolean; explain?: boolean;
+  backend: TrainBackendName | "auto"; json?: boolean; explain?: boolean;
 }
 
 /** What an output is compared with its targets as. */
@@ -96,6 +98,14 @@ export interface ScoreOptions {
   readonly train?: readonly Example[];
   readonly baseline?: (e: Example) => unknown;
   readonly progress?: (batchesDone: number) => void;
+  /** What computes the output: the fused kernels, or TensorFlow.js on the backend already in use (the default). */
+  readonly engine?: "fused" | "tfjs";
+}
+
+/** Why the fused kernels cannot compute this output of the model, or undefined when they can. */
+export function fusedCannotScore(ir: ModelIR, output: string): string | undefined {
+  const node = ir.outputs.find((o) => o.name === output)!.node;
+  return batchedUnsupported(ir, reachable(ir.nodes, [node]));
 }
 
 /** Metrics of one output over examples (the model on tfjs, in batches), and those of the baselines. */
@@ -107,13 +117,15 @@ export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string
   const reference = (t: unknown) => flat(t).filter((x) => x !== end);
   /** Elements of the output per example, or per step of a sequence. */
   const inner = concreteShape(node.shape, env, `output ${output}`).reduce((x, y) => x * y, 1);
-  const { runModelTf } = await import("../tfjs/run.js");
   const { outputIsProbability } = await import("../runtime/training.js");
+  const fused = o.engine === "fused" ? new BatchedModelRunner(ir, env, params) : undefined;
+  const tfjs = fused ? undefined : (await import("../tfjs/run.js")).runModelTf;
   const model: Item[] = [], baseline: Item[] = [];
   for (let k = 0; k < examples.length; k += o.batchSize) {
     const chunk = examples.slice(k, k + o.batchSize);
     const batch = batchOf(ir, chunk);
-    const out = runModelTf(ir, env, params, { inputs: batch.inputs, lengths: batch.lengths })[output]!;
+    const input = { inputs: batch.inputs, ...(batch.lengths ? { lengths: batch.lengths } : {}) };
+    const out = (fused ? fused.run(input, [output]) : tfjs!(ir, env, params, input))[output]!;
     const t = out.tensor!;
     const per = t.data.length / chunk.length;
     chunk.forEach((e, b) => {
@@ -151,12 +163,14 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   const examples = a.limit !== undefined ? data[a.split].slice(0, a.limit) : data[a.split];
   const task = taskOf(ir, a.output, examples.map((e) => e.target));
   const names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
-  const { useBackend } = await import("../tfjs/backend.js");
-  const choice = chooseTfBackend(a.backend);
+  const choice = chooseEvalBackend(a.backend, () => fusedCannotScore(ir, a.output));
   if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
-  await useBackend(choice.backend);
+  if (choice.backend === "fused") {
+    const why = fusedCannotScore(ir, a.output);
+    if (why) throw new UsageError(`--backend fused cannot compute output '${a.output}' of model ${ir.name}: ${why}; --backend tfjs-wasm can`);
+  } else await (await import("../tfjs/backend.js")).useBackend(choice.backend);
   const bar = new Progress(`eval ${a.split}`, Math.ceil(examples.length / a.batchSize));
-  const { results, baselines } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done) });
+  const { results, baselines } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done), engine: choice.backend === "fused" ? "fused" : "tfjs" });
   bar.finish(`eval ${a.split}: ${examples.length} examples`);
   const report = { model: ir.name, output: a.output, split: a.split, examples: examples.length, task, metrics: results, baselines };
   if (a.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

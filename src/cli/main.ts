@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       .option("metrics", { type: "string", describe: "comma-separated: accuracy, topK (e.g. top5), crossentropy for class scores; rmse, mae, mse for values; error-rate, exact for generated sequences (default: all of the output's kind)" })
       .option("limit", { type: "number", describe: "score the split's first N examples only" })
       .option("batch-size", { type: "number", default: 64, describe: "examples per forward pass" })
-      .option("backend", { choices: ["auto", "tfjs-cpu", "tfjs-wasm"] as const, default: "auto" as const, describe: "TensorFlow.js on its cpu or wasm backend; auto: wasm where WebAssembly SIMD is (2–3× faster on the examples)" })
+      .option("backend", { choices: ["auto", "fused", "tfjs-cpu", "tfjs-wasm"] as const, default: "auto" as const, describe: "fused: rnnc's fused kernels over the whole batch; or TensorFlow.js on its cpu or wasm backend; auto: fused where the kernels can compute the output, else tfjs-wasm where WebAssembly SIMD is" })
       .option("explain", { type: "boolean", default: false, describe: "say which backend runs and why" })
       .option("json", { type: "boolean", default: false, describe: "print the results as JSON data" })
       .example("$0 init examples/name-gender/name-gender.rnn -o untrained.json && $0 eval examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --weights untrained.json --output probs --limit 200", "an untrained model's accuracy and cross-entropy on 200 held-out names, against the majority class"),

@@ -12,7 +12,7 @@ import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 import { batchOf, loadData } from "./data.js";
 import type { ScanPath } from "../runtime/training.js";
-import { chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
+import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
@@ -62,7 +62,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 
   const { train, test } = await loadData(a);
   // --metrics [OUTPUT:]METRIC,…: scored on the held-out split after every epoch (rnnc eval's definitions).
-  const { checkedMetrics, score, taskOf } = await import("./eval.js");
+  const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./eval.js");
   const extra = (a.metrics ?? "").split(",").map((m) => m.trim()).filter(Boolean).map((m) => {
     const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [a.output, m];
     if (!ir.outputs.some((o) => o.name === output)) throw new UsageError(`--metrics ${m}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
@@ -148,7 +148,10 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
         const params = trainer.params();
         for (const output of new Set(extra.map((x) => x.output))) {
           const mine = extra.filter((x) => x.output === output);
-          const r = await score(ir, env, params, test, output, mine.map((x) => x.metric), { batchSize: a.batchSize });
+          // As rnnc eval computes it: on the fused kernels where they can, else on TensorFlow.js (set up if this run has not).
+          const engine = choice.backend !== "fused" || fusedCannotScore(ir, output) ? "tfjs" : "fused";
+          if (engine === "tfjs" && choice.backend === "fused") await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
+          const r = await score(ir, env, params, test, output, mine.map((x) => x.metric), { batchSize: a.batchSize, engine });
           for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
         }
       }

@@ -74,12 +74,13 @@ export class BatchedModelRunner {
     return { values, batch: B, calls };
   }
 
-  /** The same outputs as the interpreter's ModelRunner (float32), for the whole batch at once. */
-  run(input: ModelRunInput): Record<string, ModelOutput> {
+  /** The same outputs as the interpreter's ModelRunner (float32), for the whole batch at once (`outputs`: only these, and what they read). */
+  run(input: ModelRunInput, outputs?: readonly string[]): Record<string, ModelOutput> {
     const { ir } = this;
-    const { values: v, batch: B } = this.drive(input);
+    const wanted = ir.outputs.filter((o) => !outputs || outputs.includes(o.name));
+    const { values: v, batch: B } = this.drive(input, outputs ? { only: wanted.map((o) => o.node) } : {});
     const out: Record<string, ModelOutput> = {};
-    for (const o of ir.outputs) {
+    for (const o of wanted) {
       const d = v[o.node]!;
       let res: ModelOutput;
       if (d.kind === "states") res = { states: Object.fromEntries([...d.states].map(([k, s]) => [k, { shape: [B, ...s.shape], data: s.data }])) };

@@ -71,6 +71,12 @@ export function load() { return { train: Array.from({ length: 40 }, (_, k) => ex
     expect(got.metrics.crossentropy).toBeCloseTo(ce / 23, 4);
     // Training targets: 0 is the most frequent class; it is right on the held-out examples whose target is 0.
     expect(got.baselines["majority class (0)"].accuracy).toBeCloseTo(test.filter((e) => e.y === 0).length / 23, 12);
+    // The default (auto) computed it on the fused kernels and says so; TensorFlow.js gives the same numbers.
+    const explained = cli("eval", spec, "--data", join(dir, "cls.mjs"), "--weights", w, "--output", "p", "--json", "--batch-size", "5", "--explain");
+    expect(explained.stderr).toMatch(/^backend: fused \(auto: the fused kernels compute the output/m);
+    const onTfjs = JSON.parse(cli("eval", spec, "--data", join(dir, "cls.mjs"), "--weights", w, "--output", "p", "--json", "--batch-size", "5", "--backend", "tfjs-wasm").stdout);
+    expect(onTfjs.metrics.accuracy).toBe(got.metrics.accuracy);
+    expect(onTfjs.metrics.crossentropy).toBeCloseTo(got.metrics.crossentropy, 5);
   });
 
   it("a forecaster: RMSE at every valid step, and the data module's baseline scored beside it", () => {
@@ -87,8 +93,13 @@ export function load() { return { train: Array.from({ length: 40 }, (_, k) => ex
   });
 
   it("generated sequences: the edit-distance error rate of greedy decoding, the end token left out", () => {
-    const r = cli("eval", "examples/g2p/g2p.rnn", "--data", "examples/g2p/data.mjs", "--weights", initWeights("examples/g2p/g2p.rnn", "g2p"), "--output", "phones", "--limit", "6", "--json");
+    const r = cli("eval", "examples/g2p/g2p.rnn", "--data", "examples/g2p/data.mjs", "--weights", initWeights("examples/g2p/g2p.rnn", "g2p"), "--output", "phones", "--limit", "6", "--json", "--explain");
     expect(r.status, r.stderr).toBe(0);
+    // Generation feeds each example's own outputs back: not a batch the fused kernels take, so TensorFlow.js computes it.
+    expect(r.stderr).toMatch(/^backend: tfjs-wasm \(auto: the fused kernels cannot compute this output \(it generates/m);
+    const asked = cli("eval", "examples/g2p/g2p.rnn", "--data", "examples/g2p/data.mjs", "--weights", initWeights("examples/g2p/g2p.rnn", "g2p"), "--output", "phones", "--limit", "6", "--backend", "fused");
+    expect(asked.status).toBe(2);
+    expect(asked.stderr).toMatch(/--backend fused cannot compute output 'phones' of model G2P: it generates/);
     const got = JSON.parse(r.stdout);
     expect(got.task).toBe("tokens");
     expect(got.examples).toBe(6);
