@@ -21,6 +21,9 @@ export class KernelMemory {
   private view = new Float32Array(0);
   /** Floats in use, from 0. */
   top = 0;
+  /** Floats below the stack held by regions that outlive a call (pin): `release` never goes below it. */
+  private base = 0;
+  private readonly pinned: { readonly at: number; readonly end: number; free: boolean }[] = [];
 
   /** Throws where there is no WebAssembly. */
   constructor() {
@@ -44,9 +47,32 @@ export class KernelMemory {
     return at;
   }
 
-  /** Gives back everything allocated since `mark` (a value of `top`). */
+  /** Gives back everything allocated since `mark` (a value of `top`), down to the pinned regions at most. */
   release(mark: number): void {
-    this.top = mark;
+    this.top = Math.max(mark, this.base);
+  }
+
+  /**
+   * `floats` floats kept past the calls that follow, until `unpin` (a tape read by a later backward pass); undefined
+   * when the stack holds anything (pin before the call allocates) or the region would end past `limit`.
+   */
+  pin(floats: number, limit: number): number | undefined {
+    if (this.top !== this.base) return undefined;
+    const at = Math.ceil(this.base / 4) * 4;
+    if (at + floats > limit) return undefined;
+    this.base = this.top = at + floats;
+    this.floats(this.top);
+    this.pinned.push({ at, end: this.base, free: false });
+    return at;
+  }
+
+  /** Gives a pinned region back; the stack's floor comes down past every free region at the top. */
+  unpin(at: number): void {
+    const p = this.pinned.find((x) => x.at === at && !x.free);
+    if (!p) return;
+    p.free = true;
+    while (this.pinned.length && this.pinned[this.pinned.length - 1]!.free) this.pinned.pop();
+    this.base = this.pinned.length ? this.pinned[this.pinned.length - 1]!.end : 0;
   }
 
   /** The memory as floats (valid until the next allocation that grows it). */

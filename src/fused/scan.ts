@@ -15,9 +15,10 @@ export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
-import { blockOf, LazyTranspose, rowsAt, Slots, viewOf } from "./slots.js";
+import { blockOf, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 import { longestFirst, nonIncreasing, permuteRows, runningRows, unpermuteRows } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
+import { pinTape, rowsIn, unpinTape } from "./tape-arena.js";
 import { addInto, blockOfArray, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
@@ -64,6 +65,8 @@ export class FusedScan implements ScanKernel {
   private readonly spare = new SpareArrays();
   /** The values computed from params alone in the last call, and which params they came from. */
   private lastStatics: { params: WeightsSeen; values: Map<string, Rows> } | undefined;
+  /** Each pinned tape's token for giving its region back when it is collected unread (tape-arena.ts). */
+  private readonly pinOwners = new WeakMap<Tape, object>();
   /** Tapes whose buffers went back to the spares. */
   private readonly released = new WeakSet<Tape>();
 
@@ -203,6 +206,10 @@ export class FusedScan implements ScanKernel {
     beginFixedScope();
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
+    // A training pass's tape (the states' history and the per-step saved values), pinned before anything else is taken.
+    const owner = {};
+    const pinned = training ? pinTape(owner, this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })),
+      this.recurrentSaved.map((id) => ({ id, size: sizeOf(this.shapeOf(step.nodes[id]!)) })), T, B) : undefined;
     const v: Rows[] = [];
     // Values computed from params alone: kept from the last call while the params are the same (see weight-versions.ts).
     if (!sameWeights(this.lastStatics?.params, params)) this.lastStatics = { params: seen(params), values: new Map() };
@@ -219,11 +226,11 @@ export class FusedScan implements ScanKernel {
       return [s.name, given ?? new Float32Array(B * size).fill(this.cell.nodes[s.init]!.attrs.value!)] as const;
     }));
     const recurrentSaved = new Set(training ? this.recurrentSaved : []);
-    const saved = new Map<NodeId, { data: Float32Array; hoisted: boolean }>();
-    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true });
+    const saved = new Map<NodeId, { data: Place; hoisted: boolean }>();
+    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: pinned?.saved.get(id) ?? this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true });
     const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
     // The states' values at every step live in the kernel memory for the call: read and written there in place.
-    const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init);
+    const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init, pinned?.history);
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
     const readOf = new Map(this.g.reads.map((r) => [readName(r.state, r.lag), r]));
     const newState = this.cell.states.map((_, k) => step.outputs[this.cell.outputs.length + k]!.node);
@@ -243,6 +250,8 @@ export class FusedScan implements ScanKernel {
       }
       // Each new state is written straight into its step's block (a node that is two states' is copied to the second).
       this.cell.states.forEach((st, k) => { if (newState.indexOf(newState[k]!) === k) pool.bind(newState[k]!, history.place(st.name, s), R * this.sizes.get(st.name)!); });
+      // So is each saved value of a pinned tape (unless it is a state's, bound above).
+      for (const id of recurrentSaved) { const at = saved.get(id)!.data; if (typeof at === "number" && !newState.includes(id)) pool.bind(id, at + s * B * sizeOf(this.shapeOf(step.nodes[id]!)), R * sizeOf(this.shapeOf(step.nodes[id]!))); }
       if (R > 0) runStages(training ? this.forwardStages : this.inferenceStages, cur, R, this.env, pool);
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
       this.cell.states.forEach((st, k) => history.write(st.name, s, R, R > 0 ? cur[newState[k]!] : undefined, sorted ? undefined : (b) => !valid(b)));
@@ -253,12 +262,13 @@ export class FusedScan implements ScanKernel {
         else for (let b = 0; b < B; b++) if (valid(b)) y.set(val.subarray(b * size, (b + 1) * size), (t * B + b) * size);
       });
       if (R > 0) for (const id of recurrentSaved) {
-        const size = sizeOf(cur[id]!.shape);
-        saved.get(id)!.data.set(cur[id]!.data.subarray(0, R * size), s * B * size);
+        const size = sizeOf(cur[id]!.shape), at = placeAt(saved.get(id)!.data, s * B * size);
+        if (!inPlace(cur[id]!, at)) viewOf(at, R * size).set(spread(cur[id]!, R).subarray(0, R * size));
       }
     }
     const finals = new Map(this.cell.states.map((st) => [st.name, T > 0 ? history.copyOf(st.name, T - 1) : Float32Array.from(init.get(st.name)!)]));
-    const tape: Tape = { run, history: training ? history.arrays(this.spare) : new Map(), init, saved, ...(training ? { statics } : {}) };
+    const tape: Tape = { run, history: !training ? new Map() : pinned ? history.places() : history.arrays(this.spare), init, saved, ...(training ? { statics } : {}), ...(pinned ? { pinned: pinned.at } : {}) };
+    if (pinned) this.pinOwners.set(tape, owner);
     if (!training) this.release(tape); // no backward pass will read it
     return { ys, finals, tape };
   }
@@ -313,24 +323,24 @@ export class FusedScan implements ScanKernel {
     }));
     // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
     const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));
-    /** A leaf's first R rows at step s (time t). */
-    const leafValue = (from: LeafSource, s: number, t: number, valid: (b: number) => boolean, R: number): Float32Array => {
-      const first = (a: Float32Array) => (R === B ? a : a.subarray(0, (a.length / B) * R));
+    /** A leaf's first R rows at step s (time t), read where the tape keeps it. */
+    const leafValue = (from: LeafSource, shape: readonly number[], s: number, t: number, valid: (b: number) => boolean, R: number): Rows => {
+      const first = (a: Float32Array) => batchRows(R === B ? a : a.subarray(0, (a.length / B) * R), shape, R);
+      const size = sizeOf(shape);
       switch (from.kind) {
         case "input": return first(blockOfArray(run.xs[from.k]!, t, B, T));
-        case "read": return first(s - from.lag < 0 ? tape.init.get(from.state)! : blockOfArray(tape.history.get(from.state)!, s - from.lag, B, T));
+        case "read": return s - from.lag < 0 ? first(tape.init.get(from.state)!) : rowsIn(tape.history.get(from.state)!, (s - from.lag) * B, R, size, shape);
         case "saved": {
           const sv = tape.saved.get(from.id)!;
-          return first(blockOfArray(sv.data, sv.hoisted ? t : s, B, T));
+          return rowsIn(sv.data, (sv.hoisted ? t : s) * B, R, size, shape);
         }
       }
       // A seed: the gradient of an output or of a new state, zero on padded steps (rows longest first: none of the R).
       const given = from.kind === "seedState" ? dAt(from.state, s) : dys[from.k] ? blockOfArray(dys[from.k]!, t, B, T) : noGradient[from.k]!;
       if (!run.lengths || sorted) return first(given);
       const seed = Float32Array.from(given);
-      const size = seed.length / B;
       for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
-      return seed;
+      return batchRows(seed, shape, R);
     };
     const pool = new Slots();
     const cur: Rows[] = [...v];
@@ -338,7 +348,7 @@ export class FusedScan implements ScanKernel {
       const t = run.reverse ? T - 1 - s : s;
       const R = ran[s]!; // the rows that ran at this step (see forwardRows)
       const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
-      for (const l of this.vjpLeaves) cur[l.id] = batchRows(leafValue(l.from, s, t, valid, R), l.shape, R);
+      for (const l of this.vjpLeaves) cur[l.id] = leafValue(l.from, l.shape, s, t, valid, R);
       for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, rowsBefore[s]! * st.size), R * st.size);
       if (R > 0) {
         runStages(this.backwardStages, cur, R, this.env, pool);
@@ -378,7 +388,8 @@ export class FusedScan implements ScanKernel {
   /** A tape no backward pass will read again: its buffers go back to the spares for the next call. */
   private release(tape: Tape): void {
     this.released.add(tape);
-    for (const h of tape.history.values()) this.spare.give(h);
-    for (const sv of tape.saved.values()) if (!sv.hoisted) this.spare.give(sv.data);
+    for (const h of tape.history.values()) if (typeof h !== "number") this.spare.give(h);
+    for (const sv of tape.saved.values()) if (!sv.hoisted && typeof sv.data !== "number") this.spare.give(sv.data);
+    if (tape.pinned !== undefined) unpinTape(this.pinOwners.get(tape)!, tape.pinned);
   }
 }

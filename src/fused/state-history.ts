@@ -7,12 +7,13 @@ export class StateHistory {
   /** Per state: where its T blocks of B rows start, and where its initial state is (offsets, or arrays where there is no room). */
   private readonly at = new Map<string, { readonly steps: Place; readonly init: Place; readonly size: number }>();
 
-  constructor(states: readonly { readonly name: string; readonly size: number }[], private readonly T: number, private readonly B: number, init: ReadonlyMap<string, Float32Array>) {
+  /** `pinned`: each state's T blocks where a tape keeps them (tape-arena.ts); otherwise taken for the call. */
+  constructor(states: readonly { readonly name: string; readonly size: number }[], private readonly T: number, private readonly B: number, init: ReadonlyMap<string, Float32Array>, pinned?: ReadonlyMap<string, number>) {
     const mem = kernelMemory();
     const total = states.reduce((n, s) => n + (T + 1) * B * s.size, 0);
     const room = mem !== undefined && mem.top + total <= HEAP_VALUES_LIMIT;
     for (const s of states) {
-      const steps = room ? mem!.alloc(T * B * s.size) : new Float32Array(T * B * s.size);
+      const steps = pinned?.get(s.name) ?? (room ? mem!.alloc(T * B * s.size) : new Float32Array(T * B * s.size));
       const start = room ? mem!.alloc(B * s.size) : new Float32Array(B * s.size);
       viewOf(start, B * s.size).set(init.get(s.name)!);
       this.at.set(s.name, { steps, init: start, size: s.size });
@@ -48,6 +49,11 @@ export class StateHistory {
   /** Step s's block as an array of its own. */
   copyOf(name: string, s: number): Float32Array {
     return Float32Array.from(viewOf(this.place(name, s), this.B * this.at.get(name)!.size));
+  }
+
+  /** Where each state's T blocks are. */
+  places(): Map<string, Place> {
+    return new Map([...this.at].map(([name, a]) => [name, a.steps]));
   }
 
   /** Every state's T blocks copied out of the kernel memory (a tape outlives the call), into spare arrays. */

@@ -1,7 +1,7 @@
 // The fused scan's values as they pass between the kernel, the tfjs op and the helper thread.
 import type { CellIR, NodeId } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
-import type { Rows } from "./slots.js";
+import type { Place, Rows } from "./slots.js";
 
 /** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
 export interface ScanRun {
@@ -17,11 +17,13 @@ export interface ScanRun {
 /** What the forward pass keeps for the backward pass. */
 export interface Tape {
   readonly run: ScanRun;
-  /** Per state: its value after each processed step s (processing order), [T*B*size]. */
-  readonly history: ReadonlyMap<string, Float32Array>;
+  /** Per state: its value after each processed step s (processing order), [T*B*size]: in `pinned` (an offset) or an array. */
+  readonly history: ReadonlyMap<string, Place>;
   readonly init: ReadonlyMap<string, Float32Array>;
   /** Hoisted values (all steps, absolute time) and per-step values (processing order) the VJP reads, by step node. */
-  readonly saved: ReadonlyMap<NodeId, { readonly data: Float32Array; readonly hoisted: boolean }>;
+  readonly saved: ReadonlyMap<NodeId, { readonly data: Place; readonly hoisted: boolean }>;
+  /** The kernel memory region the values above are pinned in (tape-arena.ts), given back by the backward pass. */
+  readonly pinned?: number;
   /**
    * The forward pass's values computed from params alone (stacked and transposed weights), by what they compute:
    * the backward pass's own such values that compute the same are taken from here instead of computed again.
