@@ -100,8 +100,17 @@ export function targetValues(targets: Batch["targets"], sequence: boolean, T: nu
       const at = (k * B + b) * width;
       if (typeof row === "number") out[at] = row;
       else {
-        const flat = (row as unknown[]).some(Array.isArray) ? (row as unknown[]).flat(Infinity) as number[] : row as number[];
-        for (let i = 0; i < width; i++) out[at + i] = flat[i]!;
+        // A flat row of numbers is copied in one pass; anything else (nested rows) is flattened first.
+        const r = row as unknown[];
+        let i = 0;
+        if (r.length >= width) for (; i < width; i++) {
+          const x = r[i];
+          if (typeof x !== "number") break;
+          out[at + i] = x;
+        }
+        if (i === width) continue;
+        const flat = r.some(Array.isArray) ? r.flat(Infinity) as number[] : r as number[];
+        for (let j = 0; j < width; j++) out[at + j] = flat[j]!;
       }
     }
   }
