@@ -1,4 +1,5 @@
 // Examples longest first: a scan then computes, at each step, only the rows still running (PyTorch's packed sequences).
+import type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 
 /** The order of the rows by length, longest first (stable), or undefined when they are in that order already (or have no lengths). */
 export function longestFirst(lengths: readonly number[] | undefined): Int32Array | undefined {
@@ -37,4 +38,30 @@ function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean
       out.set(a.subarray(from * size, (from + 1) * size), to * size);
     }
   return out;
+}
+
+/** A run with its rows in `order` (inputs, initial states, lengths). */
+export function sortedRun(run: ScanRun, order: Int32Array): ScanRun {
+  const { T } = run;
+  return { ...run, xs: run.xs.map((x) => permuteRows(x, order, T)), lengths: Array.from(order, (b) => run.lengths![b]!),
+    ...(run.init ? { init: new Map([...run.init].map(([k, x]) => [k, permuteRows(x, order, 1)])) } : {}) };
+}
+
+/** The output of a sorted run in the caller's order; its tape remembers the order for the backward pass. */
+export function unsortedOutput(run: ScanRun, order: Int32Array, inner: ScanOutput): ScanOutput {
+  return {
+    ys: inner.ys.map((y) => unpermuteRows(y, order, run.T)),
+    finals: new Map([...inner.finals].map(([k, x]) => [k, unpermuteRows(x, order, 1)])),
+    tape: { ...inner.tape, run, sorted: { order, tape: inner.tape } },
+  };
+}
+
+type Backward = (tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>) => ScanGradients;
+
+/** The backward pass of a sorted run's tape: the upstream gradients put in its order, the gradients back in the caller's. */
+export function sortedGradients(tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, backward: Backward): ScanGradients {
+  const { order, tape: inner } = tape.sorted!;
+  const T = tape.run.T;
+  const g = backward(inner, dys.map((d) => d && permuteRows(d, order, T)), new Map([...dFinals].map(([k, d]) => [k, permuteRows(d, order, 1)])));
+  return { dxs: g.dxs.map((d) => d && unpermuteRows(d, order, T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
 }

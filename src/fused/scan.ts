@@ -16,7 +16,7 @@ import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
 import { blockOf, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
-import { longestFirst, nonIncreasing, permuteRows, runningRows, unpermuteRows } from "./length-order.js";
+import { longestFirst, nonIncreasing, runningRows, sortedGradients, sortedRun, unsortedOutput } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
 import { pinTape, rowsIn, unpinTape } from "./tape-arena.js";
 import { addInto, blockOfArray, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
@@ -186,17 +186,7 @@ export class FusedScan implements ScanKernel {
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
     // Rows longest first, so that each step computes only the rows still running (a prefix); put back after.
     const order = longestFirst(run.lengths);
-    if (order) {
-      const { T } = run;
-      const sorted: ScanRun = { ...run, xs: run.xs.map((x) => permuteRows(x, order, T)), lengths: Array.from(order, (b) => run.lengths![b]!),
-        ...(run.init ? { init: new Map([...run.init].map(([k, x]) => [k, permuteRows(x, order, 1)])) } : {}) };
-      const inner = this.forward(params, sorted, training);
-      return {
-        ys: inner.ys.map((y) => unpermuteRows(y, order, T)),
-        finals: new Map([...inner.finals].map(([k, x]) => [k, unpermuteRows(x, order, 1)])),
-        tape: { ...inner.tape, run, sorted: { order, tape: inner.tape } },
-      };
-    }
+    if (order) return unsortedOutput(run, order, this.forward(params, sortedRun(run, order), training));
     const h = scanHelper();
     if (h && splits(run)) return splitForward(this, h, params, run, training, (r) => this.forwardRows(params, r, training));
     return this.forwardRows(params, run, training);
@@ -275,12 +265,7 @@ export class FusedScan implements ScanKernel {
 
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
-    if (tape.sorted) {
-      const { order, tape: inner } = tape.sorted;
-      const T = tape.run.T;
-      const g = this.backward(params, inner, dys.map((d) => d && permuteRows(d, order, T)), new Map([...dFinals].map(([k, d]) => [k, permuteRows(d, order, 1)])));
-      return { dxs: g.dxs.map((d) => d && unpermuteRows(d, order, T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
-    }
+    if (tape.sorted) return sortedGradients(tape, dys, dFinals, (t, d, f) => this.backward(params, t, d, f));
     if (!tape.split) return this.backwardRows(params, tape, dys, dFinals);
     const h = scanHelper();
     if (!h) throw new Error("internal: a split forward pass's gradient asked for after its helper thread was removed");
@@ -383,6 +368,13 @@ export class FusedScan implements ScanKernel {
     for (const d of dState.values()) this.spare.give(d);
     this.release(tape);
     return { dxs, dInit, dParams };
+  }
+
+  /** A tape no backward pass will read (a gradient not taken): its buffers and pinned region given back now, not when collected. */
+  discard(tape: Tape): void {
+    if (tape.sorted) return this.discard(tape.sorted.tape);
+    const local = tape.split?.local ?? tape;
+    if (!this.released.has(local)) this.release(local);
   }
 
   /** A tape no backward pass will read again: its buffers go back to the spares for the next call. */

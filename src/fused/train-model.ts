@@ -68,6 +68,7 @@ export class FusedTrainer implements TrainEngine {
     const { loss, calls, values } = this.forward(batch, true);
     const grads = this.pending?.grads ?? new Map<string, Float32Array>();
     backpropagate(this.ir, this.gradients(values, calls, grads), new Map([[this.outputNode, loss.dy!]]));
+    for (const c of calls.values()) c.kernel.discard(c.tape); // a layer no gradient reached gives its tape back too
     this.pending = { grads, batches: (this.pending?.batches ?? 0) + 1 };
     return loss.loss;
   }
