@@ -143,7 +143,7 @@ export function splitBackward(
 /** The helper's side: its kernels and the tapes of the forward passes whose backward pass has not come yet. */
 export function scanJobServer(make: (cell: CellIR, env: DimEnv, inputGradients?: readonly boolean[]) => ScanKernel): (job: Job) => Reply {
   const kernels = new Map<number, ScanKernel>();
-  const tapes = new Map<number, Tape>();
+  const tapes = new Map<number, { readonly k: ScanKernel; readonly tape: Tape }>();
   // Tapes kept at most (the oldest go first): a forward pass's backward pass may never come; one that does reads it once.
   const KEEP = 8;
   return (job) => {
@@ -159,12 +159,15 @@ export function scanJobServer(make: (cell: CellIR, env: DimEnv, inputGradients?:
       const run: ScanRun = { ...rest, ...(init ? { init: new Map(init) } : {}) };
       const out = k.forward(params, run, job.training);
       if (job.training) {
-        tapes.set(job.tape, out.tape);
-        for (const old of tapes.keys()) if (tapes.size > KEEP) tapes.delete(old);
+        tapes.set(job.tape, { k, tape: out.tape });
+        for (const [old, t] of tapes) if (tapes.size > KEEP) {
+          tapes.delete(old);
+          t.k.discard?.(t.tape); // its buffers and pinned region given back now
+        }
       }
       return { ys: out.ys, finals: [...out.finals] };
     }
-    const tape = tapes.get(job.tape);
+    const tape = tapes.get(job.tape)?.tape;
     if (!tape) return { error: `no tape ${job.tape} (its forward pass was not for training, or is too old)` };
     const g = k.backward(params, tape, job.dys, new Map(job.dFinals));
     tapes.delete(job.tape); // read once
