@@ -12,12 +12,9 @@ export function nonIncreasing(lengths: readonly number[]): boolean {
   return true;
 }
 
-/**
- * How many rows run at step t: with lengths longest first, the rows still running are the first ones, those of
- * length > t (all B without lengths, or when the lengths are in another order).
- */
-export function runningRows(lengths: readonly number[] | undefined, sorted: boolean, B: number, t: number): number {
-  if (!lengths || !sorted) return B;
+/** How many rows run at step t: with lengths longest first, the first ones, those of length > t (all B without lengths). */
+export function runningRows(lengths: readonly number[] | undefined, B: number, t: number): number {
+  if (!lengths) return B;
   let n = 0;
   while (n < B && lengths[n]! > t) n++;
   return n;

@@ -162,7 +162,7 @@ export function scanJobServer(make: (cell: CellIR, env: DimEnv, inputGradients?:
         tapes.set(job.tape, { k, tape: out.tape });
         for (const [old, t] of tapes) if (tapes.size > KEEP) {
           tapes.delete(old);
-          t.k.discard?.(t.tape); // its buffers and pinned region given back now
+          t.k.discard(t.tape); // its buffers and pinned region given back now
         }
       }
       return { ys: out.ys, finals: [...out.finals] };

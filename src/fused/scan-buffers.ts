@@ -1,4 +1,4 @@
-// The fused scan's buffers: spare arrays reused between calls, and views of a step's rows in its time-major arrays.
+// The fused scan's buffers: spare arrays reused between calls, and places of a step's rows in its time-major arrays.
 import { heapOffset, HeapRows, type Place, type Rows } from "./slots.js";
 
 /** Float32Arrays given back for reuse, by length (a few of each: a kernel's tapes are alive one or two at a time). */
@@ -27,11 +27,6 @@ export const placeAt = (p: Place, offset: number): Place => (typeof p === "numbe
 /** Whether a value is the one written at place `at` (its buffer, not a copy elsewhere). */
 export const inPlace = (v: Rows, at: Place): boolean => (typeof at === "number" ? !v.shared && heapOffset(v) === at : v.data.buffer === at.buffer && v.data.byteOffset === at.byteOffset);
 
-/** Block t (rows t*B … t*B+B-1) of a [T*B*size] array, a view. */
-export function blockOfArray(a: Float32Array, t: number, B: number, T: number): Float32Array {
-  const n = a.length / T;
-  return a.subarray(t * n, (t + 1) * n);
-}
 
 /** A value as B rows of data (a shared one repeated). */
 export function spread(v: Rows, B: number): Float32Array {

@@ -18,8 +18,8 @@ import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
 import { blockOf, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 import { longestFirst, nonIncreasing, runningRows, sortedGradients, sortedRun, unsortedOutput } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
-import { pinTape, rowsIn, unpinTape } from "./tape-arena.js";
-import { addInto, blockOfArray, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
+import { pinTape, unpinTape } from "./tape-arena.js";
+import { addInto, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -196,6 +196,7 @@ export class FusedScan implements ScanKernel {
     beginFixedScope();
     const { step, saved: savedIds } = this.g;
     const { T, B } = run;
+    if (run.lengths && !nonIncreasing(run.lengths)) throw new Error("internal: a fused scan's rows not longest first (see forward)");
     // A training pass's tape (the states' history and the per-step saved values), pinned before anything else is taken.
     const owner = {};
     const pinned = training ? pinTape(owner, this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })),
@@ -224,32 +225,34 @@ export class FusedScan implements ScanKernel {
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
     const readOf = new Map(this.g.reads.map((r) => [readName(r.state, r.lag), r]));
     const newState = this.cell.states.map((_, k) => step.outputs[this.cell.outputs.length + k]!.node);
+    // Each new state is written straight into its step's block (a node that is two states' is copied to the second),
+    // and so is each saved value of a pinned tape (unless it is a state's): where, and how many floats a row.
+    const binds = [
+      ...this.cell.states.flatMap((st, k) => (newState.indexOf(newState[k]!) === k ? [{ id: newState[k]!, at: (s: number) => history.place(st.name, s), size: this.sizes.get(st.name)! }] : [])),
+      ...[...recurrentSaved].flatMap((id) => {
+        const at = saved.get(id)!.data, size = sizeOf(this.shapeOf(step.nodes[id]!));
+        return typeof at === "number" && !newState.includes(id) ? [{ id, at: (s: number) => at + s * B * size, size }] : [];
+      }),
+    ];
 
-    // Each step's outputs and saved values are copied out before the next step writes over them.
+    // Each step's outputs (and saved values not written in place) are copied out before the next step writes over them.
     const pool = new Slots();
     const cur: Rows[] = [];
-    const sorted = !run.lengths || nonIncreasing(run.lengths);
     for (let s = 0; s < T; s++) {
       const t = run.reverse ? T - 1 - s : s;
-      // The rows computed: with rows longest first, only those still running (the rest keep their states, output 0).
-      const R = runningRows(run.lengths, sorted, B, t);
+      // The rows computed: rows come longest first, so only those still running (the rest keep their states, output 0).
+      const R = runningRows(run.lengths, B, t);
       for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, t, B, R);
       for (const n of readNodes) {
         const r = readOf.get(n.attrs.name!)!;
         cur[n.id] = history.read(r.state, s - r.lag, R, this.shapeOf(n));
       }
-      // Each new state is written straight into its step's block (a node that is two states' is copied to the second).
-      this.cell.states.forEach((st, k) => { if (newState.indexOf(newState[k]!) === k) pool.bind(newState[k]!, history.place(st.name, s), R * this.sizes.get(st.name)!); });
-      // So is each saved value of a pinned tape (unless it is a state's, bound above).
-      for (const id of recurrentSaved) { const at = saved.get(id)!.data; if (typeof at === "number" && !newState.includes(id)) pool.bind(id, at + s * B * sizeOf(this.shapeOf(step.nodes[id]!)), R * sizeOf(this.shapeOf(step.nodes[id]!))); }
+      for (const b of binds) pool.bind(b.id, b.at(s), R * b.size);
       if (R > 0) runStages(training ? this.forwardStages : this.inferenceStages, cur, R, this.env, pool);
-      const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
-      this.cell.states.forEach((st, k) => history.write(st.name, s, R, R > 0 ? cur[newState[k]!] : undefined, sorted ? undefined : (b) => !valid(b)));
+      this.cell.states.forEach((st, k) => history.write(st.name, s, R, R > 0 ? cur[newState[k]!] : undefined));
       if (R > 0) ys.forEach((y, k) => {
         const size = y.length / (T * B);
-        const val = spread(cur[step.outputs[k]!.node]!, R);
-        if (sorted) y.set(val.subarray(0, R * size), t * B * size);
-        else for (let b = 0; b < B; b++) if (valid(b)) y.set(val.subarray(b * size, (b + 1) * size), (t * B + b) * size);
+        y.set(spread(cur[step.outputs[k]!.node]!, R).subarray(0, R * size), t * B * size);
       });
       if (R > 0) for (const id of recurrentSaved) {
         const size = sizeOf(cur[id]!.shape), at = placeAt(saved.get(id)!.data, s * B * size);
@@ -296,8 +299,7 @@ export class FusedScan implements ScanKernel {
     // backward loops write each step's block in place and the sums' products read them where they are.
     // Rows longest first: each step's block holds only the rows that ran (every row of every step otherwise), so the
     // sums over rows add no padding.
-    const sorted = !run.lengths || nonIncreasing(run.lengths);
-    const ran = Array.from({ length: T }, (_, s) => runningRows(run.lengths, sorted, B, run.reverse ? T - 1 - s : s));
+    const ran = Array.from({ length: T }, (_, s) => runningRows(run.lengths, B, run.reverse ? T - 1 - s : s));
     const rowsBefore: number[] = []; // rows of the steps processed before step s (from the last step down)
     let total = 0;
     for (let s = T - 1; s >= 0; s--) { rowsBefore[s] = total; total += ran[s]!; }
@@ -309,31 +311,27 @@ export class FusedScan implements ScanKernel {
     // An output no gradient flows into (its upstream gradient left out) seeds zeros, one buffer for every step.
     const noGradient = this.outputSizes.map((n, k) => (dys[k] ? undefined : new Float32Array(B * n)));
     /** A leaf's first R rows at step s (time t), read where the tape keeps it. */
-    const leafValue = (from: LeafSource, shape: readonly number[], s: number, t: number, valid: (b: number) => boolean, R: number): Rows => {
-      const first = (a: Float32Array) => batchRows(R === B ? a : a.subarray(0, (a.length / B) * R), shape, R);
+    const leafValue = (from: LeafSource, shape: readonly number[], s: number, t: number, R: number): Rows => {
       const size = sizeOf(shape);
+      /** Rows `block`·B … `block`·B + R of a value in blocks of B rows, read where it is. */
+      const rows = (p: Place, block: number) => rowsAt(placeAt(p, block * B * size), R * size, shape, false, R);
       switch (from.kind) {
-        case "input": return first(blockOfArray(run.xs[from.k]!, t, B, T));
-        case "read": return s - from.lag < 0 ? first(tape.init.get(from.state)!) : rowsIn(tape.history.get(from.state)!, (s - from.lag) * B, R, size, shape);
+        case "input": return rows(run.xs[from.k]!, t);
+        case "read": return s - from.lag < 0 ? rows(tape.init.get(from.state)!, 0) : rows(tape.history.get(from.state)!, s - from.lag);
         case "saved": {
           const sv = tape.saved.get(from.id)!;
-          return rowsIn(sv.data, (sv.hoisted ? t : s) * B, R, size, shape);
+          return rows(sv.data, sv.hoisted ? t : s);
         }
       }
-      // A seed: the gradient of an output or of a new state, zero on padded steps (rows longest first: none of the R).
-      const given = from.kind === "seedState" ? dAt(from.state, s) : dys[from.k] ? blockOfArray(dys[from.k]!, t, B, T) : noGradient[from.k]!;
-      if (!run.lengths || sorted) return first(given);
-      const seed = Float32Array.from(given);
-      for (let b = 0; b < B; b++) if (!valid(b)) seed.fill(0, b * size, (b + 1) * size);
-      return batchRows(seed, shape, R);
+      // A seed: the gradient of an output or of a new state (rows longest first: padded steps are past R, none seeded).
+      return from.kind === "seedState" ? rows(dState.get(from.state)!, s) : rows(dys[from.k] ?? noGradient[from.k]!, dys[from.k] ? t : 0);
     };
     const pool = new Slots();
     const cur: Rows[] = [...v];
     for (let s = T - 1; s >= 0; s--) {
       const t = run.reverse ? T - 1 - s : s;
       const R = ran[s]!; // the rows that ran at this step (see forwardRows)
-      const valid = (b: number) => !run.lengths || t < run.lengths[b]!;
-      for (const l of this.vjpLeaves) cur[l.id] = leafValue(l.from, l.shape, s, t, valid, R);
+      for (const l of this.vjpLeaves) cur[l.id] = leafValue(l.from, l.shape, s, t, R);
       for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, rowsBefore[s]! * st.size), R * st.size);
       if (R > 0) {
         runStages(this.backwardStages, cur, R, this.env, pool);
@@ -348,10 +346,10 @@ export class FusedScan implements ScanKernel {
         }
       }
       // Padded steps hand the gradient of the state they kept to the step before.
-      if (run.lengths) for (const st of this.cell.states) {
+      if (R < B) for (const st of this.cell.states) {
         const size = this.sizes.get(st.name)!;
         const here = dAt(st.name, s), before = dAt(st.name, s - 1);
-        for (let b = 0; b < B; b++) if (!valid(b)) for (let i = b * size; i < (b + 1) * size; i++) before[i] += here[i]!;
+        for (let i = R * size; i < B * size; i++) before[i] += here[i]!;
       }
       for (const [id, st] of stacks) {
         const at = placeAt(st.place, rowsBefore[s]! * st.size);

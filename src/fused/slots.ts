@@ -77,7 +77,7 @@ export const viewOf = (p: Place, length: number): Float32Array => (typeof p === 
 
 /** The value written at a place. */
 export function rowsAt(p: Place, length: number, shape: readonly number[], shared: boolean, rows: number): Rows {
-  return typeof p === "number" ? new HeapRows(p, length, shape, shared, rows) : { data: p, shape, shared, rows };
+  return typeof p === "number" ? new HeapRows(p, length, shape, shared, rows) : { data: p.length === length ? p : p.subarray(0, length), shape, shared, rows };
 }
 
 /** A value's offset in the kernel memory (in floats), or undefined when it is an array of its own. */

@@ -33,17 +33,13 @@ export class StateHistory {
     return rowsAt(this.place(name, s), R * this.at.get(name)!.size, shape, false, R);
   }
 
-  /**
-   * Step s's new state: rows that ran from `u` (unless the loop wrote it in place), the others (past R, or `kept`
-   * with lengths in another order) as they were at step s − 1.
-   */
-  write(name: string, s: number, R: number, u: Rows | undefined, kept?: (b: number) => boolean): void {
+  /** Step s's new state: rows that ran from `u` (unless the loop wrote it in place), the others as they were at step s − 1. */
+  write(name: string, s: number, R: number, u: Rows | undefined): void {
     const size = this.at.get(name)!.size, B = this.B;
     const here = this.place(name, s);
     const view = viewOf(here, B * size), prev = viewOf(this.place(name, s - 1), B * size);
     if (u && R > 0 && !inPlace(u, here)) view.set(spread(u, R).subarray(0, R * size));
     if (R < B) view.set(prev.subarray(R * size, B * size), R * size);
-    if (kept) for (let b = 0; b < R; b++) if (kept(b)) view.set(prev.subarray(b * size, (b + 1) * size), b * size);
   }
 
   /** Step s's block as an array of its own. */

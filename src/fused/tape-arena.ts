@@ -1,8 +1,6 @@
 // A training forward pass's tape pinned in the kernel memory: written there step by step, read there by the backward pass.
 import type { NodeId } from "../ir/ir.js";
 import { kernelMemory } from "./kernel-memory.js";
-import { HeapRows, type Place, type Rows } from "./slots.js";
-import { batchRows } from "./batched.js";
 
 /** Floats of kernel memory tapes may hold at most (past it a tape's values go to ordinary arrays). */
 const TAPE_LIMIT = 1 << 25;
@@ -40,9 +38,4 @@ export function pinTape(owner: object, states: readonly { readonly name: string;
 export function unpinTape(owner: object, at: number): void {
   unpinOnCollect.unregister(owner);
   kernelMemory()?.unpin(at);
-}
-
-/** Rows `from` … `from + R` of a value laid out in blocks (a pinned offset, or an array), as a value read in place. */
-export function rowsIn(p: Place, from: number, R: number, size: number, shape: readonly number[]): Rows {
-  return typeof p === "number" ? new HeapRows(p + from * size, R * size, shape, false, R) : batchRows(p.subarray(from * size, (from + R) * size), shape, R);
 }

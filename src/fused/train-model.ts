@@ -16,9 +16,7 @@ import { BatchedModelRunner, batchedUnsupported, type BatchValue, type LayerCall
 export function fusedTrainingUnsupported(ir: ModelIR, output: string): string | undefined {
   const out = ir.outputs.find((o) => o.name === output);
   if (!out) return undefined; // the trainer reports the missing output itself
-  const used = reachable(ir.nodes, [out.node]);
-  for (const n of used) if (n.op === Op.Generate) return "the trained output is generated";
-  return batchedUnsupported(ir, used);
+  return batchedUnsupported(ir, reachable(ir.nodes, [out.node]));
 }
 
 export class FusedTrainer implements TrainEngine {

@@ -61,5 +61,5 @@ export interface ScanKernel {
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training?: boolean): ScanOutput;
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients;
   /** Gives back a tape no backward pass will read. */
-  discard?(tape: Tape): void;
+  discard(tape: Tape): void;
 }

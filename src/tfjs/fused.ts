@@ -48,13 +48,15 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
     readData.set(t.dataId, f);
     return f;
   };
-  /** The kernel's forward pass on the op's inputs: its output (the first output's steps, then each final state) and tape. */
-  const forward = (ts: readonly tf.Tensor[], training: boolean, join = true) => {
+  /** The kernel's forward pass on the op's inputs (its outputs, final states and tape), and the params it read. */
+  const forward = (ts: readonly tf.Tensor[], training: boolean) => {
     const params = new Map(paramNames.map((n, k) => [n, data(ts[seqs.length + initNames.length + k]!)]));
     const init = new Map(initNames.map((n, k) => [n, data(ts[seqs.length + k]!)]));
     const run = { T, B, xs: seqs.map((_, k) => data(ts[k]!)), init, reverse: call.reverse, ...(call.lengths ? { lengths: call.lengths } : {}) };
-    const out = kernel.forward(params, run, training);
-    if (!join) return { out, params, packed: new Float32Array(0) };
+    return { out: kernel.forward(params, run, training), params };
+  };
+  /** The output's steps, then each final state, in one array: the one tensor a gradient function returns. */
+  const joined = (out: ReturnType<FusedScan["forward"]>): Float32Array => {
     const packed = new Float32Array(out.ys[0]!.length + stateShapes.reduce((a, s) => a + B * size(s), 0));
     packed.set(out.ys[0]!, 0);
     let at = out.ys[0]!.length;
@@ -62,13 +64,13 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
       packed.set(out.finals.get(s.name)!, at);
       at += out.finals.get(s.name)!.length;
     }
-    return { out, params, packed };
+    return packed;
   };
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const ts = args.slice(0, inputs.length) as tf.Tensor[];
-    const { out, params, packed } = forward(ts, true);
+    const { out, params } = forward(ts, true);
     return {
-      value: tf.tensor1d(packed),
+      value: tf.tensor1d(joined(out)),
       gradFunc: (dy: tf.Tensor) => {
         const d = dy.dataSync() as Float32Array; // only read: its parts are views
         const dys = [d.subarray(0, out.ys[0]!.length), ...out.ys.slice(1).map(() => undefined)];
@@ -90,7 +92,7 @@ export function fusedScanOp(kernel: FusedScan, call: FusedCall): { ys: tf.Tensor
   });
   if (!call.training) {
     // A forward pass alone: the output and each final state as tensors of their own (no joined copy to cut apart).
-    const { out } = forward(inputs, false, false);
+    const { out } = forward(inputs, false);
     return {
       ys: tf.tensor(out.ys[0]!, [T * B, ...yShape]),
       finals: new Map(cell.states.map((s, k) => [s.name, tf.tensor(out.finals.get(s.name)!, [B, ...stateShapes[k]!])])),
