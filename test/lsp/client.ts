@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node.js";
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type DataCallback, type Message, type MessageConnection, type ResponseMessage } from "vscode-jsonrpc/node.js";
 import type { Diagnostic, PublishDiagnosticsParams } from "vscode-languageserver-protocol";
 import { root } from "../helpers.js";
 
@@ -14,11 +14,20 @@ export class TestClient {
   private waiters: { uri: string; test: (p: PublishDiagnosticsParams) => boolean; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   readonly versions = new Map<string, number>();
   stderr = "";
+  /** Responses to requests written with `sendTogether`, which the connection does not know about. */
+  private readonly rawWaiters = new Map<number | string, (m: ResponseMessage) => void>();
 
   constructor() {
     this.proc = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "lsp", "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     this.proc.stderr!.on("data", (d) => { this.stderr += String(d); });
-    this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
+    const reader = new StreamMessageReader(this.proc.stdout!);
+    const listen = reader.listen.bind(reader);
+    reader.listen = (callback: DataCallback) => listen((m: Message) => {
+      const id = (m as ResponseMessage).id;
+      const waiter = !("method" in m) && id !== undefined && id !== null ? this.rawWaiters.get(id) : undefined;
+      if (waiter) { this.rawWaiters.delete(id!); waiter(m as ResponseMessage); } else callback(m);
+    });
+    this.conn = createMessageConnection(reader, new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => {
       this.latest.set(p.uri, p);
       const ready = this.waiters.filter((w) => w.uri === p.uri && w.test(p));
@@ -70,6 +79,21 @@ export class TestClient {
 
   request<T>(method: string, params: unknown): Promise<T> {
     return this.conn.sendRequest(method, params) as Promise<T>;
+  }
+
+  /**
+   * Writes `messages` to the server in one write, so that it reads them together (a pipe delivers a write of this
+   * size whole), and resolves with the responses to those that are requests, by id. Requests here use ids of their own.
+   */
+  sendTogether(messages: object[]): Map<number | string, Promise<ResponseMessage>> {
+    const answers = new Map<number | string, Promise<ResponseMessage>>();
+    for (const m of messages) {
+      const id = (m as { id?: number | string }).id;
+      if (id !== undefined) answers.set(id, new Promise((resolve) => this.rawWaiters.set(id, resolve)));
+    }
+    const frames = messages.map((m) => { const body = JSON.stringify({ jsonrpc: "2.0", ...m }); return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`; });
+    this.proc.stdin!.write(frames.join(""));
+    return answers;
   }
 
   async close(): Promise<void> {
