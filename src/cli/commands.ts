@@ -257,7 +257,7 @@ async function passFlags(backend: BackendName, a: { passes?: boolean; disablePas
   return a.disablePass?.length ? { optimize: true, disabled: new Set(a.disablePass) } : defaults;
 }
 
-export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean }): Promise<number> {
+export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean; allowNonfinite?: boolean }): Promise<number> {
   const target = loadTarget(a);
   if (a.backend === "fused" && target.kind === "cell") throw new UsageError("--backend fused runs models; run a cell with interp, tfjs-cpu or tfjs-wasm");
   if (a.backend === "fused" && a.precision === "f64") throw new UsageError("--precision f64 is for the interpreter; the fused kernels compute in float32");
@@ -270,7 +270,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
   const owner = `${target.kind} \`${target.ir.name}\``;
   let params: Map<string, Tensor>;
   if (a.weights) {
-    params = parseWeights(readData(a.weights, "weights file"), a.weights, a.precision);
+    params = parseWeights(readData(a.weights, "weights file"), a.weights, a.precision, { allowNonfinite: a.allowNonfinite === true });
     checkWeights(owner, target.specs, params, a.weights);
   } else {
     params = initParams(target.specs, a.seed, a.precision);

@@ -6,7 +6,7 @@ import { assertNotInput, compiler, dimsGiven, readData, readText, UsageError } f
 import { writeFileAtomic } from "../node/host.js";
 import { version } from "./usage.js";
 
-export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean; streaming?: boolean }
+export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean; streaming?: boolean; allowNonfinite?: boolean }
 
 
 export async function compileCommand(a: CompileFlags): Promise<number> {
@@ -25,7 +25,7 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
   const specs = modelParamSpecs(ir, env);
   let weights;
   if (a.weights) {
-    weights = parseWeights(readData(a.weights, "weights file"), a.weights);
+    weights = parseWeights(readData(a.weights, "weights file"), a.weights, "f32", { allowNonfinite: a.allowNonfinite === true });
     checkWeights(`model \`${ir.name}\``, specs, weights, a.weights);
   } else {
     weights = initParams(specs, a.seed);

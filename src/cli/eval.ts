@@ -16,7 +16,7 @@ import { batchOf, loadData, type Example } from "./data.js";
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
   output: string; split: "test" | "train"; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
-  backend: TrainBackendName | "auto"; json?: boolean; explain?: boolean;
+  backend: TrainBackendName | "auto"; json?: boolean; explain?: boolean; allowNonfinite?: boolean;
 }
 
 /** What an output is compared with its targets as. */
@@ -156,7 +156,7 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   if (!ir.outputs.some((o) => o.name === a.output)) throw new UsageError(`model ${ir.name} has no output '${a.output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
-  const params = parseWeights(readData(a.weights, "weights file"), a.weights);
+  const params = parseWeights(readData(a.weights, "weights file"), a.weights, "f32", { allowNonfinite: a.allowNonfinite === true });
   checkWeights(`model \`${ir.name}\``, specs, params, a.weights);
   if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
   const data = await loadData({ data: a.data, dataOpt: a.dataOpt });

@@ -11,14 +11,16 @@ import { readSafetensors } from "../weights/safetensors.js";
 import { readTfjsLayers } from "../weights/tfjs-import.js";
 import { importOnnx } from "../weights/onnx-import.js";
 import { RnncError } from "../diagnostics/errors.js";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { readConfined } from "../node/confined.js";
+import type { ReadOptions } from "../weights/bounds.js";
 import { importTorch } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights, type ParamSpec } from "../weights/weights.js";
 import type { DerivedSpec } from "../weights/spec-writer.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
 
-export interface ImportFlags { source: string; spec?: string | undefined; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string }
+export interface ImportFlags { source: string; spec?: string | undefined; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string; allowNonfinite?: boolean | undefined }
 
 export async function importCommand(a: ImportFlags): Promise<number> {
   if (a.spec !== undefined) readText(a.spec, "spec");
@@ -44,14 +46,15 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     if (!m) throw new UsageError(`--map expects TORCH_MODULE=LAYER pairs separated by commas, e.g. --map lstm.l0=rnn,fc=head; got '${pair}'`);
     names.set(m[1]!, m[2]!);
   }
-  const source = onnx ? await onnxSource(bytes, a.source) : tensorSource(bytes, a.source, tfjs);
+  const opts = { allowNonfinite: a.allowNonfinite === true };
+  const source = onnx ? await onnxSource(bytes, a.source, opts) : tensorSource(bytes, a.source, tfjs, opts);
   // Without --spec: the one the source's wiring gives, its layers named so that each takes its own weights.
   const derived = specOut ? formatted(source.spec(), specOut) : undefined;
   const ir = derived ? derivedModel(specOut!, derived.text, derived.model) : compiler.model(a.spec!, a.model);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
   const weights = source.weights(specs, derived ? new Map([...derived.names, ...names]) : names);
-  writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights));
+  writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights, undefined, opts));
   if (derived) writeFileAtomic(specOut!, derived.text);
   process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from it to ${specOut}` : ""}\n`);
   return 0;
@@ -63,7 +66,7 @@ interface Source {
   weights(specs: readonly ParamSpec[], names: ReadonlyMap<string, string>): Map<string, Tensor>;
 }
 
-async function onnxSource(bytes: Uint8Array, path: string): Promise<Source> {
+async function onnxSource(bytes: Uint8Array, path: string, opts: ReadOptions): Promise<Source> {
   const { decodeModel } = await import("../emit/onnx/proto.js");
   let model: Record<string, unknown>;
   try {
@@ -71,13 +74,13 @@ async function onnxSource(bytes: Uint8Array, path: string): Promise<Source> {
   } catch (e) {
     throw new RnncError("RNN0604", `${path} is not an ONNX model: ${(e as Error).message}`);
   }
-  return { spec: () => specFromOnnx(model, path), weights: (specs, names) => importOnnx(model, specs, path, names) };
+  return { spec: () => specFromOnnx(model, path), weights: (specs, names) => importOnnx(model, specs, path, names, opts) };
 }
 
 /** A tfjs-layers model.json (with its weight files beside it) or a PyTorch state dict (which has no wiring). */
-function tensorSource(bytes: Uint8Array, path: string, tfjs: boolean): Source {
+function tensorSource(bytes: Uint8Array, path: string, tfjs: boolean, opts: ReadOptions): Source {
   const text = tfjs ? new TextDecoder().decode(bytes) : "";
-  const tensors = tfjs ? readTfjsLayers(text, (p) => readShard(join(dirname(path), p)), path) : readSafetensors(bytes, path);
+  const tensors = tfjs ? readTfjsLayers(text, (p) => readConfined(dirname(path), p, path), path, opts) : readSafetensors(bytes, path, opts);
   return {
     spec: () => specFromTfjs(text, tensors, path),
     weights: (specs, names) => importTorch(tensors, specs, path, names),
@@ -95,12 +98,4 @@ function formatted<S extends { text: string }>(spec: S, path: string): S {
 function derivedModel(path: string, text: string, model: string) {
   const std = new Map(stdlibFiles().map((f) => [f, nodeHost.readFile(f)!]));
   return createCompiler(memoryHost(new Map([[path, text], ...std]), [...std.keys()])).model(path, model);
-}
-
-function readShard(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new UsageError(`cannot read the weight file '${path}' the model.json names`);
-  }
 }

@@ -250,6 +250,19 @@ The dimensions given (\`--dims\` or defaults) make a tensor of the spec larger t
 at most ${MAX_TENSOR_ELEMENTS.toLocaleString("en-US")} elements in any one param, state, input or step value, and
 ${MAX_TOTAL_ELEMENTS.toLocaleString("en-US")} in all params and one example's values together. The check runs on
 the shapes before anything is allocated. Use smaller dimensions.`),
+  c("RNN0607", "a file names a file outside its folder", `
+A model read from elsewhere (a tfjs \`model.json\`) names other files it needs (its weight shards).
+rnnc reads them only from the model's own folder and the folders below it, as archive tools confine
+the members they extract: a name that is absolute, climbs out with \`..\`, or is a link leading out
+of the folder is refused, and so is anything that is not a regular file (a device, a fifo, a
+folder) or is larger than 1 GiB. Keep the model's files beside its \`model.json\`, as
+\`tf.LayersModel.save\` writes them.`),
+  c("RNN0608", "non-finite weights", `
+A weights file, or a model being imported, holds NaN or ±Infinity. Such a weight makes every output
+it reaches NaN, and usually means the training that wrote it diverged, so rnnc refuses it where it is
+read (naming the tensor and the index) rather than fail far from the cause. \`--allow-nonfinite\`
+(run, eval, compile, import) reads it anyway; rnnc then writes such values as the strings "NaN",
+"Infinity" and "-Infinity", since JSON has no numbers for them.`),
   c("RNN0801", "cannot export to ONNX", `
 \`rnnc compile --target onnx\` writes standard ONNX (opset 17). It exports scans and maps of any
 cell (the stdlib LSTM, GRU, GRUResetBefore and Elman as ONNX's own recurrent ops, every other cell

@@ -53,6 +53,9 @@ function base64(t: Tensor): string {
   return Buffer.from(bytes).toString("base64");
 }
 
+/** A JSON value as an expression: `JSON.parse` of its text, so that a key `__proto__` stays an own key (in an object literal it would set the prototype). */
+const jsonValue = (x: unknown): string => `JSON.parse(${JSON.stringify(JSON.stringify(x))})`;
+
 /** An object literal whose keys are arbitrary strings: computed keys, so `__proto__` is an own key like any other. */
 const objectLiteral = (entries: readonly (readonly [string, string])[]): string => `{ ${entries.map(([k, v]) => `[${JSON.stringify(k)}]: ${v}`).join(", ")} }`;
 
@@ -65,7 +68,7 @@ export async function compileModule(req: CompileRequest): Promise<CompiledModule
     `// Do not edit: change the spec and compile again.`,
   ].join("\n");
   const parts: string[] = [header, runtimeText(target, req.simd ?? true)];
-  const specEntries: [string, string][] = [["ir", JSON.stringify(modelToJson(ir))], ["dims", objectLiteral(Object.entries(dims).map(([k, v]) => [k, String(v)]))]];
+  const specEntries: [string, string][] = [["ir", jsonValue(modelToJson(ir))], ["dims", objectLiteral(Object.entries(dims).map(([k, v]) => [k, String(v)]))]];
   if (target === "js") {
     const simd = req.simd ?? true;
     if (simd) parts.push(kernelPrelude());
@@ -83,12 +86,12 @@ export async function compileModule(req: CompileRequest): Promise<CompiledModule
     const specs = modelParamSpecs(ir, env);
     const w = target === "js"
       ? objectLiteral(specs.map((p) => [p.name, JSON.stringify(base64(req.weights.get(p.name)!))]))
-      : JSON.stringify(JSON.stringify({ format: "rnnc-weights", version: 1, params: Object.fromEntries(specs.map((p) => [p.name, { shape: [...p.shape], data: Array.from(req.weights.get(p.name)!.data) }])) }));
+      : JSON.stringify(JSON.stringify({ format: "rnnc-weights", version: 1, params: Object.fromEntries(specs.map((p) => [p.name, { shape: [...p.shape], data: Array.from(req.weights.get(p.name)!.data, (v) => (Number.isFinite(v) ? v : String(v))) }])) }));
     specEntries.push(["weights", w]);
   }
   parts.push(
     `const __rnnc_spec = ${objectLiteral(specEntries)};`,
-    `const __rnnc_info = ${JSON.stringify(info)};`,
+    `const __rnnc_info = ${jsonValue(info)};`,
     `function __rnnc_create(options) {\n  return createCompiledModel(__rnnc_spec, options);\n}`,
     `export { __rnnc_create as createModel, __rnnc_info as info, __rnnc_create as default };`,
   );

@@ -59,14 +59,15 @@ export class CompiledTfModel {
     this.env = new Map(Object.entries(spec.dims));
     this.specs = modelParamSpecs(this.ir, this.env);
     const given = options.weights === undefined ? spec.weights : typeof options.weights === "string" ? options.weights : JSON.stringify(options.weights);
-    const params = given === undefined ? initParams(this.specs, options.seed ?? 0) : this.read(given);
+    // Weights compiled in were checked by rnnc compile (non-finite ones only with --allow-nonfinite).
+    const params = given === undefined ? initParams(this.specs, options.seed ?? 0) : this.read(given, given === spec.weights);
     this.variables = Object.fromEntries([...params].map(([k, t]) => [k, tf.variable(tf.tensor(t.data, [...t.shape]), options.trainable ?? true, freshName(`${this.ir.name}/${k}`))]));
     const lowering = options.lowering ?? loweringDefaults(tf.getBackend() === "wasm" ? "tfjs-wasm" : "tfjs-cpu");
     this.model = new TfModel(this.ir, this.env, new Map(Object.entries(this.variables)), lowering);
   }
 
-  private read(text: string): Map<string, Tensor> {
-    const params = parseWeights(text, "the weights");
+  private read(text: string, compiledIn = false): Map<string, Tensor> {
+    const params = parseWeights(text, "the weights", "f32", { allowNonfinite: compiledIn });
     checkWeights(`model \`${this.ir.name}\``, this.specs, params, "the weights");
     return params;
   }

@@ -6,31 +6,36 @@ import { alloc, type Tensor } from "../runtime/tensor.js";
 import type { ParamSpec } from "./weights.js";
 import { transposed, type NamedTensor } from "./safetensors.js";
 import { importTorch } from "./torch-import.js";
+import { dimsOf, initializerFloats, type TensorJson } from "./onnx-tensors.js";
+import type { ReadOptions } from "./bounds.js";
 
-export interface TensorJson { name: string; dims?: number[]; data_type?: number; float_data?: number[]; int64_data?: (number | string)[]; raw_data?: Uint8Array }
+export type { TensorJson } from "./onnx-tensors.js";
 interface Placement { init: string; offset: number; transposed: boolean }
 
 const bad = (source: string, why: string) => new RnncError("RNN0604", `${source}: ${why}`);
 
 /** `model` is the decoded ModelProto (src/emit/onnx/proto.ts decodeModel). */
-export function importOnnx(model: Record<string, unknown>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map()): Map<string, Tensor> {
+export function importOnnx(model: Record<string, unknown>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map(), opts: ReadOptions = {}): Map<string, Tensor> {
   const meta = (model["metadata_props"] as { key: string; value: string }[] | undefined)?.find((m) => m.key === "rnnc.params");
-  if (!meta) return importTorch(stateDictOf(model, source), specs, source, names);
+  if (!meta) return importTorch(stateDictOf(model, source, opts), specs, source, names);
   let places: Record<string, Placement>;
   try {
     places = JSON.parse(meta.value) as Record<string, Placement>;
   } catch {
     throw bad(source, "its rnnc.params metadata is not JSON");
   }
+  if (typeof places !== "object" || places === null || Array.isArray(places)) throw bad(source, "its rnnc.params metadata is not an object");
   const graph = model["graph"] as { initializer?: TensorJson[] } | undefined;
   const inits = new Map((graph?.initializer ?? []).map((t) => [t.name, t]));
   const out = new Map<string, Tensor>();
   for (const spec of specs) {
-    const where = places[spec.name];
+    const where = Object.hasOwn(places, spec.name) ? places[spec.name] : undefined;
+    if (where !== undefined && (typeof where !== "object" || where === null || typeof where.init !== "string")) throw bad(source, `its rnnc.params metadata has no initializer for \`${spec.name}\``);
     if (!where) throw new RnncError("RNN0601", `${source} has no values for param \`${spec.name}\``, [`it was exported from another model: it holds ${Object.keys(places).join(", ") || "nothing"}`]);
     const init = inits.get(where.init);
-    if (!init) throw bad(source, `the initializer ${where.init} of \`${spec.name}\` is missing`);
-    const data = floats(init, source);
+    if (!init) throw bad(source, `the initializer ${String(where.init)} of \`${spec.name}\` is missing`);
+    if (!Number.isSafeInteger(where.offset) || where.offset < 0) throw bad(source, `its rnnc.params metadata gives \`${spec.name}\` the offset ${String(where.offset)}`);
+    const data = initializerFloats(init, source, opts);
     const n = spec.shape.reduce((a, b) => a * b, 1);
     if (where.offset + n > data.length) throw new RnncError("RNN0603", `${source}: \`${spec.name}\` [${spec.shape.join(", ")}] does not fit in initializer ${where.init} [${(init.dims ?? []).join(", ")}]`);
     const t = alloc([...spec.shape], "f32");
@@ -44,37 +49,49 @@ export function importOnnx(model: Record<string, unknown>, specs: readonly Param
   return out;
 }
 
-/** An initializer's values as float32 (float_data, or raw little-endian bytes). */
-function floats(t: TensorJson, source: string): Float32Array {
-  if (t.data_type !== undefined && t.data_type !== 1) throw bad(source, `initializer ${t.name} is not float32`);
-  if (t.float_data?.length) return Float32Array.from(t.float_data);
-  if (t.raw_data?.length) {
-    const v = new DataView(t.raw_data.buffer, t.raw_data.byteOffset, t.raw_data.byteLength);
-    return Float32Array.from({ length: t.raw_data.byteLength / 4 }, (_, i) => v.getFloat32(4 * i, true));
-  }
-  return new Float32Array(0);
-}
-
 export interface NodeJson { op_type: string; input?: string[]; output?: string[]; name?: string; attribute?: { name: string; i?: number; ints?: number[]; s?: Uint8Array }[] }
 
 /** The state-dict key of node k: its name made an identifier (or its op and position). */
 export const unitKeyOf = (n: NodeJson, k: number): string => (n.name || `${n.op_type.toLowerCase()}${k}`).replace(/[^\w]/g, "_");
 
 /** The recurrent, dense and embedding nodes of a graph as a PyTorch-style state dict (module keys from node names). */
-function stateDictOf(model: Record<string, unknown>, source: string): Map<string, NamedTensor> {
+function stateDictOf(model: Record<string, unknown>, source: string, opts: ReadOptions): Map<string, NamedTensor> {
   const graph = model["graph"] as { node?: NodeJson[]; initializer?: TensorJson[] } | undefined;
-  const inits = new Map((graph?.initializer ?? []).map((t) => [t.name, { shape: (t.dims ?? []).map(Number), data: floats(t, source) }]));
+  const nodes = graph?.node ?? [];
+  // Initializers by name, their dims checked up front and their values read only when a weight is taken from them.
+  const protos = new Map((graph?.initializer ?? []).map((t) => [t.name, t]));
+  const read = new Map<string, NamedTensor>();
+  const shapeOf = (name: string | undefined): number[] | undefined => {
+    const t = name === undefined ? undefined : protos.get(name);
+    return t && dimsOf(t, source).shape;
+  };
+  const init = (name: string | undefined): NamedTensor | undefined => {
+    const t = name === undefined ? undefined : protos.get(name);
+    if (!t) return undefined;
+    if (!read.has(t.name)) read.set(t.name, { shape: dimsOf(t, source).shape, data: initializerFloats(t, source, opts) });
+    return read.get(t.name);
+  };
+  const node = (n: NodeJson, why: string) => bad(source, `node ${n.name || n.op_type} (${n.op_type}) ${why}`);
   const out = new Map<string, NamedTensor>();
   const attrOf = (n: NodeJson, name: string) => n.attribute?.find((a) => a.name === name)?.i;
-  const consumers = (name: string) => (graph?.node ?? []).filter((n) => n.input?.includes(name));
-  (graph?.node ?? []).forEach((n, k) => {
+  const consumers = new Map<string, NodeJson[]>();
+  for (const n of nodes) for (const i of n.input ?? []) {
+    const list = consumers.get(i);
+    if (list) list.push(n);
+    else consumers.set(i, [n]);
+  }
+  nodes.forEach((n, k) => {
     const key = unitKeyOf(n, k);
-    const [, w, r, b] = (n.input ?? []).map((i) => inits.get(i));
-    if ((n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN") && w && r) {
+    const inputs = n.input ?? [];
+    if ((n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN") && shapeOf(inputs[1]) && shapeOf(inputs[2])) {
       // ONNX gates: LSTM i o f c, GRU z r h; PyTorch's: i f g o, r z n. A bidirectional op's second direction is
       // PyTorch's `_reverse` weights.
       const order = n.op_type === "LSTM" ? [0, 2, 3, 1] : n.op_type === "GRU" ? [1, 0, 2] : [0];
-      const G = order.length, H = r.shape[2]!, I = w.shape[2]!, D = w.shape[0] ?? 1;
+      const G = order.length, ws = shapeOf(inputs[1])!, rs = shapeOf(inputs[2])!, bs = inputs[3] ? shapeOf(inputs[3]) : undefined;
+      const D = ws[0]!, H = rs[2]!, I = ws[2]!;
+      const fits = ws.length === 3 && rs.length === 3 && (D === 1 || D === 2) && H > 0 && ws[1] === G * H && rs[0] === D && rs[1] === G * H && (!bs || (bs.length === 2 && bs[0] === D && bs[1] === 2 * G * H));
+      if (!fits) throw node(n, `has W [${ws.join(", ")}], R [${rs.join(", ")}]${bs ? ` and B [${bs.join(", ")}]` : ""}, which do not fit together: W is [directions, ${G}·H, I], R [directions, ${G}·H, H], B [directions, ${2 * G}·H]`);
+      const w = init(inputs[1])!, r = init(inputs[2])!, b = init(inputs[3]);
       const blocks = (data: Float32Array, cols: number) => {
         const o = new Float32Array(G * H * cols);
         order.forEach((src, dst) => o.set(data.subarray(src * H * cols, (src + 1) * H * cols), dst * H * cols));
@@ -92,22 +109,26 @@ function stateDictOf(model: Record<string, unknown>, source: string): Map<string
       }
       return;
     }
-    if (n.op_type === "Gemm" && inits.get(n.input![1]!)) {
-      const W = inits.get(n.input![1]!)!;
+    if (n.op_type === "Gemm" && shapeOf(inputs[1])) {
+      const ws = shapeOf(inputs[1])!;
+      if (ws.length !== 2) throw node(n, `multiplies by a weight of shape [${ws.join(", ")}], not a matrix`);
+      const W = init(inputs[1])!;
       const wt = attrOf(n, "transB") ? W : transposed(W);
+      const bias = init(inputs[2]);
+      if (bias && bias.data.length !== wt.shape[0]) throw node(n, `adds a bias of ${bias.data.length} values to ${wt.shape[0]} outputs`);
       out.set(`${key}.weight`, wt);
-      out.set(`${key}.bias`, inits.get(n.input![2] ?? "") ?? { shape: [wt.shape[0]!], data: new Float32Array(wt.shape[0]!) });
+      out.set(`${key}.bias`, bias ? { shape: [wt.shape[0]!], data: bias.data } : { shape: [wt.shape[0]!], data: new Float32Array(wt.shape[0]!) });
       return;
     }
-    if (n.op_type === "MatMul" && inits.get(n.input![1]!)?.shape.length === 2) {
-      const add = consumers(n.output![0]!).find((c) => c.op_type === "Add");
-      const bias = add?.input?.map((i) => inits.get(i)).find((t) => t && t.shape.length === 1);
-      const wt = transposed(inits.get(n.input![1]!)!);
+    if (n.op_type === "MatMul" && shapeOf(inputs[1])?.length === 2) {
+      const add = (consumers.get(n.output?.[0] ?? "") ?? []).find((c) => c.op_type === "Add");
+      const wt = transposed(init(inputs[1])!);
+      const bias = add?.input?.map((i) => (shapeOf(i)?.length === 1 && shapeOf(i)![0] === wt.shape[0] ? init(i) : undefined)).find((t) => t);
       out.set(`${key}.weight`, wt);
       out.set(`${key}.bias`, bias ?? { shape: [wt.shape[0]!], data: new Float32Array(wt.shape[0]!) });
       return;
     }
-    if (n.op_type === "Gather" && inits.get(n.input![0]!)?.shape.length === 2) out.set(`${key}.weight`, inits.get(n.input![0]!)!);
+    if (n.op_type === "Gather" && shapeOf(inputs[0])?.length === 2) out.set(`${key}.weight`, init(inputs[0])!);
   });
   return out;
 }

@@ -2,8 +2,7 @@
 // (spec-writer.ts writes them as one model).
 import type { NamedTensor } from "./safetensors.js";
 import { cannotWrite, layerName, writeSpec, type DerivedSpec, type Step } from "./spec-writer.js";
-
-interface LayerJson { class_name: string; config: Record<string, unknown> & { name: string } }
+import { parseTfjsModel } from "./tfjs-import.js";
 
 const activations: Record<string, string | undefined> = { linear: undefined, softmax: "softmax", sigmoid: "sigmoid", tanh: "tanh", relu: "relu" };
 
@@ -11,12 +10,14 @@ const activations: Record<string, string | undefined> = { linear: undefined, sof
 export function specFromTfjs(modelJson: string, tensors: ReadonlyMap<string, NamedTensor>, source: string): DerivedSpec {
   const cannot = (why: string) => cannotWrite(source, why,
     "a spec is written for a Sequential model of Embedding, LSTM, GRU, SimpleRNN (forwards), Dense and Dropout layers");
-  const m = JSON.parse(modelJson) as { modelTopology?: { class_name?: string; config?: { layers?: LayerJson[] } | LayerJson[]; model_config?: { class_name?: string; config?: { layers?: LayerJson[] } } } };
-  const topo = m.modelTopology?.model_config ?? m.modelTopology;
-  if (topo?.class_name !== undefined && topo.class_name !== "Sequential") throw cannot(`it is a ${topo.class_name} model, not a Sequential one`);
-  const cfg = topo?.config;
-  const layers = Array.isArray(cfg) ? cfg : cfg?.layers ?? [];
-  const shape = (key: string) => tensors.get(key)?.shape;
+  const { className, layers } = parseTfjsModel(modelJson, source);
+  if (className !== undefined && className !== "Sequential") throw cannot(`it is a ${className} model, not a Sequential one`);
+  /** A weight's shape (readTfjsLayers has checked each layer's weights' ranks and sizes). */
+  const shape = (key: string) => {
+    const s = tensors.get(key)?.shape;
+    if (!s) throw cannot(`layer ${key.split(".")[0]} has no weights`);
+    return s;
+  };
   const used = new Set<string>();
   const steps: Step[] = [];
   let tokens = false;

@@ -5,6 +5,7 @@ import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
 import { initialize } from "../runtime/initializers.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";
 import type { OptimizerState } from "../runtime/training.js";
+import { checkFinite, describe, nonfinite, type ReadOptions } from "./bounds.js";
 
 export const WEIGHTS_FORMAT = "rnnc-weights";
 export const WEIGHTS_VERSION = 1;
@@ -82,6 +83,9 @@ export function trainingStateOf(text: string, source: string): TrainingState | u
   return { ...state, optimizer: o as unknown as OptimizerState };
 }
 
+/** How a weights file written with --allow-nonfinite holds the values JSON has no numbers for. */
+const NONFINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 const bad = (source: string, why: string, help?: string): RnncError =>
@@ -90,7 +94,7 @@ const bad = (source: string, why: string, help?: string): RnncError =>
   ], help);
 
 /** Parses a weights file; structural problems are RnncErrors naming the file and the param. */
-export function parseWeights(text: string, source: string, precision: Precision = "f32"): Map<string, Tensor> {
+export function parseWeights(text: string, source: string, precision: Precision = "f32", opts: ReadOptions = {}): Map<string, Tensor> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -114,8 +118,11 @@ export function parseWeights(text: string, source: string, precision: Precision 
     const t = alloc(shape, precision);
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
-      if (typeof v !== "number" || !Number.isFinite(v)) throw bad(source, `param "${name}" has a non-finite or non-numeric value at index ${i}: ${JSON.stringify(v)}`);
-      t.data[i] = v;
+      if (typeof v === "number" && Number.isFinite(v)) t.data[i] = v;
+      else if (typeof v === "string" && Object.hasOwn(NONFINITE, v)) {
+        if (!opts.allowNonfinite) throw nonfinite(`param "${name}"`, source, NONFINITE[v]!, i);
+        t.data[i] = NONFINITE[v]!;
+      } else throw bad(source, `param "${name}" has a value that is not a number at index ${i}: ${describe(v)}`);
     }
     out.set(name, t);
   }
@@ -162,13 +169,19 @@ export function initParams(specs: readonly ParamSpec[], seed: number, precision:
   return new Map(specs.map((p) => [p.name, initialize(p.init, p.shape, seed, p.name, precision)]));
 }
 
-export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>, training?: TrainingState): string {
+/**
+ * A weights file's text. JSON has no NaN or ±Infinity (JSON.stringify would write them as null, read back as a
+ * malformed file far from the cause): a non-finite weight is refused (RNN0608), or with `allowNonfinite` written as
+ * the string "NaN", "Infinity" or "-Infinity", which parseWeights reads back only when allowed too.
+ */
+export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>, training?: TrainingState, opts: ReadOptions = {}): string {
   const json: WeightsJson = {
     ...(training ? { training } : {}),
     format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, cell: owner, dims: Object.fromEntries(env),
     params: Object.fromEntries(specs.map((p) => {
       const t = params.get(p.name)!;
-      return [p.name, { shape: [...t.shape], data: Array.from(t.data) }];
+      checkFinite(t.data, `param "${p.name}"`, "the weights to be written", opts);
+      return [p.name, { shape: [...t.shape], data: Array.from(t.data, (v) => (Number.isFinite(v) ? v : String(v) as unknown as number)) }];
     })),
   };
   return JSON.stringify(json) + "\n";

@@ -147,7 +147,8 @@ describe("rnnc run", () => {
     ["extra param", (w: any) => { w.params.W_zz = { shape: [1], data: [0] }; }, "RNN0602", /`W_zz` is not a param of cell `Elman`/],
     ["wrong shape", (w: any) => { w.params.W_xh = { shape: [3, 4], data: Array(12).fill(0) }; }, "RNN0603", /param `W_xh` has shape \[3, 4\], expected \[4, 3\]/],
     ["data length", (w: any) => { w.params.b_h.data.pop(); }, "RNN0604", /param "b_h" has shape \[4\] \(4 values\) but 3 values/],
-    ["non-finite", (w: any) => { w.params.b_h.data[0] = "NaN"; }, "RNN0604", /non-finite or non-numeric value/],
+    ["non-finite", (w: any) => { w.params.b_h.data[0] = "NaN"; }, "RNN0608", /param "b_h" holds NaN at index 0[\s\S]*help: pass --allow-nonfinite/],
+    ["null", (w: any) => { w.params.b_h.data[1] = null; }, "RNN0604", /param "b_h" has a value that is not a number at index 1: null/],
     ["wrong format", (w: any) => { w.format = "keras"; }, "RNN0604", /"format" is "keras"/],
   ])("weights with a %s are rejected", (_n, corrupt, code, message) => {
     const w = join(tmp, `w-${_n}.json`);
@@ -160,6 +161,18 @@ describe("rnnc run", () => {
     expect(r.stderr).toContain(`error[${code}]`);
     expect(r.stderr).toMatch(message);
     expectNoStack(r.stderr);
+  });
+
+  it("reads non-finite weights with --allow-nonfinite, and its outputs show them", () => {
+    const w = join(tmp, "w-nan-allowed.json");
+    rnnc("init", "stdlib/elman.rnn", "--dims", "I=3,H=4", "-o", w);
+    const json = JSON.parse(readFileSync(w, "utf8"));
+    json.params.b_h.data[0] = "Infinity";
+    writeFileSync(w, JSON.stringify(json));
+    const r = rnnc("run", "stdlib/elman.rnn", "--dims", "I=3,H=4", "--weights", w, "--input", input, "--allow-nonfinite");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).outputs.h[0][0][0]).toBe(1); // tanh(∞)
   });
 
   it("rejects a weights file that is not JSON", () => {
