@@ -1,7 +1,7 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -172,12 +172,33 @@ function readJsonObject(path: string, what: string): Record<string, unknown> {
 /** How messages name an input: its path, or "standard input" for `-`. */
 const inputName = (path: string): string => (path === "-" ? "standard input" : path);
 
-/** All of standard input as text (a terminal is read until end of input, Ctrl-D). */
+/** Bytes of standard input read at most: an input file for `run` is small; an endless stream must not fill the memory. */
+export const MAX_STDIN = 64 * 1024 * 1024;
+
+/** All of standard input as text, up to MAX_STDIN bytes (a terminal is read until end of input, Ctrl-D). */
 function readStdin(): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const chunk = Buffer.alloc(1 << 16);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); continue; } // a non-blocking pipe with nothing yet
+      if (code === "EOF") break;
+      throw new UsageError(`cannot read standard input: ${(e as Error).message}`);
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_STDIN) throw new RnncError("RNN0605", `standard input holds more than ${MAX_STDIN / 2 ** 20} MiB`, ["rnnc reads at most that much from standard input; larger inputs are read from a file"], "write the input to a file and give its path with --input");
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
   try {
-    return readFileSync(0, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read standard input: ${(e as Error).message}`);
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks, total));
+  } catch {
+    throw new RnncError("RNN0605", "standard input is not UTF-8 text");
   }
 }
 

@@ -1,4 +1,5 @@
 // A training data module and its examples as batches: shared by `rnnc train` and `rnnc eval`.
+import { maxOf } from "../runtime/extremes.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -18,7 +19,7 @@ export function batchOf(ir: ModelIR, examples: readonly Example[]) {
     if (values.some((v) => v === undefined)) throw new RnncError("RNN0605", `the data has no value for input \`${inp.name}\` in some examples`);
     if (inp.seq) {
       const seqs = values as unknown[][];
-      const T = Math.max(...seqs.map((s) => s.length));
+      const T = maxOf(seqs.map((s) => s.length));
       const pad = (s: unknown[]) => [...s, ...Array.from({ length: T - s.length }, () => (Array.isArray(s[0]) ? (s[0] as unknown[]).map(() => 0) : 0))];
       inputs[inp.name] = tensorFromJson(seqs.map(pad), `input "${inp.name}"`, "f32");
       lengths[inp.name] = seqs.map((s) => s.length);

@@ -1,5 +1,6 @@
 // `rnnc eval`: a trained model's metrics on a split of its data module: classification (accuracy, top-k, cross-entropy),
 // values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact), with baselines beside them.
+import { maxOf } from "../runtime/extremes.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { BatchedModelRunner, batchedUnsupported } from "../fused/run-model.js";
 import { reachable } from "../ir/graph.js";
@@ -62,7 +63,7 @@ export function metric(name: string, items: readonly Item[], probabilities: bool
     return mean(cs, (c) => {
       const s = c.scores!;
       if (probabilities) return -Math.log(Math.max(s[c.target]!, 1e-12));
-      const m = Math.max(...s);
+      const m = maxOf(s);
       return Math.log([...s].reduce((a, x) => a + Math.exp(x - m), 0)) + m - s[c.target]!;
     });
   }
@@ -130,8 +131,8 @@ export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string
     const per = t.data.length / chunk.length;
     chunk.forEach((e, b) => {
       const row = Float32Array.from(t.data.subarray(b * per, (b + 1) * per));
-      model.push(...itemsOf(task, row, out.lengths?.[b], e.target, inner, reference));
-      if (o.baseline) baseline.push(...itemsOf(task, undefined, out.lengths?.[b], e.target, inner, reference, o.baseline(e)));
+      for (const item of itemsOf(task, row, out.lengths?.[b], e.target, inner, reference)) model.push(item);
+      if (o.baseline) for (const item of itemsOf(task, undefined, out.lengths?.[b], e.target, inner, reference, o.baseline(e))) baseline.push(item);
     });
     o.progress?.(Math.ceil(Math.min(examples.length, k + o.batchSize) / o.batchSize));
   }

@@ -1,11 +1,12 @@
 // Draws loss curves as a small standalone SVG (no dependencies), for the picture written beside trained weights.
+import { maxOf, minOf } from "../runtime/extremes.js";
 
 export function lossCurveSvg(title: string, series: readonly { name: string; values: readonly number[]; color: string }[]): string {
   const W = 640, H = 360, L = 60, R = 20, T = 36, B = 44;
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  const max = Math.max(...all, 1e-9);
-  const min = Math.min(...all, 0);
-  const n = Math.max(...series.map((s) => s.values.length), 2);
+  const max = Math.max(maxOf(all), 1e-9);
+  const min = Math.min(minOf(all), 0);
+  const n = Math.max(maxOf(series.map((s) => s.values.length)), 2);
   const x = (i: number) => L + (i / (n - 1)) * (W - L - R);
   const y = (v: number) => T + (1 - (v - min) / (max - min || 1)) * (H - T - B);
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

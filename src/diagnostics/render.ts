@@ -1,4 +1,5 @@
 // Renders diagnostics in rustc's layout: header, location arrow, source lines with carets, notes and help.
+import { maxOf, minOf } from "../runtime/extremes.js";
 import type { Diagnostic, Label } from "./diagnostic.js";
 import type { RnncError } from "./errors.js";
 
@@ -66,7 +67,7 @@ export function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
     const pos = positionOf(text, d.primary.span.start);
     const located = labels.map((l) => ({ ...l, pos: positionOf(text, l.span.start), endPos: positionOf(text, Math.max(l.span.start, l.span.end - 1)) }));
     const lineNos = [...new Set(located.map((l) => l.pos.line))].sort((a, b) => a - b);
-    const gutter = String(Math.max(...lineNos)).length;
+    const gutter = String(maxOf(lineNos)).length;
     const pad = " ".repeat(gutter);
     const bar = paint(color, "1;34", "|");
     out.push(`${pad}${paint(color, "1;34", "-->")} ${show(d.primary.file)}:${pos.line}:${pos.column}`);
@@ -79,7 +80,7 @@ export function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
       // Primary first, then secondaries left to right.
       const here = located.filter((l) => l.pos.line === ln).sort((a, b) => Number(b.primary) - Number(a.primary) || a.pos.column - b.pos.column);
       // A long line is shown from a little before its first label; columns below move with it.
-      const from = chars.length > MAX_SHOWN_COLUMNS ? Math.max(0, Math.min(...here.map((l) => l.pos.column - 1)) - 20) : 0;
+      const from = chars.length > MAX_SHOWN_COLUMNS ? Math.max(0, minOf(here.map((l) => l.pos.column - 1)) - 20) : 0;
       const to = Math.min(chars.length, from + MAX_SHOWN_COLUMNS);
       const lead = from > 0 ? "…" : "";
       out.push(`${paint(color, "1;34", String(ln).padStart(gutter))} ${bar} ${lead}${chars.slice(from, to).join("")}${to < chars.length ? "…" : ""}`);

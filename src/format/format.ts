@@ -1,4 +1,5 @@
 // The .rnn formatter: the same tokens and comments, re-spaced: one item a line, two-space bodies, aligned declaration blocks.
+import { maxOf } from "../runtime/extremes.js";
 import type { IToken } from "chevrotain";
 import type * as A from "../ast/nodes.js";
 import { DiagnosticBag, type Diagnostic } from "../diagnostics/diagnostic.js";
@@ -202,9 +203,9 @@ class Printer {
       const kind = lines[i]!.kind;
       while (j < lines.length && lines[j]!.kind === kind && !lines[j]!.blankBefore && lines[j]!.depth === lines[i]!.depth && alignAt[kind]) j++;
       const run = lines.slice(i, j);
-      const cols = Math.max(...run.map((l) => l.segments.length));
+      const cols = maxOf(run.map((l) => l.segments.length));
       for (let k = 0; k < cols - 1; k++) {
-        const w = Math.max(...run.filter((l) => l.segments.length > k + 1).map((l) => width(l.segments[k]!)));
+        const w = maxOf(run.filter((l) => l.segments.length > k + 1).map((l) => width(l.segments[k]!)));
         for (const l of run) if (l.segments.length > k + 1) l.segments[k] += " ".repeat(w - width(l.segments[k]!));
       }
       i = j;
@@ -216,7 +217,7 @@ class Printer {
       let j = i + 1;
       while (j < lines.length && lines[j]!.trailing !== undefined && lines[j]!.kind !== "comment" && !lines[j]!.blankBefore) j++;
       const codeWidth = (l: Line) => width("  ".repeat(l.depth) + l.segments.join(""));
-      const w = Math.max(...lines.slice(i, j).map(codeWidth));
+      const w = maxOf(lines.slice(i, j).map(codeWidth));
       for (const l of lines.slice(i, j)) l.segments[l.segments.length - 1] += " ".repeat(w - codeWidth(l));
       i = j;
     }

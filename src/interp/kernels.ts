@@ -1,4 +1,5 @@
 // The interpreter's kernels: one small, obvious loop per op of the IR, on unbatched tensors.
+import { maxOf } from "../runtime/extremes.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { Op, type OpsIn } from "../ir/ops.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";
@@ -126,7 +127,7 @@ export function lastAxis(op: OpsIn<"lastAxis" | "reduce">, x: Tensor, p: Precisi
       out.data[r] = op === Op.Mean ? s / n : s;
       continue;
     }
-    const max = Math.max(...row);
+    const max = maxOf(row);
     let z = 0;
     for (const v of row) z += Math.exp(v - max);
     for (let j = 0; j < n; j++) out.data[r * n + j] = op === Op.Softmax ? Math.exp(row[j]! - max) / z : row[j]! - max - Math.log(z);

@@ -2,6 +2,7 @@
 import { RnncError } from "../diagnostics/errors.js";
 import { alloc, type Precision, type Tensor } from "./tensor.js";
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
+import { describe } from "../weights/bounds.js";
 
 /** Axes of an input tensor at most. */
 const MAX_RANK = 16;
@@ -22,7 +23,7 @@ export function tensorFromJson(value: unknown, what: string, precision: Precisio
   const walk = (v: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
       if (typeof v !== "number" || !Number.isFinite(v))
-        throw new RnncError("RNN0605", `${what}${path} is ${JSON.stringify(v)}, not a finite number`,
+        throw new RnncError("RNN0605", `${what}${path} is ${describe(v)}, not a finite number`,
           typeof v === "string" || v === null ? ["JSON has no NaN or Infinity; inputs must be finite numbers"] : []);
       if (precision === "f32" && Math.abs(v) > FLOAT32_MAX)
         throw new RnncError("RNN0605", `${what}${path} is ${v}, beyond the range of float32 (±3.4e38)`, ["inputs are computed in float32; --precision f64 keeps float64"]);
