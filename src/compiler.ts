@@ -103,13 +103,16 @@ export function createCompiler(host: Host): Compiler {
     const text = host.readFile(path);
     if (text === undefined) return undefined;
     sources.set(path, text);
-    let parsed = parseCache.get(path);
+    // One file is one module however it is named (relative or absolute, through a link): keyed by what the host says it is.
+    const key = host.canonical?.(path) ?? path;
+    let parsed = parseCache.get(key);
     if (!parsed || parsed.text !== text) {
       const own = new DiagnosticBag();
       parsed = parseFile(path, text, own);
-      parseCache.set(path, parsed);
+      parseCache.set(key, parsed);
       syntaxDiagnostics.set(parsed, own.items);
     }
+    sources.set(parsed.file, text);
     for (const d of syntaxDiagnostics.get(parsed) ?? []) diags.items.push(d);
     return parsed;
   };

@@ -19,6 +19,7 @@ import { runModel } from "../interp/run-model.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { nodeHost, writeFileAtomic } from "../node/host.js";
+import { assertReplaceable } from "../node/output-guard.js";
 
 /** A mistake on the command line: one line on stderr, exit 2. */
 export { UsageError } from "./usage.js";
@@ -357,6 +358,7 @@ function writeResult(result: object): void {
 
 export function initCommand(a: CellFlags & { seed: number; out: string }): number {
   assertNotInput(a.out, { spec: a.file });
+  assertReplaceable(a.out, "weights");
   const t = loadTarget(a);
   writeFileAtomic(a.out, serializeWeights(t.ir.name, t.env, t.specs, initParams(t.specs, a.seed)));
   process.stderr.write(`wrote ${t.specs.length} params of ${t.ir.name} to ${a.out}\n`);

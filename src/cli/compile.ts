@@ -4,6 +4,7 @@ import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weights/weights.js";
 import { assertNotInput, compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
 import { writeFileAtomic } from "../node/host.js";
+import { assertReplaceable } from "../node/output-guard.js";
 import { version } from "./usage.js";
 
 export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean; streaming?: boolean; allowNonfinite?: boolean }
@@ -18,6 +19,7 @@ export async function compileCommand(a: CompileFlags): Promise<number> {
   if (!onnx && !out.endsWith(".js") && !out.endsWith(".mjs")) throw new UsageError(`-o ${out}: the module's name must end in .js or .mjs (its .d.ts is written beside it)`);
   const dtsPath = out.replace(/\.m?js$/, out.endsWith(".mjs") ? ".d.mts" : ".d.ts");
   for (const o of onnx ? [out] : [out, dtsPath]) assertNotInput(o, { spec: a.file, "weights file": a.weights });
+  for (const o of onnx ? [out] : [out, dtsPath]) assertReplaceable(o, onnx ? "onnx" : "module");
   if (compiler.check(a.file).models.size === 0 && a.model === undefined)
     throw new UsageError(`${a.file} declares no model; compile works on models (a model that scans a cell: model M<I, H> { input xs: [T, I]; layer l = LSTM<I, H>; output hs = scan(l, xs) })`);
   const ir = compiler.model(a.file, a.model);

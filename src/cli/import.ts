@@ -13,6 +13,7 @@ import { importOnnx } from "../weights/onnx-import.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { dirname } from "node:path";
 import { readConfined } from "../node/confined.js";
+import { assertReplaceable } from "../node/output-guard.js";
 import type { ReadOptions } from "../weights/bounds.js";
 import { importTorch } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights, type ParamSpec } from "../weights/weights.js";
@@ -30,6 +31,7 @@ export async function importCommand(a: ImportFlags): Promise<number> {
   if (!a.out.endsWith(".json")) throw new UsageError(`-o '${a.out}': the weights file is JSON and its name ends in .json`);
   const specOut = a.spec === undefined ? a.out.replace(/\.json$/, ".rnn") : undefined;
   assertNotInput(a.out, { ...(a.spec ? { spec: a.spec } : {}), source: a.source });
+  assertReplaceable(a.out, "weights");
   if (specOut) {
     assertNotInput(specOut, { source: a.source });
     if (existsSync(specOut)) throw new UsageError(`${specOut} exists: rnnc import writes the spec it derives there and does not replace a file; remove it, or give the spec with --spec`);

@@ -7,6 +7,7 @@ import { resolveDims } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
 import { writeFileAtomic } from "../node/host.js";
+import { assertReplaceable, lockOutput } from "../node/output-guard.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
@@ -37,6 +38,18 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 export async function trainCommand(a: TrainFlags): Promise<number> {
   readText(a.file, "file");
+  assertReplaceable(a.out, "weights");
+  if (a.keepBest) assertReplaceable(a.out.replace(/\.json$/, "") + ".best.json", "weights");
+  // One writer per checkpoint: a second run on the same -o stops here, naming the first.
+  const release = lockOutput(a.out, `rnnc train ${a.file}`);
+  try {
+    return await train(a);
+  } finally {
+    release();
+  }
+}
+
+async function train(a: TrainFlags): Promise<number> {
   for (const [flag, v] of [["--epochs", a.epochs], ["--batch-size", a.batchSize]] as const)
     if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a whole number ≥ 1, not ${v}`);
   if (!(a.lr > 0)) throw new UsageError(`--lr must be a positive number, not ${a.lr}`);
@@ -160,6 +173,11 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
         history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, testLoss], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...(extra.length ? { metrics: scored } : {}) },
         optimizer: await trainer.optimizerState(),
       };
+      // A checkpoint holds finite numbers only (else --resume could not read it): a diverged epoch is not written.
+      const heldOut = [["held-out loss", testLoss], [state.history.metricName, metric], ...extra.map((x) => [x.key, scored[x.key]!.at(-1)!] as const)] as const;
+      for (const [name, v] of heldOut) if (!Number.isFinite(v)) throw new RnncError("RNN0605", `the ${name} became ${v} in epoch ${epoch}; the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`, ["the learning rate may be too high, or the held-out split holds examples the training split does not prepare the model for"], "lower --lr, or clip gradients with --clip 1");
+      const diverged = [...trainer.params()].find(([, t]) => t.data.some((v) => !Number.isFinite(v)));
+      if (diverged) throw new RnncError("RNN0605", `param ${diverged[0]} holds a non-finite value after epoch ${epoch}; the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
       const weights = serializeWeights(ir.name, env, specs, trainer.params(), state);
       writeFileAtomic(a.out, weights);
       if (a.keepBest && bestEpoch(monitored(), minDelta, mode) === epoch - 1) writeFileAtomic(bestPath, weights);

@@ -263,6 +263,11 @@ it reaches NaN, and usually means the training that wrote it diverged, so rnnc r
 read (naming the tensor and the index) rather than fail far from the cause. \`--allow-nonfinite\`
 (run, eval, compile, import) reads it anyway; rnnc then writes such values as the strings "NaN",
 "Infinity" and "-Infinity", since JSON has no numbers for them.`),
+  c("RNN0609", "an output another process is writing", `
+\`rnnc train -o W.json\` holds the lock file \`W.json.lock\` (its pid, host and start time) while it runs, so
+that two trainings never write one checkpoint in turns. A second run on the same output stops at once,
+naming the first. A lock left by a process that has ended (a crash, a killed machine) is taken over.
+Delete the lock file by hand only if the message names a process that is gone.`),
   c("RNN0801", "cannot export to ONNX", `
 \`rnnc compile --target onnx\` writes standard ONNX (opset 17). It exports scans and maps of any
 cell (the stdlib LSTM, GRU, GRUResetBefore and Elman as ONNX's own recurrent ops, every other cell

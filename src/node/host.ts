@@ -47,6 +47,13 @@ export const nodeHost: Host = {
     const path = resolve(dirname(fromFile), spec);
     return existsSync(path) ? [path] : undefined;
   },
+  canonical(path) {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  },
 };
 
 /** A file rnnc will not write over, with the reason (its messages stand alone). */

@@ -8,6 +8,8 @@ export interface Host {
    * `"./cells.rnn"` a file relative to the importer. Undefined when nothing is found.
    */
   resolveImport(spec: string, fromFile: string): readonly string[] | undefined;
+  /** What a path names (for files on disk: its real path), so that one file reached by two paths is one module. */
+  canonical?(path: string): string;
 }
 
 /** A host over an in-memory map of files, for tests, the language server's open buffers and browsers. */

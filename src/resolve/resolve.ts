@@ -37,6 +37,8 @@ export function resolveImports(
   root: ParsedFile, host: Host, load: (path: string) => ParsedFile | undefined, diags: DiagnosticBag,
 ): Map<string, VisibleCell> {
   const visible = cellsDeclaredIn(root, diags);
+  /** Names imported so far, with the import that brought each. */
+  const importedBy = new Map<string, { from: string; span: A.Span }>();
   for (const imp of root.module.imports) {
     if (imp.from !== "std" && !imp.from.endsWith(".rnn")) {
       // Nothing is read: a spec from elsewhere must not make the compiler open (and quote) any file it names.
@@ -72,6 +74,15 @@ export function resolveImports(
         continue;
       }
       const local = visible.get(n.text);
+      const earlier = importedBy.get(n.text);
+      if (local && local.decl !== cell.decl && earlier) {
+        diags.error("RNN0202", `\`${n.text}\` is imported twice, from two different modules`, {
+          file: root.file, span: n.span, label: `imported again here, from "${imp.from}"`,
+          secondary: [{ file: root.file, span: earlier.span, message: `first imported here, from "${earlier.from}"` }],
+          help: { message: "import it from one module only" },
+        });
+        continue;
+      }
       if (local && local.decl !== cell.decl) {
         diags.error("RNN0202", `\`${n.text}\` is both imported and declared in this file`, {
           file: root.file, span: local.decl.name.span, label: "declared here",
@@ -81,6 +92,7 @@ export function resolveImports(
         continue;
       }
       visible.set(n.text, cell);
+      importedBy.set(n.text, { from: imp.from, span: n.span });
     }
   }
   return visible;

@@ -175,9 +175,11 @@ export function initParams(specs: readonly ParamSpec[], seed: number, precision:
  * the string "NaN", "Infinity" or "-Infinity", which parseWeights reads back only when allowed too.
  */
 export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>, training?: TrainingState, opts: ReadOptions = {}): string {
+  // The format first, so that a reader of the first bytes tells the file's kind (rnnc replaces only its own files).
   const json: WeightsJson = {
+    format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION,
     ...(training ? { training } : {}),
-    format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, cell: owner, dims: Object.fromEntries(env),
+    cell: owner, dims: Object.fromEntries(env),
     params: Object.fromEntries(specs.map((p) => {
       const t = params.get(p.name)!;
       checkFinite(t.data, `param "${p.name}"`, "the weights to be written", opts);

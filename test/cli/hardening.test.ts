@@ -1,8 +1,8 @@
 // Hostile input to the command line (issue 12): huge dimensions, imports of other files, outputs over inputs, file
 // modes and symlinks, stale temporary files, checkpoints, non-finite numbers. Every input is generated here.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -71,6 +71,59 @@ describe("imports", () => {
   });
 });
 
+describe("module identity", () => {
+  it("one file reached by a relative path, an absolute path and a link is one module; two modules giving one name is an error naming both", () => {
+    const d = join(tmp, "ident");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "lib.rnn"), "cell X<H> {\n  input x: [H]\n  output y = x * 2\n}\n");
+    symlinkSync(join(d, "lib.rnn"), join(d, "link.rnn"));
+    writeFileSync(join(d, "other.rnn"), readFileSync(join(d, "lib.rnn")));
+    const model = (imports: string) => `${imports}\nmodel M<H> {\n  input x: [T, H]\n  layer a = X<H>\n  output y = map(a, x)\n}\n`;
+    writeFileSync(join(d, "two-paths.rnn"), model(`import { X } from "./lib.rnn"\nimport { X } from "./link.rnn"\nimport { X } from ${JSON.stringify(join(d, "lib.rnn"))}`));
+    writeFileSync(join(d, "self.rnn"), `import { X } from "./self.rnn"\ncell X<H> {\n  input x: [H]\n  output y = x * 2\n}\n`);
+    for (const f of ["two-paths.rnn", "self.rnn", join(d, "self.rnn")]) {
+      const r = spawnSync(process.execPath, [cli, "check", f], { cwd: d, encoding: "utf8" });
+      expect(r.stdout + r.stderr, f).toContain("no problems found");
+      expect(r.status).toBe(0);
+    }
+    writeFileSync(join(d, "clash.rnn"), model(`import { X } from "./lib.rnn"\nimport { X } from "./other.rnn"`));
+    const r = spawnSync(process.execPath, [cli, "check", "clash.rnn"], { cwd: d, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("error[RNN0202]: `X` is imported twice, from two different modules");
+    expect(r.stdout).toContain('first imported here, from "./lib.rnn"');
+  });
+});
+
+describe("one writer per output", () => {
+  it("a second trainer on one -o stops with RNN0609 naming the first; the lock goes when the first ends; a stale lock is taken over", async () => {
+    const d = join(tmp, "lock");
+    mkdirSync(d, { recursive: true });
+    const out = join(d, "ng.json");
+    const ng = join(root, "examples", "name-gender");
+    const args = ["train", join(ng, "name-gender.rnn"), "--data", join(ng, "data.mjs"), "--output", "probs", "--loss", "crossentropy", "-o", out];
+    const first = spawn(process.execPath, [cli, ...args, "--epochs", "500"], { cwd: d, stdio: ["ignore", "ignore", "pipe"] });
+    let firstErr = "";
+    first.stderr.on("data", (b) => { firstErr += String(b); });
+    for (let i = 0; i < 300 && !existsSync(`${out}.lock`); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(`${out}.lock`)).toBe(true);
+    const second = rnnc(...args, "--epochs", "1", "--limit", "64", "--force");
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`error[RNN0609]: '${out}' is being written by another process: rnnc train`);
+    expect(second.stderr).toContain(`(pid ${first.pid}`);
+    noStack(second.stderr);
+    const ended = new Promise<number | null>((r) => first.on("exit", r));
+    first.kill("SIGINT");
+    expect(await ended).toBe(130);
+    expect(firstErr).toContain("interrupted");
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    // A lock whose process is gone (pid 2^22 + 1 is past Linux's largest) is stale.
+    writeFileSync(`${out}.lock`, JSON.stringify({ pid: 4194305, host: hostname(), since: "earlier", command: "rnnc train" }));
+    const third = rnnc(...args, "--epochs", "1", "--limit", "64", "--force");
+    expect(third.code, third.stderr).toBe(0);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+  }, 60_000);
+});
+
 describe("files", () => {
   it("an output that names an input is refused and the input is kept", () => {
     const before = readFileSync(spec, "utf8");
@@ -83,7 +136,8 @@ describe("files", () => {
   });
   it("atomic writes keep the file's mode, refuse a read-only file, write through a symlink and clear stale temporary files", () => {
     const out = join(tmp, "w.json");
-    writeFileSync(out, "old");
+    const oldWeights = '{"format": "rnnc-weights", "version": 1, "params": {}}';
+    writeFileSync(out, oldWeights);
     chmodSync(out, 0o600);
     expect(rnnc("init", spec, "--dims", "H=2", "-o", out).code).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
@@ -98,7 +152,7 @@ describe("files", () => {
     chmodSync(out, 0o644);
 
     const real = join(tmp, "real.json");
-    writeFileSync(real, "old");
+    writeFileSync(real, oldWeights);
     const link = join(tmp, "link.json");
     symlinkSync(real, link);
     const stale = join(tmp, ".real.json.rnnc-999999999.tmp");
@@ -119,15 +173,43 @@ describe("files", () => {
     expect(r.stderr.match(/formatted/g)).toHaveLength(1);
   });
   it("training over an existing checkpoint needs --resume or --force", () => {
-    const out = file("ck.json", "keep me");
+    const out = file("ck.json", '{"format": "rnnc-weights", "version": 1, "params": {}}');
     const r = rnnc("train", spec, "--data", file("d.mjs", "export function load() { return { train: [], test: [] }; }"), "--output", "y", "--loss", "mse", "-o", out);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("already exists: --resume continues training from it, --force starts afresh");
-    expect(readFileSync(out, "utf8")).toBe("keep me");
+    expect(readFileSync(out, "utf8")).toContain("rnnc-weights");
+  });
+  it("-o never replaces a file of another kind, even with --force: a spec, a source file, someone's data", () => {
+    const data = file("d2.mjs", "export function load() { return { train: [], test: [] }; }");
+    for (const [name, text] of [["mine.rnn", "cell C<H> {\n  input x: [H]\n  output y = x\n}\n"], ["notes.json", '{"my": "notes"}'], ["model.js", "export const x = 1;\n"]] as const) {
+      const out = file(name, text);
+      const runs = [
+        rnnc("train", spec, "--data", data, "--output", "y", "--loss", "mse", "--force", "-o", out),
+        rnnc("init", spec, "--dims", "H=2", "-o", out),
+        ...(name.endsWith(".js") ? [rnnc("compile", join(root, "examples", "co2-forecast", "co2-forecast.rnn"), "--target", "js", "-o", out)] : []),
+      ];
+      for (const r of runs) {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(new RegExp(`the output '.*${name.replace(".", "\\.")}' exists and is not (an rnnc weights file|a module rnnc generated); rnnc does not replace it`));
+        noStack(r.stderr);
+      }
+      expect(readFileSync(out, "utf8")).toBe(text);
+    }
   });
 });
 
 describe("checkpoints", () => {
+  it("a non-finite held-out loss is never written into a checkpoint: the last good one stays", () => {
+    // Held-out targets of 1e300: their squared error is past float64, so the held-out loss is Infinity.
+    const data = file("inf.mjs", "const e = (t) => ({ inputs: { x: [[0.1, 0.2]] }, target: [[t, t]] });\nexport function load() { return { train: [e(0.5), e(0.25)], test: [e(1e300)] }; }\n");
+    const seqSpec = file("seq.rnn", "import { Elman } from \"std\"\nmodel M {\n  input x: [T, 2]\n  layer r = Elman<2, 2>\n  output y = scan(r, x)\n}\n");
+    const out = join(tmp, "inf.json");
+    const r = rnnc("train", seqSpec, "--data", data, "--output", "y", "--loss", "mse", "--epochs", "2", "-o", out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error[RNN0605]: the held-out loss became Infinity in epoch 1; the checkpoint of no epoch is kept");
+    expect(existsSync(out)).toBe(false);
+    noStack(r.stderr);
+  });
   const ck = (training: unknown) => JSON.stringify({ format: "rnnc-weights", version: 1, params: {}, training });
   const good = { epoch: 2, history: { train: [1, 0.5], test: [1, 0.6], metric: [0.1, 0.2], metricName: "rmse" } };
   it("are checked field by field, the field named", () => {
