@@ -296,6 +296,23 @@ describe("compiled modules", () => {
   });
 });
 
+describe("names that are Object.prototype's", () => {
+  const ir = modelFrom(`import { LSTM } from "std"\nmodel P<__proto__ = 3, constructor = 4> {\n  input toString: [T, __proto__]\n  layer hasOwnProperty = LSTM<__proto__, constructor>\n  output valueOf = scan(hasOwnProperty, toString)\n}\n`);
+  it.each(["js", "tfjs"] as const)("dims __proto__ and constructor stay own keys of the module's info; a layer hasOwnProperty and an input toString work (%s)", async (target) => {
+    const { module, env, weights } = await compileAndImport(ir, target, "proto-names");
+    expect(Object.keys(module.info.dims)).toEqual(["__proto__", "constructor"]);
+    expect(Object.getOwnPropertyDescriptor(module.info.dims, "__proto__")?.value).toBe(3);
+    expect(Object.getPrototypeOf(module.info.dims)).toBe(Object.prototype);
+    const x = [[[0.5, -0.25, 1], [0.1, 0.2, 0.3]]];
+    const m = module.createModel();
+    const out = m.predict({ toString: target === "js" ? x : tf.tensor(x) });
+    const got = target === "js" ? (out.valueOf as { data: Float32Array }).data : (out.valueOf as tf.Tensor).dataSync();
+    const want = runModel(ir, env, weights, { inputs: { toString: tensorFromJson(x, "x", "f32") } }).valueOf!.tensor!.data;
+    expect(closeness(got, want)).toBeLessThanOrEqual(1);
+    if (target === "tfjs") m.dispose();
+  });
+});
+
 describe("hostile specs", () => {
   const spec = join(root, "test", "emit", "hostile", "hostile.rnn");
   const ir = compiler.model(spec, undefined);

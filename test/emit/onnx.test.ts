@@ -323,3 +323,50 @@ describe("rnnc import of ONNX models from other exporters", () => {
     await session.release();
   });
 });
+
+describe("names the user chose like rnnc's own", () => {
+  // Inputs named as rnnc names a sequence's lengths and its generated values, an output named as a sequence output's
+  // lengths, and a state named as another state's older step: every ONNX name is still defined once, and the model runs.
+  const spec = `cell C<I> {\n  input x: [I]\n  state h: [I] = 0\n  state h_lag2: [I] = 0\n  param W: [I, I] ~ glorot_uniform\n  h = tanh(W @ x + h[t-2] * 0.5 + h_lag2[t-1] * 0.25)\n  h_lag2 = tanh(h[t-1])\n  output h\n}\nmodel M<I = 3> {\n  input x: [T, I]\n  input x_lengths: [I]\n  input i_0: [I]\n  input identity_1: [I]\n  layer c = C<I>\n  output y = scan(c, x)\n  output y_lengths = last(y) + x_lengths * i_0 - identity_1\n}\n`;
+  const ir = modelFrom(spec);
+  const env = resolveDims(ir, new Map());
+  const weights = initParams(modelParamSpecs(ir, env), 5);
+  const B = 2, T = 4;
+  const x = randomTensor([B, T, 3], 1), v = randomTensor([B, 3], 2), w = randomTensor([B, 3], 3), u = randomTensor([B, 3], 4);
+  const ref = runModel(ir, env, weights, { inputs: { x, x_lengths: v, i_0: w, identity_1: u } });
+  const f32 = (t: Tensor) => new ort.Tensor("float32", Float32Array.from(t.data), [...t.shape]);
+
+  it("whole-sequence export: rnnc's lengths input and output step aside (x_lengths_2, y_lengths_2); outputs equal the interpreter", async () => {
+    const ex = exportOnnx(ir, env, weights, "t");
+    expect(checkGraph(decodeModel(ex.bytes) as unknown as OnnxModel)).toEqual([]);
+    expect(ex.inputs).toEqual(["x", "x_lengths_2", "x_lengths", "i_0", "identity_1"]);
+    expect(ex.outputs).toEqual(["y", "y_lengths_2", "y_lengths"]);
+    const session = await ort.InferenceSession.create(ex.bytes);
+    const out = await session.run({ x: f32(x), x_lengths_2: new ort.Tensor("int64", BigInt64Array.from([T, T], BigInt), [B]), x_lengths: f32(v), i_0: f32(w), identity_1: f32(u) });
+    for (const o of ["y", "y_lengths"]) {
+      const want = ref[o]!.tensor!.data, got = out[o]!.data as Float32Array;
+      expect(Math.max(...Array.from(want, (a, i) => Math.abs(a - got[i]!)))).toBeLessThan(1e-5);
+    }
+    await session.release();
+  });
+
+  it("streaming export: the state h_lag2 keeps its name and h's older step steps aside; one step equals the interpreter's first", async () => {
+    const ir = modelFrom(spec.replace(/model M[\s\S]*$/, "model S<I = 3> {\n  input x: [T, I]\n  layer c = C<I>\n  output y = scan(c, x)\n}\n"));
+    const weights = initParams(modelParamSpecs(ir, env), 5);
+    const ref = runModel(ir, env, weights, { inputs: { x } });
+    const ex = exportOnnxStreaming(ir, env, weights, "t");
+    expect(checkGraph(decodeModel(ex.bytes) as unknown as OnnxModel)).toEqual([]);
+    expect(ex.inputs).toEqual(expect.arrayContaining(["state.c.h", "state.c.h_lag2", "state.c.h_lag2_2"]));
+    expect(new Set(ex.inputs).size).toBe(ex.inputs.length);
+    expect(new Set(ex.outputs).size).toBe(ex.outputs.length);
+    const session = await ort.InferenceSession.create(ex.bytes);
+    const zeros = new ort.Tensor("float32", new Float32Array(B * 3), [B, 3]);
+    const first = new ort.Tensor("float32", Float32Array.from({ length: B * 3 }, (_, k) => x.data[Math.floor(k / 3) * T * 3 + (k % 3)]!), [B, 3]);
+    const feeds: Record<string, ort.Tensor> = { x: first };
+    for (const s of ex.states) feeds[s.input] = zeros;
+    const out = await session.run(feeds);
+    const want = ref["y"]!.tensor!.data, got = out["y"]!.data as Float32Array;
+    for (let b = 0; b < B; b++) for (let k = 0; k < 3; k++) expect(Math.abs(got[b * 3 + k]! - want[b * T * 3 + k]!)).toBeLessThan(1e-5);
+    await session.release();
+  });
+});

@@ -43,6 +43,7 @@ type Value = { kind: "one"; name: string } | { kind: "seq"; name: string; length
 
 export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, producerVersion: string): OnnxExport {
   const g = new OnnxGraph(sharedState(weights));
+  g.reserve([...ir.inputs.map((i) => i.name), ...ir.outputs.map((o) => o.name)]);
   const inputs: ValueInfo[] = [];
   const dims = (shape: Node["shape"]) => shape.map((d) => evalDim(d, env)!);
   const layers = new Map(ir.layers.map((l) => [l.name, l]));
@@ -68,7 +69,7 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
       const inp = ir.inputs.find((i) => i.name === n.attrs.name)!;
       inputs.push({ name: inp.name, type: tensorType(inp.dtype === "int" ? DType.INT64 : DType.FLOAT, ["batch", ...(inp.seq ? [inp.seq] : []), ...dims(inp.shape)]) });
       if (!inp.seq) return { kind: "one", name: inp.name };
-      const lengths = `${inp.name}_lengths`;
+      const lengths = g.unique(`${inp.name}_lengths`);
       inputs.push({ name: lengths, type: tensorType(DType.INT64, ["batch"]) });
       return { kind: "seq", name: inp.name, lengths };
     },
@@ -118,8 +119,9 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
       ...(x.kind === "seq" ? [lengthsOutput(o.name, x.lengths)] : [])];
   }).flat();
   function lengthsOutput(name: string, lengths: string): ValueInfo {
-    g.node("Identity", [lengths], [`${name}_lengths`]);
-    return { name: `${name}_lengths`, type: tensorType(DType.INT64, ["batch"]) };
+    const out = g.unique(`${name}_lengths`);
+    g.node("Identity", [lengths], [out]);
+    return { name: out, type: tensorType(DType.INT64, ["batch"]) };
   }
   const bytes = g.encode({ name: ir.name, input: inputs, output: outputs }, `${ir.name} from ${ir.file}, exported by rnnc`, producerVersion);
   return { bytes, opset: OPSET, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name) };

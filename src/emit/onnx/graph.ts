@@ -12,20 +12,40 @@ export interface SharedState {
   readonly madeWeights: Map<string, string>;
   /** Where each param's values sit (written into the model's metadata, so that `rnnc import` reads them back exactly). */
   readonly placements: Map<string, Placement>;
+  /** Every value name given out so far in any graph of the model: the user's (reserved first), then generated ones. */
+  readonly taken: Set<string>;
 }
 
 /** A param's values: `size` floats of initializer `init` from `offset`, stored transposed (a matrix) or not. */
 export interface Placement { readonly init: string; readonly offset: number; readonly transposed: boolean }
 
 /** A fresh shared state for one exported model. */
-export const sharedState = (weights: ReadonlyMap<string, Tensor>): SharedState => ({ inits: [], weights, counter: 0, madeWeights: new Map(), placements: new Map() });
+export const sharedState = (weights: ReadonlyMap<string, Tensor>): SharedState => ({ inits: [], weights, counter: 0, madeWeights: new Map(), placements: new Map(), taken: new Set() });
 
 export class OnnxGraph {
   readonly nodes: NodeSpec[] = [];
   constructor(readonly shared: SharedState) {}
 
+  /** A generated name no other value of the model has (the user's names are reserved before any is made). */
   fresh(hint: string): string {
-    return `${hint.replace(/[^\w.]/g, "_")}_${this.shared.counter++}`;
+    const base = hint.replace(/[^\w.]/g, "_");
+    let name: string;
+    do name = `${base}_${this.shared.counter++}`; while (this.shared.taken.has(name));
+    this.shared.taken.add(name);
+    return name;
+  }
+
+  /** Reserves names the graph's interface must have exactly (the model's inputs and outputs), before anything is generated. */
+  reserve(names: Iterable<string>): void {
+    for (const n of names) this.shared.taken.add(n);
+  }
+
+  /** `want` for an interface value rnnc adds (`x_lengths`, a state input), or `want_2`, `want_3` … if a name the user chose is already it. */
+  unique(want: string): string {
+    let name = want;
+    for (let k = 2; this.shared.taken.has(name); k++) name = `${want}_${k}`;
+    this.shared.taken.add(name);
+    return name;
   }
 
   /** Adds a node; returns its outputs' names (fresh ones, or `names`). */

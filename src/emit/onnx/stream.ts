@@ -22,6 +22,7 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
   const s = streamability(ir);
   if (!s.ok) throw new RnncError("RNN0801", `cannot export \`${ir.name}\` to ONNX as a stream: ${s.why}`, [], "export the whole-sequence model (without --streaming)");
   const g = new OnnxGraph(sharedState(weights));
+  g.reserve([...ir.inputs.map((i) => i.name), ...ir.outputs.map((o) => o.name)]);
   const inputs: ValueInfo[] = [];
   const outputs: ValueInfo[] = [];
   const states: StreamState[] = [];
@@ -37,13 +38,27 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
     const k = scanned.get(l.name) ?? 0;
     scanned.set(l.name, k + 1);
     const prefix = `state.${l.name}${k ? `#${k + 1}` : ""}`;
-    const lagName = (st: string, lag: number) => `${prefix}.${st}${lag > 1 ? `_lag${lag}` : ""}`;
+    // Each (state, lag) gets its name once: a state named like another's older step (h and h_lag2) still gets its own.
+    const lagNames = new Map<string, string>();
+    const lagName = (st: string, lag: number) => {
+      const key = `${st}@${lag}`;
+      if (!lagNames.has(key)) lagNames.set(key, g.unique(`${prefix}.${st}${lag > 1 ? `_lag${lag}` : ""}`));
+      return lagNames.get(key)!;
+    };
+    const nextNames = new Map<string, string>();
+    const nextName = (st: string, lag: number) => {
+      const key = `${st}@${lag}`;
+      if (!nextNames.has(key)) nextNames.set(key, g.unique(`${lagName(st, lag)}.next`));
+      return nextNames.get(key)!;
+    };
+    // The plain names (lag 1) first, so that a state keeps `state.L.NAME` whatever older steps other states have.
+    if (n.op === Op.Scan) for (const st of cell.states) lagName(st.name, 1);
     if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
       const shape = dims(st.shape, le);
       const start = cell.nodes[st.init]!;
       if (start.op !== Op.Const) throw new RnncError("RNN0801", `cannot export layer \`${l.name}\` to ONNX: state ${st.name} starts from a value computed from params`);
       inputs.push({ name: lagName(st.name, lag), type: tensorType(DType.FLOAT, ["batch", ...shape]) });
-      states.push({ input: lagName(st.name, lag), output: `${lagName(st.name, lag)}.next`, shape, start: start.attrs.value! });
+      states.push({ input: lagName(st.name, lag), output: nextName(st.name, lag), shape, start: start.attrs.value! });
     }
     const values = lowerStep(cell, le, g, {
       input: (name) => xs[cell.inputs.findIndex((i) => i.name === name)]!,
@@ -51,7 +66,7 @@ export function exportOnnxStreaming(ir: ModelIR, env: DimEnv, weights: ReadonlyM
       batch: B,
     }, l.name);
     if (n.op === Op.Scan) for (const st of cell.states) for (let lag = 1; lag <= Math.max(1, st.maxLag); lag++) {
-      g.node("Identity", [lag === 1 ? values[st.update]! : lagName(st.name, lag - 1)], [`${lagName(st.name, lag)}.next`]);
+      g.node("Identity", [lag === 1 ? values[st.update]! : lagName(st.name, lag - 1)], [nextName(st.name, lag)]);
     }
     return { seq: values[cell.outputs[0]!.node]!, finals: new Map(cell.states.map((st) => [st.name, values[st.update]!])) };
   };
