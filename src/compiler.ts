@@ -93,6 +93,8 @@ export interface Compiler {
   cell(file: string, name: string | undefined, overrides?: ReadonlyMap<string, OptionValue>): CellIR;
   /** A model declared in `file` (the only one when `name` is left out); throws if the file has errors. */
   model(file: string, name: string | undefined): ModelIR;
+  /** Drops what is kept of a file (its parse), as a language server does when a document closes. */
+  forget(file: string): void;
 }
 
 export function createCompiler(host: Host): Compiler {
@@ -229,7 +231,8 @@ export function createCompiler(host: Host): Compiler {
     return result.models.get(found.decl.name.text)!.ir;
   }
 
-  return { check, cell, model };
+  const forget = (file: string) => { parseCache.delete(host.canonical?.(file) ?? file); };
+  return { check, cell, model, forget };
 }
 
 /** Thrown when a program asked to run has compile errors; carries them for rendering. */

@@ -38,11 +38,31 @@ export interface DataModule {
 export async function loadData(a: { data: string; dataOpt?: string | undefined; limit?: number | undefined }): Promise<{ train: Example[]; test: Example[]; module: DataModule }> {
   const dataPath = resolve(a.data);
   if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
-  const data = await import(pathToFileURL(dataPath).href) as DataModule;
+  const failed = (what: string, e: unknown) => new RnncError("RNN0610", `data module '${a.data}' ${what}: ${e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e)}`, [
+    "the data module is your code: rnnc imports it and calls load(options), which returns (or resolves to) {train, test}, lists of examples {inputs, target}",
+  ], "run it alone (node -e \"import('./data.mjs').then((m) => m.load({}))\") to see where it fails");
+  let data: DataModule;
+  try {
+    data = await import(pathToFileURL(dataPath).href) as DataModule;
+  } catch (e) {
+    throw failed("cannot be loaded", e);
+  }
   if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
-  let { train, test } = data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
+  let given: unknown;
+  try {
+    given = await data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
+  } catch (e) {
+    throw failed("load() threw", e);
+  }
+  const split = (name: "train" | "test"): Example[] => {
+    const list = (given as Record<string, unknown> | null)?.[name];
+    if (!Array.isArray(list)) throw failed(`load() gave no "${name}" list`, `it returned ${given === null || typeof given !== "object" ? String(given) : `an object with ${Object.keys(given).map((k) => `"${k}"`).join(", ") || "no keys"}`}`);
+    const k = list.findIndex((e: unknown) => typeof e !== "object" || e === null || typeof (e as Example).inputs !== "object" || (e as Example).inputs === null || !("target" in (e as object)));
+    if (k >= 0) throw failed(`gave a "${name}" example that is not {inputs, target}`, `example ${k} of ${list.length}`);
+    return list as Example[];
+  };
+  let train = split("train"), test = split("test");
   if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
   if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
   return { train, test, module: data };
 }
-

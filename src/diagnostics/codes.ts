@@ -268,6 +268,11 @@ read (naming the tensor and the index) rather than fail far from the cause. \`--
 that two trainings never write one checkpoint in turns. A second run on the same output stops at once,
 naming the first. A lock left by a process that has ended (a crash, a killed machine) is taken over.
 Delete the lock file by hand only if the message names a process that is gone.`),
+  c("RNN0610", "a data module that fails", `
+\`rnnc train\` and \`rnnc eval\` import the data module (your code) and call its \`load(options)\`, which
+returns, or resolves to, \`{train, test}\`: lists of examples \`{inputs: {NAME: value}, target}\`. The
+module could not be imported (a syntax error, a missing import), \`load\` threw, or what it gave is not
+of that form. The message quotes the module's own error or names the first example at fault.`),
   c("RNN0801", "cannot export to ONNX", `
 \`rnnc compile --target onnx\` writes standard ONNX (opset 17). It exports scans and maps of any
 cell (the stdlib LSTM, GRU, GRUResetBefore and Elman as ONNX's own recurrent ops, every other cell

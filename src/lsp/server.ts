@@ -5,7 +5,7 @@ import {
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { codeActions, completion, diagnostics, documentSymbols, foldingRanges, formatting, semanticTokens, tokenModifiers, tokenTypes } from "./editor.js";
 import { definition, hover, prepareRename, references, rename } from "./navigation.js";
-import { uriToPath, Workspace, type Analysis } from "./workspace.js";
+import { onDisk, uriToPath, Workspace, type Analysis } from "./workspace.js";
 import { cancelUndispatched, serverTransport } from "./transport.js";
 
 /** The connection over stdin and stdout (see transport.ts for what a corrupt frame and an early request get). */
@@ -18,7 +18,31 @@ export function startServer(connection: Connection = stdioConnection()): void {
   const documents = new TextDocuments(TextDocument);
   const ws = new Workspace();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** What was last published per document, so that an unchanged result is not sent again. */
+  const published = new Map<string, string>();
   let debounceMs = 150;
+  let shutdown = false;
+  connection.onShutdown(() => { shutdown = true; });
+
+  // The client may close the pipe with messages still queued: whatever is sent after that is dropped, and the server
+  // ends quietly (status 0 after a shutdown request, as the protocol asks) instead of dying with a stack trace.
+  const closed = (e: unknown) => e instanceof Error && /Connection is (closed|disposed)/.test(e.message);
+  process.on("uncaughtException", (e) => {
+    if (closed(e)) process.exit(shutdown ? 0 : 1);
+    process.stderr.write(`rnnc lsp: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    process.exit(1);
+  });
+  const send = (f: () => Promise<void>) => { try { f().catch(() => undefined); } catch (e) { if (!closed(e)) throw e; } };
+  const publish = (uri: string, diags: ReturnType<typeof diagnostics>, version?: number) => {
+    const text = JSON.stringify(diags);
+    if (published.get(uri) === text) return;
+    published.set(uri, text);
+    send(() => connection.sendDiagnostics({ uri, ...(version !== undefined ? { version } : {}), diagnostics: diags }));
+  };
+  /** A line in the client's log (dropped once the client has gone). */
+  const log = (line: string, error = false) => { try { if (error) connection.console.error(line); else connection.console.log(line); } catch (e) { if (!closed(e)) throw e; } };
+  /** URIs already reported as not local files (one log line each). */
+  const inMemory = new Set<string>();
 
   const analysisOf = (uri: string): Analysis | undefined => {
     const doc = documents.get(uri);
@@ -26,7 +50,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     try {
       return ws.analyze(uriToPath(uri));
     } catch (e) {
-      connection.console.error(`rnnc: analysis of ${uri} failed: ${(e as Error).stack ?? e}`);
+      log(`rnnc: analysis of ${uri} failed: ${(e as Error).stack ?? e}`, true);
       return undefined;
     }
   };
@@ -38,7 +62,7 @@ export function startServer(connection: Connection = stdioConnection()): void {
     const version = doc.version;
     const a = analysisOf(uri);
     if (!a || documents.get(uri)?.version !== version) return;
-    void connection.sendDiagnostics({ uri, version, diagnostics: diagnostics(ws, a) });
+    publish(uri, diagnostics(ws, a), version);
   };
 
   /** Debounced: a burst of edits costs one analysis, and a pending run is dropped when another edit arrives. */
@@ -47,8 +71,9 @@ export function startServer(connection: Connection = stdioConnection()): void {
     timers.set(uri, setTimeout(() => {
       timers.delete(uri);
       validate(uri);
-      // Open files that import this one may have changed meaning too.
-      for (const other of documents.all()) if (other.uri !== uri && !timers.has(other.uri)) validate(other.uri);
+      // Open files whose analysis read this one may mean something else now (only those: opening many files is linear).
+      const dependents = new Set(ws.dependents(uriToPath(uri)));
+      for (const other of documents.all()) if (other.uri !== uri && !timers.has(other.uri) && dependents.has(uriToPath(other.uri))) validate(other.uri);
     }, delay));
   };
 
@@ -73,13 +98,23 @@ export function startServer(connection: Connection = stdioConnection()): void {
     };
   });
 
-  documents.onDidOpen((e) => { ws.setDocument(e.document); schedule(e.document.uri, 0); });
+  documents.onDidOpen((e) => {
+    const uri = e.document.uri;
+    if (!onDisk(uriToPath(uri)) && !inMemory.has(uri)) {
+      inMemory.add(uri);
+      log(`rnnc: ${uri} is not a local file; it is checked from its buffer, and imports only "std"`);
+    }
+    ws.setDocument(e.document);
+    schedule(uri, 0);
+  });
   documents.onDidChangeContent((e) => { ws.setDocument(e.document); schedule(e.document.uri); });
   documents.onDidClose((e) => {
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     ws.closeDocument(e.document.uri);
-    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+    inMemory.delete(e.document.uri);
+    publish(e.document.uri, []);
+    published.delete(e.document.uri);
   });
 
   const at = <T>(uri: string, position: { line: number; character: number }, f: (a: Analysis, offset: number) => T, none: T): T => {

@@ -23,7 +23,9 @@ export function serverTransport(input: NodeJS.ReadableStream, output: NodeJS.Wri
   let initialized = false;
   const reader: MessageReader = {
     onError: inner.onError,
-    onClose: inner.onClose,
+    // The client closing its end (end of stdin) does not close the connection until the messages read before it are
+    // answered: a client that writes a whole session and then closes gets every reply, and the exit it asked for.
+    onClose: (listener) => inner.onClose((e) => { setTimeout(() => listener(e), 200); }),
     onPartialMessage: inner.onPartialMessage,
     dispose: () => inner.dispose(),
     listen(callback: DataCallback): Disposable {

@@ -16,7 +16,22 @@ export interface Analysis {
   readonly symbols: FileSymbols;
 }
 
-export const uriToPath = (uri: string): string => (uri.startsWith("file:") ? fileURLToPath(uri) : uri);
+/**
+ * The path a document's URI names on this machine, or the URI itself for any document that is not a local file
+ * (untitled buffers, other schemes, a file URI with a host or a malformed escape): such a document lives in memory
+ * only. Never throws: an editor may send any URI.
+ */
+export function uriToPath(uri: string): string {
+  if (!uri.startsWith("file:")) return uri;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return uri;
+  }
+}
+
+/** Whether `path` is a path on this machine's disk (else an in-memory document's URI). */
+export const onDisk = (path: string): boolean => path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path);
 export const pathToUri = (path: string): string => (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) ? pathToFileURL(path).href : path);
 
 export class Workspace {
@@ -24,15 +39,18 @@ export class Workspace {
   private readonly cache = new Map<string, Analysis>();
   private readonly topDefs = new Map<string, { text: string; defs: Def[] }>();
   readonly host: Host = {
-    readFile: (p) => this.open.get(p)?.getText() ?? nodeHost.readFile(p),
-    // An open, unsaved file is importable too.
+    // Documents that are not local files are read from their buffers only, never from a disk path their URI resembles.
+    readFile: (p) => this.open.get(p)?.getText() ?? (onDisk(p) ? nodeHost.readFile(p) : undefined),
+    // An open, unsaved file is importable too; a document that is not a local file imports the standard library only.
     resolveImport: (spec, from) => {
-      if (spec !== "std" && from.startsWith("/")) {
+      if (spec !== "std" && !onDisk(from)) return undefined;
+      if (spec !== "std") {
         const path = resolve(dirname(from), spec);
         if (this.open.has(path)) return [path];
       }
       return nodeHost.resolveImport(spec, from);
     },
+    canonical: (p) => (onDisk(p) && !this.open.has(p) ? nodeHost.canonical!(p) : p),
   };
   private readonly compiler = createCompiler(this.host);
 
@@ -40,8 +58,23 @@ export class Workspace {
     this.open.set(uriToPath(doc.uri), doc);
   }
 
+  /** Forgets a closed document: its buffer, its analysis and its parsed declarations (a long session keeps only open ones). */
   closeDocument(uri: string): void {
-    this.open.delete(uriToPath(uri));
+    const path = uriToPath(uri);
+    this.compiler.forget(path);
+    this.open.delete(path);
+    this.cache.delete(path);
+    this.topDefs.delete(path);
+  }
+
+  /** Open documents whose last analysis read `path` (they may mean something else once it changes). */
+  dependents(path: string): string[] {
+    return [...this.open.keys()].filter((p) => p !== path && this.cache.get(p)?.result.sources.has(path));
+  }
+
+  /** How many documents, analyses and parsed files the workspace holds (the soak test watches these stay bounded). */
+  sizes(): { open: number; analyses: number; parsed: number } {
+    return { open: this.open.size, analyses: this.cache.size, parsed: this.topDefs.size };
   }
 
   openPaths(): string[] {

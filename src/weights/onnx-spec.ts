@@ -1,6 +1,7 @@
 // A .rnn spec for an ONNX model from another exporter: the layers on its data path (embedding, recurrent ops, dense
 // layers and their activations), in order (spec-writer.ts writes them as one model).
 import { unitKeyOf, type NodeJson, type TensorJson } from "./onnx-import.js";
+import { dimsOf } from "./onnx-tensors.js";
 import { cannotWrite, layerName, writeSpec, type DerivedSpec, type Step } from "./spec-writer.js";
 
 const cannot = (source: string, why: string) => cannotWrite(source, why,
@@ -21,7 +22,9 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
   const outputs = new Set((graph?.output ?? []).map((o) => o.name));
   /** An initializer's dims (none for a name that is not one), each a whole number ≥ 1 or the shape is refused. */
   const dims = (name: string) => {
-    const d = (inits.get(name)?.dims ?? []).map(Number);
+    const t = inits.get(name);
+    if (t) dimsOf(t, source); // a claim past what a tensor holds is RNN0606, as wherever weights are read
+    const d = (t?.dims ?? []).map(Number);
     if (d.some((x) => !Number.isInteger(x) || x < 1 || x > 2 ** 26)) throw cannot(source, `initializer ${name} has dims [${d.join(", ")}]`);
     return d;
   };
