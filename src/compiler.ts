@@ -12,7 +12,7 @@ export { CompileErrors } from "./diagnostics/errors.js";
 import type { Host } from "./resolve/host.js";
 import type { CellIR, ModelIR } from "./ir/ir.js";
 import { resolveImports, type VisibleCell } from "./resolve/resolve.js";
-import { parseFile, type ParsedFile } from "./syntax/syntax.js";
+import { forgetChunks, parseFile, type ParsedFile } from "./syntax/syntax.js";
 
 /** What one compilation of a root file knows; each stage reads what the earlier ones left. */
 export interface CompileContext {
@@ -231,7 +231,10 @@ export function createCompiler(host: Host): Compiler {
     return result.models.get(found.decl.name.text)!.ir;
   }
 
-  const forget = (file: string) => { parseCache.delete(host.canonical?.(file) ?? file); };
+  const forget = (file: string) => {
+    parseCache.delete(host.canonical?.(file) ?? file);
+    forgetChunks(file);
+  };
   return { check, cell, model, forget };
 }
 

@@ -133,6 +133,12 @@ export function startServer(connection: Connection = stdioConnection()): void {
   connection.onDocumentFormatting((p) => { const a = analysisOf(p.textDocument.uri); return a ? formatting(ws, a) : []; });
   connection.onCodeAction((p) => { const a = analysisOf(p.textDocument.uri); return a ? codeActions(ws, a, p.context.diagnostics) : []; });
 
+  // Not part of LSP: what the server holds, for the soak test and for anyone watching a long session (`rnnc/stats`).
+  connection.onRequest("rnnc/stats", () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return { ...ws.sizes(), documents: documents.all().length, published: published.size, timers: timers.size, heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+  });
+
   documents.listen(connection);
   connection.listen();
 }

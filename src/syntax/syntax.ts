@@ -67,13 +67,27 @@ export function parseFile(file: string, text: string, diags: DiagnosticBag): Par
 
 interface Chunk { readonly tokens: readonly IToken[]; readonly comments: readonly IToken[]; readonly module: Module; readonly diagnostics: readonly Diagnostic[] }
 
+/** Parsed declarations by file and text, least recently used first (an edit re-parses only what it touched). */
 const chunkCache = new Map<string, Chunk>();
-const CHUNK_CACHE_SIZE = 4096;
+/** The cache's keys of each file, so that a file closed in an editor takes its chunks with it. */
+const chunkKeys = new Map<string, Set<string>>();
+/** Chunks kept at most (a few thousand declarations' tokens and trees: tens of MB at most). */
+const CHUNK_CACHE_SIZE = 1024;
+
+/** Drops every parsed declaration of `file` (a language server calls this when a document closes). */
+export function forgetChunks(file: string): void {
+  for (const key of chunkKeys.get(file) ?? []) chunkCache.delete(key);
+  chunkKeys.delete(file);
+}
 
 function parseChunk(file: string, text: string): Chunk {
   const key = `${file}\u0000${text}`;
   const hit = chunkCache.get(key);
-  if (hit) return hit;
+  if (hit) {
+    chunkCache.delete(key); // most recently used last
+    chunkCache.set(key, hit);
+    return hit;
+  }
   const diags = new DiagnosticBag();
   const r = parseCst(text);
   for (const e of r.lexErrors) {
@@ -102,8 +116,14 @@ function parseChunk(file: string, text: string): Chunk {
   }
   const module = new AstBuilder(file, text, r.comments, diags).module(r.cst);
   const chunk = { tokens: r.tokens, comments: r.comments, module, diagnostics: diags.items };
-  if (chunkCache.size >= CHUNK_CACHE_SIZE) chunkCache.clear();
+  if (chunkCache.size >= CHUNK_CACHE_SIZE) {
+    const oldest = chunkCache.keys().next().value!;
+    chunkCache.delete(oldest);
+    chunkKeys.get(oldest.slice(0, oldest.indexOf("\u0000")))?.delete(oldest);
+  }
   chunkCache.set(key, chunk);
+  const keys = chunkKeys.get(file) ?? new Set<string>();
+  chunkKeys.set(file, keys.add(key));
   return chunk;
 }
 

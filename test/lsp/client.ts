@@ -14,11 +14,13 @@ export class TestClient {
   private waiters: { uri: string; test: (p: PublishDiagnosticsParams) => boolean; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   readonly versions = new Map<string, number>();
   stderr = "";
+  /** publishDiagnostics notifications received so far. */
+  publishes = 0;
   /** Responses to requests written with `sendTogether`, which the connection does not know about. */
   private readonly rawWaiters = new Map<number | string, (m: ResponseMessage) => void>();
 
-  constructor() {
-    this.proc = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "lsp", "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+  constructor(nodeFlags: readonly string[] = []) {
+    this.proc = spawn(process.execPath, [...nodeFlags, join(root, "dist", "cli", "main.js"), "lsp", "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     this.proc.stderr!.on("data", (d) => { this.stderr += String(d); });
     const reader = new StreamMessageReader(this.proc.stdout!);
     const listen = reader.listen.bind(reader);
@@ -29,6 +31,7 @@ export class TestClient {
     });
     this.conn = createMessageConnection(reader, new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => {
+      this.publishes++;
       this.latest.set(p.uri, p);
       const ready = this.waiters.filter((w) => w.uri === p.uri && w.test(p));
       this.waiters = this.waiters.filter((w) => !ready.includes(w));
