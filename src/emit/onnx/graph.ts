@@ -1,6 +1,7 @@
 // A graph under construction: nodes in order, initializers shared with every subgraph (Scan bodies read them by name).
 import type { Tensor } from "../../runtime/tensor.js";
 import { transposed as transposedMatrix } from "../../weights/safetensors.js";
+import { graphProblems, type OnnxModelJson } from "./check.js";
 import { DType, encodeModel, IR_VERSION, OPSET, type NodeSpec, type TensorSpec, type ValueInfo } from "./proto.js";
 
 /** What every graph of one model shares: initializers, fresh names, the model's weights. */
@@ -68,6 +69,11 @@ export class OnnxGraph {
 
   /** The model around this (top-level) graph, encoded: rnnc's header, and where every param went (for `rnnc import`). */
   encode(graph: { name: string; input: ValueInfo[]; output: ValueInfo[] }, doc: string, producerVersion: string): Uint8Array {
+    // Every model rnnc writes passes the checker's rules first (order, names defined once, typed interface): a file
+    // another tool would refuse is never written.
+    const full = { ...graph, node: this.nodes, initializer: this.shared.inits };
+    const problems = graphProblems({ graph: full } as unknown as OnnxModelJson, { unusedInitializers: false });
+    if (problems.length) throw new Error(`internal: the exported model breaks ONNX's rules: ${problems.slice(0, 5).join("; ")}`);
     return encodeModel({
       ir_version: IR_VERSION,
       opset_import: [{ domain: "", version: OPSET }],
@@ -75,7 +81,7 @@ export class OnnxGraph {
       producer_version: producerVersion,
       doc_string: doc,
       metadata_props: [{ key: "rnnc.params", value: JSON.stringify(Object.fromEntries(this.shared.placements)) }],
-      graph: { ...graph, node: this.nodes, initializer: this.shared.inits },
+      graph: full,
     });
   }
 
