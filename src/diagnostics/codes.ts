@@ -7,7 +7,7 @@ export interface CodeInfo {
 }
 
 import { builtinsByOp } from "../ir/ops.js";
-import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH, MAX_NESTING, MAX_SOURCE_CHARS, MAX_TENSOR_ELEMENTS, MAX_TOTAL_ELEMENTS } from "./limits.js";
+import { MAX_DECLARATIONS, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_TOKENS, MAX_NESTING, MAX_SOURCE_CHARS, MAX_TENSOR_ELEMENTS, MAX_TOTAL_ELEMENTS } from "./limits.js";
 
 const c = (code: string, title: string, explanation: string): CodeInfo => ({ code, title, explanation: explanation.trim() });
 
@@ -80,6 +80,11 @@ outputs and equations). Split a larger one into cells used as layers.`),
   c("RNN0109", "file too large", `
 A .rnn file can hold at most ${MAX_SOURCE_CHARS.toLocaleString("en-US")} characters (1 MiB of plain text). Nothing in a larger
 file is parsed; split it into files that import each other.`),
+  c("RNN0110", "expression too long", `
+One expression (the right side of an equation, a layer or an output) can hold at most
+${MAX_EXPRESSION_TOKENS.toLocaleString("en-US")} tokens: names, numbers, operators and brackets. The parser builds a tree node per token
+and precedence level, so the limit keeps its memory bounded (a 1 MiB equation would take ~500 MB); the
+declaration holding it is not read. Name the parts of a long sum (\`s1 = a + b + …\`, then \`s = s1 + s2\`).`),
   c("RNN0201", "unknown name", `
 A name used in an equation is not declared in the cell. Every value a cell uses is an \`input\`,
 a \`state\`, a \`param\`, a numeric cell option, or defined by an equation (\`name = …\`).

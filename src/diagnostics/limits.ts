@@ -6,6 +6,8 @@ export const MAX_NESTING = 64;
 export const MAX_EXPRESSION_DEPTH = 256;
 /** Syntax errors reported in one top-level declaration: past them the rest of it is not read. */
 export const MAX_SYNTAX_ERRORS = 100;
+/** Tokens of one expression (the right side of an equation, a layer, an output): the parser's tree for each costs ~1 KB. */
+export const MAX_EXPRESSION_TOKENS = 16_384;
 /** Declarations (inputs, states, params, gates, layers, outputs, definitions) in one cell or model. */
 export const MAX_DECLARATIONS = 10_000;
 /** Characters in one .rnn file (1 MiB of ASCII text). */

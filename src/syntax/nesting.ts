@@ -1,6 +1,7 @@
-// The nesting limit enforced on tokens, before the parser (which recurses once per level) sees them.
+// The nesting and length limits enforced on tokens, before the parser (which recurses once per level and builds a
+// tree node per token and level) sees them.
 import type { IToken } from "chevrotain";
-import { MAX_NESTING } from "../diagnostics/limits.js";
+import { MAX_EXPRESSION_TOKENS, MAX_NESTING } from "../diagnostics/limits.js";
 import * as T from "./tokens.js";
 
 /** Tokens after which a `-` is a binary minus (they end an operand). */
@@ -36,6 +37,23 @@ export function tooDeep(tokens: readonly IToken[]): IToken | undefined {
     }
     if (open + pending > MAX_NESTING) return t;
     prev = t;
+  }
+  return undefined;
+}
+
+/** Tokens that end one expression and start the next (an equation's `=`, an initializer's `~`, a type's `:`, a brace). */
+const startsExpression = new Set([T.Equals, T.Tilde, T.Colon, T.Semicolon, T.LBrace, T.RBrace]);
+
+/**
+ * The first token past MAX_EXPRESSION_TOKENS in one expression (the tokens between one `=`, `~`, `:` or brace and the
+ * next), or undefined: an equation of 400,000 tokens would cost the parser ~500 MB before any other
+ * limit is reached.
+ */
+export function tooLong(tokens: readonly IToken[]): IToken | undefined {
+  let run = 0;
+  for (const t of tokens) {
+    if (startsExpression.has(t.tokenType)) run = 0;
+    else if (++run > MAX_EXPRESSION_TOKENS) return t;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 // Grammar-only chevrotain CstParser for .rnn files (normative form: grammar/rnn.ebnf).
 import { CstParser, type CstNode, type IRecognitionException, type ILexingError, type IToken } from "./chevrotain.js";
-import { tooDeep } from "./nesting.js";
+import { tooDeep, tooLong } from "./nesting.js";
 import { MAX_SYNTAX_ERRORS } from "../diagnostics/limits.js";
 import * as T from "./tokens.js";
 
@@ -300,13 +300,16 @@ export interface CstResult {
   parseErrors: IRecognitionException[];
   /** The token at which brackets and signs nest past MAX_NESTING: the text is then not parsed at all. */
   tooDeep?: IToken;
+  /** The token at which one expression runs past MAX_EXPRESSION_TOKENS: the text is then not parsed at all. */
+  tooLong?: IToken;
 }
 
 /** Lexes and parses one file into a concrete syntax tree; errors are returned, never thrown. */
 export function parseCst(text: string): CstResult {
   const lexed = T.rnnLexer.tokenize(text);
   const deep = tooDeep(lexed.tokens);
-  parser.begin(deep ? [] : lexed.tokens);
+  const long = deep ? undefined : tooLong(lexed.tokens);
+  parser.begin(deep || long ? [] : lexed.tokens);
   // A parse that ran out of recovery (MAX_SYNTAX_ERRORS) ends with no tree: the declarations in it are not read.
   const cst: CstNode = parser.program() ?? { name: "program", children: {} };
   return {
@@ -316,5 +319,6 @@ export function parseCst(text: string): CstResult {
     lexErrors: lexed.errors,
     parseErrors: [...parser.errors],
     ...(deep ? { tooDeep: deep } : {}),
+    ...(long ? { tooLong: long } : {}),
   };
 }

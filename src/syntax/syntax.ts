@@ -2,7 +2,7 @@
 import type { IRecognitionException, IToken } from "chevrotain";
 import type { Module, Span } from "../ast/nodes.js";
 import { DiagnosticBag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { MAX_NESTING, MAX_SOURCE_CHARS, MAX_SYNTAX_ERRORS } from "../diagnostics/limits.js";
+import { MAX_EXPRESSION_TOKENS, MAX_NESTING, MAX_SOURCE_CHARS, MAX_SYNTAX_ERRORS } from "../diagnostics/limits.js";
 import { AstBuilder } from "./cst-to-ast.js";
 import { parseCst } from "./parser.js";
 
@@ -112,6 +112,14 @@ function parseChunk(file: string, text: string): Chunk {
       file, span: { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 }, label: `level ${MAX_NESTING + 1}`,
       notes: [`at most ${MAX_NESTING} brackets \`(\` \`[\` and minus signs can be open at once; this declaration was not read`],
       help: { message: "give the inner parts names of their own (`a = …`, then use `a`)" },
+    });
+  }
+  if (r.tooLong) {
+    const t = r.tooLong;
+    diags.error("RNN0110", `this expression is longer than ${MAX_EXPRESSION_TOKENS.toLocaleString("en-US")} tokens`, {
+      file, span: { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 }, label: `token ${(MAX_EXPRESSION_TOKENS + 1).toLocaleString("en-US")}`,
+      notes: [`one expression holds at most ${MAX_EXPRESSION_TOKENS.toLocaleString("en-US")} names, numbers, operators and brackets; this declaration was not read`],
+      help: { message: "split it into named parts (`s1 = a + b + …`, then `s = s1 + s2`)" },
     });
   }
   const module = new AstBuilder(file, text, r.comments, diags).module(r.cst);

@@ -213,7 +213,8 @@ stdinCase("empty", "", { exit: 1, code: "RNN0605", match: "not valid JSON" });
 // ── specs ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 const specCase = (name, text, expect) => add({ class: "specs", name, args: ["check", `{c}/${write(`specs/${name}.rnn`, text)}`], ...expect });
 specCase("valid", "cell C<H> {\n  input x: [H]\n  output y = x * x\n}\n", { exit: 0 });
-specCase("long-chain", `cell C<H> {\n  input x: [H]\n  output y = ${Array(100000).fill("x").join(" + ")}\n}\n`, { exit: 1, code: "RNN0107", match: "more than 256 levels", memoryMB: 1024 });
+specCase("long-chain", `cell C<H> {\n  input x: [H]\n  output y = ${Array(100000).fill("x").join(" + ")}\n}\n`, { exit: 1, code: "RNN0110", match: "this expression is longer than 16,384 tokens", memoryMB: 400 });
+specCase("long-chain-at-limit", `cell C<H> {\n  input x: [H]\n  output y = ${Array(8000).fill("x").join(" + ")}\n}\n`, { exit: 1, code: "RNN0107", match: "more than 256 levels" });
 specCase("nested-parens", `cell C<H> {\n  input x: [H]\n  output y = ${"(".repeat(20000)}x${")".repeat(20000)}\n}\n`, { exit: 1, code: "RNN0106", match: "nest more than 64 deep" });
 specCase("binary", Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 37) & 0xff)), { exit: 1, match: "" });
 specCase("import-device", "import { X } from \"/dev/zero\"\ncell C<H> {\n  input x: [H]\n  output y = x\n}\n", { exit: 1, code: "RNN0206", match: "is not a .rnn module" });
