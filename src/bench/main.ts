@@ -21,6 +21,7 @@ import { benchOnnx, type OnnxRow } from "./onnx.js";
 import { benchTorch, type TorchRow } from "./torch.js";
 import { enableRelaxedSimd } from "../node/wasm-features.js";
 import { benchKernels, type KernelBench } from "./kernels.js";
+import { benchImportScale, type ImportScaleRow } from "./import-scale.js";
 
 function model(cell: string): ModelIR {
   const text = `import { ${cell}, Dense } from "std"
@@ -186,6 +187,13 @@ async function main(): Promise<void> {
     lsp = benchDiagnostics();
     process.stdout.write(`\nlanguage server: diagnostics of a ${lsp.lines}-line spec after a one-character edit: median ${lsp.medianMs.toFixed(1)} ms, p90 ${lsp.p90Ms.toFixed(1)} ms over ${lsp.edits} edits (first analysis ${lsp.firstMs.toFixed(0)} ms)\n`);
   }
+  let imports: ImportScaleRow[] | undefined;
+  if (!only || only === "import") {
+    process.stderr.write("importers against the number of weights …\n");
+    imports = benchImportScale(Math.max(3, reps));
+    process.stdout.write(["\n| importer | weights | ms | µs per weight |", "| --- | ---: | ---: | ---: |",
+      ...imports.map((r) => `| ${r.format} | ${r.weights} | ${r.ms.toFixed(1)} | ${r.usPerWeight.toFixed(2)} |`)].join("\n") + "\n");
+  }
   let startup: StartupRow[] | undefined;
   if (!only || only === "startup") {
     process.stderr.write("start-up …\n");
@@ -194,7 +202,7 @@ async function main(): Promise<void> {
       ...startup.map((r) => `| ${r.command} | ${r.medianMs.toFixed(0)} | ${r.overNodeMs.toFixed(0)} |`)].join("\n") + "\n");
   }
   const out = process.env["BENCH_OUT"] ?? "bench-results.json";
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, torch, kernels, lsp, startup }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, reps, medians: rows, compiled, onnx, torch, kernels, lsp, imports, startup }, null, 2) + "\n");
   process.stderr.write(`wrote ${out}\n`);
 }
 
