@@ -19,7 +19,7 @@ import { runModel } from "../interp/run-model.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { nodeHost, writeFileAtomic } from "../node/host.js";
-import { assertReplaceable } from "../node/output-guard.js";
+import { assertReplaceable } from "./output-guard.js";
 
 /** A mistake on the command line: one line on stderr, exit 2. */
 export { UsageError } from "./usage.js";

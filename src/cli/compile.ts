@@ -4,7 +4,7 @@ import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights } from "../weights/weights.js";
 import { assertNotInput, compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
 import { writeFileAtomic } from "../node/host.js";
-import { assertReplaceable } from "../node/output-guard.js";
+import { assertReplaceable } from "./output-guard.js";
 import { version } from "./usage.js";
 
 export interface CompileFlags { file: string; model?: string | undefined; target: "tfjs" | "js" | "onnx"; dims?: string | undefined; weights?: string | undefined; seed: number; out?: string | undefined; simd?: boolean; streaming?: boolean; allowNonfinite?: boolean }

@@ -1,5 +1,5 @@
 // A training data module and its examples as batches: shared by `rnnc train` and `rnnc eval`.
-import { maxOf } from "../runtime/extremes.js";
+import { maxOf } from "../diagnostics/extremes.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";

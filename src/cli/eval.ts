@@ -1,6 +1,6 @@
 // `rnnc eval`: a trained model's metrics on a split of its data module: classification (accuracy, top-k, cross-entropy),
 // values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact), with baselines beside them.
-import { maxOf } from "../runtime/extremes.js";
+import { maxOf } from "../diagnostics/extremes.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { BatchedModelRunner, batchedUnsupported } from "../fused/run-model.js";
 import { reachable } from "../ir/graph.js";

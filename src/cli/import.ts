@@ -13,7 +13,7 @@ import { importOnnx } from "../weights/onnx-import.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { dirname } from "node:path";
 import { readConfined } from "../node/confined.js";
-import { assertReplaceable } from "../node/output-guard.js";
+import { assertReplaceable } from "./output-guard.js";
 import type { ReadOptions } from "../weights/bounds.js";
 import { importTorch } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights, type ParamSpec } from "../weights/weights.js";

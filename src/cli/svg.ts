@@ -1,5 +1,5 @@
 // Draws loss curves as a small standalone SVG (no dependencies), for the picture written beside trained weights.
-import { maxOf, minOf } from "../runtime/extremes.js";
+import { maxOf, minOf } from "../diagnostics/extremes.js";
 
 export function lossCurveSvg(title: string, series: readonly { name: string; values: readonly number[]; color: string }[]): string {
   const W = 640, H = 360, L = 60, R = 20, T = 36, B = 44;

@@ -7,7 +7,7 @@ import { resolveDims } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
 import { writeFileAtomic } from "../node/host.js";
-import { assertReplaceable, lockOutput } from "../node/output-guard.js";
+import { assertReplaceable, lockOutput } from "./output-guard.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";

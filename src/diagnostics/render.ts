@@ -1,5 +1,5 @@
 // Renders diagnostics in rustc's layout: header, location arrow, source lines with carets, notes and help.
-import { maxOf, minOf } from "../runtime/extremes.js";
+import { maxOf, minOf } from "./extremes.js";
 import type { Diagnostic, Label } from "./diagnostic.js";
 import type { RnncError } from "./errors.js";
 

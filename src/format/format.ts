@@ -1,5 +1,5 @@
 // The .rnn formatter: the same tokens and comments, re-spaced: one item a line, two-space bodies, aligned declaration blocks.
-import { maxOf } from "../runtime/extremes.js";
+import { maxOf } from "../diagnostics/extremes.js";
 import type { IToken } from "chevrotain";
 import type * as A from "../ast/nodes.js";
 import { DiagnosticBag, type Diagnostic } from "../diagnostics/diagnostic.js";

@@ -1,5 +1,5 @@
 // The interpreter's kernels: one small, obvious loop per op of the IR, on unbatched tensors.
-import { maxOf } from "../runtime/extremes.js";
+import { maxOf } from "../diagnostics/extremes.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { Op, type OpsIn } from "../ir/ops.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";

@@ -2,7 +2,7 @@
 import { RnncError } from "../diagnostics/errors.js";
 import { alloc, type Precision, type Tensor } from "./tensor.js";
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
-import { describe } from "../weights/bounds.js";
+import { describe } from "../diagnostics/describe.js";
 
 /** Axes of an input tensor at most. */
 const MAX_RANK = 16;

@@ -1,6 +1,9 @@
 // What every reader of a weights file from elsewhere checks before it allocates or believes: shapes, sizes, finiteness.
 import { RnncError } from "../diagnostics/errors.js";
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
+import { describe } from "../diagnostics/describe.js";
+
+export { describe };
 
 /** How an importer treats NaN and ±Infinity in the weights it reads (refused unless the user says otherwise). */
 export interface ReadOptions { readonly allowNonfinite?: boolean }
@@ -25,9 +28,6 @@ export function claimedElements(shape: unknown, what: string, malformed: (why: s
   return shape.includes(0) ? 0 : n;
 }
 
-/** A JSON value in a message, without walking it (a value nested 100,000 deep would overflow the stack). */
-export const describe = (x: unknown): string =>
-  typeof x === "number" || typeof x === "boolean" || x === null ? String(x) : typeof x === "string" ? JSON.stringify(x.slice(0, 40)) : Array.isArray(x) ? "a list" : typeof x === "object" ? "an object" : typeof x;
 
 /** Refuses NaN and ±Infinity in `data` (the weights of `what` in `source`) unless `allowNonfinite`. */
 export function checkFinite(data: ArrayLike<number>, what: string, source: string, opts: ReadOptions = {}): void {

@@ -306,8 +306,10 @@ describe("names that are Object.prototype's", () => {
     const x = [[[0.5, -0.25, 1], [0.1, 0.2, 0.3]]];
     const m = module.createModel();
     const out = m.predict({ toString: target === "js" ? x : tf.tensor(x) });
-    const got = target === "js" ? (out.valueOf as { data: Float32Array }).data : (out.valueOf as tf.Tensor).dataSync();
-    const want = runModel(ir, env, weights, { inputs: { toString: tensorFromJson(x, "x", "f32") } }).valueOf!.tensor!.data;
+    // (Read as own keys: `.valueOf` on the objects themselves would name Object.prototype's method.)
+    const own = (o: object, k: string) => Object.getOwnPropertyDescriptor(o, k)!.value as unknown;
+    const got = target === "js" ? (own(out, "valueOf") as { data: Float32Array }).data : (own(out, "valueOf") as tf.Tensor).dataSync();
+    const want = (own(runModel(ir, env, weights, { inputs: { toString: tensorFromJson(x, "x", "f32") } }), "valueOf") as ModelOutput).tensor!.data;
     expect(closeness(got, want)).toBeLessThanOrEqual(1);
     if (target === "tfjs") m.dispose();
   });

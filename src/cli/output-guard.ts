@@ -2,7 +2,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { RnncError } from "../diagnostics/errors.js";
-import { UsageError } from "../cli/usage.js";
+import { UsageError } from "./usage.js";
 
 interface LockInfo { pid: number; host: string; since: string; command: string }
 
