@@ -5,7 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { root } from "../helpers.js";
 
 interface Case {
@@ -55,6 +55,12 @@ function run(c: Case, tmp: string): Promise<{ exit: number | null; stdout: strin
   });
 }
 
+const peaks: { name: string; mb: number; ms: number }[] = [];
+afterAll(() => {
+  const by = [...peaks].sort((a, b) => b.mb - a.mb);
+  if (by.length) process.stderr.write(`  hostile corpus: ${by.length} cases, peak memory ${by.at(-1)!.mb.toFixed(0)}–${by[0]!.mb.toFixed(0)} MB (most: ${by.slice(0, 3).map((p) => `${p.name} ${p.mb.toFixed(0)} MB`).join(", ")}), slowest ${Math.max(...by.map((p) => p.ms)).toFixed(0)} ms\n`);
+});
+
 describe("the hostile corpus", () => {
   it("has at least 60 cases over every class of input", () => {
     expect(cases.length).toBeGreaterThanOrEqual(60);
@@ -64,6 +70,7 @@ describe("the hostile corpus", () => {
   it.concurrent.each(cases.map((c) => [`${c.class}/${c.name}`, c] as const))("%s", async (_label, c) => {
     const tmp = mkdtempSync(join(tmpdir(), "rnnc-hostile-case-"));
     const r = await run(c, tmp);
+    peaks.push({ name: `${c.class}/${c.name}`, mb: r.rssMB, ms: r.ms });
     // `rnnc check` prints diagnostics on stdout; every other command on stderr.
     const said = c.lsp ? r.stderr : r.stdout + r.stderr;
     const what = `${c.class}/${c.name}: exit ${r.exit}, ${r.rssMB.toFixed(0)} MB, ${r.ms.toFixed(0)} ms\n${said.slice(0, 2000)}`;
