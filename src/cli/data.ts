@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { RnncError } from "../diagnostics/errors.js";
 import type { ModelIR } from "../ir/ir.js";
 import { tensorFromJson } from "../runtime/json-tensor.js";
-import { optsFlag, UsageError } from "./commands.js";
+import { optsFlag, readData, UsageError } from "./commands.js";
 
 export interface Example { inputs: Record<string, unknown>; target: unknown }
 
@@ -39,30 +39,68 @@ export async function loadData(a: { data: string; dataOpt?: string | undefined; 
   const dataPath = resolve(a.data);
   if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
   const failed = (what: string, e: unknown) => new RnncError("RNN0610", `data module '${a.data}' ${what}: ${e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e)}`, [
-    "the data module is your code: rnnc imports it and calls load(options), which returns (or resolves to) {train, test}, lists of examples {inputs, target}",
-  ], "run it alone (node -e \"import('./data.mjs').then((m) => m.load({}))\") to see where it fails");
+    "a data module is an ES module whose load(options) returns (or resolves to) {train, test}, lists of examples {inputs, target}; or a .json file holding {train, test} (or one list), or a .jsonl file of one example per line (\"split\": \"test\" marks held-out ones)",
+  ], /\.jsonl?$/.test(a.data) ? undefined : "run it alone (node -e \"import('./data.mjs').then((m) => m.load({}))\") to see where it fails");
   let data: DataModule;
-  try {
-    data = await import(pathToFileURL(dataPath).href) as DataModule;
-  } catch (e) {
-    throw failed("cannot be loaded", e);
-  }
-  if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
   let given: unknown;
-  try {
-    given = await data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
-  } catch (e) {
-    throw failed("load() threw", e);
+  if (/\.jsonl?$/.test(a.data)) {
+    // Examples as data: a JSON file ({train, test}, or one list of training examples) or JSON Lines.
+    data = {};
+    const text = readData(a.data, "data file");
+    try {
+      given = a.data.endsWith(".jsonl") ? jsonLines(text) : JSON.parse(text);
+    } catch (e) {
+      throw failed("is not valid JSON", e);
+    }
+    if (Array.isArray(given)) given = { train: given };
+  } else {
+    try {
+      data = await import(pathToFileURL(dataPath).href) as DataModule;
+    } catch (e) {
+      throw failed("cannot be loaded", e);
+    }
+    if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
+    try {
+      given = await data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
+    } catch (e) {
+      throw failed("load() threw", e);
+    }
   }
   const split = (name: "train" | "test"): Example[] => {
     const list = (given as Record<string, unknown> | null)?.[name];
-    if (!Array.isArray(list)) throw failed(`load() gave no "${name}" list`, `it returned ${given === null || typeof given !== "object" ? String(given) : `an object with ${Object.keys(given).map((k) => `"${k}"`).join(", ") || "no keys"}`}`);
+    if (!Array.isArray(list)) throw failed(`gave no "${name}" list`, `it gave ${given === null || typeof given !== "object" ? String(given) : `an object with ${Object.keys(given).map((k) => `"${k}"`).join(", ") || "no keys"}`}`);
     const k = list.findIndex((e: unknown) => typeof e !== "object" || e === null || typeof (e as Example).inputs !== "object" || (e as Example).inputs === null || !("target" in (e as object)));
     if (k >= 0) throw failed(`gave a "${name}" example that is not {inputs, target}`, `example ${k} of ${list.length}`);
     return list as Example[];
   };
-  let train = split("train"), test = split("test");
+  let train = split("train");
+  let test: Example[];
+  if ((given as Record<string, unknown>)["test"] === undefined) {
+    // No held-out split given: the last tenth of the training examples are held out (as Keras' validation_split does).
+    const n = Math.max(1, Math.floor(train.length / 10));
+    if (train.length < 2) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training example${train.length === 1 ? "" : "s"} and no test split; at least two are needed (one is held out)`);
+    test = train.slice(train.length - n);
+    train = train.slice(0, train.length - n);
+    process.stderr.write(`note: ${a.data} gives no test split; its last ${n} of ${train.length + n} examples are held out\n`);
+  } else test = split("test");
   if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
   if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
   return { train, test, module: data };
+}
+
+/** JSON Lines: one example per line (blank lines skipped); `"split": "test"` puts one in the held-out split. */
+function jsonLines(text: string): { train: unknown[]; test?: unknown[] } {
+  const train: unknown[] = [], test: unknown[] = [];
+  text.split("\n").forEach((line, k) => {
+    if (!line.trim()) return;
+    let e: unknown;
+    try {
+      e = JSON.parse(line);
+    } catch (err) {
+      throw new Error(`line ${k + 1}: ${(err as Error).message}`);
+    }
+    const isTest = typeof e === "object" && e !== null && (e as { split?: unknown }).split === "test";
+    (isTest ? test : train).push(e);
+  });
+  return test.length ? { train, test } : { train };
 }

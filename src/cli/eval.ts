@@ -13,6 +13,7 @@ import { checkWeights, modelParamSpecs, parseWeights } from "../weights/weights.
 import { compiler, dimsGiven, readData, readText, UsageError } from "./commands.js";
 import { Progress } from "./progress.js";
 import { batchOf, loadData, type Example } from "./data.js";
+import { checkExamples } from "./data-check.js";
 
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
@@ -162,6 +163,8 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
   const data = await loadData({ data: a.data, dataOpt: a.dataOpt });
   const examples = a.limit !== undefined ? data[a.split].slice(0, a.limit) : data[a.split];
+  // The inputs checked against the model first (the targets are checked against the output's kind as they are scored).
+  checkExamples(ir, env, a.output, undefined, [{ name: `the ${a.split === "test" ? "held-out" : "training"} split`, examples }]);
   const task = taskOf(ir, a.output, examples.map((e) => e.target));
   const names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
   const choice = chooseEvalBackend(a.backend, () => fusedCannotScore(ir, a.output));

@@ -8,6 +8,7 @@ import { mulberry32 } from "../runtime/random.js";
 import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, trainingStateOf, type TrainingState } from "../weights/weights.js";
 import { writeFileAtomic } from "../node/host.js";
 import { assertReplaceable, lockOutput } from "./output-guard.js";
+import { checkExamples, targetKindOf } from "./data-check.js";
 import { Progress } from "./progress.js";
 import { lossCurveSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
@@ -74,6 +75,8 @@ async function train(a: TrainFlags): Promise<number> {
   const specs = modelParamSpecs(ir, env);
 
   const { train, test } = await loadData(a);
+  // Every example against the model and the loss, before anything trains on it.
+  checkExamples(ir, env, a.output, targetKindOf(ir, env, a.output, a.loss), [{ name: "the training split", examples: train }, { name: "the held-out split", examples: test }]);
   // --metrics [OUTPUT:]METRIC,…: scored on the held-out split after every epoch (rnnc eval's definitions).
   const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./eval.js");
   const extra = (a.metrics ?? "").split(",").map((m) => m.trim()).filter(Boolean).map((m) => {
