@@ -36,7 +36,17 @@ if (process.argv[2] === "spell") {
   let text = "";
   process.stdin.on("data", (d) => { text += d; });
   process.stdin.on("end", () => {
-    const out = JSON.parse(text);
+    let out;
+    try {
+      out = JSON.parse(text);
+    } catch {
+      out = undefined;
+    }
+    if (!Array.isArray(out?.outputs?.name) || !Array.isArray(out?.lengths?.name)) {
+      process.stderr.write(`spell: expected the JSON that \`rnnc run … name-maker.rnn\` prints on standard input, ${text.trim() ? "with an output `name` and its lengths" : "and got nothing (did rnnc run fail?)"}\n`);
+      process.exitCode = 1;
+      return;
+    }
     out.outputs.name.forEach((tokens, b) => process.stdout.write(unspell(tokens.slice(0, out.lengths.name[b])) + "\n"));
   });
 }

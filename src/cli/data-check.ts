@@ -114,7 +114,7 @@ function shapeProblem(v: unknown, shape: readonly (number | undefined)[], elem: 
     }
     const want = shape[depth];
     if (!Array.isArray(x)) return `${where(at)} that is ${describe(x)}, not a list of ${want ?? "any number of"} values`;
-    if (want !== undefined && x.length !== want) return `${where(at)} that has ${x.length} values where the model takes ${want} (shape [${shape.join(", ")}])`;
+    if (want !== undefined && x.length !== want) return `${where(at)} that has ${x.length} value${x.length === 1 ? "" : "s"} where the model takes ${want} (shape [${shape.join(", ")}])`;
     for (let i = x.length - 1; i >= 0; i--) stack.push({ v: x[i], depth: depth + 1, at: `${at}[${i}]` });
   }
   return undefined;

@@ -83,7 +83,13 @@ export async function loadData(a: { data: string; dataOpt?: string | undefined; 
     train = train.slice(0, train.length - n);
     process.stderr.write(`note: ${a.data} gives no test split; its last ${n} of ${train.length + n} examples are held out\n`);
   } else test = split("test");
-  if (a.limit !== undefined) { train = train.slice(0, a.limit); test = test.slice(0, Math.max(1, Math.ceil(a.limit / 9))); }
+  if (a.limit !== undefined) {
+    // --limit N: the first N training examples, and held-out ones in proportion (a tenth of the examples in all).
+    const held = Math.max(1, Math.ceil(a.limit / 9));
+    if (train.length > a.limit || test.length > held) process.stderr.write(`note: --limit ${a.limit}: the first ${Math.min(a.limit, train.length)} of ${train.length} training examples and ${Math.min(held, test.length)} of ${test.length} held-out ones\n`);
+    train = train.slice(0, a.limit);
+    test = test.slice(0, held);
+  }
   if (!train.length || !test.length) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training and ${test.length} test examples; both must be non-empty`);
   return { train, test, module: data };
 }

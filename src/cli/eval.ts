@@ -14,6 +14,7 @@ import { compiler, dimsGiven, readData, readText, UsageError } from "./commands.
 import { Progress } from "./progress.js";
 import { batchOf, loadData, type Example } from "./data.js";
 import { checkExamples } from "./data-check.js";
+import { evalDim } from "../ir/dims.js";
 
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
@@ -166,7 +167,15 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   // The inputs checked against the model first (the targets are checked against the output's kind as they are scored).
   checkExamples(ir, env, a.output, undefined, [{ name: `the ${a.split === "test" ? "held-out" : "training"} split`, examples }]);
   const task = taskOf(ir, a.output, examples.map((e) => e.target));
-  const names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
+  let names = checkedMetrics(task, a.output, a.metrics ? a.metrics.split(",").map((m) => m.trim()) : metricsOf[task]);
+  // Top-k says something only when there are more than k classes (with 2 classes, top-5 is always right).
+  const outNode = ir.nodes[ir.outputs.find((o) => o.name === a.output)!.node]!;
+  const classes = task === "classes" ? evalDim(outNode.shape[outNode.shape.length - 1]!, env) : undefined;
+  if (classes !== undefined) {
+    const tooFew = names.filter((m) => /^top\d+$/.test(m) && Number(m.slice(3)) >= classes);
+    if (a.metrics && tooFew.length) throw new UsageError(`--metrics ${tooFew[0]}: output '${a.output}' has ${classes} classes, so every example is in its top ${tooFew[0]!.slice(3)}; ask for top-k with k below ${classes}`);
+    names = names.filter((m) => !tooFew.includes(m));
+  }
   const choice = chooseEvalBackend(a.backend, () => fusedCannotScore(ir, a.output));
   if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
   if (choice.backend === "fused") {

@@ -169,6 +169,15 @@ async function main(argv: string[]): Promise<number> {
       .example("$0 explain RNN0301", "what a mismatched matrix product is and how to fix it"),
     (a) => wrap(async () => (await import("./explain.js")).explainCommand(a.code))())
     .demandCommand(1, "name a command: check, run, init, train, eval, compile, import, fmt, lsp, ir, summary or explain")
+    // A number flag given text that is not a number (`--lr 1e-2x`) is named with that text, not as "NaN".
+    .middleware((a) => {
+      for (const [key, value] of Object.entries(a)) {
+        if (typeof value !== "number" || !Number.isNaN(value) || key.length < 2 || /[A-Z]/.test(key)) continue;
+        const at = argv.findIndex((x) => x === `--${key}` || x.startsWith(`--${key}=`));
+        const raw = at < 0 ? undefined : argv[at]!.includes("=") ? argv[at]!.slice(argv[at]!.indexOf("=") + 1) : argv[at + 1];
+        throw new UsageError(`--${key} takes a number, and '${raw ?? ""}' is not one`);
+      }
+    }, true)
     .strict()
     .help()
     .version(version())

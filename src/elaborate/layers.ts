@@ -4,6 +4,7 @@ import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { dimAsName, dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
+import { builtins } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
 import { inlineCell, substShape, type InlineSink } from "./inline.js";
 import { dimOf, optionValue, type OptionValue } from "./scope.js";
@@ -77,11 +78,13 @@ export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerIns
     if (!known || value === undefined) {
       bad = true;
       const names = found.decl.options.map((x) => x.name.text);
-      const near = known ? [] : closestNames(o.name.text, names);
+      // A misspelt option name, or a misspelt function as its value (`act = sofmax`): the nearest of each.
+      const near = known ? (o.value.kind === "name" ? closestNames(o.value.name.text, builtins.keys()) : []) : closestNames(o.name.text, names);
+      const fixAt = known ? o.value.span : o.name.span;
       diags.error("RNN0208", known ? `the option \`${o.name.text}\` must be a function name or a number` : `cell \`${found.decl.name.text}\` has no option \`${o.name.text}\``, {
         file, span: known ? o.value.span : o.name.span, label: known ? "not a function name or a number" : "unknown option",
         notes: [names.length ? `its options are ${names.join(", ")}` : `\`${found.decl.name.text}\` declares no options`],
-        ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: o.name.span, text: near[0]! } } } : {}),
+        ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: fixAt, text: near[0]! } } } : {}),
       });
       continue;
     }

@@ -197,8 +197,8 @@ dataCase("syntax-error", "export function load( {\n", { exit: 1, code: "RNN0610"
 dataCase("not-examples", "export function load() { return { train: 5, test: [] }; }\n", { exit: 1, code: "RNN0610", match: "" });
 dataCase("no-load", "export const x = 1;\n", { exit: 2, match: "exports no load() function" });
 dataCase("nan-input", `${ex}\nexport function load() { return { train: [e([[NaN, 0.2]], [[0.5, 0.5]])], test: [e([[0.3, 0.4]], [[0.1, 0.1]])] }; }\n`, { exit: 1, code: "RNN0605", match: "not a finite number" });
-dataCase("ragged-input", `${ex}\nexport function load() { return { train: [e([[0.1, 0.2], [0.3]], [[0.5, 0.5], [0, 0]])], test: [e([[0.3, 0.4]], [[0.1, 0.1]])] }; }\n`, { exit: 1, code: "RNN0605", match: "ragged" });
-dataCase("deep-input", `${ex}\nlet d = 0; for (let i = 0; i < 100000; i++) d = [d];\nexport function load() { return { train: [e([[0.1, d]], [[0.5, 0.5]])], test: [e([[0.3, 0.4]], [[0.1, 0.1]])] }; }\n`, { exit: 1, code: "RNN0605", match: "not a finite number" });
+dataCase("ragged-input", `${ex}\nexport function load() { return { train: [e([[0.1, 0.2], [0.3]], [[0.5, 0.5], [0, 0]])], test: [e([[0.3, 0.4]], [[0.1, 0.1]])] }; }\n`, { exit: 1, code: "RNN0605", match: 'example 0 of the training split has input "x" at step 1 that has 1 value where the model takes 2' });
+dataCase("deep-input", `${ex}\nlet d = 0; for (let i = 0; i < 100000; i++) d = [d];\nexport function load() { return { train: [e([[0.1, d]], [[0.5, 0.5]])], test: [e([[0.3, 0.4]], [[0.1, 0.1]])] }; }\n`, { exit: 1, code: "RNN0605", match: "value [1], that is a list, not a number" });
 dataCase("batch-of-130000", `${ex}\nconst one = e([[0.1, 0.2]], [[0.5, 0.5]]);\nexport function load() { return { train: Array.from({ length: 130000 }, () => one), test: [one] }; }\n`, { exit: 0, memoryMB: 900 });
 
 // ── standard input (rnnc run --input -) ────────────────────────────────────────────────────────────────────────────
