@@ -15,7 +15,7 @@ import { dirname } from "node:path";
 import { readConfined } from "../node/confined.js";
 import { assertReplaceable } from "./output-guard.js";
 import type { ReadOptions } from "../weights/bounds.js";
-import { importTorch } from "../weights/torch-import.js";
+import { importTorch, type Placed } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights, type ParamSpec } from "../weights/weights.js";
 import type { DerivedSpec } from "../weights/spec-writer.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -55,7 +55,15 @@ export async function importCommand(a: ImportFlags): Promise<number> {
   const ir = derived ? derivedModel(specOut!, derived.text, derived.model) : compiler.model(a.spec!, a.model);
   const env = resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name)));
   const specs = modelParamSpecs(ir, env);
-  const weights = source.weights(specs, derived ? new Map([...derived.names, ...names]) : names);
+  // Layers in data-flow order (the order the model first applies them), so that a stacked module's layers fill them in turn.
+  const layerOrder = [...new Set(ir.nodes.flatMap((n) => (n.attrs.layer !== undefined ? [n.attrs.layer] : [])))];
+  const table: Placed[] = [];
+  const weights = source.weights(specs, derived ? new Map([...derived.names, ...names]) : names, layerOrder, (p) => table.push(p));
+  // Which module went where, always (a wrong pairing of same-shaped layers is otherwise silent).
+  if (table.length) {
+    const w = Math.max(...table.map((p) => p.module.length));
+    process.stderr.write(`${table.map((p) => `  ${p.module.padEnd(w)}  →  ${p.layer}  (${p.kind}; ${p.how})`).join("\n")}\n`);
+  }
   writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights, undefined, opts));
   if (derived) writeFileAtomic(specOut!, derived.text);
   process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from it to ${specOut}` : ""}\n`);
@@ -65,7 +73,7 @@ export async function importCommand(a: ImportFlags): Promise<number> {
 /** A source of weights: the spec its wiring gives, and the params of a spec's model from it. */
 interface Source {
   spec(): DerivedSpec;
-  weights(specs: readonly ParamSpec[], names: ReadonlyMap<string, string>): Map<string, Tensor>;
+  weights(specs: readonly ParamSpec[], names: ReadonlyMap<string, string>, layerOrder: readonly string[], placed: (p: Placed) => void): Map<string, Tensor>;
 }
 
 async function onnxSource(bytes: Uint8Array, path: string, opts: ReadOptions): Promise<Source> {
@@ -76,7 +84,7 @@ async function onnxSource(bytes: Uint8Array, path: string, opts: ReadOptions): P
   } catch (e) {
     throw new RnncError("RNN0604", `${path} is not an ONNX model: ${(e as Error).message}`);
   }
-  return { spec: () => specFromOnnx(model, path), weights: (specs, names) => importOnnx(model, specs, path, names, opts) };
+  return { spec: () => specFromOnnx(model, path), weights: (specs, names, order, placed) => importOnnx(model, specs, path, names, opts, order, placed) };
 }
 
 /** A tfjs-layers model.json (with its weight files beside it) or a PyTorch state dict (which has no wiring). */
@@ -85,7 +93,7 @@ function tensorSource(bytes: Uint8Array, path: string, tfjs: boolean, opts: Read
   const tensors = tfjs ? readTfjsLayers(text, (p) => readConfined(dirname(path), p, path), path, opts) : readSafetensors(bytes, path, opts);
   return {
     spec: () => specFromTfjs(text, tensors, path),
-    weights: (specs, names) => importTorch(tensors, specs, path, names),
+    weights: (specs, names, order, placed) => importTorch(tensors, specs, path, names, order, placed),
   };
 }
 

@@ -5,7 +5,7 @@ import { RnncError } from "../diagnostics/errors.js";
 import { alloc, type Tensor } from "../runtime/tensor.js";
 import type { ParamSpec } from "./weights.js";
 import { transposed, type NamedTensor } from "./safetensors.js";
-import { importTorch } from "./torch-import.js";
+import { importTorch, type Placed } from "./torch-import.js";
 import { dimsOf, initializerFloats, type TensorJson } from "./onnx-tensors.js";
 import type { ReadOptions } from "./bounds.js";
 
@@ -15,9 +15,10 @@ interface Placement { init: string; offset: number; transposed: boolean }
 const bad = (source: string, why: string) => new RnncError("RNN0604", `${source}: ${why}`);
 
 /** `model` is the decoded ModelProto (src/emit/onnx/proto.ts decodeModel). */
-export function importOnnx(model: Record<string, unknown>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map(), opts: ReadOptions = {}): Map<string, Tensor> {
+export function importOnnx(model: Record<string, unknown>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map(), opts: ReadOptions = {},
+  layerOrder: readonly string[] = [], placed?: (p: Placed) => void): Map<string, Tensor> {
   const meta = (model["metadata_props"] as { key: string; value: string }[] | undefined)?.find((m) => m.key === "rnnc.params");
-  if (!meta) return importTorch(stateDictOf(model, source, opts), specs, source, names);
+  if (!meta) return importTorch(stateDictOf(model, source, opts), specs, source, names, layerOrder, placed);
   let places: Record<string, Placement>;
   try {
     places = JSON.parse(meta.value) as Record<string, Placement>;

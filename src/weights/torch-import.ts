@@ -65,28 +65,67 @@ function targetsOf(specs: readonly ParamSpec[]): Target[] {
 /** The PyTorch module kind a layer of this kind takes. */
 const moduleKind = (k: Kind): Kind => (k === "LSTM2" ? "LSTM" : k);
 
-/** The params of `specs` from a PyTorch state dict; `names` maps torch module keys (e.g. `lstm.l0`, `fc`) to rnnc layers. */
-export function importTorch(tensors: ReadonlyMap<string, NamedTensor>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map()): Map<string, Tensor> {
+/** How a module came to fill a layer, for the table `rnnc import` prints. */
+export interface Placed { readonly module: string; readonly kind: string; readonly layer: string; readonly how: "--map" | "the only fit" | "stacked, in data-flow order" }
+
+/**
+ * The params of `specs` from a PyTorch state dict; `names` maps torch module keys (e.g. `lstm.l0`, `fc`) to rnnc
+ * layers, and `layerOrder` lists the layers in data-flow order (first applied first). A layer that several modules fit
+ * is never left to elimination: the layers of one stacked module (`lstm.l0`, `lstm.l1`, …) fill such layers in
+ * data-flow order; any other ambiguity is an error proposing the complete `--map`. `placed` hears where each went.
+ */
+export function importTorch(tensors: ReadonlyMap<string, NamedTensor>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map(),
+  layerOrder: readonly string[] = [], placed: (p: Placed) => void = () => undefined): Map<string, Tensor> {
   const units = unitsOf(tensors);
-  const targets = targetsOf(specs);
+  const rank = (prefix: string) => { const k = layerOrder.indexOf(prefix); return k < 0 ? layerOrder.length : k; };
+  const targets = targetsOf(specs).sort((a, b) => rank(a.prefix) - rank(b.prefix));
   const out = new Map<string, Tensor>();
   const used = new Set<string>();
+  const take = (t: Target, unit: Unit, how: Placed["how"]) => {
+    used.add(unit.key);
+    placed({ module: unit.key, kind: unit.kind, layer: t.prefix, how });
+    for (const [param, tensor] of convert(unit, t, source)) out.set(`${t.prefix}.${param}`, tensor);
+  };
+  const fits = (u: Unit, t: Target) => u.kind === moduleKind(t.kind) && shapesFit(u, t);
+  // Layers --map names first.
+  const rest: Target[] = [];
   for (const t of targets) {
     const named = [...names].find(([, layer]) => layer === t.prefix)?.[0];
-    const fits = (u: Unit) => u.kind === moduleKind(t.kind) && !used.has(u.key) && shapesFit(u, t);
-    let unit: Unit | undefined;
-    if (named !== undefined) {
-      unit = units.find((u) => u.key === named);
-      if (!unit) throw new RnncError("RNN0602", `${source} has no PyTorch module \`${named}\` (named for layer \`${t.prefix}\`)`, [`its modules: ${units.map((u) => `${u.key} (${u.kind})`).join(", ") || "none rnnc reads"}`]);
-      if (unit.kind !== moduleKind(t.kind)) throw new RnncError("RNN0603", `PyTorch module \`${named}\` is an ${unit.kind}, but layer \`${t.prefix}\` is an ${moduleKind(t.kind)}`);
-    } else {
-      const candidates = units.filter(fits);
-      if (!candidates.length) throw new RnncError("RNN0601", `${source} has no ${t.kind} whose shapes fit layer \`${t.prefix}\``, [`its modules: ${units.map((u) => `${u.key} (${u.kind} ${[...u.tensors.values()][0]!.shape.join("×")})`).join(", ") || "none rnnc reads"}`, `the layer wants ${[...t.specs.values()].map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ")}`]);
-      if (candidates.length > 1) throw new RnncError("RNN0601", `several PyTorch modules fit layer \`${t.prefix}\`: ${candidates.map((u) => u.key).join(", ")}`, [], `name the one to use: --map ${candidates[0]!.key}=${t.prefix}`);
-      unit = candidates[0]!;
+    if (named === undefined) { rest.push(t); continue; }
+    const unit = units.find((u) => u.key === named);
+    if (!unit) throw new RnncError("RNN0602", `${source} has no PyTorch module \`${named}\` (named for layer \`${t.prefix}\`)`, [`its modules: ${units.map((u) => `${u.key} (${u.kind})`).join(", ") || "none rnnc reads"}`]);
+    if (unit.kind !== moduleKind(t.kind)) throw new RnncError("RNN0603", `PyTorch module \`${named}\` is an ${unit.kind}, but layer \`${t.prefix}\` is an ${moduleKind(t.kind)}`);
+    take(t, unit, "--map");
+  }
+  // The rest: what fits each. A layer several modules fit is ambiguous even if --map took some of them: what is left
+  // would go to it by elimination, which is how a partial --map used to swap two layers.
+  const candidates = new Map(rest.map((t) => [t, units.filter((u) => fits(u, t))]));
+  for (const [t, c] of candidates) if (!c.some((u) => !used.has(u.key))) {
+    throw new RnncError("RNN0601", `${source} has no ${t.kind} whose shapes fit layer \`${t.prefix}\`${c.length ? " that --map left free" : ""}`, [`its modules: ${units.map((u) => `${u.key} (${u.kind} ${[...u.tensors.values()][0]!.shape.join("×")})`).join(", ") || "none rnnc reads"}`, `the layer wants ${[...t.specs.values()].map((s) => `${s.name} [${s.shape.join(", ")}]`).join(", ")}`]);
+  }
+  const ambiguous = rest.filter((t) => candidates.get(t)!.length > 1);
+  // Layers several modules fit: one stacked module's layers, as many as the layers and none taken by --map, go in
+  // data-flow order.
+  const stackOf = (key: string) => /^(.*)\.l(\d+)(_reverse)?$/.exec(key);
+  const pool = [...new Set(ambiguous.flatMap((t) => candidates.get(t)!))].sort((a, b) => Number(stackOf(a.key)?.[2] ?? 0) - Number(stackOf(b.key)?.[2] ?? 0));
+  const oneStack = pool.length === ambiguous.length && pool.every((u) => !used.has(u.key) && stackOf(u.key) && stackOf(u.key)![1] === stackOf(pool[0]!.key)![1] && stackOf(u.key)![3] === stackOf(pool[0]!.key)![3])
+    && ambiguous.every((t, k) => candidates.get(t)!.includes(pool[k]!)) && layerOrder.length > 0;
+  if (ambiguous.length && !oneStack) {
+    const proposal = [...names].map(([m, l]) => `${m}=${l}`);
+    const free = pool.filter((u) => !used.has(u.key));
+    for (const t of ambiguous) {
+      const u = free.find((x) => candidates.get(t)!.includes(x));
+      if (u) { proposal.push(`${u.key}=${t.prefix}`); free.splice(free.indexOf(u), 1); }
     }
-    used.add(unit.key);
-    for (const [param, tensor] of convert(unit, t, source)) out.set(`${t.prefix}.${param}`, tensor);
+    throw new RnncError("RNN0601", `several PyTorch modules fit ${ambiguous.length === 1 ? "layer" : "layers"} ${ambiguous.map((t) => `\`${t.prefix}\` (${candidates.get(t)!.map((u) => u.key).join(", ")})`).join(" and ")}`,
+      [`rnnc does not guess which module is which${names.size ? ", nor leave a layer to elimination after a partial --map" : ""}: give every such layer its module (layers in data-flow order: ${targets.map((t) => t.prefix).join(", ")})`],
+      `for example --map ${proposal.join(",")}`);
+  }
+  for (const t of rest) {
+    if (ambiguous.includes(t)) { take(t, pool[ambiguous.indexOf(t)]!, "stacked, in data-flow order"); continue; }
+    const only = candidates.get(t)![0]!;
+    if (used.has(only.key)) throw new RnncError("RNN0601", `PyTorch module ${only.key}, the only one that fits layer \`${t.prefix}\`, went to another layer`, [], `name the modules with --map (layers in data-flow order: ${targets.map((x) => x.prefix).join(", ")})`);
+    take(t, only, "the only fit");
   }
   return out;
 }
@@ -98,10 +137,11 @@ function shapesFit(u: Unit, t: Target): boolean {
 /** One unit's tensors as the target's params, every shape checked (RNN0603 naming both shapes). */
 function convert(u: Unit, t: Target, source: string): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  const put = (param: string, data: Float32Array, from: string, fromShape: readonly number[]) => {
+  /** `data` of shape `shape` (a tensor, or the rows of one gate) into `param`: the shapes must be equal, not only their sizes. */
+  const put = (param: string, data: Float32Array, from: string, fromShape: readonly number[], shape: readonly number[] = fromShape) => {
     const spec = t.specs.get(param)!;
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== n) throw new RnncError("RNN0603", `${source}: \`${from}\` [${fromShape.join(", ")}] does not fit \`${t.prefix}.${param}\` [${spec.shape.join(", ")}]`);
+    if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i]) || data.length !== spec.shape.reduce((a, b) => a * b, 1))
+      throw new RnncError("RNN0603", `${source}: \`${from}\` [${fromShape.join(", ")}] does not fit \`${t.prefix}.${param}\` [${spec.shape.join(", ")}]`);
     const x = alloc([...spec.shape], "f32");
     x.data.set(data);
     out.set(param, x);
@@ -119,14 +159,14 @@ function convert(u: Unit, t: Target, source: string): Map<string, Tensor> {
   gates[t.kind]!.forEach((gate, k) => {
     const rows = (m: Float32Array, cols: number) => m.subarray(k * H * cols, (k + 1) * H * cols);
     const x = u.kind === "RNN" ? "W_xh" : `W_x${gate}`, h = u.kind === "RNN" ? "W_hh" : `W_h${gate}`;
-    put(x, rows(ih.data, I), `${u.key}.weight_ih`, ih.shape);
-    put(h, rows(hh.data, H), `${u.key}.weight_hh`, hh.shape);
+    put(x, rows(ih.data, I), `${u.key}.weight_ih`, ih.shape, [H, I]);
+    put(h, rows(hh.data, H), `${u.key}.weight_hh`, hh.shape, [H, H]);
     if (u.kind === "GRU" || t.kind === "LSTM2") {
-      put(`b_x${gate}`, rows(bih, 1), `${u.key}.bias_ih`, [bih.length]);
-      put(`b_h${gate}`, rows(bhh, 1), `${u.key}.bias_hh`, [bhh.length]);
+      put(`b_x${gate}`, rows(bih, 1), `${u.key}.bias_ih`, [bih.length], [H]);
+      put(`b_h${gate}`, rows(bhh, 1), `${u.key}.bias_hh`, [bhh.length], [H]);
     } else {
       const sum = Float32Array.from(rows(bih, 1), (b, i) => b + rows(bhh, 1)[i]!);
-      put(u.kind === "RNN" ? "b_h" : `b_${gate}`, sum, `${u.key}.bias_ih + bias_hh`, [bih.length]);
+      put(u.kind === "RNN" ? "b_h" : `b_${gate}`, sum, `${u.key}.bias_ih + bias_hh`, [bih.length], [H]);
     }
   });
   return out;
