@@ -65,7 +65,7 @@ stCase("tensor-named-proto", safetensors(JSON.stringify(stHeader).replace("{", `
 stCase("header-not-object-entry", safetensors(edited((h) => { h["head.bias"] = 7; }), stData), bad('tensor "head.bias" is not described by an object'));
 const many = {};
 for (let i = 0; i < 200000; i++) many[`t${i}`] = { dtype: "F32", shape: [1], data_offsets: [0, 4] };
-stCase("two-hundred-thousand-tensors", safetensors(many, stData.subarray(0, 4)), { exit: 1, code: "RNN0601", match: "has no Linear whose shapes fit layer `head`" }, "scale: one pass over the header");
+stCase("two-hundred-thousand-tensors", safetensors(many, stData.subarray(0, 4)), { exit: 1, code: "RNN0601", match: "has no GRU whose shapes fit layer `rnn`" }, "scale: one pass over the header");
 
 // ── tfjs-layers: the Keras GRU fixture, its shard beside it ────────────────────────────────────────────────────────
 const kerasJson = JSON.parse(fixture("keras-gru.json").toString());
