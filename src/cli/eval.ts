@@ -25,7 +25,7 @@ export interface EvalFlags {
 /** What an output is compared with its targets as. */
 export type Task = "classes" | "values" | "tokens";
 export const metricsOf: Record<Task, readonly string[]> = {
-  classes: ["accuracy", "top5", "crossentropy"],
+  classes: ["accuracy", "top5", "f1", "crossentropy", "perplexity"],
   values: ["rmse", "mae", "mse"],
   tokens: ["error-rate", "exact"],
 };
@@ -50,6 +50,28 @@ function editDistance(a: readonly number[], b: readonly number[]): number {
   return prev[b.length]!;
 }
 
+/** Counts of (target, predicted) pairs, rows the targets: `confusion[t][p]`, over the classes that occur. */
+export function confusion(items: readonly { predicted: number; target: number }[]): { classes: number[]; counts: number[][] } {
+  const classes = [...new Set(items.flatMap((c) => [c.target, c.predicted]))].sort((a, b) => a - b);
+  const at = new Map(classes.map((c, k) => [c, k]));
+  const counts = classes.map(() => classes.map(() => 0));
+  for (const c of items) counts[at.get(c.target)!]![at.get(c.predicted)!]!++;
+  return { classes, counts };
+}
+
+/** Macro precision, recall or F1: each class's own, averaged over the classes the targets hold (scikit-learn's average="macro" over those labels). */
+function macro(name: "precision" | "recall" | "f1", cs: readonly { predicted: number; target: number }[]): number {
+  const { classes, counts } = confusion(cs);
+  const present = classes.filter((c) => cs.some((x) => x.target === c));
+  const per = present.map((c) => {
+    const k = classes.indexOf(c);
+    const tp = counts[k]![k]!, predicted = counts.reduce((a, row) => a + row[k]!, 0), actual = counts[k]!.reduce((a, x) => a + x, 0);
+    const precision = predicted ? tp / predicted : 0, recall = actual ? tp / actual : 0;
+    return name === "precision" ? precision : name === "recall" ? recall : precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+  });
+  return per.reduce((a, x) => a + x, 0) / per.length;
+}
+
 /** One metric over items (undefined where it does not apply, e.g. top-5 of a baseline that gives no scores). */
 export function metric(name: string, items: readonly Item[], probabilities: boolean): number | undefined {
   if (!items.length) return undefined;
@@ -59,8 +81,10 @@ export function metric(name: string, items: readonly Item[], probabilities: bool
   if (first.kind === "classes") {
     const cs = items as readonly Extract<Item, { kind: "classes" }>[];
     if (name === "accuracy") return mean(cs, (c) => Number(c.predicted === c.target));
+    if (name === "precision" || name === "recall" || name === "f1") return macro(name, cs);
     if (cs.some((c) => !c.scores)) return undefined; // a baseline's predictions have no scores
     if (k) return mean(cs, (c) => Number([...c.scores!].filter((s) => s > c.scores![c.target]!).length < Number(k[1])));
+    if (name === "perplexity") return Math.exp(metric("crossentropy", items, probabilities)!);
     if (name !== "crossentropy") return undefined;
     return mean(cs, (c) => {
       const s = c.scores!;
@@ -90,8 +114,8 @@ export function taskOf(ir: ModelIR, output: string, targets: readonly unknown[])
 
 /** The metric names valid for a task (topK for any K with class scores); a UsageError names the output's own. */
 export function checkedMetrics(task: Task, output: string, names: readonly string[]): string[] {
-  for (const m of names) if (!metricsOf[task].includes(m) && !(task === "classes" && /^top\d+$/.test(m)))
-    throw new UsageError(`--metrics ${m}: output '${output}' is compared as ${task}, whose metrics are ${metricsOf[task].join(", ")}${task === "classes" ? " (and topK for any K)" : ""}`);
+  for (const m of names) if (!metricsOf[task].includes(m) && !(task === "classes" && (/^top\d+$/.test(m) || m === "precision" || m === "recall")))
+    throw new UsageError(`--metrics ${m}: output '${output}' is compared as ${task}, whose metrics are ${metricsOf[task].join(", ")}${task === "classes" ? " (and precision, recall, topK for any K)" : ""}`);
   return [...names];
 }
 
@@ -149,7 +173,9 @@ export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string
     const major = [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0];
     baselines[`majority class (${major})`] = { accuracy: metric("accuracy", model.map((i) => ({ kind: "classes" as const, predicted: major, target: (i as Extract<Item, { kind: "classes" }>).target })), false) };
   }
-  return { task, results, baselines };
+  // Which class each example's target was against what the model predicted (over at most 20 classes, to print).
+  const matrix = task === "classes" ? confusion(model as readonly Extract<Item, { kind: "classes" }>[]) : undefined;
+  return { task, results, baselines, ...(matrix && matrix.classes.length <= 20 ? { confusion: matrix } : {}) };
 }
 
 export async function evalCommand(a: EvalFlags): Promise<number> {
@@ -183,14 +209,20 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
     if (why) throw new UsageError(`--backend fused cannot compute output '${a.output}' of model ${ir.name}: ${why}; --backend tfjs-wasm can`);
   } else await (await import("../tfjs/backend.js")).useBackend(choice.backend);
   const bar = new Progress(`eval ${a.split}`, Math.ceil(examples.length / a.batchSize));
-  const { results, baselines } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done), engine: choice.backend === "fused" ? "fused" : "tfjs" });
+  const { results, baselines, confusion: matrix } = await score(ir, env, params, examples, a.output, names, { batchSize: a.batchSize, train: data.train, ...(data.module.baseline ? { baseline: data.module.baseline } : {}), progress: (done) => bar.update(done), engine: choice.backend === "fused" ? "fused" : "tfjs" });
   bar.finish(`eval ${a.split}: ${examples.length} examples`);
-  const report = { model: ir.name, output: a.output, split: a.split, examples: examples.length, task, metrics: results, baselines };
+  const report = { model: ir.name, output: a.output, split: a.split, examples: examples.length, task, metrics: results, baselines, ...(matrix ? { confusion: matrix } : {}) };
   if (a.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
-    const show = (m: string, v: number | undefined) => (v === undefined ? "–" : ["accuracy", "exact", "error-rate"].includes(m) || /^top\d+$/.test(m) ? `${(100 * v).toFixed(2)}%` : v.toFixed(4));
+    const show = (m: string, v: number | undefined) => (v === undefined ? "–" : ["accuracy", "exact", "error-rate", "precision", "recall", "f1"].includes(m) || /^top\d+$/.test(m) ? `${(100 * v).toFixed(2)}%` : v.toFixed(4));
     const lines = [`${ir.name}, output ${a.output}, ${a.split} split (${examples.length} examples), compared as ${task}:`];
     for (const m of names) lines.push(`  ${m.padEnd(12)} ${show(m, results[m])}${Object.entries(baselines).map(([b, r]) => (r[m] === undefined ? "" : `   (${b}: ${show(m, r[m])})`)).join("")}`);
+    if (matrix) {
+      // Rows: the target class; columns: the predicted one.
+      const w = Math.max(6, ...matrix.counts.flat().map((c) => String(c).length + 1));
+      lines.push("", `  confusion (rows: target class, columns: predicted)`, `  ${"".padStart(8)}${matrix.classes.map((c) => String(c).padStart(w)).join("")}`,
+        ...matrix.counts.map((row, k) => `  ${String(matrix.classes[k]).padStart(8)}${row.map((c) => String(c).padStart(w)).join("")}`));
+    }
     process.stdout.write(`${lines.join("\n")}\n`);
   }
   return 0;

@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
       .option("allow-nonfinite", { type: "boolean", default: false, describe: "read weights holding NaN or ±Infinity (refused otherwise, RNN0608)" })
       .option("output", { type: "string", demandOption: true, describe: "the model output to score against the examples' targets" })
       .option("split", { choices: ["test", "train"] as const, default: "test" as const, describe: "which split of the data to score" })
-      .option("metrics", { type: "string", describe: "comma-separated: accuracy, topK (e.g. top5), crossentropy for class scores; rmse, mae, mse for values; error-rate, exact for generated sequences (default: all of the output's kind)" })
+      .option("metrics", { type: "string", describe: "comma-separated: accuracy, topK (e.g. top5, where there are more than K classes), f1, precision, recall (macro), crossentropy, perplexity for class scores; rmse, mae, mse for values; error-rate, exact for generated sequences (default: all of the output's kind)" })
       .option("limit", { type: "number", describe: "score the split's first N examples only" })
       .option("batch-size", { type: "number", default: 64, describe: "examples per forward pass" })
       .option("backend", { choices: ["auto", "fused", "tfjs-cpu", "tfjs-wasm"] as const, default: "auto" as const, describe: "fused: rnnc's fused kernels over the whole batch; or TensorFlow.js on its cpu or wasm backend; auto: fused where the kernels can compute the output, else tfjs-wasm where WebAssembly SIMD is" })

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { metric } from "../../src/cli/eval.js";
+import { confusion, metric } from "../../src/cli/eval.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { resolveDims } from "../../src/runtime/dims.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";
@@ -15,6 +15,18 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "dist
 const dir = mkdtempSync(join(tmpdir(), "rnnc-eval-"));
 
 describe("metrics", () => {
+  it("macro precision, recall and F1, perplexity and the confusion matrix, against counts done by hand", () => {
+    // targets 0 0 0 1 1 2, predicted 0 1 0 1 2 2: class 0 P 2/2 R 2/3; class 1 P 1/2 R 1/2; class 2 P 1/2 R 1/1.
+    const pairs = [[0, 0], [0, 1], [0, 0], [1, 1], [1, 2], [2, 2]];
+    const items = pairs.map(([t, p]) => ({ kind: "classes" as const, predicted: p!, target: t!, scores: Float32Array.from([0, 1, 2], (c) => (c === p ? 2 : 0)) }));
+    const f1 = (p: number, r: number) => (2 * p * r) / (p + r);
+    expect(metric("precision", items, false)).toBeCloseTo((1 + 0.5 + 0.5) / 3, 12);
+    expect(metric("recall", items, false)).toBeCloseTo((2 / 3 + 0.5 + 1) / 3, 12);
+    expect(metric("f1", items, false)).toBeCloseTo((f1(1, 2 / 3) + f1(0.5, 0.5) + f1(0.5, 1)) / 3, 12);
+    expect(metric("perplexity", items, false)).toBeCloseTo(Math.exp(metric("crossentropy", items, false)!), 12);
+    expect(confusion(items)).toEqual({ classes: [0, 1, 2], counts: [[2, 1, 0], [0, 1, 1], [0, 0, 1]] });
+  });
+
   it("accuracy, top-k and cross-entropy of class scores (logits and probabilities)", () => {
     const items = [
       { kind: "classes" as const, scores: Float32Array.of(2, 1, 0), predicted: 0, target: 0 },
