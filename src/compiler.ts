@@ -126,6 +126,7 @@ export function createCompiler(host: Host): Compiler {
     const failures = new Map<A.CellDecl, Map<string, readonly Diagnostic[]>>();
     const active = new Set<A.CellDecl>();
     const quiet = new DiagnosticBag();
+    let stdNames: string[] | undefined;
     const scopeOf = (file: string): Map<string, VisibleCell> => {
       let s = scopes.get(file);
       if (!s) {
@@ -143,6 +144,7 @@ export function createCompiler(host: Host): Compiler {
         return { decl: v.decl, file: v.file, text: sources.get(v.file) ?? host.readFile(v.file) ?? "" };
       },
       visibleCells: (fromFile) => [...scopeOf(fromFile)].filter(([, v]) => v.decl.kind === "cell").map(([k]) => k),
+      stdlibCells: () => (stdNames ??= (host.resolveImport("std", "") ?? []).flatMap((f) => loader(quiet, sources)(f)?.module.decls.filter((d) => d.kind === "cell").map((d) => d.name.text) ?? [])),
       guard(decl, f) {
         active.add(decl);
         try {

@@ -4,7 +4,7 @@ import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { dimAsName, dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
-import { builtins } from "../ir/ops.js";
+import { builtins, Op } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
 import { inlineCell, substShape, type InlineSink } from "./inline.js";
 import { dimOf, optionValue, type OptionValue } from "./scope.js";
@@ -20,6 +20,8 @@ export interface CellLibrary {
   /** The cell visible as `name` from `fromFile`, or why not. */
   find(name: string, fromFile: string): FoundCell | "model" | undefined;
   visibleCells(fromFile: string): string[];
+  /** The cells the standard library declares (for "add the import" help). */
+  stdlibCells(): readonly string[];
   /** The cell's IR with these options, or undefined when it has errors (reported where it is declared) or contains itself. */
   elaborate(found: FoundCell, options: ReadonlyMap<string, OptionValue>): CellIR | undefined | "recursive";
   /** The errors that made `elaborate` give undefined for this cell and these options (empty if none). */
@@ -66,7 +68,10 @@ export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerIns
     diags.error("RNN0708", found === "model" ? `\`${decl.cell.text}\` is a model, and a layer must be a cell` : `cannot find cell \`${decl.cell.text}\``, {
       file, span: decl.cell.span, label: found === "model" ? "a model" : "no cell has this name here",
       notes: [found === "model" ? "a model composes layers; put the reusable part in a cell" : 'cells come from this file or an import such as `import { LSTM } from "std"`'],
-      ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: decl.cell.span, text: near[0]! } } } : {}),
+      // A standard library cell not imported: the import that brings it, as a fix at the top of the file.
+      ...(found === undefined && ctx.lib.stdlibCells().includes(decl.cell.text)
+        ? { help: { message: `\`${decl.cell.text}\` is in the standard library: add \`import { ${decl.cell.text} } from "std"\``, edit: { file, span: { start: 0, end: 0 }, text: `import { ${decl.cell.text} } from "std"\n` } } }
+        : near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: decl.cell.span, text: near[0]! } } } : {}),
     });
     return undefined;
   }
@@ -169,6 +174,16 @@ export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly 
     const want = layerInputShape(inst, k);
     const node = b.nodes[args[k]!]!;
     const typeOk = input.dtype === node.dtype;
+    if (node.op === Op.Final) {
+      // `final(…)` is a record of states, not one value (its "shape" [] says nothing useful).
+      diags.error("RNN0704", `layer \`${name}\` expects \`${input.name}\`: one value, but is given \`final(…)\`, the record of a scan's final states`, {
+        file, span: argExprs[k]!.span, label: "a record of states (each state one value)",
+        secondary: [{ file, span: inst.decl.span, message: `\`${name}\` is ${inst.label}` }],
+        notes: ["`final(s)` holds every state of the scan at its last step (an LSTM's h and c); `last(s)` is the scan's output at its last step"],
+        help: { message: "take the last output, `last(…)`, or one state, such as `final(…).h`" },
+      });
+      return false;
+    }
     if (!want || !shapeEquals(want, node.shape) || !typeOk) {
       const wantText = want ? shapeToString(want) : shapeToString(input.shape);
       diags.error("RNN0704", `layer \`${name}\` expects \`${input.name}\`: ${wantText}${input.dtype === "int" ? " int" : ""}, but is given ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""}`, {
