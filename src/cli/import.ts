@@ -21,7 +21,7 @@ import type { DerivedSpec } from "../weights/spec-writer.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { assertNotInput, compiler, dimsGiven, readText, UsageError } from "./commands.js";
 
-export interface ImportFlags { source: string; spec?: string | undefined; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string; allowNonfinite?: boolean | undefined }
+export interface ImportFlags { source: string; spec?: string | undefined; model?: string | undefined; dims?: string | undefined; map?: string | undefined; out: string; allowNonfinite?: boolean | undefined; json?: boolean | undefined }
 
 export async function importCommand(a: ImportFlags): Promise<number> {
   if (a.spec !== undefined) readText(a.spec, "spec");
@@ -67,6 +67,8 @@ export async function importCommand(a: ImportFlags): Promise<number> {
   writeFileAtomic(a.out, serializeWeights(ir.name, env, specs, weights, undefined, opts));
   if (derived) writeFileAtomic(specOut!, derived.text);
   process.stderr.write(`wrote ${specs.length} params of ${ir.name} from ${a.source} to ${a.out}${derived ? `, and the spec derived from it to ${specOut}` : ""}\n`);
+  // The mapping as data, for scripts that check which module went where.
+  if (a.json) process.stdout.write(`${JSON.stringify({ model: ir.name, weights: a.out, ...(derived ? { spec: specOut } : {}), params: specs.length, mapping: table }, null, 2)}\n`);
   return 0;
 }
 

@@ -134,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
       .option("dims", { type: "string", describe: "dimension values, e.g. H=64" })
       .option("map", { type: "string", describe: "which PyTorch module fills which layer, e.g. lstm.l0=rnn,fc=head (otherwise by kind and shape, where that is unambiguous)" })
       .option("allow-nonfinite", { type: "boolean", default: false, describe: "import weights holding NaN or ±Infinity (refused otherwise, RNN0608); they are written as the strings \"NaN\", \"Infinity\", \"-Infinity\"" })
+      .option("json", { type: "boolean", default: false, describe: "also print which module filled which layer, and why, as JSON on standard output" })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "the rnnc-weights file to write (atomically; nothing is written on an error)" })
       .example("$0 import test/fixtures/import/co2.safetensors --spec examples/co2-forecast/co2-forecast.rnn -o co2.json", "a PyTorch state dict onto the co2 example's model")
       .example("$0 import test/fixtures/import/name-gender.onnx -o ng-from-torch.json", "also writes ng-from-torch.rnn, the spec its graph gives"),

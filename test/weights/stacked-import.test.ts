@@ -45,6 +45,13 @@ describe("a stacked nn.LSTM onto two same-shaped layers", () => {
     const swapped = cli("import", join(fixtures, "stacked-lstm.safetensors"), "--spec", spec, "--map", "lstm.l0=upper,lstm.l1=lower", "-o", join(dir, "s.json"));
     expect(swapped.status, swapped.stderr).toBe(0); // the user's explicit, complete choice is followed (and shown)
     expect(swapped.stderr).toMatch(/lstm\.l0\s+→ {2}upper {2}\(LSTM; --map\)/);
+    const json = cli("import", join(fixtures, "stacked-lstm.safetensors"), "--spec", spec, "-o", join(dir, "j.json"), "--json");
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).mapping).toEqual([
+      { module: "lstm.l0", kind: "LSTM", layer: "lower", how: "stacked, in data-flow order" },
+      { module: "lstm.l1", kind: "LSTM", layer: "upper", how: "stacked, in data-flow order" },
+      { module: "head", kind: "Linear", layer: "head", how: "the only fit" },
+    ]);
   });
 
   it("an embedding [30, 8] does not import as [40, 6]: shapes are compared, not element counts", () => {
