@@ -1,26 +1,44 @@
-// Draws loss curves as a small standalone SVG (no dependencies), for the picture written beside trained weights.
+// Draws training curves as a small standalone SVG (no dependencies), for the picture written beside trained weights.
 import { maxOf, minOf } from "../diagnostics/extremes.js";
 
-export function lossCurveSvg(title: string, series: readonly { name: string; values: readonly number[]; color: string }[]): string {
-  const W = 640, H = 360, L = 60, R = 20, T = 36, B = 44;
-  const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  const max = Math.max(maxOf(all), 1e-9);
-  const min = Math.min(minOf(all), 0);
-  const n = Math.max(maxOf(series.map((s) => s.values.length)), 2);
+export interface Series { readonly name: string; readonly values: readonly number[]; readonly color: string }
+/** One panel of the picture: its curves over the epochs, on their own vertical axis. */
+export interface Panel { readonly title: string; readonly series: readonly Series[] }
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * Panels stacked over one epoch axis (ticks at whole epochs, at most about ten labelled): the losses, then (when
+ * given) the monitored metric and the learning rate, each scaled to its own range.
+ */
+export function trainingCurvesSvg(title: string, panels: readonly Panel[]): string {
+  const W = 640, L = 64, R = 20, TOP = 30, PANEL = 210, GAP = 34, B = 40;
+  const shown = panels.filter((p) => p.series.some((s) => s.values.length));
+  const H = TOP + shown.length * PANEL + (shown.length - 1) * GAP + B;
+  const n = Math.max(maxOf(shown.flatMap((p) => p.series.map((s) => s.values.length))), 2);
   const x = (i: number) => L + (i / (n - 1)) * (W - L - R);
-  const y = (v: number) => T + (1 - (v - min) / (max - min || 1)) * (H - T - B);
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => min + f * (max - min));
-  const lines = series.map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}"/>`);
-  const legend = series.map((s, i) => `<text x="${L + 10 + i * 150}" y="${T - 10}" fill="${s.color}" font-size="13">■ ${esc(s.name)}</text>`);
+  const every = Math.max(1, Math.ceil(n / 10));
+  const parts: string[] = [];
+  shown.forEach((p, k) => {
+    const top = TOP + k * (PANEL + GAP) + 22, bottom = TOP + k * (PANEL + GAP) + PANEL;
+    const all = p.series.flatMap((s) => s.values).filter(Number.isFinite);
+    const max = Math.max(maxOf(all), 1e-9), min = Math.min(minOf(all), 0);
+    const y = (v: number) => top + (1 - (v - min) / (max - min || 1)) * (bottom - top);
+    const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => min + f * (max - min));
+    parts.push(`<text x="${L}" y="${top - 8}" font-size="13" font-weight="bold">${esc(p.title)}</text>`);
+    parts.push(...ticks.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${v.toPrecision(3)}</text>`));
+    // Epoch ticks: a mark at every epoch, a label at every `every`-th (epochs counted from 1).
+    parts.push(...Array.from({ length: n }, (_, i) => `<line x1="${x(i).toFixed(1)}" x2="${x(i).toFixed(1)}" y1="${bottom}" y2="${bottom + 4}" stroke="#333"/>` +
+      ((i + 1) % every === 0 || i === 0 ? `<text class="epoch" x="${x(i).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" font-size="11">${i + 1}</text>` : "")));
+    parts.push(`<line x1="${L}" x2="${L}" y1="${top}" y2="${bottom}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${bottom}" y2="${bottom}" stroke="#333"/>`);
+    parts.push(...p.series.map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}"/>`));
+    parts.push(...p.series.map((s, i) => `<text x="${W - R - (p.series.length - i) * 130}" y="${top - 8}" fill="${s.color}" font-size="12">■ ${esc(s.name)}</text>`));
+  });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect width="${W}" height="${H}" fill="white"/>
 <text x="${W / 2}" y="18" text-anchor="middle" font-size="15">${esc(title)}</text>
-${ticks.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${v.toPrecision(3)}</text>`).join("\n")}
-<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>
-<text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle" font-size="12">epoch</text>
-${lines.join("\n")}
-${legend.join("\n")}
+${parts.join("\n")}
+<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">epoch</text>
 </svg>
 `;
 }

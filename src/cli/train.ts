@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../node/host.js";
 import { assertReplaceable, lockOutput } from "./output-guard.js";
 import { checkExamples, targetKindOf } from "./data-check.js";
 import { Progress } from "./progress.js";
-import { lossCurveSvg } from "./svg.js";
+import { trainingCurvesSvg } from "./svg.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 import { batchOf, loadData } from "./data.js";
 import type { ScanPath } from "../runtime/training.js";
@@ -186,9 +186,12 @@ async function train(a: TrainFlags): Promise<number> {
       if (a.keepBest && bestEpoch(monitored(), minDelta, mode) === epoch - 1) writeFileAtomic(bestPath, weights);
       seconds.push((Date.now() - started) / 1000);
       writeFileAtomic(logPath, epochLog(state, seconds));
-      writeFileAtomic(svgPath, lossCurveSvg(`${ir.name}: ${a.loss} loss`, [
-        { name: "train", values: state.history.train, color: "#1f77b4" },
-        { name: "held out", values: state.history.test, color: "#d62728" },
+      // The losses, the monitored held-out value (or the built-in metric), and the learning rate when it moves.
+      const watched = monitor === "loss" ? builtIn : monitor;
+      writeFileAtomic(svgPath, trainingCurvesSvg(`${ir.name}: ${a.loss} loss`, [
+        { title: `${a.loss} loss`, series: [{ name: "train", values: state.history.train, color: "#1f77b4" }, { name: "held out", values: state.history.test, color: "#d62728" }] },
+        { title: `held-out ${watched}`, series: [{ name: watched, values: watched === builtIn ? state.history.metric : state.history.metrics?.[watched] ?? [], color: "#2ca02c" }] },
+        ...(schedule.kind !== "constant" || warmup ? [{ title: "learning rate (at the end of each epoch)", series: [{ name: "lr", values: state.history.lr ?? [], color: "#9467bd" }] }] : []),
       ]));
       bar.finish(`epoch ${epoch}/${a.epochs}  train loss ${(sum / count).toFixed(4)}  test loss ${testLoss.toFixed(4)}  ${state.history.metricName} ${metric.toFixed(4)}${extra.map((x) => `  ${x.key} ${scored[x.key]!.at(-1)!.toFixed(4)}`).join("")}${schedule.kind !== "constant" || warmup ? `  lr ${lr.toPrecision(3)}` : ""}`);
       stopped = stopping();
