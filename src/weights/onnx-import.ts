@@ -10,7 +10,7 @@ import { dimsOf, initializerFloats, type TensorJson } from "./onnx-tensors.js";
 import type { ReadOptions } from "./bounds.js";
 
 export type { TensorJson } from "./onnx-tensors.js";
-interface Placement { init: string; offset: number; transposed: boolean }
+interface Placement { init: string; offset: number; transposed: boolean; shape?: unknown }
 
 const bad = (source: string, why: string) => new RnncError("RNN0604", `${source}: ${why}`);
 
@@ -36,6 +36,9 @@ export function importOnnx(model: Record<string, unknown>, specs: readonly Param
     const init = inits.get(where.init);
     if (!init) throw bad(source, `the initializer ${String(where.init)} of \`${spec.name}\` is missing`);
     if (!Number.isSafeInteger(where.offset) || where.offset < 0) throw bad(source, `its rnnc.params metadata gives \`${spec.name}\` the offset ${String(where.offset)}`);
+    // Files rnnc writes record each param's shape: another shape with as many values (H = 8 onto H = 4 …) is refused.
+    if (Array.isArray(where.shape) && (where.shape.length !== spec.shape.length || where.shape.some((d, i) => d !== spec.shape[i])))
+      throw new RnncError("RNN0603", `${source}: \`${spec.name}\` was exported with shape [${where.shape.map(String).join(", ")}], and the spec's is [${spec.shape.join(", ")}]`, [], "give the dims the model was exported with (--dims), or the spec it was exported from");
     const data = initializerFloats(init, source, opts);
     const n = spec.shape.reduce((a, b) => a * b, 1);
     if (where.offset + n > data.length) throw new RnncError("RNN0603", `${source}: \`${spec.name}\` [${spec.shape.join(", ")}] does not fit in initializer ${where.init} [${(init.dims ?? []).join(", ")}]`);

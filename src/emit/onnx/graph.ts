@@ -18,7 +18,7 @@ export interface SharedState {
 }
 
 /** A param's values: `size` floats of initializer `init` from `offset`, stored transposed (a matrix) or not. */
-export interface Placement { readonly init: string; readonly offset: number; readonly transposed: boolean }
+export interface Placement { readonly init: string; readonly offset: number; readonly transposed: boolean; readonly shape?: readonly number[] }
 
 /** A fresh shared state for one exported model. */
 export const sharedState = (weights: ReadonlyMap<string, Tensor>): SharedState => ({ inits: [], weights, counter: 0, madeWeights: new Map(), placements: new Map(), taken: new Set() });
@@ -111,6 +111,8 @@ export class OnnxGraph {
 
   /** Records where a param's values went (the first place is kept). */
   place(param: string, where: Placement): void {
-    if (!this.shared.placements.has(param)) this.shared.placements.set(param, where);
+    // With the param's own shape, so that an import checks shapes, not only that enough values are there.
+    const shape = this.shared.weights.get(param)?.shape;
+    if (!this.shared.placements.has(param)) this.shared.placements.set(param, shape ? { ...where, shape: [...shape] } : where);
   }
 }
