@@ -6,9 +6,9 @@ import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
 import type { ModelIR, ModelInputInfo } from "../ir/ir.js";
 import { layerEnv, type DimEnv } from "../runtime/dims.js";
+import { FLOAT32_MAX } from "../runtime/json-tensor.js";
 import type { Example } from "./data.js";
 
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** What the loss reads of the output: class ids below `classes` (cross-entropy), or `width` values per step (mse). */
 export type TargetKind = { readonly kind: "ids"; readonly classes: number } | { readonly kind: "values"; readonly shape: readonly number[] };
@@ -34,13 +34,9 @@ export function checkExamples(ir: ModelIR, env: DimEnv, output: string, target: 
     split.examples.forEach((e, k) => {
       const problem = exampleProblem(e, inputs, bounds, target, outNode?.seq !== undefined, lengthFrom);
       if (!problem) return;
-      bad++;
-      first ??= new RnncError("RNN0605", `example ${k} of ${split.name} ${problem.what}`, problem.note ? [problem.note] : [], problem.help);
+      if (bad++ === 0) first = new RnncError("RNN0605", `example ${k} of ${split.name} ${problem.what}`, problem.note ? [problem.note] : [], problem.help);
     });
-    if (first) {
-      const e: RnncError = first;
-      throw bad > 1 ? new RnncError(e.code, e.message, [...e.notes, `${bad - 1} more example${bad > 2 ? "s" : ""} of ${split.name} ${bad > 2 ? "have" : "has"} a problem too`], e.help) : e;
-    }
+    if (first) throw bad > 1 ? new RnncError(first.code, first.message, [...first.notes, `${bad - 1} more example${bad > 2 ? "s" : ""} of ${split.name} ${bad > 2 ? "have" : "has"} a problem too`], first.help) : first;
   }
 }
 

@@ -179,9 +179,10 @@ async function train(a: TrainFlags): Promise<number> {
       // A checkpoint holds finite numbers only (else --resume could not read it): a diverged epoch is not written.
       const heldOut = [["held-out loss", testLoss], [state.history.metricName, metric], ...extra.map((x) => [x.key, scored[x.key]!.at(-1)!] as const)] as const;
       for (const [name, v] of heldOut) if (!Number.isFinite(v)) throw new RnncError("RNN0605", `the ${name} became ${v} in epoch ${epoch}; the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`, ["the learning rate may be too high, or the held-out split holds examples the training split does not prepare the model for"], "lower --lr, or clip gradients with --clip 1");
-      const diverged = [...trainer.params()].find(([, t]) => t.data.some((v) => !Number.isFinite(v)));
+      const trained = trainer.params();
+      const diverged = [...trained].find(([, t]) => t.data.some((v) => !Number.isFinite(v)));
       if (diverged) throw new RnncError("RNN0605", `param ${diverged[0]} holds a non-finite value after epoch ${epoch}; the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`, ["the learning rate may be too high"], "lower --lr, or clip gradients with --clip 1");
-      const weights = serializeWeights(ir.name, env, specs, trainer.params(), state);
+      const weights = serializeWeights(ir.name, env, specs, trained, state);
       writeFileAtomic(a.out, weights);
       if (a.keepBest && bestEpoch(monitored(), minDelta, mode) === epoch - 1) writeFileAtomic(bestPath, weights);
       seconds.push((Date.now() - started) / 1000);

@@ -6,7 +6,8 @@ import { describe } from "../diagnostics/describe.js";
 
 /** Axes of an input tensor at most. */
 const MAX_RANK = 16;
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** The largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 export function tensorFromJson(value: unknown, what: string, precision: Precision): Tensor {
   const shape: number[] = [];

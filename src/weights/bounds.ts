@@ -3,7 +3,6 @@ import { RnncError } from "../diagnostics/errors.js";
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { describe } from "../diagnostics/describe.js";
 
-export { describe };
 
 /** How an importer treats NaN and ±Infinity in the weights it reads (refused unless the user says otherwise). */
 export interface ReadOptions { readonly allowNonfinite?: boolean }

@@ -1,6 +1,7 @@
 // Reads the safetensors format (PyTorch's `save_file`): an 8-byte header length, a JSON header, then raw tensors.
 import { RnncError } from "../diagnostics/errors.js";
-import { bfloat16, checkFinite, claimedElements, describe, float16, type ReadOptions } from "./bounds.js";
+import { bfloat16, checkFinite, claimedElements, float16, type ReadOptions } from "./bounds.js";
+import { describe } from "../diagnostics/describe.js";
 
 export interface NamedTensor { readonly shape: readonly number[]; readonly data: Float32Array }
 

@@ -2,7 +2,8 @@
 // layer's kernels transposed and its gates put in PyTorch's order, so that one mapping (torch-import.ts) serves both.
 import { RnncError } from "../diagnostics/errors.js";
 import { transposed, type NamedTensor } from "./safetensors.js";
-import { checkFinite, claimedElements, describe, type ReadOptions } from "./bounds.js";
+import { checkFinite, claimedElements, type ReadOptions } from "./bounds.js";
+import { describe } from "../diagnostics/describe.js";
 
 export interface LayerJson { class_name: string; config: Record<string, unknown> & { name: string } }
 

@@ -5,7 +5,8 @@ import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
 import { initialize } from "../runtime/initializers.js";
 import { alloc, sizeOf, type Precision, type Tensor } from "../runtime/tensor.js";
 import type { OptimizerState } from "../runtime/training.js";
-import { checkFinite, describe, nonfinite, type ReadOptions } from "./bounds.js";
+import { checkFinite, nonfinite, type ReadOptions } from "./bounds.js";
+import { describe } from "../diagnostics/describe.js";
 
 export const WEIGHTS_FORMAT = "rnnc-weights";
 export const WEIGHTS_VERSION = 1;
