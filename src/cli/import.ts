@@ -15,7 +15,7 @@ import { dirname } from "node:path";
 import { readConfined } from "../node/confined.js";
 import { assertReplaceable } from "./output-guard.js";
 import type { ReadOptions } from "../weights/bounds.js";
-import { importTorch, type Placed } from "../weights/torch-import.js";
+import { importTorch, type Mapping, type Placed } from "../weights/torch-import.js";
 import { modelParamSpecs, serializeWeights, type ParamSpec } from "../weights/weights.js";
 import type { DerivedSpec } from "../weights/spec-writer.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -57,8 +57,10 @@ export async function importCommand(a: ImportFlags): Promise<number> {
   const specs = modelParamSpecs(ir, env);
   // Layers in data-flow order (the order the model first applies them), so that a stacked module's layers fill them in turn.
   const layerOrder = [...new Set(ir.nodes.flatMap((n) => (n.attrs.layer !== undefined ? [n.attrs.layer] : [])))];
+  // Layers scanned in reverse (a bidirectional's backward one too) take a source's reverse directions.
+  const reversed = new Set(ir.nodes.flatMap((n) => (n.attrs.reverse && n.attrs.layer !== undefined ? [n.attrs.layer] : [])));
   const table: Placed[] = [];
-  const weights = source.weights(specs, derived ? new Map([...derived.names, ...names]) : names, layerOrder, (p) => table.push(p));
+  const weights = source.weights(specs, { names, ...(derived ? { wired: derived.names } : {}), layerOrder, reversed, placed: (p) => table.push(p) });
   // Which module went where, always (a wrong pairing of same-shaped layers is otherwise silent).
   if (table.length) {
     const w = Math.max(...table.map((p) => p.module.length));
@@ -75,7 +77,7 @@ export async function importCommand(a: ImportFlags): Promise<number> {
 /** A source of weights: the spec its wiring gives, and the params of a spec's model from it. */
 interface Source {
   spec(): DerivedSpec;
-  weights(specs: readonly ParamSpec[], names: ReadonlyMap<string, string>, layerOrder: readonly string[], placed: (p: Placed) => void): Map<string, Tensor>;
+  weights(specs: readonly ParamSpec[], mapping: Mapping): Map<string, Tensor>;
 }
 
 async function onnxSource(bytes: Uint8Array, path: string, opts: ReadOptions): Promise<Source> {
@@ -86,7 +88,7 @@ async function onnxSource(bytes: Uint8Array, path: string, opts: ReadOptions): P
   } catch (e) {
     throw new RnncError("RNN0604", `${path} is not an ONNX model: ${(e as Error).message}`);
   }
-  return { spec: () => specFromOnnx(model, path), weights: (specs, names, order, placed) => importOnnx(model, specs, path, names, opts, order, placed) };
+  return { spec: () => specFromOnnx(model, path), weights: (specs, mapping) => importOnnx(model, specs, path, mapping, opts) };
 }
 
 /** A tfjs-layers model.json (with its weight files beside it) or a PyTorch state dict (which has no wiring). */
@@ -95,7 +97,7 @@ function tensorSource(bytes: Uint8Array, path: string, tfjs: boolean, opts: Read
   const tensors = tfjs ? readTfjsLayers(text, (p) => readConfined(dirname(path), p, path), path, opts) : readSafetensors(bytes, path, opts);
   return {
     spec: () => specFromTfjs(text, tensors, path),
-    weights: (specs, names, order, placed) => importTorch(tensors, specs, path, names, order, placed),
+    weights: (specs, mapping) => importTorch(tensors, specs, path, { noun: tfjs ? "Keras layer" : "PyTorch module", ...mapping }),
   };
 }
 

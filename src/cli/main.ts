@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       .option("spec", { type: "string", describe: "the .rnn file whose model the weights are for; left out for an ONNX or tfjs-layers model, the spec its graph or layers give is written beside the weights (W.rnn for -o W.json)" })
       .option("model", { type: "string", describe: "the model (may be left out when the spec declares one)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. H=64" })
-      .option("map", { type: "string", describe: "which PyTorch module fills which layer, e.g. lstm.l0=rnn,fc=head (otherwise by kind and shape, where that is unambiguous)" })
+      .option("map", { type: "string", describe: "which PyTorch module, Keras layer or ONNX node direction fills which layer, e.g. lstm.l0=rnn,fc=head or lstm0.l0_reverse=bwd (otherwise by kind, shape and direction, where that is unambiguous; rnnc import prints the table)" })
       .option("allow-nonfinite", { type: "boolean", default: false, describe: "import weights holding NaN or ±Infinity (refused otherwise, RNN0608); they are written as the strings \"NaN\", \"Infinity\", \"-Infinity\"" })
       .option("json", { type: "boolean", default: false, describe: "also print which module filled which layer, and why, as JSON on standard output" })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "the rnnc-weights file to write (atomically; nothing is written on an error)" })

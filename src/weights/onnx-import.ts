@@ -5,7 +5,7 @@ import { RnncError } from "../diagnostics/errors.js";
 import { alloc, type Tensor } from "../runtime/tensor.js";
 import type { ParamSpec } from "./weights.js";
 import { transposed, type NamedTensor } from "./safetensors.js";
-import { importTorch, type Placed } from "./torch-import.js";
+import { importTorch, type Mapping } from "./torch-import.js";
 import { dimsOf, initializerFloats, type TensorJson } from "./onnx-tensors.js";
 import type { ReadOptions } from "./bounds.js";
 
@@ -15,10 +15,9 @@ interface Placement { init: string; offset: number; transposed: boolean; shape?:
 const bad = (source: string, why: string) => new RnncError("RNN0604", `${source}: ${why}`);
 
 /** `model` is the decoded ModelProto (src/emit/onnx/proto.ts decodeModel). */
-export function importOnnx(model: Record<string, unknown>, specs: readonly ParamSpec[], source: string, names: ReadonlyMap<string, string> = new Map(), opts: ReadOptions = {},
-  layerOrder: readonly string[] = [], placed?: (p: Placed) => void): Map<string, Tensor> {
+export function importOnnx(model: Record<string, unknown>, specs: readonly ParamSpec[], source: string, mapping: Mapping = {}, opts: ReadOptions = {}): Map<string, Tensor> {
   const meta = (model["metadata_props"] as { key: string; value: string }[] | undefined)?.find((m) => m.key === "rnnc.params");
-  if (!meta) return importTorch(stateDictOf(model, source, opts), specs, source, names, layerOrder, placed);
+  if (!meta) return importTorch(stateDictOf(model, source, opts), specs, source, { noun: "ONNX node direction", ...mapping });
   let places: Record<string, Placement>;
   try {
     places = JSON.parse(meta.value) as Record<string, Placement>;
@@ -101,8 +100,20 @@ function stateDictOf(model: Record<string, unknown>, source: string, opts: ReadO
         order.forEach((src, dst) => o.set(data.subarray(src * H * cols, (src + 1) * H * cols), dst * H * cols));
         return o;
       };
+      // A reverse-only op's one direction is keyed `_reverse` too, so that it goes to a layer rnnc scans in reverse.
+      const reverseOnly = new TextDecoder().decode(n.attribute?.find((a) => a.name === "direction")?.s ?? new Uint8Array()) === "reverse";
+      // Peepholes (LSTM's P [directions, 3·H], ONNX order i, o, f) as `peephole_l0` in rnnc's order p_i, p_f, p_o.
+      const ps = n.op_type === "LSTM" && inputs[7] ? shapeOf(inputs[7]) : undefined;
+      if (ps && (ps.length !== 2 || ps[0] !== D || ps[1] !== 3 * H)) throw node(n, `has peepholes P [${ps.join(", ")}]; P is [directions, 3·H] = [${D}, ${3 * H}]`);
+      const p = ps ? init(inputs[7])! : undefined;
       for (let d = 0; d < D; d++) {
-        const suffix = d ? "_reverse" : "";
+        const suffix = d || reverseOnly ? "_reverse" : "";
+        if (p) {
+          const at = (g: number) => p.data.subarray(d * 3 * H + g * H, d * 3 * H + (g + 1) * H);
+          const peep = new Float32Array(3 * H);
+          [0, 2, 1].forEach((src, dst) => peep.set(at(src), dst * H));
+          out.set(`${key}.peephole_l0${suffix}`, { shape: [3 * H], data: peep });
+        }
         const bias = b?.data.subarray(d * 2 * G * H, (d + 1) * 2 * G * H) ?? new Float32Array(2 * G * H);
         out.set(`${key}.weight_ih_l0${suffix}`, { shape: [G * H, I], data: blocks(w.data.subarray(d * G * H * I), I) });
         out.set(`${key}.weight_hh_l0${suffix}`, { shape: [G * H, H], data: blocks(r.data.subarray(d * G * H * H), H) });

@@ -5,7 +5,7 @@ import { RnncError } from "../diagnostics/errors.js";
 /** A layer found on the data path. */
 export type Layer =
   | { readonly kind: "Embedding"; readonly name: string; readonly unit: string; readonly V: number; readonly E: number }
-  | { readonly kind: "LSTM" | "GRU" | "GRUResetBefore" | "Elman"; readonly name: string; readonly unit: string; readonly I: number; readonly H: number; readonly direction: string; readonly act?: string }
+  | { readonly kind: "LSTM" | "PeepholeLSTM" | "GRU" | "GRUResetBefore" | "Elman"; readonly name: string; readonly unit: string; readonly I: number; readonly H: number; readonly direction: string; readonly act?: string; readonly actBwd?: string }
   | { readonly kind: "Dense"; readonly name: string; readonly unit: string; readonly I: number; readonly O: number; act?: string };
 
 /** One step of the data path: a layer, or the last step of each sequence. */
@@ -34,15 +34,58 @@ export function layerName(part: string, fallback: string, used: Set<string>): st
   return base;
 }
 
-/** The spec text: the layers, then the model applying them in order. */
+/** A model as a derived spec writes it: inputs, layers, named values and outputs, with notes on how its data is laid out. */
+export interface ModelParts {
+  readonly inputs: readonly { readonly name: string; readonly type: string }[];
+  readonly layers: readonly Layer[];
+  readonly defs: readonly { readonly name: string; readonly expr: string }[];
+  readonly outputs: readonly { readonly name: string; readonly expr: string }[];
+  readonly notes?: readonly string[];
+}
+
+/** A recurrent layer's declarations (a bidirectional one's two directions, `_fwd` and `_bwd`) and the layer names its units fill. */
+export function declare(l: Layer, names: Map<string, string>): string[] {
+  if (l.kind === "Embedding") { names.set(l.unit, l.name); return [`  layer ${l.name} = Embedding<${l.V}, ${l.E}>`]; }
+  if (l.kind === "Dense") { names.set(l.unit, l.name); return [`  layer ${l.name} = Dense<${l.I}, ${l.O}>${l.act ? `(act = ${l.act})` : ""}`]; }
+  const cell = (act?: string) => `${l.kind}<${l.I}, ${l.H}>${act && act !== "tanh" ? `(act = ${act})` : ""}`;
+  if (l.direction !== "bidirectional") {
+    names.set(`${l.unit}.l0${l.direction === "reverse" ? "_reverse" : ""}`, l.name);
+    return [`  layer ${l.name} = ${cell(l.act)}`];
+  }
+  names.set(`${l.unit}.l0`, `${l.name}_fwd`);
+  names.set(`${l.unit}.l0_reverse`, `${l.name}_bwd`);
+  return [`  layer ${l.name}_fwd = ${cell(l.act)}`, `  layer ${l.name}_bwd = ${cell(l.actBwd ?? l.act)}`];
+}
+
+/** The spec text of a model from its parts. */
+export function writeModel(parts: ModelParts, source: string, origin: string): DerivedSpec {
+  const names = new Map<string, string>();
+  const decls = parts.layers.flatMap((l) => declare(l, names));
+  const cells = [...new Set(parts.layers.map((l) => l.kind))].sort();
+  const text = [
+    `// Written by rnnc import from ${source.replace(/[\r\n]/g, " ")}: ${origin}.`,
+    "// Check the model's wiring against the source's; the weights file beside this one fits it.",
+    ...(parts.notes ?? []).map((n) => `// ${n.replace(/[\r\n]/g, " ")}`),
+    `import { ${cells.join(", ")} } from "std"`,
+    "",
+    "model Imported {",
+    ...parts.inputs.map((i) => `  input ${i.name}: ${i.type}`),
+    ...decls,
+    ...parts.defs.map((d) => `  ${d.name} = ${d.expr}`),
+    ...parts.outputs.map((o) => `  output ${o.name} = ${o.expr}`),
+    "}",
+    "",
+  ].join("\n");
+  return { text, model: "Imported", names };
+}
+
+/** The spec text of a chain of layers: the layers, then the model applying them in order. */
 export function writeSpec(steps: readonly Step[], tokens: boolean, source: string, cannot: (why: string) => RnncError, origin = "the layers on its graph's data path"): DerivedSpec {
   const layers = steps.flatMap((s) => ("layer" in s ? [s.layer] : []));
   if (!layers.length) throw cannot("no layer was found between its input and its output");
   const first = layers[0]!;
   const inputShape = first.kind === "Embedding" ? "[T] int" : `[T, ${first.I}]`;
   if (tokens !== (first.kind === "Embedding")) throw cannot(tokens ? "its input is token ids but its first layer is not an embedding" : "its first layer is an embedding of a float input");
-  const names = new Map<string, string>();
-  const decls: string[] = [];
   let value = "x";
   let seq = true;
   for (const s of steps) {
@@ -53,41 +96,9 @@ export function writeSpec(steps: readonly Step[], tokens: boolean, source: strin
       continue;
     }
     const l = s.layer;
-    if (l.kind === "Embedding") {
-      decls.push(`  layer ${l.name} = Embedding<${l.V}, ${l.E}>`);
-      names.set(l.unit, l.name);
-      value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
-    } else if (l.kind === "Dense") {
-      decls.push(`  layer ${l.name} = Dense<${l.I}, ${l.O}>${l.act ? `(act = ${l.act})` : ""}`);
-      names.set(l.unit, l.name);
-      value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
-    } else {
-      if (!seq) throw cannot(`recurrent layer ${l.name} comes after the last step was taken`);
-      const cell = `${l.kind}<${l.I}, ${l.H}>${l.act && l.act !== "tanh" ? `(act = ${l.act})` : ""}`;
-      if (l.direction === "bidirectional") {
-        decls.push(`  layer ${l.name}_fwd = ${cell}`, `  layer ${l.name}_bwd = ${cell}`);
-        names.set(`${l.unit}.l0`, `${l.name}_fwd`);
-        names.set(`${l.unit}.l0_reverse`, `${l.name}_bwd`);
-        value = `bidirectional(${l.name}_fwd, ${l.name}_bwd, ${value})`;
-      } else {
-        decls.push(`  layer ${l.name} = ${cell}`);
-        names.set(`${l.unit}.l0`, l.name);
-        value = `scan(${l.name}, ${value}${l.direction === "reverse" ? ", reverse = true" : ""})`;
-      }
-    }
+    if (l.kind === "Embedding" || l.kind === "Dense") value = seq ? `map(${l.name}, ${value})` : `${l.name}(${value})`;
+    else if (!seq) throw cannot(`recurrent layer ${l.name} comes after the last step was taken`);
+    else value = l.direction === "bidirectional" ? `bidirectional(${l.name}_fwd, ${l.name}_bwd, ${value})` : `scan(${l.name}, ${value}${l.direction === "reverse" ? ", reverse = true" : ""})`;
   }
-  const cells = [...new Set(layers.map((l) => l.kind))].sort();
-  const text = [
-    `// Written by rnnc import from ${source.replace(/[\r\n]/g, " ")}: ${origin}, in order.`,
-    "// Check the model's wiring against the source's; the weights file beside this one fits it.",
-    `import { ${cells.join(", ")} } from "std"`,
-    "",
-    "model Imported {",
-    `  input x: ${inputShape}`,
-    ...decls,
-    `  output y = ${value}`,
-    "}",
-    "",
-  ].join("\n");
-  return { text, model: "Imported", names };
+  return writeModel({ inputs: [{ name: "x", type: inputShape }], layers, defs: [], outputs: [{ name: "y", expr: value }] }, source, `${origin}, in order`);
 }

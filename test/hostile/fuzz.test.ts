@@ -101,7 +101,7 @@ describe(`fuzzing the readers (${RUNS} mutants per format, seed ${SEED})`, () =>
     const data = valid.subarray(8 + len);
     const assemble = (h: string, d: Uint8Array) => { const hb = Buffer.from(h); const l = Buffer.alloc(8); l.writeBigUInt64LE(BigInt(hb.length)); return Buffer.concat([l, hb, d]); };
     const res = fuzz("safetensors", (r) => (r.next() < 0.6 ? assemble(JSON.stringify(mutateValue(header, r)), r.next() < 0.3 ? mutateBytes(data, r) : data) : mutateBytes(valid, r)),
-      (m) => importTorch(readSafetensors(m as Uint8Array, "fuzz.safetensors"), co2Specs, "fuzz.safetensors", new Map()));
+      (m) => importTorch(readSafetensors(m as Uint8Array, "fuzz.safetensors"), co2Specs, "fuzz.safetensors"));
     expect(res.internal).toEqual([]);
     expect(res.slowest).toBeLessThan(SLOW_MS);
     expect(res.coded).toBeGreaterThan(RUNS / 4); // the mutants do reach the checks
@@ -117,7 +117,7 @@ describe(`fuzzing the readers (${RUNS} mutants per format, seed ${SEED})`, () =>
         const spec = specFromTfjs(text, tensors, "model.json");
         // As rnnc import does: the derived spec compiled, and the weights mapped onto its model.
         const ir = createCompiler(memoryHost(new Map([["derived.rnn", spec.text], ...std]), [...std.keys()])).model("derived.rnn", spec.model);
-        importTorch(tensors, modelParamSpecs(ir, resolveDims(ir, new Map())), "model.json", spec.names);
+        importTorch(tensors, modelParamSpecs(ir, resolveDims(ir, new Map())), "model.json", { names: spec.names });
       });
     expect(res.internal).toEqual([]);
     expect(res.slowest).toBeLessThan(SLOW_MS);
@@ -154,7 +154,7 @@ describe(`fuzzing the readers (${RUNS} mutants per format, seed ${SEED})`, () =>
       let spec: ReturnType<typeof specFromOnnx> | undefined;
       try { spec = specFromOnnx(model, "fuzz.onnx"); } catch (e) { if (!(e instanceof RnncError)) throw e; }
       if (spec) createCompiler(memoryHost(new Map([["derived.rnn", spec.text], ...std]), [...std.keys()])).model("derived.rnn", spec.model);
-      importOnnx(model, specs, "fuzz.onnx", new Map());
+      importOnnx(model, specs, "fuzz.onnx");
     });
     expect(res.internal).toEqual([]);
     expect(res.slowest).toBeLessThan(SLOW_MS);

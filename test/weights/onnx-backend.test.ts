@@ -1,0 +1,160 @@
+// ONNX's own backend test cases for LSTM, GRU and RNN (test/fixtures/onnx-backend/make_cases.py writes them from the
+// `onnx` package's case generators, W, R, B and P as initializers): each reproduces ONNX's expected outputs both with the
+// spec rnnc derives from the graph and with a hand-written stdlib spec, within 1e-5.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeModel } from "../../src/emit/onnx/proto.js";
+import { RnncError } from "../../src/diagnostics/errors.js";
+import type { ModelIR } from "../../src/ir/ir.js";
+import { runModel } from "../../src/interp/run-model.js";
+import { resolveDims } from "../../src/runtime/dims.js";
+import { tensorFromJson } from "../../src/runtime/json-tensor.js";
+import { importOnnx } from "../../src/weights/onnx-import.js";
+import { specFromOnnx } from "../../src/weights/onnx-spec.js";
+import { modelParamSpecs } from "../../src/weights/weights.js";
+import { modelFrom, root } from "../helpers.js";
+
+const dir = join(root, "test", "fixtures", "onnx-backend");
+type Nested = number | Nested[];
+interface Case { op: string; attributes: { layout?: number; direction?: string }; inputs: Record<string, Nested>; outputs: Record<string, Nested> }
+const cases = JSON.parse(readFileSync(join(dir, "cases.json"), "utf8")) as Record<string, Case>;
+
+/** Hand-written specs: the stdlib cell ONNX's op is (GRU's linear_before_reset = 0 is GRUResetBefore), applied as the node is. */
+const hand: Record<string, string> = {
+  test_lstm_defaults: `import { LSTM } from "std"\nmodel M {\n  input X: [T, 2]\n  layer l = LSTM<2, 3>\n  output Y_h = final(scan(l, X)).h\n}\n`,
+  test_lstm_with_initial_bias: `import { LSTM } from "std"\nmodel M {\n  input X: [T, 3]\n  layer l = LSTM<3, 4>\n  output Y_h = final(scan(l, X)).h\n}\n`,
+  test_lstm_with_peepholes: `import { PeepholeLSTM } from "std"\nmodel M {\n  input X: [T, 4]\n  input initial_h: [3]\n  input initial_c: [3]\n  layer l = PeepholeLSTM<4, 3>\n  output Y_h = final(scan(l, X, init = states(h = initial_h, c = initial_c))).h\n}\n`,
+  test_lstm_batchwise: `import { LSTM } from "std"\nmodel M {\n  input X: [T, 2]\n  layer l = LSTM<2, 7>\n  s = scan(l, X)\n  output Y = s\n  output Y_h = final(s).h\n}\n`,
+  test_lstm_reverse: `import { LSTM } from "std"\nmodel M {\n  input X: [T, 2]\n  layer l = LSTM<2, 3>\n  s = scan(l, X, reverse = true)\n  output Y_h = final(s).h\n  output Y_c = final(s).c\n}\n`,
+  test_lstm_bidirectional: `import { LSTM } from "std"\nmodel M {\n  input X: [T, 2]\n  layer f = LSTM<2, 3>\n  layer b = LSTM<2, 3>\n  s = bidirectional(f, b, X)\n  output Y_h = final(s).h\n  output Y_c = final(s).c\n}\n`,
+  test_gru_defaults: `import { GRUResetBefore } from "std"\nmodel M {\n  input X: [T, 2]\n  layer g = GRUResetBefore<2, 5>\n  output Y_h = final(scan(g, X)).h\n}\n`,
+  test_gru_with_initial_bias: `import { GRUResetBefore } from "std"\nmodel M {\n  input X: [T, 3]\n  layer g = GRUResetBefore<3, 3>\n  output Y_h = final(scan(g, X)).h\n}\n`,
+  test_gru_seq_length: `import { GRUResetBefore } from "std"\nmodel M {\n  input X: [T, 3]\n  layer g = GRUResetBefore<3, 5>\n  output Y_h = final(scan(g, X)).h\n}\n`,
+  test_gru_batchwise: `import { GRUResetBefore } from "std"\nmodel M {\n  input X: [T, 2]\n  layer g = GRUResetBefore<2, 6>\n  s = scan(g, X)\n  output Y = s\n  output Y_h = final(s).h\n}\n`,
+  test_gru_reverse: `import { GRUResetBefore } from "std"\nmodel M {\n  input X: [T, 2]\n  layer g = GRUResetBefore<2, 5>\n  s = scan(g, X, reverse = true)\n  output Y = s\n  output Y_h = final(s).h\n}\n`,
+  test_gru_bidirectional: `import { GRUResetBefore } from "std"\nmodel M {\n  input X: [T, 2]\n  layer f = GRUResetBefore<2, 5>\n  layer b = GRUResetBefore<2, 5>\n  s = bidirectional(f, b, X)\n  output Y = s\n  output Y_h = final(s).h\n}\n`,
+  test_simple_rnn_defaults: `import { Elman } from "std"\nmodel M {\n  input X: [T, 2]\n  layer r = Elman<2, 4>\n  output Y_h = final(scan(r, X)).h\n}\n`,
+  test_simple_rnn_with_initial_bias: `import { Elman } from "std"\nmodel M {\n  input X: [T, 3]\n  layer r = Elman<3, 5>\n  output Y_h = final(scan(r, X)).h\n}\n`,
+  test_rnn_seq_length: `import { Elman } from "std"\nmodel M {\n  input X: [T, 3]\n  layer r = Elman<3, 5>\n  output Y_h = final(scan(r, X)).h\n}\n`,
+  test_simple_rnn_batchwise: `import { Elman } from "std"\nmodel M {\n  input X: [T, 2]\n  layer r = Elman<2, 4>\n  s = scan(r, X)\n  output Y = s\n  output Y_h = final(s).h\n}\n`,
+  test_simple_rnn_reverse: `import { Elman } from "std"\nmodel M {\n  input X: [T, 2]\n  layer r = Elman<2, 4>\n  output Y_h = final(scan(r, X, reverse = true)).h\n}\n`,
+  test_simple_rnn_bidirectional: `import { Elman } from "std"\nmodel M {\n  input X: [T, 2]\n  layer f = Elman<2, 4>\n  layer b = Elman<2, 4>\n  output Y_h = final(bidirectional(f, b, X)).h\n}\n`,
+};
+
+/** An array's dims. */
+const shapeOf = (x: Nested): number[] => (Array.isArray(x) ? [x.length, ...shapeOf(x[0]!)] : []);
+/** ONNX's batch axis moved first: X [T, B, I] (layout 0) → [B][T][I]; Y [T, D, B, H] → [B][T][D·H]; Y_h, Y_c, initial states [D, B, H] → [B][D·H]. */
+function perExample(x: Nested, role: "X" | "Y" | "state", layout: number): number[][] | number[][][] {
+  const a = x as number[][][] | number[][][][];
+  if (role === "X") return layout ? (a as number[][][]) : transpose01(a as number[][][]);
+  if (role === "Y") {
+    const y = a as number[][][][]; // layout 0 [T, D, B, H]; layout 1 [B, T, D, H]
+    const [d0, d1, d2] = shapeOf(y) as [number, number, number];
+    return layout ? y.map((ts) => ts.map((ds) => ds.flat())) : Array.from({ length: d2 }, (_, b) => Array.from({ length: d0 }, (_, t) => Array.from({ length: d1 }, (_, d) => y[t]![d]![b]!).flat()));
+  }
+  const s = a as number[][][]; // layout 0 [D, B, H]; layout 1 [B, D, H]
+  return layout ? s.map((ds) => ds.flat()) : transpose01(s).map((ds) => ds.flat());
+}
+const transpose01 = (a: number[][][]): number[][][] => a[0]!.map((_, j) => a.map((row) => row[j]!));
+
+function check(name: string, ir: ModelIR, mapping: Parameters<typeof importOnnx>[3]) {
+  const c = cases[name]!;
+  const layout = c.attributes.layout ?? 0;
+  const env = resolveDims(ir, new Map());
+  const model = decodeModel(readFileSync(join(dir, `${name}.onnx`)));
+  const reversed = new Set(ir.nodes.flatMap((n) => (n.attrs.reverse && n.attrs.layer !== undefined ? [n.attrs.layer] : [])));
+  const weights = importOnnx(model, modelParamSpecs(ir, env), `${name}.onnx`, { reversed, ...mapping });
+  const data = ir.inputs.find((i) => i.name.toLowerCase() === "x")!.name;
+  const inputs: Record<string, ReturnType<typeof tensorFromJson>> = { [data]: tensorFromJson(perExample(c.inputs["X"]!, "X", layout), data, "f32") };
+  // initial_h / initial_c: one direction here, [1, B, H] → [B][H] under the name the spec gave it.
+  for (const k of ["initial_h", "initial_c"]) if (c.inputs[k]) inputs[k] = tensorFromJson(perExample(c.inputs[k]!, "state", layout), k, "f32");
+  const lens = c.inputs["sequence_lens"] as number[] | undefined;
+  const out = runModel(ir, env, weights, { inputs, ...(lens ? { lengths: { [data]: lens } } : {}) });
+  expect(Object.keys(out).sort()).toEqual(Object.keys(c.outputs).sort());
+  let worst = 0;
+  for (const [o, want] of Object.entries(c.outputs)) {
+    const w = perExample(want, o === "Y" ? "Y" : "state", layout).flat(2) as number[];
+    const got = [...out[o]!.tensor!.data];
+    expect(got, o).toHaveLength(w.length);
+    worst = Math.max(worst, ...got.map((g, i) => Math.abs(g - w[i]!)));
+  }
+  expect(worst).toBeLessThan(1e-5);
+  return worst;
+}
+
+describe("ONNX's backend test cases for LSTM, GRU and RNN", () => {
+  it("are the 18 the onnx package generates", () => {
+    expect(Object.keys(cases).sort()).toEqual(Object.keys(hand).sort());
+    expect(Object.keys(cases)).toHaveLength(18);
+  });
+
+  it.each(Object.keys(hand))("%s: the spec its graph gives reproduces ONNX's outputs", (name) => {
+    const derived = specFromOnnx(decodeModel(readFileSync(join(dir, `${name}.onnx`))), `${name}.onnx`);
+    const ir = modelFrom(derived.text, derived.model);
+    check(name, ir, { wired: derived.names });
+  });
+
+  it.each(Object.keys(hand))("%s: a hand-written stdlib spec reproduces ONNX's outputs", (name) => {
+    check(name, modelFrom(hand[name]!, "M"), {});
+  });
+
+  it("the derived specs say what each output is, and name the graph's own inputs and outputs", () => {
+    const spec = (name: string) => specFromOnnx(decodeModel(readFileSync(join(dir, `${name}.onnx`))), `${name}.onnx`).text;
+    expect(spec("test_lstm_bidirectional")).toMatch(/layer lstm_fwd = LSTM<2, 3>\n\s*layer lstm_bwd = LSTM<2, 3>/);
+    expect(spec("test_lstm_bidirectional")).toMatch(/output Y_c = final\(lstm_seq\)\.c/);
+    expect(spec("test_lstm_with_peepholes")).toMatch(/input initial_h: \[3\][\s\S]*PeepholeLSTM<4, 3>[\s\S]*init = states\(h = initial_h, c = initial_c\)/);
+    expect(spec("test_lstm_with_peepholes")).toContain(`"lengths": {"X": [per example]}`);
+    expect(spec("test_gru_reverse")).toMatch(/scan\(gru, X, reverse = true\)/);
+  });
+});
+
+describe("rnnc import of ONNX's cases", () => {
+  const cli = async (cwd: string, ...args: string[]) => {
+    const { spawnSync } = await import("node:child_process");
+    return spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd, encoding: "utf8" });
+  };
+  const tmp = async () => (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "rnnc-onnx-cases-"));
+  it("prints which direction went where: from the derived spec's wiring, or by the direction each layer runs in a hand-written one", async () => {
+    const d = await tmp();
+    const derived = await cli(d, "import", join(dir, "test_gru_bidirectional.onnx"), "-o", "w.json");
+    expect(derived.status, derived.stderr).toBe(0);
+    expect(derived.stderr).toMatch(/gru0\.l0\s+→ {2}gru_fwd {2}\(GRU0; the source's wiring\)/);
+    expect(derived.stderr).toMatch(/gru0\.l0_reverse\s+→ {2}gru_bwd {2}\(GRU0; the source's wiring\)/);
+    (await import("node:fs")).writeFileSync(join(d, "hand.rnn"), hand["test_gru_bidirectional"]!);
+    const byHand = await cli(d, "import", join(dir, "test_gru_bidirectional.onnx"), "--spec", "hand.rnn", "-o", "h.json");
+    expect(byHand.status, byHand.stderr).toBe(0);
+    expect(byHand.stderr).toMatch(/gru0\.l0\s+→ {2}f {2}\(GRU0; the direction it runs\)/);
+    expect(byHand.stderr).toMatch(/gru0\.l0_reverse\s+→ {2}b {2}\(GRU0; the direction it runs\)/);
+  });
+
+  it("a spec whose cell no ONNX op fills is a coded error naming its params, and no weights file is written", async () => {
+    const d = await tmp();
+    const { existsSync, writeFileSync } = await import("node:fs");
+    // The peephole case onto a hand-written peephole cell of its own: nothing fills its params.
+    writeFileSync(join(d, "own.rnn"), `cell Peep<I, H> {\n  input x: [I]\n  state h: [H] = 0\n  param W: [H, I] ~ zeros\n  param p: [H] ~ zeros\n  h = tanh(W @ x + p ⊙ h[t-1])\n  output h\n}\nmodel M {\n  input X: [T, 4]\n  layer l = Peep<4, 3>\n  output Y_h = final(scan(l, X)).h\n}\n`);
+    const r = await cli(d, "import", join(dir, "test_lstm_with_peepholes.onnx"), "--spec", "own.rnn", "-o", "w.json");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error\[RNN0601\]: .*test_lstm_with_peepholes\.onnx has no values for params `l\.W`, `l\.p`/);
+    expect(r.stderr).toContain("is not one rnnc fills from an ONNX node direction");
+    expect(r.stderr).not.toMatch(/internal|this is a bug/);
+    expect(existsSync(join(d, "w.json"))).toBe(false);
+  });
+});
+
+describe("ONNX recurrent attributes rnnc has no equation for", () => {
+  /** The LSTM case's graph with one attribute added (the protobuf object as decodeModel gives it). */
+  const withAttr = (attr: Record<string, unknown>) => {
+    const m = decodeModel(readFileSync(join(dir, "test_lstm_defaults.onnx")));
+    const node = (m["graph"] as { node: { attribute: unknown[] }[] }).node[0]!;
+    node.attribute.push(attr);
+    return m;
+  };
+  const error = (f: () => unknown) => { try { f(); } catch (e) { if (e instanceof RnncError) return `${e.code}: ${e.message}`; throw e; } return "no error"; };
+  it("clip, input_forget and other activations are coded errors naming the attribute", () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    expect(error(() => specFromOnnx(withAttr({ name: "clip", f: 3 }), "m.onnx"))).toMatch(/^RNN0604: cannot write a spec for m.onnx: node .* \(LSTM\): its attribute clip = 3/);
+    expect(error(() => specFromOnnx(withAttr({ name: "input_forget", i: 1 }), "m.onnx"))).toMatch(/its attribute input_forget = 1/);
+    expect(error(() => specFromOnnx(withAttr({ name: "activations", strings: [enc("Sigmoid"), enc("Relu"), enc("Tanh")] }), "m.onnx"))).toMatch(/its attribute activations = \[Sigmoid, Relu, Tanh\] differs from the stdlib LSTM's/);
+  });
+});
