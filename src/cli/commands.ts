@@ -1,7 +1,7 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
 import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
-import { readFileSync, readSync, realpathSync, statSync } from "node:fs";
+import { readSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { createCompiler } from "../compiler.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -24,7 +24,7 @@ import { assertReplaceable } from "./output-guard.js";
 /** A mistake on the command line: one line on stderr, exit 2. */
 export { UsageError } from "./usage.js";
 import { UsageError } from "./usage.js";
-import { chooseRunBackend, productsExplained } from "./backend-choice.js";
+import { chooseRunBackend, productsExplained } from "../api/backend-choice.js";
 
 export const compiler = createCompiler(nodeHost);
 
@@ -50,26 +50,8 @@ export function readText(path: string, what: string): string {
   return text;
 }
 
-/** The most bytes a data file (weights, inputs, checkpoints) is read to: about the longest string JavaScript holds. */
-export const MAX_DATA_FILE = 512 * 1024 * 1024;
-
-/** A data file's text (weights, inputs, checkpoints): not bounded like a spec (a trained model's weights run to megabytes). */
-export function readData(path: string, what: string): string {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error("not a file");
-    size = st.size;
-  } catch {
-    throw new UsageError(`cannot read ${what} '${path}': no such file, or not readable`);
-  }
-  if (size > MAX_DATA_FILE) throw new UsageError(`${what} '${path}' is ${(size / 2 ** 20).toFixed(0)} MiB; rnnc reads data files of up to ${MAX_DATA_FILE / 2 ** 20} MiB`);
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    throw new UsageError(`cannot read ${what} '${path}': no such file, or not readable`);
-  }
-}
+export { MAX_DATA_FILE, readData } from "../api/files.js";
+import { readData } from "../api/files.js";
 
 /** `A=1,B=2` → map; values parsed by `value`. */
 function parsePairs<T>(flag: string, text: string | undefined, value: (v: string, key: string) => T): Map<string, T> {

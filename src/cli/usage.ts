@@ -3,8 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** A mistake in the command line or its files: printed as one line and `Try 'rnnc --help'`, exit status 2. */
-export class UsageError extends Error {}
+export { UsageError } from "../diagnostics/errors.js";
 
 export function version(): string {
   const pkg = join(dirname(fileURLToPath(import.meta.url)), "../../package.json");

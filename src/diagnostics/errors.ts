@@ -13,6 +13,9 @@ export class RnncError extends Error {
   }
 }
 
+/** A mistake in how rnnc was asked (a flag, an option, a file name): the CLI prints it as one line and `Try 'rnnc --help'`, exit status 2. */
+export class UsageError extends Error {}
+
 /** A file's compile errors, thrown by the compiler's entry points when asked for a cell or model it cannot give. */
 export class CompileErrors extends Error {
   constructor(readonly diagnostics: readonly Diagnostic[], readonly sources: ReadonlyMap<string, string>) {

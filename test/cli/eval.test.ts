@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { confusion, metric } from "../../src/cli/eval.js";
+import { confusion, metric } from "../../src/api/score.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { resolveDims } from "../../src/runtime/dims.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Summary } from "../../src/cli/summary.js";
+import type { Summary } from "../../src/api/summary.js";
 import { compiler, root } from "../helpers.js";
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: root, encoding: "utf8" });

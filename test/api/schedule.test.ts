@@ -1,6 +1,6 @@
 // Learning-rate schedules, warm-up, early stopping and the best epoch: values computed by hand.
 import { describe, expect, it } from "vitest";
-import { bestEpoch, learningRate, parseSchedule, shouldStop, type ScheduleAt } from "../../src/cli/schedule.js";
+import { bestEpoch, learningRate, parseSchedule, shouldStop, type ScheduleAt } from "../../src/api/schedule.js";
 
 const at = (epoch: number, fraction = 1, heldOut: number[] = [], epochs = 10): ScheduleAt => ({ epoch, fraction, epochs, heldOut });
 

@@ -1,6 +1,6 @@
 // Learning-rate schedules, warm-up, early stopping and the best epoch for `rnnc train`: pure functions of the epoch and
 // the held-out history, so a run resumed from its checkpoint continues exactly as the uninterrupted one.
-import { UsageError } from "./commands.js";
+import { UsageError } from "../diagnostics/errors.js";
 
 export type Schedule =
   | { readonly kind: "constant" }

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { chooseRunBackend, chooseTfBackend, chooseTrainBackend } from "../../src/cli/backend-choice.js";
+import { chooseRunBackend, chooseTfBackend, chooseTrainBackend } from "../../src/api/backend-choice.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { root } from "../helpers.js";

@@ -6,7 +6,8 @@ import { pathToFileURL } from "node:url";
 import { RnncError } from "../diagnostics/errors.js";
 import type { ModelIR } from "../ir/ir.js";
 import { tensorFromJson } from "../runtime/json-tensor.js";
-import { optsFlag, readData, UsageError } from "./commands.js";
+import { UsageError } from "../diagnostics/errors.js";
+import { readData } from "./files.js";
 
 export interface Example { inputs: Record<string, unknown>; target: unknown }
 
@@ -34,8 +35,21 @@ export interface DataModule {
   baseline?: (e: Example) => unknown;
 }
 
-/** The examples of a data module (`--limit N`: the first N training examples and N/9 held out). */
-export async function loadData(a: { data: string; dataOpt?: string | undefined; limit?: number | undefined }): Promise<{ train: Example[]; test: Example[]; module: DataModule }> {
+/** Where a data module is and how to load it. */
+export interface DataSource {
+  /** A data module (.mjs/.js: `load(options)` gives {train, test}), a .json file ({train, test} or one list) or a .jsonl file. */
+  readonly data: string;
+  /** The options its load() is given (the CLI's `--data-opt KEY=VALUE,…`). */
+  readonly options?: Readonly<Record<string, unknown>> | undefined;
+  /** The first `limit` training examples and held-out ones in proportion (a tenth of the examples in all). */
+  readonly limit?: number | undefined;
+  /** Hears what was decided for the user (a split held out, examples cut); the CLI prints it as a note. */
+  readonly note?: ((text: string) => void) | undefined;
+}
+
+/** The examples of a data module (`limit` N: the first N training examples and N/9 held out). */
+export async function loadData(a: DataSource): Promise<{ train: Example[]; test: Example[]; module: DataModule }> {
+  const note = a.note ?? ((text: string) => process.stderr.write(`note: ${text}\n`));
   const dataPath = resolve(a.data);
   if (!existsSync(dataPath)) throw new UsageError(`cannot read data module '${a.data}': no such file`);
   const failed = (what: string, e: unknown) => new RnncError("RNN0610", `data module '${a.data}' ${what}: ${e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e)}`, [
@@ -61,7 +75,7 @@ export async function loadData(a: { data: string; dataOpt?: string | undefined; 
     }
     if (typeof data.load !== "function") throw new UsageError(`data module '${a.data}' exports no load() function`);
     try {
-      given = await data.load(Object.fromEntries([...optsFlag(a.dataOpt)]));
+      given = await data.load({ ...a.options });
     } catch (e) {
       throw failed("load() threw", e);
     }
@@ -81,12 +95,12 @@ export async function loadData(a: { data: string; dataOpt?: string | undefined; 
     if (train.length < 2) throw new RnncError("RNN0605", `data module '${a.data}' gave ${train.length} training example${train.length === 1 ? "" : "s"} and no test split; at least two are needed (one is held out)`);
     test = train.slice(train.length - n);
     train = train.slice(0, train.length - n);
-    process.stderr.write(`note: ${a.data} gives no test split; its last ${n} of ${train.length + n} examples are held out\n`);
+    note(`${a.data} gives no test split; its last ${n} of ${train.length + n} examples are held out`);
   } else test = split("test");
   if (a.limit !== undefined) {
     // --limit N: the first N training examples, and held-out ones in proportion (a tenth of the examples in all).
     const held = Math.max(1, Math.ceil(a.limit / 9));
-    if (train.length > a.limit || test.length > held) process.stderr.write(`note: --limit ${a.limit}: the first ${Math.min(a.limit, train.length)} of ${train.length} training examples and ${Math.min(held, test.length)} of ${test.length} held-out ones\n`);
+    if (train.length > a.limit || test.length > held) note(`--limit ${a.limit}: the first ${Math.min(a.limit, train.length)} of ${train.length} training examples and ${Math.min(held, test.length)} of ${test.length} held-out ones`);
     train = train.slice(0, a.limit);
     test = test.slice(0, held);
   }

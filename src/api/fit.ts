@@ -1,0 +1,251 @@
+// Training a model on examples: fit() checks the data, batches and pads it, runs the fused kernels or TensorFlow.js,
+// follows the learning-rate schedule, scores the held-out split every epoch and stops early; callbacks hear each batch
+// and epoch (the CLI's progress bars, checkpoints and curves are such callbacks).
+import { RnncError, UsageError } from "../diagnostics/errors.js";
+import type { ModelIR } from "../ir/ir.js";
+import type { DimEnv } from "../runtime/dims.js";
+import { mulberry32 } from "../runtime/random.js";
+import type { Tensor } from "../runtime/tensor.js";
+import type { ScanPath, TrainEngine, TrainSettings } from "../runtime/training.js";
+import { initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
+import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
+import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
+import { checkExamples, targetKindOf } from "./data-check.js";
+import { batchOf, type Example } from "./data.js";
+import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
+
+/** What one epoch ended with: the losses, the built-in metric (accuracy or RMSE), any asked-for metrics, the learning rate. */
+export interface EpochLogs {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly heldOutLoss: number;
+  /** The built-in held-out metric: accuracy for crossentropy, RMSE for mse (named by `metricName`). */
+  readonly metric: number;
+  readonly metricName: string;
+  /** The `metrics` asked for, on the held-out split. */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly learningRate: number;
+  readonly seconds: number;
+  /** Whether this epoch is the best so far by the monitored value. */
+  readonly best: boolean;
+}
+
+export interface FitCallbacks {
+  onEpochBegin?(epoch: number, batches: number): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: { readonly epoch: number; readonly loss: number; readonly meanLoss: number }): void | Promise<void>;
+  /** After each epoch, with the weights and the training state a checkpoint holds (`writeWeights(model, weights, path, state)`). */
+  onEpochEnd?(logs: EpochLogs, weights: ReadonlyMap<string, Tensor>, state: TrainingState): void | Promise<void>;
+}
+
+export interface FitOptions {
+  /** The output trained, and its loss: `crossentropy` for class scores or probabilities, `mse` for values. */
+  readonly output: string;
+  readonly loss: "crossentropy" | "mse";
+  readonly optimizer?: "adam" | "sgd" | "momentum" | "rmsprop";
+  readonly learningRate?: number;
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  /** Seeds the initial weights (unless `weights` are given) and the order of the examples in each epoch. */
+  readonly seed?: number;
+  /** Clips the gradients' global norm. */
+  readonly clipNorm?: number;
+  readonly weightDecay?: number;
+  /** A learning-rate schedule: `step,every=5,gamma=0.5`, `exponential`, `cosine`, `plateau,patience=2` (the CLI's --schedule). */
+  readonly schedule?: string;
+  /** Epochs of linear warm-up. */
+  readonly warmup?: number;
+  /** Batches whose gradients are summed before each update. */
+  readonly accumulate?: number;
+  /** Stops after this many epochs without improvement of the monitored value by more than `minDelta`. */
+  readonly earlyStop?: number;
+  readonly minDelta?: number;
+  /** What early stopping and `best` watch: `loss` (held out, the default), the built-in metric or one of `metrics`. */
+  readonly monitor?: string;
+  /** Held-out metrics scored after every epoch, `[OUTPUT:]METRIC` (as rnnc eval names them: f1, mae, top5, …). */
+  readonly metrics?: readonly string[];
+  /** `auto` (the default): the fused kernels where they can train the model, else TensorFlow.js. */
+  readonly backend?: TrainBackendName | "auto";
+  /** The weights to start from (else freshly initialized from `seed`), and a checkpoint's state to continue. */
+  readonly weights?: ReadonlyMap<string, Tensor>;
+  readonly resume?: TrainingState;
+  readonly callbacks?: FitCallbacks;
+  /** Stops training between batches; the last finished epoch's weights are returned. */
+  readonly signal?: AbortSignal;
+  /** Hears why the backend and each scan's path were chosen. */
+  readonly explain?: (text: string) => void;
+}
+
+export interface FitResult {
+  readonly weights: Map<string, Tensor>;
+  readonly state: TrainingState;
+  /** Why training ended before `epochs`: early stopping, or the signal. */
+  readonly stopped?: string;
+  readonly interrupted: boolean;
+}
+
+/** The data fit() trains on: the examples of both splits (loadData gives them). */
+export interface FitData { readonly train: readonly Example[]; readonly test: readonly Example[] }
+
+/** How the CLI's lowering flags (--no-fused, --no-passes, --disable-pass) and threads reach the engines. */
+export interface EngineSetup {
+  readonly lowering?: { readonly passes?: boolean; readonly fused?: boolean; readonly disablePass?: readonly string[] | undefined };
+  /** A TensorFlow.js engine on the backend (by default: the Trainer, lowered as TensorFlow.js' defaults). */
+  readonly tfEngine?: (backend: Exclude<TrainBackendName, "fused">, ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, settings: TrainSettings) => Promise<TrainEngine>;
+  /** Added to each fused scan's explanation (how long batches split over threads). */
+  readonly fusedNote?: string;
+}
+
+/** The model fit() trains: a model IR and its dimensions (api/model.ts's loadModel gives one). */
+export interface Trainable { readonly ir: ModelIR; readonly env: DimEnv }
+
+/** Trains `model` on `data`; see FitOptions. */
+export function fit(model: Trainable, data: FitData, options: FitOptions): Promise<FitResult> {
+  return fitWith(model, data, options, (k) => k);
+}
+
+/** fit() with its options named as the caller knows them (the CLI: `--epochs`), and how TensorFlow.js engines are made. */
+export async function fitWith(model: Trainable, data: FitData, o: FitOptions, label: (option: string) => string, setup: EngineSetup = {}): Promise<FitResult> {
+  const { ir, env } = model;
+  const epochs = o.epochs ?? 10, batchSize = o.batchSize ?? 32, lr0 = o.learningRate ?? 0.001, seed = o.seed ?? 0, accumulate = o.accumulate ?? 1, warmup = o.warmup ?? 0, minDelta = o.minDelta ?? 0;
+  const bad = (option: string, why: string, v: unknown) => new UsageError(`${label(option)} must be ${why}, not ${String(v)}`);
+  for (const [k, v] of [["epochs", epochs], ["batchSize", batchSize], ["accumulate", accumulate]] as const) if (!Number.isInteger(v) || v < 1) throw bad(k, "a whole number ≥ 1", v);
+  if (!(lr0 > 0)) throw bad("learningRate", "a positive number", lr0);
+  if (o.clipNorm !== undefined && !(o.clipNorm > 0)) throw bad("clipNorm", "a positive number", o.clipNorm);
+  if (!(warmup >= 0)) throw bad("warmup", "a number of epochs ≥ 0", warmup);
+  if (o.earlyStop !== undefined && !(Number.isInteger(o.earlyStop) && o.earlyStop >= 1)) throw bad("earlyStop", "a whole number of epochs ≥ 1", o.earlyStop);
+  if (!(minDelta >= 0)) throw bad("minDelta", "a number ≥ 0", minDelta);
+  if (o.weightDecay !== undefined && !(o.weightDecay >= 0 && o.weightDecay * lr0 < 1)) throw bad("weightDecay", `≥ 0 and below 1 / ${label("learningRate")}`, o.weightDecay);
+  if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
+  const schedule = parseSchedule(o.schedule);
+  const specs = modelParamSpecs(ir, env);
+  const { train, test } = data;
+  // Every example against the model and the loss, before anything trains on it.
+  checkExamples(ir, env, o.output, targetKindOf(ir, env, o.output, o.loss), [{ name: "the training split", examples: train }, { name: "the held-out split", examples: test }]);
+  const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./score.js");
+  const extra = (o.metrics ?? []).map((m) => m.trim()).filter(Boolean).map((m) => {
+    const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [o.output, m];
+    if (!ir.outputs.some((x) => x.name === output)) throw new UsageError(`${label("metrics")} ${m}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
+    checkedMetrics(taskOf(ir, output, test.map((e) => e.target)), output, [metric]);
+    return { key: output === o.output ? metric : `${output}:${metric}`, output, metric };
+  });
+  const builtIn = o.loss === "crossentropy" ? "accuracy" : "rmse";
+  const monitor = o.monitor ?? "loss";
+  if (monitor !== "loss" && monitor !== builtIn && !extra.some((x) => x.key === monitor))
+    throw new UsageError(`${label("monitor")} ${monitor}: monitor loss, ${builtIn} or one of ${label("metrics")} (${extra.map((x) => x.key).join(", ") || "none given"})`);
+  const mode = monitor === "loss" ? "min" as const : modeOf(monitor);
+
+  let state: TrainingState = o.resume ?? { epoch: 0, history: { train: [], test: [], metric: [], metricName: builtIn } };
+  const settings: TrainSettings = { output: o.output, loss: o.loss, optimizer: o.optimizer ?? "adam", learningRate: lr0, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}), ...(o.weightDecay ? { weightDecay: o.weightDecay } : {}) };
+  const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(ir, o.output), setup.lowering ?? {});
+  o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
+  const start = o.weights ?? initParams(specs, seed);
+  let trainer: TrainEngine;
+  if (choice.backend === "fused") {
+    const why = fusedTrainingUnsupported(ir, o.output);
+    if (why) throw new UsageError(`${label("backend")} fused cannot train output '${o.output}' of model ${ir.name}: ${why}; ${label("backend")} tfjs-wasm can`);
+    trainer = new FusedTrainer(ir, env, start, settings);
+  } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, ir, env, start, settings);
+  if (state.optimizer) {
+    const restored = await trainer.restoreOptimizer(state.optimizer);
+    if (!restored) o.explain?.(`note: the checkpoint's ${state.optimizer.name} state does not fit optimizer ${settings.optimizer}; it starts afresh\n`);
+  }
+  const monitored = (): number[] => (monitor === "loss" ? state.history.test : monitor === builtIn ? state.history.metric : state.history.metrics?.[monitor] ?? []);
+  const what = monitor === "loss" ? "the held-out loss" : `held-out ${monitor}`;
+  const stopping = (): string | undefined => {
+    if (o.earlyStop === undefined || !shouldStop(monitored(), o.earlyStop, minDelta, mode)) return undefined;
+    const b = bestEpoch(monitored(), minDelta, mode);
+    return `stopping early: ${what} has not improved by more than ${minDelta} for ${o.earlyStop} epoch${o.earlyStop > 1 ? "s" : ""}; the best was epoch ${b + 1} (${monitored()[b]!.toFixed(4)})`;
+  };
+  const aborted = () => o.signal?.aborted === true;
+  let lr = lr0;
+  let stopped = stopping();
+  let weights = new Map(start);
+  try {
+    const firstEpoch = state.epoch + 1;
+    for (let epoch = firstEpoch; epoch <= epochs && !aborted() && !stopped; epoch++) {
+      const started = Date.now();
+      const order = shuffled(train, seed * 1000 + epoch);
+      const batches = Math.ceil(order.length / batchSize);
+      await o.callbacks?.onEpochBegin?.(epoch, batches);
+      let sum = 0, count = 0;
+      for (let k = 0; k < batches && !aborted(); k++) {
+        const chunk = order.slice(k * batchSize, (k + 1) * batchSize);
+        const loss = trainer.accumulate(batchOf(ir, chunk));
+        if ((k + 1) % accumulate === 0 || k === batches - 1) {
+          lr = learningRate(schedule, lr0, warmup, { epoch, fraction: (k + 1) / batches, epochs, heldOut: state.history.test });
+          trainer.setLearningRate(lr);
+          trainer.apply();
+        }
+        if (o.explain && k === 0 && epoch === firstEpoch) o.explain(explainPaths(trainer.scanPaths(), setup.fusedNote ?? ""));
+        if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
+        sum += loss * chunk.length;
+        count += chunk.length;
+        await o.callbacks?.onBatchEnd?.(k + 1, { epoch, loss, meanLoss: sum / count });
+        await new Promise((r) => setImmediate(r)); // lets a signal (Ctrl-C) be handled between batches
+      }
+      if (aborted()) break;
+      let heldOut = 0, metric = 0;
+      for (let k = 0; k < test.length; k += batchSize) {
+        const chunk = test.slice(k, k + batchSize);
+        const e = trainer.evaluate(batchOf(ir, chunk));
+        heldOut += e.loss * chunk.length;
+        metric += e.metric * chunk.length;
+      }
+      heldOut /= test.length;
+      metric /= test.length;
+      const trained = trainer.params();
+      const scored: Record<string, number[]> = { ...state.history.metrics };
+      for (const output of new Set(extra.map((x) => x.output))) {
+        const mine = extra.filter((x) => x.output === output);
+        // As rnnc eval computes it: on the fused kernels where they can, else on TensorFlow.js (set up if this run has not).
+        const engine = choice.backend !== "fused" || fusedCannotScore(ir, output) ? "tfjs" : "fused";
+        if (engine === "tfjs" && choice.backend === "fused") await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
+        const r = await score(ir, env, trained, test, output, mine.map((x) => x.metric), { batchSize, engine });
+        for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
+      }
+      const lrs = state.history.lr ?? state.history.train.map(() => lr0);
+      const next: TrainingState = {
+        epoch,
+        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, heldOut], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...(extra.length ? { metrics: scored } : {}) },
+        optimizer: await trainer.optimizerState(),
+      };
+      // Non-finite numbers end training with the last finite epoch kept (a checkpoint holds finite numbers only).
+      const kept = `the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`;
+      for (const [name, v] of [["held-out loss", heldOut], [builtIn, metric], ...extra.map((x) => [x.key, scored[x.key]!.at(-1)!] as const)] as const)
+        if (!Number.isFinite(v)) throw new RnncError("RNN0605", `the ${name} became ${v} in epoch ${epoch}; ${kept}`, ["the learning rate may be too high, or the held-out split holds examples the training split does not prepare the model for"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
+      const diverged = [...trained].find(([, t]) => t.data.some((v) => !Number.isFinite(v)));
+      if (diverged) throw new RnncError("RNN0605", `param ${diverged[0]} holds a non-finite value after epoch ${epoch}; ${kept}`, ["the learning rate may be too high"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
+      state = next;
+      weights = trained;
+      const logs: EpochLogs = { epoch, loss: sum / count, heldOutLoss: heldOut, metric, metricName: builtIn, metrics: Object.fromEntries(extra.map((x) => [x.key, scored[x.key]!.at(-1)!])),
+        learningRate: lr, seconds: (Date.now() - started) / 1000, best: bestEpoch(monitored(), minDelta, mode) === epoch - 1 };
+      await o.callbacks?.onEpochEnd?.(logs, trained, state);
+      stopped = stopping();
+    }
+  } finally {
+    trainer.dispose();
+  }
+  return { weights, state, interrupted: aborted(), ...(stopped ? { stopped } : {}) };
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const rng = mulberry32(seed);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [out[i], out[j]] = [out[j]!, out[i]!]; }
+  return out;
+}
+
+/** TensorFlow.js on the chosen backend, loaded only when it trains. */
+const defaultTfEngine: NonNullable<EngineSetup["tfEngine"]> = async (backend, ir, env, params, settings) => {
+  const { useBackend } = await import("../tfjs/backend.js");
+  const { Trainer } = await import("../tfjs/train.js");
+  await useBackend(backend);
+  return new Trainer(ir, env, params, settings);
+};
+
+/** One line per scan: the layer, the path it took and why. */
+function explainPaths(paths: ReadonlyMap<number, ScanPath>, fusedNote: string): string {
+  if (!paths.size) return "no scans: nothing to fuse\n";
+  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why}${p.fused ? fusedNote : ""})\n`
+    + (p.loopsInJs?.() ?? []).map((l) => `  ${l}\n`).join("")).join("");
+}
