@@ -34,7 +34,7 @@ const allowed: Record<string, readonly string[]> = {
   format: ["ast", "diagnostics", "syntax"],
   lsp: [".", "ast", "diagnostics", "elaborate", "format", "ir", "node", "resolve", "syntax"],
   // The library's API (loadModel, fit, evaluate, compile, importWeights, …): what the CLI's commands are thin layers over.
-  api: [".", "diagnostics", "emit", "fused", "interp", "ir", "node", "resolve", "runtime", "tfjs", "weights"],
+  api: [".", "diagnostics", "emit", "format", "fused", "interp", "ir", "node", "resolve", "runtime", "tfjs", "weights"],
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
   cli: [".", "api", "diagnostics", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],

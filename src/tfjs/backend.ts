@@ -6,12 +6,12 @@ import { dirname, join } from "node:path";
 export type { TfBackend } from "./model.js";
 export { loweringDefaults } from "./model.js";
 import type { TfBackend } from "./model.js";
+import { quietTf } from "./quiet.js";
 
 let wasmReady = false;
 
 export async function useBackend(name: TfBackend): Promise<void> {
-  // Production mode: no debug checks, and no advertisement for tfjs-node (which cannot be installed here).
-  tf.env().set("PROD", true);
+  quietTf();
   if (name === "tfjs-wasm") {
     if (!wasmReady) {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");

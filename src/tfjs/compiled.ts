@@ -1,4 +1,5 @@
 // The runtime of `rnnc compile --target tfjs` modules: the model's IR run by rnnc's own tfjs lowering, with predict, streaming and weights I/O.
+import { quietTf } from "./quiet.js";
 import { setOwn } from "../runtime/record.js";
 import * as tf from "@tensorflow/tfjs";
 import { RnncError } from "../diagnostics/errors.js";
@@ -200,6 +201,7 @@ function freshName(base: string): string {
 }
 
 export function createCompiledModel(spec: CompiledSpec, options?: CreateOptions): CompiledTfModel {
+  quietTf();
   return new CompiledTfModel(spec, options);
 }
 
