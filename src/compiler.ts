@@ -3,6 +3,7 @@ import type * as A from "./ast/nodes.js";
 import { checkCell } from "./check/cell-checks.js";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { closestNames } from "./diagnostics/suggest.js";
+import { verifySuggestions } from "./diagnostics/verify-suggestions.js";
 import { elaborateCell, type Elaborated } from "./elaborate/cell.js";
 import type { CellLibrary, FoundCell } from "./elaborate/layers.js";
 import { elaborateModel, type ElaboratedModel } from "./elaborate/model.js";
@@ -25,6 +26,8 @@ export interface CompileContext {
   visible?: Map<string, VisibleCell>;
   readonly cells: Map<string, Elaborated>;
   readonly models: Map<string, ElaboratedModel>;
+  /** The file's diagnostics were its text this one (undefined in the compilations that try suggestions). */
+  readonly recheck?: (text: string) => readonly Diagnostic[];
 }
 
 interface Stage {
@@ -48,6 +51,15 @@ export const pipeline: readonly Stage[] = [
   },
   { name: "check", run: (ctx) => { for (const c of ctx.cells.values()) checkCell(c.ir, c.ok, ctx.diags); } },
   { name: "quiet cascades", run: (ctx) => dropCascades(ctx) },
+  {
+    name: "verify suggestions",
+    run: (ctx) => {
+      if (!ctx.recheck || !ctx.parsed || !ctx.diags.items.some((d) => d.help?.candidates)) return;
+      const items = verifySuggestions(ctx.diags.items, ctx.file, ctx.parsed.text, ctx.recheck);
+      ctx.diags.items.length = 0;
+      ctx.diags.items.push(...items);
+    },
+  },
 ];
 
 /** Findings that a syntax error inside the same declaration can cause (a dropped declaration or equation). */
@@ -97,7 +109,8 @@ export interface Compiler {
   forget(file: string): void;
 }
 
-export function createCompiler(host: Host): Compiler {
+/** `verify`: try each "did you mean" in place before offering it (off in the compilations that do the trying). */
+export function createCompiler(host: Host, verify = true): Compiler {
   const parseCache = new Map<string, ParsedFile>();
   const syntaxDiagnostics = new WeakMap<ParsedFile, readonly Diagnostic[]>();
 
@@ -176,7 +189,12 @@ export function createCompiler(host: Host): Compiler {
   function check(file: string): CheckResult {
     const diags = new DiagnosticBag();
     const sources = new Map<string, string>();
-    const ctx: CompileContext = { host, file, diags, load: loader(diags, sources), lib: library(sources), cells: new Map(), models: new Map() };
+    const recheck = verify ? (text: string) => {
+      const overlay: Host = Object.create(host) as Host;
+      overlay.readFile = (p: string) => (p === file ? text : host.readFile(p));
+      return createCompiler(overlay, false).check(file).diagnostics;
+    } : undefined;
+    const ctx: CompileContext = { host, file, diags, load: loader(diags, sources), lib: library(sources), cells: new Map(), models: new Map(), ...(recheck ? { recheck } : {}) };
     for (const stage of pipeline) stage.run(ctx);
     if (!ctx.parsed) throw new RnncError("RNN0001", `cannot read ${file}`, [], "check the path; .rnn files are plain UTF-8 text");
     return {

@@ -23,9 +23,12 @@ import { modelParamSpecs, type ParamSpec } from "../weights/weights.js";
 
 export type { Placed } from "../weights/torch-import.js";
 
+/** A model with its dims settled (api/model.ts's Model is one). */
+interface Target { readonly ir: ModelIR; readonly env: DimEnv }
+
 export interface ImportOptions {
-  /** The model the weights are for; without it, the spec the source's wiring gives (ONNX, tfjs-layers). */
-  readonly model?: { readonly ir: ModelIR; readonly env: DimEnv };
+  /** The model the weights are for (or a function giving it, called once the source is read); without it, the spec the source's wiring gives (ONNX, tfjs-layers). */
+  readonly model?: Target | (() => Target);
   /** Source unit → layer, e.g. `{"lstm.l0": "rnn", "fc": "head"}` (the CLI's --map). */
   readonly map?: Readonly<Record<string, string>>;
   /** The path the derived spec is meant for (it names the file in its messages); `imported.rnn` by default. */
@@ -64,11 +67,12 @@ export async function importWeights(path: string, o: ImportOptions = {}): Promis
   }
   const opts = { allowNonfinite: o.allowNonfinite === true };
   const source = onnx ? await onnxSource(bytes, path, opts) : tensorSource(bytes, path, tfjs, opts);
+  const given = typeof o.model === "function" ? o.model() : o.model;
   // Without a model: the spec the source's wiring gives, its layers named so that each takes its own weights.
   const specPath = o.specPath ?? "imported.rnn";
-  const derived = o.model ? undefined : formatted(source.spec(), specPath);
-  const ir = o.model?.ir ?? derivedModel(specPath, derived!.text, derived!.model);
-  const env = o.model?.env ?? resolveDims(ir, o.dims ?? new Map());
+  const derived = given ? undefined : formatted(source.spec(), specPath);
+  const ir = given?.ir ?? derivedModel(specPath, derived!.text, derived!.model);
+  const env = given?.env ?? resolveDims(ir, o.dims ?? new Map());
   const specs = modelParamSpecs(ir, env);
   // Layers in data-flow order (the order the model first applies them), so that a stacked module's layers fill them in turn.
   const layerOrder = [...new Set(ir.nodes.flatMap((n) => (n.attrs.layer !== undefined ? [n.attrs.layer] : [])))];

@@ -28,8 +28,13 @@ export async function importCommand(a: ImportFlags): Promise<number> {
     setOwn(names, m[1]!, m[2]!);
   }
   const opts = { allowNonfinite: a.allowNonfinite === true };
-  const model = a.spec === undefined ? undefined : compiler.model(a.spec, a.model);
-  const got = await importWeights(a.source, { ...(model ? { model: { ir: model, env: resolveDims(model, dimsGiven(a, model.dims.map((d) => d.name))) } } : {}), map: names, ...(specOut ? { specPath: specOut } : {}), ...opts });
+  const spec = a.spec;
+  // The spec is compiled once the source has been read (a source that cannot be read is the first thing said).
+  const model = spec === undefined ? undefined : () => {
+    const ir = compiler.model(spec, a.model);
+    return { ir, env: resolveDims(ir, dimsGiven(a, ir.dims.map((d) => d.name))) };
+  };
+  const got = await importWeights(a.source, { ...(model ? { model } : {}), map: names, ...(specOut ? { specPath: specOut } : {}), ...opts });
   const { ir, env, weights, mapping: table } = got;
   const specs = modelParamSpecs(ir, env);
   // Which module went where, always (a wrong pairing of same-shaped layers is otherwise silent).

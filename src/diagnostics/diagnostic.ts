@@ -19,6 +19,12 @@ export interface Edit {
 export interface Help {
   readonly message: string;
   readonly edit?: Edit;
+  /**
+   * The replacements a "did you mean" offers at `edit`'s span, best first, before they are tried: the compiler keeps
+   * those that compile there (src/compiler.ts, "verify suggestions") and says `otherwise` when none does.
+   */
+  readonly candidates?: readonly string[];
+  readonly otherwise?: string;
 }
 
 export interface Diagnostic {

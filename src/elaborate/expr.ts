@@ -158,12 +158,15 @@ export class ExprElaborator {
     const candidates = [...this.scope.symbols.keys()].filter((k) => this.scope.symbols.get(k)!.kind !== "dim");
     const near = closestNames(n.text, candidates);
     const fn = builtins.get(n.text);
+    const declare = this.owner.kind === "cell" ? `declare it, for example \`param ${n.text}: [H] ~ zeros\` or \`${n.text} = …\`` : `declare it, for example \`input ${n.text}: [T, F]\` or \`${n.text} = …\``;
+    // A state's previous step is offered beside the state itself: the compiler keeps whichever compiles here.
+    const offered = near.flatMap((c) => (this.owner.kind === "cell" && this.scope.symbols.get(c)?.kind === "state" ? [c, `${c}[t-1]`] : [c]));
     this.diags.error("RNN0201", `cannot find \`${n.text}\` in ${this.owner.kind} \`${this.owner.name.text}\``, {
       file: this.file, span: n.span, label: `not declared in this ${this.owner.kind}`,
       notes: fn ? [`\`${n.text}\` is a function; call it with an argument: \`${n.text}(…)\``] : [],
       help: near.length
-        ? { message: `did you mean ${quoteList(near)}?`, edit: { file: this.file, span: n.span, text: near[0]! } }
-        : { message: this.owner.kind === "cell" ? `declare it, for example \`param ${n.text}: [H] ~ zeros\` or \`${n.text} = …\`` : `declare it, for example \`input ${n.text}: [T, F]\` or \`${n.text} = …\`` },
+        ? { message: `did you mean ${quoteList(near)}?`, edit: { file: this.file, span: n.span, text: near[0]! }, candidates: offered, otherwise: declare }
+        : { message: declare },
     });
   }
 
