@@ -1,4 +1,5 @@
-// Draws training curves as a small standalone SVG (no dependencies), for the picture written beside trained weights.
+// Draws training curves and confusion matrices as small standalone SVGs (no dependencies): the picture written beside
+// trained weights, and the one `rnnc eval --svg` writes.
 import { maxOf, minOf } from "../diagnostics/extremes.js";
 
 export interface Series { readonly name: string; readonly values: readonly number[]; readonly color: string }
@@ -41,4 +42,33 @@ ${parts.join("\n")}
 <text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">epoch</text>
 </svg>
 `;
+}
+
+/**
+ * A confusion matrix as a grid: a row per target class, a column per predicted class, each cell its count, shaded by
+ * its share of the row (the diagonal is what was right), with each row's recall at its end.
+ */
+export function confusionSvg(title: string, classes: readonly number[], counts: readonly (readonly number[])[], names?: (c: number) => string): string {
+  const n = classes.length, cell = Math.max(22, Math.min(56, Math.floor(520 / Math.max(n, 1)))), L = 96, TOP = 74, R = 70;
+  const W = L + n * cell + R, H = TOP + n * cell + 44;
+  const label = (c: number) => esc(names ? names(c) : String(c));
+  const parts: string[] = [
+    `<text x="${L}" y="22" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${L + (n * cell) / 2}" y="${TOP - 30}" text-anchor="middle" font-size="12">predicted class</text>`,
+    `<text x="18" y="${TOP + (n * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 18 ${TOP + (n * cell) / 2})">target class</text>`,
+    `<text x="${L + n * cell + 8}" y="${TOP - 10}" font-size="11">recall</text>`,
+  ];
+  classes.forEach((c, j) => parts.push(`<text class="col" x="${L + j * cell + cell / 2}" y="${TOP - 8}" text-anchor="middle" font-size="11">${label(c)}</text>`));
+  counts.forEach((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    parts.push(`<text class="row" x="${L - 8}" y="${TOP + i * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${label(classes[i]!)}</text>`);
+    row.forEach((v, j) => {
+      const share = total ? v / total : 0;
+      const shade = i === j ? `rgba(44,160,44,${(0.1 + 0.9 * share).toFixed(3)})` : `rgba(214,39,40,${(share ? 0.1 + 0.9 * share : 0).toFixed(3)})`;
+      parts.push(`<rect class="cell" x="${L + j * cell}" y="${TOP + i * cell}" width="${cell}" height="${cell}" fill="${shade}" stroke="#bbb"/>`
+        + `<text class="count" x="${L + j * cell + cell / 2}" y="${TOP + i * cell + cell / 2 + 4}" text-anchor="middle" font-size="${cell < 30 ? 9 : 11}">${v}</text>`);
+    });
+    parts.push(`<text class="recall" x="${L + n * cell + 8}" y="${TOP + i * cell + cell / 2 + 4}" font-size="11">${total ? `${(100 * row[i]! / total).toFixed(1)}%` : "–"}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
 }

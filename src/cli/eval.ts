@@ -3,7 +3,10 @@
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "../api/backend-choice.js";
 import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, modelParamSpecs, parseWeights } from "../weights/weights.js";
-import { compiler, dimsGiven, optsFlag, readData, readText, UsageError } from "./commands.js";
+import { assertNotInput, compiler, dimsGiven, optsFlag, readData, readText, UsageError } from "./commands.js";
+import { confusionSvg } from "../api/svg.js";
+import { writeFileAtomic } from "../node/host.js";
+import { assertReplaceable } from "./output-guard.js";
 import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf } from "../api/score.js";
 import { Progress } from "./progress.js";
 import { loadData } from "../api/data.js";
@@ -13,11 +16,16 @@ import { evalDim } from "../ir/dims.js";
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
   output: string; split: "test" | "train"; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
-  backend: TrainBackendName | "auto"; json?: boolean; explain?: boolean; allowNonfinite?: boolean;
+  backend: TrainBackendName | "auto"; json?: boolean; explain?: boolean; allowNonfinite?: boolean; svg?: string | undefined;
 }
 
 export async function evalCommand(a: EvalFlags): Promise<number> {
   readText(a.file, "file");
+  if (a.svg !== undefined) {
+    if (!a.svg.endsWith(".svg")) throw new UsageError(`--svg ${a.svg}: the picture's name must end in .svg`);
+    assertNotInput(a.svg, { spec: a.file, "weights file": a.weights, "data module": a.data });
+    assertReplaceable(a.svg, "picture");
+  }
   if (!Number.isInteger(a.batchSize) || a.batchSize < 1) throw new UsageError(`--batch-size must be a whole number ≥ 1, not ${a.batchSize}`);
   const ir = compiler.model(a.file, a.model);
   if (!ir.outputs.some((o) => o.name === a.output)) throw new UsageError(`model ${ir.name} has no output '${a.output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
@@ -62,6 +70,11 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
         ...matrix.counts.map((row, k) => `  ${String(matrix.classes[k]).padStart(8)}${row.map((c) => String(c).padStart(w)).join("")}`));
     }
     process.stdout.write(`${lines.join("\n")}\n`);
+  }
+  if (a.svg !== undefined) {
+    if (!matrix) throw new UsageError(`--svg draws a confusion matrix, and output '${a.output}' ${task === "classes" ? "has more than 20 classes" : `is compared as ${task}, not classes`}; nothing was drawn`);
+    writeFileAtomic(a.svg, confusionSvg(`${ir.name}: ${a.output} on the ${a.split} split (${examples.length} examples)`, matrix.classes, matrix.counts));
+    process.stderr.write(`wrote ${a.svg}\n`);
   }
   return 0;
 }

@@ -111,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
       .option("backend", { choices: ["auto", "fused", "tfjs-cpu", "tfjs-wasm"] as const, default: "auto" as const, describe: "fused: rnnc's fused kernels over the whole batch; or TensorFlow.js on its cpu or wasm backend; auto: fused where the kernels can compute the output, else tfjs-wasm where WebAssembly SIMD is" })
       .option("explain", { type: "boolean", default: false, describe: "say which backend runs and why" })
       .option("json", { type: "boolean", default: false, describe: "print the results as JSON data" })
+      .option("svg", { type: "string", describe: "also draw the confusion matrix (class scores, up to 20 classes) as an SVG picture to this file" })
       .example("$0 init examples/name-gender/name-gender.rnn -o untrained.json && $0 eval examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --weights untrained.json --output probs --limit 200", "an untrained model's accuracy and cross-entropy on 200 held-out names, against the majority class"),
     (a) => wrap(async () => (await import("./eval.js")).evalCommand(a as unknown as import("./eval.js").EvalFlags))())
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y

@@ -1,6 +1,6 @@
 // The training picture (issue 24): panels of losses, the monitored metric and the learning rate over one epoch axis.
 import { describe, expect, it } from "vitest";
-import { trainingCurvesSvg } from "../../src/api/svg.js";
+import { confusionSvg, trainingCurvesSvg } from "../../src/api/svg.js";
 
 describe("trainingCurvesSvg", () => {
   const epochs = 25;
@@ -31,5 +31,23 @@ describe("trainingCurvesSvg", () => {
     expect(t).toContain("■ &lt;y&gt;");
     expect(t.match(/<svg/g)!.length).toBe(1);
     expect(t.trim().endsWith("</svg>")).toBe(true);
+  });
+});
+
+describe("confusionSvg", () => {
+  const counts = [[8, 2, 0], [1, 6, 3], [0, 0, 5]];
+  const svg = confusionSvg("M: probs <test>", [0, 1, 2], counts);
+  it("draws a cell per (target, predicted) pair with its count, rows labelled by target and columns by prediction", () => {
+    expect([...svg.matchAll(/<text class="count"[^>]*>(\d+)<\/text>/g)].map((m) => Number(m[1]))).toEqual(counts.flat());
+    expect([...svg.matchAll(/<text class="row"[^>]*>(\d+)<\/text>/g)].map((m) => Number(m[1]))).toEqual([0, 1, 2]);
+    expect([...svg.matchAll(/<text class="col"[^>]*>(\d+)<\/text>/g)].map((m) => Number(m[1]))).toEqual([0, 1, 2]);
+    expect(svg).toContain("M: probs &lt;test&gt;");
+  });
+  it("gives each row's recall and shades the diagonal green and mistakes red by their share of the row", () => {
+    expect([...svg.matchAll(/<text class="recall"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1])).toEqual(["80.0%", "60.0%", "100.0%"]);
+    const fills = [...svg.matchAll(/<rect class="cell"[^>]*fill="([^"]+)"/g)].map((m) => m[1]!);
+    expect(fills[0]).toBe("rgba(44,160,44,0.820)"); // 8 of 10, on the diagonal
+    expect(fills[1]).toBe("rgba(214,39,40,0.280)"); // 2 of 10, a mistake
+    expect(fills[2]).toBe("rgba(214,39,40,0.000)"); // none
   });
 });

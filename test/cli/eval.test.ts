@@ -89,6 +89,16 @@ export function load() { return { train: Array.from({ length: 40 }, (_, k) => ex
     const onTfjs = JSON.parse(cli("eval", spec, "--data", join(dir, "cls.mjs"), "--weights", w, "--output", "p", "--json", "--batch-size", "5", "--backend", "tfjs-wasm").stdout);
     expect(onTfjs.metrics.accuracy).toBe(got.metrics.accuracy);
     expect(onTfjs.metrics.crossentropy).toBeCloseTo(got.metrics.crossentropy, 5);
+    // --svg draws the same confusion matrix --json gives; a forecaster has none to draw, and says so.
+    const svg = join(dir, "cls.confusion.svg");
+    const drawn = cli("eval", spec, "--data", join(dir, "cls.mjs"), "--weights", w, "--output", "p", "--batch-size", "5", "--svg", svg);
+    expect(drawn.status, drawn.stderr).toBe(0);
+    const cells = [...readFileSync(svg, "utf8").matchAll(/<text class="count"[^>]*>(\d+)<\/text>/g)].map((m) => Number(m[1]));
+    expect(cells).toEqual(got.confusion.counts.flat());
+    expect(cells.reduce((a: number, b: number) => a + b, 0)).toBe(23);
+    const none = cli("eval", "examples/co2-forecast/co2-forecast.rnn", "--data", "examples/co2-forecast/data.mjs", "--weights", initWeights("examples/co2-forecast/co2-forecast.rnn", "co2"), "--output", "next", "--svg", join(dir, "co2.svg"));
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("is compared as values, not classes; nothing was drawn");
   });
 
   it("a forecaster: RMSE at every valid step, and the data module's baseline scored beside it", () => {
