@@ -1,30 +1,63 @@
-// A trained model's metrics on examples, as `rnnc eval` computes them (on the fused kernels where they can compute the
-// output, else on TensorFlow.js).
+// A trained model's metrics on examples, as `rnnc eval` computes them (the CLI is a thin layer over evaluate()): on the
+// fused kernels where they can compute the output, else on TensorFlow.js.
 import { UsageError } from "../diagnostics/errors.js";
+import { evalDim } from "../ir/dims.js";
+import type { ModelIR } from "../ir/ir.js";
+import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
-import { chooseTfBackend } from "./backend-choice.js";
+import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { checkExamples } from "./data-check.js";
 import type { Example } from "./data.js";
-import type { Model } from "./model.js";
 import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf } from "./score.js";
 
 export interface EvaluateOptions {
   readonly output: string;
-  /** Which metrics (by default all of the output's kind: accuracy, top5, f1, crossentropy, perplexity; rmse, mae, mse; error-rate, exact). */
+  /** Which metrics (by default all of the output's kind: accuracy, top5 where there are more than 5 classes, f1, crossentropy, perplexity; rmse, mae, mse; error-rate, exact). */
   readonly metrics?: readonly string[];
   readonly batchSize?: number;
   /** The training split, for the majority-class baseline of a classifier. */
   readonly train?: readonly Example[];
+  /** A prediction to score beside the model's (a data module's `baseline(example)`). */
+  readonly baseline?: (e: Example) => unknown;
+  /** `auto` (the default): the fused kernels where they compute the output, else TensorFlow.js. */
+  readonly backend?: TrainBackendName | "auto";
+  /** How the examples are named in messages (the CLI: "the held-out split"). */
+  readonly what?: string;
+  readonly progress?: (batchesDone: number, batches: number) => void;
+  readonly explain?: (text: string) => void;
+  /** How an option is named in messages (the CLI: `--metrics`). */
+  readonly label?: (option: string) => string;
 }
 
 /** Scores `output` on `examples`: the task it is compared as, each metric, baselines, and a confusion matrix for up to 20 classes. */
-export async function evaluate(model: Model, weights: ReadonlyMap<string, Tensor>, examples: readonly Example[], o: EvaluateOptions) {
+export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimEnv }, weights: ReadonlyMap<string, Tensor>, examples: readonly Example[], o: EvaluateOptions) {
   const { ir, env } = model;
+  const label = o.label ?? ((k: string) => k);
+  const batchSize = o.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`${label("batchSize")} must be a whole number ≥ 1, not ${batchSize}`);
   if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
-  checkExamples(ir, env, o.output, undefined, [{ name: "the examples", examples }]);
+  // The inputs checked against the model first (the targets are checked against the output's kind as they are scored).
+  checkExamples(ir, env, o.output, undefined, [{ name: o.what ?? "the examples", examples }]);
   const task = taskOf(ir, o.output, examples.map((e) => e.target));
-  const names = checkedMetrics(task, o.output, o.metrics ?? metricsOf[task]);
-  const engine = fusedCannotScore(ir, o.output) ? "tfjs" : "fused";
-  if (engine === "tfjs") await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
-  return score(ir, env, weights, examples, o.output, names, { batchSize: o.batchSize ?? 32, engine, ...(o.train ? { train: o.train } : {}) });
+  let names = checkedMetrics(task, o.output, o.metrics ?? metricsOf[task]);
+  // Top-k says something only when there are more than k classes (with 2 classes, top-5 is always right).
+  const node = ir.nodes[ir.outputs.find((x) => x.name === o.output)!.node]!;
+  const classes = task === "classes" ? evalDim(node.shape[node.shape.length - 1]!, env) : undefined;
+  if (classes !== undefined) {
+    const tooFew = names.filter((m) => /^top\d+$/.test(m) && Number(m.slice(3)) >= classes);
+    if (o.metrics && tooFew.length) throw new UsageError(`${label("metrics")} ${tooFew[0]}: output '${o.output}' has ${classes} classes, so every example is in its top ${tooFew[0]!.slice(3)}; ask for top-k with k below ${classes}`);
+    names = names.filter((m) => !tooFew.includes(m));
+  }
+  const choice = chooseEvalBackend(o.backend ?? "auto", () => fusedCannotScore(ir, o.output));
+  o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
+  if (choice.backend === "fused") {
+    const why = fusedCannotScore(ir, o.output);
+    if (why) throw new UsageError(`${label("backend")} fused cannot compute output '${o.output}' of model ${ir.name}: ${why}; ${label("backend")} tfjs-wasm can`);
+  } else await (await import("../tfjs/backend.js")).useBackend(choice.backend);
+  const batches = Math.ceil(examples.length / batchSize);
+  const r = await score(ir, env, weights, examples, o.output, names, {
+    batchSize, engine: choice.backend === "fused" ? "fused" : "tfjs", ...(o.train ? { train: o.train } : {}), ...(o.baseline ? { baseline: o.baseline } : {}),
+    ...(o.progress ? { progress: (done: number) => o.progress!(done, batches) } : {}),
+  });
+  return { ...r, metricNames: names };
 }
