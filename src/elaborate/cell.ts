@@ -1,4 +1,5 @@
 // Elaborates one cell declaration into its CellIR: equations in dependency order, states with lags, outputs.
+import { referencedNames } from "./referenced.js";
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
 import { broadcastShape } from "../ir/shapes.js";
@@ -201,8 +202,9 @@ export function elaborateCell(
     const init = initializerOf(sym.decl.init, sym.shape, file, diags, scope);
     if (init) params.push({ name: sym.name, shape: sym.shape, init, ...(sym.decl.doc ? { doc: sym.decl.doc } : {}), span: sym.span });
   }
+  const mentioned = referencedNames(cell);
   for (const sym of scope.symbols.values()) {
-    if (sym.kind !== "layer" || layers.has(sym.name)) continue;
+    if (sym.kind !== "layer" || layers.has(sym.name) || mentioned.has(sym.name)) continue;
     if (!instantiateLayer(sym.decl, layerCtx)) continue;
     diags.warning("RNN0504", `layer \`${sym.name}\` is never applied`, {
       file, span: sym.span, label: "declared here, but no equation uses it",

@@ -1,5 +1,6 @@
 // Elaborates a model: inputs (single values or sequences of dynamic length), layers, and expressions over them, with the
 // cell's expression elaborator and the table of sequence constructs.
+import { referencedNames } from "./referenced.js";
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
@@ -193,8 +194,10 @@ export function elaborateModel(model: A.ModelDecl, file: string, text: string, d
     if (node !== undefined) outs.push({ name: o.name.text, node, gate: false, span: o.span });
   }
   if (!outputs.length) err("RNN0406", `model \`${model.name.text}\` has no output`, model.name.span, "this model declares no `output`", { help: "name what it produces, for example `output probs = softmax(head(last(scan(rnn, xs))))`" });
+  // A layer an equation mentions is applied there, even when that equation stopped at another error first.
+  const mentioned = referencedNames(model);
   for (const s of symbols.values()) {
-    if (s.kind !== "layer" || layers.has(s.name)) continue;
+    if (s.kind !== "layer" || layers.has(s.name) || mentioned.has(s.name)) continue;
     if (layerOf(s.decl.name))
       diags.warning("RNN0504", `layer \`${s.name}\` is never applied`, { file, span: s.span, label: "declared here, but no equation uses it", help: { message: `apply it, or remove it` } });
   }
