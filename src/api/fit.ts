@@ -73,6 +73,8 @@ export interface FitOptions {
   readonly signal?: AbortSignal;
   /** Hears why the backend and each scan's path were chosen. */
   readonly explain?: (text: string) => void;
+  /** Hears what was decided for the caller (a checkpoint's optimizer state that does not fit starts afresh); stderr by default. */
+  readonly note?: (text: string) => void;
 }
 
 export interface FitResult {
@@ -147,7 +149,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, ir, env, start, settings);
   if (state.optimizer) {
     const restored = await trainer.restoreOptimizer(state.optimizer);
-    if (!restored) o.explain?.(`note: the checkpoint's ${state.optimizer.name} state does not fit optimizer ${settings.optimizer}; it starts afresh\n`);
+    if (!restored) (o.note ?? ((t: string) => process.stderr.write(`note: ${t}\n`)))(`the checkpoint's ${state.optimizer.name} state does not fit ${label("optimizer")} ${settings.optimizer}; it starts afresh`);
   }
   const monitored = (): number[] => (monitor === "loss" ? state.history.test : monitor === builtIn ? state.history.metric : state.history.metrics?.[monitor] ?? []);
   const what = monitor === "loss" ? "the held-out loss" : `held-out ${monitor}`;

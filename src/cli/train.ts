@@ -36,7 +36,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 }
 
 /** The CLI's names for fit()'s options, in its messages. */
-const flagOf: Record<string, string> = { epochs: "--epochs", batchSize: "--batch-size", accumulate: "--accumulate", learningRate: "--lr", clipNorm: "--clip", warmup: "--warmup",
+const flagOf: Record<string, string> = { optimizer: "--optimizer", epochs: "--epochs", batchSize: "--batch-size", accumulate: "--accumulate", learningRate: "--lr", clipNorm: "--clip", warmup: "--warmup",
   earlyStop: "--early-stop", minDelta: "--min-delta", weightDecay: "--weight-decay", metrics: "--metrics", monitor: "--monitor", backend: "--backend" };
 
 async function train(a: TrainFlags): Promise<number> {
