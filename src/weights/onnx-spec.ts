@@ -1,12 +1,14 @@
 // A .rnn spec for an ONNX model from another exporter: the values its graph computes from its input, followed node by
-// node (embeddings, recurrent ops with every output, direction, layout, peepholes and initial states, dense layers and
-// their activations, the last step), and every graph output named as the model's output (spec-writer.ts writes it).
+// node (embeddings, recurrent ops with every output, direction, layout, peepholes, initial states, activations and clip,
+// in cells of the spec's own where the stdlib's do not compute them (onnx-cells.ts), dense layers and their
+// activations, the last step), and every graph output named as the model's output (spec-writer.ts writes it).
 import { unitKeyOf, type NodeJson, type TensorJson } from "./onnx-import.js";
 import { dimsOf, initializerFloats } from "./onnx-tensors.js";
+import { activationsWithParams, gruCell, lstmCell, rnnCell, unwritable } from "./onnx-cells.js";
 import { cannotWrite, layerName, writeModel, type DerivedSpec, type Layer } from "./spec-writer.js";
 
 const cannot = (source: string, why: string) => cannotWrite(source, why,
-  "a spec is written for graphs of Gather (embedding), LSTM, GRU, RNN (any direction and layout, their outputs Y, Y_h and Y_c, initial states and sequence_lens as graph inputs), Gemm or MatMul+Add (dense) with Softmax, Sigmoid, Tanh or Relu after it, and the last step of a sequence (Gather of index -1)");
+  "a spec is written for graphs of Gather (embedding), LSTM, GRU, RNN (any direction and layout, their outputs Y, Y_h and Y_c, initial states and sequence_lens as graph inputs, peepholes, clip and every activation but ThresholdedRelu), Gemm or MatMul+Add (dense) with Softmax, Sigmoid, Tanh or Relu after it, and the last step of a sequence (Gather of index -1)");
 
 /** Ops that only move data around between layers (layouts, casts, dropout at inference). */
 const plumbing = new Set(["Transpose", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Cast", "Flatten", "Dropout"]);
@@ -17,7 +19,7 @@ const rnnActs: Record<string, { readonly name: string; readonly alpha?: number; 
   HardSigmoid: { name: "hard_sigmoid", alpha: 0.2, beta: 0.5 }, Elu: { name: "elu", alpha: 1 },
 };
 /** The activations of the stdlib cells, per direction: LSTM f, g, h; GRU f, g. */
-const cellActs: Record<string, readonly string[]> = { LSTM: ["Sigmoid", "Tanh", "Tanh"], GRU: ["Sigmoid", "Tanh"] };
+const cellActs: Record<string, readonly string[]> = { LSTM: ["Sigmoid", "Tanh", "Tanh"], GRU: ["Sigmoid", "Tanh"], RNN: ["Tanh"] };
 
 type Graph = { node?: NodeJson[]; initializer?: TensorJson[]; input?: { name: string; type?: { tensor_type?: { elem_type?: number } } }[]; output?: { name: string }[] };
 type Attr = NonNullable<NodeJson["attribute"]>[number] & { f?: number; floats?: number[]; strings?: Uint8Array[] };
@@ -72,6 +74,8 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
   const layers: Layer[] = [];
   const defs: { name: string; expr: string }[] = [];
   const stateInputs: { name: string; type: string }[] = [];
+  /** The cells the spec declares itself, for recurrent ops the stdlib cells do not compute. */
+  const ownCells: { name: string; text: string }[] = [];
   const notes: string[] = [];
   const taken = new Set<NodeJson>();
   let inputWidth: number | undefined = tokens ? 0 : undefined;
@@ -142,26 +146,39 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
     const layout = Number(attr("layout")?.i ?? 0);
     if (layout !== 0 && layout !== 1) throw cannot(source, `${what} has layout ${layout}`);
     const refuse = (name: string, why: string) => cannot(source, `${what}: its attribute ${name} ${why}, which rnnc's cells have no equation for`);
-    if (attr("clip")) throw refuse("clip", `= ${attr("clip")!.f} clips the gates' inputs`);
     if (attr("input_forget")?.i) throw refuse("input_forget", "= 1 couples the input and forget gates");
-    // Activations: an RNN op's one per direction become the Elman cell's `act`; LSTM and GRU must use the stdlib's.
-    const acts = attr("activations")?.strings?.map((s) => decode(s)!);
-    const alphas = attr("activation_alpha")?.floats ?? [], betas = attr("activation_beta")?.floats ?? [];
-    const act = (j: number) => {
-      const name = acts?.[j] ?? "Tanh", known = rnnActs[name];
-      if (!known || (known.alpha !== undefined && (alphas[j] ?? known.alpha) !== known.alpha) || (known.beta !== undefined && (betas[j] ?? known.beta) !== known.beta))
-        throw refuse("activations", `names ${name}${alphas[j] !== undefined ? ` (alpha ${alphas[j]})` : ""}`);
-      return known.name;
-    };
-    if (n.op_type !== "RNN" && acts) {
-      const want = cellActs[n.op_type]!;
-      if (acts.some((a, j) => a !== want[j % want.length]) || attr("activation_alpha") || attr("activation_beta")) throw refuse("activations", `= [${acts.join(", ")}] differs from the stdlib ${n.op_type}'s [${want.join(", ")}]`);
-    }
+    const clip = attr("clip")?.f;
+    if (clip !== undefined && !(clip > 0 && Number.isFinite(clip))) throw cannot(source, `${what} has clip ${clip}; a clip is a positive number`);
+    // Activations, one list for both directions (LSTM f, g, h; GRU f, g; RNN f), alpha and beta taken by those that use them.
+    const per = cellActs[n.op_type]?.length ?? 1;
+    const named = attr("activations")?.strings?.map((x) => decode(x)!);
+    if (named && named.length !== per * D && named.length !== per) throw cannot(source, `${what} names ${named.length} activations; a ${direction} ${n.op_type} takes ${per * D}`);
+    const given = named ? (named.length === per * D ? named : Array.from({ length: per * D }, (_, j) => named[j % per]!)) : Array.from({ length: per * D }, (_, j) => (cellActs[n.op_type] ?? ["Tanh"])[j % per]!);
+    const acts = activationsWithParams(given, attr("activation_alpha")?.floats ?? [], attr("activation_beta")?.floats ?? []);
+    const bad = unwritable(acts);
+    if (bad) throw refuse("activations", `names ${bad}`);
     const peephole = n.op_type === "LSTM" && Boolean(ins[7]);
     if (peephole && dims(ins[7]).length !== 2) throw cannot(source, `${what} takes its peepholes P from ${ins[7]}, which is not an initializer of 2 dims`);
-    const kind = n.op_type === "LSTM" ? (peephole ? "PeepholeLSTM" : "LSTM") : n.op_type === "GRU" ? (attr("linear_before_reset")?.i ? "GRU" : "GRUResetBefore") : "Elman";
+    const linearBeforeReset = Boolean(attr("linear_before_reset")?.i);
+    const kind = n.op_type === "LSTM" ? (peephole ? "PeepholeLSTM" : "LSTM") : n.op_type === "GRU" ? (linearBeforeReset ? "GRU" : "GRUResetBefore") : "Elman";
+    // Each direction: the stdlib cell where it computes the node (an RNN's activation as Elman's `act`), else a cell of
+    // the spec's own with the same params (onnx-cells.ts).
+    const direction_ = (d: number): { cell?: string; act?: string } => {
+      const mine = acts.slice(d * per, (d + 1) * per);
+      const stdlib = cellActs[n.op_type];
+      if (clip === undefined && stdlib && mine.every((f, j) => f.name === stdlib[j])) return {};
+      const simple = n.op_type === "RNN" && clip === undefined ? rnnActs[mine[0]!.name] : undefined;
+      if (simple && (simple.alpha === undefined || simple.alpha === mine[0]!.alpha) && (simple.beta === undefined || simple.beta === mine[0]!.beta)) return { act: simple.name };
+      const text = (cellName: string) => (n.op_type === "LSTM" ? lstmCell(cellName, mine, clip, peephole) : n.op_type === "GRU" ? gruCell(cellName, mine, clip, linearBeforeReset) : rnnCell(cellName, mine[0]!, clip));
+      const known = ownCells.find((c) => c.text === text(c.name));
+      if (known) return { cell: known.name };
+      const cellName = layerName(`Onnx${kind}`, `Onnx${kind}`, used);
+      ownCells.push({ name: cellName, text: text(cellName) });
+      return { cell: cellName };
+    };
+    const fwd = direction_(0), bwd = D === 2 ? direction_(1) : {};
     const l: Layer = { kind, name: nameOf(n, n.op_type.toLowerCase()), unit: unitKeyOf(n, k), I, H, direction,
-      ...(n.op_type === "RNN" ? { act: act(0), ...(D === 2 ? { actBwd: act(1) } : {}) } : {}) };
+      ...(fwd.act ? { act: fwd.act } : {}), ...(bwd.act ? { actBwd: bwd.act } : {}), ...(fwd.cell ? { cell: fwd.cell } : {}), ...(bwd.cell ? { cellBwd: bwd.cell } : {}) };
     layers.push(l);
     reads(xv, I, what, ins[0]!);
     // sequence_lens: the lengths of the data's sequences (rnnc's lengths); a fixed tensor of them is no model.
@@ -212,5 +229,5 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
   if (inputWidth === undefined) throw cannot(source, `its input ${input.name} is read by no layer`);
   if (tokens !== (layers[0]!.kind === "Embedding")) throw cannot(source, tokens ? "its input is token ids but its first layer is not an embedding" : "its first layer is an embedding of a float input");
   notes.unshift(`Batch is implicit: the graph's ${input.name} is the model's ${x}, ${tokens ? "[T] token ids" : `[T, ${inputWidth}]`} per example (either ONNX layout); a recurrent op's Y is [T, directions·H] per example and its Y_h, Y_c [directions·H], directions joined forward first.`);
-  return writeModel({ inputs: [{ name: x, type: tokens ? "[T] int" : `[T, ${inputWidth}]` }, ...stateInputs], layers, defs, outputs, notes }, source, "the values its graph computes, node by node");
+  return writeModel({ inputs: [{ name: x, type: tokens ? "[T] int" : `[T, ${inputWidth}]` }, ...stateInputs], layers, defs, outputs, notes, cells: ownCells.map((c) => c.text) }, source, "the values its graph computes, node by node");
 }

@@ -5,7 +5,10 @@ import { RnncError } from "../diagnostics/errors.js";
 /** A layer found on the data path. */
 export type Layer =
   | { readonly kind: "Embedding"; readonly name: string; readonly unit: string; readonly V: number; readonly E: number }
-  | { readonly kind: "LSTM" | "PeepholeLSTM" | "GRU" | "GRUResetBefore" | "Elman"; readonly name: string; readonly unit: string; readonly I: number; readonly H: number; readonly direction: string; readonly act?: string; readonly actBwd?: string }
+  | { readonly kind: "LSTM" | "PeepholeLSTM" | "GRU" | "GRUResetBefore" | "Elman"; readonly name: string; readonly unit: string; readonly I: number; readonly H: number; readonly direction: string;
+      readonly act?: string; readonly actBwd?: string;
+      /** A cell of the spec's own (same params as `kind`) for each direction, where the stdlib's does not compute the source's. */
+      readonly cell?: string; readonly cellBwd?: string }
   | { readonly kind: "Dense"; readonly name: string; readonly unit: string; readonly I: number; readonly O: number; act?: string };
 
 /** One step of the data path: a layer, or the last step of each sequence. */
@@ -41,33 +44,36 @@ export interface ModelParts {
   readonly defs: readonly { readonly name: string; readonly expr: string }[];
   readonly outputs: readonly { readonly name: string; readonly expr: string }[];
   readonly notes?: readonly string[];
+  /** Cells the spec declares itself (before the model). */
+  readonly cells?: readonly string[];
 }
 
 /** A recurrent layer's declarations (a bidirectional one's two directions, `_fwd` and `_bwd`) and the layer names its units fill. */
 export function declare(l: Layer, names: Map<string, string>): string[] {
   if (l.kind === "Embedding") { names.set(l.unit, l.name); return [`  layer ${l.name} = Embedding<${l.V}, ${l.E}>`]; }
   if (l.kind === "Dense") { names.set(l.unit, l.name); return [`  layer ${l.name} = Dense<${l.I}, ${l.O}>${l.act ? `(act = ${l.act})` : ""}`]; }
-  const cell = (act?: string) => `${l.kind}<${l.I}, ${l.H}>${act && act !== "tanh" ? `(act = ${act})` : ""}`;
+  const cell = (own: string | undefined, act?: string) => (own ? `${own}<${l.I}, ${l.H}>` : `${l.kind}<${l.I}, ${l.H}>${act && act !== "tanh" ? `(act = ${act})` : ""}`);
   if (l.direction !== "bidirectional") {
     names.set(`${l.unit}.l0${l.direction === "reverse" ? "_reverse" : ""}`, l.name);
-    return [`  layer ${l.name} = ${cell(l.act)}`];
+    return [`  layer ${l.name} = ${cell(l.cell, l.act)}`];
   }
   names.set(`${l.unit}.l0`, `${l.name}_fwd`);
   names.set(`${l.unit}.l0_reverse`, `${l.name}_bwd`);
-  return [`  layer ${l.name}_fwd = ${cell(l.act)}`, `  layer ${l.name}_bwd = ${cell(l.actBwd ?? l.act)}`];
+  return [`  layer ${l.name}_fwd = ${cell(l.cell, l.act)}`, `  layer ${l.name}_bwd = ${cell(l.cellBwd, l.actBwd ?? l.act)}`];
 }
 
 /** The spec text of a model from its parts. */
 export function writeModel(parts: ModelParts, source: string, origin: string): DerivedSpec {
   const names = new Map<string, string>();
   const decls = parts.layers.flatMap((l) => declare(l, names));
-  const cells = [...new Set(parts.layers.map((l) => l.kind))].sort();
+  // The stdlib cells a layer (or a direction of one) takes as they are.
+  const cells = [...new Set(parts.layers.flatMap((l) => ("cell" in l && l.direction === "bidirectional" ? [l.cell, l.cellBwd] : ["cell" in l ? l.cell : undefined]).some((c) => c === undefined) ? [l.kind] : []))].sort();
   const text = [
     `// Written by rnnc import from ${source.replace(/[\r\n]/g, " ")}: ${origin}.`,
     "// Check the model's wiring against the source's; the weights file beside this one fits it.",
     ...(parts.notes ?? []).map((n) => `// ${n.replace(/[\r\n]/g, " ")}`),
-    `import { ${cells.join(", ")} } from "std"`,
-    "",
+    ...(cells.length ? [`import { ${cells.join(", ")} } from "std"`, ""] : []),
+    ...(parts.cells ?? []),
     "model Imported {",
     ...parts.inputs.map((i) => `  input ${i.name}: ${i.type}`),
     ...decls,

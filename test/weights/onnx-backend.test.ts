@@ -109,6 +109,50 @@ describe("ONNX's backend test cases for LSTM, GRU and RNN", () => {
   });
 });
 
+describe("activations and clip beyond ONNX's own cases (onnxruntime-web computes what is expected)", () => {
+  interface Extra { op: string; attributes: { direction: string }; inputs: { X: number[][][] }; outputs: string[] }
+  const extras = JSON.parse(readFileSync(join(dir, "extra-cases.json"), "utf8")) as Record<string, Extra>;
+  it.each(Object.keys(extras))("%s: the derived spec (its own cells where the stdlib's do not compute the node) reproduces onnxruntime", async (name) => {
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    const c = extras[name]!;
+    const bytes = readFileSync(join(dir, `${name}.onnx`));
+    const X = c.inputs.X, [T, B, I] = [X.length, X[0]!.length, X[0]![0]!.length];
+    const session = await ort.InferenceSession.create(bytes);
+    const got = await session.run({ X: new ort.Tensor("float32", Float32Array.from(X.flat(2)), [T, B, I]) });
+    await session.release();
+    const derived = specFromOnnx(decodeModel(bytes), `${name}.onnx`);
+    const ir = modelFrom(derived.text, derived.model);
+    const env = resolveDims(ir, new Map());
+    const reversed = new Set(ir.nodes.flatMap((n) => (n.attrs.reverse && n.attrs.layer !== undefined ? [n.attrs.layer] : [])));
+    const weights = importOnnx(decodeModel(bytes), modelParamSpecs(ir, env), name, { wired: derived.names, reversed });
+    const out = runModel(ir, env, weights, { inputs: { X: tensorFromJson(perExample(X, "X", 0), "X", "f32") } });
+    let worst = 0;
+    for (const o of c.outputs) {
+      const t = got[o]!;
+      // onnxruntime's flat output as nested arrays of its dims, then per example as the spec gives it.
+      const nest = (data: Float32Array, dims: readonly number[]): Nested => (dims.length === 1 ? [...data] : Array.from({ length: dims[0]! }, (_, k) => nest(data.subarray(k * data.length / dims[0]!, (k + 1) * data.length / dims[0]!), dims.slice(1))));
+      const want = perExample(nest(t.data as Float32Array, t.dims), o === "Y" ? "Y" : "state", 0).flat(2) as number[];
+      const mine = [...out[o]!.tensor!.data];
+      expect(mine, o).toHaveLength(want.length);
+      worst = Math.max(worst, ...mine.map((v, k) => Math.abs(v - want[k]!)));
+    }
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("writes its own cells only where needed, with the stdlib's param names", () => {
+    const spec = (name: string) => specFromOnnx(decodeModel(readFileSync(join(dir, `${name}.onnx`))), `${name}.onnx`).text;
+    const lstm = spec("x_lstm_activations_clip");
+    expect(lstm).toMatch(/cell OnnxLSTM<I, H> \{[\s\S]*z_i = min\(max\(W_xi @ x \+ W_hi @ h\[t-1\] \+ b_i, -2\.5\), 2\.5\)/);
+    expect(lstm).toContain("layer lstm = OnnxLSTM<3, 5>");
+    expect(lstm).not.toContain('from "std"');
+    // A bidirectional GRU whose backward direction uses the stdlib's activations: its own cell forward, GRUResetBefore backward.
+    const gru = spec("x_gru_scaled_bidirectional");
+    expect(gru).toMatch(/layer gru_fwd = OnnxGRUResetBefore<2, 3>\n\s*layer gru_bwd = GRUResetBefore<2, 3>/);
+    expect(gru).toContain('import { GRUResetBefore } from "std"');
+  });
+});
+
 describe("rnnc import of ONNX's cases", () => {
   const cli = async (cwd: string, ...args: string[]) => {
     const { spawnSync } = await import("node:child_process");
@@ -151,10 +195,11 @@ describe("ONNX recurrent attributes rnnc has no equation for", () => {
     return m;
   };
   const error = (f: () => unknown) => { try { f(); } catch (e) { if (e instanceof RnncError) return `${e.code}: ${e.message}`; throw e; } return "no error"; };
-  it("clip, input_forget and other activations are coded errors naming the attribute", () => {
+  it("input_forget and an activation the language cannot write (ThresholdedRelu) are coded errors naming the attribute", () => {
     const enc = (s: string) => new TextEncoder().encode(s);
-    expect(error(() => specFromOnnx(withAttr({ name: "clip", f: 3 }), "m.onnx"))).toMatch(/^RNN0604: cannot write a spec for m.onnx: node .* \(LSTM\): its attribute clip = 3/);
-    expect(error(() => specFromOnnx(withAttr({ name: "input_forget", i: 1 }), "m.onnx"))).toMatch(/its attribute input_forget = 1/);
-    expect(error(() => specFromOnnx(withAttr({ name: "activations", strings: [enc("Sigmoid"), enc("Relu"), enc("Tanh")] }), "m.onnx"))).toMatch(/its attribute activations = \[Sigmoid, Relu, Tanh\] differs from the stdlib LSTM's/);
+    expect(error(() => specFromOnnx(withAttr({ name: "input_forget", i: 1 }), "m.onnx"))).toMatch(/^RNN0604: cannot write a spec for m.onnx: node .* \(LSTM\): its attribute input_forget = 1/);
+    expect(error(() => specFromOnnx(withAttr({ name: "activations", strings: [enc("Sigmoid"), enc("ThresholdedRelu"), enc("Tanh")] }), "m.onnx"))).toMatch(/its attribute activations names ThresholdedRelu/);
+    expect(error(() => specFromOnnx(withAttr({ name: "activations", strings: [enc("Sigmoid"), enc("Tanh")] }), "m.onnx"))).toMatch(/names 2 activations; a forward LSTM takes 3/);
+    expect(error(() => specFromOnnx(withAttr({ name: "clip", f: -1 }), "m.onnx"))).toMatch(/has clip -1; a clip is a positive number/);
   });
 });
