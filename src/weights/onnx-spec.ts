@@ -154,7 +154,9 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
     const named = attr("activations")?.strings?.map((x) => decode(x)!);
     if (named && named.length !== per * D && named.length !== per) throw cannot(source, `${what} names ${named.length} activations; a ${direction} ${n.op_type} takes ${per * D}`);
     const given = named ? (named.length === per * D ? named : Array.from({ length: per * D }, (_, j) => named[j % per]!)) : Array.from({ length: per * D }, (_, j) => (cellActs[n.op_type] ?? ["Tanh"])[j % per]!);
-    const acts = activationsWithParams(given, attr("activation_alpha")?.floats ?? [], attr("activation_beta")?.floats ?? []);
+    const [alphas, betas] = [attr("activation_alpha")?.floats ?? [], attr("activation_beta")?.floats ?? []];
+    if ([...alphas, ...betas].some((v) => !Number.isFinite(v))) throw cannot(source, `${what} has an activation_alpha or activation_beta that is not a finite number`);
+    const acts = activationsWithParams(given, alphas, betas);
     const bad = unwritable(acts);
     if (bad) throw refuse("activations", `names ${bad}`);
     const peephole = n.op_type === "LSTM" && Boolean(ins[7]);

@@ -201,5 +201,8 @@ describe("ONNX recurrent attributes rnnc has no equation for", () => {
     expect(error(() => specFromOnnx(withAttr({ name: "activations", strings: [enc("Sigmoid"), enc("ThresholdedRelu"), enc("Tanh")] }), "m.onnx"))).toMatch(/its attribute activations names ThresholdedRelu/);
     expect(error(() => specFromOnnx(withAttr({ name: "activations", strings: [enc("Sigmoid"), enc("Tanh")] }), "m.onnx"))).toMatch(/names 2 activations; a forward LSTM takes 3/);
     expect(error(() => specFromOnnx(withAttr({ name: "clip", f: -1 }), "m.onnx"))).toMatch(/has clip -1; a clip is a positive number/);
+    const m = withAttr({ name: "activations", strings: [enc("HardSigmoid"), enc("Tanh"), enc("Tanh")] });
+    (m["graph"] as { node: { attribute: unknown[] }[] }).node[0]!.attribute.push({ name: "activation_alpha", floats: [NaN] });
+    expect(error(() => specFromOnnx(m, "m.onnx"))).toMatch(/activation_alpha or activation_beta that is not a finite number/);
   });
 });
