@@ -5,6 +5,7 @@ import { evalDim } from "../ir/dims.js";
 import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
+import { checkWeights, modelParamSpecs } from "../weights/weights.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { checkExamples } from "./data-check.js";
 import type { Example } from "./data.js";
@@ -37,6 +38,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`${label("batchSize")} must be a whole number ≥ 1, not ${batchSize}`);
   if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
   // The inputs checked against the model first (the targets are checked against the output's kind as they are scored).
+  checkWeights(`model \`${ir.name}\``, modelParamSpecs(ir, env), weights, "the weights given");
   checkExamples(ir, env, o.output, undefined, [{ name: o.what ?? "the examples", examples }]);
   const task = taskOf(ir, o.output, examples.map((e) => e.target));
   let names = checkedMetrics(task, o.output, o.metrics ?? metricsOf[task]);

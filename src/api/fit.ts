@@ -7,7 +7,7 @@ import type { DimEnv } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { ScanPath, TrainEngine, TrainSettings } from "../runtime/training.js";
-import { initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
+import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { checkExamples, targetKindOf } from "./data-check.js";
@@ -140,6 +140,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   const settings: TrainSettings = { output: o.output, loss: o.loss, optimizer: o.optimizer ?? "adam", learningRate: lr0, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}), ...(o.weightDecay ? { weightDecay: o.weightDecay } : {}) };
   const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(ir, o.output), setup.lowering ?? {});
   o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
+  if (o.weights) checkWeights(`model \`${ir.name}\``, specs, o.weights, "the weights given");
   const start = o.weights ?? initParams(specs, seed);
   let trainer: TrainEngine;
   if (choice.backend === "fused") {

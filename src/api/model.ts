@@ -79,6 +79,7 @@ export interface RunOutput { readonly values: unknown; readonly lengths?: readon
 
 /** Runs the model on a batch: each input as nested arrays, batch first. On the fused kernels where they take the model, else the interpreter. */
 export function run(model: Model, weights: ReadonlyMap<string, Tensor>, inputs: Readonly<Record<string, unknown>>, o: RunOptions = {}): Record<string, RunOutput> {
+  checkWeights(`model \`${model.name}\``, model.params, weights, "the weights given");
   const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tensorFromJson(v, `input "${k}"`, "f32")]));
   const input = { inputs: tensors, ...(o.lengths ? { lengths: Object.fromEntries(Object.entries(o.lengths).map(([k, v]) => [k, [...v]])) } : {}) };
   const r = batchedUnsupported(model.ir) ? runModel(model.ir, model.env, weights, input) : new BatchedModelRunner(model.ir, model.env, weights).run(input);
