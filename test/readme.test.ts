@@ -1,4 +1,4 @@
-// The README's quick start and first-model walkthrough, and docs/api.md's programs, run as written: every file the text
+// The README's quick start and first-model walkthrough, and src/api/README.md's programs, run as written: every file the text
 // shows is written as it stands, every command in its order, from a folder in the clone (as the README says to make).
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,7 +38,7 @@ describe("README", () => {
     expect(printed).toContain(shown);
     expect(printed).toContain("2 errors, 2 warnings emitted");
     expect(readme).toContain("It reports two errors and two warnings");
-  });
+  }, 60_000);
 
   it("the first-model walkthrough runs as written: spec, data module, check, summary, train, eval, compile, use", () => {
     const dir = folder();
@@ -61,11 +61,11 @@ describe("README", () => {
     const m = /\[ 2, 2 \] \[ '([\d.]+)', '([\d.]+)', '([\d.]+)', '([\d.]+)' \]/.exec(out["use.mjs"]!.stdout)!;
     expect(Number(m[2])).toBeGreaterThan(0.5);
     expect(Number(m[3])).toBeGreaterThan(0.5);
-  });
+  }, 180_000);
 });
 
-describe("docs/api.md", () => {
-  const page = readFileSync(join(root, "docs", "api.md"), "utf8");
+describe("src/api/README.md", () => {
+  const page = readFileSync(join(root, "src", "api", "README.md"), "utf8");
   it("its programs run as written on the walkthrough's files: fit with callbacks, evaluate, run, compile; importWeights", () => {
     const dir = folder();
     writeFiles(dir, blocks(readFileSync(join(root, "README.md"), "utf8"), "## Your first model"));
@@ -88,5 +88,5 @@ describe("docs/api.md", () => {
     expect(imported.stdout).toMatch(/model Imported \{[\s\S]*layer lstm = LSTM<2, 3>/);
     expect(imported.stdout).toContain("module: 'lstm0.l0'");
     expect(imported.stdout).toContain("how: \"the source's wiring\"");
-  });
+  }, 180_000);
 });

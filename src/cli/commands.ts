@@ -325,7 +325,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
 
 /**
  * Prints a run's result as JSON. JSON has no NaN or Infinity: those values are written as the strings "NaN",
- * "Infinity" and "-Infinity" (docs/cli.md "Limits"), and a warning on stderr says how many there are.
+ * "Infinity" and "-Infinity" (src/cli/README.md "Limits"), and a warning on stderr says how many there are.
  */
 function writeResult(result: object): void {
   let nonFinite = 0;

@@ -1,4 +1,4 @@
-// The language's documented size limits (docs/cli.md "Limits"), checked before anything that could recurse or allocate past them.
+// The language's documented size limits (src/cli/README.md "Limits"), checked before anything that could recurse or allocate past them.
 
 /** Brackets `(` `[` and unary minus signs open at one point of an expression. */
 export const MAX_NESTING = 64;

@@ -128,7 +128,7 @@ const leaf = (doc: string) => ({ category: "leaf", arity: 0, names: [], doc }) a
 const sequence = (arity: OpInfo["arity"], doc: string) => ({ category: "sequence", arity, names: [], doc }) as const;
 
 /**
- * The facts of every op. Row order is the order builtins are listed in (help texts, completion, the table in docs/language.md).
+ * The facts of every op. Row order is the order builtins are listed in (help texts, completion, the table in grammar/README.md).
  * `satisfies` makes a missing op a type error; backends derive their total tables from the categories below.
  */
 export const opInfo = {

@@ -1,4 +1,4 @@
-// Text generated from the op table: docs/language.md's table of builtin functions and the TextMate grammar's builtin pattern.
+// Text generated from the op table: grammar/README.md's table of builtin functions and the TextMate grammar's builtin pattern.
 import { builtinsByOp, builtins, opInfo, type OpInfo } from "../ir/ops.js";
 
 export const README_START = "<!-- builtins: generated from src/ir/ops.ts by `npm run tables:update` -->";
@@ -19,7 +19,7 @@ export function builtinTable(): string {
 export function readmeWithTable(readme: string): string {
   const a = readme.indexOf(README_START);
   const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) throw new Error(`docs/language.md has no ${README_START} … ${README_END} block`);
+  if (a < 0 || b < a) throw new Error(`grammar/README.md has no ${README_START} … ${README_END} block`);
   return `${readme.slice(0, a + README_START.length)}\n${builtinTable()}\n${readme.slice(b)}`;
 }
 

@@ -1,4 +1,4 @@
-// `npm run tables:update`: rewrites docs/language.md's builtin table and the TextMate grammar's builtin pattern from the op table.
+// `npm run tables:update`: rewrites grammar/README.md's builtin table and the TextMate grammar's builtin pattern from the op table.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,5 +12,5 @@ const update = (file: string, f: (text: string) => string): void => {
   if (after !== before) writeFileSync(path, after);
   console.log(`${file}: ${after === before ? "up to date" : "updated"}`);
 };
-update("docs/language.md", readmeWithTable);
+update("grammar/README.md", readmeWithTable);
 update(join("grammar", "rnn.tmLanguage.json"), grammarWithBuiltins);

@@ -349,12 +349,12 @@ describe("hostile specs", () => {
   });
 });
 
-describe("docs/compiling.md", () => {
+describe("src/emit/README.md", () => {
   it("its compile example runs as written, and streaming prints predict's numbers", async () => {
     const { spawnSync } = await import("node:child_process");
     const dir = join(root, ".test-out", "readme-example");
     mkdirSync(dir, { recursive: true });
-    const readme = readFileSync(join(root, "docs", "compiling.md"), "utf8");
+    const readme = readFileSync(join(root, "src", "emit", "README.md"), "utf8");
     const command = /```sh\n(npx rnnc compile examples\/co2-forecast\/co2-forecast\.rnn --target js -o co2\.js)\n```/.exec(readme)![1]!;
     const cli = join(root, "dist", "cli", "main.js");
     const args = command.split(" ").slice(2).map((a) => (a.startsWith("examples/") ? join(root, a) : a));

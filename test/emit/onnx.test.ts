@@ -192,13 +192,13 @@ describe("the graph checker the export tests use", () => {
   });
 });
 
-describe("docs/compiling.md's ONNX example", () => {
+describe("src/emit/README.md's ONNX example", () => {
   it("runs as written: compile, then serve.mjs in onnxruntime-web prints the forecast's shape and numbers", async () => {
     const { spawnSync } = await import("node:child_process");
     const { mkdirSync, writeFileSync } = await import("node:fs");
     const dir = join(root, ".test-out", "readme-onnx");
     mkdirSync(dir, { recursive: true });
-    const readme = readFileSync(join(root, "docs", "compiling.md"), "utf8");
+    const readme = readFileSync(join(root, "src", "emit", "README.md"), "utf8");
     const command = /```sh\n(npx rnnc compile examples\/co2-forecast\/co2-forecast\.rnn --target onnx -o co2\.onnx)\n```/.exec(readme)![1]!;
     const args = command.split(" ").slice(2).map((a) => (a.startsWith("examples/") ? join(root, a) : a));
     expect(spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: dir }).status).toBe(0);

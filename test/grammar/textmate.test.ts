@@ -47,10 +47,10 @@ describe("TextMate grammar", () => {
     expect(text).toContain('"scopeName":"source.rnn"');
   });
 
-  it("its builtin pattern and docs/language.md's builtin table are the ones the op table generates (npm run tables:update)", () => {
+  it("its builtin pattern and grammar/README.md's builtin table are the ones the op table generates (npm run tables:update)", () => {
     const text = readFileSync(grammarPath, "utf8");
     expect(grammarWithBuiltins(text)).toBe(text);
-    const page = readFileSync(join(root, "docs", "language.md"), "utf8");
+    const page = readFileSync(join(root, "grammar", "README.md"), "utf8");
     expect(readmeWithTable(page)).toBe(page);
   });
 
