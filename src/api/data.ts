@@ -29,6 +29,17 @@ export function batchOf(ir: ModelIR, examples: readonly Example[]) {
   return { inputs, lengths, targets: examples.map((e) => e.target) };
 }
 
+/** The index of the first element that is not an example {inputs, target}, or -1. */
+export const notAnExample = (list: readonly unknown[]): number =>
+  list.findIndex((e) => typeof e !== "object" || e === null || typeof (e as Example).inputs !== "object" || (e as Example).inputs === null || !("target" in (e as object)));
+
+/** Examples a program hands to fit() or evaluate(): a non-empty list of {inputs, target} (a coded error naming the first that is not). */
+export function assertExamples(list: unknown, what: string): void {
+  if (!Array.isArray(list) || !list.length) throw new RnncError("RNN0605", `${what}: ${Array.isArray(list) ? "no examples" : "not a list of examples"}`, ["an example is {inputs: {name: nested arrays}, target}"]);
+  const k = notAnExample(list);
+  if (k >= 0) throw new RnncError("RNN0605", `${what}: example ${k} of ${list.length} is not {inputs, target}`, ["an example is {inputs: {name: nested arrays}, target}"]);
+}
+
 /** A data module: load(options) gives the splits; it may export baseline(example), a prediction to compare with. */
 export interface DataModule {
   load?: (o: object) => { train: Example[]; test: Example[] };
@@ -83,7 +94,7 @@ export async function loadData(a: DataSource): Promise<{ train: Example[]; test:
   const split = (name: "train" | "test"): Example[] => {
     const list = (given as Record<string, unknown> | null)?.[name];
     if (!Array.isArray(list)) throw failed(`gave no "${name}" list`, `it gave ${given === null || typeof given !== "object" ? String(given) : `an object with ${Object.keys(given).map((k) => `"${k}"`).join(", ") || "no keys"}`}`);
-    const k = list.findIndex((e: unknown) => typeof e !== "object" || e === null || typeof (e as Example).inputs !== "object" || (e as Example).inputs === null || !("target" in (e as object)));
+    const k = notAnExample(list);
     if (k >= 0) throw failed(`gave a "${name}" example that is not {inputs, target}`, `example ${k} of ${list.length}`);
     return list as Example[];
   };

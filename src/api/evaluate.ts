@@ -8,7 +8,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs } from "../weights/weights.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { checkExamples } from "./data-check.js";
-import type { Example } from "./data.js";
+import { assertExamples, type Example } from "./data.js";
 import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf } from "./score.js";
 
 export interface EvaluateOptions {
@@ -39,6 +39,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
   if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
   // The inputs checked against the model first (the targets are checked against the output's kind as they are scored).
   checkWeights(`model \`${ir.name}\``, modelParamSpecs(ir, env), weights, "the weights given");
+  assertExamples(examples, o.what ?? "the examples");
   checkExamples(ir, env, o.output, undefined, [{ name: o.what ?? "the examples", examples }]);
   const task = taskOf(ir, o.output, examples.map((e) => e.target));
   let names = checkedMetrics(task, o.output, o.metrics ?? metricsOf[task]);

@@ -11,7 +11,7 @@ import { checkWeights, initParams, modelParamSpecs, type TrainingState } from ".
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { checkExamples, targetKindOf } from "./data-check.js";
-import { batchOf, type Example } from "./data.js";
+import { assertExamples, batchOf, type Example } from "./data.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 
 /** What one epoch ended with: the losses, the built-in metric (accuracy or RMSE), any asked-for metrics, the learning rate. */
@@ -120,7 +120,10 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
   const schedule = parseSchedule(o.schedule);
   const specs = modelParamSpecs(ir, env);
+  if (typeof data !== "object" || data === null) throw new UsageError("fit() takes the data as {train, test}, lists of examples {inputs, target} (loadData gives them)");
   const { train, test } = data;
+  assertExamples(train, "the training split");
+  assertExamples(test, "the held-out split");
   // Every example against the model and the loss, before anything trains on it.
   checkExamples(ir, env, o.output, targetKindOf(ir, env, o.output, o.loss), [{ name: "the training split", examples: train }, { name: "the held-out split", examples: test }]);
   const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./score.js");
