@@ -1,5 +1,5 @@
 // A data module's examples checked against the model before the first step: inputs present and of their shapes, ids in range, targets that fit the output.
-import { RnncError } from "../diagnostics/errors.js";
+import { RnncError, UsageError } from "../diagnostics/errors.js";
 import { describe } from "../diagnostics/describe.js";
 import { closestNames } from "../diagnostics/suggest.js";
 import { Op } from "../ir/ops.js";
@@ -156,6 +156,11 @@ function tokenBounds(ir: ModelIR, env: DimEnv): Map<string, number> {
 }
 
 /** What `--loss` reads of the output: class ids below its last axis (cross-entropy), or values of its shape (mse). */
+/** Refuses a name that is none of the model's outputs, listing them (`prefix` says what named it). */
+export function assertOutput(ir: ModelIR, name: string, prefix = ""): void {
+  if (!ir.outputs.some((x) => x.name === name)) throw new UsageError(`${prefix}model ${ir.name} has no output '${name}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
+}
+
 export function targetKindOf(ir: ModelIR, env: DimEnv, output: string, loss: "crossentropy" | "mse"): TargetKind | undefined {
   const o = ir.outputs.find((x) => x.name === output);
   const node = o && ir.nodes[o.node];

@@ -7,7 +7,7 @@ import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs } from "../weights/weights.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
-import { checkExamples } from "./data-check.js";
+import { assertOutput, checkExamples } from "./data-check.js";
 import { assertExamples, type Example } from "./data.js";
 import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf } from "./score.js";
 
@@ -36,7 +36,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
   const label = o.label ?? ((k: string) => k);
   const batchSize = o.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`${label("batchSize")} must be a whole number ≥ 1, not ${batchSize}`);
-  if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
+  assertOutput(ir, o.output);
   // The inputs checked against the model first (the targets are checked against the output's kind as they are scored).
   checkWeights(`model \`${ir.name}\``, modelParamSpecs(ir, env), weights, "the weights given");
   assertExamples(examples, o.what ?? "the examples");

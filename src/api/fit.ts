@@ -10,7 +10,7 @@ import type { ScanPath, TrainEngine, TrainSettings } from "../runtime/training.j
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
-import { checkExamples, targetKindOf } from "./data-check.js";
+import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
 import { assertExamples, batchOf, type Example } from "./data.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 
@@ -117,7 +117,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   if (o.earlyStop !== undefined && !(Number.isInteger(o.earlyStop) && o.earlyStop >= 1)) throw bad("earlyStop", "a whole number of epochs ≥ 1", o.earlyStop);
   if (!(minDelta >= 0)) throw bad("minDelta", "a number ≥ 0", minDelta);
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0 && o.weightDecay * lr0 < 1)) throw bad("weightDecay", `≥ 0 and below 1 / ${label("learningRate")}`, o.weightDecay);
-  if (!ir.outputs.some((x) => x.name === o.output)) throw new UsageError(`model ${ir.name} has no output '${o.output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
+  assertOutput(ir, o.output);
   const schedule = parseSchedule(o.schedule);
   const specs = modelParamSpecs(ir, env);
   if (typeof data !== "object" || data === null) throw new UsageError("fit() takes the data as {train, test}, lists of examples {inputs, target} (loadData gives them)");
@@ -129,7 +129,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./score.js");
   const extra = (o.metrics ?? []).map((m) => m.trim()).filter(Boolean).map((m) => {
     const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [o.output, m];
-    if (!ir.outputs.some((x) => x.name === output)) throw new UsageError(`${label("metrics")} ${m}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
+    assertOutput(ir, output, `${label("metrics")} ${m}: `);
     checkedMetrics(taskOf(ir, output, test.map((e) => e.target)), output, [metric]);
     return { key: output === o.output ? metric : `${output}:${metric}`, output, metric };
   });

@@ -12,6 +12,8 @@ const cannot = (source: string, why: string) => cannotWrite(source, why,
 
 /** Ops that only move data around between layers (layouts, casts, dropout at inference). */
 const plumbing = new Set(["Transpose", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Cast", "Flatten", "Dropout"]);
+/** Ops whose output is zeros where their first input is. */
+const zeroKeeping = new Set([...plumbing, "Expand", "Tile"]);
 const activations: Record<string, string> = { Softmax: "softmax", Sigmoid: "sigmoid", Tanh: "tanh", Relu: "relu" };
 /** ONNX's activation functions for an RNN op that rnnc's functions compute (HardSigmoid and Elu at their default alpha and beta). */
 const rnnActs: Record<string, { readonly name: string; readonly alpha?: number; readonly beta?: number }> = {
@@ -51,7 +53,21 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
     if (t.raw_data?.length === 4) return new DataView(t.raw_data.buffer, t.raw_data.byteOffset, 4).getInt32(0, true);
     return undefined;
   };
-  const readers = (name: string) => nodes.filter((n) => n.op_type !== "Shape" && n.input?.includes(name));
+  // Who reads each value (shape arithmetic aside), found once: a graph of many nodes is walked in linear time.
+  const consumers = new Map<string, NodeJson[]>();
+  for (const n of nodes) if (n.op_type !== "Shape") for (const i of new Set(n.input ?? [])) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  const readers = (name: string): readonly NodeJson[] => consumers.get(name) ?? [];
+  const producer = new Map(nodes.flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  /** Whether a value is zeros whatever the input: an initializer or Constant of zeros, ConstantOfShape of 0, or one moved around or broadcast (PyTorch exports its zero h0 as Expand(Constant 0, shape)). */
+  const isZero = (name: string, depth = 0): boolean => {
+    const t = inits.get(name);
+    if (t) return !initializerFloats(t, source).some((z) => z !== 0);
+    const p = producer.get(name);
+    const value = (p?.attribute?.find((a) => a.name === "value") as { t?: TensorJson } | undefined)?.t;
+    if (p?.op_type === "Constant") return value !== undefined && !initializerFloats(value, source).some((z) => z !== 0);
+    if (p?.op_type === "ConstantOfShape") return value === undefined || !initializerFloats(value, source).some((z) => z !== 0);
+    return depth < 16 && p !== undefined && zeroKeeping.has(p.op_type) && isZero(p.input?.[0] ?? "", depth + 1);
+  };
   const recurrent = (n: NodeJson) => n.op_type === "LSTM" || n.op_type === "GRU" || n.op_type === "RNN";
 
   // The graph's inputs: the data, and those only a recurrent op reads as its sequence_lens (4) or initial states (5, 6).
@@ -107,19 +123,14 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
       values.set(out, { ...v[0], directions: undefined }); // PyTorch's h_n[-1] of one layer and direction: the state itself
     } else if (recurrent(n) && v[0] && ins.slice(1).every((i, j) => !values.has(i) || j === 4 || j === 5)) {
       recurrentNode(n, k, v[0], what, attr);
-    } else if (n.op_type === "Gemm" && v[0] && !v[1] && dims(ins[1]).length === 2) {
+    } else if ((n.op_type === "Gemm" || n.op_type === "MatMul") && v[0] && !v[1] && dims(ins[1]).length === 2) {
+      // A dense layer: Gemm (weight [O, I] with transB), or MatMul by [I, O] and the Add of its bias after it.
       const [a, b] = dims(ins[1]) as [number, number];
-      const [O, I] = attr("transB")?.i ? [a, b] : [b, a];
+      const [O, I] = n.op_type === "MatMul" || !attr("transB")?.i ? [b, a] : [a, b];
       const l = { kind: "Dense" as const, name: nameOf(n, "dense"), unit: unitKeyOf(n, k), I, O };
       layers.push(l);
       reads(v[0], I, what, ins[0]!);
-      values.set(out, { expr: apply(l, v[0]), seq: v[0].seq, width: O, dense: l });
-    } else if (n.op_type === "MatMul" && v[0] && !v[1] && dims(ins[1]).length === 2) {
-      const [I, O] = dims(ins[1]) as [number, number];
-      const l = { kind: "Dense" as const, name: nameOf(n, "dense"), unit: unitKeyOf(n, k), I, O };
-      layers.push(l);
-      reads(v[0], I, what, ins[0]!);
-      const add = readers(out);
+      const add = n.op_type === "MatMul" ? readers(out) : [];
       const bias = add.length === 1 && add[0]!.op_type === "Add" && add[0]!.input!.some((i) => dims(i).length === 1) ? add[0]! : undefined;
       if (bias) taken.add(bias);
       values.set(bias ? bias.output![0]! : out, { expr: apply(l, v[0]), seq: v[0].seq, width: O, dense: l });
@@ -188,19 +199,25 @@ export function specFromOnnx(model: Record<string, unknown>, source: string): De
       if (roleOf(ins[4]) !== "lengths" || !graphInputs.some((i) => i.name === ins[4])) throw cannot(source, `${what} takes sequence_lens from ${ins[4]}, which is not a graph input`);
       notes.push(`Its input ${ins[4]}${ins[4] === "sequence_lens" ? "" : " (sequence_lens)"} is given as the lengths of ${x}: "lengths": {"${x}": [per example]}.`);
     }
-    // Initial states: graph inputs become model inputs ([H] per example, one per direction); zeros are the default.
+    // Initial states: graph inputs become model inputs ([H] per example, one per direction); a value the graph computes
+    // from its data (an encoder's Y_h starting a decoder) is that value; zeros are the default. Anything else is refused,
+    // not taken for zeros.
     const states = ["h", "c"].slice(0, n.op_type === "LSTM" ? 2 : 1).map((s, j) => {
       const from = ins[5 + j];
       if (!from) return undefined;
+      const computed = values.get(from);
+      if (computed) {
+        if (D !== 1 || computed.seq || (computed.directions ?? 1) !== 1 || computed.width !== H)
+          throw cannot(source, `${what} starts its state ${s} from ${from}, which is not one direction's [${H}] state per example`);
+        return [computed.expr];
+      }
       if (graphInputs.some((i) => i.name === from)) {
         const names = D === 2 ? [ident(`${from}_fwd`, `${s}0_fwd`), ident(`${from}_bwd`, `${s}0_bwd`)] : [ident(from, `${s}0`)];
         for (const name of names) stateInputs.push({ name, type: `[${H}]` });
         notes.push(`Its input ${from} [directions, batch, ${H}] is given per example as ${names.join(" and ")}: [${H}].`);
         return names;
       }
-      const t = inits.get(from);
-      if (t && initializerFloats(t, source).some((z) => z !== 0)) throw cannot(source, `${what} starts from the values of initializer ${from}; rnnc starts a layer from zeros or from model inputs`);
-      if (!t && !nodes.some((p) => p.output?.includes(from))) throw cannot(source, `${what} takes its initial states from ${from}, which nothing computes`);
+      if (!isZero(from)) throw cannot(source, `${what} starts its state ${s} from ${from}${producer.get(from) ? ` (computed by ${producer.get(from)!.op_type})` : ""}, which is not zeros, a graph input or a state the graph computes; rnnc starts a layer from one of those`);
       return undefined;
     });
     const init = (d: number) => {

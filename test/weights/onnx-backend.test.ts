@@ -150,6 +150,8 @@ describe("activations and clip beyond ONNX's own cases (onnxruntime-web computes
     const gru = spec("x_gru_scaled_bidirectional");
     expect(gru).toMatch(/layer gru_fwd = OnnxGRUResetBefore<2, 3>\n\s*layer gru_bwd = GRUResetBefore<2, 3>/);
     expect(gru).toContain('import { GRUResetBefore } from "std"');
+    // A decoder started from the encoder's final states starts from them, not from zeros.
+    expect(spec("x_lstm_encoder_decoder")).toMatch(/dec_seq = scan\(dec, X, init = states\(h = final\(enc_seq\)\.h, c = final\(enc_seq\)\.c\)\)/);
   });
 });
 
@@ -195,6 +197,20 @@ describe("ONNX recurrent attributes rnnc has no equation for", () => {
     return m;
   };
   const error = (f: () => unknown) => { try { f(); } catch (e) { if (e instanceof RnncError) return `${e.code}: ${e.message}`; throw e; } return "no error"; };
+  it("an initial state of a Constant is zeros when it holds zeros, and otherwise refused, never taken for zeros", () => {
+    const withH0 = (values: number[]) => {
+      const m = decodeModel(readFileSync(join(dir, "test_lstm_defaults.onnx")));
+      const g = m["graph"] as { node: { input: string[]; op_type: string; output: string[]; attribute: unknown[] }[] };
+      g.node.unshift({ op_type: "Constant", input: [], output: ["h0"], attribute: [{ name: "value", t: { dims: [1, 3, 3], data_type: 1, float_data: values } }] });
+      const lstm = g.node[1]!;
+      lstm.input = [...lstm.input, "", "", "h0"];
+      return m;
+    };
+    const zeros = specFromOnnx(withH0(Array(9).fill(0)), "m.onnx");
+    expect(zeros.text).toMatch(/scan\(lstm, X\)/);
+    expect(error(() => specFromOnnx(withH0(Array(9).fill(0.5)), "m.onnx"))).toMatch(/starts its state h from h0 \(computed by Constant\), which is not zeros, a graph input or a state the graph computes/);
+  });
+
   it("input_forget and an activation the language cannot write (ThresholdedRelu) are coded errors naming the attribute", () => {
     const enc = (s: string) => new TextEncoder().encode(s);
     expect(error(() => specFromOnnx(withAttr({ name: "input_forget", i: 1 }), "m.onnx"))).toMatch(/^RNN0604: cannot write a spec for m.onnx: node .* \(LSTM\): its attribute input_forget = 1/);
