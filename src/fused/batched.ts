@@ -132,16 +132,16 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
 }
 
 /** Products with one shared operand as one gemm over all rows (`accumulate`: added to `out`); false for the other cases. */
-function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate = false, rowInit?: Float32Array): boolean {
+function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate = false, rowInit?: Float32Array, initRows = false): boolean {
   const ra = a.shape.length, rb = b.shape.length;
   if (b.shared && !a.shared && ra === 1 && rb === 2) {          // x[k] @ W[k, n]: X[R, k] · W
     // W = Mᵀ (a transposed weight): M read as W stored transposed.
-    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), b.transposeOf ? fixedMat(b.transposeOf.data, true) : fixedMat(b.data), out, 0, accumulate, rowInit);
+    gemm(R, b.shape[1]!, a.shape[0]!, mat(a.data), b.transposeOf ? fixedMat(b.transposeOf.data, true) : fixedMat(b.data), out, 0, accumulate, rowInit, initRows);
     return true;
   }
   if (a.shared && !b.shared && ra === 2 && rb === 1) {          // W[m, k] @ x[k]: X[R, k] · Wᵀ
     // Shared values do not change; W = Mᵀ: Wᵀ is M itself.
-    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), a.transposeOf ? fixedMat(a.transposeOf.data) : fixedMat(a.data, true), out, 0, accumulate, rowInit);
+    gemm(R, a.shape[0]!, a.shape[1]!, mat(b.data), a.transposeOf ? fixedMat(a.transposeOf.data) : fixedMat(a.data, true), out, 0, accumulate, rowInit, initRows);
     return true;
   }
   if (rowInit) return false; // the forms below take no row to start from
@@ -161,8 +161,9 @@ export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env:
   const size = sizeOf(shape);
   const place = placeFor(pool, id, R * size);
   const out = viewOf(place, R * size);
-  // A shared addend (a bias) is the row every product row starts from; another is copied in and added to.
-  if (addend.shared && matmulRows(args[0]!, args[1]!, R, out, false, addend.data)) return rowsAt(place, R * size, shape, false, R);
+  // The product's tiles start from the addend: a shared one (a bias) is the row every product row starts from, another
+  // (the step's block of a hoisted input projection) the rows they start from, read where they are; else it is copied in and added to.
+  if (matmulRows(args[0]!, args[1]!, R, out, false, addend.data, !addend.shared)) return rowsAt(place, R * size, shape, false, R);
   if (addend.shared) for (let r = 0; r < R; r++) out.set(addend.data, r * size);
   else out.set(addend.data.subarray(0, R * size));
   if (!matmulRows(args[0]!, args[1]!, R, out, true)) {

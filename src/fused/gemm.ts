@@ -61,21 +61,21 @@ function plain(x: Mat, rows: number, cols: number, which: "a" | "b"): { data: Fl
 
 /**
  * C[m, n] = A[m, k] · B[k, n] (`accumulate`: C += …; `rowInit`, without accumulate: C = r + A·B, the row r of n floats
- * added to every row, as a bias). Four rows of C take each row of B in turn, so every load of B
+ * added to every row, as a bias, or with `initRows` C = R + A·B, R the m rows of n floats at `rowInit`). Four rows of C take each row of B in turn, so every load of B
  * feeds four multiply-adds; the inner loop runs over contiguous memory. Sums are float32, as tfjs' products.
  */
-export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false, rowInit?: Float32Array): void {
+export function gemm(m: number, n: number, k: number, A: Mat, B: Mat, C: Float32Array, cOff = 0, accumulate = false, rowInit?: Float32Array, initRows = false): void {
   const simd = useSimd && m * n * k >= 64 && simdAvailable();
   // A fixed B stored transposed (a weight read as Wᵀ) is packed for the kernel from where it is, never transposed.
-  if (simd && B.t && B.fixed && simdGemm(m, n, k, A.data, A.off, A.t, B.data, B.off, C, cOff, accumulate, true, accumulate ? undefined : rowInit, true)) return;
+  if (simd && B.t && B.fixed && simdGemm(m, n, k, A.data, A.off, A.t, B.data, B.off, C, cOff, accumulate, true, accumulate ? undefined : rowInit, true, initRows)) return;
   const b = plain(B, k, n, "b");
   if (simd) {
-    simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true, accumulate ? undefined : rowInit);
+    simdGemm(m, n, k, A.data, A.off, A.t, b.data, b.off, C, cOff, accumulate, B.fixed === true, accumulate ? undefined : rowInit, false, initRows);
     return;
   }
   const a = plain(A, m, k, "a");
   const ad = a.data, bd = b.data;
-  if (!accumulate && rowInit) for (let i = 0; i < m; i++) C.set(rowInit.subarray(0, n), cOff + i * n);
+  if (!accumulate && rowInit) for (let i = 0; i < m; i++) C.set(rowInit.subarray(initRows ? i * n : 0, initRows ? (i + 1) * n : n), cOff + i * n);
   else if (!accumulate) C.fill(0, cOff, cOff + m * n);
   let i = 0;
   for (; i + 4 <= m; i += 4) {

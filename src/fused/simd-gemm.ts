@@ -1,14 +1,15 @@
 // A register-blocked float32 matrix product in WebAssembly SIMD: 4 rows × 8 columns of C in registers over the inner dimension.
 import {
-  block, br, br_if, end, I32, i32add, i32c, i32ge_u, i32mul, i32shl, lget, loop, lset, multiplyAdd, oneFunctionModule, V128, v128load, v128load32splat, v128store,
+  block, br, br_if, end, I32, i32add, i32c, i32ge_u, i32mul, i32ne, i32shl, lget, loop, lset, multiplyAdd, oneFunctionModule, V128, v128load, v128load32splat, v128store,
 } from "../runtime/wasm-encoding.js";
 import { kernelMemory, relaxedSimdAvailable, type KernelMemory } from "./kernel-memory.js";
 import { packers, type Packers } from "./simd-pack.js";
 import { versionOf } from "./weight-versions.js";
 
 /**
- * `gemm(a, b, c, m, n, k, init)`: C[m, n] += A[m, k] · B[k, n] (init ≠ 0: C = R + A·B, R the row of n floats at byte
- * address init added to every row, C not read), byte addresses into `m.mem`; C row-major; A packed in panels of MR
+ * `gemm(a, b, c, m, n, k, init, initStride)`: C[m, n] += A[m, k] · B[k, n] (init ≠ -1: C = R + A·B, C not read, R's
+ * row i at byte address init + i·initStride: a row of n floats added to every row with stride 0, a matrix laid out
+ * as C with stride 4n), byte addresses into `m.mem`; C row-major; A packed in panels of MR
  * rows (panel i/MR: its k steps of MR floats side by side, read through one pointer); B `packed` in panels of 8
  * columns (panel p: its k rows of 8 floats one after another, so the inner loop reads B contiguously, as XNNPACK's
  * packed weights) or row-major (a B used once, where packing would cost as much as it saves); m a multiple of MR, n
@@ -16,9 +17,9 @@ import { versionOf } from "./weight-versions.js";
  * pointers: measured on V8, one pointer for A runs ~10% faster than a pointer per row, and unrolling it slower.
  */
 function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
-  const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, INIT = 6;
-  const I = 7, J = 8, NB = 9, AP = 10, BP = 11, CP = 12, AEND = 13, APANEL = 14; // i32 locals
-  const ACC = 15, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
+  const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, INIT = 6, ISTRIDE = 7;
+  const I = 8, J = 9, NB = 10, AP = 11, BP = 12, CP = 13, AEND = 14, APANEL = 15; // i32 locals
+  const ACC = 16, B0 = ACC + 2 * MR, B1 = B0 + 1, AV = B0 + 2; // v128 locals (ACC: 2 per row)
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const cRow = (r: number) => [...lget(CP), ...Array.from({ length: r }, () => [...lget(NB), i32add]).flat()];
   const rows = Array.from({ length: MR }, (_, r) => r);
@@ -43,11 +44,12 @@ function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
     block, 0x40, loop, 0x40,
     ...lget(J), ...lget(NB), i32ge_u, br_if, 1,
     ...lget(C), ...lget(I), ...lget(NB), i32mul, i32add, ...lget(J), i32add, ...lset(CP),
-    // The tile starts from C, or (INIT ≠ 0) from the row of n floats at INIT, the same for every row.
-    ...lget(INIT), 0x04, 0x40, // if
-    ...lget(INIT), ...lget(J), i32add, ...v128load(0), ...lset(acc(0, 0)),
-    ...lget(INIT), ...lget(J), i32add, ...v128load(16), ...lset(acc(0, 1)),
-    ...rows.slice(1).flatMap((r) => [...lget(acc(0, 0)), ...lset(acc(r, 0)), ...lget(acc(0, 1)), ...lset(acc(r, 1))]),
+    // The tile starts from C, or (INIT ≠ -1) from the rows at INIT (row I+r at INIT + (I+r)·ISTRIDE: 0 for one row).
+    ...lget(INIT), ...i32c(-1), i32ne, 0x04, 0x40, // if
+    ...rows.flatMap((r) => [
+      ...lget(INIT), ...lget(I), ...(r ? [...i32c(r), i32add] : []), ...lget(ISTRIDE), i32mul, i32add, ...lget(J), i32add, ...lset(AP), // AP as a scratch address
+      ...lget(AP), ...v128load(0), ...lset(acc(r, 0)), ...lget(AP), ...v128load(16), ...lset(acc(r, 1)),
+    ]),
     0x05, // else
     ...rows.flatMap((r) => [...cRow(r), ...v128load(0), ...lset(acc(r, 0)), ...cRow(r), ...v128load(16), ...lset(acc(r, 1))]),
     end,
@@ -76,7 +78,7 @@ function gemmBody(MR: number, packed: boolean, fma: boolean): number[] {
 /** Rows of C the kernel holds in registers (two f32x4 each): measured, 5 and 6 spill in V8 and run slower. */
 const MR = 4;
 
-type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number, init: number) => void;
+type GemmFn = (a: number, b: number, c: number, m: number, n: number, k: number, init: number, initStride: number) => void;
 
 interface Kernels { readonly fn: GemmFn; readonly rowMajor: GemmFn; readonly pack: Packers; readonly memory: KernelMemory }
 
@@ -89,7 +91,7 @@ function load(): Kernels | undefined {
   if (kernel === undefined) {
     try {
       const memory = kernelMemory()!;
-      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 7, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
+      const make = (packed: boolean, fma: boolean) => memory.instantiate<GemmFn>(oneFunctionModule("gemm", 8, [[8, I32], [2 * MR + 3, V128]], gemmBody(MR, packed, fma)), "gemm");
       const pack = packers(memory);
       const fma = relaxedSimdAvailable() ? { fn: make(true, true), rowMajor: make(false, true), pack, memory } : undefined;
       kernel = { plain: { fn: make(true, false), rowMajor: make(false, false), pack, memory }, fma };
@@ -223,7 +225,7 @@ const PACK_B_ROWS = 16;
  * kernel memory between them. A C that is a view of the kernel memory (a value kept there by a kernel call) is
  * written in place when its layout allows.
  */
-export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array, bT = false): boolean {
+export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff: number, aT: boolean, b: Float32Array, bOff: number, c: Float32Array, cOff: number, accumulate: boolean, bFixed = false, rowInit?: Float32Array, bT = false, initRows = false): boolean {
   // A B stored transposed is packed from where it is only as a fixed B with room; otherwise the caller transposes it.
   if (bT && (!bFixed || load()!.memory.offsetOf(b) !== undefined || load()!.memory.top + k * up(n, 8) > FIXED_LIMIT)) return false;
   const kern = load()!;
@@ -232,7 +234,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const kc = Math.min(k, KC);
   // Offsets of operands that are views of the kernel memory, read before anything here grows it (growing loses views).
   const held = (x: Float32Array, off: number) => { const at = mem.offsetOf(x); return at === undefined ? undefined : at + off; };
-  const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff);
+  const aHeld = held(a, aOff), bHeld = held(b, bOff), cHeld = held(c, cOff), initHeld = rowInit && initRows ? held(rowInit, 0) : undefined;
   const fixed = bFixed && bHeld === undefined && mem.top + k * N <= FIXED_LIMIT;
   const packB = !fixed && M >= PACK_B_ROWS;
   const bIn = !fixed && !packB && bHeld !== undefined && N === n; // read row-major where it is, a block of rows at a time
@@ -246,8 +248,11 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const aAt = mem.alloc(M * kc);
   const bAt = fixed ? -1 : bIn ? bHeld : mem.alloc(kc * N);
   const cAt = cIn ? cHeld : mem.alloc(M * N);
-  // Unless C is added to, its tiles start from a row (zeros, or the row given) in the first block: C is not filled first.
-  const initAt = accumulate || k === 0 ? -1 : mem.alloc(N);
+  // Unless C is added to, its tiles start from a row (zeros, or the row given) or from the rows given (`initRows`: m
+  // rows, read where they are when they are in the kernel memory laid out as C) in the first block: C is not filled first.
+  const initInPlace = initHeld !== undefined && N === n && M === m;
+  const initAt = accumulate || k === 0 ? -1 : initInPlace ? initHeld : mem.alloc(rowInit && initRows ? M * N : N);
+  const initStride = rowInit && initRows ? 4 * N : 0;
   const heap = mem.heap;
   // Each operand as an array and an offset, views of the kernel memory taken again now.
   const [A, aO] = aHeld === undefined ? [a, aOff] : [heap, aHeld];
@@ -255,7 +260,13 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
   const [C, cO] = cHeld === undefined ? [c, cOff] : [heap, cHeld];
   if (aWasm && aHeld === undefined) heap.set(A.subarray(aO, aO + m * k), aSrc);
   if (bWasm && bHeld === undefined) heap.set(Bm.subarray(bO, bO + k * n), bSrc);
-  if (initAt >= 0) {
+  const [I0, iO] = initHeld === undefined ? [rowInit, 0] : [heap, initHeld];
+  if (initAt >= 0 && initRows && rowInit) {
+    if (!initInPlace) {
+      copyPadded(heap, initAt, I0!, iO, m, n, N);
+      heap.fill(0, initAt + m * N, initAt + M * N);
+    }
+  } else if (initAt >= 0) {
     if (rowInit) heap.set(rowInit.subarray(0, n), initAt);
     else heap.fill(0, initAt, initAt + n);
     heap.fill(0, initAt + n, initAt + N);
@@ -263,7 +274,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     if (accumulate && N === n) heap.set(C.subarray(cO, cO + m * n), cAt);
     else heap.fill(0, cAt, cAt + M * N);
   } else if (!accumulate) heap.fill(0, cAt, cAt + m * n);
-  if (k === 0 && rowInit && !accumulate) for (let i = 0; i < M; i++) heap.set(rowInit.subarray(0, n), cAt + i * N); // no product: C is the row
+  if (k === 0 && rowInit && !accumulate) for (let i = 0; i < (initRows ? m : M); i++) heap.set(I0!.subarray(iO + (initRows ? i * n : 0), iO + (initRows ? i * n : 0) + n), cAt + i * N); // no product: C is the row(s)
   for (let q0 = 0, p = 0; q0 < k; q0 += kc, p++) {
     const w = Math.min(kc, k - q0);
     if (!aWasm) packA(heap, aAt, A, aO, aT, m, k, q0, w, M);
@@ -272,7 +283,7 @@ export function simdGemm(m: number, n: number, k: number, a: Float32Array, aOff:
     if (bWasm) kern.pack.panels8(4 * (bSrc + q0 * n), 4 * bAt, w, N / 8, 4 * n);
     else if (packB) packPanels(heap, bAt, Bm, bO + q0 * n, w, n, N);
     else if (!fixed && !bIn) copyPadded(heap, bAt, Bm, bO + q0 * n, w, n, N);
-    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w, p === 0 && initAt >= 0 ? 4 * initAt : 0);
+    (fixed || packB ? kern.fn : kern.rowMajor)(4 * aAt, 4 * (fixed ? bPlaces[p]! : bIn ? bAt + q0 * n : bAt), 4 * cAt, M, N, w, p === 0 && initAt >= 0 ? 4 * initAt : -1, initStride);
   }
   if (!cIn) {
     if (N === n) C.set(heap.subarray(cAt, cAt + m * n), cO);

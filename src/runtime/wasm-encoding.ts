@@ -40,7 +40,7 @@ export const f32x4add = simd(0xe4), f32x4mul = simd(0xe6);
 export const f32x4relaxedMadd = simd(0x105);
 export const lane = (i: number) => simd(0x1f, i);
 
-export const i32lt_u = 0x49;
+export const i32lt_u = 0x49, i32ne = 0x47;
 export const f32load = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
 export const f32storeAt = (offset: number) => [0x38, 0x02, ...uleb(offset)];
 export const v128store = (offset: number) => simd(0x0b, 0x00, ...uleb(offset));

@@ -50,6 +50,10 @@ describe("gemm", () => {
           const row = rand(n, rng), E = new Float32Array(m * n).fill(NaN);
           gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), E, 0, false, row);
           expect(closeness(E, want.map((v, x) => v - C0[2 + x]! + row[x % n]!), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+          // Rows the product's rows start from (a step's block of a hoisted projection): C written, never read.
+          const rows = rand(m * n, rng), F = new Float32Array(m * n).fill(NaN);
+          gemm(m, n, k, mat(A, 3, ta), mat(B, 5, tb), F, 0, false, rows, true);
+          expect(closeness(F, want.map((v, x) => v - C0[2 + x]! + rows[x]!), 1e-5, 1e-5)).toBeLessThanOrEqual(1);
         });
 });
 
@@ -112,6 +116,34 @@ describe("fixed matrices", () => {
     gemm(m, n, k, mat(A), fixedMat(W2), C);
     expect(closeness(C, first, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
   });
+});
+
+describe("rows to start from kept in the kernel memory", () => {
+  // The sum of a state's product and its step's block of the hoisted projection: the block is read where it is (at
+  // the memory's very start too, offset 0), or is the product's own place (C written over the rows it starts from).
+  const shapes: [number, number, number][] = [[32, 512, 128], [8, 16, 5], [9, 16, 5], [8, 12, 5], [12, 16, 300]];
+  for (const [m, n, k] of shapes)
+    for (const where of ["at offset 0", "C elsewhere in the memory", "C is the rows"] as const)
+      it(`${m}×${k} · ${k}×${n}, the rows ${where}: equal rows + A·B`, () => {
+        setSimd(true);
+        beginFixedScope();
+        const mem = kernelMemory()!;
+        const rng = mulberry32(m + 7 * n + 11 * k);
+        const A = rand(m * k, rng), W = rand(k * n, rng), R0 = rand(m * n, rng);
+        const want = Float32Array.from(R0);
+        gemm(m, n, k, mat(A), mat(W), want, 0, true);
+        if (where !== "at offset 0") mem.alloc(37);
+        const rAt = mem.alloc(m * n);
+        const cAt = where === "C is the rows" ? rAt : where === "C elsewhere in the memory" ? mem.alloc(m * n) : -1;
+        mem.heap.set(R0, rAt);
+        const C = cAt < 0 ? new Float32Array(m * n).fill(NaN) : mem.heap.subarray(cAt, cAt + m * n);
+        if (cAt >= 0 && cAt !== rAt) C.fill(NaN);
+        gemm(m, n, k, mat(A), fixedMat(W), C, 0, false, mem.heap.subarray(rAt, rAt + m * n), true);
+        const got = cAt < 0 ? C : mem.heap.subarray(cAt, cAt + m * n);
+        expect(closeness(got, want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+        if (cAt !== rAt) expect(mem.heap.subarray(rAt, rAt + m * n)).toEqual(R0); // the rows are read, not written
+        beginFixedScope();
+      });
 });
 
 describe("operands kept in the kernel memory", () => {
