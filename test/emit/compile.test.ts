@@ -236,6 +236,11 @@ describe("compiled modules", () => {
       for (const data of [Float32Array.of(0.5, 1, bad, 2), Float64Array.of(0.5, 1, bad, 2), [0.5, 1, bad, 2]])
         expect(() => js.predict({ series: { shape: [1, 4, 1], data } })).toThrow(`input \`series\` data[2] is ${String(bad)}, not a finite float32 number`);
     expect(() => js.predict({ series: { shape: [1, 2, 1], data: Float64Array.of(1, 1e39) } })).toThrow("data[1] is 1e+39, not a finite float32 number");
+    // Longer inputs (checked four values at a time, then the rest): the first bad value wherever it falls, the last included.
+    for (const at of [0, 3, 5, 6, 9, 10]) {
+      const data = Float32Array.from({ length: 11 }, (_, i) => (i === at || i === 10 ? NaN : i - 5));
+      expect(() => js.predict({ series: { shape: [1, 11, 1], data } })).toThrow(`input \`series\` data[${at}] is NaN, not a finite float32 number`);
+    }
     expect(js.predict({ series: { shape: [1, 2, 1], data: Float32Array.of(-3.4e38, 3.4e38) } }).next).toBeDefined();
     const tfm = (await compileAndImport(ir, "tfjs", "co2-shapes")).module.createModel();
     const x = tf.zeros([2, 5, 3]);
