@@ -1,6 +1,7 @@
 // Training a model on examples: fit() checks the data, batches and pads it, runs the fused kernels or TensorFlow.js,
-// follows the learning-rate schedule, scores the held-out split every epoch and stops early; callbacks hear each batch
-// and epoch (the CLI's progress bars, checkpoints and curves are such callbacks).
+// follows the learning-rate schedule, scores the held-out split every epoch (validation, which everything selected is
+// selected on; else test, only to watch) and stops early; callbacks hear each batch and epoch (the CLI's progress bars,
+// checkpoints and curves are such callbacks).
 import { RnncError, UsageError } from "../diagnostics/errors.js";
 import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
@@ -11,14 +12,16 @@ import { checkWeights, initParams, modelParamSpecs, type TrainingState } from ".
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
-import { assertExamples, batchOf, type Example } from "./data.js";
+import { assertExamples, batchOf, carveValidation, type Example } from "./data.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 
 /** What one epoch ended with: the losses, the built-in metric (accuracy or RMSE), any asked-for metrics, the learning rate. */
 export interface EpochLogs {
   readonly epoch: number;
   readonly loss: number;
+  /** The loss on the held-out split scored every epoch: validation, or test when there is no validation split (`heldOutSplit`). */
   readonly heldOutLoss: number;
+  readonly heldOutSplit: "validation" | "test";
   /** The built-in held-out metric: accuracy for crossentropy, RMSE for mse (named by `metricName`). */
   readonly metric: number;
   readonly metricName: string;
@@ -56,6 +59,13 @@ export interface FitOptions {
   readonly warmup?: number;
   /** Batches whose gradients are summed before each update. */
   readonly accumulate?: number;
+  /**
+   * Carves a validation split from the end of the training examples (this fraction) when the data has none. Early
+   * stopping, a plateau schedule and `keepBest` select on validation only: without one they carve a tenth.
+   */
+  readonly validationSplit?: number;
+  /** The caller keeps the best epoch (by `logs.best`, as the CLI's --keep-best): a selection, made on validation. */
+  readonly keepBest?: boolean;
   /** Stops after this many epochs without improvement of the monitored value by more than `minDelta`. */
   readonly earlyStop?: number;
   readonly minDelta?: number;
@@ -85,8 +95,11 @@ export interface FitResult {
   readonly interrupted: boolean;
 }
 
-/** The data fit() trains on: the examples of both splits (loadData gives them). */
-export interface FitData { readonly train: readonly Example[]; readonly test: readonly Example[] }
+/**
+ * The data fit() trains on (loadData gives it): the training examples, and a validation split scored every epoch and
+ * selected on; without one, the test split is scored every epoch only to watch (nothing is selected on it).
+ */
+export interface FitData { readonly train: readonly Example[]; readonly validation?: readonly Example[] | undefined; readonly test?: readonly Example[] | undefined }
 
 /** How the CLI's lowering flags (--no-fused, --no-passes, --disable-pass) and threads reach the engines. */
 export interface EngineSetup {
@@ -120,17 +133,28 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   assertOutput(ir, o.output);
   const schedule = parseSchedule(o.schedule);
   const specs = modelParamSpecs(ir, env);
-  if (typeof data !== "object" || data === null) throw new UsageError("fit() takes the data as {train, test}, lists of examples {inputs, target} (loadData gives them)");
-  const { train, test } = data;
+  if (typeof data !== "object" || data === null) throw new UsageError("fit() takes the data as {train, validation?, test?}, lists of examples {inputs, target} (loadData gives them)");
+  const note = o.note ?? ((t: string) => process.stderr.write(`note: ${t}\n`));
+  let { train, validation } = data as { train: readonly Example[]; validation?: readonly Example[] };
+  const { test } = data;
   assertExamples(train, "the training split");
-  assertExamples(test, "the held-out split");
+  // What is selected (stopping, learning-rate steps, the best epoch) is selected on validation, never on test.
+  const selecting = [o.earlyStop !== undefined && label("earlyStop"), schedule.kind === "plateau" && `${label("schedule")} plateau`, o.keepBest && label("keepBest")].filter((x): x is string => Boolean(x));
+  if (validation !== undefined && o.validationSplit !== undefined) throw new UsageError(`${label("validationSplit")} carves a validation split from the training examples, but the data has one (${Array.isArray(validation) ? validation.length : "?"} examples); leave ${label("validationSplit")} out`);
+  if (validation === undefined && o.validationSplit !== undefined) ({ train, validation } = carveValidation(train, o.validationSplit, note, label("validationSplit"), `${label("validationSplit")} ${o.validationSplit}`));
+  else if (validation === undefined && selecting.length)
+    ({ train, validation } = carveValidation(train, 0.1, note, label("validationSplit"), `${selecting.join(", ")} select${selecting.length > 1 ? "" : "s"} on a validation split and the data has none; ${label("validationSplit")} F chooses how much`));
+  if (validation === undefined && test === undefined) throw new UsageError("fit() needs a validation split (or a test split, to watch) to score every epoch");
+  const heldOutSplit = validation !== undefined ? "validation" as const : "test" as const;
+  const held = (validation ?? test)!;
+  assertExamples(held, `the ${heldOutSplit} split`);
   // Every example against the model and the loss, before anything trains on it.
-  checkExamples(ir, env, o.output, targetKindOf(ir, env, o.output, o.loss), [{ name: "the training split", examples: train }, { name: "the held-out split", examples: test }]);
+  checkExamples(ir, env, o.output, targetKindOf(ir, env, o.output, o.loss), [{ name: "the training split", examples: train }, { name: `the ${heldOutSplit} split`, examples: held }]);
   const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./score.js");
   const extra = (o.metrics ?? []).map((m) => m.trim()).filter(Boolean).map((m) => {
     const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [o.output, m];
     assertOutput(ir, output, `${label("metrics")} ${m}: `);
-    checkedMetrics(taskOf(ir, output, test.map((e) => e.target)), output, [metric]);
+    checkedMetrics(taskOf(ir, output, held.map((e) => e.target)), output, [metric]);
     return { key: output === o.output ? metric : `${output}:${metric}`, output, metric };
   });
   const builtIn = o.loss === "crossentropy" ? "accuracy" : "rmse";
@@ -139,7 +163,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
     throw new UsageError(`${label("monitor")} ${monitor}: monitor loss, ${builtIn} or one of ${label("metrics")} (${extra.map((x) => x.key).join(", ") || "none given"})`);
   const mode = monitor === "loss" ? "min" as const : modeOf(monitor);
 
-  let state: TrainingState = o.resume ?? { epoch: 0, history: { train: [], test: [], metric: [], metricName: builtIn } };
+  let state: TrainingState = o.resume ?? { epoch: 0, history: { train: [], test: [], metric: [], metricName: builtIn, heldOut: heldOutSplit } };
   const settings: TrainSettings = { output: o.output, loss: o.loss, optimizer: o.optimizer ?? "adam", learningRate: lr0, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}), ...(o.weightDecay ? { weightDecay: o.weightDecay } : {}) };
   const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(ir, o.output), setup.lowering ?? {});
   o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
@@ -151,12 +175,14 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
     if (why) throw new UsageError(`${label("backend")} fused cannot train output '${o.output}' of model ${ir.name}: ${why}; ${label("backend")} tfjs-wasm can`);
     trainer = new FusedTrainer(ir, env, start, settings);
   } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, ir, env, start, settings);
+  if (o.resume && (o.resume.history.heldOut ?? "test") !== heldOutSplit && o.resume.epoch > 0)
+    note(`the checkpoint's ${o.resume.epoch} epoch${o.resume.epoch > 1 ? "s were" : " was"} scored on the ${o.resume.history.heldOut ?? "test"} split; from epoch ${o.resume.epoch + 1} on, the ${heldOutSplit} split is (its history mixes the two)`);
   if (state.optimizer) {
     const restored = await trainer.restoreOptimizer(state.optimizer);
-    if (!restored) (o.note ?? ((t: string) => process.stderr.write(`note: ${t}\n`)))(`the checkpoint's ${state.optimizer.name} state does not fit ${label("optimizer")} ${settings.optimizer}; it starts afresh`);
+    if (!restored) note(`the checkpoint's ${state.optimizer.name} state does not fit ${label("optimizer")} ${settings.optimizer}; it starts afresh`);
   }
   const monitored = (): number[] => (monitor === "loss" ? state.history.test : monitor === builtIn ? state.history.metric : state.history.metrics?.[monitor] ?? []);
-  const what = monitor === "loss" ? "the held-out loss" : `held-out ${monitor}`;
+  const what = monitor === "loss" ? `the ${heldOutSplit} loss` : `${heldOutSplit} ${monitor}`;
   const stopping = (): string | undefined => {
     if (o.earlyStop === undefined || !shouldStop(monitored(), o.earlyStop, minDelta, mode)) return undefined;
     const b = bestEpoch(monitored(), minDelta, mode);
@@ -191,14 +217,14 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
       }
       if (aborted()) break;
       let heldOut = 0, metric = 0;
-      for (let k = 0; k < test.length; k += batchSize) {
-        const chunk = test.slice(k, k + batchSize);
+      for (let k = 0; k < held.length; k += batchSize) {
+        const chunk = held.slice(k, k + batchSize);
         const e = trainer.evaluate(batchOf(ir, chunk));
         heldOut += e.loss * chunk.length;
         metric += e.metric * chunk.length;
       }
-      heldOut /= test.length;
-      metric /= test.length;
+      heldOut /= held.length;
+      metric /= held.length;
       const trained = trainer.params();
       const scored: Record<string, number[]> = { ...state.history.metrics };
       for (const output of new Set(extra.map((x) => x.output))) {
@@ -206,24 +232,24 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
         // As rnnc eval computes it: on the fused kernels where they can, else on TensorFlow.js (set up if this run has not).
         const engine = choice.backend !== "fused" || fusedCannotScore(ir, output) ? "tfjs" : "fused";
         if (engine === "tfjs" && choice.backend === "fused") await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
-        const r = await score(ir, env, trained, test, output, mine.map((x) => x.metric), { batchSize, engine });
+        const r = await score(ir, env, trained, held, output, mine.map((x) => x.metric), { batchSize, engine });
         for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
       }
       const lrs = state.history.lr ?? state.history.train.map(() => lr0);
       const next: TrainingState = {
         epoch,
-        history: { ...state.history, train: [...state.history.train, sum / count], test: [...state.history.test, heldOut], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...(extra.length ? { metrics: scored } : {}) },
+        history: { ...state.history, heldOut: heldOutSplit, train: [...state.history.train, sum / count], test: [...state.history.test, heldOut], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...(extra.length ? { metrics: scored } : {}) },
         optimizer: await trainer.optimizerState(),
       };
       // Non-finite numbers end training with the last finite epoch kept (a checkpoint holds finite numbers only).
       const kept = `the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`;
-      for (const [name, v] of [["held-out loss", heldOut], [builtIn, metric], ...extra.map((x) => [x.key, scored[x.key]!.at(-1)!] as const)] as const)
+      for (const [name, v] of [[`${heldOutSplit} loss`, heldOut], [builtIn, metric], ...extra.map((x) => [x.key, scored[x.key]!.at(-1)!] as const)] as const)
         if (!Number.isFinite(v)) throw new RnncError("RNN0605", `the ${name} became ${v} in epoch ${epoch}; ${kept}`, ["the learning rate may be too high, or the held-out split holds examples the training split does not prepare the model for"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
       const diverged = [...trained].find(([, t]) => t.data.some((v) => !Number.isFinite(v)));
       if (diverged) throw new RnncError("RNN0605", `param ${diverged[0]} holds a non-finite value after epoch ${epoch}; ${kept}`, ["the learning rate may be too high"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
       state = next;
       weights = trained;
-      const logs: EpochLogs = { epoch, loss: sum / count, heldOutLoss: heldOut, metric, metricName: builtIn, metrics: Object.fromEntries(extra.map((x) => [x.key, scored[x.key]!.at(-1)!])),
+      const logs: EpochLogs = { epoch, loss: sum / count, heldOutLoss: heldOut, heldOutSplit, metric, metricName: builtIn, metrics: Object.fromEntries(extra.map((x) => [x.key, scored[x.key]!.at(-1)!])),
         learningRate: lr, seconds: (Date.now() - started) / 1000, best: bestEpoch(monitored(), minDelta, mode) === epoch - 1 };
       await o.callbacks?.onEpochEnd?.(logs, trained, state);
       stopped = stopping();

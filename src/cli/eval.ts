@@ -13,7 +13,7 @@ import { loadData } from "../api/data.js";
 
 export interface EvalFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; dataOpt?: string | undefined; weights: string;
-  output: string; split: "test" | "train"; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
+  output: string; split: "test" | "validation" | "train"; validationSplit?: number | undefined; metrics?: string | undefined; limit?: number | undefined; batchSize: number;
   backend: TrainBackendName | "auto"; json?: boolean; explain?: boolean; allowNonfinite?: boolean; svg?: string | undefined;
 }
 
@@ -30,12 +30,14 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   const params = parseWeights(readData(a.weights, "weights file"), a.weights, "f32", { allowNonfinite: a.allowNonfinite === true });
   checkWeights(`model \`${ir.name}\``, specs, params, a.weights);
   if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
-  const data = await loadData({ data: a.data, options: Object.fromEntries(optsFlag(a.dataOpt)) });
-  const examples = a.limit !== undefined ? data[a.split].slice(0, a.limit) : data[a.split];
+  const data = await loadData({ data: a.data, options: Object.fromEntries(optsFlag(a.dataOpt)), validationSplit: a.validationSplit, validationSplitName: "--validation-split" });
+  const split = data[a.split];
+  if (!split) throw new UsageError(`${a.data} gives no validation split: --validation-split F scores the last F of the training examples, as rnnc train --validation-split F held them out`);
+  const examples = a.limit !== undefined ? split.slice(0, a.limit) : split;
   // The scoring is evaluate()'s (src/api/evaluate.ts); the CLI adds the progress bar and the report.
   let bar: Progress | undefined;
   const { task, results, baselines, confusion: matrix, metricNames: names } = await evaluate({ ir, env }, params, examples, {
-    output: a.output, batchSize: a.batchSize, train: data.train, backend: a.backend, what: `the ${a.split === "test" ? "held-out" : "training"} split`,
+    output: a.output, batchSize: a.batchSize, train: data.train, backend: a.backend, what: `the ${a.split === "train" ? "training" : a.split} split`,
     ...(a.metrics ? { metrics: a.metrics.split(",").map((m) => m.trim()) } : {}), ...(data.module.baseline ? { baseline: data.module.baseline } : {}),
     progress: (done, batches) => (bar ??= new Progress(`eval ${a.split}`, batches)).update(done),
     ...(a.explain ? { explain: (text: string) => { process.stderr.write(text); } } : {}),

@@ -19,7 +19,7 @@ export interface TrainFlags {
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
   backend: TrainBackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
-  metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined;
+  metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined; validationSplit?: number | undefined;
 }
 
 export async function trainCommand(a: TrainFlags): Promise<number> {
@@ -37,7 +37,8 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 
 /** The CLI's names for fit()'s options, in its messages. */
 const flagOf: Record<string, string> = { optimizer: "--optimizer", epochs: "--epochs", batchSize: "--batch-size", accumulate: "--accumulate", learningRate: "--lr", clipNorm: "--clip", warmup: "--warmup",
-  earlyStop: "--early-stop", minDelta: "--min-delta", weightDecay: "--weight-decay", metrics: "--metrics", monitor: "--monitor", backend: "--backend" };
+  earlyStop: "--early-stop", minDelta: "--min-delta", weightDecay: "--weight-decay", metrics: "--metrics", monitor: "--monitor", backend: "--backend",
+  validationSplit: "--validation-split", keepBest: "--keep-best", schedule: "--schedule" };
 
 async function train(a: TrainFlags): Promise<number> {
   if (a.resume && a.force) throw new UsageError("give --resume (continue from the checkpoint in --out) or --force (start afresh over it), not both");
@@ -49,7 +50,7 @@ async function train(a: TrainFlags): Promise<number> {
   const ir = compiler.model(a.file, a.model);
   const env = resolveDims(ir, dimsFlag(a.dims));
   const specs = modelParamSpecs(ir, env);
-  const data = await loadData({ data: a.data, options: Object.fromEntries(optsFlag(a.dataOpt)), limit: a.limit });
+  const data = await loadData({ data: a.data, options: Object.fromEntries(optsFlag(a.dataOpt)), limit: a.limit, validationSplit: a.validationSplit, validationSplitName: "--validation-split" });
   let weights: Map<string, Tensor> | undefined;
   let resume: TrainingState | undefined;
   if (a.resume && existsSync(a.out)) {
@@ -77,7 +78,7 @@ async function train(a: TrainFlags): Promise<number> {
       output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, epochs: a.epochs, batchSize: a.batchSize, seed: a.seed,
       ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay !== undefined ? { weightDecay: a.weightDecay } : {}), ...(a.schedule !== undefined ? { schedule: a.schedule } : {}),
       ...(a.warmup !== undefined ? { warmup: a.warmup } : {}), ...(a.accumulate !== undefined ? { accumulate: a.accumulate } : {}), ...(a.earlyStop !== undefined ? { earlyStop: a.earlyStop } : {}),
-      ...(a.minDelta !== undefined ? { minDelta: a.minDelta } : {}), ...(a.monitor !== undefined ? { monitor: a.monitor } : {}),
+      ...(a.minDelta !== undefined ? { minDelta: a.minDelta } : {}), ...(a.monitor !== undefined ? { monitor: a.monitor } : {}), ...(a.keepBest ? { keepBest: true } : {}),
       metrics: (a.metrics ?? "").split(","), backend: a.backend, ...(weights ? { weights } : {}), ...(resume ? { resume } : {}), signal: controller.signal,
       ...(a.explain ? { explain: (text: string) => { process.stderr.write(text); } } : {}),
       callbacks: {
@@ -92,11 +93,11 @@ async function train(a: TrainFlags): Promise<number> {
           // The losses, the monitored held-out value (or the built-in metric), and the learning rate when it moves.
           const h = state.history, watched = !a.monitor || a.monitor === "loss" ? h.metricName : a.monitor;
           writeFileAtomic(svgPath, trainingCurvesSvg(`${ir.name}: ${a.loss} loss`, [
-            { title: `${a.loss} loss`, series: [{ name: "train", values: h.train, color: "#1f77b4" }, { name: "held out", values: h.test, color: "#d62728" }] },
-            { title: `held-out ${watched}`, series: [{ name: watched, values: watched === h.metricName ? h.metric : h.metrics?.[watched] ?? [], color: "#2ca02c" }] },
+            { title: `${a.loss} loss`, series: [{ name: "train", values: h.train, color: "#1f77b4" }, { name: logs.heldOutSplit, values: h.test, color: "#d62728" }] },
+            { title: `${logs.heldOutSplit} ${watched}`, series: [{ name: watched, values: watched === h.metricName ? h.metric : h.metrics?.[watched] ?? [], color: "#2ca02c" }] },
             ...(schedule ? [{ title: "learning rate (at the end of each epoch)", series: [{ name: "lr", values: h.lr ?? [], color: "#9467bd" }] }] : []),
           ]));
-          bar?.finish(`epoch ${logs.epoch}/${a.epochs}  train loss ${logs.loss.toFixed(4)}  test loss ${logs.heldOutLoss.toFixed(4)}  ${logs.metricName} ${logs.metric.toFixed(4)}${Object.entries(logs.metrics).map(([k, v]) => `  ${k} ${v.toFixed(4)}`).join("")}${schedule ? `  lr ${logs.learningRate.toPrecision(3)}` : ""}`);
+          bar?.finish(`epoch ${logs.epoch}/${a.epochs}  train loss ${logs.loss.toFixed(4)}  ${logs.heldOutSplit} loss ${logs.heldOutLoss.toFixed(4)}  ${logs.metricName} ${logs.metric.toFixed(4)}${Object.entries(logs.metrics).map(([k, v]) => `  ${k} ${v.toFixed(4)}`).join("")}${schedule ? `  lr ${logs.learningRate.toPrecision(3)}` : ""}`);
           bar = undefined;
         },
       },
@@ -128,6 +129,6 @@ function epochLog(state: TrainingState, seconds: readonly number[]): string {
   const h = state.history;
   const first = state.epoch - seconds.length;
   const keys = Object.keys(h.metrics ?? {});
-  return [["epoch", "lr", "train_loss", "test_loss", h.metricName, ...keys, "seconds"].join(","), ...h.train.map((t, k) =>
+  return [["epoch", "lr", "train_loss", `${h.heldOut ?? "test"}_loss`, h.metricName, ...keys, "seconds"].join(","), ...h.train.map((t, k) =>
     [k + 1, h.lr?.[k] ?? "", t, h.test[k], h.metric[k], ...keys.map((x) => h.metrics![x]![k]), k >= first ? seconds[k - first]!.toFixed(2) : ""].join(","))].join("\n") + "\n";
 }

@@ -31,7 +31,8 @@ export interface WeightsJson {
 export interface TrainingState {
   epoch: number;
   /** Per epoch: train and held-out loss, the metric, and (with a schedule) the learning rate at its end. */
-  history: { train: number[]; test: number[]; metric: number[]; metricName: string; lr?: number[]; metrics?: Record<string, number[]> };
+  /** `test`: the held-out series scored every epoch, on the split `heldOut` names (validation; test in older checkpoints). */
+  history: { train: number[]; test: number[]; metric: number[]; metricName: string; heldOut?: "validation" | "test"; lr?: number[]; metrics?: Record<string, number[]> };
   /** The optimizer's own state (Adam's moments, momentum, …), so that --resume continues exactly. */
   optimizer?: OptimizerState;
 }
@@ -67,7 +68,8 @@ export function trainingStateOf(text: string, source: string): TrainingState | u
     if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x)) || v.length !== epoch) throw field(`history.metrics.${k}`, `is not a list of ${String(epoch)} finite numbers`);
     return [k, v as number[]];
   }));
-  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["lr"] !== undefined ? { lr: series("lr") } : {}), ...(metrics ? { metrics } : {}) };
+  if (h["heldOut"] !== undefined && h["heldOut"] !== "validation" && h["heldOut"] !== "test") throw field("history.heldOut", "is neither \"validation\" nor \"test\"");
+  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["heldOut"] !== undefined ? { heldOut: h["heldOut"] } : {}), ...(h["lr"] !== undefined ? { lr: series("lr") } : {}), ...(metrics ? { metrics } : {}) };
   if (typeof history.metricName !== "string") throw field("history.metricName", "is not a string");
   const state: TrainingState = { epoch: epoch as number, history: history as TrainingState["history"] };
   const o = t["optimizer"];

@@ -59,7 +59,7 @@ describe("the issue's data mistakes stop before the first step", () => {
 
   it("token ids outside the embedding table, NaN in a value, a ragged step and a step of the wrong size are named", () => {
     const tokens = train("const example = (i) => ({ inputs: { chars: [1, i === 9 ? 28 : 2, 3] }, target: i % 2 });");
-    expect(tokens.stderr).toContain("error[RNN0605]: example 1 of the held-out split has input \"chars\" at step 1 that is the token id 28, outside 0 … 27 (the table has 28 rows)");
+    expect(tokens.stderr).toContain("error[RNN0605]: example 1 of the test split has input \"chars\" at step 1 that is the token id 28, outside 0 … 27 (the table has 28 rows)");
     const co2 = join(root, "examples", "co2-forecast", "co2-forecast.rnn");
     const nan = train("const example = (i) => ({ inputs: { series: [[0.1], [i === 3 ? NaN : 0.2]] }, target: [[0.2], [0.3]] });", co2, "next", "mse");
     expect(nan.stderr).toContain('error[RNN0605]: example 3 of the training split has input "series" at step 1, value [0], that is NaN, not a finite number');

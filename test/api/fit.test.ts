@@ -34,7 +34,11 @@ describe("fit", () => {
   });
   it("refuses empty or malformed data and bad options with coded errors", async () => {
     const code = async (f: () => Promise<unknown>) => { try { await f(); } catch (e) { return e instanceof RnncError ? `${e.code}: ${e.message}` : e instanceof UsageError ? `usage: ${e.message}` : `other: ${String(e)}`; } return "none"; };
-    expect(await code(() => fit(model, { train: data.train, test: [] }, { output: "probs", loss: "crossentropy" }))).toBe("RNN0605: the held-out split: no examples");
+    expect(await code(() => fit(model, { train: data.train, test: [] }, { output: "probs", loss: "crossentropy" }))).toBe("RNN0605: the test split: no examples");
+    expect(await code(() => fit(model, { train: data.train, validation: [] }, { output: "probs", loss: "crossentropy" }))).toBe("RNN0605: the validation split: no examples");
+    expect(await code(() => fit(model, { train: data.train }, { output: "probs", loss: "crossentropy" }))).toBe("usage: fit() needs a validation split (or a test split, to watch) to score every epoch");
+    expect(await code(() => fit(model, { train: data.train, validation: data.test }, { output: "probs", loss: "crossentropy", validationSplit: 0.2 }))).toMatch(/^usage: validationSplit carves a validation split from the training examples, but the data has one \(\d+ examples\)/);
+    expect(await code(() => fit(model, data, { output: "probs", loss: "crossentropy", validationSplit: 1 }))).toBe("usage: validationSplit must be a fraction of the training examples between 0 and 1 (e.g. 0.1), not 1");
     expect(await code(() => fit(model, { train: [...data.train, { x: 1 } as never], test: data.test }, { output: "probs", loss: "crossentropy" }))).toBe("RNN0605: the training split: example 40 of 41 is not {inputs, target}");
     expect(await code(() => fit(model, data, { output: "probs", loss: "crossentropy", epochs: 0 }))).toBe("usage: epochs must be a whole number ≥ 1, not 0");
     expect(await code(() => fit(model, data, { output: "nope", loss: "crossentropy" }))).toMatch(/^usage: model M has no output 'nope'/);

@@ -206,7 +206,7 @@ describe("checkpoints", () => {
     const out = join(tmp, "inf.json");
     const r = rnnc("train", seqSpec, "--data", data, "--output", "y", "--loss", "mse", "--epochs", "2", "-o", out);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error\[RNN0605\]: the held-out loss became (Infinity|NaN) in epoch 1; the checkpoint of no epoch is kept/);
+    expect(r.stderr).toMatch(/error\[RNN0605\]: the test loss became (Infinity|NaN) in epoch 1; the checkpoint of no epoch is kept/);
     expect(existsSync(out)).toBe(false);
     noStack(r.stderr);
   });

@@ -270,26 +270,29 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     // Stopped early exactly when two epochs passed after the best, or ran all 8.
     const best = h.test.indexOf(Math.min(...h.test));
     expect(h.test.length === 8 || h.test.length - 1 - best === 2).toBe(true);
-    if (h.test.length < 8) expect(a.stderr).toContain(`stopping early: the held-out loss has not improved by more than 0 for 2 epochs; the best was epoch ${best + 1}`);
+    // Early stopping, the plateau and keep-best select on validation: the data has none, so a tenth of train is held out.
+    expect(a.stderr).toContain("note: the last 5 of 48 training examples are the validation split (--early-stop, --schedule plateau, --keep-best select on a validation split and the data has none; --validation-split F chooses how much)");
+    expect(wa.training.history.heldOut).toBe("validation");
+    if (h.test.length < 8) expect(a.stderr).toContain(`stopping early: the validation loss has not improved by more than 0 for 2 epochs; the best was epoch ${best + 1}`);
     // The best epoch's checkpoint, and one CSV row per epoch with its learning rate.
     const kept = JSON.parse(readFileSync(straight.replace(/\.json$/, ".best.json"), "utf8"));
     expect(kept.training.epoch).toBe(best + 1);
     expect(kept.training.history.test.at(-1)).toBe(h.test[best]);
     const rows = readFileSync(straight.replace(/\.json$/, ".log.csv"), "utf8").trim().split("\n");
-    expect(rows[0]).toBe("epoch,lr,train_loss,test_loss,rmse,seconds");
+    expect(rows[0]).toBe("epoch,lr,train_loss,validation_loss,rmse,seconds");
     expect(rows.slice(1).map((r) => Number(r.split(",")[1]))).toEqual(h.lr);
     expect(h.lr[0]).toBeCloseTo(0.05, 12); // warm-up done within epoch 1
   });
 
-  it("--metrics scores the held-out split after every epoch as rnnc eval does; --monitor picks what keep-best and early stopping watch", () => {
+  it("--metrics scores the validation split after every epoch as rnnc eval --split validation does; --monitor picks what keep-best and early stopping watch", () => {
     const out = join(tmp, "metrics.json");
     const r = run(...base, "--epochs", "4", "--lr", "0.02", "--metrics", "mae,sum:mse", "--monitor", "mae", "--keep-best", "-o", out);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/epoch 1\/4 .* rmse \d+\.\d+ {2}mae \d+\.\d+ {2}mse \d+\.\d+/);
+    expect(r.stderr).toMatch(/epoch 1\/4 {2}train loss \d+\.\d+ {2}validation loss \d+\.\d+ {2}rmse \d+\.\d+ {2}mae \d+\.\d+ {2}mse \d+\.\d+/);
     const h = JSON.parse(readFileSync(out, "utf8")).training.history as { metrics: Record<string, number[]>; metric: number[] };
     expect(Object.keys(h.metrics)).toEqual(["mae", "mse"]);
     // The last epoch's numbers are rnnc eval's on the checkpoint.
-    const e = run("eval", "examples/adding/adding.rnn", "--model", "AddingLSTM", "--dims", "H=4", "--data", join(tmp, "data.mjs"), "--weights", out, "--output", "sum", "--metrics", "mae,mse,rmse", "--json");
+    const e = run("eval", "examples/adding/adding.rnn", "--model", "AddingLSTM", "--dims", "H=4", "--data", join(tmp, "data.mjs"), "--weights", out, "--output", "sum", "--metrics", "mae,mse,rmse", "--json", "--split", "validation", "--validation-split", "0.1");
     expect(e.status, e.stderr).toBe(0);
     const ev = JSON.parse(e.stdout).metrics;
     expect(ev.mae).toBeCloseTo(h.metrics["mae"]!.at(-1)!, 5);
