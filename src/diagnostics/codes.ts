@@ -223,7 +223,8 @@ summarize one (\`last\`, \`final\`) or hand it over as an initial state (encoder
 A construct got an argument it does not take, or a value it cannot use: the first argument of
 scan, map and generate is a layer name; scan takes \`init\` and \`reverse\`; bidirectional takes
 \`merge = concat | sum | mul | ave\`; generate takes \`init\`, \`start\`, \`steps\` (required),
-\`until\` and \`temperature\`; fields such as \`.h\` name a state of \`final(…)\`.`),
+\`until\`, \`temperature\`, \`beam\` and \`length_norm\` (beam search over token ids, not with a
+temperature, and for cells that read each state one step back); fields such as \`.h\` name a state of \`final(…)\`.`),
   c("RNN0710", "a layer that cannot be inlined", `
 Inside a cell, a layer's step is inlined into the cell's step. A recurrent layer can be applied
 once per step (declare a second layer for a second recurrence), and a cell cannot contain itself.`),
@@ -283,7 +284,7 @@ of that form. The message quotes the module's own error or names the first examp
 cell (the stdlib LSTM, GRU, GRUResetBefore and Elman as ONNX's own recurrent ops, every other cell
 as a Scan whose body is its step), applications, \`last\`, \`final\` and its fields, greedy
 \`generate\` (a Loop) and the ops between layers. The error names what it cannot export yet, such as
-sampling with a temperature (it draws from rnnc's own random numbers), a record of states as an
+sampling with a temperature (it draws from rnnc's own random numbers), beam search, a record of states as an
 output, or a state whose start is computed from params. Such a model still runs with \`rnnc run\` and
 compiles to the js and tfjs targets.`),
 ].map((x) => [x.code, x]));

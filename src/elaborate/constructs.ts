@@ -308,7 +308,7 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
   const { b, err, src, expr, named, constant, initFor, layerArg } = helpers(cx, e);
 
     const inst = layerArg();
-    const opts = named(e, ["init", "start", "steps", "until", "temperature"]);
+    const opts = named(e, ["init", "start", "steps", "until", "temperature", "beam", "length_norm"]);
     if (!inst || !opts) return undefined;
     if (e.args.length !== 1) { err("RNN0303", "`generate` takes one layer, then named arguments", e.span, `${e.args.length} positional arguments`); return undefined; }
     const input = inst.ir.inputs[0];
@@ -327,8 +327,27 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     if (steps !== undefined && Number.isNaN(steps)) { err("RNN0709", "`generate` needs `steps = N`, the most steps to take", e.span, "no steps given"); return undefined; }
     const until = constant(opts.get("until"), "a token id", (v) => Number.isInteger(v) && v >= 0, -1);
     const temperature = constant(opts.get("temperature"), "a temperature ≥ 0", (v) => v >= 0, 0);
+    const beam = constant(opts.get("beam"), "a whole number of hypotheses ≥ 1", (v) => Number.isInteger(v) && v >= 1, 1);
+    const lengthNorm = constant(opts.get("length_norm"), "a length normalization ≥ 0", (v) => v >= 0, 0);
     const init = initFor(inst, opts.get("init"));
-    if (steps === undefined || until === undefined || temperature === undefined || init === false) return undefined;
+    if (steps === undefined || until === undefined || temperature === undefined || beam === undefined || lengthNorm === undefined || init === false) return undefined;
+    const searching = opts.get("beam") ?? opts.get("length_norm");
+    if (searching && !tokens) {
+      err("RNN0709", "beam search chooses among tokens, and this `generate` feeds vectors back", searching.span, "no tokens to search over",
+        { help: "beam search needs a layer with a token input `[] int` and an output of scores `[V]`" });
+      return undefined;
+    }
+    const deep = searching && beam > 1 ? inst.ir.states.find((s) => s.maxLag > 1) : undefined;
+    if (deep) {
+      err("RNN0709", `beam search restarts each hypothesis from its states, and \`${inst.decl.name.text}\` reads \`${deep.name}\` ${deep.maxLag} steps back`, searching!.span, "a state read more than one step back",
+        { help: "search with a cell that reads each state one step back, or decode greedily (leave out `beam`)" });
+      return undefined;
+    }
+    if (searching && temperature > 0) {
+      err("RNN0709", "`generate` either samples (`temperature`) or searches (`beam`), not both", searching.span, "beam search with a temperature",
+        { notes: ["beam search keeps the K most probable sequences and is deterministic; sampling draws each token at random"], help: "leave out `temperature` to search, or `beam` to sample" });
+      return undefined;
+    }
     const startArg = opts.get("start");
     let startToken: number | undefined;
     let startNode: NodeId | undefined;
@@ -347,7 +366,7 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     inst.applications++;
     const args = [...(init !== undefined ? [init] : []), ...(startNode !== undefined ? [startNode] : [])];
     return b.add(Op.Generate, args, tokens ? [] : out, e.span,
-      { layer: inst.decl.name.text, steps, until, temperature, hasInit: init !== undefined, ...(startToken !== undefined ? { startToken } : {}) },
+      { layer: inst.decl.name.text, steps, until, temperature, hasInit: init !== undefined, ...(startToken !== undefined ? { startToken } : {}), ...(beam > 1 ? { beam } : {}), ...(lengthNorm > 0 ? { lengthNorm } : {}) },
       tokens ? "int" : "float", `${src(e.callee.span)}@${e.span.start}`);
   }
 
@@ -367,5 +386,5 @@ export const constructs: ReadonlyMap<string, ConstructInfo> = new Map([
   { name: "final", use: "final(scan(…))", doc: "the states after the last step, a record (final(enc).h)", elaborate: lastOrFinal },
   { name: "bidirectional", use: "bidirectional(fwd, bwd, xs, merge = concat | sum | mul | ave)", doc: "a forward and a reverse scan, merged per step", elaborate: bidirectional },
   { name: "states", use: "states(h = h0, c = c0)", doc: "initial states by name, for `init = …` of a scan or generate: a value for every state of the layer", elaborate: statesAlone },
-  { name: "generate", use: "generate(layer, init = states, start = token, steps = N, until = end, temperature = t)", doc: "feeds a layer's output back as its next input", elaborate: generate },
+  { name: "generate", use: "generate(layer, init = states, start = token, steps = N, until = end, temperature = t, beam = K, length_norm = a)", doc: "feeds a layer's output back as its next input: the argmax token, a sample (temperature), or beam search over K hypotheses ranked by log p / length^a", elaborate: generate },
 ].map((x) => [x.name, x]));

@@ -8,6 +8,7 @@ import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { lastAxis } from "./kernels.js";
 import { mulberry32, seedFor } from "../runtime/random.js";
+import { beamSearch, logProbabilities } from "../runtime/beam.js";
 import { CellStepper, kernel, withPrecision } from "./stepper.js";
 import { alloc, index0, stack, type Precision, type Tensor } from "../runtime/tensor.js";
 import type { ModelOutput, ModelRunInput, Stepper, StepperFactory } from "../runtime/run-types.js";
@@ -116,6 +117,7 @@ export class ModelRunner {
       [Op.Scan]: (n, xs, init) => this.scan(n, xs, init),
       [Op.Generate]: (n, start, init) => {
         const l = info(n);
+        if ((n.attrs.beam ?? 1) > 1) return this.beamSearch(n, l, startOf(init));
         const s = this.stepper(l.name, startOf(init));
         const rng = mulberry32(seedFor(input.seed ?? 0, `generate:${n.id}:${b}`));
         const tokens = n.dtype === "int";
@@ -137,6 +139,20 @@ export class ModelRunner {
         return { kind: "one", t: steps[steps.length - 1]! };
       },
     };
+  }
+
+  /** generate with beam search: each hypothesis a stepper started from its parent's states, one step at a time. */
+  private beamSearch(n: Node, l: LayerInfo, init: Map<string, Tensor>): Scanned<Value> {
+    const probabilities = l.ir.nodes[l.ir.outputs[0]!.node]!.op === Op.Softmax;
+    const [best] = beamSearch([init], { beam: n.attrs.beam!, steps: n.attrs.steps!, until: n.attrs.until!, start: n.attrs.startToken!, lengthNorm: n.attrs.lengthNorm ?? 0 }, (hyps) => {
+      const stepped = hyps.map((h) => {
+        const s = this.stepper(l.name, h.state);
+        const y = firstOut(s.step(new Map([[l.ir.inputs[0]!.name, scalar(h.token, this.p)]])), l);
+        return { logp: logProbabilities(y.data, probabilities), state: s.states() };
+      });
+      return { logp: stepped.map((x) => x.logp), states: stepped.map((x) => x.state) };
+    });
+    return { seq: { kind: "seq", steps: best!.tokens.map((t) => scalar(t, this.p)) }, finals: new Map([...best!.state].map(([k, t]) => [k, { kind: "one", t }])) };
   }
 
   /** A scan (or a map: a fresh stepper every step) over one example's sequences. */

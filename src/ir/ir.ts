@@ -15,6 +15,8 @@ export interface Attrs {
   readonly until?: number;  // Generate: the end token (-1: none)
   readonly startToken?: number; // Generate (int feedback)
   readonly temperature?: number; // Generate: 0 is greedy argmax
+  readonly beam?: number;   // Generate: hypotheses kept by beam search (1: greedy)
+  readonly lengthNorm?: number; // Generate: beam search ranks by log p / length^lengthNorm
   readonly value?: number;  // Const
   readonly start?: import("./dims.js").Dim; // Slice
   readonly end?: import("./dims.js").Dim;   // Slice

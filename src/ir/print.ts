@@ -38,7 +38,7 @@ export function printModelIR(ir: ModelIR): string {
   for (const l of ir.layers) out.push(`  layer ${l.name} = ${l.ir.name}<${l.ir.dims.map((d) => dimToString(l.dims.get(d.name)!)).join(", ")}>`);
   for (const n of ir.nodes) {
     const a = n.attrs;
-    const extra = [a.layer, n.op === Op.Field ? a.name : "", a.reverse ? "reverse" : "", a.hasInit ? "init" : "", a.steps !== undefined ? `steps ${a.steps}` : "", a.until !== undefined && a.until >= 0 ? `until ${a.until}` : "", a.temperature ? `temperature ${a.temperature}` : "", a.names ? `${a.names.join(", ")}` : ""].filter(Boolean);
+    const extra = [a.layer, n.op === Op.Field ? a.name : "", a.reverse ? "reverse" : "", a.hasInit ? "init" : "", a.steps !== undefined ? `steps ${a.steps}` : "", a.until !== undefined && a.until >= 0 ? `until ${a.until}` : "", a.temperature ? `temperature ${a.temperature}` : "", a.beam ? `beam ${a.beam}` : "", a.lengthNorm ? `length_norm ${a.lengthNorm}` : "", a.names ? `${a.names.join(", ")}` : ""].filter(Boolean);
     const base = nodeText(n);
     out.push(`  ${n.seq && !extra.length ? base.replace(" : ", ` : ${n.seq} × `) : n.seq ? base.replace(" : ", ` {${extra.join(", ")}} : ${n.seq} × `) : extra.length ? base.replace(" : ", ` {${extra.join(", ")}} : `) : base}`);
   }

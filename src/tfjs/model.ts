@@ -11,6 +11,7 @@ import { concreteShape } from "../runtime/dims.js";
 import { optimize } from "../passes/pipeline.js";
 import { FusedScan, fusedUnsupported } from "../fused/scan.js";
 import { fusedScanOp } from "./fused.js";
+import { tfBeamSearch } from "./beam.js";
 import type { ScanPath } from "../runtime/training.js";
 
 /**
@@ -264,6 +265,12 @@ export class TfModel {
   private generate(n: Node, start: Value | undefined, init: StatesOf<Value> | undefined, batch: number, seed: number): Scanned<Value> {
     const cell = this.cells.get(n.attrs.layer!)!;
     let history = cell.initialHistory(batch, TfModel.startOf(init, batch));
+    if ((n.attrs.beam ?? 1) > 1) {
+      const r = tfBeamSearch(n, cell, history, batch, (outputs) => this.first(cell, outputs));
+      const lengths = r.tokens.map((t) => t.length), T = Math.max(0, ...lengths);
+      const steps = Array.from({ length: T }, (_, t) => tf.tensor1d(r.tokens.map((seq) => seq[t] ?? 0), "int32"));
+      return { seq: T ? TfSeq.ofSteps(steps, lengths) : this.emptySeq(cell, batch, lengths), finals: TfModel.recordOf(r.finals) };
+    }
     const tokens = n.dtype === "int";
     let x = tokens ? tf.fill([batch], n.attrs.startToken!, "int32") : batchedOf(asOne(start!), batch);
     const steps: tf.Tensor[] = [];

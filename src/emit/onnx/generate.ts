@@ -18,6 +18,7 @@ export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: 
   if (cell.states.some((s) => s.maxLag > 1)) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: its cell reads a state more than one step back`);
   const tokens = n.dtype === "int";
   if (tokens && (n.attrs.temperature ?? 0) > 0) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: sampling (temperature ${n.attrs.temperature}) draws from rnnc's own random numbers`, [], "export greedy generation (temperature = 0)");
+  if ((n.attrs.beam ?? 1) > 1) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: beam search (beam ${n.attrs.beam}) is not exported yet`, ["the exported Loop decodes greedily; rnnc run, the js and the tfjs targets search"], "export greedy generation (beam = 1), and search outside the graph");
   const shapeOf = (s: { shape: Node["shape"] }) => s.shape.map((d) => evalDim(d, env)!);
   const expand = (value: number, shape: number[], type: number = DType.FLOAT) =>
     g.node("Expand", [g.init("c", [], [value], type), g.node("Concat", [B, g.ints(shape)], 1, [attr("axis", 0)])[0]!])[0]!;
