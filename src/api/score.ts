@@ -1,5 +1,6 @@
 // Scoring a model's output on examples: classification (accuracy, top-k, F1, precision, recall, cross-entropy,
 // perplexity, a confusion matrix), values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact).
+import { editDistance } from "../runtime/ctc.js";
 import { maxOf } from "../diagnostics/extremes.js";
 import { BatchedModelRunner, batchedUnsupported } from "../fused/run-model.js";
 import { reachable } from "../ir/graph.js";
@@ -26,17 +27,6 @@ type Item =
 
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [Number(x)]);
 const argmax = (v: ArrayLike<number>): number => { let b = 0; for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i; return b; };
-
-/** Levenshtein distance between token sequences (no adjacent swaps, unlike the suggestions' distance): the error rate's definition. */
-function editDistance(a: readonly number[], b: readonly number[]): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
 
 /** Counts of (target, predicted) pairs, rows the targets: `confusion[t][p]`, over the classes that occur. */
 export function confusion(items: readonly { predicted: number; target: number }[]): { classes: number[]; counts: number[][] } {
