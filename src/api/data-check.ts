@@ -8,10 +8,12 @@ import type { ModelIR, ModelInputInfo } from "../ir/ir.js";
 import { layerEnv, type DimEnv } from "../runtime/dims.js";
 import { FLOAT32_MAX } from "../runtime/json-tensor.js";
 import type { Example } from "./data.js";
+import { ctcMinSteps } from "../runtime/ctc.js";
 
 
-/** What the loss reads of the output: class ids below `classes` (cross-entropy), or `width` values per step (mse). */
-export type TargetKind = { readonly kind: "ids"; readonly classes: number } | { readonly kind: "values"; readonly shape: readonly number[] };
+/** What the loss reads of the output: class ids below `classes` (cross-entropy), values of its shape (mse), or a list of labels (CTC). */
+export type TargetKind = { readonly kind: "ids"; readonly classes: number } | { readonly kind: "values"; readonly shape: readonly number[] }
+  | { readonly kind: "labels"; readonly classes: number; readonly blank: number };
 
 /** One split of the examples, named as messages name it ("the training split"). */
 export interface Split { readonly name: string; readonly examples: readonly Example[] }
@@ -72,6 +74,7 @@ function exampleProblem(e: Example, inputs: readonly Shaped[], bounds: ReadonlyM
   if (!target) return undefined;
   if (!("target" in e) || e.target === undefined) return { what: "has no target" };
   const steps = lengthFrom ? lengths.get(lengthFrom.seq!) : undefined;
+  if (target.kind === "labels") return labelsProblem(e.target, target, steps, lengthFrom);
   const check = target.kind === "ids" ? idChecker(target.classes, "class") : valueChecker;
   const shape = target.kind === "ids" ? [] : target.shape;
   if (seqOutput) {
@@ -87,6 +90,21 @@ function exampleProblem(e: Example, inputs: readonly Shaped[], bounds: ReadonlyM
   }
   const p = shapeProblem(e.target, shape, check);
   return p ? { what: `has a target${p}` } : undefined;
+}
+
+/** CTC's target: a list of class ids, none the blank, short enough to align to the example's steps. */
+function labelsProblem(t: unknown, target: Extract<TargetKind, { kind: "labels" }>, steps: number | undefined, lengthFrom: ModelInputInfo | undefined): Problem | undefined {
+  if (!Array.isArray(t)) return { what: `has the target ${describe(t)}; with --loss ctc a target is the example's list of labels (class ids)` };
+  const check = idChecker(target.classes, "class");
+  for (let i = 0; i < t.length; i++) {
+    const bad = check(t[i]);
+    if (bad) return { what: `has a target whose label ${i} ${bad}` };
+    if (t[i] === target.blank) return { what: `has a target whose label ${i} is ${target.blank}, the blank`, note: "CTC's blank marks steps with no label; it cannot be one", help: "give the blank another class id (--blank), or leave it out of the labels" };
+  }
+  const need = ctcMinSteps(t as number[]);
+  if (steps !== undefined && need > steps)
+    return { what: `has a target of ${t.length} labels, which needs at least ${need} steps, and input "${lengthFrom!.name}" has ${steps}`, note: "CTC aligns the labels to the output's steps: one per label, and a blank between equal neighbours" };
+  return undefined;
 }
 
 /**
@@ -155,18 +173,19 @@ function tokenBounds(ir: ModelIR, env: DimEnv): Map<string, number> {
   return out;
 }
 
-/** What `--loss` reads of the output: class ids below its last axis (cross-entropy), or values of its shape (mse). */
 /** Refuses a name that is none of the model's outputs, listing them (`prefix` says what named it). */
 export function assertOutput(ir: ModelIR, name: string, prefix = ""): void {
   if (!ir.outputs.some((x) => x.name === name)) throw new UsageError(`${prefix}model ${ir.name} has no output '${name}' (its outputs: ${ir.outputs.map((x) => x.name).join(", ")})`);
 }
 
-export function targetKindOf(ir: ModelIR, env: DimEnv, output: string, loss: "crossentropy" | "mse"): TargetKind | undefined {
+/** What `--loss` reads of the output: class ids below its last axis (cross-entropy), values of its shape (mse), or CTC's labels of a sequence of class scores. */
+export function targetKindOf(ir: ModelIR, env: DimEnv, output: string, loss: "crossentropy" | "mse" | "ctc", blank = 0): TargetKind | undefined {
   const o = ir.outputs.find((x) => x.name === output);
   const node = o && ir.nodes[o.node];
   if (!node || node.op === Op.Generate || node.dtype === "int") return undefined;
   const shape = node.shape.map((d) => evalDim(d, env));
   if (shape.some((d) => d === undefined)) return undefined;
   if (loss === "mse") return { kind: "values", shape: shape as number[] };
+  if (loss === "ctc") return node.seq && shape.length === 1 ? { kind: "labels", classes: shape[0]!, blank } : undefined;
   return shape.length === 1 ? { kind: "ids", classes: shape[0]! } : undefined;
 }

@@ -9,6 +9,7 @@ import { mulberry32 } from "../runtime/random.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { ScanPath, TrainEngine, TrainSettings } from "../runtime/training.js";
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
+import { metricNameOf } from "../runtime/training.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
@@ -41,9 +42,14 @@ export interface FitCallbacks {
 }
 
 export interface FitOptions {
-  /** The output trained, and its loss: `crossentropy` for class scores or probabilities, `mse` for values. */
+  /**
+   * The output trained, and its loss: `crossentropy` for class scores or probabilities, `mse` for values, `ctc` for a
+   * sequence of class scores read as alignments of each example's label list (speech: frames and labels unaligned).
+   */
   readonly output: string;
-  readonly loss: "crossentropy" | "mse";
+  readonly loss: "crossentropy" | "mse" | "ctc";
+  /** CTC's blank class (default 0): no label may be it. */
+  readonly blank?: number;
   readonly optimizer?: "adam" | "sgd" | "momentum" | "rmsprop";
   readonly learningRate?: number;
   readonly epochs?: number;
@@ -131,6 +137,11 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   if (!(minDelta >= 0)) throw bad("minDelta", "a number ≥ 0", minDelta);
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0 && o.weightDecay * lr0 < 1)) throw bad("weightDecay", `≥ 0 and below 1 / ${label("learningRate")}`, o.weightDecay);
   assertOutput(ir, o.output);
+  if (!["crossentropy", "mse", "ctc"].includes(o.loss)) throw bad("loss", "crossentropy, mse or ctc", o.loss);
+  if (o.blank !== undefined && o.loss !== "ctc") throw new UsageError(`${label("blank")} is CTC's blank class; it goes with ${label("loss")} ctc`);
+  const target = targetKindOf(ir, env, o.output, o.loss, o.blank);
+  if (o.loss === "ctc" && target?.kind !== "labels") throw new UsageError(`${label("loss")} ctc reads a sequence of scores over classes ([T, C]), and output '${o.output}' of model ${ir.name} is not one`);
+  if (target?.kind === "labels" && !(Number.isInteger(target.blank) && target.blank >= 0 && target.blank < target.classes)) throw bad("blank", `a class id of output '${o.output}', 0 … ${target.classes - 1}`, o.blank);
   const schedule = parseSchedule(o.schedule);
   const specs = modelParamSpecs(ir, env);
   if (typeof data !== "object" || data === null) throw new UsageError("fit() takes the data as {train, validation?, test?}, lists of examples {inputs, target} (loadData gives them)");
@@ -149,7 +160,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   const held = (validation ?? test)!;
   assertExamples(held, `the ${heldOutSplit} split`);
   // Every example against the model and the loss, before anything trains on it.
-  checkExamples(ir, env, o.output, targetKindOf(ir, env, o.output, o.loss), [{ name: "the training split", examples: train }, { name: `the ${heldOutSplit} split`, examples: held }]);
+  checkExamples(ir, env, o.output, target, [{ name: "the training split", examples: train }, { name: `the ${heldOutSplit} split`, examples: held }]);
   const { checkedMetrics, fusedCannotScore, score, taskOf } = await import("./score.js");
   const extra = (o.metrics ?? []).map((m) => m.trim()).filter(Boolean).map((m) => {
     const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [o.output, m];
@@ -157,14 +168,14 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
     checkedMetrics(taskOf(ir, output, held.map((e) => e.target)), output, [metric]);
     return { key: output === o.output ? metric : `${output}:${metric}`, output, metric };
   });
-  const builtIn = o.loss === "crossentropy" ? "accuracy" : "rmse";
+  const builtIn = metricNameOf(o.loss);
   const monitor = o.monitor ?? "loss";
   if (monitor !== "loss" && monitor !== builtIn && !extra.some((x) => x.key === monitor))
     throw new UsageError(`${label("monitor")} ${monitor}: monitor loss, ${builtIn} or one of ${label("metrics")} (${extra.map((x) => x.key).join(", ") || "none given"})`);
   const mode = monitor === "loss" ? "min" as const : modeOf(monitor);
 
   let state: TrainingState = o.resume ?? { epoch: 0, history: { train: [], test: [], metric: [], metricName: builtIn, heldOut: heldOutSplit } };
-  const settings: TrainSettings = { output: o.output, loss: o.loss, optimizer: o.optimizer ?? "adam", learningRate: lr0, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}), ...(o.weightDecay ? { weightDecay: o.weightDecay } : {}) };
+  const settings: TrainSettings = { output: o.output, loss: o.loss, optimizer: o.optimizer ?? "adam", learningRate: lr0, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}), ...(o.weightDecay ? { weightDecay: o.weightDecay } : {}), ...(o.loss === "ctc" ? { blank: o.blank ?? 0 } : {}) };
   const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(ir, o.output), setup.lowering ?? {});
   o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
   if (o.weights) checkWeights(`model \`${ir.name}\``, specs, o.weights, "the weights given");

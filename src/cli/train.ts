@@ -15,7 +15,7 @@ import type { Tensor } from "../runtime/tensor.js";
 
 export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
-  loss: "crossentropy" | "mse"; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
+  loss: "crossentropy" | "mse" | "ctc"; blank?: number | undefined; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
   backend: TrainBackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
@@ -38,7 +38,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 /** The CLI's names for fit()'s options, in its messages. */
 const flagOf: Record<string, string> = { optimizer: "--optimizer", epochs: "--epochs", batchSize: "--batch-size", accumulate: "--accumulate", learningRate: "--lr", clipNorm: "--clip", warmup: "--warmup",
   earlyStop: "--early-stop", minDelta: "--min-delta", weightDecay: "--weight-decay", metrics: "--metrics", monitor: "--monitor", backend: "--backend",
-  validationSplit: "--validation-split", keepBest: "--keep-best", schedule: "--schedule" };
+  validationSplit: "--validation-split", keepBest: "--keep-best", schedule: "--schedule", blank: "--blank", loss: "--loss" };
 
 async function train(a: TrainFlags): Promise<number> {
   if (a.resume && a.force) throw new UsageError("give --resume (continue from the checkpoint in --out) or --force (start afresh over it), not both");
@@ -78,7 +78,7 @@ async function train(a: TrainFlags): Promise<number> {
       output: a.output, loss: a.loss, optimizer: a.optimizer, learningRate: a.lr, epochs: a.epochs, batchSize: a.batchSize, seed: a.seed,
       ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay !== undefined ? { weightDecay: a.weightDecay } : {}), ...(a.schedule !== undefined ? { schedule: a.schedule } : {}),
       ...(a.warmup !== undefined ? { warmup: a.warmup } : {}), ...(a.accumulate !== undefined ? { accumulate: a.accumulate } : {}), ...(a.earlyStop !== undefined ? { earlyStop: a.earlyStop } : {}),
-      ...(a.minDelta !== undefined ? { minDelta: a.minDelta } : {}), ...(a.monitor !== undefined ? { monitor: a.monitor } : {}), ...(a.keepBest ? { keepBest: true } : {}),
+      ...(a.minDelta !== undefined ? { minDelta: a.minDelta } : {}), ...(a.monitor !== undefined ? { monitor: a.monitor } : {}), ...(a.keepBest ? { keepBest: true } : {}), ...(a.blank !== undefined ? { blank: a.blank } : {}),
       metrics: (a.metrics ?? "").split(","), backend: a.backend, ...(weights ? { weights } : {}), ...(resume ? { resume } : {}), signal: controller.signal,
       ...(a.explain ? { explain: (text: string) => { process.stderr.write(text); } } : {}),
       callbacks: {

@@ -6,8 +6,9 @@ import { backpropagate, type GradientBackend } from "../ir/model-driver.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf, type Tensor } from "../runtime/tensor.js";
-import { outputIsProbability, targetIds, targetValues, type Batch, type Evaluation, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
+import { metricNameOf, outputIsProbability, targetIds, targetLabels, targetValues, type Batch, type Evaluation, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { crossEntropy, meanSquared, type LossOutput, type LossResult } from "./loss.js";
+import { ctcLoss } from "../runtime/ctc.js";
 import { clipScale, FlatOptimizer, type FlatParam } from "./optimizers.js";
 import { weightsChanged } from "./weight-versions.js";
 import { BatchedModelRunner, batchedUnsupported, type BatchValue, type LayerCall } from "./run-model.js";
@@ -55,8 +56,8 @@ export class FusedTrainer implements TrainEngine {
     const o: LossOutput = v.kind === "seq"
       ? { y: v.data, T: v.T, B, width: sizeOf(v.shape), lengths: v.lengths }
       : { y: v.data, T: 1, B, width: sizeOf(v.shape), lengths: Array(B).fill(1) };
-    const loss = this.opts.loss === "crossentropy"
-      ? crossEntropy(o, targetIds(batch.targets, o.T), this.probabilities, training)
+    const loss = this.opts.loss === "crossentropy" ? crossEntropy(o, targetIds(batch.targets, o.T), this.probabilities, training)
+      : this.opts.loss === "ctc" ? ctcLoss({ ...o, C: o.width }, targetLabels(batch.targets), this.opts.blank ?? 0, this.probabilities, training)
       : meanSquared(o, targetValues(batch.targets, v.kind === "seq", o.T, o.width), training);
     this.notePaths(calls.size ? calls : undefined);
     return { loss, calls, values };
@@ -96,7 +97,7 @@ export class FusedTrainer implements TrainEngine {
 
   evaluate(batch: Batch): Evaluation {
     const { loss } = this.forward(batch, false);
-    return { loss: loss.loss, metric: loss.metric, metricName: this.opts.loss === "crossentropy" ? "accuracy" : "rmse" };
+    return { loss: loss.loss, metric: loss.metric, metricName: metricNameOf(this.opts.loss) };
   }
 
   async optimizerState(): Promise<OptimizerState> {

@@ -3,7 +3,7 @@ import type { ModelIR } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import type { Tensor } from "./tensor.js";
 
-export type LossName = "crossentropy" | "mse";
+export type LossName = "crossentropy" | "mse" | "ctc";
 export type OptimizerName = "sgd" | "momentum" | "adam" | "rmsprop";
 
 export interface TrainSettings {
@@ -18,7 +18,15 @@ export interface TrainSettings {
    * more axes; biases and vectors are left alone) shrinks by learning rate × this.
    */
   readonly weightDecay?: number;
+  /** CTC's blank class (default 0). */
+  readonly blank?: number;
 }
+
+/** The built-in metric each loss reports: accuracy, RMSE, or CTC's label error rate (greedy decoding). */
+export const metricNameOf = (loss: LossName): string => (loss === "crossentropy" ? "accuracy" : loss === "mse" ? "rmse" : "error-rate");
+
+/** Each example's CTC labels (a list of class ids; a single id is a list of one). */
+export const targetLabels = (targets: readonly unknown[]): number[][] => targets.map((t) => (Array.isArray(t) ? t.map(Number) : [Number(t)]));
 
 /** An optimizer's state in a checkpoint. */
 export interface OptimizerState {
@@ -31,7 +39,7 @@ export interface OptimizerState {
 export interface Batch {
   readonly inputs: Readonly<Record<string, Tensor>>;
   readonly lengths?: Readonly<Record<string, readonly number[]>>;
-  /** Per example: a class id, a list of class ids (one per step), or numbers shaped like the output. */
+  /** Per example: a class id, a list of class ids (one per step, or CTC's labels), or numbers shaped like the output. */
   readonly targets: readonly unknown[];
 }
 

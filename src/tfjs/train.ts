@@ -5,9 +5,10 @@ import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { RnncError } from "../diagnostics/errors.js";
-import { ADAM, ADAM_POWER, MOMENTUM, outputIsProbability, RMSPROP, targetValues, type Batch, type Evaluation, type OptimizerName, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
+import { ADAM, ADAM_POWER, metricNameOf, MOMENTUM, outputIsProbability, RMSPROP, targetLabels, targetValues, type Batch, type Evaluation, type OptimizerName, type OptimizerState, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { TfModel, type LoweringOptions, type TfModelValue } from "./model.js";
 import { fromTf, scoped, toTf, variablesOf } from "./run.js";
+import { ctcLoss } from "../runtime/ctc.js";
 
 export type { Batch, Evaluation, LossName, OptimizerName } from "../runtime/training.js";
 
@@ -72,6 +73,20 @@ export class Trainer implements TrainEngine {
     } else throw new RnncError("RNN0605", `output \`${this.opts.output}\` is a set of states; train an output with values`);
     const mask = tf.tensor2d(Array.from({ length: T }, (_, t) => lengths.map((l) => (t < l ? 1 : 0))).flat(), [T, B]);
     const valid = tf.maximum(tf.sum(mask), 1);
+    if (this.opts.loss === "ctc") {
+      // CTC's sums over alignments run in JS on the output's values (src/runtime/ctc.ts, as the fused engine's): the
+      // loss is their result, and its gradient theirs, handed back to tfjs' autodiff.
+      let metric = 0;
+      const labels = targetLabels(batch.targets), C = y.shape[y.rank - 1]!;
+      const ctc = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const yy = args[0] as tf.Tensor;
+        const r = ctcLoss({ y: yy.dataSync(), T, B, C, lengths }, labels, this.opts.blank ?? 0, this.probabilities, training);
+        metric = r.metric;
+        return { value: tf.scalar(r.loss), gradFunc: (d: tf.Tensor) => [tf.mul(d, r.dy ? tf.tensor(r.dy, yy.shape) : tf.zerosLike(yy))] };
+      });
+      const loss = ctc(y) as tf.Scalar;
+      return { loss, metric: tf.scalar(metric) };
+    }
     if (this.opts.loss === "crossentropy") {
       const ids = batch.targets.map((t) => (Array.isArray(t) ? t : [t]) as number[]);
       const targets = tf.tensor2d(Array.from({ length: T }, (_, t) => ids.map((r) => r[t] ?? 0)).flat(), [T, B], "int32");
@@ -159,7 +174,7 @@ export class Trainer implements TrainEngine {
       const r = this.lossOf(batch);
       return [r.loss.dataSync()[0]!, r.metric.dataSync()[0]!] as const;
     });
-    return { loss, metric, metricName: this.opts.loss === "crossentropy" ? "accuracy" : "rmse" };
+    return { loss, metric, metricName: metricNameOf(this.opts.loss) };
   }
 
   /** The optimizer's state with param names, for a checkpoint. */

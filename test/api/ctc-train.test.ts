@@ -1,0 +1,76 @@
+// Training with --loss ctc (issue 25): both engines take the same steps, a model learns an unaligned task, and a
+// target that cannot be aligned or holds the blank is refused before the first step.
+import { describe, expect, it } from "vitest";
+import { fit } from "../../src/api/fit.js";
+import { modelFromSource } from "../../src/api/model.js";
+import { FusedTrainer } from "../../src/fused/train-model.js";
+import { Trainer } from "../../src/tfjs/train.js";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { batchOf, type Example } from "../../src/api/data.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { closeness } from "../helpers.js";
+
+const model = modelFromSource(`import { LSTM, Dense } from "std"
+model Frames<F = 4, H = 16, C = 4> {
+  input frames: [T, F]
+  layer rnn = LSTM<F, H>
+  layer head = Dense<H, C>
+  output scores = map(head, scan(rnn, frames))
+}
+`);
+
+/** Labels 1 … 3, each shown for 2 or 3 frames (a noisy one-hot of its id), sometimes with silence (class 0's frame) between: the frames are not aligned to the labels. */
+function example(seed: number): Example {
+  const rng = mulberry32(seed);
+  const labels = Array.from({ length: 1 + Math.floor(rng() * 4) }, () => 1 + Math.floor(rng() * 3));
+  const frames: number[][] = [];
+  const frame = (k: number) => Array.from({ length: 4 }, (_, i) => (i === k ? 1 : 0) + 0.2 * (rng() - 0.5));
+  for (const l of labels) {
+    if (rng() < 0.5 || (frames.length && frames.at(-1)![l]! > 0.5)) frames.push(frame(0)); // equal neighbours need a gap
+    for (let k = 0, n = 2 + Math.floor(rng() * 2); k < n; k++) frames.push(frame(l));
+  }
+  return { inputs: { frames }, target: labels };
+}
+const train = Array.from({ length: 96 }, (_, k) => example(k + 1));
+const validation = Array.from({ length: 24 }, (_, k) => example(1000 + k));
+
+describe("rnnc train --loss ctc", () => {
+  it("the fused engine and TensorFlow.js take the same steps (losses and weights)", async () => {
+    await useBackend("tfjs-cpu");
+    const params = initParams(modelParamSpecs(model.ir, model.env), 3);
+    const settings = { output: "scores", loss: "ctc" as const, optimizer: "adam" as const, learningRate: 0.01, blank: 0 };
+    const fused = new FusedTrainer(model.ir, model.env, params, settings);
+    const tfjs = new Trainer(model.ir, model.env, params, settings);
+    for (let k = 0; k < 4; k++) {
+      const batch = batchOf(model.ir, train.slice(k * 16, (k + 1) * 16));
+      const a = fused.step(batch), b = tfjs.step(batch);
+      expect(Math.abs(a - b) / Math.abs(b)).toBeLessThan(1e-5);
+    }
+    const [wa, wb] = [fused.params(), tfjs.params()];
+    for (const [name, t] of wa) expect({ name, err: closeness(t.data, wb.get(name)!.data, 1e-4, 1e-5) }).toEqual({ name, err: expect.closeTo(0, 0) });
+    const e = fused.evaluate(batchOf(model.ir, validation));
+    expect(e.metricName).toBe("error-rate");
+    fused.dispose();
+    tfjs.dispose();
+  });
+
+  it("learns the unaligned task: the validation label error rate falls below 10%", async () => {
+    const r = await fit(model, { train, validation }, { output: "scores", loss: "ctc", epochs: 30, batchSize: 16, learningRate: 0.02, seed: 1, note: () => {} });
+    const errors = r.state.history.metric;
+    expect(errors[0]).toBeGreaterThan(0.5);
+    expect(Math.min(...errors)).toBeLessThan(0.1);
+    expect(r.state.history.metricName).toBe("error-rate");
+  });
+
+  it("refuses the blank among the labels, a target too long to align, and a blank outside the classes", async () => {
+    const err = async (data: { train: Example[]; validation: Example[] }, blank?: number) => {
+      try { await fit(model, data, { output: "scores", loss: "ctc", epochs: 1, ...(blank !== undefined ? { blank } : {}), note: () => {} }); } catch (e) { return (e as Error).message; }
+      return "none";
+    };
+    expect(await err({ train: [{ inputs: { frames: [[1, 0, 0, 0], [0, 1, 0, 0]] }, target: [1, 0] }, ...train], validation })).toBe("example 0 of the training split has a target whose label 1 is 0, the blank");
+    expect(await err({ train, validation: [{ inputs: { frames: [[1, 0, 0, 0], [0, 1, 0, 0]] }, target: [2, 2] }] })).toBe("example 0 of the validation split has a target of 2 labels, which needs at least 3 steps, and input \"frames\" has 2");
+    expect(await err({ train, validation }, 4)).toBe("--blank must be a class id of output 'scores', 0 … 3, not 4".replace("--blank", "blank"));
+    expect(await err({ train: [{ inputs: { frames: [[1, 0, 0, 0]] }, target: [7] }, ...train], validation })).toContain("has a target whose label 0 is the class 7, outside 0 … 3");
+  });
+});
