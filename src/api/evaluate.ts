@@ -7,9 +7,9 @@ import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs } from "../weights/weights.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
-import { assertOutput, checkExamples } from "./data-check.js";
+import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
 import { assertExamples, type Example } from "./data.js";
-import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf } from "./score.js";
+import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf, type CtcDecoding } from "./score.js";
 
 export interface EvaluateOptions {
   readonly output: string;
@@ -28,6 +28,8 @@ export interface EvaluateOptions {
   readonly explain?: (text: string) => void;
   /** How an option is named in messages (the CLI: `--metrics`). */
   readonly label?: (option: string) => string;
+  /** The output is CTC's per-step class scores (a model trained with loss ctc): decode it, greedily or by prefix beam search, and compare the labels as tokens. */
+  readonly ctc?: CtcDecoding;
 }
 
 /** Scores `output` on `examples`: the task it is compared as, each metric, baselines, and a confusion matrix for up to 20 classes. */
@@ -41,7 +43,14 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
   checkWeights(`model \`${ir.name}\``, modelParamSpecs(ir, env), weights, "the weights given");
   assertExamples(examples, o.what ?? "the examples");
   checkExamples(ir, env, o.output, undefined, [{ name: o.what ?? "the examples", examples }]);
-  const task = taskOf(ir, o.output, examples.map((e) => e.target));
+  if (o.ctc) {
+    const kind = targetKindOf(ir, env, o.output, "ctc", o.ctc.blank);
+    if (kind?.kind !== "labels") throw new UsageError(`${label("ctc")} decodes a sequence of scores over classes ([T, C]), and output '${o.output}' of model ${ir.name} is not one`);
+    if (!(Number.isInteger(o.ctc.blank) && o.ctc.blank >= 0 && o.ctc.blank < kind.classes)) throw new UsageError(`${label("blank")} must be a class id of output '${o.output}', 0 … ${kind.classes - 1}, not ${o.ctc.blank}`);
+    if (!(Number.isInteger(o.ctc.beam) && o.ctc.beam >= 1)) throw new UsageError(`${label("beam")} must be a whole number ≥ 1, not ${o.ctc.beam}`);
+    checkExamples(ir, env, o.output, kind, [{ name: o.what ?? "the examples", examples }]);
+  }
+  const task = o.ctc ? "tokens" : taskOf(ir, o.output, examples.map((e) => e.target));
   let names = checkedMetrics(task, o.output, o.metrics ?? metricsOf[task]);
   // Top-k says something only when there are more than k classes (with 2 classes, top-5 is always right).
   const node = ir.nodes[ir.outputs.find((x) => x.name === o.output)!.node]!;
@@ -60,7 +69,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
   const batches = Math.ceil(examples.length / batchSize);
   const r = await score(ir, env, weights, examples, o.output, names, {
     batchSize, engine: choice.backend === "fused" ? "fused" : "tfjs", ...(o.train ? { train: o.train } : {}), ...(o.baseline ? { baseline: o.baseline } : {}),
-    ...(o.progress ? { progress: (done: number) => o.progress!(done, batches) } : {}),
+    ...(o.progress ? { progress: (done: number) => o.progress!(done, batches) } : {}), ...(o.ctc ? { ctc: o.ctc } : {}),
   });
   return { ...r, metricNames: names };
 }

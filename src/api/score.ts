@@ -1,6 +1,7 @@
 // Scoring a model's output on examples: classification (accuracy, top-k, F1, precision, recall, cross-entropy,
 // perplexity, a confusion matrix), values (RMSE, MAE, MSE) or generated token sequences (edit-distance error rate, exact).
-import { editDistance } from "../runtime/ctc.js";
+import { ctcDecode, editDistance, type CtcDecoding } from "../runtime/ctc.js";
+export type { CtcDecoding };
 import { maxOf } from "../diagnostics/extremes.js";
 import { BatchedModelRunner, batchedUnsupported } from "../fused/run-model.js";
 import { reachable } from "../ir/graph.js";
@@ -105,7 +106,10 @@ export interface ScoreOptions {
   readonly progress?: (batchesDone: number) => void;
   /** What computes the output: the fused kernels, or TensorFlow.js on the backend already in use (the default). */
   readonly engine?: "fused" | "tfjs";
+  /** The output is CTC's per-step class scores: decoded (greedy, or prefix beam search with `beam` > 1) and compared as tokens with each target's labels. */
+  readonly ctc?: CtcDecoding;
 }
+
 
 /** Why the fused kernels cannot compute this output of the model, or undefined when they can. */
 export function fusedCannotScore(ir: ModelIR, output: string): string | undefined {
@@ -116,7 +120,7 @@ export function fusedCannotScore(ir: ModelIR, output: string): string | undefine
 /** Metrics of one output over examples (the model on tfjs, in batches), and those of the baselines. */
 export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, examples: readonly Example[], output: string, names: readonly string[], o: ScoreOptions) {
   const node = ir.nodes[ir.outputs.find((x) => x.name === output)!.node]!;
-  const task = taskOf(ir, output, examples.map((e) => e.target));
+  const task = o.ctc ? "tokens" : taskOf(ir, output, examples.map((e) => e.target));
   // A generated sequence ends at its end token, which the reference leaves out too.
   const end = node.op === Op.Generate && node.attrs.until !== undefined && node.attrs.until >= 0 ? node.attrs.until : undefined;
   const reference = (t: unknown) => flat(t).filter((x) => x !== end);
@@ -135,6 +139,10 @@ export async function score(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string
     const per = t.data.length / chunk.length;
     chunk.forEach((e, b) => {
       const row = Float32Array.from(t.data.subarray(b * per, (b + 1) * per));
+      if (o.ctc) {
+        model.push({ kind: "tokens", predicted: ctcDecode(row, out.lengths?.[b] ?? per / inner, inner, outputIsProbability(ir, node.id), o.ctc), target: flat(e.target) });
+        return;
+      }
       for (const item of itemsOf(task, row, out.lengths?.[b], e.target, inner, reference)) model.push(item);
       if (o.baseline) for (const item of itemsOf(task, undefined, out.lengths?.[b], e.target, inner, reference, o.baseline(e))) baseline.push(item);
     });

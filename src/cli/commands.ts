@@ -15,7 +15,10 @@ import { runCell } from "../interp/run-cell.js";
 import { toNested, type Precision, type Tensor } from "../runtime/tensor.js";
 import { printCellIR, printModelIR } from "../ir/print.js";
 import { cellParamSpecs, checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../weights/weights.js";
-import { runModel } from "../interp/run-model.js";
+import { runModel, type ModelOutput } from "../interp/run-model.js";
+import { ctcDecode, type CtcDecoding } from "../runtime/ctc.js";
+import { outputIsProbability } from "../runtime/training.js";
+import { targetKindOf } from "../api/data-check.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { nodeHost, writeFileAtomic } from "../node/host.js";
@@ -261,8 +264,10 @@ async function passFlags(backend: BackendName, a: { passes?: boolean; disablePas
   return a.disablePass?.length ? { optimize: true, disabled: new Set(a.disablePass) } : defaults;
 }
 
-export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean; allowNonfinite?: boolean }): Promise<number> {
+export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean; allowNonfinite?: boolean; ctc?: string | undefined; blank?: number | undefined; beam?: number | undefined }): Promise<number> {
   const target = loadTarget(a);
+  if (a.ctc === undefined && (a.blank !== undefined || a.beam !== undefined)) throw new UsageError(`${a.blank !== undefined ? "--blank" : "--beam"} decodes a CTC output; name it with --ctc OUTPUT`);
+  if (a.ctc !== undefined && target.kind !== "model") throw new UsageError("--ctc decodes an output of a model; this is a cell");
   if (a.backend === "fused" && target.kind === "cell") throw new UsageError("--backend fused runs models; run a cell with interp, tfjs-cpu or tfjs-wasm");
   if (a.backend === "fused" && a.precision === "f64") throw new UsageError("--precision f64 is for the interpreter; the fused kernels compute in float32");
   // The fused kernels are loaded only for a model (a cell, or `check`, needs none of them).
@@ -299,7 +304,8 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
       setOwn(outputs, k, o.states ? Object.fromEntries(Object.entries(o.states).map(([n, t]) => [n, toNested(t)])) : toNested(o.tensor!));
       if (o.lengths) setOwn(outLengths, k, o.lengths);
     }
-    writeResult({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}) });
+    const decoded = a.ctc === undefined ? undefined : ctcLabels(ir, target.env, r, a.ctc, { blank: a.blank ?? 0, beam: a.beam ?? 1 });
+    writeResult({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}), ...(decoded ? { decoded: { [a.ctc!]: decoded } } : {}) });
     return 0;
   }
   const ir = target.ir;
@@ -363,3 +369,14 @@ export function irCommand(a: { file: string; cell?: string | undefined; opt?: st
   return 0;
 }
 
+/** `rnnc run --ctc OUTPUT`: each example's labels decoded from a CTC output (greedy, or prefix beam search). */
+function ctcLabels(ir: ModelIR, env: DimEnv, r: Record<string, ModelOutput>, output: string, d: CtcDecoding): number[][] {
+  const kind = targetKindOf(ir, env, output, "ctc", d.blank);
+  if (!ir.outputs.some((o) => o.name === output)) throw new UsageError(`--ctc ${output}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
+  if (kind?.kind !== "labels") throw new UsageError(`--ctc ${output}: a CTC output is a sequence of scores over classes ([T, C]), and output '${output}' is not one`);
+  if (!(Number.isInteger(d.blank) && d.blank >= 0 && d.blank < kind.classes)) throw new UsageError(`--blank must be a class id of output '${output}', 0 … ${kind.classes - 1}, not ${d.blank}`);
+  if (!(Number.isInteger(d.beam) && d.beam >= 1)) throw new UsageError(`--beam must be a whole number ≥ 1, not ${d.beam}`);
+  const o = r[output]!, t = o.tensor!, B = t.shape[0]!, per = t.data.length / Math.max(B, 1);
+  const probabilities = outputIsProbability(ir, ir.outputs.find((x) => x.name === output)!.node);
+  return Array.from({ length: B }, (_, b) => ctcDecode(t.data.subarray(b * per, (b + 1) * per), o.lengths?.[b] ?? per / kind.classes, kind.classes, probabilities, d));
+}

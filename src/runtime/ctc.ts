@@ -164,6 +164,20 @@ export function ctcPrefixBeam(lp: readonly ArrayLike<number>[], T: number, C: nu
   return beams[0]?.prefix ?? [];
 }
 
+/** How CTC outputs are decoded: the blank class, and the beam (1: greedy best path). */
+export interface CtcDecoding { readonly blank: number; readonly beam: number }
+
+/** Each example's labels decoded from its steps of a CTC output ([T, C] rows, `length` of them valid). */
+export function ctcDecode(row: ArrayLike<number>, length: number, C: number, probabilities: boolean, d: CtcDecoding): number[] {
+  const lp = Array.from({ length }, (_, t) => {
+    const r = Float64Array.from({ length: C }, (_, c) => row[t * C + c]!);
+    if (probabilities) return r.map((p) => Math.log(p + 1e-7));
+    const m = r.reduce((a, x) => Math.max(a, x), -Infinity), z = m + Math.log(r.reduce((a, x) => a + Math.exp(x - m), 0));
+    return r.map((x) => x - z);
+  });
+  return d.beam > 1 ? ctcPrefixBeam(lp, length, C, d.blank, d.beam) : ctcGreedy(lp, length, C, d.blank);
+}
+
 /** Levenshtein distance between token sequences (no adjacent swaps, unlike the suggestions' distance): the error rate's definition. */
 export function editDistance(a: readonly number[], b: readonly number[]): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);

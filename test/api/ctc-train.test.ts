@@ -1,5 +1,9 @@
 // Training with --loss ctc (issue 25): both engines take the same steps, a model learns an unaligned task, and a
 // target that cannot be aligned or holds the blank is refused before the first step.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fit } from "../../src/api/fit.js";
 import { modelFromSource } from "../../src/api/model.js";
@@ -9,7 +13,7 @@ import { useBackend } from "../../src/tfjs/backend.js";
 import { batchOf, type Example } from "../../src/api/data.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness } from "../helpers.js";
+import { closeness, root } from "../helpers.js";
 
 const model = modelFromSource(`import { LSTM, Dense } from "std"
 model Frames<F = 4, H = 16, C = 4> {
@@ -72,5 +76,45 @@ describe("rnnc train --loss ctc", () => {
     expect(await err({ train, validation: [{ inputs: { frames: [[1, 0, 0, 0], [0, 1, 0, 0]] }, target: [2, 2] }] })).toBe("example 0 of the validation split has a target of 2 labels, which needs at least 3 steps, and input \"frames\" has 2");
     expect(await err({ train, validation }, 4)).toBe("--blank must be a class id of output 'scores', 0 … 3, not 4".replace("--blank", "blank"));
     expect(await err({ train: [{ inputs: { frames: [[1, 0, 0, 0]] }, target: [7] }, ...train], validation })).toContain("has a target whose label 0 is the class 7, outside 0 … 3");
+  });
+});
+
+describe("the CLI with CTC", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rnnc-ctc-"));
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const spec = join(dir, "frames.rnn"), data = join(dir, "frames.mjs");
+  writeFileSync(spec, `import { LSTM, Dense } from "std"
+model Frames<F = 4, H = 16, C = 4> {
+  input frames: [T, F]
+  layer rnn = LSTM<F, H>
+  layer head = Dense<H, C>
+  output scores = map(head, scan(rnn, frames))
+}
+`);
+  writeFileSync(data, `const all = ${JSON.stringify([...train, ...validation, ...Array.from({ length: 24 }, (_, k) => example(2000 + k))])};
+export function load() { return { train: all.slice(0, 96), validation: all.slice(96, 120), test: all.slice(120) }; }
+`);
+
+  it("trains with --loss ctc, and eval --ctc (greedy and --beam) and run --ctc decode the labels", () => {
+    const t = cli("train", spec, "--data", data, "--output", "scores", "--loss", "ctc", "--epochs", "12", "--lr", "0.02", "--batch-size", "16", "-o", join(dir, "w.json"));
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/epoch 12\/12 {2}train loss \d+\.\d+ {2}validation loss \d+\.\d+ {2}error-rate \d+\.\d+/);
+    const evalWith = (...extra: string[]) => JSON.parse(cli("eval", spec, "--data", data, "--weights", join(dir, "w.json"), "--output", "scores", "--ctc", "--json", ...extra).stdout);
+    const greedy = evalWith(), beam = evalWith("--beam", "4");
+    expect([greedy.task, greedy.examples]).toEqual(["tokens", 24]);
+    expect(greedy.metrics["error-rate"]).toBeLessThan(0.15);
+    expect(beam.metrics["error-rate"]).toBeLessThan(0.15);
+    const input = join(dir, "in.json");
+    const two = [example(3000), example(3001)];
+    const T = Math.max(...two.map((e) => (e.inputs.frames as number[][]).length));
+    writeFileSync(input, JSON.stringify({ frames: two.map((e) => [...(e.inputs.frames as number[][]), ...Array.from({ length: T - (e.inputs.frames as number[][]).length }, () => [0, 0, 0, 0])]), lengths: { frames: two.map((e) => (e.inputs.frames as number[][]).length) } }));
+    const r = cli("run", spec, "--weights", join(dir, "w.json"), "--input", input, "--ctc", "scores");
+    expect(r.status, r.stderr).toBe(0);
+    const decoded = JSON.parse(r.stdout).decoded.scores as number[][];
+    expect(decoded).toHaveLength(2);
+    expect(decoded.every((d) => d.every((l) => [1, 2, 3].includes(l)))).toBe(true);
+    const bad = cli("eval", spec, "--data", data, "--weights", join(dir, "w.json"), "--output", "scores", "--beam", "4");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--beam decodes a CTC output; give --ctc with it");
   });
 });
