@@ -14,6 +14,9 @@ import { batchOf, type Example } from "../../src/api/data.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { closeness, root } from "../helpers.js";
+import { runModel } from "../../src/interp/run-model.js";
+import { ctcLoss } from "../../src/runtime/ctc.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
 
 const model = modelFromSource(`import { LSTM, Dense } from "std"
 model Frames<F = 4, H = 16, C = 4> {
@@ -57,6 +60,43 @@ describe("rnnc train --loss ctc", () => {
     expect(e.metricName).toBe("error-rate");
     fused.dispose();
     tfjs.dispose();
+  });
+
+  it("its gradient through the model equals central differences of the float64 interpreter's loss", () => {
+    const params = initParams(modelParamSpecs(model.ir, model.env), 5, "f64");
+    const examples = train.slice(0, 6);
+    const batch = batchOf(model.ir, examples);
+    const labels = examples.map((e) => e.target as number[]);
+    /** The CTC loss of the batch with these weights, computed by the interpreter in float64. */
+    const lossAt = (p: Map<string, Tensor>): number => {
+      const out = runModel(model.ir, model.env, p, { inputs: batch.inputs, lengths: batch.lengths }, "f64")["scores"]!;
+      const [B, T, C] = out.tensor!.shape as [number, number, number];
+      const y = new Float64Array(T * B * C);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) y[(t * B + b) * C + c] = out.tensor!.data[(b * T + t) * C + c]!;
+      return ctcLoss({ y, T, B, C, lengths: out.lengths! }, labels, 0, false, false).loss;
+    };
+    // One SGD step at learning rate 1 on the fused engine: the weights move by exactly minus the gradient.
+    const trainer = new FusedTrainer(model.ir, model.env, params, { output: "scores", loss: "ctc", optimizer: "sgd", learningRate: 1 });
+    trainer.step(batch);
+    const after = trainer.params();
+    trainer.dispose();
+    const rng = mulberry32(8);
+    let checked = 0;
+    for (const [name, t] of params) {
+      for (let k = 0; k < 3; k++) {
+        const i = Math.floor(rng() * t.data.length);
+        const h = 1e-5;
+        const up = new Map(params), down = new Map(params);
+        const tu = { shape: t.shape, data: Float64Array.from(t.data) }, td = { shape: t.shape, data: Float64Array.from(t.data) };
+        tu.data[i] += h; td.data[i] -= h;
+        up.set(name, tu); down.set(name, td);
+        const numeric = (lossAt(up) - lossAt(down)) / (2 * h);
+        const engine = Math.fround(t.data[i]!) - after.get(name)!.data[i]!;
+        expect(Math.abs(numeric - engine)).toBeLessThan(1e-3 * Math.max(1e-2, Math.abs(numeric)) + 2e-6);
+        checked++;
+      }
+    }
+    expect(checked).toBe(3 * params.size);
   });
 
   it("learns the unaligned task: the validation label error rate falls below 10%", async () => {

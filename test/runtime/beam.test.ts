@@ -91,6 +91,22 @@ describe("beam search", () => {
     expect(tie!.tokens).toEqual([1, 1]);
   });
 
+  it("finds a more probable sequence than greedy decoding on a hand-built case", () => {
+    // Token 1 is likelier first (0.6 against 0.4 for 2), but after it nothing is likely (0.25 each); after 2 the end
+    // token (0) is 0.9 likely. Greedy: 1, then 0 at 0.25: p = 0.15. The search: 2, then 0: p = 0.36.
+    const table = (prefix: readonly number[]) => (prefix.length === 0 ? [0, 0.6, 0.4, 0] : prefix[0] === 1 ? [0.25, 0.25, 0.25, 0.25] : [0.9, 0.05, 0.05, 0]);
+    const step = (hyps: readonly { state: number[]; token: number }[]) => {
+      const states = hyps.map((h) => [...h.state, h.token]);
+      return { logp: states.map((s) => table(s.slice(1)).map(Math.log)), states };
+    };
+    const o = { steps: 4, until: 0, start: -1, lengthNorm: 0 };
+    const [greedy] = beamSearch([[]], { ...o, beam: 1 }, step), [searched] = beamSearch([[]], { ...o, beam: 2 }, step);
+    expect(greedy!.tokens).toEqual([1]);
+    expect(Math.exp(greedy!.logp)).toBeCloseTo(0.15, 12);
+    expect(searched!.tokens).toEqual([2]);
+    expect(Math.exp(searched!.logp)).toBeCloseTo(0.36, 12);
+  });
+
   it("decodes each example of a batch on its own, and a wider beam never scores below a narrower one on this model", () => {
     const starts = [[9], [9], [9]];
     const seeds = [11, 12, 13];
