@@ -63,7 +63,7 @@ const checkGraph = graphProblems;
 /** Every example model, with an op its graph must hold (generation becomes a Loop). */
 const examples = [
   ["adding", "AddingLSTM", "LSTM"], ["adding", "AddingElman", "RNN"], ["co2-forecast", "CO2Forecast", "GRU"],
-  ["name-gender", "NameGender", "LSTM"], ["g2p", "G2P", "Loop"], ["name-maker", "NameMaker", "Loop"],
+  ["name-gender", "NameGender", "LSTM"], ["g2p", "G2P", "Loop"], ["name-maker", "NameMaker", "Loop"], ["speech", "Digits", "LSTM"],
 ] as const;
 
 describe("ONNX export of the examples", () => {
