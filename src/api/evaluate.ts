@@ -3,6 +3,7 @@
 import { UsageError } from "../diagnostics/errors.js";
 import { evalDim } from "../ir/dims.js";
 import type { ModelIR } from "../ir/ir.js";
+import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs } from "../weights/weights.js";
@@ -30,12 +31,15 @@ export interface EvaluateOptions {
   readonly label?: (option: string) => string;
   /** The output is CTC's per-step class scores (a model trained with loss ctc): decode it, greedily or by prefix beam search, and compare the labels as tokens. */
   readonly ctc?: CtcDecoding;
+  /** A generated output (`generate` of tokens) decoded by beam search over this many hypotheses instead of the spec's own `beam` (1: greedy). */
+  readonly beam?: number;
 }
 
 /** Scores `output` on `examples`: the task it is compared as, each metric, baselines, and a confusion matrix for up to 20 classes. */
 export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimEnv }, weights: ReadonlyMap<string, Tensor>, examples: readonly Example[], o: EvaluateOptions) {
-  const { ir, env } = model;
+  const { env } = model;
   const label = o.label ?? ((k: string) => k);
+  const ir = o.beam === undefined ? model.ir : searching(model.ir, o.output, o.beam, label);
   const batchSize = o.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`${label("batchSize")} must be a whole number ≥ 1, not ${batchSize}`);
   assertOutput(ir, o.output);
@@ -72,4 +76,18 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
     ...(o.progress ? { progress: (done: number) => o.progress!(done, batches) } : {}), ...(o.ctc ? { ctc: o.ctc } : {}),
   });
   return { ...r, metricNames: names };
+}
+
+/** The model with its generated output `output` decoded by beam search over `beam` hypotheses (the IR is not changed: a copy). */
+function searching(ir: ModelIR, output: string, beam: number, label: (option: string) => string): ModelIR {
+  assertOutput(ir, output);
+  if (!(Number.isInteger(beam) && beam >= 1)) throw new UsageError(`${label("beam")} must be a whole number ≥ 1, not ${beam}`);
+  const node = ir.nodes[ir.outputs.find((x) => x.name === output)!.node]!;
+  if (node.op !== Op.Generate || node.dtype !== "int") throw new UsageError(`${label("beam")} searches a generated output of token ids (or, with ${label("ctc")}, decodes a CTC output), and output '${output}' of model ${ir.name} is neither`);
+  if ((node.attrs.temperature ?? 0) > 0) throw new UsageError(`${label("beam")}: output '${output}' samples (temperature ${node.attrs.temperature}); beam search is deterministic, so give one or the other`);
+  const layer = ir.layers.find((l) => l.name === node.attrs.layer)!;
+  const deep = beam > 1 ? layer.ir.states.find((s) => s.maxLag > 1) : undefined;
+  if (deep) throw new UsageError(`${label("beam")}: beam search restarts each hypothesis from its states, and layer \`${layer.name}\` reads \`${deep.name}\` ${deep.maxLag} steps back`);
+  const { beam: _old, ...attrs } = node.attrs;
+  return { ...ir, nodes: ir.nodes.map((n) => (n.id === node.id ? { ...n, attrs: beam > 1 ? { ...attrs, beam } : attrs } : n)) };
 }

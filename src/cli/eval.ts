@@ -31,7 +31,7 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
   const params = parseWeights(readData(a.weights, "weights file"), a.weights, "f32", { allowNonfinite: a.allowNonfinite === true });
   checkWeights(`model \`${ir.name}\``, specs, params, a.weights);
   if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new UsageError(`--limit must be a whole number ≥ 1, not ${a.limit}`);
-  if (!a.ctc && (a.blank !== undefined || a.beam !== undefined)) throw new UsageError(`${a.blank !== undefined ? "--blank" : "--beam"} decodes a CTC output; give --ctc with it`);
+  if (!a.ctc && a.blank !== undefined) throw new UsageError("--blank decodes a CTC output; give --ctc with it");
   const data = await loadData({ data: a.data, options: Object.fromEntries(optsFlag(a.dataOpt)), validationSplit: a.validationSplit, validationSplitName: "--validation-split" });
   const split = data[a.split];
   if (!split) throw new UsageError(`${a.data} gives no validation split: --validation-split F scores the last F of the training examples, as rnnc train --validation-split F held them out`);
@@ -44,7 +44,7 @@ export async function evalCommand(a: EvalFlags): Promise<number> {
     progress: (done, batches) => (bar ??= new Progress(`eval ${a.split}`, batches)).update(done),
     ...(a.explain ? { explain: (text: string) => { process.stderr.write(text); } } : {}),
     label: (k) => ({ batchSize: "--batch-size", metrics: "--metrics", backend: "--backend", ctc: "--ctc", blank: "--blank", beam: "--beam" } as Record<string, string>)[k] ?? k,
-    ...(a.ctc ? { ctc: { blank: a.blank ?? 0, beam: a.beam ?? 1 } } : {}),
+    ...(a.ctc ? { ctc: { blank: a.blank ?? 0, beam: a.beam ?? 1 } } : a.beam !== undefined ? { beam: a.beam } : {}),
   });
   (bar ?? new Progress(`eval ${a.split}`, 0)).finish(`eval ${a.split}: ${examples.length} examples`);
   const report = { model: ir.name, output: a.output, split: a.split, examples: examples.length, task, metrics: results, baselines, ...(matrix ? { confusion: matrix } : {}) };

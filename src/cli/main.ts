@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
       .option("validation-split", { type: "number", describe: "the validation split is the last F of the training examples, as rnnc train --validation-split F carved it" })
       .option("ctc", { type: "boolean", describe: "the output is CTC's per-step class scores (trained with --loss ctc): decode it and score the labels (error rate, exact)" })
       .option("blank", { type: "number", describe: "with --ctc: the blank class (default 0)" })
-      .option("beam", { type: "number", describe: "with --ctc: prefix beam search over this many label prefixes (default 1: greedy best path)" })
+      .option("beam", { type: "number", describe: "decode by beam search over K hypotheses: a generated output of token ids instead of its spec's own beam (1: greedy), or with --ctc prefix beam search over K label prefixes (default 1: greedy best path)" })
       .option("metrics", { type: "string", describe: "comma-separated: accuracy, topK (e.g. top5, where there are more than K classes), f1, precision, recall (macro), crossentropy, perplexity for class scores; rmse, mae, mse for values; error-rate, exact for generated sequences (default: all of the output's kind)" })
       .option("limit", { type: "number", describe: "score the split's first N examples only" })
       .option("batch-size", { type: "number", default: 64, describe: "examples per forward pass" })

@@ -155,6 +155,6 @@ export function load() { return { train: all.slice(0, 96), validation: all.slice
     expect(decoded.every((d) => d.every((l) => [1, 2, 3].includes(l)))).toBe(true);
     const bad = cli("eval", spec, "--data", data, "--weights", join(dir, "w.json"), "--output", "scores", "--beam", "4");
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("--beam decodes a CTC output; give --ctc with it");
+    expect(bad.stderr).toContain("--beam searches a generated output of token ids (or, with --ctc, decodes a CTC output), and output 'scores' of model Frames is neither");
   });
 });

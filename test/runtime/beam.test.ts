@@ -185,6 +185,21 @@ describe("generate(…, beam = K)", () => {
     expect(differs).toBeGreaterThan(0); // the search chose other sequences than greedy decoding somewhere
   });
 
+  it("rnnc eval --beam K (evaluate's beam) scores a generated output as the spec's own beam = K would", async () => {
+    const { evaluate } = await import("../../src/api/evaluate.js");
+    const { ir, env, params } = setup(3, 0, false, 7);
+    const rng = mulberry32(9);
+    const examples = Array.from({ length: 12 }, () => ({ inputs: { letters: Array.from({ length: 1 + Math.floor(rng() * 4) }, () => Math.floor(rng() * 7)) }, target: Array.from({ length: 1 + Math.floor(rng() * 5) }, () => 2 + Math.floor(rng() * 4)) }));
+    const opts = { metrics: ["error-rate", "exact"], backend: "tfjs-cpu" as const };
+    const asSpec = await evaluate({ ir, env }, params, examples, { output: "searched", ...opts });
+    const overridden = await evaluate({ ir, env }, params, examples, { output: "greedy", beam: 3, ...opts });
+    const greedy = await evaluate({ ir, env }, params, examples, { output: "searched", beam: 1, ...opts });
+    const plain = await evaluate({ ir, env }, params, examples, { output: "greedy", ...opts });
+    expect(overridden.results).toEqual(asSpec.results);
+    expect(greedy.results).toEqual(plain.results);
+    await expect(evaluate({ ir, env }, params, examples, { output: "last", beam: 2, ...opts })).rejects.toThrow("beam searches a generated output of token ids");
+  });
+
   it("is refused where it cannot search: with a temperature, over vectors, for a cell reading h[t-2], and by the ONNX export", () => {
     const errs = (text: string) => {
       const std = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
