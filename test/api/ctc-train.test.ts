@@ -18,14 +18,16 @@ import { runModel } from "../../src/interp/run-model.js";
 import { ctcLoss } from "../../src/runtime/ctc.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 
-const model = modelFromSource(`import { LSTM, Dense } from "std"
+/** An LSTM scoring 4 classes (the blank and labels 1 … 3) at every frame. */
+const source = `import { LSTM, Dense } from "std"
 model Frames<F = 4, H = 16, C = 4> {
   input frames: [T, F]
   layer rnn = LSTM<F, H>
   layer head = Dense<H, C>
   output scores = map(head, scan(rnn, frames))
 }
-`);
+`;
+const model = modelFromSource(source);
 
 /** Labels 1 … 3, each shown for 2 or 3 frames (a noisy one-hot of its id), sometimes with silence (class 0's frame) between: the frames are not aligned to the labels. */
 function example(seed: number): Example {
@@ -123,14 +125,7 @@ describe("the CLI with CTC", () => {
   const dir = mkdtempSync(join(tmpdir(), "rnnc-ctc-"));
   const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   const spec = join(dir, "frames.rnn"), data = join(dir, "frames.mjs");
-  writeFileSync(spec, `import { LSTM, Dense } from "std"
-model Frames<F = 4, H = 16, C = 4> {
-  input frames: [T, F]
-  layer rnn = LSTM<F, H>
-  layer head = Dense<H, C>
-  output scores = map(head, scan(rnn, frames))
-}
-`);
+  writeFileSync(spec, source);
   writeFileSync(data, `const all = ${JSON.stringify([...train, ...validation, ...Array.from({ length: 24 }, (_, k) => example(2000 + k))])};
 export function load() { return { train: all.slice(0, 96), validation: all.slice(96, 120), test: all.slice(120) }; }
 `);
