@@ -7,9 +7,8 @@ import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
 import type { Tensor } from "../runtime/tensor.js";
-import type { ScanPath, TrainEngine, TrainSettings } from "../runtime/training.js";
+import { metricNameOf, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
-import { metricNameOf } from "../runtime/training.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
@@ -23,7 +22,7 @@ export interface EpochLogs {
   /** The loss on the held-out split scored every epoch: validation, or test when there is no validation split (`heldOutSplit`). */
   readonly heldOutLoss: number;
   readonly heldOutSplit: "validation" | "test";
-  /** The built-in held-out metric: accuracy for crossentropy, RMSE for mse (named by `metricName`). */
+  /** The built-in held-out metric: accuracy for crossentropy, RMSE for mse, greedy decoding's label error rate for ctc (named by `metricName`). */
   readonly metric: number;
   readonly metricName: string;
   /** The `metrics` asked for, on the held-out split. */
@@ -165,7 +164,8 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   const extra = (o.metrics ?? []).map((m) => m.trim()).filter(Boolean).map((m) => {
     const [output, metric] = m.includes(":") ? m.split(":", 2) as [string, string] : [o.output, m];
     assertOutput(ir, output, `${label("metrics")} ${m}: `);
-    checkedMetrics(taskOf(ir, output, held.map((e) => e.target)), output, [metric]);
+    // The trained CTC output is scored decoded, as labels (rnnc eval --ctc).
+    checkedMetrics(o.loss === "ctc" && output === o.output ? "tokens" : taskOf(ir, output, held.map((e) => e.target)), output, [metric]);
     return { key: output === o.output ? metric : `${output}:${metric}`, output, metric };
   });
   const builtIn = metricNameOf(o.loss);
@@ -243,7 +243,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
         // As rnnc eval computes it: on the fused kernels where they can, else on TensorFlow.js (set up if this run has not).
         const engine = choice.backend !== "fused" || fusedCannotScore(ir, output) ? "tfjs" : "fused";
         if (engine === "tfjs" && choice.backend === "fused") await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
-        const r = await score(ir, env, trained, held, output, mine.map((x) => x.metric), { batchSize, engine });
+        const r = await score(ir, env, trained, held, output, mine.map((x) => x.metric), { batchSize, engine, ...(o.loss === "ctc" && output === o.output ? { ctc: { blank: o.blank ?? 0, beam: 1 } } : {}) });
         for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
       }
       const lrs = state.history.lr ?? state.history.train.map(() => lr0);
