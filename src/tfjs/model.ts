@@ -277,7 +277,12 @@ export class TfModel {
     const lengths: number[] = Array(batch).fill(-1);
     for (let k = 0; k < n.attrs.steps!; k++) {
       const r = cell.step(new Map([[cell.ir.inputs[0]!.name, x]]), history, batch);
-      history = r.history;
+      // A row that has ended keeps the states of its last step (the interpreter stops stepping it there).
+      const ended = lengths.map((l) => l !== -1);
+      if (ended.some(Boolean)) {
+        const m = tf.tensor1d(ended, "bool");
+        history = new Map([...r.history].map(([name, h]) => [name, h.map((x2, i) => tf.where(tf.reshape(m, [batch, ...Array(x2.rank - 1).fill(1)]), history.get(name)![i]!, x2))]));
+      } else history = r.history;
       const y = this.first(cell, r.outputs);
       if (!tokens) { steps.push(y); x = y; continue; }
       const next = n.attrs.temperature! > 0

@@ -168,6 +168,21 @@ describe("generate(…, beam = K)", () => {
     for (const out of [runModel(ir, env, params, input), runModelTf(ir, env, params, input)]) expect(seqs(out["searched"]!)).toEqual(seqs(out["greedy"]!));
   });
 
+  it("greedy generate's final states on TensorFlow.js are the interpreter's when examples end at different steps", async () => {
+    await useBackend("tfjs-cpu");
+    let mixed = 0;
+    for (const seed of [3, 4, 8, 9]) {
+      const { ir, env, params, input } = setup(1, 0, false, seed);
+      const want = runModel(ir, env, params, input), got = runModelTf(ir, env, params, input);
+      const lengths = want["greedy"]!.lengths!;
+      if (new Set(lengths).size > 1) mixed++;
+      expect(got["greedy"]!.lengths).toEqual(lengths);
+      // A row that ended keeps the states of the step that ended it (it used to step on with the others).
+      for (const state of ["rnn.h", "rnn.c"]) expect({ seed, state, err: closeness(got["last"]!.states![state]!.data, want["last"]!.states![state]!.data, 1e-4, 1e-5) }).toEqual({ seed, state, err: expect.closeTo(0, 0) });
+    }
+    expect(mixed).toBeGreaterThan(0);
+  });
+
   it("TensorFlow.js and the js target find the interpreter's sequences and final states (scores, and probabilities from a softmax)", async () => {
     await useBackend("tfjs-cpu");
     let differs = 0;
