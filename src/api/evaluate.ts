@@ -1,5 +1,6 @@
 // A trained model's metrics on examples, as `rnnc eval` computes them (the CLI is a thin layer over evaluate()): on the
 // fused kernels where they can compute the output, else on TensorFlow.js.
+import { MAX_BEAM } from "../diagnostics/limits.js";
 import { UsageError } from "../diagnostics/errors.js";
 import { evalDim } from "../ir/dims.js";
 import type { ModelIR } from "../ir/ir.js";
@@ -51,7 +52,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
     const kind = targetKindOf(ir, env, o.output, "ctc", o.ctc.blank);
     if (kind?.kind !== "labels") throw new UsageError(`${label("ctc")} decodes a sequence of scores over classes ([T, C]), and output '${o.output}' of model ${ir.name} is not one`);
     if (!(Number.isInteger(o.ctc.blank) && o.ctc.blank >= 0 && o.ctc.blank < kind.classes)) throw new UsageError(`${label("blank")} must be a class id of output '${o.output}', 0 … ${kind.classes - 1}, not ${o.ctc.blank}`);
-    if (!(Number.isInteger(o.ctc.beam) && o.ctc.beam >= 1)) throw new UsageError(`${label("beam")} must be a whole number ≥ 1, not ${o.ctc.beam}`);
+    if (!(Number.isInteger(o.ctc.beam) && o.ctc.beam >= 1 && o.ctc.beam <= MAX_BEAM)) throw new UsageError(`${label("beam")} must be a whole number from 1 to ${MAX_BEAM}, not ${o.ctc.beam}`);
     checkExamples(ir, env, o.output, kind, [{ name: o.what ?? "the examples", examples }]);
   }
   const task = o.ctc ? "tokens" : taskOf(ir, o.output, examples.map((e) => e.target));
@@ -81,7 +82,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
 /** The model with its generated output `output` decoded by beam search over `beam` hypotheses (the IR is not changed: a copy). */
 function searching(ir: ModelIR, output: string, beam: number, label: (option: string) => string): ModelIR {
   assertOutput(ir, output);
-  if (!(Number.isInteger(beam) && beam >= 1)) throw new UsageError(`${label("beam")} must be a whole number ≥ 1, not ${beam}`);
+  if (!(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM)) throw new UsageError(`${label("beam")} must be a whole number from 1 to ${MAX_BEAM}, not ${beam}`);
   const node = ir.nodes[ir.outputs.find((x) => x.name === output)!.node]!;
   if (node.op !== Op.Generate || node.dtype !== "int") throw new UsageError(`${label("beam")} searches a generated output of token ids (or, with ${label("ctc")}, decodes a CTC output), and output '${output}' of model ${ir.name} is neither`);
   if ((node.attrs.temperature ?? 0) > 0) throw new UsageError(`${label("beam")}: output '${output}' samples (temperature ${node.attrs.temperature}); beam search is deterministic, so give one or the other`);

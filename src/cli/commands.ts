@@ -1,5 +1,5 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
-import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
+import { MAX_BEAM, MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
 import { readSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
@@ -375,7 +375,7 @@ function ctcLabels(ir: ModelIR, env: DimEnv, r: Record<string, ModelOutput>, out
   if (!ir.outputs.some((o) => o.name === output)) throw new UsageError(`--ctc ${output}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
   if (kind?.kind !== "labels") throw new UsageError(`--ctc ${output}: a CTC output is a sequence of scores over classes ([T, C]), and output '${output}' is not one`);
   if (!(Number.isInteger(d.blank) && d.blank >= 0 && d.blank < kind.classes)) throw new UsageError(`--blank must be a class id of output '${output}', 0 … ${kind.classes - 1}, not ${d.blank}`);
-  if (!(Number.isInteger(d.beam) && d.beam >= 1)) throw new UsageError(`--beam must be a whole number ≥ 1, not ${d.beam}`);
+  if (!(Number.isInteger(d.beam) && d.beam >= 1 && d.beam <= MAX_BEAM)) throw new UsageError(`--beam must be a whole number from 1 to ${MAX_BEAM}, not ${d.beam}`);
   const o = r[output]!, t = o.tensor!, B = t.shape[0]!, per = t.data.length / Math.max(B, 1);
   const probabilities = outputIsProbability(ir, ir.outputs.find((x) => x.name === output)!.node);
   return Array.from({ length: B }, (_, b) => ctcDecode(t.data.subarray(b * per, (b + 1) * per), o.lengths?.[b] ?? per / kind.classes, kind.classes, probabilities, d));

@@ -18,3 +18,5 @@ export const MAX_SOURCE_READ = 4 * MAX_SOURCE_CHARS + 4;
 export const MAX_TENSOR_ELEMENTS = 1 << 26;
 /** Elements of all of a spec's params and one example's step values together (1 GiB of floats). */
 export const MAX_TOTAL_ELEMENTS = 1 << 28;
+/** Hypotheses a beam search keeps per example at most (generate's `beam`, eval's --beam): each step extends every one by every token. */
+export const MAX_BEAM = 4096;

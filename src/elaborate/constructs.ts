@@ -1,4 +1,5 @@
 // The sequence constructs of models as one table: name, use, doc, and how each is elaborated into IR.
+import { MAX_BEAM } from "../diagnostics/limits.js";
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
@@ -327,7 +328,7 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     if (steps !== undefined && Number.isNaN(steps)) { err("RNN0709", "`generate` needs `steps = N`, the most steps to take", e.span, "no steps given"); return undefined; }
     const until = constant(opts.get("until"), "a token id", (v) => Number.isInteger(v) && v >= 0, -1);
     const temperature = constant(opts.get("temperature"), "a temperature ≥ 0", (v) => v >= 0, 0);
-    const beam = constant(opts.get("beam"), "a whole number of hypotheses ≥ 1", (v) => Number.isInteger(v) && v >= 1, 1);
+    const beam = constant(opts.get("beam"), `a whole number of hypotheses, 1 … ${MAX_BEAM}`, (v) => Number.isInteger(v) && v >= 1 && v <= MAX_BEAM, 1);
     const lengthNorm = constant(opts.get("length_norm"), "a length normalization ≥ 0", (v) => v >= 0, 0);
     const init = initFor(inst, opts.get("init"));
     if (steps === undefined || until === undefined || temperature === undefined || beam === undefined || lengthNorm === undefined || init === false) return undefined;
