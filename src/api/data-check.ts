@@ -9,6 +9,7 @@ import { layerEnv, type DimEnv } from "../runtime/dims.js";
 import { FLOAT32_MAX } from "../runtime/json-tensor.js";
 import type { Example } from "./data.js";
 import { ctcMinSteps } from "../runtime/ctc.js";
+import { MAX_BEAM } from "../diagnostics/limits.js";
 
 
 /** What the loss reads of the output: class ids below `classes` (cross-entropy), values of its shape (mse), or a list of labels (CTC). */
@@ -188,4 +189,17 @@ export function targetKindOf(ir: ModelIR, env: DimEnv, output: string, loss: "cr
   if (loss === "mse") return { kind: "values", shape: shape as number[] };
   if (loss === "ctc") return node.seq && shape.length === 1 ? { kind: "labels", classes: shape[0]!, blank } : undefined;
   return shape.length === 1 ? { kind: "ids", classes: shape[0]! } : undefined;
+}
+
+/**
+ * A CTC output's classes, the options that read it checked (training's and decoding's alike): `what` reads a sequence of
+ * scores over classes ([T, C]), the blank is one of them, a beam keeps 1 … MAX_BEAM prefixes. `label` names options as the caller does.
+ */
+export function checkedCtc(ir: ModelIR, env: DimEnv, output: string, what: string, o: { readonly blank: number; readonly beam?: number }, label: (option: string) => string = (k) => k): Extract<TargetKind, { kind: "labels" }> {
+  assertOutput(ir, output, `${what}: `);
+  const kind = targetKindOf(ir, env, output, "ctc", o.blank);
+  if (kind?.kind !== "labels") throw new UsageError(`${what} reads a sequence of scores over classes ([T, C]), and output '${output}' of model ${ir.name} is not one`);
+  if (!(Number.isInteger(o.blank) && o.blank >= 0 && o.blank < kind.classes)) throw new UsageError(`${label("blank")} must be a class id of output '${output}', 0 … ${kind.classes - 1}, not ${o.blank}`);
+  if (o.beam !== undefined && !(Number.isInteger(o.beam) && o.beam >= 1 && o.beam <= MAX_BEAM)) throw new UsageError(`${label("beam")} must be a whole number from 1 to ${MAX_BEAM}, not ${o.beam}`);
+  return kind;
 }

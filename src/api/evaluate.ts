@@ -5,11 +5,12 @@ import { UsageError } from "../diagnostics/errors.js";
 import { evalDim } from "../ir/dims.js";
 import type { ModelIR } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
+import { beamRefusal } from "../ir/beam-rules.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { checkWeights, modelParamSpecs } from "../weights/weights.js";
 import { chooseEvalBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
-import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
+import { assertOutput, checkedCtc, checkExamples } from "./data-check.js";
 import { assertExamples, type Example } from "./data.js";
 import { checkedMetrics, fusedCannotScore, metricsOf, score, taskOf, type CtcDecoding } from "./score.js";
 
@@ -49,10 +50,7 @@ export async function evaluate(model: { readonly ir: ModelIR; readonly env: DimE
   assertExamples(examples, o.what ?? "the examples");
   checkExamples(ir, env, o.output, undefined, [{ name: o.what ?? "the examples", examples }]);
   if (o.ctc) {
-    const kind = targetKindOf(ir, env, o.output, "ctc", o.ctc.blank);
-    if (kind?.kind !== "labels") throw new UsageError(`${label("ctc")} decodes a sequence of scores over classes ([T, C]), and output '${o.output}' of model ${ir.name} is not one`);
-    if (!(Number.isInteger(o.ctc.blank) && o.ctc.blank >= 0 && o.ctc.blank < kind.classes)) throw new UsageError(`${label("blank")} must be a class id of output '${o.output}', 0 … ${kind.classes - 1}, not ${o.ctc.blank}`);
-    if (!(Number.isInteger(o.ctc.beam) && o.ctc.beam >= 1 && o.ctc.beam <= MAX_BEAM)) throw new UsageError(`${label("beam")} must be a whole number from 1 to ${MAX_BEAM}, not ${o.ctc.beam}`);
+    const kind = checkedCtc(ir, env, o.output, label("ctc"), o.ctc, label);
     checkExamples(ir, env, o.output, kind, [{ name: o.what ?? "the examples", examples }]);
   }
   const task = o.ctc ? "tokens" : taskOf(ir, o.output, examples.map((e) => e.target));
@@ -85,10 +83,9 @@ function searching(ir: ModelIR, output: string, beam: number, label: (option: st
   if (!(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM)) throw new UsageError(`${label("beam")} must be a whole number from 1 to ${MAX_BEAM}, not ${beam}`);
   const node = ir.nodes[ir.outputs.find((x) => x.name === output)!.node]!;
   if (node.op !== Op.Generate || node.dtype !== "int") throw new UsageError(`${label("beam")} searches a generated output of token ids (or, with ${label("ctc")}, decodes a CTC output), and output '${output}' of model ${ir.name} is neither`);
-  if ((node.attrs.temperature ?? 0) > 0) throw new UsageError(`${label("beam")}: output '${output}' samples (temperature ${node.attrs.temperature}); beam search is deterministic, so give one or the other`);
   const layer = ir.layers.find((l) => l.name === node.attrs.layer)!;
-  const deep = beam > 1 ? layer.ir.states.find((s) => s.maxLag > 1) : undefined;
-  if (deep) throw new UsageError(`${label("beam")}: beam search restarts each hypothesis from its states, and layer \`${layer.name}\` reads \`${deep.name}\` ${deep.maxLag} steps back`);
+  const refused = beam > 1 || (node.attrs.temperature ?? 0) > 0 ? beamRefusal(layer.ir, layer.name, node.attrs.temperature ?? 0) : undefined;
+  if (refused) throw new UsageError(`${label("beam")} ${beam}, output '${output}': ${refused.why}; ${refused.help}`);
   const { beam: _old, ...attrs } = node.attrs;
   return { ...ir, nodes: ir.nodes.map((n) => (n.id === node.id ? { ...n, attrs: beam > 1 ? { ...attrs, beam } : attrs } : n)) };
 }

@@ -11,7 +11,7 @@ import { metricNameOf, type ScanPath, type TrainEngine, type TrainSettings } fro
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
-import { assertOutput, checkExamples, targetKindOf } from "./data-check.js";
+import { assertOutput, checkedCtc, checkExamples, targetKindOf } from "./data-check.js";
 import { assertExamples, batchOf, carveValidation, type Example } from "./data.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
 
@@ -138,9 +138,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   assertOutput(ir, o.output);
   if (!["crossentropy", "mse", "ctc"].includes(o.loss)) throw bad("loss", "crossentropy, mse or ctc", o.loss);
   if (o.blank !== undefined && o.loss !== "ctc") throw new UsageError(`${label("blank")} is CTC's blank class; it goes with ${label("loss")} ctc`);
-  const target = targetKindOf(ir, env, o.output, o.loss, o.blank);
-  if (o.loss === "ctc" && target?.kind !== "labels") throw new UsageError(`${label("loss")} ctc reads a sequence of scores over classes ([T, C]), and output '${o.output}' of model ${ir.name} is not one`);
-  if (target?.kind === "labels" && !(Number.isInteger(target.blank) && target.blank >= 0 && target.blank < target.classes)) throw bad("blank", `a class id of output '${o.output}', 0 … ${target.classes - 1}`, o.blank);
+  const target = o.loss === "ctc" ? checkedCtc(ir, env, o.output, `${label("loss")} ctc`, { blank: o.blank ?? 0 }, label) : targetKindOf(ir, env, o.output, o.loss);
   const schedule = parseSchedule(o.schedule);
   const specs = modelParamSpecs(ir, env);
   if (typeof data !== "object" || data === null) throw new UsageError("fit() takes the data as {train, validation?, test?}, lists of examples {inputs, target} (loadData gives them)");

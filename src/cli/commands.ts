@@ -1,5 +1,5 @@
 // The CLI's commands: parse flags, call the composition root, print results, return an exit code.
-import { MAX_BEAM, MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
+import { MAX_TENSOR_ELEMENTS } from "../diagnostics/limits.js";
 import { setOwn } from "../runtime/record.js";
 import { readSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
@@ -18,7 +18,7 @@ import { cellParamSpecs, checkWeights, initParams, modelParamSpecs, parseWeights
 import { runModel, type ModelOutput } from "../interp/run-model.js";
 import { ctcDecode, type CtcDecoding } from "../runtime/ctc.js";
 import { outputIsProbability } from "../runtime/training.js";
-import { targetKindOf } from "../api/data-check.js";
+import { checkedCtc } from "../api/data-check.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { nodeHost, writeFileAtomic } from "../node/host.js";
@@ -371,11 +371,7 @@ export function irCommand(a: { file: string; cell?: string | undefined; opt?: st
 
 /** `rnnc run --ctc OUTPUT`: each example's labels decoded from a CTC output (greedy, or prefix beam search). */
 function ctcLabels(ir: ModelIR, env: DimEnv, r: Record<string, ModelOutput>, output: string, d: CtcDecoding): number[][] {
-  const kind = targetKindOf(ir, env, output, "ctc", d.blank);
-  if (!ir.outputs.some((o) => o.name === output)) throw new UsageError(`--ctc ${output}: model ${ir.name} has no output '${output}' (its outputs: ${ir.outputs.map((o) => o.name).join(", ")})`);
-  if (kind?.kind !== "labels") throw new UsageError(`--ctc ${output}: a CTC output is a sequence of scores over classes ([T, C]), and output '${output}' is not one`);
-  if (!(Number.isInteger(d.blank) && d.blank >= 0 && d.blank < kind.classes)) throw new UsageError(`--blank must be a class id of output '${output}', 0 … ${kind.classes - 1}, not ${d.blank}`);
-  if (!(Number.isInteger(d.beam) && d.beam >= 1 && d.beam <= MAX_BEAM)) throw new UsageError(`--beam must be a whole number from 1 to ${MAX_BEAM}, not ${d.beam}`);
+  const kind = checkedCtc(ir, env, output, `--ctc ${output}`, d, (k) => `--${k}`);
   const o = r[output]!, t = o.tensor!, B = t.shape[0]!, per = t.data.length / Math.max(B, 1);
   const probabilities = outputIsProbability(ir, ir.outputs.find((x) => x.name === output)!.node);
   return Array.from({ length: B }, (_, b) => ctcDecode(t.data.subarray(b * per, (b + 1) * per), o.lengths?.[b] ?? per / kind.classes, kind.classes, probabilities, d));

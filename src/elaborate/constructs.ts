@@ -1,4 +1,5 @@
 // The sequence constructs of models as one table: name, use, doc, and how each is elaborated into IR.
+import { beamRefusal } from "../ir/beam-rules.js";
 import { MAX_BEAM } from "../diagnostics/limits.js";
 import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
@@ -338,15 +339,9 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
         { help: "beam search needs a layer with a token input `[] int` and an output of scores `[V]`" });
       return undefined;
     }
-    const deep = searching && beam > 1 ? inst.ir.states.find((s) => s.maxLag > 1) : undefined;
-    if (deep) {
-      err("RNN0709", `beam search restarts each hypothesis from its states, and \`${inst.decl.name.text}\` reads \`${deep.name}\` ${deep.maxLag} steps back`, searching!.span, "a state read more than one step back",
-        { help: "search with a cell that reads each state one step back, or decode greedily (leave out `beam`)" });
-      return undefined;
-    }
-    if (searching && temperature > 0) {
-      err("RNN0709", "`generate` either samples (`temperature`) or searches (`beam`), not both", searching.span, "beam search with a temperature",
-        { notes: ["beam search keeps the K most probable sequences and is deterministic; sampling draws each token at random"], help: "leave out `temperature` to search, or `beam` to sample" });
+    const refused = searching && (beam > 1 || temperature > 0) ? beamRefusal(inst.ir, inst.decl.name.text, temperature) : undefined;
+    if (refused) {
+      err("RNN0709", refused.why, searching!.span, temperature > 0 ? "beam search with a temperature" : "a state read more than one step back", { help: refused.help });
       return undefined;
     }
     const startArg = opts.get("start");

@@ -1,4 +1,5 @@
 // Beam search for `generate(…, beam = K)`: the decoding rule, once, over hypotheses whose states the backend keeps.
+export { logProbabilities } from "./log-probabilities.js";
 
 /** A hypothesis about to take a step: the state it carries (the backend's), and the token it feeds back. */
 export interface BeamInput<S> { readonly state: S; readonly token: number }
@@ -93,20 +94,4 @@ function insertBest(best: { h: number; v: number; s: number }[], c: { h: number;
   while (i > 0 && c.s > best[i - 1]!.s) i--;
   best.splice(i, 0, c);
   if (best.length > n) best.pop();
-}
-
-/** Log-probabilities of a step's output: log-softmax of scores, or the log of probabilities (an output ending in a softmax), in float64. */
-export function logProbabilities(y: ArrayLike<number>, probabilities: boolean): Float64Array {
-  const out = new Float64Array(y.length);
-  if (probabilities) {
-    for (let i = 0; i < y.length; i++) out[i] = Math.log(y[i]!);
-    return out;
-  }
-  let max = -Infinity;
-  for (let i = 0; i < y.length; i++) if (y[i]! > max) max = y[i]!;
-  let sum = 0;
-  for (let i = 0; i < y.length; i++) sum += Math.exp(y[i]! - max);
-  const lse = max + Math.log(sum);
-  for (let i = 0; i < y.length; i++) out[i] = y[i]! - lse;
-  return out;
 }

@@ -5,6 +5,7 @@
 // PyTorch's ctc_loss with reduction "mean": each example's −log p(labels) divided by its number of labels (at least
 // one), averaged over the batch. Sums are in float64, in the log domain.
 import { RnncError } from "../diagnostics/errors.js";
+import { logProbabilities } from "./log-probabilities.js";
 
 /** Per-step scores, time-major [T·B·C], each example's valid steps, and how to read them. */
 export interface CtcOutput { readonly y: ArrayLike<number>; readonly T: number; readonly B: number; readonly C: number; readonly lengths: readonly number[] }
@@ -23,22 +24,6 @@ function lse(a: number, b: number): number {
   if (a === NEG) return b;
   if (b === NEG) return a;
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
-}
-
-/** Row (t, b) of the output as log-probabilities: log-softmax of scores, or the log of probabilities (+1e-7, as cross-entropy takes it). */
-function logRow(o: CtcOutput, t: number, b: number, probabilities: boolean, out: Float64Array): void {
-  const { y, B, C } = o;
-  const at = (t * B + b) * C;
-  if (probabilities) {
-    for (let c = 0; c < C; c++) out[c] = Math.log(Math.fround(y[at + c]! + 1e-7));
-    return;
-  }
-  let max = NEG;
-  for (let c = 0; c < C; c++) if (y[at + c]! > max) max = y[at + c]!;
-  let sum = 0;
-  for (let c = 0; c < C; c++) sum += Math.exp(y[at + c]! - max);
-  const z = max + Math.log(sum);
-  for (let c = 0; c < C; c++) out[c] = y[at + c]! - z;
 }
 
 /** The fewest steps a label sequence needs: one per label, and a blank between each pair of equal neighbours. */
@@ -62,7 +47,7 @@ export function ctcLoss(o: CtcOutput, labels: readonly (readonly number[])[], bl
     if (ctcMinSteps(l) > Tb)
       throw new RnncError("RNN0605", `a CTC target of ${U} label${U === 1 ? "" : "s"} needs at least ${ctcMinSteps(l)} output steps (one per label, and a blank between equal neighbours), and its example's output has ${Tb}`,
         ["CTC aligns the labels to the output's steps, at most one label per step"], "give the model more steps per label (a longer input, or less downsampling), or shorter targets");
-    for (let t = 0; t < Tb; t++) logRow(o, t, b, probabilities, lp[t]!);
+    for (let t = 0; t < Tb; t++) logProbabilities(o.y, probabilities, lp[t]!, (t * B + b) * C);
     // The labels with blanks around and between them: l'.
     const S = 2 * U + 1;
     const ext = Int32Array.from({ length: S }, (_, s) => (s % 2 ? l[(s - 1) / 2]! : blank));
@@ -169,12 +154,7 @@ export interface CtcDecoding { readonly blank: number; readonly beam: number }
 
 /** Each example's labels decoded from its steps of a CTC output ([T, C] rows, `length` of them valid). */
 export function ctcDecode(row: ArrayLike<number>, length: number, C: number, probabilities: boolean, d: CtcDecoding): number[] {
-  const lp = Array.from({ length }, (_, t) => {
-    const r = Float64Array.from({ length: C }, (_, c) => row[t * C + c]!);
-    if (probabilities) return r.map((p) => Math.log(p + 1e-7));
-    const m = r.reduce((a, x) => Math.max(a, x), -Infinity), z = m + Math.log(r.reduce((a, x) => a + Math.exp(x - m), 0));
-    return r.map((x) => x - z);
-  });
+  const lp = Array.from({ length }, (_, t) => logProbabilities(row, probabilities, new Float64Array(C), t * C));
   return d.beam > 1 ? ctcPrefixBeam(lp, length, C, d.blank, d.beam) : ctcGreedy(lp, length, C, d.blank);
 }
 

@@ -10,7 +10,7 @@ import { mulberry32 } from "../../src/runtime/random.js";
 import { resolveDims } from "../../src/runtime/dims.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, compiler, modelFrom, randomTensor } from "../helpers.js";
+import { closeness, modelFrom, randomTensor } from "../helpers.js";
 import { createCompiler } from "../../src/compiler.js";
 import { memoryHost } from "../../src/resolve/host.js";
 import { readdirSync, readFileSync } from "node:fs";
@@ -117,11 +117,10 @@ describe("beam search", () => {
     };
     const o = { steps: 5, until: 0, start: -1, lengthNorm: 0 };
     const batch = beamSearch(starts.map((_, b) => [b]), { ...o, beam: 3 }, step);
-    seeds.forEach((seed, b) => {
+    seeds.forEach((_, b) => {
       const [alone] = beamSearch([[b]], { ...o, beam: 3 }, step);
       expect(batch[b]!.tokens).toEqual(alone!.tokens);
       expect(batch[b]!.score).toBeGreaterThanOrEqual(beamSearch([[b]], { ...o, beam: 1 }, step)[0]!.score - 1e-12);
-      expect(seed).toBeGreaterThan(0);
     });
   });
 });
@@ -220,7 +219,7 @@ describe("generate(…, beam = K)", () => {
       const std = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
       return createCompiler(memoryHost(new Map([["m.rnn", text], ...std]), [...std.keys()])).check("m.rnn").diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`);
     };
-    expect(errs(spec(3).replace("beam = 3", "beam = 3, temperature = 0.5"))).toEqual(expect.arrayContaining([expect.stringContaining("RNN0709 `generate` either samples (`temperature`) or searches (`beam`), not both")]));
+    expect(errs(spec(3).replace("beam = 3", "beam = 3, temperature = 0.5"))).toEqual(expect.arrayContaining([expect.stringContaining("RNN0709 `generate` either samples (temperature 0.5) or searches (a beam), not both")]));
     expect(errs(spec(3).replace("beam = 3", "beam = 0"))).toEqual(expect.arrayContaining([expect.stringMatching(/beam.*a whole number of hypotheses, 1 … 4096/)]));
     expect(errs(spec(3).replace("beam = 3", "beam = 1000000"))).toEqual(expect.arrayContaining([expect.stringMatching(/beam.*a whole number of hypotheses, 1 … 4096/)])); // a beam that would not end
     const vectors = `import { GRU } from "std"
@@ -246,6 +245,5 @@ model D {
     expect(errs(deep)).toEqual(["RNN0709 beam search restarts each hypothesis from its states, and `two` reads `h` 2 steps back"]);
     const { ir, env, params } = setup(3);
     expect(() => exportOnnx(ir, env, params, "m")).toThrow("cannot export generate of layer `dec` to ONNX: beam search (beam 3) is not exported yet");
-    expect(compiler).toBeDefined();
   });
 });
