@@ -118,6 +118,17 @@ describe("fixed matrices", () => {
   });
 });
 
+/** A fresh kernel memory (SIMD on), seeded operands A [m, k], W [k, n], C0 [m, n], and A·W (+ C0 with `accumulate`) on plain arrays. */
+function heldOperands(m: number, n: number, k: number, seed: number, accumulate: boolean) {
+  setSimd(true);
+  beginFixedScope();
+  const rng = mulberry32(seed);
+  const A = rand(m * k, rng), W = rand(k * n, rng), C0 = rand(m * n, rng);
+  const want = Float32Array.from(C0);
+  gemm(m, n, k, mat(A), mat(W), want, 0, accumulate);
+  return { mem: kernelMemory()!, A, W, C0, want };
+}
+
 describe("rows to start from kept in the kernel memory", () => {
   // The sum of a state's product and its step's block of the hoisted projection: the block is read where it is (at
   // the memory's very start too, offset 0), or is the product's own place (C written over the rows it starts from).
@@ -125,13 +136,7 @@ describe("rows to start from kept in the kernel memory", () => {
   for (const [m, n, k] of shapes)
     for (const where of ["at offset 0", "C elsewhere in the memory", "C is the rows"] as const)
       it(`${m}×${k} · ${k}×${n}, the rows ${where}: equal rows + A·B`, () => {
-        setSimd(true);
-        beginFixedScope();
-        const mem = kernelMemory()!;
-        const rng = mulberry32(m + 7 * n + 11 * k);
-        const A = rand(m * k, rng), W = rand(k * n, rng), R0 = rand(m * n, rng);
-        const want = Float32Array.from(R0);
-        gemm(m, n, k, mat(A), mat(W), want, 0, true);
+        const { mem, A, W, C0: R0, want } = heldOperands(m, n, k, m + 7 * n + 11 * k, true);
         if (where !== "at offset 0") mem.alloc(37);
         const rAt = mem.alloc(m * n);
         const cAt = where === "C is the rows" ? rAt : where === "C elsewhere in the memory" ? mem.alloc(m * n) : -1;
@@ -153,13 +158,7 @@ describe("operands kept in the kernel memory", () => {
   for (const [m, n, k] of shapes)
     for (const [accumulate, bHeld] of [[false, false], [true, false], [true, true]] as const)
       it(`${m}×${k} · ${k}×${n}${accumulate ? ", accumulating" : ""}${bHeld ? ", B kept too" : ""}: equal the same product on plain arrays`, () => {
-        setSimd(true);
-        beginFixedScope();
-        const mem = kernelMemory()!;
-        const rng = mulberry32(m + 3 * n + 5 * k);
-        const A = rand(m * k, rng), W = rand(k * n, rng), C0 = rand(m * n, rng);
-        const want = Float32Array.from(C0);
-        gemm(m, n, k, mat(A), mat(W), want, 0, accumulate);
+        const { mem, A, W, C0, want } = heldOperands(m, n, k, m + 3 * n + 5 * k, accumulate);
         // A and C (and B) placed at the very end of the memory as it is: any scratch space makes it grow.
         const size = m * k + m * n + (bHeld ? k * n : 0) + 12;
         mem.alloc(size);
