@@ -6,6 +6,8 @@ import { RnncError, UsageError } from "../diagnostics/errors.js";
 import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
+import { DropoutEngine } from "../runtime/dropout-engine.js";
+import { dropoutTraining } from "../runtime/dropout.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { metricNameOf, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
@@ -174,16 +176,20 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
 
   let state: TrainingState = o.resume ?? { epoch: 0, history: { train: [], test: [], metric: [], metricName: builtIn, heldOut: heldOutSplit } };
   const settings: TrainSettings = { output: o.output, loss: o.loss, optimizer: o.optimizer ?? "adam", learningRate: lr0, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}), ...(o.weightDecay ? { weightDecay: o.weightDecay } : {}), ...(o.loss === "ctc" ? { blank: o.blank ?? 0 } : {}) };
-  const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(ir, o.output), setup.lowering ?? {});
+  // With dropout, the model trains in its training form (each dropout a product with a mask input); it runs as written.
+  const dropout = dropoutTraining(ir, o.output);
+  const trainIr = dropout?.ir ?? ir;
+  const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(trainIr, o.output), setup.lowering ?? {});
   o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
   if (o.weights) checkWeights(`model \`${ir.name}\``, specs, o.weights, "the weights given");
   const start = o.weights ?? initParams(specs, seed);
   let trainer: TrainEngine;
   if (choice.backend === "fused") {
-    const why = fusedTrainingUnsupported(ir, o.output);
+    const why = fusedTrainingUnsupported(trainIr, o.output);
     if (why) throw new UsageError(`${label("backend")} fused cannot train output '${o.output}' of model ${ir.name}: ${why}; ${label("backend")} tfjs-wasm can`);
-    trainer = new FusedTrainer(ir, env, start, settings);
-  } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, ir, env, start, settings);
+    trainer = new FusedTrainer(trainIr, env, start, settings);
+  } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, trainIr, env, start, settings);
+  if (dropout) trainer = new DropoutEngine(trainer, dropout, env, seed);
   if (o.resume && (o.resume.history.heldOut ?? "test") !== heldOutSplit && o.resume.epoch > 0)
     note(`the checkpoint's ${o.resume.epoch} epoch${o.resume.epoch > 1 ? "s were" : " was"} scored on the ${o.resume.history.heldOut ?? "test"} split; from epoch ${o.resume.epoch + 1} on, the ${heldOutSplit} split is (its history mixes the two)`);
   if (state.optimizer) {

@@ -23,7 +23,7 @@ export function valueRanges(nodes: readonly Node[]): Interval[] {
       case Op.Sub: r.push([a[0]![0] - a[1]![1], a[0]![1] - a[1]![0]]); break;
       case Op.Mul: r.push(mul(a[0]!, a[1]!)); break;
       case Op.Neg: r.push([-a[0]![1], -a[0]![0]]); break;
-      case Op.Identity: case Op.Slice: r.push(a[0]!); break;
+      case Op.Identity: case Op.Dropout: case Op.Slice: r.push(a[0]!); break;
       case Op.Concat: r.push([Math.min(...a.map((x) => x[0])), Math.max(...a.map((x) => x[1]))]); break;
       case Op.Maximum: r.push([Math.max(a[0]![0], a[1]![0]), Math.max(a[0]![1], a[1]![1])]); break;
       case Op.Minimum: r.push([Math.min(a[0]![0], a[1]![0]), Math.min(a[0]![1], a[1]![1])]); break;

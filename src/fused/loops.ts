@@ -26,6 +26,7 @@ export type Stage =
 const inlineUnary: Partial<Record<Op, (x: string) => string>> = {
   [Op.Neg]: (x) => `-${x}`,
   [Op.Identity]: (x) => x,
+  [Op.Dropout]: (x) => x, // its meaning; training makes it a product with a mask first (src/runtime/dropout.ts)
   [Op.Square]: (x) => `${x} * ${x}`,
 };
 const inlineBinary: Partial<Record<Op, (a: string, b: string) => string>> = {

@@ -7,7 +7,7 @@ import { evalRows, sharedRows, type Rows } from "./batched.js";
 import { gemm, mat } from "./gemm.js";
 
 /** Ops f with f(Σ x_r) = Σ f(x_r) on their per-example arguments. */
-const linear = new Set<Op>([Op.Neg, Op.Reshape, Op.Slice, Op.Transpose, Op.ReduceTo, Op.BroadcastTo, Op.Identity, Op.Sum, Op.Mean, Op.Concat]);
+const linear = new Set<Op>([Op.Neg, Op.Reshape, Op.Slice, Op.Transpose, Op.ReduceTo, Op.BroadcastTo, Op.Identity, Op.Dropout, Op.Sum, Op.Mean, Op.Concat]);
 
 /**
  * Σ over `R` rows of each node's per-example value. `known` gives the values the backward pass kept (all R rows) and

@@ -104,6 +104,7 @@ const simdForms: Partial<Record<Op, SimdForm>> = {
   [Op.Sqrt]: ([a], _t, _k) => [...a!, ...op(V.sqrt)],
   [Op.Square]: ([a], [t0], _k) => [...a!, ...lset(t0), ...lget(t0), ...lget(t0), ...op(V.mul)],
   [Op.Identity]: ([a], _t, _k) => a!,
+  [Op.Dropout]: ([a], _t, _k) => a!,
   [Op.Reshape]: ([a], _t, _k) => a!,
   [Op.Slice]: ([a], _t, _k) => a!,
   [Op.Exp]: ([a], [t0, t1, t2], k) => [...a!, ...lset(t0), ...expOf(t0, t1, t2, k)],

@@ -31,6 +31,7 @@ export const unaryFns: Record<OpsIn<"unary">, (x: number) => number> = {
   [Op.Sin]: Math.sin,
   [Op.Cos]: Math.cos,
   [Op.Identity]: (x) => x,
+  [Op.Dropout]: (x) => x, // its meaning; training makes it a product with a mask first (src/runtime/dropout.ts)
   [Op.Step]: (x) => (x > 0 ? 1 : 0),
 };
 

@@ -18,6 +18,7 @@ export interface Attrs {
   readonly beam?: number;   // Generate: hypotheses kept by beam search (1: greedy)
   readonly lengthNorm?: number; // Generate: beam search ranks by log p / length^lengthNorm
   readonly value?: number;  // Const
+  readonly rate?: number;   // Dropout: the probability an element is zeroed in training
   readonly start?: import("./dims.js").Dim; // Slice
   readonly end?: import("./dims.js").Dim;   // Slice
   readonly shape?: Shape;   // Reshape, BroadcastTo, ReduceTo: the result's shape

@@ -23,6 +23,7 @@ export enum Op {
   Neg = "neg", Sigmoid = "sigmoid", HardSigmoid = "hard_sigmoid", Tanh = "tanh", HardTanh = "hard_tanh", Relu = "relu", Elu = "elu",
   Selu = "selu", Softplus = "softplus", Softsign = "softsign", Swish = "swish", Gelu = "gelu", Exp = "exp", Log = "log", Abs = "abs",
   Sqrt = "sqrt", Square = "square", Sin = "sin", Cos = "cos", Identity = "identity",
+  Dropout = "dropout",   // x when running; in training, x times a random mask (attrs.rate of it zero, the rest 1/(1-rate))
   Step = "step",         // 1 where x > 0, else 0: the derivative of the piecewise ops (not callable)
   // along the last axis
   Softmax = "softmax", LogSoftmax = "log_softmax", Sum = "sum", Mean = "mean",
@@ -182,6 +183,9 @@ export const opInfo = {
   [Op.Sin]: unary(["sin"], "sine", (g, x) => g.op(Op.Cos, [x]), [-1, 1]),
   [Op.Cos]: unary(["cos"], "cosine", (g, x) => g.op(Op.Neg, [g.op(Op.Sin, [x])]), [-1, 1]),
   [Op.Identity]: { ...unary(["linear", "identity"], "the identity, x", (g) => g.c(1)), vjp: (_g, _x, _y, dy) => [dy] },
+  // Written `dropout(x, p)` (the elaborator reads p into attrs.rate), so it has no name of its own here. Its meaning is the
+  // identity; training replaces it with a product with a random mask before anything runs (src/runtime/dropout.ts).
+  [Op.Dropout]: { ...unary([], "x when running; in training, each element zeroed with probability p and the rest scaled by 1/(1-p)", (g) => g.c(1)), vjp: (_g, _x, _y, dy) => [dy] },
   [Op.Step]: { ...unary([], "1 where x > 0, else 0 (the derivative of relu; not callable)", (g) => g.c(0), [0, 1]), vjp: () => [undefined] },
   [Op.Softmax]: {
     category: "lastAxis", arity: 1, names: ["softmax"], doc: "softmax over the last axis", range: [0, 1], shape: (s) => lastAxisShape(s[0]!, false),

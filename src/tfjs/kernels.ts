@@ -35,6 +35,7 @@ export const unaryTf: Record<OpsIn<"unary">, (x: tf.Tensor) => tf.Tensor> = {
   [Op.Sin]: tf.sin,
   [Op.Cos]: tf.cos,
   [Op.Identity]: (x) => x,
+  [Op.Dropout]: (x) => x, // its meaning; training makes it a product with a mask first (src/runtime/dropout.ts)
   [Op.Step]: (x) => tf.step(x),
 };
 

@@ -45,6 +45,7 @@ const unaryJs: Record<OpsIn<"unary">, (x: string) => string> = {
   [Op.Sin]: (x) => `Math.sin(${x})`,
   [Op.Cos]: (x) => `Math.cos(${x})`,
   [Op.Identity]: (x) => x,
+  [Op.Dropout]: (x) => x, // its meaning; training makes it a product with a mask first (src/runtime/dropout.ts)
   [Op.Step]: (x) => `(${x} > 0 ? 1 : 0)`,
 };
 const binaryJs: Record<OpsIn<"binary">, (a: string, b: string) => string> = {

@@ -58,7 +58,7 @@ const elementwise = (op: string): Lowering => (c) => one(c, op, [aligned(c, c.ar
 const rows: Record<Exclude<ComputeOp, CompositeOp>, Lowering> = {
   [Op.Neg]: simple("Neg"), [Op.Sigmoid]: simple("Sigmoid"), [Op.Tanh]: simple("Tanh"), [Op.Relu]: simple("Relu"), [Op.Elu]: simple("Elu"),
   [Op.Selu]: simple("Selu"), [Op.Softplus]: simple("Softplus"), [Op.Exp]: simple("Exp"), [Op.Log]: simple("Log"), [Op.Abs]: simple("Abs"),
-  [Op.Sqrt]: simple("Sqrt"), [Op.Sin]: simple("Sin"), [Op.Cos]: simple("Cos"), [Op.Identity]: simple("Identity"), [Op.HardSigmoid]: simple("HardSigmoid"),
+  [Op.Sqrt]: simple("Sqrt"), [Op.Sin]: simple("Sin"), [Op.Cos]: simple("Cos"), [Op.Identity]: simple("Identity"), [Op.Dropout]: simple("Identity"), [Op.HardSigmoid]: simple("HardSigmoid"),
   [Op.Step]: (c) => one(c, "Cast", [one(c, "Greater", [x0(c), scalar(c, 0)])], [attr("to", DType.FLOAT)]),
   [Op.Add]: elementwise("Add"), [Op.Sub]: elementwise("Sub"), [Op.Mul]: elementwise("Mul"), [Op.Div]: elementwise("Div"),
   [Op.Maximum]: elementwise("Max"), [Op.Minimum]: elementwise("Min"), [Op.Pow]: elementwise("Pow"),

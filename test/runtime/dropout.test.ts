@@ -1,0 +1,172 @@
+// Dropout (issue 25): `dropout(x, p)` is x when running; in training each site is a product with a seeded mask input,
+// the same on both engines, with the gradient of the float64 interpreter's loss under those masks.
+import { describe, expect, it } from "vitest";
+import { batchOf, type Example } from "../../src/api/data.js";
+import { fit } from "../../src/api/fit.js";
+import { modelFromSource } from "../../src/api/model.js";
+import { createCompiler } from "../../src/compiler.js";
+import { memoryHost } from "../../src/resolve/host.js";
+import { FusedTrainer } from "../../src/fused/train-model.js";
+import { runModel } from "../../src/interp/run-model.js";
+import { Op } from "../../src/ir/ops.js";
+import { printModelIR } from "../../src/ir/print.js";
+import { DropoutEngine } from "../../src/runtime/dropout-engine.js";
+import { dropoutTraining, withMasks } from "../../src/runtime/dropout.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { Trainer } from "../../src/tfjs/train.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
+import { closeness } from "../helpers.js";
+
+/** Every stdlib cell with its dropout options, and dropout between layers: a forecaster at every step. */
+const source = (opts: string, between: string) => `import { LSTM, GRU, Elman, Dense } from "std"
+model M<I = 3, H = 6> {
+  input x: [T, I]
+  layer a = LSTM<I, H>${opts ? `(${opts})` : ""}
+  layer b = GRU<H, H>${opts ? `(${opts})` : ""}
+  layer c = Elman<H, H>${opts ? `(${opts})` : ""}
+  layer head = Dense<H, 1>
+  output y = map(head, scan(c, ${between ? `dropout(scan(b, scan(a, x)), ${between})` : "scan(b, scan(a, x))"}))
+}
+`;
+const dropped = modelFromSource(source("dropout = 0.3, recurrent_dropout = 0.2", "0.25"));
+const plain = modelFromSource(source("", ""));
+
+/** Sequences of 2 to 7 steps; the target is a running sum of the first input. */
+function example(seed: number): Example {
+  const rng = mulberry32(seed);
+  const x = Array.from({ length: 2 + Math.floor(rng() * 6) }, () => [rng() - 0.5, rng() - 0.5, rng() - 0.5]);
+  let s = 0;
+  return { inputs: { x }, target: x.map((v) => [(s += v[0]!)]) };
+}
+const examples = Array.from({ length: 48 }, (_, k) => example(k + 1));
+
+describe("dropout(x, p)", () => {
+  it("is checked when compiling: p a number in [0, 1), two arguments; at 0 it adds nothing to the IR", () => {
+    const c = createCompiler(memoryHost(new Map([["d.rnn", `cell D<I, H>(p = 0.3) {
+  input x: [I]
+  state h: [H] = 0
+  param W: [H, I] ~ glorot_uniform
+  h = tanh(W @ dropout(x, 1.5) + dropout(h[t-1]) + dropout(h[t-1], x) + W @ dropout(x, -p))
+  output h
+}
+`]]), []));
+    const d = c.check("d.rnn").diagnostics.map((x) => `${x.code} ${x.message}`);
+    expect(d).toEqual([
+      "RNN0208 the dropout probability 1.5 is outside [0, 1)",
+      "RNN0303 `dropout` takes 2 arguments (a value, and the probability p that training zeroes each element) but was given 1",
+      "RNN0208 the dropout probability must be a number known when compiling",
+      "RNN0208 the dropout probability -0.3 is outside [0, 1)",
+    ]);
+    // The stdlib cells at their default (0) are what they were: not one node more than the same model without options.
+    expect(printModelIR(modelFromSource(source("dropout = 0, recurrent_dropout = 0", "0")).ir)).toBe(printModelIR(plain.ir));
+    for (const l of plain.ir.layers) expect(l.ir.nodes.some((n) => n.op === Op.Dropout)).toBe(false);
+    expect(dropped.ir.layers.find((l) => l.name === "a")!.ir.nodes.filter((n) => n.op === Op.Dropout).map((n) => n.attrs.rate)).toEqual([0.3, 0.2]);
+  });
+
+  it("is the identity when running: the interpreter gives what the model without dropout gives", () => {
+    const params = initParams(modelParamSpecs(plain.ir, plain.env), 4);
+    const batch = batchOf(plain.ir, examples.slice(0, 5));
+    const a = runModel(dropped.ir, dropped.env, params, batch)["y"]!, b = runModel(plain.ir, plain.env, params, batch)["y"]!;
+    expect(Array.from(a.tensor!.data)).toEqual(Array.from(b.tensor!.data));
+  });
+
+  it("draws masks from the seed and step alone: p of them zero, the rest 1/(1-p); in a cell one per sequence, between layers one per step", () => {
+    const d = dropoutTraining(dropped.ir, "y")!;
+    expect(d.masks.map((m) => [m.rate, m.perStep])).toEqual([[0.3, false], [0.2, false], [0.3, false], [0.2, false], [0.25, true], [0.2, false], [0.3, false]]); // Elman reads h[t-1] first
+    const batch = batchOf(dropped.ir, examples.slice(0, 32));
+    const one = withMasks(batch, d, dropped.env, { seed: 7, step: 3 });
+    expect(withMasks(batch, d, dropped.env, { seed: 7, step: 3 }).inputs).toEqual(one.inputs);
+    const other = withMasks(batch, d, dropped.env, { seed: 7, step: 4 });
+    const [B, T] = batch.inputs["x"]!.shape as [number, number];
+    for (const m of d.masks) {
+      const t = one.inputs[m.input]!;
+      const size = t.data.length / (B * T);
+      expect(t.shape.slice(0, 2)).toEqual([B, T]);
+      expect(one.lengths![m.input]).toEqual(batch.lengths!["x"]);
+      const zero = Array.from(t.data).filter((v) => v === 0).length / t.data.length;
+      const draws = m.perStep ? B * T * size : B * size; // independent ones (a cell's repeat over the steps)
+      expect(Math.abs(zero - m.rate)).toBeLessThan(4 * Math.sqrt((m.rate * (1 - m.rate)) / draws));
+      expect(new Set(Array.from(t.data).filter((v) => v !== 0))).toEqual(new Set([Math.fround(1 / (1 - m.rate))]));
+      expect(Array.from(t.data)).not.toEqual(Array.from(other.inputs[m.input]!.data));
+      // Step 0 against step 1 of each example: equal in a cell's masks (variational), not between layers.
+      let same = true;
+      for (let b = 0; b < B; b++) for (let i = 0; i < size; i++) same &&= t.data[(b * T) * size + i] === t.data[(b * T + 1) * size + i];
+      expect(same).toBe(!m.perStep);
+    }
+    // With masks of ones, the training form computes exactly what the model does.
+    const params = initParams(modelParamSpecs(plain.ir, plain.env), 4);
+    const ones = withMasks(batch, d, dropped.env, "ones");
+    expect(Array.from(runModel(d.ir, dropped.env, params, ones)["y"]!.tensor!.data)).toEqual(Array.from(runModel(plain.ir, plain.env, params, batch)["y"]!.tensor!.data));
+  });
+
+  it("trains the same on the fused engine and on TensorFlow.js (the same masks): losses and weights", async () => {
+    await useBackend("tfjs-cpu");
+    const d = dropoutTraining(dropped.ir, "y")!;
+    const params = initParams(modelParamSpecs(dropped.ir, dropped.env), 3);
+    const settings = { output: "y", loss: "mse" as const, optimizer: "adam" as const, learningRate: 0.01 };
+    const fused = new DropoutEngine(new FusedTrainer(d.ir, dropped.env, params, settings), d, dropped.env, 11);
+    const tfjs = new DropoutEngine(new Trainer(d.ir, dropped.env, params, settings), d, dropped.env, 11);
+    const plainFused = new FusedTrainer(plain.ir, plain.env, params, settings);
+    for (let k = 0; k < 4; k++) {
+      const batch = batchOf(dropped.ir, examples.slice(k * 12, (k + 1) * 12));
+      const a = fused.step(batch), b = tfjs.step(batch), c = plainFused.step(batch);
+      expect(Math.abs(a - b) / Math.abs(b)).toBeLessThan(1e-5);
+      if (k > 0) expect(Math.abs(a - c) / c).toBeGreaterThan(1e-3); // the masks did something
+    }
+    const [wa, wb] = [fused.params(), tfjs.params()];
+    for (const [name, t] of wa) expect({ name, err: closeness(t.data, wb.get(name)!.data, 1e-4, 1e-5) }).toEqual({ name, err: expect.closeTo(0, 0) });
+    // Evaluation has dropout off: the plain model's loss with the same weights.
+    const batch = batchOf(dropped.ir, examples.slice(0, 12));
+    const plainEval = new FusedTrainer(plain.ir, plain.env, wa, settings);
+    expect(fused.evaluate(batch).loss).toBeCloseTo(plainEval.evaluate(batch).loss, 6);
+    for (const t of [fused, tfjs, plainFused, plainEval]) t.dispose();
+  });
+
+  it("its gradient under fixed masks equals central differences of the float64 interpreter's loss", () => {
+    const d = dropoutTraining(dropped.ir, "y")!;
+    const params = initParams(modelParamSpecs(dropped.ir, dropped.env), 5, "f64");
+    const chosen = examples.slice(0, 6);
+    const batch = withMasks(batchOf(dropped.ir, chosen), d, dropped.env, { seed: 3, step: 0 });
+    /** The masked mean squared error, in float64: each valid step's error over the number of valid steps. */
+    const lossAt = (p: Map<string, Tensor>): number => {
+      const out = runModel(d.ir, dropped.env, p, batch, "f64")["y"]!;
+      const T = out.tensor!.shape[1]!;
+      let sum = 0, n = 0;
+      chosen.forEach((e, b) => (e.target as number[][]).forEach((v, t) => { sum += (out.tensor!.data[b * T + t]! - v[0]!) ** 2; n++; }));
+      return sum / n;
+    };
+    const trainer = new FusedTrainer(d.ir, dropped.env, params, { output: "y", loss: "mse", optimizer: "sgd", learningRate: 1 });
+    trainer.step(batch);
+    const after = trainer.params();
+    trainer.dispose();
+    const rng = mulberry32(8);
+    let checked = 0;
+    for (const [name, t] of params) for (let k = 0; k < 2; k++) {
+      const i = Math.floor(rng() * t.data.length);
+      const h = 1e-5;
+      const up = new Map(params), down = new Map(params);
+      const tu = { shape: t.shape, data: Float64Array.from(t.data) }, td = { shape: t.shape, data: Float64Array.from(t.data) };
+      tu.data[i] += h; td.data[i] -= h;
+      up.set(name, tu); down.set(name, td);
+      const numeric = (lossAt(up) - lossAt(down)) / (2 * h);
+      const engine = Math.fround(t.data[i]!) - after.get(name)!.data[i]!;
+      expect(Math.abs(numeric - engine)).toBeLessThan(1e-3 * Math.max(1e-2, Math.abs(numeric)) + 2e-6);
+      checked++;
+    }
+    expect(checked).toBe(2 * params.size);
+  });
+
+  it("fit() trains with it on (the same run twice is the same), and the held-out loss is the model's own without dropout", async () => {
+    const run = () => fit(dropped, { train: examples.slice(0, 36), validation: examples.slice(36) }, { output: "y", loss: "mse", epochs: 2, batchSize: 12, learningRate: 0.01, seed: 2, note: () => {} });
+    const [r1, r2] = [await run(), await run()];
+    expect(r1.state.history.train).toEqual(r2.state.history.train);
+    const noDropout = await fit(plain, { train: examples.slice(0, 36), validation: examples.slice(36) }, { output: "y", loss: "mse", epochs: 2, batchSize: 12, learningRate: 0.01, seed: 2, note: () => {} });
+    expect(r1.state.history.train[0]).not.toBeCloseTo(noDropout.state.history.train[0]!, 4);
+    const val = batchOf(plain.ir, examples.slice(36));
+    const check = new FusedTrainer(plain.ir, plain.env, r1.weights, { output: "y", loss: "mse", optimizer: "adam", learningRate: 0.01 });
+    expect(check.evaluate(val).loss).toBeCloseTo(r1.state.history.test.at(-1)!, 5);
+    check.dispose();
+  });
+});
