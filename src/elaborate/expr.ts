@@ -7,6 +7,7 @@ import { shapeEquals, shapeToString, dimConst, type Shape } from "../ir/dims.js"
 import type { Attrs, NodeId } from "../ir/ir.js";
 import { Op, builtins, info } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
+import { randomFunctions } from "./random-ops.js";
 import { dimOf, type Sym } from "./scope.js";
 
 /**
@@ -80,7 +81,7 @@ export class ExprElaborator {
   }
 
   /** A node computed step by step from its arguments: a sequence when one of them is. */
-  private pointwise(op: Op, args: readonly NodeId[], shape: Shape, span: A.Span, attrs: Attrs = {}): NodeId | undefined {
+  pointwise(op: Op, args: readonly NodeId[], shape: Shape, span: A.Span, attrs: Attrs = {}): NodeId | undefined {
     const record = args.find((a) => this.b.nodes[a]!.op === Op.Final || this.b.nodes[a]!.op === Op.States);
     if (record !== undefined) {
       // A record of states is no value: only its fields are (final(enc).h), or it starts another scan (init = …).
@@ -177,8 +178,10 @@ export class ExprElaborator {
   private call(e: A.CallExpr): NodeId | undefined {
     const sym = this.scope.symbols.get(e.callee.text);
     if (sym?.kind === "poisoned") return undefined;
-    // `dropout(x, dropout)`: a cell's option may share the builtin's name (the stdlib cells' `dropout`, as Keras names it).
-    if (e.callee.text === "dropout" && (!sym || (sym.kind === "option" && typeof sym.value === "number"))) return this.dropout(e);
+    // `dropout(x, dropout)`: a cell's option may share the function's name (the stdlib cells' `dropout`, as Keras names it).
+    const random = randomFunctions.get(e.callee.text);
+    if (random && (!sym || (sym.kind === "option" && typeof sym.value === "number")))
+      return random.elaborate({ file: this.file, diags: this.diags, b: this.b, scope: this.scope, expr: (x) => this.expr(x), pointwise: (...a) => this.pointwise(...a), seqOf: (ids, xs) => this.seqOf(ids, xs) }, e);
     if (!sym) {
       const c = this.values.construct?.(e);
       if (c) return c.node;
@@ -231,53 +234,11 @@ export class ExprElaborator {
     return this.pointwise(fn.op, args, result.shape, e.span);
   }
 
-  /** `dropout(x, p)`: p a number known when compiling, in [0, 1); at 0 it is x itself. */
-  private dropout(e: A.CallExpr): NodeId | undefined {
-    if (e.named.length || e.args.length !== 2) {
-      this.diags.error("RNN0303", `\`dropout\` takes 2 arguments (a value, and the probability p that training zeroes each element) but was given ${e.args.length + e.named.length}`, {
-        file: this.file, span: e.span, label: "write `dropout(x, p)`",
-        notes: ["dropout(x, p): x when running; in training, each element of x zeroed with probability p and the rest scaled by 1/(1-p)"],
-      });
-      return undefined;
-    }
-    const x = this.expr(e.args[0]!);
-    const p = this.constantValue(e.args[1]!);
-    if (x === undefined || p === undefined) return undefined;
-    if (!(p >= 0 && p < 1)) {
-      this.diags.error("RNN0208", `the dropout probability ${p} is outside [0, 1)`, {
-        file: this.file, span: e.args[1]!.span, label: "not in [0, 1)",
-        notes: ["p is the fraction of elements training zeroes; 1 would zero them all"],
-        help: { message: "use a probability such as 0.2, or 0 to turn dropout off" },
-      });
-      return undefined;
-    }
-    if (p === 0) return x;
-    return this.pointwise(Op.Dropout, [x], this.b.shape(x), e.span, { rate: p });
-  }
-
-  /** A number known when compiling (a literal, an option, or either negated), or undefined after reporting. */
-  private constantValue(e: A.Expr): number | undefined {
-    if (e.kind === "paren") return this.constantValue(e.inner);
-    if (e.kind === "neg") {
-      const v = this.constantValue(e.operand);
-      return v === undefined ? undefined : -v;
-    }
-    if (e.kind === "number") return e.value;
-    const sym = e.kind === "name" ? this.scope.symbols.get(e.name.text) : undefined;
-    if (sym?.kind === "option" && typeof sym.value === "number") return sym.value;
-    if (sym?.kind === "poisoned") return undefined;
-    this.diags.error("RNN0208", "the dropout probability must be a number known when compiling", {
-      file: this.file, span: e.span, label: "not a constant",
-      notes: ["write a number (`dropout(x, 0.2)`) or a cell option (`cell C<I, H>(p = 0.2) { … dropout(x, p) … }`)"],
-    });
-    return undefined;
-  }
-
   private unknownFunction(e: A.CallExpr, sym: Sym | undefined): void {
     const optionFns = [...this.scope.symbols.values()].filter((s) => s.kind === "option" && typeof s.value === "string").map((s) => s.name);
-    const near = sym ? [] : closestNames(e.callee.text, [...builtins.keys(), ...optionFns, ...(this.values.callables ?? [])]);
+    const near = sym ? [] : closestNames(e.callee.text, [...builtins.keys(), ...randomFunctions.keys(), ...optionFns, ...(this.values.callables ?? [])]);
     const product = sym && e.args.length === 1 ? `${e.callee.text} @ ${this.src(e.args[0]!.span)}` : undefined;
-    const functions = `functions: ${[...new Set([...builtins.values()].map((f) => f.name))].join(", ")}`;
+    const functions = `functions: ${[...new Set([...builtins.values()].map((f) => f.name)), ...randomFunctions.keys()].join(", ")}`;
     this.diags.error("RNN0203", sym ? `\`${e.callee.text}\` is not a function` : `unknown function \`${e.callee.text}\``, {
       file: this.file, span: e.callee.span, label: sym ? `${e.callee.text} is declared as a value` : "no function has this name",
       ...(sym ? { secondary: [{ file: this.file, span: sym.span, message: "declared here" }] } : {}),

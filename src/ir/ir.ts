@@ -19,6 +19,7 @@ export interface Attrs {
   readonly lengthNorm?: number; // Generate: beam search ranks by log p / length^lengthNorm
   readonly value?: number;  // Const
   readonly rate?: number;   // Dropout: the probability an element is zeroed in training
+  readonly perStep?: boolean; // Dropout in a cell: a new mask every step (zoneout's), not one per sequence
   readonly start?: import("./dims.js").Dim; // Slice
   readonly end?: import("./dims.js").Dim;   // Slice
   readonly shape?: Shape;   // Reshape, BroadcastTo, ReduceTo: the result's shape

@@ -12,7 +12,7 @@ function nodeText(n: Node): string {
   else if (n.op === Op.Const) detail = String(a.value);
   else if (n.op === Op.Slice) detail = `${args}[${dimToString(a.start!)}:${dimToString(a.end!)}]`;
   else if (n.op === Op.OneHot) detail = `${args} of ${dimToString(a.depth!)}`;
-  else if (n.op === Op.Dropout) detail = `${args}, p = ${a.rate}`;
+  else if (n.op === Op.Dropout) detail = `${args}, p = ${a.rate}${a.perStep ? ", a mask every step" : ""}`;
   const tags = [n.batched ? "" : "static", n.dtype === "int" ? "int" : ""].filter(Boolean);
   return `%${n.id} = ${n.op} ${detail} : ${shapeToString(n.shape)}${tags.length ? ` (${tags.join(", ")})` : ""}`;
 }

@@ -6,6 +6,7 @@ import {
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { formatText } from "../format/format.js";
 import { builtins } from "../ir/ops.js";
+import { randomFunctions } from "../elaborate/random-ops.js";
 import { initializers } from "../ir/initializers.js";
 import { keywords } from "../syntax/tokens.js";
 import { constructDocs, shapeOf, type Def, type DefKind } from "./semantic.js";
@@ -67,7 +68,8 @@ export function completion(ws: Workspace, a: Analysis, offset: number): Completi
   const atLineStart = /^\s*[\p{L}_]*$/u.test(line);
   if (atLineStart) items.push(...keywords.map((k) => ({ label: k.name.toLowerCase(), kind: CompletionItemKind.Keyword })));
   if (decl?.kind === "model") items.push(...Object.entries(constructDocs).map(([label, doc]) => ({ label, kind: CompletionItemKind.Keyword, detail: "sequence construct", documentation: doc })));
-  if (decl) items.push(...[...builtins.values()].filter((b) => /^[a-z_]+$/.test(b.name)).map((b) => ({ label: b.name, kind: CompletionItemKind.Function, detail: "builtin", documentation: b.doc })));
+  if (decl) items.push(...[...builtins.values()].filter((b) => /^[a-z_]+$/.test(b.name)).map((b) => ({ label: b.name, kind: CompletionItemKind.Function, detail: "builtin", documentation: b.doc })),
+    ...[...randomFunctions].map(([label, f]) => ({ label, kind: CompletionItemKind.Function, detail: "builtin", documentation: f.doc })));
   if (!decl) for (const c of cells()) items.push(c);
   return items;
 }

@@ -4,6 +4,7 @@ import type { CheckResult } from "../compiler.js";
 import { evalDim, shapeToString, type Shape } from "../ir/dims.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import { builtins } from "../ir/ops.js";
+import { randomFunctions } from "../elaborate/random-ops.js";
 import { initializers } from "../ir/initializers.js";
 import { constructs } from "../elaborate/constructs.js";
 import { declarationsOf } from "../elaborate/declarations.js";
@@ -92,7 +93,7 @@ export function fileSymbols(result: CheckResult, defsOf: (file: string) => reado
       if (!(local.has(x.name.text) && (x.kind === "value" || x.kind === "gate" || x.kind === "output"))) add(x.name, x.kind, x.span, x.doc);
     const nameUse = (n: A.Name) => {
       const def = local.get(n.text) ?? topLevel(n.text);
-      const builtin = def ? undefined : builtins.has(n.text) ? "function" as const : d.kind === "model" && constructs.has(n.text) ? "construct" as const : undefined;
+      const builtin = def ? undefined : builtins.has(n.text) || randomFunctions.has(n.text) ? "function" as const : d.kind === "model" && constructs.has(n.text) ? "construct" as const : undefined;
       uses.push({ span: n.span, def, name: n.text, ...(builtin ? { builtin } : {}) });
     };
     const dimUse = (x: A.DimExpr) => { if (x.kind === "dimName") nameUse(x.name); };
@@ -213,7 +214,7 @@ export function describeDef(def: Def, result: CheckResult, valueSpan?: A.Span): 
 export function describeBuiltin(name: string, kind: "function" | "initializer" | "construct"): string | undefined {
   if (kind === "construct") return constructDocs[name] ? `\`\`\`rnn\n${name}(…)\n\`\`\`\nSequence construct: ${constructDocs[name]}.` : undefined;
   if (kind === "function") {
-    const b = builtins.get(name);
+    const b = builtins.get(name) ?? randomFunctions.get(name);
     return b ? `\`\`\`rnn\n${name}(…)\n\`\`\`\nBuiltin function: ${b.doc}.` : undefined;
   }
   const init = initializers.get(name);

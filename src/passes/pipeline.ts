@@ -2,6 +2,7 @@
 import type { CellIR } from "../ir/ir.js";
 import { commonSubexpressions } from "./cse.js";
 import { deadCodeElimination } from "./dce.js";
+import { dropoutOff } from "./dropout-off.js";
 import { fuseMatmuls } from "./fuse-matmul.js";
 import { reassociateSums } from "./reassociate.js";
 import { chooseLayouts } from "./layout.js";
@@ -15,6 +16,7 @@ export interface Pass {
 }
 
 export const passes: readonly Pass[] = [
+  { name: "dropout-off", purpose: "dropout is the identity outside training (training has made it a product with a mask before)", run: dropoutOff },
   { name: "reassociate", purpose: "sum state-free terms first, so input projections and their biases hoist out of the loop", run: reassociateSums },
   { name: "fuse-matmul", purpose: "one product with stacked weights for products sharing an operand", run: fuseMatmuls },
   { name: "stack-biases", purpose: "the gates' biases added to the input product they are sliced from, once", run: stackBiases },

@@ -1,5 +1,4 @@
 // Dropout in training: each `dropout(x, p)` becomes x times a random mask that the model takes as one more input.
-import type { Span } from "../ast/nodes.js";
 import { RnncError } from "../diagnostics/errors.js";
 import { substDim, type Shape } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
@@ -8,6 +7,8 @@ import { Op } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "./dims.js";
 import { sizeOf, type Tensor } from "./tensor.js";
 import type { Batch } from "./training.js";
+
+type Span = Node["span"];
 
 /**
  * One mask the training form of a model takes as an input (batch first, like the data): its elements are 0 with
@@ -80,7 +81,7 @@ export function dropoutTraining(ir: ModelIR, output: string): DropoutTraining | 
       const seq = n.op === Op.Apply ? undefined : ir.nodes[n.args[0]!]!.seq;
       const where = `layer \`${n.attrs.layer}\``;
       const layer = ir.layers.find((l) => l.name === n.attrs.layer)!;
-      const extra = sites.map((s) => maskInput(s.rate, modelShape(s.shape, layer), seq, false, n.span, where));
+      const extra = sites.map((s) => maskInput(s.rate, modelShape(s.shape, layer), seq, s.perStep, n.span, where));
       const xs = n.attrs.hasInit ? args.slice(0, -1) : args;
       const init = n.attrs.hasInit ? args.slice(-1) : [];
       map.set(n.id, add(n.op, [...xs, ...extra, ...init], n.shape, n.span, n.attrs, n.seq, n.batched));
@@ -102,12 +103,13 @@ function modelShape(shape: Shape, layer: LayerInfo): Shape {
   });
 }
 
-/** A cell's dropout sites: one per distinct value and rate, in node order. */
-interface Site { readonly arg: NodeId; readonly rate: number; readonly shape: Shape }
+/** A cell's dropout sites: one per distinct value, rate and kind of mask, in node order. */
+interface Site { readonly arg: NodeId; readonly rate: number; readonly perStep: boolean; readonly shape: Shape }
+const sameSite = (s: Site, n: Node): boolean => s.arg === n.args[0] && s.rate === n.attrs.rate && s.perStep === (n.attrs.perStep === true);
 function cellSites(cell: CellIR): Site[] {
   const sites: Site[] = [];
-  for (const n of cell.nodes) if (n.op === Op.Dropout && !sites.some((s) => s.arg === n.args[0] && s.rate === n.attrs.rate))
-    sites.push({ arg: n.args[0]!, rate: n.attrs.rate!, shape: n.shape });
+  for (const n of cell.nodes) if (n.op === Op.Dropout && !sites.some((s) => sameSite(s, n)))
+    sites.push({ arg: n.args[0]!, rate: n.attrs.rate!, perStep: n.attrs.perStep === true, shape: n.shape });
   return sites;
 }
 
@@ -127,7 +129,7 @@ function maskedCell(cell: CellIR, sites: readonly Site[]): CellIR {
       map.set(n.id, add({ ...n, args }));
       continue;
     }
-    const k = sites.findIndex((s) => s.arg === n.args[0] && s.rate === n.attrs.rate);
+    const k = sites.findIndex((s) => sameSite(s, n));
     let m = maskNodes.get(k);
     if (m === undefined) maskNodes.set(k, (m = add({ op: Op.Input, args: Object.freeze([]), shape: n.shape, dtype: "float", batched: true, attrs: Object.freeze({ name: maskName(k) }), span: n.span })));
     map.set(n.id, add({ op: Op.Mul, args: Object.freeze([args[0]!, m]), shape: n.shape, dtype: "float", batched: true, attrs: Object.freeze({}), span: n.span }));

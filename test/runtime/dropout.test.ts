@@ -169,4 +169,66 @@ describe("dropout(x, p)", () => {
     expect(check.evaluate(val).loss).toBeCloseTo(r1.state.history.test.at(-1)!, 5);
     check.dispose();
   });
+
+  it("zoneout(next, prev, p): in training each element is exactly the previous or the new value, a new draw every step", async () => {
+    const z = modelFromSource(`cell Z<I, H> {
+  input x: [I]
+  state h: [H] = 0
+  param W: [H, I] ~ glorot_uniform
+  param U: [H, H] ~ orthogonal
+  h = zoneout(tanh(W @ x + U @ h[t-1]), h[t-1], 0.4)
+  output h
+}
+model M<I = 3, H = 16> {
+  input x: [T, I]
+  layer z = Z<I, H>
+  output hs = scan(z, x)
+}
+`);
+    const d = dropoutTraining(z.ir, "hs")!;
+    expect(d.masks.map((m) => [m.rate, m.perStep])).toEqual([[0.6, true]]);
+    const chosen = examples.slice(0, 16).map((e) => ({ ...e, inputs: { x: (e.inputs["x"] as number[][]).concat(e.inputs["x"] as number[][]) } }));
+    const batch = withMasks(batchOf(z.ir, chosen), d, z.env, { seed: 5, step: 0 });
+    const params = initParams(modelParamSpecs(z.ir, z.env), 2, "f64");
+    const hs = runModel(d.ir, z.env, params, batch, "f64")["hs"]!.tensor!;
+    const [B, T, H] = hs.shape as [number, number, number];
+    const W = params.get("z.W")!.data, U = params.get("z.U")!.data;
+    let kept = 0, n = 0, changedMask = false;
+    const mask = batch.inputs[d.masks[0]!.input]!.data;
+    for (let b = 0; b < B; b++) {
+      const len = batch.lengths!["x"]![b]!;
+      const x = batch.inputs["x"]!.data;
+      let prev = new Float64Array(H);
+      for (let t = 0; t < len; t++) {
+        for (let i = 0; i < H; i++) {
+          let a = 0;
+          for (let j = 0; j < 3; j++) a += W[i * 3 + j]! * x[(b * T + t) * 3 + j]!;
+          for (let j = 0; j < H; j++) a += U[i * H + j]! * prev[j]!;
+          const next = Math.tanh(a), got = hs.data[(b * T + t) * H + i]!;
+          const keep = mask[(b * T + t) * H + i] !== 0;
+          expect(Math.abs(got - (keep ? prev[i]! : next))).toBeLessThan(1e-6);
+          if (t > 0 && (mask[(b * T + t) * H + i] !== 0) !== (mask[(b * T + t - 1) * H + i] !== 0)) changedMask = true;
+          kept += keep ? 1 : 0;
+          n++;
+        }
+        prev = Float64Array.from({ length: H }, (_, i) => hs.data[(b * T + t) * H + i]!);
+      }
+    }
+    expect(changedMask).toBe(true);
+    expect(Math.abs(kept / n - 0.4)).toBeLessThan(4 * Math.sqrt(0.24 / n));
+    // Both engines train it alike.
+    await useBackend("tfjs-cpu");
+    const settings = { output: "hs", loss: "mse" as const, optimizer: "sgd" as const, learningRate: 0.1 };
+    const p32 = initParams(modelParamSpecs(z.ir, z.env), 2);
+    const fused = new DropoutEngine(new FusedTrainer(d.ir, z.env, p32, settings), d, z.env, 9);
+    const tfjs = new DropoutEngine(new Trainer(d.ir, z.env, p32, settings), d, z.env, 9);
+    const targets = chosen.map((e) => (e.inputs["x"] as number[][]).map(() => Array(16).fill(0.1)));
+    for (let k = 0; k < 3; k++) {
+      const b = batchOf(z.ir, chosen.map((e, i) => ({ ...e, target: targets[i] })));
+      const [l1, l2] = [fused.step(b), tfjs.step(b)];
+      expect(Math.abs(l1 - l2) / l2).toBeLessThan(1e-5);
+    }
+    fused.dispose();
+    tfjs.dispose();
+  });
 });
