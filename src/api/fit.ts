@@ -7,7 +7,7 @@ import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
 import { DropoutEngine } from "../runtime/dropout-engine.js";
-import { dropoutTraining } from "../runtime/dropout.js";
+import { dropoutExplained, dropoutTraining } from "../runtime/dropout.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { metricNameOf, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
@@ -180,7 +180,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   const dropout = dropoutTraining(ir, o.output);
   const trainIr = dropout?.ir ?? ir;
   const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(trainIr, o.output), setup.lowering ?? {});
-  o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n`);
+  o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n${dropout ? dropoutExplained(dropout) : ""}`);
   if (o.weights) checkWeights(`model \`${ir.name}\``, specs, o.weights, "the weights given");
   const start = o.weights ?? initParams(specs, seed);
   let trainer: TrainEngine;

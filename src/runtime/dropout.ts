@@ -144,6 +144,12 @@ function maskedCell(cell: CellIR, sites: readonly Site[]): CellIR {
   };
 }
 
+/** For `--explain`: what training drops, and how. */
+export function dropoutExplained(d: DropoutTraining): string {
+  const kinds = d.masks.map((m) => `${m.rate}${m.perStep ? " (a mask every step)" : " (a mask per sequence)"}`);
+  return `dropout: ${d.masks.length} mask${d.masks.length > 1 ? "s" : ""} in training (p = ${kinds.join(", ")}), drawn from the seed and the batch's number; off when evaluating, running and in compiled models\n`;
+}
+
 /** Where masks come from: a seed and the number of the step (each update's batches draw new ones), or all ones (evaluation). */
 export type MaskDraw = { readonly seed: number; readonly step: number } | "ones";
 

@@ -94,11 +94,36 @@ describe("ONNX export of the examples", () => {
   });
 });
 
+describe("dropout and zoneout in ONNX", () => {
+  it("export as they run: dropout the identity, zoneout its expectation (a cell of its own and between layers)", async () => {
+    const ir = modelFrom(`import { GRU } from "std"
+cell Z<I, H> {
+  input x: [I]
+  state h: [H] = 0
+  param W: [H, I] ~ glorot_uniform
+  param U: [H, H] ~ orthogonal
+  h = zoneout(tanh(W @ dropout(x, 0.2) + U @ h[t-1]), h[t-1], 0.3)
+  output h
+}
+model M<I = 3, H = 5> {
+  input xs: [T, I]
+  layer z = Z<I, H>
+  layer g = GRU<H, H>(recurrent_dropout = 0.4)
+  output hs = scan(g, dropout(scan(z, xs), 0.5))
+}
+`);
+    const { worst } = await compare(ir, { xs: randomTensor([3, 6, 3], 12) }, { xs: [6, 2, 4] });
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
 describe("stdlib cells as ONNX's own recurrent ops", () => {
   const seqModel = (cell: string, extra = "") => modelFrom(`import { ${cell} } from "std"\nmodel M<I = 3, H = 5> {\n  input xs: [T, I]\n  layer r = ${cell}<I, H>${extra}\n  output hs = scan(r, xs)\n  output back = scan(r, xs, reverse = true)\n  output end = last(hs)\n}\n`);
   const xs = randomTensor([3, 6, 3], 11);
   const cases: [string, string, string, number | undefined][] = [
     ["LSTM", "", "LSTM", undefined], ["TorchLSTM", "", "LSTM", undefined], ["GRU", "", "GRU", 1], ["GRUResetBefore", "", "GRU", 0], ["Elman", "", "RNN", undefined], ["Elman", "(act = relu)", "RNN", undefined],
+    // Dropout is training's alone: the cells export as they run.
+    ["LSTM", "(dropout = 0.3, recurrent_dropout = 0.2)", "LSTM", undefined], ["GRU", "(dropout = 0.5, recurrent_dropout = 0.5)", "GRU", 1],
   ];
   it.each(cases)("%s%s → %s, forward and reverse, with lengths", async (cell, extra, op, linearBeforeReset) => {
     const { worst, graph } = await compare(seqModel(cell, extra), { xs }, { xs: [6, 2, 4] });

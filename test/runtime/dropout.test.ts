@@ -1,10 +1,14 @@
 // Dropout (issue 25): `dropout(x, p)` is x when running; in training each site is a product with a seeded mask input,
 // the same on both engines, with the gradient of the float64 interpreter's loss under those masks.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { batchOf, type Example } from "../../src/api/data.js";
 import { fit } from "../../src/api/fit.js";
 import { modelFromSource } from "../../src/api/model.js";
 import { createCompiler } from "../../src/compiler.js";
+import { compileModule } from "../../src/emit/compile.js";
 import { memoryHost } from "../../src/resolve/host.js";
 import { FusedTrainer } from "../../src/fused/train-model.js";
 import { runModel } from "../../src/interp/run-model.js";
@@ -17,7 +21,7 @@ import type { Tensor } from "../../src/runtime/tensor.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { Trainer } from "../../src/tfjs/train.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness } from "../helpers.js";
+import { closeness, root } from "../helpers.js";
 
 /** Every stdlib cell with its dropout options, and dropout between layers: a forecaster at every step. */
 const source = (opts: string, between: string) => `import { LSTM, GRU, Elman, Dense } from "std"
@@ -159,8 +163,10 @@ describe("dropout(x, p)", () => {
   });
 
   it("fit() trains with it on (the same run twice is the same), and the held-out loss is the model's own without dropout", async () => {
-    const run = () => fit(dropped, { train: examples.slice(0, 36), validation: examples.slice(36) }, { output: "y", loss: "mse", epochs: 2, batchSize: 12, learningRate: 0.01, seed: 2, note: () => {} });
+    const explained: string[] = [];
+    const run = () => fit(dropped, { train: examples.slice(0, 36), validation: examples.slice(36) }, { output: "y", loss: "mse", epochs: 2, batchSize: 12, learningRate: 0.01, seed: 2, note: () => {}, explain: (t) => { explained.push(t); } });
     const [r1, r2] = [await run(), await run()];
+    expect(explained.join("")).toContain("dropout: 7 masks in training (p = 0.3 (a mask per sequence), 0.2 (a mask per sequence), 0.3 (a mask per sequence), 0.2 (a mask per sequence), 0.25 (a mask every step), 0.2 (a mask per sequence), 0.3 (a mask per sequence))");
     expect(r1.state.history.train).toEqual(r2.state.history.train);
     const noDropout = await fit(plain, { train: examples.slice(0, 36), validation: examples.slice(36) }, { output: "y", loss: "mse", epochs: 2, batchSize: 12, learningRate: 0.01, seed: 2, note: () => {} });
     expect(r1.state.history.train[0]).not.toBeCloseTo(noDropout.state.history.train[0]!, 4);
@@ -230,5 +236,23 @@ model M<I = 3, H = 16> {
     }
     fused.dispose();
     tfjs.dispose();
+  });
+
+  it.each(["js", "tfjs"] as const)("compiles to %s as it runs: predict equals the interpreter of the model without dropout", async (target) => {
+    const tf = await import("@tensorflow/tfjs");
+    await tf.setBackend("cpu");
+    const params = initParams(modelParamSpecs(plain.ir, plain.env), 6);
+    const m = await compileModule({ ir: dropped.ir, env: dropped.env, target, weights: params, weightsGiven: true, source: "d.rnn", version: "test" });
+    const dir = join(root, ".test-out", "dropout");
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `m.${target}.js`);
+    writeFileSync(path, m.js);
+    const model = (await import(pathToFileURL(path).href)).createModel();
+    const chosen = examples.slice(0, 4);
+    const batch = batchOf(plain.ir, chosen);
+    const want = runModel(plain.ir, plain.env, params, batch)["y"]!.tensor!;
+    const got = model.predict({ x: batch.inputs["x"] }, { lengths: batch.lengths });
+    const data = target === "tfjs" ? await got.y.data() : got.y.data;
+    expect(closeness(data, want.data, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
   });
 });
