@@ -255,4 +255,37 @@ model M<I = 3, H = 16> {
     const data = target === "tfjs" ? await got.y.data() : got.y.data;
     expect(closeness(data, want.data, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
   });
+
+  it("both engines agree on a bidirectional pair and an encoder–decoder with dropout in and between their layers", async () => {
+    await useBackend("tfjs-cpu");
+    const m = modelFromSource(`import { LSTM, GRU, Dense } from "std"
+  model M<I = 3, H = 5> {
+    input x: [T, I]
+    input y: [U, I]
+    layer f = LSTM<I, H>(dropout = 0.3, recurrent_dropout = 0.3)
+    layer b = GRU<I, H>(recurrent_dropout = 0.4)
+    layer dec = LSTM<I, H>(recurrent_dropout = 0.2)
+    layer head = Dense<H, 1>
+    enc = bidirectional(f, b, x, merge = sum)
+    out = scan(dec, dropout(y, 0.1), init = final(scan(f, dropout(x, 0.2))))
+    output z = map(head, out)
+    output z2 = map(head, enc)
+  }
+  `);
+    const d = dropoutTraining(m.ir, "z")!;
+    const rng = mulberry32(3);
+    const ex = Array.from({ length: 12 }, () => { const T = 2 + Math.floor(rng() * 5), U = 1 + Math.floor(rng() * 4); return { inputs: { x: Array.from({ length: T }, () => [rng(), rng(), rng()]), y: Array.from({ length: U }, () => [rng(), rng(), rng()]) }, target: Array.from({ length: U }, () => [rng()]) }; });
+    const params = initParams(modelParamSpecs(m.ir, m.env), 3);
+    const s = { output: "z", loss: "mse" as const, optimizer: "adam" as const, learningRate: 0.01 };
+    const a = new DropoutEngine(new FusedTrainer(d.ir, m.env, params, s), d, m.env, 1);
+    const b = new DropoutEngine(new Trainer(d.ir, m.env, params, s), d, m.env, 1);
+    for (let k = 0; k < 3; k++) { const batch = batchOf(m.ir, ex); const [l1, l2] = [a.step(batch), b.step(batch)]; expect(Math.abs(l1 - l2) / l2).toBeLessThan(1e-5); }
+    const d2 = dropoutTraining(m.ir, "z2")!;
+    expect(d2.masks.length).toBe(3);
+    const s2 = { ...s, output: "z2" };
+    const a2 = new DropoutEngine(new FusedTrainer(d2.ir, m.env, params, s2), d2, m.env, 1);
+    const b2 = new DropoutEngine(new Trainer(d2.ir, m.env, params, s2), d2, m.env, 1);
+    const ex2 = ex.map((e) => ({ ...e, target: (e.inputs.x as number[][]).map(() => [0.5]) }));
+    for (let k = 0; k < 3; k++) { const batch = batchOf(m.ir, ex2); const [l1, l2] = [a2.step(batch), b2.step(batch)]; expect(Math.abs(l1 - l2) / l2).toBeLessThan(1e-5); }
+  });
 });
