@@ -67,3 +67,25 @@ export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
 export function matVec(W: Tensor, v: readonly number[]): number[] {
   return Array.from({ length: W.shape[0]! }, (_, i) => v.reduce((s, x, j) => s + W.data[i * W.shape[1]! + j]! * x, 0));
 }
+
+/**
+ * The gradient one SGD step at learning rate 1 took (`before` − `after`) against central differences of `lossAt` (a
+ * float64 loss of the params), at `perParam` seeded places of every param; the worst mismatch beyond tolerance, or 0.
+ */
+export function sgdStepVersusCentralDifferences(before: ReadonlyMap<string, Tensor>, after: ReadonlyMap<string, Tensor>, lossAt: (p: Map<string, Tensor>) => number, perParam: number, seed: number): { checked: number; worst: string | undefined } {
+  const rng = mulberry32(seed);
+  let checked = 0, worst: string | undefined;
+  for (const [name, t] of before) for (let k = 0; k < perParam; k++) {
+    const i = Math.floor(rng() * t.data.length);
+    const h = 1e-5;
+    const up = new Map(before), down = new Map(before);
+    const tu = { shape: t.shape, data: Float64Array.from(t.data) }, td = { shape: t.shape, data: Float64Array.from(t.data) };
+    tu.data[i] += h; td.data[i] -= h;
+    up.set(name, tu); down.set(name, td);
+    const numeric = (lossAt(up) - lossAt(down)) / (2 * h);
+    const engine = Math.fround(t.data[i]!) - after.get(name)!.data[i]!;
+    if (!(Math.abs(numeric - engine) < 1e-3 * Math.max(1e-2, Math.abs(numeric)) + 2e-6)) worst ??= `${name}[${i}]: ${engine} by the engine, ${numeric} by central differences`;
+    checked++;
+  }
+  return { checked, worst };
+}

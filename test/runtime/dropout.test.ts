@@ -21,7 +21,7 @@ import type { Tensor } from "../../src/runtime/tensor.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { Trainer } from "../../src/tfjs/train.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, root } from "../helpers.js";
+import { closeness, root, sgdStepVersusCentralDifferences } from "../helpers.js";
 
 /** Every stdlib cell with its dropout options, and dropout between layers: a forecaster at every step. */
 const source = (opts: string, between: string) => `import { LSTM, GRU, Elman, Dense } from "std"
@@ -145,21 +145,9 @@ describe("dropout(x, p)", () => {
     trainer.step(batch);
     const after = trainer.params();
     trainer.dispose();
-    const rng = mulberry32(8);
-    let checked = 0;
-    for (const [name, t] of params) for (let k = 0; k < 2; k++) {
-      const i = Math.floor(rng() * t.data.length);
-      const h = 1e-5;
-      const up = new Map(params), down = new Map(params);
-      const tu = { shape: t.shape, data: Float64Array.from(t.data) }, td = { shape: t.shape, data: Float64Array.from(t.data) };
-      tu.data[i] += h; td.data[i] -= h;
-      up.set(name, tu); down.set(name, td);
-      const numeric = (lossAt(up) - lossAt(down)) / (2 * h);
-      const engine = Math.fround(t.data[i]!) - after.get(name)!.data[i]!;
-      expect(Math.abs(numeric - engine)).toBeLessThan(1e-3 * Math.max(1e-2, Math.abs(numeric)) + 2e-6);
-      checked++;
-    }
-    expect(checked).toBe(2 * params.size);
+    const r = sgdStepVersusCentralDifferences(params, after, lossAt, 2, 8);
+    expect(r.worst).toBeUndefined();
+    expect(r.checked).toBe(2 * params.size);
   });
 
   it("fit() trains with it on (the same run twice is the same), and the held-out loss is the model's own without dropout", async () => {
