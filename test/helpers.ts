@@ -25,6 +25,8 @@ import { mulberry32 } from "../src/runtime/random.js";
 import { alloc, type Tensor } from "../src/runtime/tensor.js";
 import { memoryHost } from "../src/resolve/host.js";
 import type { ModelIR } from "../src/ir/ir.js";
+import { FusedTrainer } from "../src/fused/train-model.js";
+import type { Batch, LossName } from "../src/runtime/training.js";
 
 const stdlibSources = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
 
@@ -69,16 +71,21 @@ export function matVec(W: Tensor, v: readonly number[]): number[] {
 }
 
 /**
- * The gradient one SGD step at learning rate 1 took (`before` − `after`) against central differences of `lossAt` (a
- * float64 loss of the params), at `perParam` seeded places of every param; the worst mismatch beyond tolerance, or 0.
+ * The gradient of one SGD step at learning rate 1 on the fused engine (the weights move by exactly minus it) against
+ * central differences of `lossAt` (the same loss in float64, of the params), at `perParam` seeded places of every
+ * param: how many were checked, and the first mismatch beyond tolerance.
  */
-export function sgdStepVersusCentralDifferences(before: ReadonlyMap<string, Tensor>, after: ReadonlyMap<string, Tensor>, lossAt: (p: Map<string, Tensor>) => number, perParam: number, seed: number): { checked: number; worst: string | undefined } {
+export function fusedGradientVersusCentralDifferences(ir: ModelIR, env: ReadonlyMap<string, number>, params: ReadonlyMap<string, Tensor>, settings: { output: string; loss: LossName }, batch: Batch, lossAt: (p: Map<string, Tensor>) => number, perParam: number, seed: number): { checked: number; worst: string | undefined } {
+  const trainer = new FusedTrainer(ir, env, params, { ...settings, optimizer: "sgd", learningRate: 1 });
+  trainer.step(batch);
+  const after = trainer.params();
+  trainer.dispose();
   const rng = mulberry32(seed);
   let checked = 0, worst: string | undefined;
-  for (const [name, t] of before) for (let k = 0; k < perParam; k++) {
+  for (const [name, t] of params) for (let k = 0; k < perParam; k++) {
     const i = Math.floor(rng() * t.data.length);
     const h = 1e-5;
-    const up = new Map(before), down = new Map(before);
+    const up = new Map(params), down = new Map(params);
     const tu = { shape: t.shape, data: Float64Array.from(t.data) }, td = { shape: t.shape, data: Float64Array.from(t.data) };
     tu.data[i] += h; td.data[i] -= h;
     up.set(name, tu); down.set(name, td);
