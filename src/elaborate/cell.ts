@@ -215,7 +215,7 @@ export function elaborateCell(
   states.push(...layerStates);
   const inputs: InputInfo[] = [...scope.symbols.values()]
     .filter((s): s is Sym & { kind: "input" } => s.kind === "input")
-    .map((s) => ({ name: s.name, shape: s.shape, dtype: s.decl.dtype, ...(s.decl.doc ? { doc: s.decl.doc } : {}), span: s.span }));
+    .map((s) => ({ name: s.name, shape: s.shape, dtype: s.decl.dtype, ...(s.memory ? { memory: s.memory } : {}), ...(s.decl.doc ? { doc: s.decl.doc } : {}), span: s.span }));
 
   const ok = !diags.items.slice(itemsBefore).some((d) => d.severity === "error");
   const options = new Map<string, string | number>();

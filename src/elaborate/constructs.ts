@@ -79,7 +79,8 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
     return v;
   };
 
-  const sequences = (args: readonly A.Expr[], construct: string, e: A.CallExpr): NodeId[] | undefined => {
+  /** The arguments, every one a sequence; those not marked `whole` (a layer's inputs read whole) stepped together, so of one length. */
+  const sequences = (args: readonly A.Expr[], construct: string, e: A.CallExpr, whole: readonly boolean[] = []): NodeId[] | undefined => {
     const ids = args.map(expr);
     if (!ids.every((x): x is NodeId => x !== undefined)) return undefined;
     for (let i = 0; i < ids.length; i++) {
@@ -91,7 +92,8 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
         return undefined;
       }
     }
-    if (seqOf(ids, args) === false) return undefined;
+    const stepped = ids.map((_, i) => i).filter((i) => !whole[i]);
+    if (seqOf(stepped.map((i) => ids[i]!), stepped.map((i) => args[i]!)) === false) return undefined;
     return ids;
   };
 
@@ -242,8 +244,15 @@ function mapOrScan(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     const inst = layerArg();
     const opts = named(e, c === "scan" ? ["init", "reverse"] : []);
     if (!inst || !opts) return undefined;
-    const ids = sequences(e.args.slice(1), c, e);
+    const whole = inst.ir.inputs.map((i) => i.memory !== undefined);
+    const ids = sequences(e.args.slice(1), c, e, whole);
     if (!ids) return undefined;
+    const first = ids.find((_, k) => !whole[k]);
+    if (first === undefined) {
+      err("RNN0702", `\`${c}\` steps through a sequence, but every input of \`${inst.decl.name.text}\` is read whole`, e.span, "nothing to step through",
+        { help: `give \`${inst.decl.name.text}\` an input of one step, such as \`input x: [I]\`` });
+      return undefined;
+    }
     if (c === "map" && inst.recurrent) {
       err("RNN0703", `\`map\` applies a layer to each step on its own, but \`${inst.decl.name.text}\` is recurrent`, e.span, "a recurrent layer",
         { help: `carry its states from step to step with \`scan(${inst.decl.name.text}, …)\`` });
@@ -256,7 +265,7 @@ function mapOrScan(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     inst.applications++;
     const args = init === undefined ? ids : [...ids, init];
     return b.add(c === "map" ? Op.Map : Op.Scan, args, outShape(inst), e.span,
-      { layer: inst.decl.name.text, ...(c === "scan" ? { reverse: reverse === 1, hasInit: init !== undefined } : {}) }, outType(inst), b.nodes[ids[0]!]!.seq);
+      { layer: inst.decl.name.text, ...(c === "scan" ? { reverse: reverse === 1, hasInit: init !== undefined } : {}) }, outType(inst), b.nodes[first]!.seq);
   }
 
 function bidirectional(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
@@ -307,17 +316,26 @@ function directionsOf(b: NodeBuilder) {
 }
 
 function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
-  const { b, err, src, expr, named, constant, initFor, layerArg } = helpers(cx, e);
+  const { b, err, src, expr, named, constant, initFor, layerArg, sequences, layerCtx } = helpers(cx, e);
 
     const inst = layerArg();
     const opts = named(e, ["init", "start", "steps", "until", "temperature", "beam", "length_norm"]);
     if (!inst || !opts) return undefined;
-    if (e.args.length !== 1) { err("RNN0303", "`generate` takes one layer, then named arguments", e.span, `${e.args.length} positional arguments`); return undefined; }
+    // After the layer, the sequences its inputs read whole (an encoder's outputs for attention), in their order.
+    const wholeInputs = inst.ir.inputs.slice(1).filter((i) => i.memory !== undefined);
+    if (e.args.length !== 1 + wholeInputs.length) {
+      err("RNN0303", wholeInputs.length ? `\`generate\` takes the layer, then the ${wholeInputs.length} sequence${wholeInputs.length > 1 ? "s" : ""} it reads whole (${wholeInputs.map((i) => i.name).join(", ")}), then named arguments` : "`generate` takes one layer, then named arguments",
+        e.span, `${e.args.length} positional arguments`);
+      return undefined;
+    }
+    const memoryIds = sequences(e.args.slice(1), "generate", e, wholeInputs.map(() => true));
+    if (!memoryIds) return undefined;
+    if (memoryIds.length && !bindLayer(inst, e, e.args, [NaN, ...memoryIds], b, layerCtx, 1)) return undefined;
     const input = inst.ir.inputs[0];
     const out = outShape(inst);
     const tokens = input?.dtype === "int" && input.shape.length === 0;
     const inShape = input ? layerInputShape(inst, 0) : undefined;
-    if (inst.ir.inputs.length !== 1 || (tokens ? out.length !== 1 : !inShape || !shapeEquals(out, inShape))) {
+    if (inst.ir.inputs.length !== 1 + wholeInputs.length || input!.memory !== undefined || (tokens ? out.length !== 1 : !inShape || !shapeEquals(out, inShape))) {
       err("RNN0706", `\`generate\` cannot feed the output of \`${inst.decl.name.text}\` back as its input`, e.args[0]!.span,
         `output ${shapeToString(out)}, input ${input ? `${shapeToString(inShape ?? input.shape)}${input.dtype === "int" ? " int" : ""}` : "none"}`, {
           notes: ["generate feeds each step's output back: scores over a vocabulary [V] become the next token id by argmax or sampling (for an `int` token input), or the output itself is the next input (same shape)"],
@@ -360,7 +378,7 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
       }
     }
     inst.applications++;
-    const args = [...(init !== undefined ? [init] : []), ...(startNode !== undefined ? [startNode] : [])];
+    const args = [...(init !== undefined ? [init] : []), ...(startNode !== undefined ? [startNode] : []), ...memoryIds];
     return b.add(Op.Generate, args, tokens ? [] : out, e.span,
       { layer: inst.decl.name.text, steps, until, temperature, hasInit: init !== undefined, ...(startToken !== undefined ? { startToken } : {}), ...(beam > 1 ? { beam } : {}), ...(lengthNorm > 0 ? { lengthNorm } : {}) },
       tokens ? "int" : "float", `${src(e.callee.span)}@${e.span.start}`);

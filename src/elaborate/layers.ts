@@ -2,7 +2,7 @@
 import type * as A from "../ast/nodes.js";
 import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
-import { dimAsName, dimConst, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
+import { dimAsName, dimConst, dimVar, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
 import { builtins, Op } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
@@ -139,22 +139,25 @@ export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerIns
   return new LayerInstance(decl, inner, subst);
 }
 
-/** The shapes a layer's inputs take once its dims are bound (undefined while a dim is still unknown). */
+/**
+ * The shapes a layer's inputs take once its dims are bound (undefined while a dim is still unknown): per step, so an
+ * input read whole (a sequence given at once) without its length axis.
+ */
 export function layerInputShape(inst: LayerInstance, k: number): Shape | undefined {
-  const s = inst.ir.inputs[k]!.shape;
-  const out = substShape(s.map((d) => d), inst.subst);
+  const input = inst.ir.inputs[k]!;
+  const out = substShape((input.memory !== undefined ? input.shape.slice(1) : input.shape).map((d) => d), inst.subst);
   return out.every((d) => d !== undefined) ? out : undefined;
 }
 
 /**
  * Checks a layer's arguments (per-step shapes in models): count, `_` dims bound from the arguments' shapes, shapes
- * and element types. False after reporting why not.
+ * and element types; from input `from` on (generate feeds the first itself). False after reporting why not.
  */
-export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly A.Expr[], args: readonly NodeId[], b: NodeBuilder, ctx: LayerContext): boolean {
+export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly A.Expr[], args: readonly NodeId[], b: NodeBuilder, ctx: LayerContext, from = 0): boolean {
   const { file, diags } = ctx;
   const ir = inst.ir;
   const name = inst.decl.name.text;
-  if (args.length !== ir.inputs.length) {
+  if (from === 0 && args.length !== ir.inputs.length) {
     diags.error("RNN0303", `layer \`${name}\` takes ${ir.inputs.length} input${ir.inputs.length === 1 ? "" : "s"} but was given ${args.length}`, {
       file, span: call.span, label: `${args.length} given`,
       notes: [`${inst.label} has inputs ${ir.inputs.map((i) => `${i.name}: ${shapeToString(i.shape)}`).join(", ") || "none"}`],
@@ -163,17 +166,40 @@ export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly 
   }
   // Bind dimensions written `_` from the first use.
   ir.inputs.forEach((input, k) => {
+    if (k < from) return;
     const argShape = b.shape(args[k]!);
-    input.shape.forEach((d, axis) => {
+    (input.memory !== undefined ? input.shape.slice(1) : input.shape).forEach((d, axis) => {
       const v = dimAsName(d);
       if (v !== undefined && inst.subst.has(v) && inst.subst.get(v) === undefined && argShape[axis]) inst.subst.set(v, argShape[axis]);
     });
   });
-  for (let k = 0; k < ir.inputs.length; k++) {
+  for (let k = from; k < ir.inputs.length; k++) {
     const input = ir.inputs[k]!;
     const want = layerInputShape(inst, k);
     const node = b.nodes[args[k]!]!;
     const typeOk = input.dtype === node.dtype;
+    if (input.memory !== undefined && !node.seq) {
+      diags.error("RNN0702", `layer \`${name}\` reads \`${input.name}\` whole, a sequence (${shapeToString(input.shape)}), but is given a single value`, {
+        file, span: argExprs[k]!.span, label: `shape ${shapeToString(node.shape)}, no time axis`,
+        secondary: [{ file, span: inst.decl.span, message: `\`${name}\` is ${inst.label}` }],
+        notes: [`\`${input.name}\`'s first axis, ${input.memory}, is the length of a sequence the model gives, such as an encoder's outputs \`scan(encoder, xs)\``],
+        help: { message: "pass a sequence here" },
+      });
+      return false;
+    }
+    if (input.memory !== undefined) {
+      // The cell's length symbol stands for this sequence's (an output [S] of attention weights is one over its steps).
+      const bound = inst.subst.get(input.memory);
+      const seq = dimVar(node.seq!);
+      if (bound && !shapeEquals([bound], [seq])) {
+        diags.error("RNN0707", `layer \`${name}\` reads two sequences of length ${input.memory}, but is given sequences of lengths ${shapeToString([bound])} and ${node.seq}`, {
+          file, span: argExprs[k]!.span, label: `a sequence of length ${node.seq}`,
+          notes: [`inputs read whole with the same first axis (${input.memory}) are positions of one sequence`],
+        });
+        return false;
+      }
+      inst.subst.set(input.memory, seq);
+    }
     if (node.op === Op.Final) {
       // `final(…)` is a record of states, not one value (its "shape" [] says nothing useful).
       diags.error("RNN0704", `layer \`${name}\` expects \`${input.name}\`: one value, but is given \`final(…)\`, the record of a scan's final states`, {

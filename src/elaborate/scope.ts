@@ -9,7 +9,8 @@ import { declarationsOf } from "./declarations.js";
 export type Sym =
   | { readonly kind: "dim"; readonly name: string; readonly span: A.Span }
   | { readonly kind: "option"; readonly name: string; readonly value: string | number; readonly span: A.Span }
-  | { readonly kind: "input"; readonly name: string; readonly shape: Shape; readonly decl: A.InputDecl; readonly span: A.Span }
+  /** `memory`: the input is a whole sequence of that length, the same at every step (`input enc: [S, H]`, S no dim of the cell). */
+  | { readonly kind: "input"; readonly name: string; readonly shape: Shape; readonly decl: A.InputDecl; readonly span: A.Span; readonly memory?: string }
   | { readonly kind: "state"; readonly name: string; readonly shape: Shape; readonly decl: A.StateDecl; readonly span: A.Span }
   | { readonly kind: "param"; readonly name: string; readonly shape: Shape; readonly decl: A.ParamDecl; readonly span: A.Span }
   | { readonly kind: "def"; readonly name: string; readonly value: A.Expr; readonly gate: boolean; readonly doc: string | undefined; readonly span: A.Span }
@@ -57,8 +58,27 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
 
   const decls = declarationsOf(cell);
   const dimNames = cell.dims.map((d) => d.name.text);
-  const shapeOf = (s: A.ShapeAst): Shape | undefined => {
-    const dims = s.dims.map((d) => dimOf(d, dimNames, cell, file, diags));
+  // An input whose first axis is a name the cell does not declare is a whole sequence of that length (as a model's
+  // input is a sequence): the step reads all of it, e.g. an encoder's outputs for attention.
+  const memoryOf = (d: (typeof decls.names)[number]): string | undefined => {
+    if (d.kind !== "input") return undefined;
+    const first = d.decl.shape.dims[0];
+    return first?.kind === "dimName" && !dimNames.includes(first.name.text) ? first.name.text : undefined;
+  };
+  const memories = new Map(decls.names.flatMap((d) => { const m = memoryOf(d); return m ? [[m, d.name.text] as const] : []; }));
+  const shapeOf = (s: A.ShapeAst, memory?: string): Shape | undefined => {
+    const dims = s.dims.map((d, axis) => {
+      if (axis === 0 && memory !== undefined) return dimVar(memory);
+      if (d.kind === "dimName" && memories.has(d.name.text)) {
+        diags.error("RNN0205", `\`${d.name.text}\` is the length of the sequence \`${memories.get(d.name.text)}\`, which varies from batch to batch`, {
+          file, span: d.span, label: "a sequence's length is known only when the cell runs",
+          notes: [memory !== undefined ? "only the first axis of an input can be a sequence's length" : "params and states have sizes fixed when the cell is compiled"],
+          help: { message: `use a dimension of the cell here; \`${d.name.text}\` can be the first axis of an input read whole, like \`input ${memories.get(d.name.text)}: [${d.name.text}, H]\`` },
+        });
+        return undefined;
+      }
+      return dimOf(d, dimNames, cell, file, diags);
+    });
     return dims.every((d) => d !== undefined) ? (dims as Dim[]) : undefined;
   };
   for (const d of decls.names) {
@@ -84,8 +104,9 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
         break;
       }
       case "input": case "state": case "param": {
-        const shape = shapeOf(d.decl.shape);
-        declare(shape ? { kind: d.kind, name: d.name.text, shape, decl: d.decl, span: d.name.span } as Sym : poisoned(d.name));
+        const memory = memoryOf(d);
+        const shape = shapeOf(d.decl.shape, memory);
+        declare(shape ? { kind: d.kind, name: d.name.text, shape, decl: d.decl, span: d.name.span, ...(memory ? { memory } : {}) } as Sym : poisoned(d.name));
         break;
       }
       case "layer": declare({ kind: "layer", name: d.name.text, decl: d.decl, span: d.name.span }); break;

@@ -1,4 +1,6 @@
 // `rnnc compile`: a model as an ES module (target tfjs: rnnc's tfjs lowering; target js: generated dependency-free code) and its .d.ts, formatted by prettier.
+import { wholeInputsRefusal } from "../ir/whole-inputs.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,6 +63,8 @@ const objectLiteral = (entries: readonly (readonly [string, string])[]): string 
 
 export async function compileModule(req: CompileRequest): Promise<CompiledModule> {
   const { ir, env, target } = req;
+  const whole = wholeInputsRefusal(ir, `the ${target} target`);
+  if (whole) throw new RnncError("RNN0802", `cannot compile model \`${ir.name}\`: ${whole}`);
   const info = describeModel(ir, env);
   const dims = Object.fromEntries([...env].sort(([a], [b]) => a.localeCompare(b)));
   const header = [

@@ -32,6 +32,8 @@ type LeafSource =
 /** Why a cell cannot run fused, or undefined when it can. */
 export function fusedUnsupported(cell: CellIR): string | undefined {
   for (const s of cell.states) if (cell.nodes[s.init]!.op !== Op.Const) return `state ${s.name} starts from a value computed from params`;
+  const whole = cell.inputs.find((i) => i.memory !== undefined);
+  if (whole) return `it reads input ${whole.name} whole (attention over a sequence), which only the reference interpreter runs so far`;
   return undefined;
 }
 

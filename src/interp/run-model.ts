@@ -115,16 +115,17 @@ export class ModelRunner {
       },
       [Op.Map]: (n, xs) => this.scan(n, xs, undefined).seq,
       [Op.Scan]: (n, xs, init) => this.scan(n, xs, init),
-      [Op.Generate]: (n, start, init) => {
+      [Op.Generate]: (n, start, init, wholes) => {
         const l = info(n);
-        if ((n.attrs.beam ?? 1) > 1) return this.beamSearch(n, l, startOf(init));
+        const whole = this.wholeInputs(l, [undefined, ...wholes]);
+        if ((n.attrs.beam ?? 1) > 1) return this.beamSearch(n, l, startOf(init), whole);
         const s = this.stepper(l.name, startOf(init));
         const rng = mulberry32(seedFor(input.seed ?? 0, `generate:${n.id}:${b}`));
         const tokens = n.dtype === "int";
         let x = tokens ? scalar(n.attrs.startToken!, p) : asOne(start!);
         const steps: Tensor[] = [];
         for (let k = 0; k < n.attrs.steps!; k++) {
-          const y = firstOut(s.step(new Map([[l.ir.inputs[0]!.name, x]])), l);
+          const y = firstOut(s.step(new Map([[l.ir.inputs[0]!.name, x], ...whole])), l);
           if (!tokens) { steps.push(y); x = y; continue; }
           const next = n.attrs.temperature! > 0 ? sample(y, n.attrs.temperature!, rng, p) : argmax(y);
           if (next === n.attrs.until) break;
@@ -142,12 +143,12 @@ export class ModelRunner {
   }
 
   /** generate with beam search: each hypothesis a stepper started from its parent's states, one step at a time. */
-  private beamSearch(n: Node, l: LayerInfo, init: Map<string, Tensor>): Scanned<Value> {
+  private beamSearch(n: Node, l: LayerInfo, init: Map<string, Tensor>, whole: ReadonlyMap<string, Tensor>): Scanned<Value> {
     const probabilities = l.ir.nodes[l.ir.outputs[0]!.node]!.op === Op.Softmax;
     const [best] = beamSearch([init], { beam: n.attrs.beam!, steps: n.attrs.steps!, until: n.attrs.until!, start: n.attrs.startToken!, lengthNorm: n.attrs.lengthNorm ?? 0 }, (hyps) => {
       const stepped = hyps.map((h) => {
         const s = this.stepper(l.name, h.state);
-        const y = firstOut(s.step(new Map([[l.ir.inputs[0]!.name, scalar(h.token, this.p)]])), l);
+        const y = firstOut(s.step(new Map([[l.ir.inputs[0]!.name, scalar(h.token, this.p)], ...whole])), l);
         return { logp: logProbabilities(y.data, probabilities), state: s.states() };
       });
       return { logp: stepped.map((x) => x.logp), states: stepped.map((x) => x.state) };
@@ -155,17 +156,26 @@ export class ModelRunner {
     return { seq: { kind: "seq", steps: best!.tokens.map((t) => scalar(t, this.p)) }, finals: new Map([...best!.state].map(([k, t]) => [k, { kind: "one", t }])) };
   }
 
+  /** The layer's inputs read whole, by name: each the example's sequence as one tensor [its length, …] (xs: by input, undefined for one stepped). */
+  private wholeInputs(l: LayerInfo, xs: readonly (Value | undefined)[]): Map<string, Tensor> {
+    const env = this.layers.get(l.name)!.env;
+    return new Map(l.ir.inputs.flatMap((inp, j) => (inp.memory !== undefined ? [[inp.name, stack(asSeq(xs[j]!), concreteShape(inp.shape.slice(1), env, `input ${inp.name}`), this.p)] as const] : [])));
+  }
+
   /** A scan (or a map: a fresh stepper every step) over one example's sequences. */
   private scan(n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> {
     const l = this.layers.get(n.attrs.layer!)!.info;
     const seqs = xs.map(asSeq);
-    const T = seqs[0]!.length;
+    const inputs = l.ir.inputs;
+    const whole = this.wholeInputs(l, xs);
+    const stepped = inputs.flatMap((inp, j) => (inp.memory === undefined ? [[inp.name, seqs[j]!] as const] : []));
+    const T = stepped[0]![1].length;
     const steps: Tensor[] = new Array(T);
     let s = this.stepper(l.name, startOf(init));
     for (let k = 0; k < T; k++) {
       const t = n.attrs.reverse ? T - 1 - k : k;
       if (n.op === Op.Map) s = this.stepper(l.name);
-      steps[t] = firstOut(s.step(new Map(l.ir.inputs.map((inp, j) => [inp.name, seqs[j]![t]!]))), l);
+      steps[t] = firstOut(s.step(new Map([...stepped.map(([name, seq]) => [name, seq[t]!] as const), ...whole])), l);
     }
     return { seq: { kind: "seq", steps }, finals: finalsOf(s) };
   }

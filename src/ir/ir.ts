@@ -47,7 +47,11 @@ export interface DimInfo { readonly name: string; readonly default: number | und
 export type InitSpec = { readonly name: string; readonly args: readonly number[] };
 
 export interface ParamInfo { readonly name: string; readonly shape: Shape; readonly init: InitSpec; readonly doc?: string; readonly span: Span }
-export interface InputInfo { readonly name: string; readonly shape: Shape; readonly dtype: "float" | "int"; readonly doc?: string; readonly span: Span }
+/**
+ * A cell input: one value per step, or with `memory` a whole sequence of that length given once per sequence (its
+ * shape then starts with that length, e.g. [S, H]: an encoder's outputs an attention step reads).
+ */
+export interface InputInfo { readonly name: string; readonly shape: Shape; readonly dtype: "float" | "int"; readonly memory?: string; readonly doc?: string; readonly span: Span }
 export interface StateInfo {
   readonly name: string;
   readonly shape: Shape;

@@ -25,8 +25,11 @@ export interface Constructs<V> {
   [Op.Map](n: Node, xs: readonly V[]): V;
   /** A layer over sequences carrying its states (n.attrs.reverse; lengths are the sequences' own). */
   [Op.Scan](n: Node, xs: readonly V[], init: StatesOf<V> | undefined): Scanned<V>;
-  /** A layer's output fed back as its next input: from `start` (a value; undefined for a token start) and `init`. */
-  [Op.Generate](n: Node, start: V | undefined, init: StatesOf<V> | undefined): Scanned<V>;
+  /**
+   * A layer's output fed back as its next input: from `start` (a value; undefined for a token start) and `init`;
+   * `wholes` are the sequences the layer's other inputs read whole, in their order.
+   */
+  [Op.Generate](n: Node, start: V | undefined, init: StatesOf<V> | undefined, wholes: readonly V[]): Scanned<V>;
   /** Each sequence's element at its own last step. */
   [Op.Last](n: Node, seq: V): V;
 }
@@ -93,8 +96,10 @@ export function driveModel<V>(ir: ModelIR, backend: ModelBackend<V>, only?: read
         break;
       case Op.Generate: {
         const init = initOf(n, n.attrs.hasInit ? n.args[0] : undefined);
-        const startArg = n.args[n.attrs.hasInit ? 1 : 0];
-        out[n.id] = scanned(n, backend[Op.Generate](n, n.dtype === "int" || startArg === undefined ? undefined : value(startArg), init));
+        const wholes = layerInputs.get(n.attrs.layer!)! - 1;
+        const given = n.args.slice(0, n.args.length - wholes);
+        const startArg = given[n.attrs.hasInit ? 1 : 0];
+        out[n.id] = scanned(n, backend[Op.Generate](n, n.dtype === "int" || startArg === undefined ? undefined : value(startArg), init, n.args.slice(given.length).map(value)));
         break;
       }
       case Op.Last: out[n.id] = val(backend[Op.Last](n, value(n.args[0]!))); break;

@@ -10,6 +10,8 @@ import { driveModel, type ModelBackend, type Scanned, type StatesOf } from "../i
 import { concreteShape } from "../runtime/dims.js";
 import { optimize } from "../passes/pipeline.js";
 import { FusedScan, fusedUnsupported } from "../fused/scan.js";
+import { wholeInputsRefusal } from "../ir/whole-inputs.js";
+import { RnncError } from "../diagnostics/errors.js";
 import { fusedScanOp } from "./fused.js";
 import { tfBeamSearch } from "./beam.js";
 import type { ScanPath } from "../runtime/training.js";
@@ -123,6 +125,8 @@ export class TfModel {
    * `disabled` passes) and the state-free part of every scan is computed for all steps before its loop.
    */
   constructor(readonly ir: ModelIR, readonly env: DimEnv, readonly variables: ReadonlyMap<string, tf.Tensor>, readonly opts: LoweringOptions = {}) {
+    const whole = wholeInputsRefusal(ir, "TensorFlow.js");
+    if (whole) throw new RnncError("RNN0802", `model \`${ir.name}\`: ${whole}`);
     this.cells = new Map(ir.layers.map((l) => {
       const prefix = `${l.name}.`;
       const own = new Map([...variables].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));

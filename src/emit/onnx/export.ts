@@ -13,6 +13,7 @@ import { attr, DType, OPSET, tensorType, type ValueInfo } from "./proto.js";
 import { recurrentOp } from "./recurrent.js";
 import { scanOp } from "./scan.js";
 import { lowerStep } from "./step.js";
+import { readsWhole, wholeInputsRefusal } from "../../ir/whole-inputs.js";
 import { generateOp } from "./generate.js";
 import { lowerModelOp } from "./pointwise.js";
 
@@ -42,6 +43,8 @@ export interface OnnxExport { readonly bytes: Uint8Array; readonly opset: number
 type Value = { kind: "one"; name: string } | { kind: "seq"; name: string; lengths: string };
 
 export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, producerVersion: string): OnnxExport {
+  const whole = readsWhole(ir);
+  if (whole) throw new RnncError("RNN0802", `cannot export model \`${ir.name}\` to ONNX: ${wholeInputsRefusal(ir, "the ONNX export")}`, [], "run it with rnnc run (the reference interpreter)");
   const g = new OnnxGraph(sharedState(weights));
   g.reserve([...ir.inputs.map((i) => i.name), ...ir.outputs.map((o) => o.name)]);
   const inputs: ValueInfo[] = [];
