@@ -80,10 +80,15 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
   };
 
   /** The arguments, every one a sequence; those not marked `whole` (a layer's inputs read whole) stepped together, so of one length. */
-  const sequences = (args: readonly A.Expr[], construct: string, e: A.CallExpr, whole: readonly boolean[] = []): NodeId[] | undefined => {
+  const sequences = (args: readonly A.Expr[], construct: string, e: A.CallExpr, whole: readonly (string | undefined)[] = []): NodeId[] | undefined => {
     const ids = args.map(expr);
     if (!ids.every((x): x is NodeId => x !== undefined)) return undefined;
     for (let i = 0; i < ids.length; i++) {
+      if (!b.nodes[ids[i]!]!.seq && whole[i]) {
+        err("RNN0702", `\`${src(e.args[0]!.span)}\` reads \`${whole[i]}\` whole, a sequence, but \`${src(args[i]!.span)}\` is a single value`, args[i]!.span, `shape ${shapeToString(b.shape(ids[i]!))}, no time axis`,
+          { help: "pass the whole sequence, such as the encoder's outputs `scan(encoder, xs)`, not one step of it" });
+        return undefined;
+      }
       if (!b.nodes[ids[i]!]!.seq) {
         err("RNN0702", `\`${construct}\` needs a sequence, but \`${src(args[i]!.span)}\` is a single value`, args[i]!.span, `shape ${shapeToString(b.shape(ids[i]!))}, no time axis`,
           { help: construct === "last" ? "it is already a single value; use it directly"
@@ -244,7 +249,7 @@ function mapOrScan(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     const inst = layerArg();
     const opts = named(e, c === "scan" ? ["init", "reverse"] : []);
     if (!inst || !opts) return undefined;
-    const whole = inst.ir.inputs.map((i) => i.memory !== undefined);
+    const whole = inst.ir.inputs.map((i) => (i.memory !== undefined ? i.name : undefined));
     const ids = sequences(e.args.slice(1), c, e, whole);
     if (!ids) return undefined;
     const first = ids.find((_, k) => !whole[k]);
@@ -328,7 +333,7 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
         e.span, `${e.args.length} positional arguments`);
       return undefined;
     }
-    const memoryIds = sequences(e.args.slice(1), "generate", e, wholeInputs.map(() => true));
+    const memoryIds = sequences(e.args.slice(1), "generate", e, wholeInputs.map((i) => i.name));
     if (!memoryIds) return undefined;
     if (memoryIds.length && !bindLayer(inst, e, e.args, [NaN, ...memoryIds], b, layerCtx, 1)) return undefined;
     const input = inst.ir.inputs[0];

@@ -2,7 +2,7 @@
 import type * as A from "../ast/nodes.js";
 import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { closestNames } from "../diagnostics/suggest.js";
-import { dimAsName, dimConst, dimVar, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
+import { dimAsName, dimConst, dimToString, dimVar, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
 import { builtins, Op } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
@@ -192,7 +192,7 @@ export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly 
       const bound = inst.subst.get(input.memory);
       const seq = dimVar(node.seq!);
       if (bound && !shapeEquals([bound], [seq])) {
-        diags.error("RNN0707", `layer \`${name}\` reads two sequences of length ${input.memory}, but is given sequences of lengths ${shapeToString([bound])} and ${node.seq}`, {
+        diags.error("RNN0707", `layer \`${name}\` reads two sequences of length ${input.memory}, but is given sequences of lengths ${dimToString(bound)} and ${node.seq}`, {
           file, span: argExprs[k]!.span, label: `a sequence of length ${node.seq}`,
           notes: [`inputs read whole with the same first axis (${input.memory}) are positions of one sequence`],
         });

@@ -5,6 +5,7 @@ import type { LayerInfo, ModelIR, Node } from "../ir/ir.js";
 import { driveModel, drivenValue, type Driven, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
 import { Op } from "../ir/ops.js";
 import { concreteShape, layerEnv, type DimEnv } from "../runtime/dims.js";
+import { evalDim, type Dim } from "../ir/dims.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { lastAxis } from "./kernels.js";
 import { mulberry32, seedFor } from "../runtime/random.js";
@@ -76,15 +77,19 @@ export class ModelRunner {
         continue;
       }
       const values = vals.map(drivenValue);
+      // A shape over a sequence's positions (attention weights [S]) is as long as the longest example's, zero past each.
+      const over = (ts: readonly Tensor[]): number[] | undefined => (hasSequenceAxis(node.shape, this.env) ? ts.reduce<number[]>((m, t) => t.shape.map((d, i) => Math.max(d, m[i] ?? 0)), []) : undefined);
       if (first.v.kind === "one") {
-        setOwn(out, o.name, { tensor: stack(values.map(asOne), [...first.v.t.shape], p) });
+        const ones = values.map(asOne);
+        const shape = over(ones) ?? [...first.v.t.shape];
+        setOwn(out, o.name, { tensor: stack(ones.map((t) => paddedTo(t, shape, p)), shape, p) });
       } else {
         const seqs = values.map(asSeq);
-        const shape = concreteShape(node.shape, this.env, `output ${o.name}`);
+        const shape = over(seqs.flat()) ?? concreteShape(node.shape, this.env, `output ${o.name}`);
         const T = Math.max(0, ...seqs.map((s) => s.length));
         const pad = alloc(shape, p);
         setOwn(out, o.name, {
-          tensor: stack(seqs.map((s) => stack(Array.from({ length: T }, (_, t) => s[t] ?? pad), shape, p)), [T, ...shape], p),
+          tensor: stack(seqs.map((s) => stack(Array.from({ length: T }, (_, t) => (s[t] ? paddedTo(s[t]!, shape, p) : pad)), shape, p)), [T, ...shape], p),
           lengths: seqs.map((s) => s.length),
         });
       }
@@ -179,6 +184,26 @@ export class ModelRunner {
     }
     return { seq: { kind: "seq", steps }, finals: finalsOf(s) };
   }
+}
+
+/** Whether a shape has an axis no dim gives, a sequence's length (only known per example). */
+const hasSequenceAxis = (shape: readonly Dim[], env: DimEnv): boolean => shape.some((d) => evalDim(d, env) === undefined);
+
+/** `t` zero-padded at the end of each axis to `shape` (the same tensor when it has that shape). */
+function paddedTo(t: Tensor, shape: readonly number[], p: Precision): Tensor {
+  if (t.shape.every((d, i) => d === shape[i])) return t;
+  const out = alloc(shape, p);
+  const idx = t.shape.map(() => 0);
+  for (let i = 0; i < t.data.length; i++) {
+    let at = 0;
+    for (let k = 0; k < idx.length; k++) at = at * shape[k]! + idx[k]!;
+    out.data[at] = t.data[i]!;
+    for (let k = idx.length - 1; k >= 0; k--) {
+      if (++idx[k]! < t.shape[k]!) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
 }
 
 const startOf = (init: StatesOf<Value> | undefined): Map<string, Tensor> => new Map([...(init ?? [])].map(([k, v]) => [k, asOne(v)]));
