@@ -26,6 +26,7 @@ import { alloc, type Tensor } from "../src/runtime/tensor.js";
 import { memoryHost } from "../src/resolve/host.js";
 import type { ModelIR } from "../src/ir/ir.js";
 import { FusedTrainer } from "../src/fused/train-model.js";
+import { Trainer } from "../src/tfjs/train.js";
 import type { Batch, LossName } from "../src/runtime/training.js";
 
 const stdlibSources = new Map(readdirSync(join(root, "stdlib")).map((f) => [`std/${f}`, readFileSync(join(root, "stdlib", f), "utf8")]));
@@ -71,12 +72,13 @@ export function matVec(W: Tensor, v: readonly number[]): number[] {
 }
 
 /**
- * The gradient of one SGD step at learning rate 1 on the fused engine (the weights move by exactly minus it) against
+ * The gradient of one SGD step at learning rate 1 on an engine (the weights move by exactly minus it) against
  * central differences of `lossAt` (the same loss in float64, of the params), at `perParam` seeded places of every
  * param: how many were checked, and the first mismatch beyond tolerance.
  */
-export function fusedGradientVersusCentralDifferences(ir: ModelIR, env: ReadonlyMap<string, number>, params: ReadonlyMap<string, Tensor>, settings: { output: string; loss: LossName }, batch: Batch, lossAt: (p: Map<string, Tensor>) => number, perParam: number, seed: number): { checked: number; worst: string | undefined } {
-  const trainer = new FusedTrainer(ir, env, params, { ...settings, optimizer: "sgd", learningRate: 1 });
+export function gradientVersusCentralDifferences(ir: ModelIR, env: ReadonlyMap<string, number>, params: ReadonlyMap<string, Tensor>, settings: { output: string; loss: LossName }, batch: Batch, lossAt: (p: Map<string, Tensor>) => number, perParam: number, seed: number, engine: "fused" | "tfjs" = "fused"): { checked: number; worst: string | undefined } {
+  const sgd = { ...settings, optimizer: "sgd" as const, learningRate: 1 };
+  const trainer = engine === "fused" ? new FusedTrainer(ir, env, params, sgd) : new Trainer(ir, env, params, sgd);
   trainer.step(batch);
   const after = trainer.params();
   trainer.dispose();

@@ -33,7 +33,7 @@ type LeafSource =
 export function fusedUnsupported(cell: CellIR): string | undefined {
   for (const s of cell.states) if (cell.nodes[s.init]!.op !== Op.Const) return `state ${s.name} starts from a value computed from params`;
   const whole = cell.inputs.find((i) => i.memory !== undefined);
-  if (whole) return `it reads input ${whole.name} whole (attention over a sequence), which only the reference interpreter runs so far`;
+  if (whole) return `it reads input ${whole.name} whole (attention over a sequence), which the reference interpreter and TensorFlow.js run, the fused kernels not yet`;
   return undefined;
 }
 

@@ -13,5 +13,5 @@ export function readsWhole(ir: ModelIR): { readonly layer: string; readonly inpu
 /** Why `backend` cannot take this model yet (a layer reading a sequence whole), or undefined when it can. */
 export function wholeInputsRefusal(ir: ModelIR, backend: string): string | undefined {
   const w = readsWhole(ir);
-  return w ? `layer \`${w.layer}\` reads \`${w.input}\` whole (attention over a sequence), which ${backend} does not run yet; the reference interpreter does (\`rnnc run\`)` : undefined;
+  return w ? `layer \`${w.layer}\` reads \`${w.input}\` whole (attention over a sequence), which ${backend} does not run yet; the reference interpreter and TensorFlow.js do (\`rnnc run\`, \`rnnc train\`)` : undefined;
 }

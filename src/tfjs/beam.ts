@@ -5,26 +5,29 @@ import { Op } from "../ir/ops.js";
 import { beamSearch, logProbabilities } from "../runtime/beam.js";
 import type { History, TfCell } from "./cell.js";
 
-/** A hypothesis' states: row `row` of a batched history. */
-interface Row { readonly history: History; readonly row: number }
+/** A hypothesis' states: row `row` of a batched history; `example`: the batch's example it extends. */
+interface Row { readonly history: History; readonly row: number; readonly example: number }
 
 /**
  * Each example's best sequence (token ids, without the end token) and its states after its last step ([batch, …]
  * per state), by the decoding rule of src/runtime/beam.ts; `first` picks the layer's output from a step's outputs.
+ * `wholes` are what the layer reads whole, by input name, one row per example (each hypothesis reads its example's).
  */
-export function tfBeamSearch(n: Node, cell: TfCell, start: History, batch: number, first: (outputs: Map<string, tf.Tensor>) => tf.Tensor): { tokens: number[][]; finals: Map<string, tf.Tensor> } {
+export function tfBeamSearch(n: Node, cell: TfCell, start: History, batch: number, first: (outputs: Map<string, tf.Tensor>) => tf.Tensor, wholes: ReadonlyMap<string, tf.Tensor> = new Map()): { tokens: number[][]; finals: Map<string, tf.Tensor> } {
   const probabilities = cell.ir.nodes[cell.ir.outputs[0]!.node]!.op === Op.Softmax;
   const input = cell.ir.inputs[0]!.name;
-  const results = beamSearch(Array.from({ length: batch }, (_, row) => ({ history: start, row })),
+  const results = beamSearch(Array.from({ length: batch }, (_, row) => ({ history: start, row, example: row })),
     { beam: n.attrs.beam!, steps: n.attrs.steps!, until: n.attrs.until!, start: n.attrs.startToken!, lengthNorm: n.attrs.lengthNorm ?? 0 },
     (hyps) => {
       const history = gatherRows(hyps.map((h) => h.state));
-      const r = cell.step(new Map([[input, tf.tensor1d(hyps.map((h) => h.token), "int32")]]), history, hyps.length);
+      const examples = hyps.map((h) => h.state.example);
+      const read = [...wholes].map(([name, t]) => [name, tf.gather(t, examples)] as const);
+      const r = cell.step(new Map([[input, tf.tensor1d(hyps.map((h) => h.token), "int32")], ...read]), history, hyps.length);
       const y = first(r.outputs).dataSync();
       const V = y.length / hyps.length;
       return {
         logp: hyps.map((_, k) => logProbabilities(y.subarray(k * V, (k + 1) * V), probabilities)),
-        states: hyps.map((_, row) => ({ history: r.history, row })),
+        states: hyps.map((h, row) => ({ history: r.history, row, example: h.state.example })),
       };
     });
   const finals = gatherRows(results.map((r) => r.state));

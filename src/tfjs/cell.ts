@@ -5,6 +5,7 @@ import { Op } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { reachable, stageOf } from "../ir/graph.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
+import { dimAsName } from "../ir/dims.js";
 
 /** States as histories: index k-1 holds the state k steps back, each [batch, ...shape]. */
 export type History = Map<string, tf.Tensor[]>;
@@ -21,8 +22,12 @@ export class TfCell {
   /** State-free nodes whose values the state-dependent part (or an output) reads. */
   readonly frontier: readonly number[];
 
+  /** The lengths of the sequences the cell reads whole (`input enc: [S, H]`: S). */
+  private readonly lengthSymbols: ReadonlySet<string>;
+
   /** `params` holds this cell's params under their IR names (a model's are its layer's, prefix removed). */
   constructor(readonly ir: CellIR, readonly env: DimEnv, readonly params: ReadonlyMap<string, tf.Tensor>) {
+    this.lengthSymbols = new Set(ir.inputs.flatMap((i) => (i.memory !== undefined ? [i.memory] : [])));
     this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
     this.initNodes = reachable(ir.nodes, ir.states.map((s) => s.init));
     this.stateShapes = new Map(ir.states.map((s) => [s.name, concreteShape(s.shape, env, `state ${s.name}`)]));
@@ -78,6 +83,10 @@ export class TfCell {
 
   private eval(n: Node, v: readonly TfValue[], batch: number, input: (name: string) => tf.Tensor, history: History): TfValue {
     const a = n.args.map((i) => v[i]!);
+    // A reduction over the positions of a sequence read whole sees only each example's own (the mask [B, S] is given
+    // beside the sequence, under maskKey).
+    const over = maskedReductions.has(n.op) ? dimAsName(this.ir.nodes[n.args[0]!]!.shape.at(-1)!) : undefined;
+    if (over !== undefined && this.lengthSymbols.has(over)) return maskedReduction(n.op, a[0]!, input(maskKey(over)));
     switch (n.op) {
       case Op.Input: return { t: input(n.attrs.name!), batched: true };
       case Op.Param: {
@@ -89,6 +98,27 @@ export class TfCell {
       default: return tfKernel(n, a, this.env, batch);
     }
   }
+}
+
+/** Where a step's inputs hold the mask [B, S] (1 at each example's own positions) of the sequences of length `symbol`. */
+export const maskKey = (symbol: string): string => `#mask ${symbol}`;
+
+const maskedReductions = new Set<Op>([Op.Softmax, Op.LogSoftmax, Op.Sum, Op.Mean]);
+
+/** softmax, log_softmax, sum or mean over the last axis, a sequence's positions, with those past each example's length left out. */
+function maskedReduction(op: Op, x: TfValue, mask: tf.Tensor): TfValue {
+  const B = mask.shape[0]!;
+  const t = batchedOf(x, B);
+  // The mask [B, S] lined up with [B, …, S].
+  const m = tf.reshape(mask, [B, ...Array(t.rank - 2).fill(1), mask.shape[1]!]);
+  const on = tf.greater(m, 0);
+  if (op === Op.Softmax || op === Op.LogSoftmax) {
+    const shut = tf.where(tf.broadcastTo(on, t.shape), t, tf.fill(t.shape, -1e30));
+    const y = op === Op.Softmax ? tf.softmax(shut) : tf.logSoftmax(shut);
+    return { t: op === Op.Softmax ? tf.mul(y, m) : y, batched: true };
+  }
+  const sum = tf.sum(tf.mul(t, m), -1);
+  return { t: op === Op.Sum ? sum : tf.div(sum, tf.reshape(tf.sum(mask, -1), [B, ...Array(sum.rank - 1).fill(1)])), batched: true };
 }
 
 /** A run of consecutive steps, time-major: [steps*B, …]. */

@@ -4,14 +4,12 @@ import type { ModelIR, Node } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { layerEnv } from "../runtime/dims.js";
-import { stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
+import { maskKey, stepBlocks, stepsOf, TfCell, type History, type StepBlock } from "./cell.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
 import { driveModel, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
 import { concreteShape } from "../runtime/dims.js";
 import { optimize } from "../passes/pipeline.js";
 import { FusedScan, fusedUnsupported } from "../fused/scan.js";
-import { wholeInputsRefusal } from "../ir/whole-inputs.js";
-import { RnncError } from "../diagnostics/errors.js";
 import { fusedScanOp } from "./fused.js";
 import { tfBeamSearch } from "./beam.js";
 import type { ScanPath } from "../runtime/training.js";
@@ -125,8 +123,6 @@ export class TfModel {
    * `disabled` passes) and the state-free part of every scan is computed for all steps before its loop.
    */
   constructor(readonly ir: ModelIR, readonly env: DimEnv, readonly variables: ReadonlyMap<string, tf.Tensor>, readonly opts: LoweringOptions = {}) {
-    const whole = wholeInputsRefusal(ir, "TensorFlow.js");
-    if (whole) throw new RnncError("RNN0802", `model \`${ir.name}\`: ${whole}`);
     this.cells = new Map(ir.layers.map((l) => {
       const prefix = `${l.name}.`;
       const own = new Map([...variables].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
@@ -173,7 +169,7 @@ export class TfModel {
       },
       [Op.Map]: (n, xs) => this.scan(n, xs.map(asSeq), undefined, batch, undefined, false, training()).seq,
       [Op.Scan]: (n, xs, init) => this.scan(n, xs.map(asSeq), init, batch, input.carry?.get(n.id), input.streaming, training(), input.inputGradients !== false),
-      [Op.Generate]: (n, start, init) => this.generate(n, start, init, batch, input.seed ?? 0),
+      [Op.Generate]: (n, start, init, wholes) => this.generate(n, start, init, batch, input.seed ?? 0, wholes.map(asSeq)),
       [Op.Last]: (_n, v) => {
         const s = asSeq(v);
         const T = s.T;
@@ -218,11 +214,35 @@ export class TfModel {
     return k;
   }
 
-  private scan(n: Node, xs: readonly TfSeq[], init: StatesOf<Value> | undefined, batch: number, carried: History | undefined, streaming = false, training = false, inputGradients = true): Scanned<Value> {
+  /**
+   * The sequences a layer's inputs read whole, by input name, each batch first [B, S, …] with its padding zeroed, and
+   * beside them the mask [B, S] of each length symbol (see maskKey).
+   */
+  private wholes(layer: string, xs: readonly (TfSeq | undefined)[], batch: number): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    this.cells.get(layer)!.ir.inputs.forEach((inp, j) => {
+      if (inp.memory === undefined) return;
+      const seq = xs[j]!;
+      const rest = seq.tm.shape.slice(1);
+      const mask = tf.tensor2d(seq.lengths.map((l) => Array.from({ length: seq.T }, (_, s) => (s < l ? 1 : 0))).flat(), [batch, seq.T]);
+      const bm = tf.transpose(tf.reshape(seq.tm, [seq.T, batch, ...rest]), [1, 0, ...rest.map((_, k) => k + 2)]);
+      out.set(inp.name, tf.mul(bm, tf.reshape(mask, [batch, seq.T, ...rest.map(() => 1)])));
+      out.set(maskKey(inp.memory), mask);
+    });
+    return out;
+  }
+
+  private scan(n: Node, all: readonly TfSeq[], init: StatesOf<Value> | undefined, batch: number, carried: History | undefined, streaming = false, training = false, inputGradients = true): Scanned<Value> {
     const layer = n.attrs.layer!;
+    const inputs = this.cells.get(layer)!.ir.inputs;
+    // Inputs read whole (attention over a sequence) are given at every step as they are; the rest are stepped through.
+    const wholes = this.wholes(layer, all, batch);
+    const stepped = inputs.flatMap((inp, j) => (inp.memory === undefined ? [{ name: inp.name, seq: all[j]! }] : []));
+    const xs = stepped.map((x) => x.seq);
     const T = xs[0]!.T;
     const lengths = xs[0]!.lengths;
-    const why = n.op === Op.Map ? "no states to carry: its steps run as one batch" : this.opts.fused === false ? "fused kernels are off"
+    const why = n.op === Op.Map && !wholes.size ? "no states to carry: its steps run as one batch" : this.opts.fused === false ? "fused kernels are off"
+      : wholes.size ? "it reads a sequence whole (attention): step by step on TensorFlow.js"
       : streaming || carried ? "streaming keeps each step's history"
       : T < MIN_STEPS_TO_HOIST ? `${T} step${T === 1 ? "" : "s"}: too short to repay the kernel's setup` : undefined;
     // Unless a gradient with respect to the model's inputs may be asked for, none flows into a scan of one.
@@ -245,12 +265,12 @@ export class TfModel {
     const steps: tf.Tensor[] = new Array(T);
     // Hoisting: the state-free part computed before the loop, a block of about √T steps at a time (time-major,
     // [steps*B, …]): one large product per block, and each step's part cut from its block, not from the whole.
-    const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST ? undefined
+    const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST || wholes.size ? undefined
       : xs[0]!.blocks.flatMap((b, k) => TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.blocks[k]!.t])), b.steps * batch), b.steps));
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
-      const r = cell.step(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.steps[t]!])), stepHistory, batch, pre?.[t]);
+      const r = cell.step(new Map([...stepped.map((x) => [x.name, x.seq.steps[t]!] as const), ...wholes]), stepHistory, batch, pre?.[t]);
       const y = this.first(cell, r.outputs);
       if (!masked) {
         steps[t] = y;
@@ -266,11 +286,12 @@ export class TfModel {
     return { seq: T ? TfSeq.ofSteps(steps, lengths) : this.emptySeq(cell, batch, lengths), finals: TfModel.finalsOf(history) };
   }
 
-  private generate(n: Node, start: Value | undefined, init: StatesOf<Value> | undefined, batch: number, seed: number): Scanned<Value> {
+  private generate(n: Node, start: Value | undefined, init: StatesOf<Value> | undefined, batch: number, seed: number, given: readonly TfSeq[]): Scanned<Value> {
     const cell = this.cells.get(n.attrs.layer!)!;
     let history = cell.initialHistory(batch, TfModel.startOf(init, batch));
+    const wholes = this.wholes(n.attrs.layer!, [undefined, ...given], batch);
     if ((n.attrs.beam ?? 1) > 1) {
-      const r = tfBeamSearch(n, cell, history, batch, (outputs) => this.first(cell, outputs));
+      const r = tfBeamSearch(n, cell, history, batch, (outputs) => this.first(cell, outputs), wholes);
       const lengths = r.tokens.map((t) => t.length), T = Math.max(0, ...lengths);
       const steps = Array.from({ length: T }, (_, t) => tf.tensor1d(r.tokens.map((seq) => seq[t] ?? 0), "int32"));
       return { seq: T ? TfSeq.ofSteps(steps, lengths) : this.emptySeq(cell, batch, lengths), finals: TfModel.recordOf(r.finals) };
@@ -280,7 +301,7 @@ export class TfModel {
     const steps: tf.Tensor[] = [];
     const lengths: number[] = Array(batch).fill(-1);
     for (let k = 0; k < n.attrs.steps!; k++) {
-      const r = cell.step(new Map([[cell.ir.inputs[0]!.name, x]]), history, batch);
+      const r = cell.step(new Map([[cell.ir.inputs[0]!.name, x], ...wholes]), history, batch);
       // A row that has ended keeps the states of its last step (the interpreter stops stepping it there).
       const ended = lengths.map((l) => l !== -1);
       if (ended.some(Boolean)) {

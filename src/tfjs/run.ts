@@ -1,6 +1,7 @@
 // Runs cells and models on tfjs from the interpreter's tensors and returns results in the interpreter's form.
 import { setOwn } from "../runtime/record.js";
 import * as tf from "@tensorflow/tfjs";
+import { evalDim } from "../ir/dims.js";
 import type { CellIR, ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { CellRunInput, CellRunResult, ModelOutput, ModelRunInput } from "../runtime/run-types.js";
@@ -47,7 +48,9 @@ export function collectOutputs(ir: ModelIR, env: DimEnv, values: readonly TfMode
     if (v.kind === "states") setOwn(out, o.name, { states: Object.fromEntries(v.states) });
     else if (v.kind === "one") setOwn(out, o.name, { tensor: v.batched ? v.t : tf.broadcastTo(v.t, [batch, ...v.t.shape]) });
     else {
-      const shape = concreteShape(ir.nodes[o.node]!.shape, env, o.name);
+      // A shape over a sequence's positions (attention weights [S]) is the tensor's own: no dim gives it.
+      const declared = ir.nodes[o.node]!.shape;
+      const shape = declared.some((d) => evalDim(d, env) === undefined) ? v.tm.shape.slice(1) : concreteShape(declared, env, o.name);
       const T = v.T;
       const B = v.lengths.length;
       // Time-major [T·B, …] to batch-first [B, T, …].

@@ -13,7 +13,7 @@ import { useBackend } from "../../src/tfjs/backend.js";
 import { batchOf, type Example } from "../../src/api/data.js";
 import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, root, fusedGradientVersusCentralDifferences } from "../helpers.js";
+import { closeness, root, gradientVersusCentralDifferences } from "../helpers.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { ctcLoss } from "../../src/runtime/ctc.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
@@ -77,7 +77,7 @@ describe("rnnc train --loss ctc", () => {
       for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) y[(t * B + b) * C + c] = out.tensor!.data[(b * T + t) * C + c]!;
       return ctcLoss({ y, T, B, C, lengths: out.lengths! }, labels, 0, false, false).loss;
     };
-    const r = fusedGradientVersusCentralDifferences(model.ir, model.env, params, { output: "scores", loss: "ctc" }, batch, lossAt, 3, 8);
+    const r = gradientVersusCentralDifferences(model.ir, model.env, params, { output: "scores", loss: "ctc" }, batch, lossAt, 3, 8);
     expect(r.worst).toBeUndefined();
     expect(r.checked).toBe(3 * params.size);
   });

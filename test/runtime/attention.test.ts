@@ -3,10 +3,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { batchOf, type Example } from "../../src/api/data.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { modelFromSource } from "../../src/api/model.js";
 import { runModel } from "../../src/interp/run-model.js";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { runModelTf } from "../../src/tfjs/run.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { closeness, root } from "../helpers.js";
+import { closeness, gradientVersusCentralDifferences, root } from "../helpers.js";
 
 const fixture = JSON.parse(readFileSync(join(root, "test", "fixtures", "attention", "attention.json"), "utf8")) as {
   B: number; T: number; S: number; H: number; A: number; enc_lengths: number[]; q_lengths: number[];
@@ -62,7 +67,7 @@ model Attend<H = 4, A = 3> {
 const tensor = (a: unknown, shape: number[]): Tensor => ({ shape, data: Float64Array.from((a as number[]).flat(3) as number[]) });
 
 describe("attention on the reference interpreter", () => {
-  const m = modelFromSource(source, "Attend");
+  const m = modelFromSource(source, { model: "Attend" });
   const { B, T, S, H, A } = fixture;
   const params = new Map<string, Tensor>();
   for (const l of ["ba", "baw"]) {
@@ -92,4 +97,83 @@ describe("attention on the reference interpreter", () => {
       expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
     }
   });
+
+  it("TensorFlow.js computes what the interpreter does (masks for the padded source positions)", async () => {
+    await useBackend("tfjs-cpu");
+    const p32 = new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: Float32Array.from(t.data) }]));
+    const input = { inputs: { q: tensor(fixture.q, [B, T, H]), enc: tensor(fixture.enc, [B, S, H]) }, lengths: { q: fixture.q_lengths, enc: fixture.enc_lengths } };
+    const got = runModelTf(m.ir, m.env, p32, input);
+    for (const name of Object.keys(out)) expect(closeness(got[name]!.tensor!.data, out[name]!.tensor!.data, 1e-5, 1e-6), name).toBeLessThanOrEqual(1);
+  });
 });
+
+/** An encoder–decoder with Bahdanau attention: the decoder's LSTM state queries the encoder's outputs each step. */
+const seq2seq = `import { LSTM, Embedding } from "std"
+cell Decoder<V, E, H, A> {
+  input token: [] int
+  input enc: [S, H]
+  layer embed = Embedding<V, E>
+  layer rnn   = LSTM<E, H>
+  param W1, W2: [A, H] ~ glorot_uniform
+  param v: [A] ~ glorot_uniform
+  param W_o: [V, 2 * H] ~ glorot_uniform
+  h       = rnn(embed(token))
+  weights = softmax(tanh(enc @ transpose(W1) + W2 @ h) @ v)
+  output scores = W_o @ concat(transpose(enc) @ weights, h)
+}
+model Translate<V = 7, E = 4, H = 5, A = 3> {
+  input src: [S] int
+  input prev: [T] int
+  layer embed   = Embedding<V, E>
+  layer encoder = LSTM<E, H>
+  layer decoder = Decoder<V, E, H, A>
+  enc = scan(encoder, map(embed, src))
+  output scores = scan(decoder, prev, enc, init = final(enc))
+  output tokens = generate(decoder, enc, init = final(enc), start = 0, steps = 6, until = 1)
+  output searched = generate(decoder, enc, init = final(enc), start = 0, steps = 6, until = 1, beam = 3)
+}
+`;
+
+describe("attention in an encoder–decoder", () => {
+  const m = modelFromSource(seq2seq);
+  const rng = mulberry32(5);
+  const examples: Example[] = Array.from({ length: 6 }, () => {
+    const src = Array.from({ length: 2 + Math.floor(rng() * 5) }, () => 2 + Math.floor(rng() * 5));
+    const tgt = [...src].reverse();
+    return { inputs: { src, prev: [0, ...tgt.slice(0, -1)] }, target: tgt };
+  });
+  const batch = batchOf(m.ir, examples);
+
+  it("TensorFlow.js trains it: its gradient equals central differences of the float64 interpreter's cross-entropy", async () => {
+    await useBackend("tfjs-cpu");
+    const params = initParams(modelParamSpecs(m.ir, m.env), 3, "f64");
+    /** The mean cross-entropy over every real step, in float64. */
+    const lossAt = (p: Map<string, Tensor>): number => {
+      const out = runModel(m.ir, m.env, p, batch, "f64")["scores"]!.tensor!;
+      const [, T, V] = out.shape as [number, number, number];
+      let sum = 0, n = 0;
+      examples.forEach((e, b) => (e.target as number[]).forEach((y, t) => {
+        const row = Array.from(out.data.subarray((b * T + t) * V, (b * T + t + 1) * V));
+        const max = Math.max(...row);
+        sum += Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0)) + max - row[y]!;
+        n++;
+      }));
+      return sum / n;
+    };
+    const r = gradientVersusCentralDifferences(m.ir, m.env, params, { output: "scores", loss: "crossentropy" }, batch, lossAt, 2, 4, "tfjs");
+    expect(r.worst).toBeUndefined();
+    expect(r.checked).toBe(2 * params.size);
+  });
+
+  it("generates on TensorFlow.js as on the interpreter, greedy and with beam search (each hypothesis reading its example's sequence)", async () => {
+    await useBackend("tfjs-cpu");
+    const params = initParams(modelParamSpecs(m.ir, m.env), 9);
+    const a = runModel(m.ir, m.env, params, batch), b = runModelTf(m.ir, m.env, params, batch);
+    for (const name of ["tokens", "searched"]) {
+      expect(b[name]!.lengths, name).toEqual(a[name]!.lengths);
+      expect(Array.from(b[name]!.tensor!.data), name).toEqual(Array.from(a[name]!.tensor!.data));
+    }
+    expect(Array.from(a["searched"]!.tensor!.data)).not.toEqual(Array.from(a["tokens"]!.tensor!.data)); // the search found other sequences
+  });
+});
+

@@ -21,7 +21,7 @@ import type { Tensor } from "../../src/runtime/tensor.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { Trainer } from "../../src/tfjs/train.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
-import { closeness, root, fusedGradientVersusCentralDifferences } from "../helpers.js";
+import { closeness, root, gradientVersusCentralDifferences } from "../helpers.js";
 
 /** Every stdlib cell with its dropout options, and dropout between layers: a forecaster at every step. */
 const source = (opts: string, between: string) => `import { LSTM, GRU, Elman, Dense } from "std"
@@ -141,7 +141,7 @@ describe("dropout(x, p)", () => {
       chosen.forEach((e, b) => (e.target as number[][]).forEach((v, t) => { sum += (out.tensor!.data[b * T + t]! - v[0]!) ** 2; n++; }));
       return sum / n;
     };
-    const r = fusedGradientVersusCentralDifferences(d.ir, dropped.env, params, { output: "y", loss: "mse" }, batch, lossAt, 2, 8);
+    const r = gradientVersusCentralDifferences(d.ir, dropped.env, params, { output: "y", loss: "mse" }, batch, lossAt, 2, 8);
     expect(r.worst).toBeUndefined();
     expect(r.checked).toBe(2 * params.size);
   });
