@@ -34,7 +34,7 @@ export interface Summary {
 function both(shape: Shape, l: LayerInfo | undefined, env: DimEnv, int = false, lead: readonly string[] = []): string {
   const model = shape.map((d) => (l ? substDim(d, l.dims)! : d));
   const sym = `[${[...lead, ...model.map(dimToString)].join(", ")}]${int ? " int" : ""}`;
-  const num = `[${[...lead, ...model.map((d) => evalDim(d, env))].join(", ")}]${int ? " int" : ""}`;
+  const num = `[${[...lead, ...model.map((d) => evalDim(d, env) ?? dimToString(d))].join(", ")}]${int ? " int" : ""}`;
   return sym === num ? sym : `${sym} = ${num}`;
 }
 

@@ -84,14 +84,9 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
     const ids = args.map(expr);
     if (!ids.every((x): x is NodeId => x !== undefined)) return undefined;
     for (let i = 0; i < ids.length; i++) {
-      if (!b.nodes[ids[i]!]!.seq && whole[i]) {
-        err("RNN0702", `\`${src(e.args[0]!.span)}\` reads \`${whole[i]}\` whole, a sequence, but \`${src(args[i]!.span)}\` is a single value`, args[i]!.span, `shape ${shapeToString(b.shape(ids[i]!))}, no time axis`,
-          { help: "pass the whole sequence, such as the encoder's outputs `scan(encoder, xs)`, not one step of it" });
-        return undefined;
-      }
       if (!b.nodes[ids[i]!]!.seq) {
-        err("RNN0702", `\`${construct}\` needs a sequence, but \`${src(args[i]!.span)}\` is a single value`, args[i]!.span, `shape ${shapeToString(b.shape(ids[i]!))}, no time axis`,
-          { help: construct === "last" ? "it is already a single value; use it directly"
+        err("RNN0702", whole[i] ? `\`${src(e.args[0]!.span)}\` reads \`${whole[i]}\` whole, a sequence, but \`${src(args[i]!.span)}\` is a single value` : `\`${construct}\` needs a sequence, but \`${src(args[i]!.span)}\` is a single value`, args[i]!.span, `shape ${shapeToString(b.shape(ids[i]!))}, no time axis`,
+          { help: whole[i] ? "pass the whole sequence, such as the encoder's outputs `scan(encoder, xs)`, not one step of it" : construct === "last" ? "it is already a single value; use it directly"
             : construct === "final" ? "`final` takes the states of a scan: `final(scan(rnn, xs))`"
             : `apply the layer to the value directly: \`${src(e.args[0]!.span)}(${src(args[i]!.span)})\`, or generate a sequence from it` });
         return undefined;
@@ -253,11 +248,7 @@ function mapOrScan(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     const ids = sequences(e.args.slice(1), c, e, whole);
     if (!ids) return undefined;
     const first = ids.find((_, k) => !whole[k]);
-    if (first === undefined) {
-      err("RNN0702", `\`${c}\` steps through a sequence, but every input of \`${inst.decl.name.text}\` is read whole`, e.span, "nothing to step through",
-        { help: `give \`${inst.decl.name.text}\` an input of one step, such as \`input x: [I]\`` });
-      return undefined;
-    }
+    if (first === undefined) return void err("RNN0702", `\`${c}\` steps through a sequence, but every input of \`${inst.decl.name.text}\` is read whole`, e.span, "nothing to step through", { help: `give \`${inst.decl.name.text}\` an input of one step, such as \`input x: [I]\`` });
     if (c === "map" && inst.recurrent) {
       err("RNN0703", `\`map\` applies a layer to each step on its own, but \`${inst.decl.name.text}\` is recurrent`, e.span, "a recurrent layer",
         { help: `carry its states from step to step with \`scan(${inst.decl.name.text}, …)\`` });
@@ -328,11 +319,7 @@ function generate(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
     if (!inst || !opts) return undefined;
     // After the layer, the sequences its inputs read whole (an encoder's outputs for attention), in their order.
     const wholeInputs = inst.ir.inputs.slice(1).filter((i) => i.memory !== undefined);
-    if (e.args.length !== 1 + wholeInputs.length) {
-      err("RNN0303", wholeInputs.length ? `\`generate\` takes the layer, then the ${wholeInputs.length} sequence${wholeInputs.length > 1 ? "s" : ""} it reads whole (${wholeInputs.map((i) => i.name).join(", ")}), then named arguments` : "`generate` takes one layer, then named arguments",
-        e.span, `${e.args.length} positional arguments`);
-      return undefined;
-    }
+    if (e.args.length !== 1 + wholeInputs.length) return void err("RNN0303", wholeInputs.length ? `\`generate\` takes the layer, then the ${wholeInputs.length} sequence${wholeInputs.length > 1 ? "s" : ""} it reads whole (${wholeInputs.map((i) => i.name).join(", ")}), then named arguments` : "`generate` takes one layer, then named arguments", e.span, `${e.args.length} positional arguments`);
     const memoryIds = sequences(e.args.slice(1), "generate", e, wholeInputs.map((i) => i.name));
     if (!memoryIds) return undefined;
     if (memoryIds.length && !bindLayer(inst, e, e.args, [NaN, ...memoryIds], b, layerCtx, 1)) return undefined;

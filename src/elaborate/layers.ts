@@ -178,6 +178,22 @@ export function bindLayer(inst: LayerInstance, call: A.Expr, argExprs: readonly 
     const want = layerInputShape(inst, k);
     const node = b.nodes[args[k]!]!;
     const typeOk = input.dtype === node.dtype;
+    if (input.memory !== undefined && ctx.owner.kind === "cell") {
+      // Inside a cell: the argument is a sequence that cell reads whole, [S', …]; the layer's length is S'.
+      const lengthOf = node.shape[0] && input.shape.length === node.shape.length ? dimAsName(node.shape[0]) : undefined;
+      const bound = inst.subst.get(input.memory);
+      const perPosition = layerInputShape(inst, k);
+      if (lengthOf === undefined || ctx.ownerDims.includes(lengthOf) || (bound && !shapeEquals([bound], [node.shape[0]!])) || !perPosition || !shapeEquals(perPosition, node.shape.slice(1)) || node.dtype !== input.dtype) {
+        diags.error("RNN0704", `layer \`${name}\` reads \`${input.name}\` whole, a sequence ${shapeToString(input.shape)}, but is given ${shapeToString(node.shape)}`, {
+          file, span: argExprs[k]!.span, label: `this has shape ${shapeToString(node.shape)}`,
+          secondary: [{ file, span: inst.decl.span, message: `\`${name}\` is ${inst.label}` }],
+          notes: ["inside a cell, give it a sequence the cell itself reads whole, such as its own `input enc: [S, H]`"],
+        });
+        return false;
+      }
+      inst.subst.set(input.memory, node.shape[0]!);
+      continue;
+    }
     if (input.memory !== undefined && !node.seq) {
       diags.error("RNN0702", `layer \`${name}\` reads \`${input.name}\` whole, a sequence (${shapeToString(input.shape)}), but is given a single value`, {
         file, span: argExprs[k]!.span, label: `shape ${shapeToString(node.shape)}, no time axis`,

@@ -38,12 +38,24 @@ export function verifyModelIR(ir: ModelIR): string[] {
     switch (n.op) {
       case Op.Input: if (!ir.inputs.some((x) => x.name === n.attrs.name && x.seq === n.seq)) bad(i, `input ${n.attrs.name} does not match the inputs`); break;
       case Op.Apply: if (n.seq || seqs.length) bad(i, "apply takes and gives single values"); break;
-      case Op.Map: case Op.Scan: if (!n.seq || seqs.length !== 1 || seqs[0] !== n.seq) bad(i, `${n.op} must map one sequence length to itself`); break;
+      case Op.Map: case Op.Scan: {
+        // Inputs read whole are sequences of their own length; the stepped ones share the output's.
+        const whole = layers.get(n.attrs.layer!)?.ir.inputs.map((x) => x.memory !== undefined) ?? [];
+        const stepped = [...new Set(args.filter((a, k) => !whole[k]).map((a) => a.seq).filter(Boolean))];
+        if (!n.seq || stepped.length !== 1 || stepped[0] !== n.seq) bad(i, `${n.op} must map one sequence length to itself`);
+        if (args.some((a, k) => whole[k] && !a.seq)) bad(i, `${n.op} gives a layer a single value where it reads a sequence whole`);
+        break;
+      }
       case Op.Last: if (n.seq || seqs.length !== 1) bad(i, "last takes a sequence and gives a single value"); break;
       case Op.Final: if (args[0]?.op !== Op.Scan && args[0]?.op !== Op.Generate) bad(i, "final takes a scan or a generate"); break;
       case Op.Field: if (args[0]?.op !== Op.Final) bad(i, "a field is read from final states"); break;
       case Op.States: if (n.seq || seqs.length || n.attrs.names?.length !== n.args.length) bad(i, "states gives one single value per named state"); break;
-      case Op.Generate: if (!n.seq || seqs.length) bad(i, "generate makes a new sequence from single values"); break;
+      case Op.Generate: {
+        // After its starting values come the sequences the layer reads whole, one per input after the first.
+        const wholes = (layers.get(n.attrs.layer!)?.ir.inputs.length ?? 1) - 1;
+        if (!n.seq || args.slice(0, args.length - wholes).some((a) => a.seq) || args.slice(args.length - wholes).some((a) => !a.seq)) bad(i, "generate makes a new sequence from single values (and the sequences its layer reads whole)");
+        break;
+      }
       default: {
         if (seqs.length > 1) bad(i, `combines sequences of lengths ${seqs.join(", ")}`);
         if ((seqs[0] ?? undefined) !== n.seq) bad(i, `sequence length ${n.seq ?? "none"}, arguments give ${seqs[0] ?? "none"}`);

@@ -10,7 +10,8 @@ import { cellFrom, compiler, rnnFiles } from "../helpers.js";
 import { gradientErrors } from "./gradients.js";
 
 /** Small, distinct sizes for a cell's dims, so a transposed or mixed-up axis changes a shape. */
-const envFor = (ir: CellIR): Map<string, number> => new Map(ir.dims.map((d, k) => [d.name, 3 + k]));
+/** Numbers for a cell's dims, and 4 positions for each sequence it reads whole. */
+const envFor = (ir: CellIR): Map<string, number> => new Map([...ir.dims.map((d, k) => [d.name, 3 + k] as const), ...ir.inputs.flatMap((i) => (i.memory ? [[i.memory, 4] as const] : []))]);
 
 function expectGradients(ir: CellIR, seed: number): void {
   for (const cell of [ir, optimize(ir)]) {

@@ -98,6 +98,22 @@ describe("attention on the reference interpreter", () => {
     }
   });
 
+  it("the stdlib's BahdanauAttention and LuongAttention give PyTorch's contexts", () => {
+    const std = modelFromSource(`import { BahdanauAttention, LuongAttention } from "std"
+model Std<H = 4, A = 3> {
+  input q: [T, H]
+  input enc: [S, H]
+  layer ba = BahdanauAttention<H, H, A>
+  layer lu = LuongAttention<H, H>
+  output bahdanau = map(ba, q, enc)
+  output luong = map(lu, q, enc)
+}
+`);
+    const p = new Map([["ba.W_k", params.get("ba.W1")!], ["ba.W_q", params.get("ba.W2")!], ["ba.v", params.get("ba.v")!], ["lu.W", params.get("lu.W")!]]);
+    const o = runModel(std.ir, std.env, p, { inputs: { q: tensor(fixture.q, [B, T, H]), enc: tensor(fixture.enc, [B, S, H]) }, lengths: { q: fixture.q_lengths, enc: fixture.enc_lengths } }, "f64");
+    for (const form of ["bahdanau", "luong"] as const) expect(closeness(o[form]!.tensor!.data, real(fixture[form].context, H), 1e-12, 1e-12), form).toBeLessThanOrEqual(1);
+  });
+
   it("TensorFlow.js computes what the interpreter does (masks for the padded source positions)", async () => {
     await useBackend("tfjs-cpu");
     const p32 = new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: Float32Array.from(t.data) }]));
@@ -107,19 +123,17 @@ describe("attention on the reference interpreter", () => {
   });
 });
 
-/** An encoder–decoder with Bahdanau attention: the decoder's LSTM state queries the encoder's outputs each step. */
-const seq2seq = `import { LSTM, Embedding } from "std"
+/** An encoder–decoder with the stdlib's Bahdanau attention: the decoder's LSTM state queries the encoder's outputs each step. */
+const seq2seq = `import { LSTM, Embedding, BahdanauAttention } from "std"
 cell Decoder<V, E, H, A> {
   input token: [] int
-  input enc: [S, H]
-  layer embed = Embedding<V, E>
-  layer rnn   = LSTM<E, H>
-  param W1, W2: [A, H] ~ glorot_uniform
-  param v: [A] ~ glorot_uniform
+  input enc: [L, H]
+  layer embed  = Embedding<V, E>
+  layer rnn    = LSTM<E, H>
+  layer attend = BahdanauAttention<H, H, A>
   param W_o: [V, 2 * H] ~ glorot_uniform
-  h       = rnn(embed(token))
-  weights = softmax(tanh(enc @ transpose(W1) + W2 @ h) @ v)
-  output scores = W_o @ concat(transpose(enc) @ weights, h)
+  h = rnn(embed(token))
+  output scores = W_o @ concat(attend(h, enc), h)
 }
 model Translate<V = 7, E = 4, H = 5, A = 3> {
   input src: [S] int
