@@ -289,7 +289,7 @@ output, or a state whose start is computed from params. Such a model still runs 
 compiles to the js and tfjs targets.`),
   c("RNN0802", "not on this backend yet", `
 A layer that reads a sequence whole (\`input enc: [S, H]\` in a cell, for attention) runs on the reference
-interpreter and on TensorFlow.js: \`rnnc run\` takes the interpreter and \`rnnc train\` TensorFlow.js by themselves.
-The fused kernels, the js and tfjs compile targets and the ONNX export do not run it yet; the error names the layer
-and the input.`),
+interpreter and on TensorFlow.js: \`rnnc run\` takes the interpreter and \`rnnc train\` TensorFlow.js by themselves,
+and \`rnnc compile --target tfjs\` builds a module on TensorFlow.js. The fused kernels, the js target and the ONNX
+export do not run it yet; the error names the layer and the input.`),
 ].map((x) => [x.code, x]));

@@ -63,7 +63,8 @@ const objectLiteral = (entries: readonly (readonly [string, string])[]): string 
 
 export async function compileModule(req: CompileRequest): Promise<CompiledModule> {
   const { ir, env, target } = req;
-  const whole = wholeInputsRefusal(ir, `the ${target} target`);
+  // The tfjs target runs the model through the same TensorFlow.js lowering as rnnc, which reads sequences whole.
+  const whole = target === "tfjs" ? undefined : wholeInputsRefusal(ir, `the ${target} target`);
   if (whole) throw new RnncError("RNN0802", `cannot compile model \`${ir.name}\`: ${whole}`);
   const info = describeModel(ir, env);
   const dims = Object.fromEntries([...env].sort(([a], [b]) => a.localeCompare(b)));

@@ -47,6 +47,7 @@ for (const backend of ["tfjs-cpu", "tfjs-wasm"] as const) {
           return [i.name, { data, shape, int: i.dtype === "int" }];
         }));
         const seqLengths = Object.fromEntries(ir.inputs.filter((i) => i.seq).map((i) => [i.name, lengths]));
+        const readsWhole = (layer: string) => ir.layers.find((l) => l.name === layer)!.ir.inputs.some((i) => i.memory !== undefined);
         const floatOutputs = ir.outputs.filter((o) => ir.nodes[o.node]!.dtype === "float");
         const weights = new Map<string, Float32Array>();
         const lossWith = (fused: boolean) => (...ps: tf.Tensor[]) => {
@@ -63,7 +64,8 @@ for (const backend of ["tfjs-cpu", "tfjs-wasm"] as const) {
             if (!weights.has(o.name)) weights.set(o.name, Float32Array.from({ length: t.size }, () => 2 * rng() - 1));
             loss = tf.add(loss, tf.sum(tf.mul(t, tf.tensor(weights.get(o.name)!, t.shape))));
           }
-          if (fused) expect([...m.paths.values()].filter((p) => p.kind === "scan").every((p) => p.fused), JSON.stringify([...m.paths.values()])).toBe(true);
+          // Every scan is fused, but one of a layer that reads a sequence whole (attention), which runs op by op and says so.
+          if (fused) expect([...m.paths.values()].filter((p) => p.kind === "scan").every((p) => p.fused !== readsWhole(p.layer) && (p.fused || p.why.includes("reads a sequence whole"))), JSON.stringify([...m.paths.values()])).toBe(true);
           return loss as tf.Scalar;
         };
         const args = names.map((n) => tf.tensor(params.get(n)!.data, [...params.get(n)!.shape]));
@@ -76,7 +78,7 @@ for (const backend of ["tfjs-cpu", "tfjs-wasm"] as const) {
           const inputs = Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.int ? "int32" : "float32")]));
           const m = new TfModel(ir, env, vars, { fused });
           const v = m.run({ inputs, lengths: seqLengths });
-          if (fused) expect([...m.paths.values()].filter((p) => p.kind === "scan").every((p) => p.fused && /forward pass alone/.test(p.why))).toBe(true);
+          if (fused) expect([...m.paths.values()].filter((p) => p.kind === "scan" && !readsWhole(p.layer)).every((p) => p.fused && /forward pass alone/.test(p.why))).toBe(true);
           return floatOutputs.flatMap((o) => {
             const val = v[o.node]! as TfModelValue;
             return val.kind === "seq" ? [tf.stack(val.steps as tf.Tensor[], 1).dataSync()] : val.kind === "one" ? [val.t.dataSync()] : [];

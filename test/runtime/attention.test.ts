@@ -1,6 +1,7 @@
 // Attention (issue 25): a cell reads a sequence whole (`input enc: [S, H]`); Bahdanau and Luong attention written as
 // equations equal PyTorch's (test/fixtures/attention/make_attention.py) on the reference interpreter, padding excluded.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { batchOf, type Example } from "../../src/api/data.js";
@@ -8,6 +9,9 @@ import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { modelFromSource } from "../../src/api/model.js";
 import { runModel } from "../../src/interp/run-model.js";
+import { compileModule } from "../../src/emit/compile.js";
+import { exportOnnx } from "../../src/emit/onnx/export.js";
+import type { RnncError } from "../../src/diagnostics/errors.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { runModelTf } from "../../src/tfjs/run.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
@@ -188,6 +192,27 @@ describe("attention in an encoder–decoder", () => {
       expect(Array.from(b[name]!.tensor!.data), name).toEqual(Array.from(a[name]!.tensor!.data));
     }
     expect(Array.from(a["searched"]!.tensor!.data)).not.toEqual(Array.from(a["tokens"]!.tensor!.data)); // the search found other sequences
+  });
+
+  it("compiles to the tfjs target, whose predict equals the interpreter; the js target and ONNX refuse it (RNN0802)", async () => {
+    const tf = await import("@tensorflow/tfjs");
+    await useBackend("tfjs-cpu");
+    const params = initParams(modelParamSpecs(m.ir, m.env), 9);
+    const c = await compileModule({ ir: m.ir, env: m.env, target: "tfjs", weights: params, weightsGiven: true, source: "t.rnn", version: "test" });
+    const dir = join(root, ".test-out", "attention");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "translate.tfjs.js"), c.js);
+    const model = (await import(pathToFileURL(join(dir, "translate.tfjs.js")).href)).createModel();
+    const want = runModel(m.ir, m.env, params, batch);
+    const got = model.predict({ src: tf.tensor(batch.inputs["src"]!.data as Float32Array, batch.inputs["src"]!.shape as number[], "int32"), prev: tf.tensor(batch.inputs["prev"]!.data as Float32Array, batch.inputs["prev"]!.shape as number[], "int32") }, { lengths: batch.lengths });
+    expect(closeness(await got.scores.data(), want["scores"]!.tensor!.data, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    expect(Array.from(await got.tokens.data())).toEqual(Array.from(want["tokens"]!.tensor!.data));
+    model.dispose();
+    for (const target of ["js", "onnx"] as const) {
+      let err: unknown;
+      try { target === "js" ? await compileModule({ ir: m.ir, env: m.env, target, weights: params, weightsGiven: true, source: "t.rnn", version: "test" }) : exportOnnx(m.ir, m.env, params, "test"); } catch (e) { err = e; }
+      expect((err as RnncError).code, target).toBe("RNN0802");
+    }
   });
 });
 
