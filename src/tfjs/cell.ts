@@ -24,10 +24,17 @@ export class TfCell {
 
   /** The lengths of the sequences the cell reads whole (`input enc: [S, H]`: S). */
   private readonly lengthSymbols: ReadonlySet<string>;
+  /** Nodes that read only params, constants and sequences read whole: the same at every step of a sequence. */
+  private readonly perSequence: ReadonlySet<number>;
 
   /** `params` holds this cell's params under their IR names (a model's are its layer's, prefix removed). */
   constructor(readonly ir: CellIR, readonly env: DimEnv, readonly params: ReadonlyMap<string, tf.Tensor>) {
     this.lengthSymbols = new Set(ir.inputs.flatMap((i) => (i.memory !== undefined ? [i.memory] : [])));
+    const whole = new Set(ir.inputs.filter((i) => i.memory !== undefined).map((i) => i.name));
+    const fixed = new Set<number>();
+    if (whole.size) for (const n of ir.nodes)
+      if (n.op === Op.Param || n.op === Op.Const || (n.op === Op.Input && whole.has(n.attrs.name!)) || (n.args.length && n.args.every((a) => fixed.has(a)))) fixed.add(n.id);
+    this.perSequence = fixed;
     this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
     this.initNodes = reachable(ir.nodes, ir.states.map((s) => s.init));
     this.stateShapes = new Map(ir.states.map((s) => [s.name, concreteShape(s.shape, env, `state ${s.name}`)]));
@@ -58,6 +65,17 @@ export class TfCell {
     return Array.from({ length: steps }, (_, t) => new Map(parts.map(([id, split, x]) => [id, split ? { t: split[t]!, batched: true } : x])));
   }
 
+  /**
+   * The values that stay the same at every step of a sequence (params, constants, what reads only them and the
+   * sequences read whole), computed once from `inputs`; pass them to each step as `fixed`.
+   */
+  perSequenceValues(inputs: ReadonlyMap<string, tf.Tensor>, batch: number): Precomputed {
+    const v: TfValue[] = [];
+    const out = new Map<number, TfValue>();
+    for (const n of this.stepNodes) if (this.perSequence.has(n.id)) out.set(n.id, (v[n.id] = this.eval(n, v, batch, (name) => inputs.get(name)!, new Map())));
+    return out;
+  }
+
   /** Every state's starting history for a batch: given values, else the declared initial values. */
   initialHistory(batch: number, given: ReadonlyMap<string, tf.Tensor> = new Map()): History {
     const v: TfValue[] = [];
@@ -71,11 +89,15 @@ export class TfCell {
     return h;
   }
 
-  /** One step: outputs by name and the advanced history. With `pre`, only the state-dependent part is computed. */
-  step(inputs: ReadonlyMap<string, tf.Tensor>, history: History, batch: number, pre?: Precomputed): { outputs: Map<string, tf.Tensor>; history: History } {
+  /**
+   * One step: outputs by name and the advanced history. With `pre`, only the state-dependent part is computed; `fixed`
+   * values (perSequenceValues) are taken as they are.
+   */
+  step(inputs: ReadonlyMap<string, tf.Tensor>, history: History, batch: number, pre?: Precomputed, fixed?: Precomputed): { outputs: Map<string, tf.Tensor>; history: History } {
     const v: TfValue[] = [];
     if (pre) for (const [id, x] of pre) v[id] = x;
-    for (const n of this.stepNodes) if (!pre || this.stage[n.id] === 2) v[n.id] = this.eval(n, v, batch, (name) => inputs.get(name)!, history);
+    if (fixed) for (const [id, x] of fixed) v[id] = x;
+    for (const n of this.stepNodes) if (v[n.id] === undefined && (!pre || this.stage[n.id] === 2)) v[n.id] = this.eval(n, v, batch, (name) => inputs.get(name)!, history);
     const next: History = new Map();
     for (const s of this.ir.states) next.set(s.name, [batchedOf(v[s.update]!, batch), ...history.get(s.name)!].slice(0, Math.max(1, s.maxLag)));
     return { outputs: new Map(this.ir.outputs.map((o) => [o.name, batchedOf(v[o.node]!, batch)])), history: next };

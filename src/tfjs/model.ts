@@ -267,10 +267,12 @@ export class TfModel {
     // [steps*B, …]): one large product per block, and each step's part cut from its block, not from the whole.
     const pre = this.opts.optimize === false || T < MIN_STEPS_TO_HOIST || wholes.size ? undefined
       : xs[0]!.blocks.flatMap((b, k) => TfCell.perStep(cell.precompute(new Map(cell.ir.inputs.map((inp, j) => [inp.name, xs[j]!.blocks[k]!.t])), b.steps * batch), b.steps));
+    // What reads only the sequences read whole (keys times a weight, say) is computed once, not at every step.
+    const fixed = wholes.size ? cell.perSequenceValues(wholes, batch) : undefined;
     for (let s = 0; s < T; s++) {
       const t = n.attrs.reverse ? T - 1 - s : s;
       const stepHistory = n.op === Op.Map ? cell.initialHistory(batch) : history;
-      const r = cell.step(new Map([...stepped.map((x) => [x.name, x.seq.steps[t]!] as const), ...wholes]), stepHistory, batch, pre?.[t]);
+      const r = cell.step(new Map([...stepped.map((x) => [x.name, x.seq.steps[t]!] as const), ...wholes]), stepHistory, batch, pre?.[t], fixed);
       const y = this.first(cell, r.outputs);
       if (!masked) {
         steps[t] = y;
@@ -290,6 +292,7 @@ export class TfModel {
     const cell = this.cells.get(n.attrs.layer!)!;
     let history = cell.initialHistory(batch, TfModel.startOf(init, batch));
     const wholes = this.wholes(n.attrs.layer!, [undefined, ...given], batch);
+    const fixed = wholes.size ? cell.perSequenceValues(wholes, batch) : undefined;
     if ((n.attrs.beam ?? 1) > 1) {
       const r = tfBeamSearch(n, cell, history, batch, (outputs) => this.first(cell, outputs), wholes);
       const lengths = r.tokens.map((t) => t.length), T = Math.max(0, ...lengths);
@@ -301,7 +304,7 @@ export class TfModel {
     const steps: tf.Tensor[] = [];
     const lengths: number[] = Array(batch).fill(-1);
     for (let k = 0; k < n.attrs.steps!; k++) {
-      const r = cell.step(new Map([[cell.ir.inputs[0]!.name, x], ...wholes]), history, batch);
+      const r = cell.step(new Map([[cell.ir.inputs[0]!.name, x], ...wholes]), history, batch, undefined, fixed);
       // A row that has ended keeps the states of its last step (the interpreter stops stepping it there).
       const ended = lengths.map((l) => l !== -1);
       if (ended.some(Boolean)) {
