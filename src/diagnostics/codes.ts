@@ -290,6 +290,7 @@ compiles to the js and tfjs targets.`),
   c("RNN0802", "not on this backend yet", `
 A layer that reads a sequence whole (\`input enc: [S, H]\` in a cell, for attention) runs on the reference
 interpreter and on TensorFlow.js: \`rnnc run\` takes the interpreter and \`rnnc train\` TensorFlow.js by themselves,
-and \`rnnc compile --target tfjs\` builds a module on TensorFlow.js. The fused kernels, the js target and the ONNX
-export do not run it yet; the error names the layer and the input.`),
+\`rnnc compile --target tfjs\` builds a module on TensorFlow.js, and \`--target onnx\` exports it (the sequence an
+outer-scope value of the Scan or Loop, its padding masked). The fused kernels and the js target do not run it yet;
+the error names the layer and the input.`),
 ].map((x) => [x.code, x]));

@@ -117,6 +117,45 @@ model M<I = 3, H = 5> {
   });
 });
 
+describe("attention in ONNX", () => {
+  it("a decoder reading the encoder's outputs whole (scan and greedy generate) and attention weights as an output equal the interpreter, padding excluded", async () => {
+    const ir = modelFrom(`import { LSTM, Embedding, BahdanauAttention } from "std"
+cell Decoder<V, E, H, A> {
+  input token: [] int
+  input enc: [L, H]
+  layer embed  = Embedding<V, E>
+  layer rnn    = LSTM<E, H>
+  layer attend = BahdanauAttention<H, H, A>
+  param W_o: [V, 2 * H] ~ glorot_uniform
+  h = rnn(embed(token))
+  output scores = W_o @ concat(attend(h, enc), h)
+}
+cell Weights<H> {
+  input q: [H]
+  input keys: [S, H]
+  param W: [H, H] ~ glorot_uniform
+  output weights = softmax(keys @ (W @ q))
+}
+model Translate<V = 7, E = 4, H = 5, A = 3> {
+  input src: [S] int
+  input prev: [T] int
+  layer embed   = Embedding<V, E>
+  layer encoder = LSTM<E, H>
+  layer decoder = Decoder<V, E, H, A>
+  layer look    = Weights<H>
+  enc = scan(encoder, map(embed, src))
+  output scores = scan(decoder, prev, enc, init = final(enc))
+  output tokens = generate(decoder, enc, init = final(enc), start = 0, steps = 5, until = 1)
+  output weights = map(look, scan(encoder, map(embed, prev)), enc)
+}
+`);
+    const src = { shape: [3, 5], data: Float64Array.from([2, 3, 4, 5, 6, 3, 3, 2, 0, 0, 6, 5, 4, 3, 0]) };
+    const prev = { shape: [3, 4], data: Float64Array.from([0, 2, 3, 4, 0, 6, 0, 0, 0, 5, 5, 0]) };
+    const { worst } = await compare(ir, { src, prev }, { src: [5, 3, 4], prev: [4, 2, 3] });
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
 describe("stdlib cells as ONNX's own recurrent ops", () => {
   const seqModel = (cell: string, extra = "") => modelFrom(`import { ${cell} } from "std"\nmodel M<I = 3, H = 5> {\n  input xs: [T, I]\n  layer r = ${cell}<I, H>${extra}\n  output hs = scan(r, xs)\n  output back = scan(r, xs, reverse = true)\n  output end = last(hs)\n}\n`);
   const xs = randomTensor([3, 6, 3], 11);

@@ -2,7 +2,7 @@
 // Elman become ONNX's own recurrent ops; any other cell becomes a Scan whose body is its step; what cannot be exported
 // yet is a coded error naming the construct.
 import { RnncError } from "../../diagnostics/errors.js";
-import { evalDim } from "../../ir/dims.js";
+import { dimToString, evalDim } from "../../ir/dims.js";
 import type { LayerInfo, ModelIR, Node } from "../../ir/ir.js";
 import { driveModel, type ModelBackend, type Scanned, type StatesOf } from "../../ir/model-driver.js";
 import { Op } from "../../ir/ops.js";
@@ -13,7 +13,7 @@ import { attr, DType, OPSET, tensorType, type ValueInfo } from "./proto.js";
 import { recurrentOp } from "./recurrent.js";
 import { scanOp } from "./scan.js";
 import { lowerStep } from "./step.js";
-import { readsWhole, wholeInputsRefusal } from "../../ir/whole-inputs.js";
+import { wholeSequence, type Wholes } from "./whole.js";
 import { generateOp } from "./generate.js";
 import { lowerModelOp } from "./pointwise.js";
 
@@ -43,12 +43,10 @@ export interface OnnxExport { readonly bytes: Uint8Array; readonly opset: number
 type Value = { kind: "one"; name: string } | { kind: "seq"; name: string; lengths: string };
 
 export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, producerVersion: string): OnnxExport {
-  const whole = readsWhole(ir);
-  if (whole) throw new RnncError("RNN0802", `cannot export model \`${ir.name}\` to ONNX: ${wholeInputsRefusal(ir, "the ONNX export")}`, [], "run it with rnnc run (the reference interpreter)");
   const g = new OnnxGraph(sharedState(weights));
   g.reserve([...ir.inputs.map((i) => i.name), ...ir.outputs.map((o) => o.name)]);
   const inputs: ValueInfo[] = [];
-  const dims = (shape: Node["shape"]) => shape.map((d) => evalDim(d, env)!);
+  const dims = (shape: Node["shape"]) => shape.map((d) => evalDim(d, env) ?? dimToString(d));
   const layers = new Map(ir.layers.map((l) => [l.name, l]));
   const layerOf = (n: Node) => layers.get(n.attrs.layer!)!;
   /** Scans whose final states something reads (ONNX's recurrent ops then give Y_h, Y_c). */
@@ -58,13 +56,17 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
   /** The starting states an `init = …` argument gives, in the layer's order. */
   const startOf = (init: StatesOf<Value> | undefined): readonly string[] | undefined => (init ? [...init.values()].map(one) : undefined);
   const record = (l: LayerInfo, names: readonly string[]): StatesOf<Value> => new Map(l.ir.states.map((s, k) => [s.name, { kind: "one", name: names[k]! }]));
-  const scan = (n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> => {
+  /** The sequences a layer reads whole, by its input names (xs: by input, undefined for a stepped one). */
+  const wholesOf = (l: LayerInfo, xs: readonly (Value | undefined)[]): Wholes =>
+    new Map(l.ir.inputs.flatMap((inp, k) => (inp.memory === undefined ? [] : [[inp.name, wholeSequence(g, seq(xs[k]!).name, seq(xs[k]!).lengths, inp.shape.length - 1)] as const])));
+  const scan = (n: Node, all: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> => {
     const l = layerOf(n);
-    const seqs = xs.map(seq);
-    const cell = stdlibCell(l);
+    const wholes = wholesOf(l, all);
+    const seqs = all.filter((_, k) => l.ir.inputs[k]!.memory === undefined).map(seq);
+    const cell = wholes.size ? undefined : stdlibCell(l);
     const r = n.op === Op.Scan && cell
       ? recurrentOp(cell, l, layerEnv(l, env), seqs[0]!.name, seqs[0]!.lengths, n.attrs.reverse === true, g, startOf(init), finalsUsed.has(n.id))
-      : scanOp(g, l, layerEnv(l, env), seqs.map((x) => x.name), seqs[0]!.lengths, n.attrs.reverse === true, startOf(init));
+      : scanOp(g, l, layerEnv(l, env), seqs.map((x) => x.name), seqs[0]!.lengths, n.attrs.reverse === true, startOf(init), wholes);
     return { seq: { kind: "seq", name: r.ys, lengths: seqs[0]!.lengths }, finals: record(l, r.finals) };
   };
   const backend: ModelBackend<Value> = {
@@ -96,11 +98,11 @@ export function exportOnnx(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string
       }, l.name);
       return { kind: "one", name: step[l.ir.outputs[0]!.node]! };
     },
-    [Op.Generate]: (n, start, init) => {
+    [Op.Generate]: (n, start, init, given) => {
       const l = layerOf(n);
       const starts = startOf(init);
       const startName = start ? one(start) : undefined;
-      const r = generateOp(g, n, l, layerEnv(l, env), g.batch(starts?.[0] ?? startName ?? inputs[0]!.name), starts, startName);
+      const r = generateOp(g, n, l, layerEnv(l, env), g.batch(starts?.[0] ?? startName ?? inputs[0]!.name), starts, startName, wholesOf(l, [undefined, ...given]));
       return { seq: { kind: "seq", name: r.ys, lengths: r.lengths }, finals: record(l, r.finals) };
     },
     [Op.Last]: (_n, x) => {

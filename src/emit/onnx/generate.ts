@@ -8,13 +8,15 @@ import type { DimEnv } from "../../runtime/dims.js";
 import { OnnxGraph } from "./graph.js";
 import { attr, DType, tensorType } from "./proto.js";
 import { lowerStep } from "./step.js";
+import { wholeLeaves, type Wholes } from "./whole.js";
 
 export interface GenerateResult { readonly ys: string; readonly lengths: string; readonly finals: readonly string[] }
 
 /** `B`: the batch size as int64 [1]; `init`: each state's start [batch, …]; `start`: the first input [batch, …] (values). */
-export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: string, init: readonly string[] | undefined, start: string | undefined): GenerateResult {
+export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: string, init: readonly string[] | undefined, start: string | undefined, wholes: Wholes = new Map()): GenerateResult {
   const cell: CellIR = optimize(l.ir);
-  if (cell.inputs.length !== 1) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: its cell has ${cell.inputs.length} inputs`);
+  const whole = wholeLeaves(cell, wholes);
+  if (cell.inputs.length !== 1 + wholes.size) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: its cell has ${cell.inputs.length} inputs`);
   if (cell.states.some((s) => s.maxLag > 1)) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: its cell reads a state more than one step back`);
   const tokens = n.dtype === "int";
   if (tokens && (n.attrs.temperature ?? 0) > 0) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: sampling (temperature ${n.attrs.temperature}) draws from rnnc's own random numbers`, [], "export greedy generation (temperature = 0)");
@@ -32,9 +34,10 @@ export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: 
   const stateIn = cell.states.map((s) => body.fresh(s.name));
   const xIn = body.fresh("x"), doneIn = body.fresh("done"), lenIn = body.fresh("length");
   const v = lowerStep(cell, env, body, {
-    input: () => xIn,
+    input: (name) => whole.value(name) ?? xIn,
     state: (name) => stateIn[cell.states.findIndex((s) => s.name === name)]!,
     batch: () => body.batch(doneIn),
+    mask: whole.mask,
   }, l.name);
   const running = body.node("Not", [doneIn])[0]!;
   const keep = (value: string, rank: number, old: string) => {

@@ -9,6 +9,7 @@ import type { DimEnv } from "../../runtime/dims.js";
 import { OnnxGraph } from "./graph.js";
 import { attr, DType } from "./proto.js";
 import { lowerStep } from "./step.js";
+import { wholeLeaves, type Wholes } from "./whole.js";
 
 export interface ScanResult {
   /** The cell's first output at every step, [batch, time, …] (zero at padded steps). */
@@ -22,8 +23,11 @@ export interface ScanResult {
  * `init` gives each state's starting value [batch, …] (every lag the cell reads starts there); without it the states
  * start from their declared constants.
  */
-export function scanOp(g: OnnxGraph, l: LayerInfo, env: DimEnv, xs: readonly string[], lengths: string, reverse: boolean, init?: readonly string[]): ScanResult {
+export function scanOp(g: OnnxGraph, l: LayerInfo, env: DimEnv, xs: readonly string[], lengths: string, reverse: boolean, init?: readonly string[], wholes: Wholes = new Map()): ScanResult {
   const cell: CellIR = optimize(l.ir);
+  // Inputs read whole are read from the enclosing graph at every step; `xs` are the stepped ones, in order.
+  const stepped = cell.inputs.filter((i) => i.memory === undefined);
+  const whole = wholeLeaves(cell, wholes);
   const shapeOf = (s: CellIR["states"][number]) => s.shape.map((d) => evalDim(d, env)!);
   const lags = cell.states.map((s) => Math.max(1, s.maxLag));
   const B = g.batch(xs[0]!);
@@ -46,14 +50,15 @@ export function scanOp(g: OnnxGraph, l: LayerInfo, env: DimEnv, xs: readonly str
 
   const body = new OnnxGraph(g.shared);
   const stateIn = cell.states.flatMap((s, k) => Array.from({ length: lags[k]! }, (_, j) => body.fresh(`${s.name}_lag${j + 1}`)));
-  const inputIn = cell.inputs.map((i) => body.fresh(i.name));
+  const inputIn = stepped.map((i) => body.fresh(i.name));
   const maskIn = body.fresh("valid");
   const stateAt = (k: number, lag: number) => stateIn[lags.slice(0, k).reduce((a, b) => a + b, 0) + lag - 1]!;
   let bodyBatch: string | undefined;
   const v = lowerStep(cell, env, body, {
-    input: (name) => inputIn[cell.inputs.findIndex((i) => i.name === name)]!,
+    input: (name) => whole.value(name) ?? inputIn[stepped.findIndex((i) => i.name === name)]!,
     state: (name, lag) => stateAt(cell.states.findIndex((s) => s.name === name), lag),
     batch: () => (bodyBatch ??= body.batch(maskIn)),
+    mask: whole.mask,
   }, l.name);
   const keep = (value: string, rank: number, other: string) => {
     const m = rank ? body.node("Unsqueeze", [maskIn, body.ints(Array.from({ length: rank }, (_, k) => k + 1))])[0]! : maskIn;
@@ -74,7 +79,7 @@ export function scanOp(g: OnnxGraph, l: LayerInfo, env: DimEnv, xs: readonly str
   const graph = {
     name: `${l.name}_step`,
     node: body.nodes,
-    input: [...stateIn.map((n) => untyped(n, DType.FLOAT)), ...inputIn.map((n, k) => untyped(n, cell.inputs[k]!.dtype === "int" ? DType.INT64 : DType.FLOAT)), untyped(maskIn, DType.BOOL)],
+    input: [...stateIn.map((n) => untyped(n, DType.FLOAT)), ...inputIn.map((n, k) => untyped(n, stepped[k]!.dtype === "int" ? DType.INT64 : DType.FLOAT)), untyped(maskIn, DType.BOOL)],
     output: [...stateOut.map((n) => untyped(n, DType.FLOAT)), untyped(yOut, DType.FLOAT)],
   };
   const nScan = xs.length + 1;

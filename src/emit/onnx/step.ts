@@ -6,6 +6,8 @@ import { Op } from "../../ir/ops.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import type { OnnxGraph } from "./graph.js";
 import { lowerOp, type Operand } from "./lowering.js";
+import { dimAsName } from "../../ir/dims.js";
+import { attr, DType } from "./proto.js";
 
 /** Where a step's leaves come from in the graph being built. */
 export interface StepLeaves {
@@ -13,12 +15,17 @@ export interface StepLeaves {
   state(name: string, lag: number): string;
   /** An int64 [1] tensor holding the batch size (for broadcasting a shared value to every example). */
   batch(): string;
+  /** The mask [batch, S] (float, 1 at each example's own positions) of the sequences of length `symbol` read whole. */
+  mask?(symbol: string): string;
 }
+
+const maskedReductions = new Set<Op>([Op.Softmax, Op.LogSoftmax, Op.Sum, Op.Mean]);
 
 /** Lowers the nodes of `ir` reachable from anything (all of them, in order) into `g`; returns each node's value name. */
 export function lowerStep(ir: CellIR, env: DimEnv, g: OnnxGraph, leaves: StepLeaves, layer: string): string[] {
   const v: string[] = [];
   const scalarF = (x: number) => g.init("c", [], [x]);
+  const lengthSymbols = new Set(ir.inputs.flatMap((i) => (i.memory !== undefined ? [i.memory] : [])));
 
   for (const n of ir.nodes) {
     const B = n.batched ? 1 : 0; // the per-example axes start here
@@ -33,6 +40,12 @@ export function lowerStep(ir: CellIR, env: DimEnv, g: OnnxGraph, leaves: StepLea
       }
       default: break;
     }
+    // softmax, log_softmax, sum and mean over a sequence read whole see only each example's own positions.
+    const over = maskedReductions.has(n.op) ? dimAsName(ir.nodes[n.args[0]!]!.shape.at(-1)!) : undefined;
+    if (over !== undefined && lengthSymbols.has(over)) {
+      v[n.id] = maskedReduction(g, n.op, v[n.args[0]!]!, ir.nodes[n.args[0]!]!.shape.length, leaves.mask!(over));
+      continue;
+    }
     // Arguments read when used: a param's plain form is made only if something takes it.
     const args: Operand[] = n.args.map((id) => ({ get name() { return v[id]!; }, lead: ir.nodes[id]!.batched ? 1 : 0, rank: ir.nodes[id]!.shape.length }));
     v[n.id] = lowerOp({
@@ -46,4 +59,19 @@ export function lowerStep(ir: CellIR, env: DimEnv, g: OnnxGraph, leaves: StepLea
   function unsupported(n: Node, why: string): RnncError {
     return new RnncError("RNN0801", `cannot export layer \`${layer}\` (cell ${ir.name}) to ONNX: \`${n.op}\`: ${why}`, [], "run it with rnnc run or compile it to js or tfjs instead");
   }
+}
+
+/** A reduction over the last axis (rank `rank` per example) with the positions past each example's length left out. */
+function maskedReduction(g: OnnxGraph, op: Op, x: string, rank: number, mask: string): string {
+  const m = rank > 1 ? g.node("Unsqueeze", [mask, g.ints(Array.from({ length: rank - 1 }, (_, k) => k + 1))])[0]! : mask;
+  if (op === Op.Softmax || op === Op.LogSoftmax) {
+    const on = g.node("Cast", [m], 1, [attr("to", DType.BOOL)])[0]!;
+    const shut = g.node("Where", [on, x, g.init("c", [], [-1e30])])[0]!;
+    const y = g.node(op === Op.Softmax ? "Softmax" : "LogSoftmax", [shut], 1, [attr("axis", -1)])[0]!;
+    return op === Op.Softmax ? g.node("Mul", [y, m])[0]! : y;
+  }
+  const sum = g.node("ReduceSum", [g.node("Mul", [x, m])[0]!, g.ints([-1])], 1, [attr("keepdims", 0)])[0]!;
+  if (op === Op.Sum) return sum;
+  const count = g.node("ReduceSum", [m, g.ints([-1])], 1, [attr("keepdims", 0)])[0]!;
+  return g.node("Div", [sum, count])[0]!;
 }
