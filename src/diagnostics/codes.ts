@@ -287,10 +287,4 @@ as a Scan whose body is its step), applications, \`last\`, \`final\` and its fie
 sampling with a temperature (it draws from rnnc's own random numbers), beam search, a record of states as an
 output, or a state whose start is computed from params. Such a model still runs with \`rnnc run\` and
 compiles to the js and tfjs targets.`),
-  c("RNN0802", "not on this backend yet", `
-A layer that reads a sequence whole (\`input enc: [S, H]\` in a cell, for attention) runs on the reference
-interpreter and on TensorFlow.js: \`rnnc run\` takes the interpreter and \`rnnc train\` TensorFlow.js by themselves,
-\`rnnc compile --target tfjs\` builds a module on TensorFlow.js, and \`--target onnx\` exports it (the sequence an
-outer-scope value of the Scan or Loop, its padding masked). The fused kernels and the js target do not run it yet;
-the error names the layer and the input.`),
 ].map((x) => [x.code, x]));

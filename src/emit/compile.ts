@@ -1,6 +1,4 @@
 // `rnnc compile`: a model as an ES module (target tfjs: rnnc's tfjs lowering; target js: generated dependency-free code) and its .d.ts, formatted by prettier.
-import { wholeInputsRefusal } from "../ir/whole-inputs.js";
-import { RnncError } from "../diagnostics/errors.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,9 +61,6 @@ const objectLiteral = (entries: readonly (readonly [string, string])[]): string 
 
 export async function compileModule(req: CompileRequest): Promise<CompiledModule> {
   const { ir, env, target } = req;
-  // The tfjs target runs the model through the same TensorFlow.js lowering as rnnc, which reads sequences whole.
-  const whole = target === "tfjs" ? undefined : wholeInputsRefusal(ir, `the ${target} target`);
-  if (whole) throw new RnncError("RNN0802", `cannot compile model \`${ir.name}\`: ${whole}`);
   const info = describeModel(ir, env);
   const dims = Object.fromEntries([...env].sort(([a], [b]) => a.localeCompare(b)));
   const header = [
@@ -77,9 +72,12 @@ export async function compileModule(req: CompileRequest): Promise<CompiledModule
   if (target === "js") {
     const simd = req.simd ?? true;
     if (simd) parts.push(kernelPrelude());
-    const cells = ir.layers.map((l, k) => {
+    // A layer that reads a sequence whole (attention: its length varies) gets no generated cell; the module's
+    // interpreter steps it.
+    const cells = ir.layers.flatMap((l, k) => {
+      if (l.ir.inputs.some((i) => i.memory !== undefined)) return [];
       parts.push(emitCell(`__rnnc_cell_${k}`, optimize(l.ir, JS_DISABLED_PASSES), layerEnv(l, env), simd));
-      return [l.name, `__rnnc_cell_${k}`] as const;
+      return [[l.name, `__rnnc_cell_${k}`] as const];
     });
     specEntries.push(["cells", objectLiteral(cells)]);
     if (streamability(ir).ok) {

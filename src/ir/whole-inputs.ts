@@ -1,4 +1,4 @@
-// Layers that read a sequence whole (attention): which backends run them yet, and the one message for those that do not.
+// Layers that read a sequence whole (attention): whether a model has one (what cannot stream).
 import type { ModelIR } from "./ir.js";
 
 /** The first layer of the model with an input read whole, and that input; undefined when there is none. */
@@ -10,8 +10,3 @@ export function readsWhole(ir: ModelIR): { readonly layer: string; readonly inpu
   return undefined;
 }
 
-/** Why `backend` cannot take this model yet (a layer reading a sequence whole), or undefined when it can. */
-export function wholeInputsRefusal(ir: ModelIR, backend: string): string | undefined {
-  const w = readsWhole(ir);
-  return w ? `layer \`${w.layer}\` reads \`${w.input}\` whole (attention over a sequence), which ${backend} does not run yet; the reference interpreter and TensorFlow.js do (\`rnnc run\`, \`rnnc train\`)` : undefined;
-}

@@ -6,6 +6,7 @@ import { streamability } from "../../ir/streaming.js";
 import { concreteShape, type DimEnv } from "../../runtime/dims.js";
 import { tensorFromJson } from "../../runtime/json-tensor.js";
 import { ModelRunner } from "../../interp/run-model.js";
+import { CellStepper } from "../../interp/stepper.js";
 import type { ModelOutput, ModelRunInput, StepperFactory } from "../../runtime/run-types.js";
 import { sizeOf, type Tensor } from "../../runtime/tensor.js";
 import { checkWeights, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../../weights/weights.js";
@@ -91,7 +92,8 @@ export class CompiledJsModel {
 
   private setParams(params: Map<string, Tensor>): void {
     this.params = params;
-    this.cells = new Map(this.ir.layers.map((l) => [l.name, this.instance(l)]));
+    // A layer that reads a sequence whole (attention) has no generated cell: the interpreter's stepper runs it.
+    this.cells = new Map(this.ir.layers.filter((l) => this.spec.cells[l.name]).map((l) => [l.name, this.instance(l)]));
     this.stream = undefined;
     this.streamResult = undefined;
     this.batched = undefined;
@@ -120,10 +122,14 @@ export class CompiledJsModel {
     return this.run(inputs, options).outputs;
   }
 
-  /** Compiled cells in the interpreter's stepper interface; one instance per layer serves every scan, one at a time. */
+  /**
+   * Compiled cells in the interpreter's stepper interface; one instance per layer serves every scan, one at a time. A
+   * layer without one (it reads a sequence whole) steps on the interpreter's own stepper.
+   */
   private steppers(): StepperFactory {
-    return (layer, env, _params, _p, initial) => {
-      const c = this.cells.get(layer.name)!;
+    return (layer, env, params, p, initial) => {
+      const c = this.cells.get(layer.name);
+      if (!c) return new CellStepper(layer.ir, env, params, p, initial);
       const ir = layer.ir;
       const outShape = concreteShape(ir.nodes[ir.outputs[0]!.node]!.shape, env, "output");
       const stateShapes = ir.states.map((s) => concreteShape(s.shape, env, `state ${s.name}`));
