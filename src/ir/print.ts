@@ -22,7 +22,7 @@ export function printCellIR(ir: CellIR): string {
   const dims = ir.dims.map((d) => (d.default === undefined ? d.name : `${d.name} = ${d.default}`)).join(", ");
   const opts = [...ir.options].map(([k, v]) => `${k} = ${v}`).join(", ");
   out.push(`cell ${ir.name}<${dims}>${opts ? `(${opts})` : ""}`);
-  for (const i of ir.inputs) out.push(`  input ${i.name}: ${shapeToString(i.shape)}${i.dtype === "int" ? " int" : ""}`);
+  for (const i of ir.inputs) out.push(`  input ${i.name}: ${shapeToString(i.shape)}${i.dtype === "int" ? " int" : ""}${i.memory ? ` (a sequence of length ${i.memory}, read whole)` : ""}`);
   for (const p of ir.params) out.push(`  param ${p.name}: ${shapeToString(p.shape)} ~ ${p.init.name}${p.init.args.length ? `(${p.init.args.join(", ")})` : ""}`);
   for (const s of ir.states) out.push(`  state ${s.name}: ${shapeToString(s.shape)} init %${s.init} keeps ${s.maxLag} step${s.maxLag === 1 ? "" : "s"}, next = %${s.update}`);
   for (const n of ir.nodes) out.push(`  ${nodeText(n)}`);
