@@ -26,6 +26,7 @@ interface PeerResult {
   forwardMs: Record<"LSTM" | "GRU", number>;
   streamingStepUs: number;
   g2pWordsPerSecond?: number;
+  g2pAttentionWordsPerSecond?: number;
 }
 
 /** The python that has torch: $RNNC_PYTHON, else python3; undefined (with why) when torch does not import. */
@@ -36,6 +37,8 @@ function python(): { exe: string } | { why: string } {
 }
 
 const G2P_DIMS = { L: 28, P: 41, E: 32, H: 128 };
+/** g2p-attention.rnn's: the same, and A, the attention's size. */
+const G2P_ATTENTION_DIMS = { ...G2P_DIMS, A: 64 };
 const G2P_LR = 0.001, G2P_CLIP = 5, G2P_BATCH = 32;
 
 /** The first `words` training words of examples/g2p as padded batches (the same for rnnc and PyTorch). */
@@ -52,7 +55,7 @@ export async function g2pBatches(words: number): Promise<{ json: object; batches
     json.push({ letters, letter_lengths: chunk.map((e) => e.inputs.letters.length), prev_phones: prev, targets: pad(chunk.map((e) => e.target), -100) });
     batches.push({ inputs: { letters: ids(letters), prev_phones: ids(prev) }, lengths: { letters: chunk.map((e) => e.inputs.letters.length), prev_phones: chunk.map((e) => e.inputs.prev_phones.length) }, targets: chunk.map((e) => e.target) });
   }
-  return { json: { dims: G2P_DIMS, lr: G2P_LR, clip: G2P_CLIP, batches: json }, batches };
+  return { json: { dims: G2P_ATTENTION_DIMS, lr: G2P_LR, clip: G2P_CLIP, batches: json }, batches };
 }
 
 /** rnnc's side of the rows timed elsewhere in the run (the js target's forward and streaming step), NaN where not timed. */
@@ -114,6 +117,14 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
   const tfjsWps = wordsPerSecond(new Trainer(g2pIr, g2pEnv, g2pStart, g2pSettings));
   if (peer.g2pWordsPerSecond) rows.push({ case: `g2p training (${words} CMUdict words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc train's default engine (fused)`, unit: "words/s", torch: peer.g2pWordsPerSecond, rnnc: wps, ratio: wps / peer.g2pWordsPerSecond,
     note: `one thread each; ratio is rnnc / PyTorch; on tfjs-wasm rnnc trains ${tfjsWps.toFixed(0)} words/s (${(tfjsWps / peer.g2pWordsPerSecond).toFixed(2)}×)` });
+  // g2p with attention: the same words; rnnc trains it on tfjs-wasm (its decoder op by op: attention is not fused yet).
+  if (peer.g2pAttentionWordsPerSecond) {
+    const attIr = createCompiler(nodeHost).model(join(packageRoot, "examples", "g2p", "g2p-attention.rnn"), "G2PAttention");
+    const attEnv = new Map(Object.entries(G2P_ATTENTION_DIMS));
+    const attWps = wordsPerSecond(new Trainer(attIr, attEnv, initParams(modelParamSpecs(attIr, attEnv), 1), g2pSettings));
+    rows.push({ case: `g2p with attention (g2p-attention.rnn; the same words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc on tfjs-wasm`, unit: "words/s", torch: peer.g2pAttentionWordsPerSecond, rnnc: attWps, ratio: attWps / peer.g2pAttentionWordsPerSecond,
+      note: "one thread each; ratio is rnnc / PyTorch; rnnc's decoder steps op by op on tfjs (attention is not on the fused kernels yet), PyTorch runs the decoder's LSTM over all steps and attends for all of them at once" });
+  }
   const beside = (c: string, unit: TorchRow["unit"], torch: number, rnnc: number, note: string): TorchRow => ({ case: c, unit, torch, rnnc, ratio: rnnc / torch, note });
   rows.push(
     beside("LSTM forward (batch 32, 100 steps, input 64, hidden 128)", "ms", peer.forwardMs.LSTM, own.lstmForwardMs, "rnnc: the js target's predict; one thread each"),

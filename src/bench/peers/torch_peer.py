@@ -5,7 +5,8 @@ on one thread (and two for the training step), printed as one JSON object on std
 
 Rows: an LSTM and a GRU training step (batch 32, 100 steps, input 64, hidden 128: forward, MSE on every output,
 backward, SGD), the LSTM forward pass, a streaming LSTMCell step at batch 1 (input 32, hidden 64), and g2p training
-(examples/g2p/g2p.rnn's model: embeddings, LSTM encoder, decoder from its final states; Adam, clip 5) in words per second.
+(examples/g2p/g2p.rnn's model: embeddings, LSTM encoder, decoder from its final states; Adam, clip 5) in words per second,
+and the same for g2p-attention.rnn's model.
 """
 import json
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "g2p"))
-from torch_g2p import G2P  # noqa: E402
+from torch_g2p import G2P, G2PAttention  # noqa: E402
 
 
 def median_ms(f, reps, warmup=5):
@@ -69,12 +70,12 @@ def streaming_step(steps=1000):
         return median_ms(run, 5, 2) * 1000 / steps  # µs per step
 
 
-def g2p(path):
+def g2p(path, attention=False):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     spec = json.load(open(path))
     d = spec["dims"]
-    model = G2P(d["L"], d["P"], d["E"], d["H"])
+    model = G2PAttention(d["L"], d["P"], d["E"], d["H"], d["A"]) if attention else G2P(d["L"], d["P"], d["E"], d["H"])
     opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
     batches = [(torch.tensor(b["letters"]), torch.tensor(b["letter_lengths"]), torch.tensor(b["prev_phones"]), torch.tensor(b["targets"])) for b in spec["batches"]]
     words = sum(len(b["letter_lengths"]) for b in spec["batches"])
@@ -99,4 +100,5 @@ out = {
 }
 if len(sys.argv) > 1:
     out["g2pWordsPerSecond"] = g2p(sys.argv[1])
+    out["g2pAttentionWordsPerSecond"] = g2p(sys.argv[1], attention=True)
 print(json.dumps(out))
