@@ -1,6 +1,7 @@
 // rnnc compile --target onnx: example models exported and run in onnxruntime-web (wasm, in Node) against the
 // interpreter; the stdlib cells become ONNX's own LSTM/GRU/RNN ops (the graph is inspected); what cannot be exported
 // yet is a coded error.
+import { attentionDecoder } from "../fixtures/attention/decoder.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-web";
@@ -119,18 +120,7 @@ model M<I = 3, H = 5> {
 
 describe("attention in ONNX", () => {
   it("a decoder reading the encoder's outputs whole (scan and greedy generate) and attention weights as an output equal the interpreter, padding excluded", async () => {
-    const ir = modelFrom(`import { LSTM, Embedding, BahdanauAttention } from "std"
-cell Decoder<V, E, H, A> {
-  input token: [] int
-  input enc: [L, H]
-  layer embed  = Embedding<V, E>
-  layer rnn    = LSTM<E, H>
-  layer attend = BahdanauAttention<H, H, A>
-  param W_o: [V, 2 * H] ~ glorot_uniform
-  h = rnn(embed(token))
-  output scores = W_o @ concat(attend(h, enc), h)
-}
-cell Weights<H> {
+    const ir = modelFrom(`${attentionDecoder}cell Weights<H> {
   input q: [H]
   input keys: [S, H]
   param W: [H, H] ~ glorot_uniform

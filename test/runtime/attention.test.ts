@@ -1,5 +1,6 @@
 // Attention (issue 25): a cell reads a sequence whole (`input enc: [S, H]`); Bahdanau and Luong attention written as
 // equations equal PyTorch's (test/fixtures/attention/make_attention.py) on the reference interpreter, padding excluded.
+import { attentionDecoder } from "../fixtures/attention/decoder.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
@@ -126,18 +127,7 @@ model Std<H = 4, A = 3> {
 });
 
 /** An encoder–decoder with the stdlib's Bahdanau attention: the decoder's LSTM state queries the encoder's outputs each step. */
-const seq2seq = `import { LSTM, Embedding, BahdanauAttention } from "std"
-cell Decoder<V, E, H, A> {
-  input token: [] int
-  input enc: [L, H]
-  layer embed  = Embedding<V, E>
-  layer rnn    = LSTM<E, H>
-  layer attend = BahdanauAttention<H, H, A>
-  param W_o: [V, 2 * H] ~ glorot_uniform
-  h = rnn(embed(token))
-  output scores = W_o @ concat(attend(h, enc), h)
-}
-model Translate<V = 7, E = 4, H = 5, A = 3> {
+const seq2seq = `${attentionDecoder}model Translate<V = 7, E = 4, H = 5, A = 3> {
   input src: [S] int
   input prev: [T] int
   layer embed   = Embedding<V, E>
