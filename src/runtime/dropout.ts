@@ -1,6 +1,6 @@
 // Dropout in training: each `dropout(x, p)` becomes x times a random mask that the model takes as one more input.
 import { RnncError } from "../diagnostics/errors.js";
-import { substDim, type Shape } from "../ir/dims.js";
+import { dimAsName, substDim, type Shape } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
 import type { Attrs, CellIR, InputInfo, LayerInfo, ModelInputInfo, ModelIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
@@ -43,11 +43,12 @@ const maskName = (k: number): string => `#dropout${k}`;
 export function dropoutTraining(ir: ModelIR, output: string): DropoutTraining | undefined {
   const out = ir.outputs.find((o) => o.name === output);
   if (!out) return undefined;
-  const live = reachable(ir.nodes, [out.node]);
+  const live = new Set(reachable(ir.nodes, [out.node]).map((n) => n.id));
   const layerSites = new Map(ir.layers.map((l) => [l.name, cellSites(l.ir)]));
   const masks: MaskSpec[] = [];
-  const used = new Set(live.flatMap((n) => (n.attrs.layer && (layerSites.get(n.attrs.layer)?.length ?? 0) > 0 ? [n.attrs.layer] : [])));
-  if (!used.size && !live.some((n) => n.op === Op.Dropout)) return undefined;
+  const liveNodes = ir.nodes.filter((n) => live.has(n.id));
+  const used = new Set(liveNodes.flatMap((n) => (n.attrs.layer && (layerSites.get(n.attrs.layer)?.length ?? 0) > 0 ? [n.attrs.layer] : [])));
+  if (!used.size && !liveNodes.some((n) => n.op === Op.Dropout)) return undefined;
   const nodes: Node[] = [];
   const inputs: ModelInputInfo[] = [...ir.inputs];
   const map = new Map<NodeId, NodeId>();
@@ -68,7 +69,7 @@ export function dropoutTraining(ir: ModelIR, output: string): DropoutTraining | 
   };
   for (const n of ir.nodes) {
     const args = n.args.map((a) => map.get(a)!);
-    const isLive = live.includes(n);
+    const isLive = live.has(n.id);
     if (n.op === Op.Dropout && isLive) {
       const m = maskInput(n.attrs.rate!, n.shape, n.seq, true, n.span, "a model");
       map.set(n.id, add(Op.Mul, [args[0]!, m], n.shape, n.span, {}, n.seq, n.batched));
@@ -78,9 +79,12 @@ export function dropoutTraining(ir: ModelIR, output: string): DropoutTraining | 
     if (sites.length && n.op === Op.Generate)
       throw new RnncError("RNN0605", `layer \`${n.attrs.layer}\` drops out values, and \`generate\` runs it in the output being trained`, ["generate feeds a layer its own outputs; training draws no dropout masks for it"], "train a teacher-forced scan of the layer instead, or set its dropout probabilities to 0");
     if (sites.length) {
-      const seq = n.op === Op.Apply ? undefined : ir.nodes[n.args[0]!]!.seq;
-      const where = `layer \`${n.attrs.layer}\``;
       const layer = ir.layers.find((l) => l.name === n.attrs.layer)!;
+      // The steps the masks span are those of the layer's first stepped input (not of a sequence it reads whole).
+      const seq = n.op === Op.Apply ? undefined : ir.nodes[n.args[layer.ir.inputs.findIndex((i) => i.memory === undefined)]!]!.seq;
+      const where = `layer \`${n.attrs.layer}\``;
+      const whole = layer.ir.inputs.find((i) => i.memory !== undefined && sites.some((s) => s.shape[0] && dimAsName(s.shape[0]) === i.memory));
+      if (whole) throw new RnncError("RNN0605", `layer \`${n.attrs.layer}\` drops out positions of \`${whole.name}\`, a sequence it reads whole, which training does not draw masks for yet`, ["a mask inside a cell is drawn per example for values of fixed size"], `drop out the sequence in the model before it is passed (\`dropout(enc, p)\`), where each step draws its own mask`);
       const extra = sites.map((s) => maskInput(s.rate, modelShape(s.shape, layer), seq, s.perStep, n.span, where));
       const xs = n.attrs.hasInit ? args.slice(0, -1) : args;
       const init = n.attrs.hasInit ? args.slice(-1) : [];

@@ -272,4 +272,38 @@ model M<I = 3, H = 16> {
     const ex2 = ex.map((e) => ({ ...e, target: (e.inputs.x as number[][]).map(() => [0.5]) }));
     for (let k = 0; k < 3; k++) { const batch = batchOf(m.ir, ex2); const [l1, l2] = [a2.step(batch), b2.step(batch)]; expect(Math.abs(l1 - l2) / l2).toBeLessThan(1e-5); }
   });
+
+  it("in a layer that also reads a sequence whole, masks span the stepped input's steps; dropping the whole sequence's positions inside the cell is refused", async () => {
+    const spec = (drop: string) => modelFromSource(`cell Look<I, H> {
+  input keys: [S, H]
+  input x: [I]
+  state h: [H] = 0
+  param W: [H, I] ~ glorot_uniform
+  param U: [H, H] ~ orthogonal
+  h = tanh(W @ dropout(x, 0.3) + U @ h[t-1] + transpose(${drop}) @ softmax(keys @ h[t-1]))
+  output h
+}
+model M<I = 3, H = 4> {
+  input src: [S, H]
+  input x: [T, I]
+  layer look = Look<I, H>
+  output hs = scan(look, src, x)
+}
+`);
+    const m = spec("keys");
+    const d = dropoutTraining(m.ir, "hs")!;
+    expect(d.masks.map((k) => [k.stepsOf, k.perStep])).toEqual([["x", false]]);
+    const rng = mulberry32(4);
+    const ex = Array.from({ length: 5 }, () => ({ inputs: { src: Array.from({ length: 2 + Math.floor(rng() * 3) }, () => [rng(), rng(), rng(), rng()]), x: Array.from({ length: 3 + Math.floor(rng() * 4) }, () => [rng(), rng(), rng()]) }, target: [] as number[][] }));
+    ex.forEach((e) => { e.target = e.inputs.x.map(() => [0.1, 0.2, 0.3, 0.4]); });
+    const batch = batchOf(m.ir, ex);
+    const masked = withMasks(batch, d, m.env, { seed: 1, step: 0 });
+    expect(masked.inputs[d.masks[0]!.input]!.shape).toEqual([5, batch.inputs["x"]!.shape[1], 3]);
+    await useBackend("tfjs-cpu");
+    const trainer = new DropoutEngine(new Trainer(d.ir, m.env, initParams(modelParamSpecs(m.ir, m.env), 2), { output: "hs", loss: "mse", optimizer: "sgd", learningRate: 0.1 }), d, m.env, 1);
+    expect(Number.isFinite(trainer.step(batch))).toBe(true);
+    trainer.dispose();
+    expect(() => dropoutTraining(spec("dropout(keys, 0.2)").ir, "hs")).toThrow("layer `look` drops out positions of `keys`, a sequence it reads whole, which training does not draw masks for yet");
+  });
 });
+

@@ -93,7 +93,7 @@ export class CompiledJsModel {
   private setParams(params: Map<string, Tensor>): void {
     this.params = params;
     // A layer that reads a sequence whole (attention) has no generated cell: the interpreter's stepper runs it.
-    this.cells = new Map(this.ir.layers.filter((l) => this.spec.cells[l.name]).map((l) => [l.name, this.instance(l)]));
+    this.cells = new Map(this.ir.layers.filter((l) => own(this.spec.cells, l.name)).map((l) => [l.name, this.instance(l)]));
     this.stream = undefined;
     this.streamResult = undefined;
     this.batched = undefined;
