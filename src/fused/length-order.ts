@@ -40,7 +40,8 @@ function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean
 /** A run with its rows in `order` (inputs, initial states, lengths). */
 export function sortedRun(run: ScanRun, order: Int32Array): ScanRun {
   const { T } = run;
-  return { ...run, xs: run.xs.map((x) => permuteRows(x, order, T)), lengths: Array.from(order, (b) => run.lengths![b]!),
+  return { ...run, xs: run.xs.map((x, k) => permuteRows(x, order, run.wholes?.[k]?.S ?? T)), lengths: Array.from(order, (b) => run.lengths![b]!),
+    ...(run.wholes ? { wholes: run.wholes.map((w) => w && { S: w.S, lengths: Array.from(order, (b) => w.lengths[b]!) }) } : {}),
     ...(run.init ? { init: new Map([...run.init].map(([k, x]) => [k, permuteRows(x, order, 1)])) } : {}) };
 }
 
@@ -60,5 +61,5 @@ export function sortedGradients(tape: Tape, dys: readonly (Float32Array | undefi
   const { order, tape: inner } = tape.sorted!;
   const T = tape.run.T;
   const g = backward(inner, dys.map((d) => d && permuteRows(d, order, T)), new Map([...dFinals].map(([k, d]) => [k, permuteRows(d, order, 1)])));
-  return { dxs: g.dxs.map((d) => d && unpermuteRows(d, order, T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
+  return { dxs: g.dxs.map((d, k) => d && unpermuteRows(d, order, tape.run.wholes?.[k]?.S ?? T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
 }

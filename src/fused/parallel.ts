@@ -40,7 +40,7 @@ export const scanHelper = (): ScanHelper | undefined => helper;
  */
 export const MIN_SPLIT_ROWS = 8;
 export const MIN_SPLIT_WORK = 2048;
-export const splits = (run: { readonly T: number; readonly B: number }): boolean => run.B >= MIN_SPLIT_ROWS && run.T * run.B >= MIN_SPLIT_WORK;
+export const splits = (run: { readonly T: number; readonly B: number; readonly wholes?: readonly unknown[] }): boolean => !run.wholes?.some((w) => w) && run.B >= MIN_SPLIT_ROWS && run.T * run.B >= MIN_SPLIT_WORK;
 
 const kernelIds = new WeakMap<ScanKernel, number>();
 let nextKernel = 1, nextTape = 1;

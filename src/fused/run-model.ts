@@ -1,6 +1,6 @@
 // A whole model over a batch on the fused kernels: scans, maps and applies as fused scans, the rest over all rows at once.
 import { RnncError } from "../diagnostics/errors.js";
-import type { ModelIR, Node, NodeId } from "../ir/ir.js";
+import type { CellIR, ModelIR, Node, NodeId } from "../ir/ir.js";
 import { driveModel, type Driven, type ModelBackend, type Scanned, type StatesOf } from "../ir/model-driver.js";
 import { Op, opInfo } from "../ir/ops.js";
 import { optimize } from "../passes/pipeline.js";
@@ -43,6 +43,8 @@ export function batchedUnsupported(ir: ModelIR, nodes: readonly Node[] = ir.node
 
 export class BatchedModelRunner {
   private readonly kernels = new Map<string, FusedScan>();
+  /** Each layer's cell after the passes, shared by its kernels. */
+  private readonly cells = new Map<string, CellIR>();
   private readonly params = new Map<string, Map<string, Float32Array>>();
 
   /** `shared`: float32 params are used where they are (a trainer updates them in place), else copied. */
@@ -54,14 +56,18 @@ export class BatchedModelRunner {
     }
   }
 
-  /** A layer's kernel, one per set of input gradients wanted (undefined: a forward pass alone). */
-  private kernel(layer: string, inputGradients?: readonly boolean[]): FusedScan {
-    const key = `${layer}\u0000${inputGradients?.map(Number).join("") ?? "-"}`;
+  /**
+   * A layer's kernel, one per set of input gradients wanted (undefined: a forward pass alone) and per length of the
+   * sequences it reads whole (`lengths`: by the cell's length symbol, a dim of the kernel).
+   */
+  private kernel(layer: string, inputGradients?: readonly boolean[], lengths: ReadonlyMap<string, number> = new Map()): FusedScan {
+    const key = `${layer}\u0000${inputGradients?.map(Number).join("") ?? "-"}\u0000${[...lengths].map(([k, v]) => `${k}=${v}`).join(",")}`;
     let k = this.kernels.get(key);
     if (!k) {
       const l = this.ir.layers.find((x) => x.name === layer)!;
-      const cell = inputGradients ? this.kernel(layer).cell : optimize(l.ir);
-      this.kernels.set(key, (k = new FusedScan(cell, layerEnv(l, this.env), inputGradients)));
+      let cell = this.cells.get(layer);
+      if (!cell) this.cells.set(layer, (cell = optimize(l.ir)));
+      this.kernels.set(key, (k = new FusedScan(cell, new Map([...layerEnv(l, this.env), ...lengths]), inputGradients)));
     }
     return k;
   }
@@ -164,19 +170,30 @@ export class BatchedModelRunner {
   /** A layer over the batch: a scan with its states, a map or apply as a scan of a stateless cell. */
   private layer(n: Node, xs: readonly BatchValue[], init: StatesOf<BatchValue> | undefined, B: number, calls?: Map<NodeId, LayerCall>): Scanned<BatchValue> {
     const layer = n.attrs.layer!;
+    // Sequences read whole (attention): given as they are with their lengths; their length is a dim of the kernel.
+    const inputs = this.ir.layers.find((l) => l.name === layer)!.ir.inputs;
+    const wholes = inputs.map((inp, j) => {
+      const x = xs[j]!;
+      if (inp.memory === undefined) return undefined;
+      if (x.kind !== "seq") throw new Error(`internal: input ${inp.name} is read whole but is no sequence`);
+      return { S: x.T, lengths: x.lengths, symbol: inp.memory, seq: this.ir.nodes[n.args[j]!]!.seq };
+    });
+    const spans = new Map(wholes.flatMap((w) => (w ? [[w.symbol, w.S] as const] : [])));
     // Training: no gradient flows into the model's own input data, so its products are left out of the backward pass.
-    const k = calls ? this.kernel(layer, xs.map((_, j) => this.ir.nodes[n.args[j]!]!.op !== Op.Input)) : this.kernel(layer);
+    const k = calls ? this.kernel(layer, xs.map((_, j) => this.ir.nodes[n.args[j]!]!.op !== Op.Input), spans) : this.kernel(layer, undefined, spans);
     const cell = k.cell;
-    const first = xs[0]!;
+    const first = xs[inputs.findIndex((i) => i.memory === undefined)]!;
     const T = first.kind === "seq" ? first.T : 1;
     const lengths = first.kind === "seq" ? first.lengths : undefined;
     const start = new Map([...(init ?? [])].map(([name, d]) => [name, d.data]));
     const out = k.forward(this.params.get(layer)!, {
       T, B, xs: xs.map((x) => x.data), ...(start.size ? { init: start } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
       ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}),
+      ...(spans.size ? { wholes: wholes.map((w) => w && { S: w.S, lengths: w.lengths }) } : {}),
     }, calls !== undefined);
     if (calls) calls.set(n.id, { kernel: k, params: this.params.get(layer)!, tape: out.tape });
-    const shape = this.shape(n, "a layer's output");
+    // An output over a sequence read whole (attention weights) is as long as that sequence's longest example.
+    const shape = concreteShape(n.shape, new Map([...this.env, ...wholes.flatMap((w) => (w?.seq ? [[w.seq, w.S] as const] : []))]), "a layer's output");
     const finals = new Map(cell.states.map((s) => [s.name, { kind: "one" as const, data: out.finals.get(s.name)!, shape: concreteShape(s.shape, k.env, `state ${s.name}`) }]));
     return { seq: n.op === Op.Apply ? { kind: "one", data: out.ys[0]!, shape } : { kind: "seq", data: out.ys[0]!, shape, T, lengths: lengths! }, finals };
   }

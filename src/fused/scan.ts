@@ -20,6 +20,8 @@ import { longestFirst, nonIncreasing, runningRows, sortedGradients, sortedRun, u
 import { StateHistory } from "./state-history.js";
 import { pinTape, unpinTape } from "./tape-arena.js";
 import { addInto, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
+import { explicitMasks, maskInputName } from "../passes/explicit-masks.js";
+import { batchFirst, maskOf, timeFirst } from "./whole-inputs.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -29,19 +31,28 @@ type LeafSource =
   | { readonly kind: "seedOutput"; readonly k: number }
   | { readonly kind: "seedState"; readonly state: string };
 
+const isMaskInput = (inp: CellIR["inputs"][number]): boolean => inp.memory !== undefined && inp.name === maskInputName(inp.memory);
+
 /** Why a cell cannot run fused, or undefined when it can. */
 export function fusedUnsupported(cell: CellIR): string | undefined {
   for (const s of cell.states) if (cell.nodes[s.init]!.op !== Op.Const) return `state ${s.name} starts from a value computed from params`;
-  const whole = cell.inputs.find((i) => i.memory !== undefined);
-  if (whole) return `it reads input ${whole.name} whole (attention over a sequence), which the reference interpreter and TensorFlow.js run, the fused kernels not yet`;
   return undefined;
 }
 
 export class FusedScan implements ScanKernel {
+  /** The cell as run: its masked reductions over a sequence read whole written with the mask, an input (explicit-masks.ts). */
+  readonly cell: CellIR;
+  /** How many inputs the caller gives (the cell's own; the masks after them are the kernel's). */
+  private readonly givenInputs: number;
   readonly g: StepVjp;
   private readonly sizes: Map<string, number>;
   /** Step nodes by stage: shared (params, constants), hoisted (inputs only: all steps at once), recurrent (per step). */
   private readonly hoisted: Node[] = [];
+  /** Per sequence: nodes reading only inputs read whole (and params), computed once for the B rows before the steps. */
+  private readonly perSequence: Node[] = [];
+  /** The per-sequence values by id (those nodes and the whole inputs): each step reads its rows, not a block of them. */
+  private readonly perSequenceIds = new Set<NodeId>();
+  private readonly perSequenceStages: Stage[];
   private readonly recurrent: Node[] = [];
   /** Values from outside the step loop (inputs, hoisted, static) that each step reads. */
   private readonly perStepViews: NodeId[];
@@ -76,23 +87,32 @@ export class FusedScan implements ScanKernel {
    * `inputGradients[k]`: whether the gradient of cell input k is wanted (default: every float input's). A scan of a
    * model's own input data needs none, and its backward pass then leaves out those products (dx = dgates · W_x).
    */
-  constructor(readonly cell: CellIR, readonly env: DimEnv, readonly inputGradients?: readonly boolean[]) {
-    const why = fusedUnsupported(cell);
+  constructor(given: CellIR, readonly env: DimEnv, readonly inputGradients?: readonly boolean[]) {
+    const why = fusedUnsupported(given);
     if (why) throw new Error(`internal: fused scan of an unsupported cell: ${why}`);
+    const cell = (this.cell = explicitMasks(given));
+    this.givenInputs = cell.inputs.filter((i) => !isMaskInput(i)).length;
     this.g = stepVjp(cell);
     const { step, vjp } = this.g;
     const size = (shape: CellIR["inputs"][number]["shape"]) => sizeOf(shape.map((d) => evalDim(d, env)!));
     this.sizes = new Map([...cell.states.map((s) => [s.name, size(s.shape)] as const), ...step.inputs.map((i) => [i.name, size(i.shape)] as const)]);
     const readNames = new Set(this.g.reads.map((r) => readName(r.state, r.lag)));
+    const wholeNames = new Set(cell.inputs.filter((i) => i.memory !== undefined).map((i) => i.name));
+    const perSeq: boolean[] = [];
+    for (const n of step.nodes)
+      perSeq[n.id] = n.op === Op.Input ? wholeNames.has(n.attrs.name!) : n.batched && n.args.every((a) => perSeq[a] || !step.nodes[a]!.batched);
+    // A value of the steps that reads a per-sequence one runs per step (the hoisted values' rows are T·B, not B).
     const isRecurrent: boolean[] = [];
-    for (const n of step.nodes) isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]);
+    for (const n of step.nodes)
+      isRecurrent[n.id] = (n.op === Op.Input && readNames.has(n.attrs.name!)) || n.args.some((a) => isRecurrent[a]) || (!perSeq[n.id] && n.args.some((a) => perSeq[a]));
     // A slice of a hoisted value read only by the step is taken there (a fused loop reads it in place, by offset),
     // not copied out for all steps at once.
     const readers = usersOf(step.nodes);
     const outputIds = new Set(step.outputs.map((o) => o.node));
     for (const n of step.nodes)
-      if (!isRecurrent[n.id] && n.batched && n.op === Op.Slice && !outputIds.has(n.id) && (readers.get(n.id) ?? []).every((u) => isRecurrent[u.id])) isRecurrent[n.id] = true;
-    for (const n of step.nodes) if (n.op !== Op.Input && n.batched) (isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
+      if (!isRecurrent[n.id] && !perSeq[n.id] && n.batched && n.op === Op.Slice && !outputIds.has(n.id) && (readers.get(n.id) ?? []).every((u) => isRecurrent[u.id])) isRecurrent[n.id] = true;
+    for (const n of step.nodes) if (n.op !== Op.Input && n.batched) (perSeq[n.id] ? this.perSequence : isRecurrent[n.id] ? this.recurrent : this.hoisted).push(n);
+    for (const n of step.nodes) if (perSeq[n.id]) this.perSequenceIds.add(n.id);
     const views = new Set<NodeId>();
     for (const n of this.recurrent) for (const a of n.args) if (!isRecurrent[a]) views.add(a);
     for (const o of step.outputs) if (!isRecurrent[o.node]) views.add(o.node);
@@ -101,8 +121,10 @@ export class FusedScan implements ScanKernel {
 
     const gradOutput = (name: string) => vjp.outputs.find((o) => o.name === gradName(name))!.node;
     this.readGrads = this.g.reads.map((r) => ({ node: gradOutput(readName(r.state, r.lag)), state: r.state, lag: r.lag }));
-    this.inputGrads = cell.inputs.flatMap((inp, k) => (inp.dtype === "float" && inputGradients?.[k] !== false ? [{ node: gradOutput(inp.name), k }] : []));
-    const unwanted = new Set(cell.inputs.flatMap((inp, k) => (inp.dtype === "float" && inputGradients?.[k] === false ? [gradOutput(inp.name)] : [])));
+    // A mask's gradient is never wanted (it is no model value).
+    const wanted = (k: number) => !isMaskInput(cell.inputs[k]!) && inputGradients?.[k] !== false;
+    this.inputGrads = cell.inputs.flatMap((inp, k) => (inp.dtype === "float" && wanted(k) ? [{ node: gradOutput(inp.name), k }] : []));
+    const unwanted = new Set(cell.inputs.flatMap((inp, k) => (inp.dtype === "float" && !wanted(k) ? [gradOutput(inp.name)] : [])));
     const stateSeed = new Map(cell.states.map((st) => [gradName(newStateName(st.name)), st.name]));
     const outputSeed = new Map(cell.outputs.map((o, k) => [gradName(o.name), k]));
     this.vjpLeaves = vjp.nodes.filter((n) => n.op === Op.Input).map((n) => {
@@ -128,11 +150,39 @@ export class FusedScan implements ScanKernel {
     this.stackIds = [...stack].sort((a, b) => a - b);
     const inRecurrent = new Set(this.recurrent.map((n) => n.id));
     this.recurrentSaved = this.g.saved.filter((id) => inRecurrent.has(id));
+    this.perSequenceStages = planStages(this.perSequence, step.nodes, env, [...this.perStepViews, ...this.g.saved, ...this.hoisted.flatMap((n) => n.args)]);
     this.hoistedStages = planStages(this.hoisted, step.nodes, env, [...this.perStepViews, ...this.g.saved]);
     this.forwardStages = planStages(this.recurrent, step.nodes, env, [...step.outputs.map((o) => o.node), ...this.recurrentSaved]);
     this.inferenceStages = planStages(this.recurrent, step.nodes, env, step.outputs.map((o) => o.node));
     const perStepComputed = this.perStepVjp.filter((n) => n.batched && n.op !== Op.Input);
     this.backwardStages = planStages(perStepComputed, vjp.nodes, env, [...perStepRoots, ...this.stackIds]);
+  }
+
+  /** Whether input k is a mask the kernel makes itself (explicit-masks.ts), no input of the caller's. */
+  private isMask(k: number): boolean {
+    return isMaskInput(this.cell.inputs[k]!);
+  }
+
+  /**
+   * The inputs read whole, batch first [B·size] by input index (the caller's time-major [S·B·size] turned), and the
+   * masks the kernel makes from their lengths.
+   */
+  private wholeInputs(run: ScanRun): Map<number, Float32Array> {
+    const out = new Map<number, Float32Array>();
+    this.cell.inputs.forEach((inp, k) => {
+      if (inp.memory === undefined) return;
+      if (this.isMask(k)) {
+        const of = this.cell.inputs.findIndex((i, j) => i.memory === inp.memory && !this.isMask(j));
+        const span = run.wholes?.[of];
+        if (!span) throw new Error(`internal: no lengths for the sequence ${inp.memory} read whole`);
+        out.set(k, maskOf(span.lengths, span.S));
+      } else {
+        const span = run.wholes?.[k];
+        if (!span) throw new Error(`internal: input ${inp.name} is read whole but given stepped`);
+        out.set(k, batchFirst(run.xs[k]!, span.S, run.B));
+      }
+    });
+    return out;
   }
 
   /** Each node's shape in this kernel's dims, evaluated once. */
@@ -177,7 +227,7 @@ export class FusedScan implements ScanKernel {
 
   /** The fused loops whose last run was in JS rather than WebAssembly SIMD, each with its ops and why (for --explain). */
   loopsInJs(): string[] {
-    return [this.hoistedStages, this.forwardStages, this.inferenceStages, this.backwardStages].flat().flatMap((st) =>
+    return [this.perSequenceStages, this.hoistedStages, this.forwardStages, this.inferenceStages, this.backwardStages].flat().flatMap((st) =>
       st.kind === "loop" && st.loop.path === "js" ? [`a loop of ${[...new Set(st.loop.members.map((m) => m.node.op))].join(", ")} runs in JS: ${st.loop.whyJs}`] : []);
   }
 
@@ -209,9 +259,14 @@ export class FusedScan implements ScanKernel {
     const statics = this.lastStatics!.values;
     this.staticValues(params, step.nodes.filter((n) => !n.batched), v, statics);
     const inputIndex = new Map(this.cell.inputs.map((inp, k) => [inp.name, k]));
-    // Hoisted: every step at once, rows in time order.
+    const wholeXs = this.wholeInputs(run);
+    // Hoisted: every step at once, rows in time order; per sequence: once, a row per example.
     const whole: Rows[] = [...v];
-    for (const n of step.nodes) if (n.op === Op.Input && inputIndex.has(n.attrs.name!)) whole[n.id] = batchRows(run.xs[inputIndex.get(n.attrs.name!)!]!, this.shapeOf(n), T * B);
+    for (const n of step.nodes) if (n.op === Op.Input && inputIndex.has(n.attrs.name!)) {
+      const k = inputIndex.get(n.attrs.name!)!;
+      whole[n.id] = wholeXs.has(k) ? batchRows(wholeXs.get(k)!, this.shapeOf(n), B) : batchRows(run.xs[k]!, this.shapeOf(n), T * B);
+    }
+    runStages(this.perSequenceStages, whole, B, this.env, new Slots());
     runStages(this.hoistedStages, whole, T * B, this.env, new Slots());
     const init = new Map(this.cell.states.map((s) => {
       const size = this.sizes.get(s.name)!;
@@ -219,8 +274,8 @@ export class FusedScan implements ScanKernel {
       return [s.name, given ?? new Float32Array(B * size).fill(this.cell.nodes[s.init]!.attrs.value!)] as const;
     }));
     const recurrentSaved = new Set(training ? this.recurrentSaved : []);
-    const saved = new Map<NodeId, { data: Place; hoisted: boolean }>();
-    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: pinned?.saved.get(id) ?? this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true });
+    const saved = new Map<NodeId, { data: Place; hoisted: boolean; perSequence?: boolean }>();
+    if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: pinned?.saved.get(id) ?? this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true, perSequence: this.perSequenceIds.has(id) });
     const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
     // The states' values at every step live in the kernel memory for the call: read and written there in place.
     const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init, pinned?.history);
@@ -244,7 +299,7 @@ export class FusedScan implements ScanKernel {
       const t = run.reverse ? T - 1 - s : s;
       // The rows computed: rows come longest first, so only those still running (the rest keep their states, output 0).
       const R = runningRows(run.lengths, B, t);
-      for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, t, B, R);
+      for (const id of this.perStepViews) cur[id] = whole[id]!.shared ? whole[id]! : blockOf(whole[id]!, this.perSequenceIds.has(id) ? 0 : t, B, R);
       for (const n of readNodes) {
         const r = readOf.get(n.attrs.name!)!;
         cur[n.id] = history.read(r.state, s - r.lag, R, this.shapeOf(n));
@@ -262,7 +317,7 @@ export class FusedScan implements ScanKernel {
       }
     }
     const finals = new Map(this.cell.states.map((st) => [st.name, T > 0 ? history.copyOf(st.name, T - 1) : Float32Array.from(init.get(st.name)!)]));
-    const tape: Tape = { run, history: !training ? new Map() : pinned ? history.places() : history.arrays(this.spare), init, saved, ...(training ? { statics } : {}), ...(pinned ? { pinned: pinned.at } : {}) };
+    const tape: Tape = { run, history: !training ? new Map() : pinned ? history.places() : history.arrays(this.spare), init, saved, ...(wholeXs.size ? { wholeXs } : {}), ...(training ? { statics } : {}), ...(pinned ? { pinned: pinned.at } : {}) };
     if (pinned) this.pinOwners.set(tape, owner);
     if (!training) this.release(tape); // no backward pass will read it
     return { ys, finals, tape };
@@ -296,7 +351,9 @@ export class FusedScan implements ScanKernel {
       addInto(dAt(name, T - 1), d);
       reached.add(`${name}@${T - 1}`);
     }
-    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? new Float32Array(T * B * this.sizes.get(inp.name)!) : undefined));
+    const wholeXs = tape.wholeXs ?? new Map<number, Float32Array>();
+    // An input read whole gets the sum of every step's gradient, a row per example (time-major again at the end).
+    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? new Float32Array((wholeXs.has(k) ? 1 : T) * B * this.sizes.get(inp.name)!) : undefined));
     // Values the parameter gradients read, one block per step, kept in the kernel memory while there is room: the
     // backward loops write each step's block in place and the sums' products read them where they are.
     // Rows longest first: each step's block holds only the rows that ran (every row of every step otherwise), so the
@@ -318,11 +375,11 @@ export class FusedScan implements ScanKernel {
       /** Rows `block`·B … `block`·B + R of a value in blocks of B rows, read where it is. */
       const rows = (p: Place, block: number) => rowsAt(placeAt(p, block * B * size), R * size, shape, false, R);
       switch (from.kind) {
-        case "input": return rows(run.xs[from.k]!, t);
+        case "input": return wholeXs.has(from.k) ? rows(wholeXs.get(from.k)!, 0) : rows(run.xs[from.k]!, t);
         case "read": return s - from.lag < 0 ? rows(tape.init.get(from.state)!, 0) : rows(tape.history.get(from.state)!, s - from.lag);
         case "saved": {
           const sv = tape.saved.get(from.id)!;
-          return rows(sv.data, sv.hoisted ? t : s);
+          return rows(sv.data, sv.perSequence ? 0 : sv.hoisted ? t : s);
         }
       }
       // A seed: the gradient of an output or of a new state (rows longest first: padded steps are past R, none seeded).
@@ -337,7 +394,9 @@ export class FusedScan implements ScanKernel {
       for (const [id, st] of stacks) pool.bind(id, placeAt(st.place, rowsBefore[s]! * st.size), R * st.size);
       if (R > 0) {
         runStages(this.backwardStages, cur, R, this.env, pool);
-        for (const { node, k } of this.inputGrads) dxs[k]!.set(spread(cur[node]!, R), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
+        for (const { node, k } of this.inputGrads)
+          if (wholeXs.has(k)) addInto(dxs[k]!, spread(cur[node]!, R));
+          else dxs[k]!.set(spread(cur[node]!, R), t * B * this.sizes.get(this.cell.inputs[k]!.name)!);
         for (const { node, state, lag } of this.readGrads) {
           // The first gradient to reach a step's state is written, the rest added (most states have one read, at
           // t-1); rows past R are left as they are (zero, or what a later step's padding handed on).
@@ -367,7 +426,8 @@ export class FusedScan implements ScanKernel {
     const dParams = new Map(this.cell.params.map((p, k) => [p.name, sums[k]!] as const));
     for (const d of dState.values()) this.spare.give(d);
     this.release(tape);
-    return { dxs, dInit, dParams };
+    // The caller's inputs only (the masks come after them).
+    return { dxs: dxs.slice(0, this.givenInputs).map((d, k) => (d && wholeXs.has(k) ? timeFirst(d, run.wholes![k]!.S, B) : d)), dInit, dParams };
   }
 
   /** A tape no backward pass will read (a gradient not taken): its buffers and pinned region given back now, not when collected. */

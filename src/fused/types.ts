@@ -12,7 +12,15 @@ export interface ScanRun {
   /** Each example's length (steps at or after it leave the states as they are and output 0). */
   readonly lengths?: readonly number[];
   readonly reverse?: boolean;
+  /**
+   * By input: for one read whole (attention over a sequence), given time-major [S·B·size] like the stepped ones, its
+   * steps S (a dim of the kernel) and each example's length (positions past it are padding, left out); else undefined.
+   */
+  readonly wholes?: readonly (WholeSpan | undefined)[];
 }
+
+/** A sequence a cell reads whole: its padded length and each example's own. */
+export interface WholeSpan { readonly S: number; readonly lengths: readonly number[] }
 
 /** What the forward pass keeps for the backward pass. */
 export interface Tape {
@@ -21,7 +29,9 @@ export interface Tape {
   readonly history: ReadonlyMap<string, Place>;
   readonly init: ReadonlyMap<string, Float32Array>;
   /** Hoisted values (all steps, absolute time) and per-step values (processing order) the VJP reads, by step node. */
-  readonly saved: ReadonlyMap<NodeId, { readonly data: Place; readonly hoisted: boolean }>;
+  readonly saved: ReadonlyMap<NodeId, { readonly data: Place; readonly hoisted: boolean; readonly perSequence?: boolean }>;
+  /** The inputs read whole, batch first [B·size] (the forward pass's copies), by input index. */
+  readonly wholeXs?: ReadonlyMap<number, Float32Array>;
   /** The kernel memory region the values above are pinned in (tape-arena.ts), given back by the backward pass. */
   readonly pinned?: number;
   /**
