@@ -293,6 +293,6 @@ const defaultTfEngine: NonNullable<EngineSetup["tfEngine"]> = async (backend, ir
 /** One line per scan: the layer, the path it took and why. */
 function explainPaths(paths: ReadonlyMap<number, ScanPath>, fusedNote: string): string {
   if (!paths.size) return "no scans: nothing to fuse\n";
-  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why}${p.fused ? fusedNote : ""})\n`
+  return [...paths.values()].map((p) => `${p.kind} of layer \`${p.layer}\`: ${p.fused ? "fused" : "op by op"} (${p.why}${p.fused && !p.oneThread ? fusedNote : ""})\n`
     + (p.loopsInJs?.() ?? []).map((l) => `  ${l}\n`).join("")).join("");
 }

@@ -10,6 +10,7 @@ import { fastExp, fastSigmoid, fastTanh } from "./fast-math.js";
 import { fixedMat, gemm, mat } from "./gemm.js";
 import { kernelMemory } from "./kernel-memory.js";
 import { copyRowsInKernel } from "./simd-pack.js";
+import { rowsLastAxis, rowsMatMul, rowsReduceTo, rowsTranspose } from "./batched-rows.js";
 import { placeFor, reshaped, rowsAt, viewOf, type Rows, type Slots } from "./slots.js";
 
 export type { Rows } from "./slots.js";
@@ -46,6 +47,10 @@ export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: numb
   else if (n.op === Op.Slice) sliceRows(args[0]!, evalDim(n.attrs.start!, env)!, evalDim(n.attrs.end!, env)!, R, out);
   else if (n.op === Op.Concat) concatRows(args, R, out);
   else if ((n.op === Op.Gather && args[0]!.shared) || n.op === Op.OneHot) idRows(n, args, env, R, out);
+  else if (n.op === Op.MatMul && rowsMatMul(args[0]!, args[1]!, R, out)) { /* done */ }
+  else if (n.op === Op.Transpose && rowsTranspose(args[0]!, R, out)) { /* done */ }
+  else if (rowsLastAxis(n.op, args[0]!, R, out)) { /* done */ }
+  else if (n.op === Op.ReduceTo && rowsReduceTo(args[0]!, shape, R, out)) { /* done */ }
   else {
     // Everything else, a row at a time with the interpreter's kernel (the same definition).
     const size = sizeOf(shape);
@@ -120,6 +125,10 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
     }
     return;
   }
+  if (shape.length === 2 && a.shape.length <= 2 && b.shape.length <= 2 && (op === Op.Add || op === Op.Sub || op === Op.Mul || op === Op.Div)) {
+    broadcast2d(op, a, b, shape as [number, number], R, out);
+    return;
+  }
   const f = binaryFns[op];
   const ia = sameA ? undefined : broadcastMap(a.shape, shape);
   const ib = sameB ? undefined : broadcastMap(b.shape, shape);
@@ -128,6 +137,29 @@ function binaryRows(op: OpsIn<"binary">, a: Rows, b: Rows, shape: readonly numbe
     if (op === Op.Add && !ia && !ib) for (let i = 0; i < S; i++) out[o + i] = ad[oa + i]! + bd[ob + i]!;
     else if (op === Op.Mul && !ia && !ib) for (let i = 0; i < S; i++) out[o + i] = ad[oa + i]! * bd[ob + i]!;
     else for (let i = 0; i < S; i++) out[o + i] = f(ad[oa + (ia ? ia[i]! : i)]!, bd[ob + (ib ? ib[i]! : i)]!);
+  }
+}
+
+/**
+ * a ∘ b into [m, n] per row, each side [m, n], [n], [m, 1] or a scalar (a bias over a sequence's positions, an outer
+ * product in a gradient): strided loops, no index map.
+ */
+function broadcast2d(op: Op.Add | Op.Sub | Op.Mul | Op.Div, a: Rows, b: Rows, [m, n]: [number, number], R: number, out: Float32Array): void {
+  const strides = (v: Rows): [number, number] => {
+    const [p, q] = v.shape.length === 2 ? v.shape as [number, number] : v.shape.length === 1 ? [1, v.shape[0]!] : [1, 1];
+    return [p === 1 ? 0 : q, q === 1 ? 0 : 1];
+  };
+  const [ai, aj] = strides(a), [bi, bj] = strides(b);
+  const sa = sizeOfRows(a), sb = sizeOfRows(b), ad = a.data, bd = b.data;
+  for (let r = 0; r < R; r++) {
+    const oa = a.shared ? 0 : r * sa, ob = b.shared ? 0 : r * sb, o = r * m * n;
+    for (let i = 0; i < m; i++) {
+      const pa = oa + i * ai, pb = ob + i * bi, po = o + i * n;
+      if (op === Op.Add) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j * aj]! + bd[pb + j * bj]!;
+      else if (op === Op.Mul) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j * aj]! * bd[pb + j * bj]!;
+      else if (op === Op.Sub) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j * aj]! - bd[pb + j * bj]!;
+      else for (let j = 0; j < n; j++) out[po + j] = ad[pa + j * aj]! / bd[pb + j * bj]!;
+    }
   }
 }
 

@@ -54,9 +54,27 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
       gemm(m, kk, R, mat(cols.data, 0, true), mat(rows.data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
       return out;
     };
+    /**
+     * Σ_r X_rᵀ·Y_r and Σ_r x_r·Y_r over per-example matrices (a weight applied to every position of a sequence read
+     * whole): the rows of every example stacked, one product of [R·k] rows.
+     */
+    const stackedProduct = (mul: Node): Float32Array | undefined => {
+      const [x, y] = mul.args.map((id) => nodes[id]!) as [Node, Node];
+      if (!x.batched || !y.batched || y.shape.length !== 2) return undefined;
+      const [k, cols] = shapeOf(y.id) as [number, number];
+      const transposed = x.op === Op.Transpose && x.shape.length === 2 && nodes[x.args[0]!]!.batched;
+      if (!transposed && x.shape.length !== 1) return undefined;
+      const m = transposed ? shapeOf(x.id)[0]! : 1;
+      const out = new Float32Array(m * cols);
+      const [xs, ys] = [full(transposed ? x.args[0]! : x.id), full(y.id)]; // both before either's view is taken
+      gemm(m, cols, R * k, mat(xs.data, 0, transposed), mat(ys.data), out);
+      return out;
+    };
     // Σ col ⊗ row as one product; its transpose (the gradient of a weight the step reads transposed) as the swapped product.
     const product = outerSum(n, false) ?? (n.op === Op.Transpose ? outerSum(nodes[a!]!, true) : undefined);
     if (product) return product;
+    const stacked = n.op === Op.MatMul ? stackedProduct(n) : undefined;
+    if (stacked) return stacked;
     const args = n.args.map((x) => nodes[x]!);
     const oneShared = (n.op === Op.Mul || (n.op === Op.Div && !args[1]!.batched)) && args.filter((x) => x.batched).length === 1;
     if (oneShared || (linear.has(n.op) && args.every((x) => x.batched))) {

@@ -125,8 +125,11 @@ export class FusedTrainer implements TrainEngine {
     for (const [id, c] of calls) {
       const n = this.ir.nodes[id]!;
       if (this.paths.has(id) || n.op === Op.Apply || n.attrs.layer === undefined) continue;
+      const whole = c.kernel.cell.inputs.some((i) => i.memory !== undefined);
       this.paths.set(id, { kind: n.op === Op.Map ? "map" : "scan", layer: n.attrs.layer!, fused: true,
-        why: "the whole model on the fused kernels: forward, loss, backpropagation and the optimizer without tfjs", loopsInJs: () => c.kernel.loopsInJs() });
+        why: `the whole model on the fused kernels: forward, loss, backpropagation and the optimizer without tfjs${whole
+          ? "; it reads a sequence whole (attention): what depends on that sequence alone is computed once a batch, the rest every step, on one thread" : ""}`,
+        ...(whole ? { oneThread: true } : {}), loopsInJs: () => c.kernel.loopsInJs() });
     }
   }
 

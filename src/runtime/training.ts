@@ -48,6 +48,8 @@ export interface Evaluation { readonly loss: number; readonly metric: number; re
 /** How one layer of the model ran in the last step (for `rnnc train --explain`). */
 export interface ScanPath {
   readonly kind: "scan" | "map"; readonly layer: string; readonly fused: boolean; readonly why: string;
+  /** Set when a fused scan never splits its batch between threads (it reads a sequence whole). */
+  readonly oneThread?: boolean;
   /** The fused kernel's loops that ran in JS instead of WebAssembly SIMD, and why (after a run). */
   readonly loopsInJs?: () => readonly string[];
 }

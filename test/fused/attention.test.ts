@@ -21,6 +21,98 @@ const seq2seq = `${attentionDecoder}model Translate<V = 7, E = 4, H = 5, A = 3> 
 }
 `;
 
+/** The mean cross-entropy of `output` over every real step, in float64 on the interpreter (the loss the trainer takes). */
+function crossEntropyAt(m: ReturnType<typeof modelFromSource>, batch: ReturnType<typeof batchOf>, examples: readonly Example[], output: string) {
+  return (p: Map<string, Tensor>): number => {
+    const out = runModel(m.ir, m.env, p, batch, "f64")[output]!.tensor!;
+    const [, T, V] = out.shape as [number, number, number];
+    let sum = 0, n = 0;
+    examples.forEach((e, b) => (e.target as number[]).forEach((y, t) => {
+      const row = Array.from(out.data.subarray((b * T + t) * V, (b * T + t + 1) * V));
+      const max = Math.max(...row);
+      sum += Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0)) + max - row[y]!;
+      n++;
+    }));
+    return sum / n;
+  };
+}
+
+/**
+ * Every masked reduction over a sequence read whole (softmax, log_softmax, sum, mean), a decoder whose state reads
+ * the context it attended to (input feeding: the attention inside the recurrence), and the attention weights as an output.
+ */
+const reductions = `import { Embedding, BahdanauAttention } from "std"
+cell Pool<H, V> {
+  input q: [H]
+  input enc: [S, H]
+  param W: [H, H] ~ glorot_uniform
+  param W_o: [V, H] ~ glorot_uniform
+  scores = enc @ (W @ q)
+  pooled = transpose(enc) @ softmax(scores) + transpose(enc) @ exp(log_softmax(0.5 * scores)) + sum(scores) + mean(tanh(scores))
+  output y = W_o @ pooled
+}
+cell Weights<H> {
+  input q: [H]
+  input enc: [S, H]
+  param W: [H, H] ~ glorot_uniform
+  output w = softmax(enc @ (W @ q))
+}
+cell FeedDecoder<V, E, H, A> {
+  input token: [] int
+  input enc: [L, H]
+  layer embed  = Embedding<V, E>
+  layer attend = BahdanauAttention<H, H, A>
+  state h: [H] = 0
+  param W_x: [H, E] ~ glorot_uniform
+  param W_c: [H, H] ~ glorot_uniform
+  param W_h: [H, H] ~ orthogonal
+  param b: [H] ~ zeros
+  param W_o: [V, H] ~ glorot_uniform
+  h = tanh(W_x @ embed(token) + W_c @ attend(h[t-1], enc) + W_h @ h[t-1] + b)
+  output scores = W_o @ h
+}
+model Reduce<V = 5, E = 3, H = 4, A = 3> {
+  input src: [S, H]
+  input prev: [T] int
+  layer pool = Pool<H, V>
+  layer weights = Weights<H>
+  layer feed = FeedDecoder<V, E, H, A>
+  layer embed = Embedding<V, H>
+  q = map(embed, prev)
+  output pooled = map(pool, q, src)
+  output w = map(weights, q, src)
+  output fed = scan(feed, prev, src)
+}
+`;
+
+describe("attention on the fused kernels: masked reductions, input feeding, weights as an output", () => {
+  const m = modelFromSource(reductions);
+  const rng = mulberry32(11);
+  const examples: Example[] = Array.from({ length: 7 }, () => {
+    const S = 1 + Math.floor(rng() * 5), T = 1 + Math.floor(rng() * 4);
+    return { inputs: { src: Array.from({ length: S }, () => Array.from({ length: 4 }, () => rng() * 2 - 1)), prev: Array.from({ length: T }, () => Math.floor(rng() * 5)) },
+      target: Array.from({ length: T }, () => Math.floor(rng() * 5)) };
+  });
+  const batch = batchOf(m.ir, examples);
+
+  it("computes every output as the interpreter does, padded source positions left out", () => {
+    const params = initParams(modelParamSpecs(m.ir, m.env), 2);
+    const want = runModel(m.ir, m.env, params, batch);
+    const got = new BatchedModelRunner(m.ir, m.env, params).run(batch);
+    for (const name of ["pooled", "w", "fed"]) {
+      expect(got[name]!.tensor!.shape, name).toEqual(want[name]!.tensor!.shape);
+      expect(closeness(got[name]!.tensor!.data, want[name]!.tensor!.data, 1e-5, 1e-6), name).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it.each(["pooled", "fed"])("trains %s: the gradient equals central differences of the float64 interpreter's", (output) => {
+    const params = initParams(modelParamSpecs(m.ir, m.env), 4, "f64");
+    const r = gradientVersusCentralDifferences(m.ir, m.env, params, { output, loss: "crossentropy" }, batch, crossEntropyAt(m, batch, examples, output), 3, 6, "fused");
+    expect(r.worst).toBeUndefined();
+    expect(r.checked).toBeGreaterThan(0);
+  });
+});
+
 describe("attention on the fused kernels", () => {
   const m = modelFromSource(seq2seq);
   const rng = mulberry32(5);
