@@ -117,13 +117,15 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
   const tfjsWps = wordsPerSecond(new Trainer(g2pIr, g2pEnv, g2pStart, g2pSettings));
   if (peer.g2pWordsPerSecond) rows.push({ case: `g2p training (${words} CMUdict words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc train's default engine (fused)`, unit: "words/s", torch: peer.g2pWordsPerSecond, rnnc: wps, ratio: wps / peer.g2pWordsPerSecond,
     note: `one thread each; ratio is rnnc / PyTorch; on tfjs-wasm rnnc trains ${tfjsWps.toFixed(0)} words/s (${(tfjsWps / peer.g2pWordsPerSecond).toFixed(2)}×)` });
-  // g2p with attention: the same words; rnnc trains it on tfjs-wasm (its decoder op by op: attention is not fused yet).
+  // g2p with attention: the same words, on rnnc train's default engine (fused) and on tfjs-wasm (its decoder op by op).
   if (peer.g2pAttentionWordsPerSecond) {
     const attIr = createCompiler(nodeHost).model(join(packageRoot, "examples", "g2p", "g2p-attention.rnn"), "G2PAttention");
     const attEnv = new Map(Object.entries(G2P_ATTENTION_DIMS));
-    const attWps = wordsPerSecond(new Trainer(attIr, attEnv, initParams(modelParamSpecs(attIr, attEnv), 1), g2pSettings));
-    rows.push({ case: `g2p with attention (g2p-attention.rnn; the same words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc on tfjs-wasm`, unit: "words/s", torch: peer.g2pAttentionWordsPerSecond, rnnc: attWps, ratio: attWps / peer.g2pAttentionWordsPerSecond,
-      note: "one thread each; ratio is rnnc / PyTorch; rnnc's decoder steps op by op on tfjs (attention is not on the fused kernels yet), PyTorch runs the decoder's LSTM over all steps and attends for all of them at once" });
+    const attStart = initParams(modelParamSpecs(attIr, attEnv), 1);
+    const attWps = wordsPerSecond(new FusedTrainer(attIr, attEnv, attStart, g2pSettings));
+    const attTfjsWps = wordsPerSecond(new Trainer(attIr, attEnv, attStart, g2pSettings));
+    rows.push({ case: `g2p with attention (g2p-attention.rnn; the same words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc train's default engine (fused)`, unit: "words/s", torch: peer.g2pAttentionWordsPerSecond, rnnc: attWps, ratio: attWps / peer.g2pAttentionWordsPerSecond,
+      note: `one thread each; ratio is rnnc / PyTorch; the plain model above: ${wps.toFixed(0)} words/s; on tfjs-wasm (its decoder op by op) rnnc trains ${attTfjsWps.toFixed(0)} words/s (${(attTfjsWps / peer.g2pAttentionWordsPerSecond).toFixed(2)}×); PyTorch runs the decoder's LSTM over all steps and attends for all of them at once` });
   }
   const beside = (c: string, unit: TorchRow["unit"], torch: number, rnnc: number, note: string): TorchRow => ({ case: c, unit, torch, rnnc, ratio: rnnc / torch, note });
   rows.push(

@@ -6,7 +6,7 @@ import { Op } from "../ir/ops.js";
 import { gradName, newStateName, readName, savedName, stepVjp, type StepVjp } from "../passes/vjp.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { sizeOf } from "../runtime/tensor.js";
-import { batchRows, evalRows, sharedRows, type Rows } from "./batched.js";
+import { batchRows, type Rows } from "./batched.js";
 import { planStages, runStages, type Stage } from "./loops.js";
 import { scanHelper, splitBackward, splitForward, splits } from "./parallel.js";
 import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./types.js";
@@ -15,13 +15,14 @@ export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
-import { blockOf, LazyTranspose, rowsAt, Slots, viewOf, type Place } from "./slots.js";
+import { blockOf, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 import { longestFirst, nonIncreasing, runningRows, sortedGradients, sortedRun, unsortedOutput } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
 import { pinTape, unpinTape } from "./tape-arena.js";
 import { addInto, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
-import { explicitMasks, maskInputName } from "../passes/explicit-masks.js";
-import { batchFirst, maskOf, timeFirst } from "./whole-inputs.js";
+import { explicitMasks } from "../passes/explicit-masks.js";
+import { isMaskInput, timeFirst, wholeInputs } from "./whole-inputs.js";
+import { staticValues } from "./statics.js";
 
 /** Where an input of the VJP comes from in the forward pass's tape or the upstream gradients. */
 type LeafSource =
@@ -30,8 +31,6 @@ type LeafSource =
   | { readonly kind: "saved"; readonly id: NodeId }
   | { readonly kind: "seedOutput"; readonly k: number }
   | { readonly kind: "seedState"; readonly state: string };
-
-const isMaskInput = (inp: CellIR["inputs"][number]): boolean => inp.memory !== undefined && inp.name === maskInputName(inp.memory);
 
 /** Why a cell cannot run fused, or undefined when it can. */
 export function fusedUnsupported(cell: CellIR): string | undefined {
@@ -158,71 +157,12 @@ export class FusedScan implements ScanKernel {
     this.backwardStages = planStages(perStepComputed, vjp.nodes, env, [...perStepRoots, ...this.stackIds]);
   }
 
-  /** Whether input k is a mask the kernel makes itself (explicit-masks.ts), no input of the caller's. */
-  private isMask(k: number): boolean {
-    return isMaskInput(this.cell.inputs[k]!);
-  }
-
-  /**
-   * The inputs read whole, batch first [B·size] by input index (the caller's time-major [S·B·size] turned), and the
-   * masks the kernel makes from their lengths.
-   */
-  private wholeInputs(run: ScanRun): Map<number, Float32Array> {
-    const out = new Map<number, Float32Array>();
-    this.cell.inputs.forEach((inp, k) => {
-      if (inp.memory === undefined) return;
-      if (this.isMask(k)) {
-        const of = this.cell.inputs.findIndex((i, j) => i.memory === inp.memory && !this.isMask(j));
-        const span = run.wholes?.[of];
-        if (!span) throw new Error(`internal: no lengths for the sequence ${inp.memory} read whole`);
-        out.set(k, maskOf(span.lengths, span.S));
-      } else {
-        const span = run.wholes?.[k];
-        if (!span) throw new Error(`internal: input ${inp.name} is read whole but given stepped`);
-        out.set(k, batchFirst(run.xs[k]!, span.S, run.B));
-      }
-    });
-    return out;
-  }
-
   /** Each node's shape in this kernel's dims, evaluated once. */
   private readonly shapes = new Map<Node, number[]>();
   private shapeOf(n: Node): number[] {
     let s = this.shapes.get(n);
     if (!s) this.shapes.set(n, (s = n.shape.map((d) => evalDim(d, this.env)!)));
     return s;
-  }
-
-  /**
-   * The values computed from params alone, once per call; those `known` holds (the forward pass's, for the backward
-   * pass of the same tape) are taken from there, and what is computed is added to it. A transpose of a matrix is
-   * computed only if read as data: the products read the matrix it transposes.
-   */
-  private staticValues(params: ReadonlyMap<string, Float32Array>, nodes: readonly Node[], v: Rows[], known: Map<string, Rows>): void {
-    const keys: string[] = [];
-    for (const n of nodes) {
-      if (n.op === Op.Input) continue;
-      const key = (keys[n.id] = `${n.op}(${n.args.map((a) => keys[a] ?? `?${a}`).join(",")})${this.attrsKey(n)}|${this.shapeOf(n).join("x")}`);
-      const had = key.includes("?") ? undefined : known.get(key);
-      if (had) {
-        v[n.id] = had;
-        continue;
-      }
-      const arg = v[n.args[0]!];
-      if (n.op === Op.Param) v[n.id] = sharedRows(params.get(n.attrs.name!)!, this.shapeOf(n));
-      else if (n.op === Op.Transpose && arg?.shared && arg.shape.length === 2) {
-        // Computed only if read as data; products read the matrix it transposes.
-        v[n.id] = new LazyTranspose(arg, this.shapeOf(n), () => evalRows(n, [arg], this.env, 1).data);
-      } else v[n.id] = evalRows(n, n.args.map((a) => v[a]!), this.env, 1);
-      if (!key.includes("?")) known.set(key, v[n.id]!);
-    }
-  }
-
-  /** A node's attributes as text, dimensions evaluated (two nodes with the same op, arguments and text compute the same). */
-  private attrsKey(n: Node): string {
-    const text = (x: unknown): string =>
-      x instanceof Map ? String(evalDim(x as ReadonlyMap<string, number>, this.env)) : Array.isArray(x) ? `[${x.map(text).join(",")}]` : JSON.stringify(x);
-    return Object.entries(n.attrs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${k}=${text(x)}`).join(";");
   }
 
   /** The fused loops whose last run was in JS rather than WebAssembly SIMD, each with its ops and why (for --explain). */
@@ -257,9 +197,9 @@ export class FusedScan implements ScanKernel {
     // Values computed from params alone: kept from the last call while the params are the same (see weight-versions.ts).
     if (!sameWeights(this.lastStatics?.params, params)) this.lastStatics = { params: seen(params), values: new Map() };
     const statics = this.lastStatics!.values;
-    this.staticValues(params, step.nodes.filter((n) => !n.batched), v, statics);
+    staticValues(params, step.nodes.filter((n) => !n.batched), v, statics, this.env, (n) => this.shapeOf(n));
     const inputIndex = new Map(this.cell.inputs.map((inp, k) => [inp.name, k]));
-    const wholeXs = this.wholeInputs(run);
+    const wholeXs = wholeInputs(this.cell, run);
     // Hoisted: every step at once, rows in time order; per sequence: once, a row per example.
     const whole: Rows[] = [...v];
     for (const n of step.nodes) if (n.op === Op.Input && inputIndex.has(n.attrs.name!)) {
@@ -339,7 +279,7 @@ export class FusedScan implements ScanKernel {
     const { T, B } = run;
     const v: Rows[] = [];
     if (this.released.has(tape)) throw new Error("internal: a fused scan's tape read by a second backward pass (or one of a forward pass not for training)");
-    this.staticValues(params, vjp.nodes.filter((n) => !n.batched), v, tape.statics ?? new Map());
+    staticValues(params, vjp.nodes.filter((n) => !n.batched), v, tape.statics ?? new Map(), this.env, (n) => this.shapeOf(n));
     const dState = new Map(this.cell.states.map((s) => [s.name, this.spare.take(T * B * this.sizes.get(s.name)!, true)]));
     const dInit = new Map(this.cell.states.map((s) => [s.name, new Float32Array(B * this.sizes.get(s.name)!)]));
     const dAt = (name: string, s: number): Float32Array => {

@@ -54,7 +54,7 @@ function check(text: string | ModelIR, inputs: Record<string, Tensor>, lengths?:
     const { grads } = tf.variableGrads(() => {
       const v = model.run({ inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")])), ...(lengths ? { lengths } : {}) });
       // Every scan took the path under test (maps and generate run op by op either way, and so does a scan of a layer
-      // that reads a sequence whole: attention is not fused yet).
+      // that reads a sequence whole: tfjs' lowering runs attention op by op; the fused engine trains it, test/fused/attention.test.ts).
       for (const p of model.paths.values()) if (p.kind === "scan") expect(p.fused, p.why).toBe(fused && !ir.layers.find((l) => l.name === p.layer)!.ir.inputs.some((i) => i.memory !== undefined));
       const terms = floatOutputs(ir).map((o) => {
         const val = v[o.node]!;
