@@ -146,6 +146,58 @@ model Translate<V = 7, E = 4, H = 5, A = 3> {
   });
 });
 
+describe("beam search in ONNX", () => {
+  /** A decoder with attention (the sequence read whole repeated for each hypothesis), and one with a state of its own. */
+  const translate = (beam: number, norm: number) => modelFrom(`${attentionDecoder}
+model Translate<V = 7, E = 4, H = 5, A = 3> {
+  input src: [S] int
+  layer embed   = Embedding<V, E>
+  layer encoder = LSTM<E, H>
+  layer decoder = Decoder<V, E, H, A>
+  enc = scan(encoder, map(embed, src))
+  output tokens = generate(decoder, enc, init = final(enc), start = 0, steps = 6, until = 1, beam = ${beam}, length_norm = ${norm})
+}
+`);
+  const spell = (beam: number, norm: number) => modelFrom(`import { Embedding } from "std"
+cell Speller<V, H> {
+  input token: [] int
+  state h: [H] = 0
+  layer embed = Embedding<V, H>
+  param W: [H, H] ~ orthogonal
+  param W_o: [V, H] ~ glorot_uniform
+  h = tanh(W @ h[t-1] + embed(token))
+  output scores = softmax(W_o @ h)
+}
+model Spell<V = 6, H = 5> {
+  input h0: [H]
+  layer s = Speller<V, H>
+  gen = generate(s, init = states(h = h0), start = 0, steps = 7, until = 1, beam = ${beam}, length_norm = ${norm})
+  output tokens = gen
+  output last_h = final(gen).h
+}
+`);
+  const src = { shape: [4, 5], data: Float64Array.from([2, 3, 4, 5, 6, 3, 3, 2, 0, 0, 6, 5, 4, 3, 0, 4, 0, 0, 0, 0]) };
+  it.each([[1, 0, 3], [2, 0, 3], [4, 0, 3], [4, 0.7, 3], [3, 0, 8], [4, 1, 12]])("attention decoder, beam %i, length_norm %s (weights seeded %i): the tokens and lengths equal the interpreter's", async (beam, norm, seed) => {
+    const { worst } = await compare(translate(beam, norm), { src }, { src: [5, 3, 4, 1] }, seed);
+    expect(worst).toBe(0);
+  });
+  it("the cases above search: beam search picks other sequences than greedy decoding in some of them", () => {
+    const tokens = (ir: ModelIR, inputs: Record<string, Tensor>, lengths: Record<string, number[]> | undefined, seed: number) => {
+      const env = resolveDims(ir, new Map());
+      return Array.from(runModel(ir, env, initParams(modelParamSpecs(ir, env), seed), { inputs, ...(lengths ? { lengths } : {}) })["tokens"]!.tensor!.data);
+    };
+    const differs = (beam: number, norm: number, seed: number) =>
+      JSON.stringify(tokens(translate(beam, norm), { src }, { src: [5, 3, 4, 1] }, seed)) !== JSON.stringify(tokens(translate(1, 0), { src }, { src: [5, 3, 4, 1] }, seed));
+    expect([differs(2, 0, 3), differs(4, 0, 3), differs(4, 0.7, 3), differs(3, 0, 8), differs(4, 1, 12)].filter(Boolean).length).toBeGreaterThanOrEqual(2);
+    const h0 = (seed: number) => ({ h0: randomTensor([5, 5], seed) });
+    expect([[3, 0, 5], [3, 0.6, 6], [5, 1, 7]].some(([k, a, seed]) => JSON.stringify(tokens(spell(k!, a!), h0(seed!), undefined, seed!)) !== JSON.stringify(tokens(spell(1, 0), h0(seed!), undefined, seed!)))).toBe(true);
+  });
+  it.each([[1, 0, 5], [3, 0, 5], [3, 0.6, 6], [5, 1, 7]])("a speller's probabilities, beam %i, length_norm %s (seed %i): the tokens, lengths and the best hypothesis' final state equal the interpreter's", async (beam, norm, seed) => {
+    const { worst } = await compare(spell(beam, norm), { h0: randomTensor([5, 5], seed) }, undefined, seed);
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
 describe("stdlib cells as ONNX's own recurrent ops", () => {
   const seqModel = (cell: string, extra = "") => modelFrom(`import { ${cell} } from "std"\nmodel M<I = 3, H = 5> {\n  input xs: [T, I]\n  layer r = ${cell}<I, H>${extra}\n  output hs = scan(r, xs)\n  output back = scan(r, xs, reverse = true)\n  output end = last(hs)\n}\n`);
   const xs = randomTensor([3, 6, 3], 11);

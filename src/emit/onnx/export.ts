@@ -18,7 +18,7 @@ import { generateOp } from "./generate.js";
 import { lowerModelOp } from "./pointwise.js";
 
 const cannot = (what: string, why: string): RnncError =>
-  new RnncError("RNN0801", `cannot export ${what} to ONNX: ${why}`, ["exported today: scan and map of any cell (with init, reverse and lengths), apply, last, final and its fields, greedy generate"], "run it with rnnc run or compile it to js or tfjs instead");
+  new RnncError("RNN0801", `cannot export ${what} to ONNX: ${why}`, ["exported today: scan and map of any cell (with init, reverse and lengths), apply, last, final and its fields, generate greedy or by beam search"], "run it with rnnc run or compile it to js or tfjs instead");
 
 /** Params each exported stdlib cell has (a cell of that name elsewhere, or changed, is not taken for it). */
 const stdlibParams: Record<string, readonly string[]> = {

@@ -9,6 +9,7 @@ import { OnnxGraph } from "./graph.js";
 import { attr, DType, tensorType } from "./proto.js";
 import { lowerStep } from "./step.js";
 import { wholeLeaves, type Wholes } from "./whole.js";
+import { beamGenerateOp } from "./beam.js";
 
 export interface GenerateResult { readonly ys: string; readonly lengths: string; readonly finals: readonly string[] }
 
@@ -20,7 +21,6 @@ export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: 
   if (cell.states.some((s) => s.maxLag > 1)) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: its cell reads a state more than one step back`);
   const tokens = n.dtype === "int";
   if (tokens && (n.attrs.temperature ?? 0) > 0) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: sampling (temperature ${n.attrs.temperature}) draws from rnnc's own random numbers`, [], "export greedy generation (temperature = 0)");
-  if ((n.attrs.beam ?? 1) > 1) throw new RnncError("RNN0801", `cannot export generate of layer \`${l.name}\` to ONNX: beam search (beam ${n.attrs.beam}) is not exported yet`, ["the exported Loop decodes greedily; rnnc run, the js and the tfjs targets search"], "export greedy generation (beam = 1), and search outside the graph");
   const shapeOf = (s: { shape: Node["shape"] }) => s.shape.map((d) => evalDim(d, env)!);
   const expand = (value: number, shape: number[], type: number = DType.FLOAT) =>
     g.node("Expand", [g.init("c", [], [value], type), g.node("Concat", [B, g.ints(shape)], 1, [attr("axis", 0)])[0]!])[0]!;
@@ -28,6 +28,7 @@ export function generateOp(g: OnnxGraph, n: Node, l: LayerInfo, env: DimEnv, B: 
   const x0 = tokens ? expand(n.attrs.startToken!, [], DType.INT64) : start!;
   const done0 = g.node("Cast", [expand(0, [], DType.INT64)], 1, [attr("to", DType.BOOL)])[0]!;
   const len0 = expand(0, [], DType.INT64);
+  if (tokens && (n.attrs.beam ?? 1) > 1) return beamGenerateOp(g, n, cell, l, env, B, starts, x0, wholes);
 
   const body = new OnnxGraph(g.shared);
   const iter = body.fresh("iter"), condIn = body.fresh("cond");
