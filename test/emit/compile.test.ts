@@ -31,10 +31,11 @@ export async function compileAndImport(ir: ModelIR, target: Target, file: string
 const examples = join(root, "examples");
 const cases = readdirSync(examples)
   .filter((f) => f !== "shared" && statSync(join(examples, f)).isDirectory())
-  .flatMap((folder) => {
-    const spec = join(examples, folder, `${folder}.rnn`);
+  // Every spec of the folder (g2p has its attention models beside the plain one), on the folder's sample input.
+  .flatMap((folder) => readdirSync(join(examples, folder)).filter((f) => f.endsWith(".rnn")).flatMap((file) => {
+    const spec = join(examples, folder, file);
     return [...compiler.check(spec).models.keys()].map((model) => ({ folder, spec, model }));
-  });
+  }));
 
 type Flat = { data: ArrayLike<number>; lengths?: number[] };
 /** Each output as flat numbers (states concatenated in order). */

@@ -65,11 +65,12 @@ const checkGraph = graphProblems;
 const examples = [
   ["adding", "AddingLSTM", "LSTM"], ["adding", "AddingElman", "RNN"], ["co2-forecast", "CO2Forecast", "GRU"],
   ["name-gender", "NameGender", "LSTM"], ["g2p", "G2P", "Loop"], ["name-maker", "NameMaker", "Loop"], ["speech", "Digits", "LSTM"],
+  ["g2p", "G2PAttention", "Loop", "g2p-attention"], ["g2p", "G2PBiAttention", "Loop", "g2p-bi-attention"],
 ] as const;
 
 describe("ONNX export of the examples", () => {
-  it.each(examples)("%s/%s equals the interpreter in onnxruntime-web within 1e-5 on its sample input (its graph holds %s)", async (folder, model, op) => {
-    const ir = compiler.model(join(root, "examples", folder, `${folder}.rnn`), model);
+  it.each(examples)("%s/%s equals the interpreter in onnxruntime-web within 1e-5 on its sample input (its graph holds %s)", async (folder, model, op, file?: string) => {
+    const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
     const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8")) as Record<string, unknown> & { lengths?: Record<string, number[]> };
     const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
     const { worst, graph } = await compare(ir, inputs, sample.lengths);
