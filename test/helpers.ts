@@ -26,6 +26,7 @@ import { alloc, type Tensor } from "../src/runtime/tensor.js";
 import { memoryHost } from "../src/resolve/host.js";
 import type { ModelIR } from "../src/ir/ir.js";
 import { FusedTrainer } from "../src/fused/train-model.js";
+import { runModel } from "../src/interp/run-model.js";
 import { Trainer } from "../src/tfjs/train.js";
 import type { Batch, LossName } from "../src/runtime/training.js";
 
@@ -69,6 +70,25 @@ export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
 /** W @ v for a row-major matrix tensor and a plain vector: for the written-out reference loops. */
 export function matVec(W: Tensor, v: readonly number[]): number[] {
   return Array.from({ length: W.shape[0]! }, (_, i) => v.reduce((s, x, j) => s + W.data[i * W.shape[1]! + j]! * x, 0));
+}
+
+/**
+ * The mean cross-entropy of a model output of class scores against each example's target ids, over every real step,
+ * in float64 on the interpreter (the loss `rnnc train --loss crossentropy` takes): `lossAt` for the check below.
+ */
+export function crossEntropyAt(ir: ModelIR, env: ReadonlyMap<string, number>, batch: Batch, targets: readonly (readonly number[])[], output: string) {
+  return (p: Map<string, Tensor>): number => {
+    const out = runModel(ir, env, p, batch, "f64")[output]!.tensor!;
+    const [, T, V] = out.shape as [number, number, number];
+    let sum = 0, n = 0;
+    targets.forEach((ys, b) => ys.forEach((y, t) => {
+      const row = Array.from(out.data.subarray((b * T + t) * V, (b * T + t + 1) * V));
+      const max = Math.max(...row);
+      sum += Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0)) + max - row[y]!;
+      n++;
+    }));
+    return sum / n;
+  };
 }
 
 /**

@@ -1,12 +1,11 @@
 // Attention (issue 25): a cell reads a sequence whole (`input enc: [S, H]`); Bahdanau and Luong attention written as
 // equations equal PyTorch's (test/fixtures/attention/make_attention.py) on the reference interpreter, padding excluded.
-import { attentionDecoder } from "../fixtures/attention/decoder.js";
+import { reversals, translateSource } from "../fixtures/attention/decoder.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { batchOf, type Example } from "../../src/api/data.js";
-import { mulberry32 } from "../../src/runtime/random.js";
 import { initParams, modelParamSpecs } from "../../src/weights/weights.js";
 import { modelFromSource } from "../../src/api/model.js";
 import { runModel } from "../../src/interp/run-model.js";
@@ -14,7 +13,7 @@ import { compileModule } from "../../src/emit/compile.js";
 import { useBackend } from "../../src/tfjs/backend.js";
 import { runModelTf } from "../../src/tfjs/run.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { closeness, gradientVersusCentralDifferences, root } from "../helpers.js";
+import { closeness, crossEntropyAt, gradientVersusCentralDifferences, root } from "../helpers.js";
 
 const fixture = JSON.parse(readFileSync(join(root, "test", "fixtures", "attention", "attention.json"), "utf8")) as {
   B: number; T: number; S: number; H: number; A: number; enc_lengths: number[]; q_lengths: number[];
@@ -126,47 +125,15 @@ model Std<H = 4, A = 3> {
   });
 });
 
-/** An encoder–decoder with the stdlib's Bahdanau attention: the decoder's LSTM state queries the encoder's outputs each step. */
-const seq2seq = `${attentionDecoder}model Translate<V = 7, E = 4, H = 5, A = 3> {
-  input src: [S] int
-  input prev: [T] int
-  layer embed   = Embedding<V, E>
-  layer encoder = LSTM<E, H>
-  layer decoder = Decoder<V, E, H, A>
-  enc = scan(encoder, map(embed, src))
-  output scores = scan(decoder, prev, enc, init = final(enc))
-  output tokens = generate(decoder, enc, init = final(enc), start = 0, steps = 6, until = 1)
-  output searched = generate(decoder, enc, init = final(enc), start = 0, steps = 6, until = 1, beam = 3)
-}
-`;
-
 describe("attention in an encoder–decoder", () => {
-  const m = modelFromSource(seq2seq);
-  const rng = mulberry32(5);
-  const examples: Example[] = Array.from({ length: 6 }, () => {
-    const src = Array.from({ length: 2 + Math.floor(rng() * 5) }, () => 2 + Math.floor(rng() * 5));
-    const tgt = [...src].reverse();
-    return { inputs: { src, prev: [0, ...tgt.slice(0, -1)] }, target: tgt };
-  });
+  const m = modelFromSource(translateSource);
+  const examples: Example[] = reversals();
   const batch = batchOf(m.ir, examples);
 
   it("TensorFlow.js trains it: its gradient equals central differences of the float64 interpreter's cross-entropy", async () => {
     await useBackend("tfjs-cpu");
     const params = initParams(modelParamSpecs(m.ir, m.env), 3, "f64");
-    /** The mean cross-entropy over every real step, in float64. */
-    const lossAt = (p: Map<string, Tensor>): number => {
-      const out = runModel(m.ir, m.env, p, batch, "f64")["scores"]!.tensor!;
-      const [, T, V] = out.shape as [number, number, number];
-      let sum = 0, n = 0;
-      examples.forEach((e, b) => (e.target as number[]).forEach((y, t) => {
-        const row = Array.from(out.data.subarray((b * T + t) * V, (b * T + t + 1) * V));
-        const max = Math.max(...row);
-        sum += Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0)) + max - row[y]!;
-        n++;
-      }));
-      return sum / n;
-    };
-    const r = gradientVersusCentralDifferences(m.ir, m.env, params, { output: "scores", loss: "crossentropy" }, batch, lossAt, 2, 4, "tfjs");
+    const r = gradientVersusCentralDifferences(m.ir, m.env, params, { output: "scores", loss: "crossentropy" }, batch, crossEntropyAt(m.ir, m.env, batch, examples.map((e) => e.target as number[]), "scores"), 2, 4, "tfjs");
     expect(r.worst).toBeUndefined();
     expect(r.checked).toBe(2 * params.size);
   });
