@@ -3,6 +3,7 @@ import type * as A from "./ast/nodes.js";
 import { checkCell } from "./check/cell-checks.js";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { closestNames } from "./diagnostics/suggest.js";
+import { withoutCascades } from "./diagnostics/cascades.js";
 import { verifySuggestions } from "./diagnostics/verify-suggestions.js";
 import { elaborateCell, type Elaborated } from "./elaborate/cell.js";
 import type { CellLibrary, FoundCell } from "./elaborate/layers.js";
@@ -198,7 +199,7 @@ export function createCompiler(host: Host, verify = true): Compiler {
     for (const stage of pipeline) stage.run(ctx);
     if (!ctx.parsed) throw new RnncError("RNN0001", `cannot read ${file}`, [], "check the path; .rnn files are plain UTF-8 text");
     return {
-      file, diagnostics: sortDiagnostics(diags.items), cells: ctx.cells, models: ctx.models,
+      file, diagnostics: sortDiagnostics(withoutCascades(diags.items, sources)), cells: ctx.cells, models: ctx.models,
       parsed: ctx.parsed, visible: ctx.visible ?? new Map(), sources,
     };
   }

@@ -131,6 +131,9 @@ export class AstBuilder {
     const inner = nodes(c.inputDecl)[0] ?? nodes(c.stateDecl)[0] ?? nodes(c.paramDecl)[0] ?? nodes(c.layerDecl)[0] ?? nodes(c.gateDef)[0] ?? nodes(c.outputDecl)[0] ?? nodes(c.definition)[0];
     if (!inner || inner.recoveredNode) return undefined;
     const ic = inner.children as Children;
+    // A declaration whose `=` (or other token of its own) the parser's recovery made up is no declaration: it would
+    // define a name the text does not (`output state = final(s)` read on as `final = (s)`).
+    if (Object.values(ic).some((es) => (es ?? []).some((e) => "isInsertedInRecovery" in e && (e as IToken).isInsertedInRecovery))) return undefined;
     const span = this.span(inner);
     const doc = this.docFor(span.start);
     switch (inner.name) {

@@ -97,7 +97,12 @@ function parseChunk(file: string, text: string): Chunk {
       notes: ["names are letters, digits and `_`; operators are `+ - * / @ · ⊙ ~ =`; comments start with `//`"],
     });
   }
-  for (const e of r.parseErrors) reportParseError(file, text, e, diags);
+  // After a keyword used as a name, the rest of its line is the parser's recovery: not reported again.
+  let quietLine = -1;
+  for (const e of r.parseErrors) {
+    if (e.token.startLine === quietLine) continue;
+    if (reportParseError(file, text, e, diags) === "keyword") quietLine = e.token.startLine ?? -1;
+  }
   if (r.parseErrors.length >= MAX_SYNTAX_ERRORS) {
     const last = r.parseErrors[r.parseErrors.length - 1]!.token;
     const at = Number.isNaN(last.startOffset) ? text.length : last.startOffset;
@@ -192,10 +197,23 @@ export function chunkStarts(text: string): number[] {
   return [...new Set(starts)].sort((a, b) => a - b);
 }
 
-function reportParseError(file: string, text: string, e: IRecognitionException, diags: DiagnosticBag): void {
+/** The language's keywords, by token type name. */
+const keywordTypes = new Set(["Import", "From", "Cell", "Model", "Input", "State", "Param", "Gate", "Output", "Layer"]);
+
+/** Reports a parse error; "keyword" when it is a keyword written where a name goes (`output state = …`). */
+function reportParseError(file: string, text: string, e: IRecognitionException, diags: DiagnosticBag): "keyword" | undefined {
   const t = e.token;
   const atEof = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset);
   const span: Span = atEof ? { start: Math.max(0, text.length - 1), end: text.length } : { start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 };
+  // A keyword followed by `=`, `:` or `,` stands where a name goes.
+  if (!atEof && keywordTypes.has(t.tokenType.name) && /^\s*[=:,]/.test(text.slice(span.end, span.end + 80))) {
+    diags.error("RNN0101", `\`${t.image}\` is a keyword, so it cannot name a value`, {
+      file, span, label: "a keyword, not a name",
+      notes: [`the keywords are ${[...keywordTypes].map((k) => `\`${k.toLowerCase()}\``).join(", ")}`],
+      help: { message: `name it something else, such as \`${t.image}_\` or \`${t.image}s\`` },
+    });
+    return "keyword";
+  }
   const rule = [...e.context.ruleStack].reverse().find((r) => ruleContext[r]);
   const where = rule ? ` in ${ruleContext[rule]}` : "";
   const expected = /Expecting token of type --> (\w+) <--/.exec(e.message)?.[1];
