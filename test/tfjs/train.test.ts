@@ -340,6 +340,15 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     expect(t.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it("a model with attention trains on the fused engine, and --explain says so for its decoder (one thread)", () => {
+    const r = run("train", "examples/g2p/g2p-attention.rnn", "--data", "examples/g2p/data.mjs", "--output", "logits", "--loss", "crossentropy",
+      "--dims", "H=8,A=4,E=4", "--limit", "40", "--epochs", "1", "--explain", "-o", join(tmp, "att.json"));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^backend: fused \(auto: the whole model trains on the fused kernels/m);
+    expect(r.stderr).toMatch(/scan of layer `decoder`: fused \([^\n]*it reads a sequence whole \(attention\)[^\n]*on one thread\)\n/);
+    expect(r.stderr).not.toMatch(/scan of layer `decoder`[^\n]*split over/);
+  });
+
   it("--explain says when batches are split over two threads, and --threads 1 keeps to one", () => {
     const two = run(...base, "--epochs", "1", "-o", join(tmp, "t2.json"), "--explain");
     expect(two.status).toBe(0);
