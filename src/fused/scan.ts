@@ -21,6 +21,7 @@ import { StateHistory } from "./state-history.js";
 import { pinTape, unpinTape } from "./tape-arena.js";
 import { addInto, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
 import { explicitMasks } from "../passes/explicit-masks.js";
+import { perSequenceNodes } from "../ir/whole-inputs.js";
 import { isMaskInput, timeFirst, wholeInputs } from "./whole-inputs.js";
 import { staticValues } from "./statics.js";
 
@@ -96,10 +97,8 @@ export class FusedScan implements ScanKernel {
     const size = (shape: CellIR["inputs"][number]["shape"]) => sizeOf(shape.map((d) => evalDim(d, env)!));
     this.sizes = new Map([...cell.states.map((s) => [s.name, size(s.shape)] as const), ...step.inputs.map((i) => [i.name, size(i.shape)] as const)]);
     const readNames = new Set(this.g.reads.map((r) => readName(r.state, r.lag)));
-    const wholeNames = new Set(cell.inputs.filter((i) => i.memory !== undefined).map((i) => i.name));
-    const perSeq: boolean[] = [];
-    for (const n of step.nodes)
-      perSeq[n.id] = n.op === Op.Input ? wholeNames.has(n.attrs.name!) : n.batched && n.args.every((a) => perSeq[a] || !step.nodes[a]!.batched);
+    const fixed = perSequenceNodes(cell, step.nodes);
+    const perSeq = step.nodes.map((n) => n.batched && fixed.has(n.id));
     // A value of the steps that reads a per-sequence one runs per step (the hoisted values' rows are T·B, not B).
     const isRecurrent: boolean[] = [];
     for (const n of step.nodes)

@@ -1,6 +1,6 @@
 // Sequences a cell reads whole (attention), between the model's time-major layout and the kernel's row per example.
 import type { CellIR, InputInfo } from "../ir/ir.js";
-import { maskInputName } from "../passes/explicit-masks.js";
+import { maskInputName } from "../ir/whole-inputs.js";
 import type { ScanRun } from "./types.js";
 
 /** Whether an input is a mask the kernel makes itself (explicit-masks.ts), no input of the caller's. */

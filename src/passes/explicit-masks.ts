@@ -1,14 +1,9 @@
 // Masked reductions made explicit: a softmax, log_softmax, sum or mean over a sequence read whole multiplies by its mask, an input.
-import { dimAsName, dimVar } from "../ir/dims.js";
+import { dimVar } from "../ir/dims.js";
+import { lengthSymbols, maskedOver, maskInputName } from "../ir/whole-inputs.js";
 import type { CellIR, InputInfo, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { copy, rebuild, type Emitter } from "./rebuild.js";
-
-/** The input holding the mask [S] of the sequences of length `symbol` (1 at an example's own positions, 0 past them). */
-export const maskInputName = (symbol: string): string => `#mask ${symbol}`;
-
-/** The reductions every backend takes over an example's own positions only (tfjs' `maskedReduction`, ONNX's). */
-const maskedOps = new Set<Op>([Op.Softmax, Op.LogSoftmax, Op.Sum, Op.Mean]);
 
 /** Far enough below any score that its exponential is 0 in float32. */
 const SHUT = 1e30;
@@ -20,11 +15,9 @@ const SHUT = 1e30;
  * Gradients into padded positions are zero. A cell already rewritten (it has the mask input) is returned as it is.
  */
 export function explicitMasks(ir: CellIR): CellIR {
-  const open = new Set(ir.inputs.flatMap((i) => (i.memory !== undefined && !ir.inputs.some((j) => j.name === maskInputName(i.memory!)) ? [i.memory] : [])));
-  const over = (n: Node): string | undefined => {
-    const s = maskedOps.has(n.op) ? dimAsName(ir.nodes[n.args[0]!]!.shape.at(-1)!) : undefined;
-    return s !== undefined && open.has(s) ? s : undefined;
-  };
+  // The sequences whose mask is not an input yet (a cell rewritten before has it).
+  const open = new Set([...lengthSymbols(ir)].filter((s) => !ir.inputs.some((j) => j.name === maskInputName(s))));
+  const over = (n: Node): string | undefined => maskedOver(n, ir.nodes, open);
   const used = [...new Set(ir.nodes.flatMap((n) => over(n) ?? []))];
   if (!used.length) return ir;
   const masks = new Map<string, NodeId>();

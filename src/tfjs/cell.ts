@@ -5,7 +5,7 @@ import { Op } from "../ir/ops.js";
 import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { reachable, stageOf } from "../ir/graph.js";
 import { batchedOf, tfKernel, type TfValue } from "./kernels.js";
-import { dimAsName } from "../ir/dims.js";
+import { lengthSymbols, maskedOver, maskInputName, perSequenceNodes } from "../ir/whole-inputs.js";
 
 /** States as histories: index k-1 holds the state k steps back, each [batch, ...shape]. */
 export type History = Map<string, tf.Tensor[]>;
@@ -29,12 +29,8 @@ export class TfCell {
 
   /** `params` holds this cell's params under their IR names (a model's are its layer's, prefix removed). */
   constructor(readonly ir: CellIR, readonly env: DimEnv, readonly params: ReadonlyMap<string, tf.Tensor>) {
-    this.lengthSymbols = new Set(ir.inputs.flatMap((i) => (i.memory !== undefined ? [i.memory] : [])));
-    const whole = new Set(ir.inputs.filter((i) => i.memory !== undefined).map((i) => i.name));
-    const fixed = new Set<number>();
-    if (whole.size) for (const n of ir.nodes)
-      if (n.op === Op.Param || n.op === Op.Const || (n.op === Op.Input && whole.has(n.attrs.name!)) || (n.args.length && n.args.every((a) => fixed.has(a)))) fixed.add(n.id);
-    this.perSequence = fixed;
+    this.lengthSymbols = lengthSymbols(ir);
+    this.perSequence = this.lengthSymbols.size ? perSequenceNodes(ir) : new Set();
     this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
     this.initNodes = reachable(ir.nodes, ir.states.map((s) => s.init));
     this.stateShapes = new Map(ir.states.map((s) => [s.name, concreteShape(s.shape, env, `state ${s.name}`)]));
@@ -107,8 +103,8 @@ export class TfCell {
     const a = n.args.map((i) => v[i]!);
     // A reduction over the positions of a sequence read whole sees only each example's own (the mask [B, S] is given
     // beside the sequence, under maskKey).
-    const over = maskedReductions.has(n.op) ? dimAsName(this.ir.nodes[n.args[0]!]!.shape.at(-1)!) : undefined;
-    if (over !== undefined && this.lengthSymbols.has(over)) return maskedReduction(n.op, a[0]!, input(maskKey(over)));
+    const over = maskedOver(n, this.ir.nodes, this.lengthSymbols);
+    if (over !== undefined) return maskedReduction(n.op, a[0]!, input(maskKey(over)));
     switch (n.op) {
       case Op.Input: return { t: input(n.attrs.name!), batched: true };
       case Op.Param: {
@@ -123,9 +119,7 @@ export class TfCell {
 }
 
 /** Where a step's inputs hold the mask [B, S] (1 at each example's own positions) of the sequences of length `symbol`. */
-export const maskKey = (symbol: string): string => `#mask ${symbol}`;
-
-const maskedReductions = new Set<Op>([Op.Softmax, Op.LogSoftmax, Op.Sum, Op.Mean]);
+export const maskKey = maskInputName;
 
 /** softmax, log_softmax, sum or mean over the last axis, a sequence's positions, with those past each example's length left out. */
 function maskedReduction(op: Op, x: TfValue, mask: tf.Tensor): TfValue {

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { dimAsName } from "../../src/ir/dims.js";
 import { Op } from "../../src/ir/ops.js";
 import { verifyCellIR } from "../../src/ir/verify.js";
-import { explicitMasks, maskInputName } from "../../src/passes/explicit-masks.js";
+import { explicitMasks } from "../../src/passes/explicit-masks.js";
+import { maskInputName } from "../../src/ir/whole-inputs.js";
 import { cellFrom, stdlibCell } from "../helpers.js";
 
 const pool = () => cellFrom(`cell Pool<H> {

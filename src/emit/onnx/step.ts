@@ -6,7 +6,7 @@ import { Op } from "../../ir/ops.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import type { OnnxGraph } from "./graph.js";
 import { lowerOp, type Operand } from "./lowering.js";
-import { dimAsName } from "../../ir/dims.js";
+import { lengthSymbols, maskedOver } from "../../ir/whole-inputs.js";
 import { attr, DType } from "./proto.js";
 
 /** Where a step's leaves come from in the graph being built. */
@@ -19,13 +19,11 @@ export interface StepLeaves {
   mask?(symbol: string): string;
 }
 
-const maskedReductions = new Set<Op>([Op.Softmax, Op.LogSoftmax, Op.Sum, Op.Mean]);
-
 /** Lowers the nodes of `ir` reachable from anything (all of them, in order) into `g`; returns each node's value name. */
 export function lowerStep(ir: CellIR, env: DimEnv, g: OnnxGraph, leaves: StepLeaves, layer: string): string[] {
   const v: string[] = [];
   const scalarF = (x: number) => g.init("c", [], [x]);
-  const lengthSymbols = new Set(ir.inputs.flatMap((i) => (i.memory !== undefined ? [i.memory] : [])));
+  const symbols = lengthSymbols(ir);
 
   for (const n of ir.nodes) {
     const B = n.batched ? 1 : 0; // the per-example axes start here
@@ -41,8 +39,8 @@ export function lowerStep(ir: CellIR, env: DimEnv, g: OnnxGraph, leaves: StepLea
       default: break;
     }
     // softmax, log_softmax, sum and mean over a sequence read whole see only each example's own positions.
-    const over = maskedReductions.has(n.op) ? dimAsName(ir.nodes[n.args[0]!]!.shape.at(-1)!) : undefined;
-    if (over !== undefined && lengthSymbols.has(over)) {
+    const over = maskedOver(n, ir.nodes, symbols);
+    if (over !== undefined) {
       v[n.id] = maskedReduction(g, n.op, v[n.args[0]!]!, ir.nodes[n.args[0]!]!.shape.length, leaves.mask!(over));
       continue;
     }
