@@ -31,8 +31,9 @@ function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean
   const out = new Float32Array(a.length);
   for (let t = 0; t < T; t++)
     for (let i = 0; i < B; i++) {
-      const [from, to] = gather ? [t * B + order[i]!, t * B + i] : [t * B + i, t * B + order[i]!];
-      out.set(a.subarray(from * size, (from + 1) * size), to * size);
+      const from = (t * B + (gather ? order[i]! : i)) * size, to = (t * B + (gather ? i : order[i]!)) * size;
+      if (size >= 64) out.set(a.subarray(from, from + size), to); // a view costs more than a short loop
+      else for (let j = 0; j < size; j++) out[to + j] = a[from + j]!;
     }
   return out;
 }

@@ -133,7 +133,7 @@ export function splitBackward(
     dInit: new Map([...mine.dInit].map(([n, d]) => [n, joinRows(d, dInit.get(n)!, 1, at, run.B)])),
     dParams: new Map([...mine.dParams].map(([n, d]) => {
       const o = dParams.get(n)!;
-      const sum = Float32Array.from(d);
+      const sum = new Float32Array(d);
       for (let i = 0; i < sum.length; i++) sum[i] += o[i]!;
       return [n, sum];
     })),

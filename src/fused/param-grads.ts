@@ -83,7 +83,7 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
     }
     return columnSums(full(i), R);
   };
-  return ids.map((id) => Float32Array.from(sum(id)));
+  return ids.map((id) => new Float32Array(sum(id))); // a copy (Float32Array.from walks an iterator: 2.5× slower)
 }
 
 /** When `a` is a per-example column vector reshaped from [m] to [m, 1] and `b` a vector [k]: the two vectors. */

@@ -10,6 +10,7 @@ import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { batchRows, evalRows, sharedRows } from "./batched.js";
 import { FusedScan, fusedUnsupported, type Tape } from "./scan.js";
+import { SpareArrays } from "./scan-buffers.js";
 import { pointwiseCell } from "./pointwise-cell.js";
 
 /** A layer's fused call in a training forward pass: what its backward pass needs. */
@@ -46,6 +47,8 @@ export class BatchedModelRunner {
   /** Each layer's cell after the passes, shared by its kernels. */
   private readonly cells = new Map<string, CellIR>();
   private readonly params = new Map<string, Map<string, Float32Array>>();
+  /** Arrays of an earlier inference call's sequences, which are dead once its outputs are made: the next one's buffers. */
+  private readonly spare = new SpareArrays();
 
   /** `shared`: float32 params are used where they are (a trainer updates them in place), else copied. */
   constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, shared = false) {
@@ -99,6 +102,11 @@ export class BatchedModelRunner {
       }
       Object.defineProperty(out, o.name, { value: res, enumerable: true, writable: true, configurable: true });
     }
+    // The call's time-major sequences are copied into the outputs above: their arrays serve the next call (no new
+    // memory for each: on this machine a fresh megabyte costs about a millisecond of page faults).
+    const returned = new Set(Object.values(out).flatMap((r) => [...(r.tensor ? [r.tensor.data] : []), ...Object.values(r.states ?? {}).map((s) => s.data)]));
+    for (const d of v)
+      if (d && d.kind !== "states" && d.v.kind === "seq" && !returned.has(d.v.data) && ownsBuffer(d.v.data)) this.spare.give(d.v.data);
     return out;
   }
 
@@ -112,10 +120,10 @@ export class BatchedModelRunner {
       input: (n) => {
         const t = input.inputs[n.attrs.name!]!;
         const shape = this.shape(n, `input ${n.attrs.name}`);
-        if (!n.seq) return { kind: "one", data: Float32Array.from(t.data), shape };
+        if (!n.seq) return { kind: "one", data: new Float32Array(t.data), shape }; // a copy: outputs may be it
         const T = t.shape[1]!;
         const lengths = input.lengths?.[n.attrs.name!] ?? Array(B).fill(T);
-        const tm = timeMajor(t.data, B, T); // a new array: the caller's is left as it was
+        const tm = timeMajor(t.data, B, T, this.spare.take(t.data.length)); // a copy: the caller's is left as it was
         return { kind: "seq", data: lengths.some((l) => l !== T) ? zeroPadding(tm, T, B, lengths) : tm, shape, T, lengths };
       },
       constant: (n) => ({ kind: "one", data: repeat(Float32Array.of(n.attrs.value!), B), shape: [] }),
@@ -190,6 +198,7 @@ export class BatchedModelRunner {
       T, B, xs: xs.map((x) => x.data), ...(start.size ? { init: start } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
       ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}),
       ...(spans.size ? { wholes: wholes.map((w) => w && { S: w.S, lengths: w.lengths }) } : {}),
+      ...(calls ? {} : { buffers: this.spare }),
     }, calls !== undefined);
     if (calls) calls.set(n.id, { kernel: k, params: this.params.get(layer)!, tape: out.tape });
     // An output over a sequence read whole (attention weights) is as long as that sequence's longest example.
@@ -199,20 +208,28 @@ export class BatchedModelRunner {
   }
 }
 
-/** [B, T, size] (batch first) → [T, B, size], as a new array. */
-function timeMajor(a: Float32Array | Float64Array, B: number, T: number): Float32Array {
+/** Whether an array is the whole of its buffer (not a view of a larger one, such as the kernel memory). */
+const ownsBuffer = (a: Float32Array): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+
+/** [B, T, size] (batch first) → [T, B, size], into `o` (a new array unless given). */
+function timeMajor(a: Float32Array | Float64Array, B: number, T: number, o: Float32Array = new Float32Array(a.length)): Float32Array {
   const size = a.length / (B * T || 1);
-  const o = new Float32Array(a.length);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) o.set(a.subarray((b * T + t) * size, (b * T + t + 1) * size), (t * B + b) * size);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyRow(a, (b * T + t) * size, o, (t * B + b) * size, size);
   return o;
 }
 
-/** [T, B, size] → [B, T, size]. */
+/** [T, B, size] → [B, T, size], as a new array. */
 function batchMajor(a: Float32Array, T: number, B: number): Float32Array {
   const size = a.length / (B * T || 1);
   const o = new Float32Array(a.length);
-  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) o.set(a.subarray((t * B + b) * size, (t * B + b + 1) * size), (b * T + t) * size);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) copyRow(a, (t * B + b) * size, o, (b * T + t) * size, size);
   return o;
+}
+
+/** `n` floats from `src` at `from` to `dst` at `to`: short rows in a loop (a view costs more), long ones by `set`. */
+function copyRow(src: Float32Array | Float64Array, from: number, dst: Float32Array, to: number, n: number): void {
+  if (n >= 64 && src instanceof Float32Array) dst.set(src.subarray(from, from + n), to);
+  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
 }
 
 /** Zeroes every step at or past an example's length (time-major), in place. */

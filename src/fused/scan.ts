@@ -215,7 +215,8 @@ export class FusedScan implements ScanKernel {
     const recurrentSaved = new Set(training ? this.recurrentSaved : []);
     const saved = new Map<NodeId, { data: Place; hoisted: boolean; perSequence?: boolean }>();
     if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: pinned?.saved.get(id) ?? this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true, perSequence: this.perSequenceIds.has(id) });
-    const ys = this.outputSizes.map((n) => new Float32Array(T * B * n));
+    // Outputs into the caller's spare arrays where it gave some (zeroed where rows stop early: those stay 0).
+    const ys = this.outputSizes.map((n) => (!training && run.buffers ? run.buffers.take(T * B * n, run.lengths !== undefined) : new Float32Array(T * B * n)));
     // The states' values at every step live in the kernel memory for the call: read and written there in place.
     const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init, pinned?.history);
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
@@ -255,7 +256,7 @@ export class FusedScan implements ScanKernel {
         if (!inPlace(cur[id]!, at)) viewOf(at, R * size).set(spread(cur[id]!, R).subarray(0, R * size));
       }
     }
-    const finals = new Map(this.cell.states.map((st) => [st.name, T > 0 ? history.copyOf(st.name, T - 1) : Float32Array.from(init.get(st.name)!)]));
+    const finals = new Map(this.cell.states.map((st) => [st.name, T > 0 ? history.copyOf(st.name, T - 1) : new Float32Array(init.get(st.name)!)]));
     const tape: Tape = { run, history: !training ? new Map() : pinned ? history.places() : history.arrays(this.spare), init, saved, ...(wholeXs.size ? { wholeXs } : {}), ...(training ? { statics } : {}), ...(pinned ? { pinned: pinned.at } : {}) };
     if (pinned) this.pinOwners.set(tape, owner);
     if (!training) this.release(tape); // no backward pass will read it

@@ -44,7 +44,7 @@ export class StateHistory {
 
   /** Step s's block as an array of its own. */
   copyOf(name: string, s: number): Float32Array {
-    return Float32Array.from(viewOf(this.place(name, s), this.B * this.at.get(name)!.size));
+    return new Float32Array(viewOf(this.place(name, s), this.B * this.at.get(name)!.size));
   }
 
   /** Where each state's T blocks are. */

@@ -2,6 +2,7 @@
 import type { CellIR, NodeId } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import type { Place, Rows } from "./slots.js";
+import type { SpareArrays } from "./scan-buffers.js";
 
 /** One run of a scan: inputs time-major ([T*B*size] each, token ids as floats), optional initial states ([B*size] each). */
 export interface ScanRun {
@@ -17,6 +18,8 @@ export interface ScanRun {
    * steps S (a dim of the kernel) and each example's length (positions past it are padding, left out); else undefined.
    */
   readonly wholes?: readonly (WholeSpan | undefined)[];
+  /** A forward pass without a tape may write its outputs into arrays from here (its caller gives them back when dead). */
+  readonly buffers?: SpareArrays;
 }
 
 /** A sequence a cell reads whole: its padded length and each example's own. */

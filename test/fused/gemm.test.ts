@@ -151,6 +151,28 @@ describe("rows to start from kept in the kernel memory", () => {
       });
 });
 
+describe("an A kept in the kernel memory with rows not a multiple of four", () => {
+  // Its last panel of rows is read whole, past A's end, into rows of C that are dropped: whatever lies there (NaN
+  // here) must not reach C; and where A ends the memory, nothing past it can be read (it is copied first).
+  for (const [m, n, k, aT] of [[5, 16, 9, false], [33, 40, 128, false], [7, 24, 200, false], [6, 16, 9, true], [31, 128, 64, true]] as const)
+    for (const atEnd of [false, true])
+      it(`${m}×${k} · ${k}×${n}${aT ? ", A stored transposed" : ""}, ${atEnd ? "at the very end of the memory" : "NaN after it"}`, () => {
+        const { mem, A, W, want } = heldOperands(m, n, k, m + 2 * n + 3 * k, false);
+        const At = aT ? Float32Array.from({ length: k * m }, (_, i) => A[(i % m) * k + Math.floor(i / m)]!) : A;
+        mem.release(0);
+        if (atEnd) mem.alloc(mem.heap.length - m * k);
+        const aAt = mem.alloc(m * k);
+        mem.heap.set(At, aAt);
+        if (!atEnd) mem.heap.fill(NaN, aAt + m * k, Math.min(mem.heap.length, aAt + m * k + 4 * k + 8));
+        const C = new Float32Array(m * n).fill(7);
+        gemm(m, n, k, mat(mem.heap.subarray(aAt, aAt + m * k), 0, aT), mat(W), C);
+        expect(closeness(C, want, 1e-6, 1e-6)).toBeLessThanOrEqual(1);
+        expect(mem.heap.subarray(aAt, aAt + m * k)).toEqual(At);
+        mem.release(0);
+        beginFixedScope();
+      });
+});
+
 describe("operands kept in the kernel memory", () => {
   // Values a kernel call keeps in the kernel memory are read and written in place; the product's own scratch space
   // may grow the memory while they are in use (which detaches every view taken before): each case makes it grow.

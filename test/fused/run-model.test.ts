@@ -66,6 +66,27 @@ describe("models over a batch on the fused kernels", () => {
     });
   }
 
+  it("a runner's later calls reuse its arrays without touching what earlier calls returned", () => {
+    const [, ir] = models().find(([name]) => name.startsWith("stacked"))!;
+    const env = resolveDims(ir, new Map());
+    const params = initParams(modelParamSpecs(ir, env), 3);
+    const rng = mulberry32(5);
+    const input = (lens?: number[]): ModelRunInput => ({ inputs: { x: { shape: [B, T, 3], data: Float32Array.from({ length: B * T * 3 }, () => 2 * rng() - 1) } }, ...(lens ? { lengths: { x: lens } } : {}) });
+    const runner = new BatchedModelRunner(ir, env, params);
+    const first = runner.run(input());
+    const kept = JSON.stringify(first, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v));
+    // The same sizes, so the second call takes the first's dead arrays; with lengths, its padding must read 0 again.
+    const second = input(lengths);
+    const got = runner.run(second);
+    expect(JSON.stringify(first, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v))).toBe(kept);
+    const want = new BatchedModelRunner(ir, env, params).run(second);
+    for (const [k, w] of Object.entries(want)) {
+      if (w.tensor) expect(Array.from(got[k]!.tensor!.data), k).toEqual(Array.from(w.tensor.data));
+      for (const [s, t] of Object.entries(w.states ?? {})) expect(Array.from(got[k]!.states![s]!.data), `${k}.${s}`).toEqual(Array.from(t.data));
+    }
+    expect(Array.from(got["seq"]!.tensor!.data.subarray((1 * T + 3) * 4, (1 * T + 4) * 4))).toEqual([0, 0, 0, 0]); // example 1 stops after 3 steps
+  });
+
   it("refuses bad inputs with the interpreter's errors", () => {
     const ir = modelFrom(`import { LSTM } from "std"\nmodel M<I = 2, H = 3> { input x: [T, I]  layer a = LSTM<I, H>  output y = last(scan(a, x)) }`, "M");
     const env = resolveDims(ir, new Map());

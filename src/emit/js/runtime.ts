@@ -195,11 +195,12 @@ function tensorOf(v: unknown, name: string): Tensor {
     const values = data as ArrayLike<number>;
     if (typeof values !== "object" || values === null || typeof values.length !== "number") throw new RnncError("RNN0605", `input \`${name}\`: data must be an array or a typed array`);
     if (values.length !== sizeOf(shape)) throw new RnncError("RNN0605", `input \`${name}\` has shape [${shape.join(", ")}] (${sizeOf(shape)} values) but ${values.length} values in data`);
-    // A typed array of floats is copied in one piece (Float32Array.from iterates it element by element).
-    const typed = values instanceof Float32Array || values instanceof Float64Array;
     const bad = firstNotFloat32(values);
     if (bad >= 0) throw new RnncError("RNN0605", `input \`${name}\` data[${bad}] is ${String(values[bad])}, not a finite float32 number`);
-    return { shape: [...shape] as number[], data: typed ? new Float32Array(values) : Float32Array.from(values) };
+    // A Float32Array is used where it is (the runners read inputs and copy what they keep; nothing writes to them);
+    // other typed arrays are converted in one piece (Float32Array.from iterates element by element).
+    const floats = values instanceof Float32Array ? values : values instanceof Float64Array ? new Float32Array(values) : Float32Array.from(values);
+    return { shape: [...shape] as number[], data: floats };
   }
   throw new RnncError("RNN0605", `input \`${name}\` must be nested arrays (batch first) or {shape, data}`);
 }
