@@ -1,4 +1,5 @@
 // Optimizers over flat float32 params: SGD, momentum, Adam and RMSProp as tfjs defines them, clipping by global norm, weight decay.
+import { AdamKernel } from "./adam-kernel.js";
 import { ADAM, ADAM_POWER, MOMENTUM, RMSPROP, type OptimizerName, type OptimizerState } from "../runtime/training.js";
 
 /** A param the optimizer updates in place: its name (`layer.param`), data and shape. */
@@ -15,8 +16,13 @@ export class FlatOptimizer {
   private power1 = Math.fround(ADAM.beta1);
   private power2 = Math.fround(ADAM.beta2);
 
+  /** Adam's update in WebAssembly SIMD (its moments live there), where the engine has it. */
+  private readonly adamKernel: AdamKernel | undefined;
+
   constructor(readonly name: OptimizerName, private lr: number, private readonly params: readonly FlatParam[]) {
-    this.slots = SLOTS[name].map(() => new Map(params.map((p) => [p.name, new Float32Array(p.data.length)])));
+    this.adamKernel = name === "adam" ? AdamKernel.create(params.map((p) => p.data.length)) : undefined;
+    const kernel = this.adamKernel;
+    this.slots = SLOTS[name].map((_, k) => new Map(params.map((p, j) => [p.name, kernel ? kernel.moments(j)[k]! : new Float32Array(p.data.length)])));
   }
 
   setLearningRate(lr: number): void {
@@ -26,9 +32,13 @@ export class FlatOptimizer {
   /** One update from gradients by param name, each times `scale` (a param without one is left as it is, slots included). */
   step(grads: ReadonlyMap<string, Float32Array>, scale = 1): void {
     const lr = this.lr;
-    for (const p of this.params) {
+    for (const [j, p] of this.params.entries()) {
       const g = grads.get(p.name);
       if (!g) continue;
+      if (this.adamKernel) {
+        this.adamKernel.update(j, p.data, g, scale, lr, Math.fround(1 - this.power1), Math.fround(1 - this.power2));
+        continue;
+      }
       const slot = (k: number) => this.slots[k]!.get(p.name)!;
       switch (this.name) {
         case "sgd": sgd(p.data, g, scale, lr); break;
