@@ -11,7 +11,7 @@ import { fixedMat, gemm, mat } from "./gemm.js";
 import { kernelMemory } from "./kernel-memory.js";
 import { copyRowsInKernel } from "./simd-pack.js";
 import { rowsLastAxis, rowsMatMul, rowsReduceTo, rowsTranspose } from "./batched-rows.js";
-import { placeFor, reshaped, rowsAt, viewOf, type Rows, type Slots } from "./slots.js";
+import { placeFor, reshaped, rowsAt, viewOf, type Places, type Rows } from "./slots.js";
 
 export type { Rows } from "./slots.js";
 
@@ -31,7 +31,7 @@ export function rowOf(v: Rows, r: number): Tensor {
  * A node's value over `rows` examples (rows = 1 and shared when no argument is per example). With `pool`, the node's
  * buffer from an earlier step is written over instead of a new one (every kernel here writes all of its output).
  */
-export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number, pool?: Slots): Rows {
+export function evalRows(n: Node, args: readonly Rows[], env: DimEnv, rows: number, pool?: Places): Rows {
   const shared = args.length > 0 && args.every((a) => a.shared);
   const R = shared || n.op === Op.Const ? 1 : rows;
   const shape = n.shape.map((d) => evalDim(d, env)!);
@@ -188,7 +188,7 @@ function matmulRows(a: Rows, b: Rows, R: number, out: Float32Array, accumulate =
  * `addend + product` as one gemm that accumulates onto a copy of the addend (a value of the product's shape, per
  * row or shared), written as node `id`'s buffer: the sum of a state's product and its hoisted input projection.
  */
-export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env: DimEnv, R: number, id: number, pool?: Slots): Rows {
+export function evalMatMulAdd(m: Node, args: readonly Rows[], addend: Rows, env: DimEnv, R: number, id: number, pool?: Places): Rows {
   const shape = m.shape.map((d) => evalDim(d, env)!);
   const size = sizeOf(shape);
   const place = placeFor(pool, id, R * size);

@@ -14,8 +14,8 @@ import type { ScanGradients, ScanKernel, ScanOutput, ScanRun, Tape } from "./typ
 export type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
-import { sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
-import { blockOf, rowsAt, Slots, viewOf, type Place } from "./slots.js";
+import { sameArrays, sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
+import { blockOf, OwnArrays, rowsAt, Slots, viewOf, type Place } from "./slots.js";
 import { longestFirst, nonIncreasing, runningRows, sortedGradients, sortedRun, unsortedOutput } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
 import { pinTape, unpinTape } from "./tape-arena.js";
@@ -78,6 +78,8 @@ export class FusedScan implements ScanKernel {
   private readonly spare = new SpareArrays();
   /** The values computed from params alone in the last call, and which params they came from. */
   private lastStatics: { params: WeightsSeen; values: Map<string, Rows> } | undefined;
+  /** Arrays of the values computed from params, the last update's first (two updates' worth, used in turn). */
+  private staticArrays: [OwnArrays<string>, OwnArrays<string>] = [new OwnArrays(), new OwnArrays()];
   /** Each pinned tape's token for giving its region back when it is collected unread (tape-arena.ts). */
   private readonly pinOwners = new WeakMap<Tape, object>();
   /** Tapes whose buffers went back to the spares. */
@@ -194,9 +196,15 @@ export class FusedScan implements ScanKernel {
       this.recurrentSaved.map((id) => ({ id, size: sizeOf(this.shapeOf(step.nodes[id]!)) })), T, B) : undefined;
     const v: Rows[] = [];
     // Values computed from params alone: kept from the last call while the params are the same (see weight-versions.ts).
-    if (!sameWeights(this.lastStatics?.params, params)) this.lastStatics = { params: seen(params), values: new Map() };
+    // The same arrays written since (the fused trainer's updates): computed again into the arrays of the update before
+    // last (a tape of the last update may still be read), so no new memory each update.
+    if (!sameWeights(this.lastStatics?.params, params)) {
+      const inPlace = sameArrays(this.lastStatics?.params, params);
+      this.staticArrays = inPlace ? [this.staticArrays[1], this.staticArrays[0]] : [new OwnArrays(), new OwnArrays()];
+      this.lastStatics = { params: seen(params), values: new Map() };
+    }
     const statics = this.lastStatics!.values;
-    staticValues(params, step.nodes.filter((n) => !n.batched), v, statics, this.env, (n) => this.shapeOf(n));
+    staticValues(params, step.nodes.filter((n) => !n.batched), v, statics, this.env, (n) => this.shapeOf(n), this.staticArrays[0]);
     const inputIndex = new Map(this.cell.inputs.map((inp, k) => [inp.name, k]));
     const wholeXs = wholeInputs(this.cell, run);
     // Hoisted: every step at once, rows in time order; per sequence: once, a row per example.

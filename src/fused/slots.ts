@@ -46,7 +46,7 @@ export type Place = number | Float32Array;
  * Each node's buffer for one kernel call, reused from step to step (every kernel writes all of its output). Buffers
  * are taken from the kernel memory, which the next kernel call starts over: nothing here outlives the call.
  */
-export class Slots {
+export class Slots implements Places {
   private readonly places = new Map<number, { place: Place; length: number }>();
 
   /**
@@ -69,8 +69,31 @@ export class Slots {
   }
 }
 
+/** Where each node's buffer is: the kernel memory for one call (Slots), or arrays of their own kept across calls. */
+export interface Places {
+  place(id: number, length: number): Place;
+}
+
+/**
+ * Each node's buffer an array of its own, the same one from call to call (its values are written over: whoever
+ * keeps one past the next call copies it). A new array costs page faults on this kind of machine (about a
+ * millisecond a megabyte); one reused costs nothing.
+ */
+export class OwnArrays<K = number> {
+  private readonly arrays = new Map<K, Float32Array>();
+  place(id: K, length: number): Float32Array {
+    let a = this.arrays.get(id);
+    if (!a || a.length !== length) this.arrays.set(id, (a = new Float32Array(length)));
+    return a;
+  }
+  /** Every array handed out. */
+  all(): IterableIterator<Float32Array> {
+    return this.arrays.values();
+  }
+}
+
 /** Node `id`'s buffer: from `pool` when there is one, else a new array. */
-export const placeFor = (pool: Slots | undefined, id: number, length: number): Place => (pool ? pool.place(id, length) : new Float32Array(length));
+export const placeFor = (pool: Places | undefined, id: number, length: number): Place => (pool ? pool.place(id, length) : new Float32Array(length));
 
 /** A place's floats as an array (a view of the kernel memory stays valid only until the memory next grows). */
 export const viewOf = (p: Place, length: number): Float32Array => (typeof p === "number" ? kernelMemory()!.heap.subarray(p, p + length) : p);

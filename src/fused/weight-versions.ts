@@ -28,3 +28,10 @@ export function sameWeights(was: WeightsSeen | undefined, params: ReadonlyMap<st
   }
   return true;
 }
+
+/** Whether `params` are the very arrays seen, whatever their owner wrote to them since. */
+export function sameArrays(was: WeightsSeen | undefined, params: ReadonlyMap<string, Float32Array>): boolean {
+  if (!was || was.size !== params.size) return false;
+  for (const [k, a] of params) if (was.get(k)?.[0] !== a) return false;
+  return true;
+}
