@@ -5,6 +5,7 @@ import { Op } from "../ir/ops.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { evalRows, sharedRows, type Rows } from "./batched.js";
 import { gemm, mat } from "./gemm.js";
+import type { OwnArrays } from "./slots.js";
 
 /** Ops f with f(Σ x_r) = Σ f(x_r) on their per-example arguments. */
 const linear = new Set<Op>([Op.Neg, Op.Reshape, Op.Slice, Op.Transpose, Op.ReduceTo, Op.BroadcastTo, Op.Identity, Op.Dropout, Op.Sum, Op.Mean, Op.Concat]);
@@ -14,15 +15,18 @@ const linear = new Set<Op>([Op.Neg, Op.Reshape, Op.Slice, Op.Transpose, Op.Reduc
  * the shared ones; the rest is computed from them. Σ_r a_r ⊗ b_r (the gradient of a weight in a product) is one
  * product Aᵀ·B, never R outer products.
  */
-export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], known: (id: NodeId) => Rows | undefined, env: DimEnv, R: number): Float32Array[] {
+export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], known: (id: NodeId) => Rows | undefined, env: DimEnv, R: number, arrays?: OwnArrays, borrow = false): Float32Array[] {
   const memo = new Map<NodeId, Rows>();
+  // Work arrays (each node's value over the rows by its id, each sum by ~id) from `arrays`, reused from call to call
+  // (the sums returned are copies): no new memory for every product's result at each backward pass.
+  const sumPlace = (i: NodeId, length: number): Float32Array => (arrays ? arrays.place(~i, length) : new Float32Array(length));
   // Shared by every param: stacked weights' gradients are slices of one sum.
   const sums = new Map<NodeId, Float32Array>();
   const full = (i: NodeId): Rows => {
     const k = known(i) ?? memo.get(i);
     if (k) return k;
     const n = nodes[i]!;
-    const v = evalRows(n, n.args.map(full), env, R);
+    const v = evalRows(n, n.args.map(full), env, R, arrays);
     memo.set(i, v);
     return v;
   };
@@ -49,7 +53,7 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
       if (!outer) return undefined;
       const [col, row] = transposed ? [outer[1], outer[0]] : outer;
       const [m, kk] = [shapeOf(col)[0]!, shapeOf(row)[0]!];
-      const out = new Float32Array(m * kk);
+      const out = sumPlace(i, m * kk);
       const [cols, rows] = [full(col), full(row)]; // both computed before either's view is taken (a view of the kernel memory lasts until it grows)
       gemm(m, kk, R, mat(cols.data, 0, true), mat(rows.data), out); // Σ_r col_r ⊗ row_r = Colᵀ · Row
       return out;
@@ -65,7 +69,7 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
       const transposed = x.op === Op.Transpose && x.shape.length === 2 && nodes[x.args[0]!]!.batched;
       if (!transposed && x.shape.length !== 1) return undefined;
       const m = transposed ? shapeOf(x.id)[0]! : 1;
-      const out = new Float32Array(m * cols);
+      const out = sumPlace(i, m * cols);
       const [xs, ys] = [full(transposed ? x.args[0]! : x.id), full(y.id)]; // both before either's view is taken
       gemm(m, cols, R * k, mat(xs.data, 0, transposed), mat(ys.data), out);
       return out;
@@ -79,11 +83,14 @@ export function sumOverRows(nodes: readonly Node[], ids: readonly NodeId[], know
     const oneShared = (n.op === Op.Mul || (n.op === Op.Div && !args[1]!.batched)) && args.filter((x) => x.batched).length === 1;
     if (oneShared || (linear.has(n.op) && args.every((x) => x.batched))) {
       const parts = n.args.map((x) => (nodes[x]!.batched ? sharedRows(sum(x), shapeOf(x)) : full(x)));
-      return evalRows(n, parts, env, 1).data;
+      return evalRows(n, parts, env, 1, arrays && { place: (id, length) => sumPlace(id, length) }).data;
     }
-    return columnSums(full(i), R);
+    const f = full(i);
+    return columnSums(f, R, sumPlace(i, f.data.length / R));
   };
-  return ids.map((id) => new Float32Array(sum(id))); // a copy (Float32Array.from walks an iterator: 2.5× slower)
+  // Copies (Float32Array.from walks an iterator: 2.5× slower), unless the caller borrows them (then `arrays`' own:
+  // valid until the next call; a sum that is a view of values known from outside is copied still).
+  return ids.map((id) => (borrow && arrays ? ownOrCopy(sum(id), known(id)) : new Float32Array(sum(id))));
 }
 
 /** When `a` is a per-example column vector reshaped from [m] to [m, 1] and `b` a vector [k]: the two vectors. */
@@ -94,14 +101,15 @@ function outerOf(nodes: readonly Node[], a: NodeId, b: NodeId): [NodeId, NodeId]
   return inner.shape.length === 1 ? [inner.id, b] : undefined;
 }
 
+const ownOrCopy = (s: Float32Array, k: Rows | undefined): Float32Array => (k && k.data.buffer === s.buffer ? new Float32Array(s) : s);
+
 function scaled(x: Float32Array, k: number): Float32Array {
   return x.map((v) => v * k);
 }
 
 /** Σ over the R rows: one product 1ᵀ·V in the SIMD kernel (a JS loop over T·B·4H elements was 4% of a training step). */
-function columnSums(v: Rows, R: number): Float32Array {
+function columnSums(v: Rows, R: number, out: Float32Array = new Float32Array(v.data.length / R)): Float32Array {
   const size = v.data.length / R;
-  const out = new Float32Array(size);
   if (ones.length < R) ones = new Float32Array(R).fill(1);
   gemm(1, size, R, mat(ones), mat(v.data), out);
   return out;

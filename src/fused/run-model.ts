@@ -106,7 +106,7 @@ export class BatchedModelRunner {
     // memory for each: on this machine a fresh megabyte costs about a millisecond of page faults).
     const returned = new Set(Object.values(out).flatMap((r) => [...(r.tensor ? [r.tensor.data] : []), ...Object.values(r.states ?? {}).map((s) => s.data)]));
     for (const d of v)
-      if (d && d.kind !== "states" && d.v.kind === "seq" && !returned.has(d.v.data) && ownsBuffer(d.v.data)) this.spare.give(d.v.data);
+      if (d && d.kind !== "states" && d.v.kind === "seq" && !returned.has(d.v.data)) this.spare.give(d.v.data);
     return out;
   }
 
@@ -207,9 +207,6 @@ export class BatchedModelRunner {
     return { seq: n.op === Op.Apply ? { kind: "one", data: out.ys[0]!, shape } : { kind: "seq", data: out.ys[0]!, shape, T, lengths: lengths! }, finals };
   }
 }
-
-/** Whether an array is the whole of its buffer (not a view of a larger one, such as the kernel memory). */
-const ownsBuffer = (a: Float32Array): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
 
 /** [B, T, size] (batch first) → [T, B, size], into `o` (a new array unless given). */
 function timeMajor(a: Float32Array | Float64Array, B: number, T: number, o: Float32Array = new Float32Array(a.length)): Float32Array {

@@ -1,20 +1,34 @@
 // The fused scan's buffers: spare arrays reused between calls, and places of a step's rows in its time-major arrays.
 import { heapOffset, HeapRows, type Place, type Rows } from "./slots.js";
 
-/** Float32Arrays given back for reuse, by length (a few of each: a kernel's tapes are alive one or two at a time). */
+/**
+ * Float32Arrays given back for reuse (a kernel's tapes are alive one or two at a time). A request takes the smallest
+ * spare of at least its size (at most twice it), as a view when larger: batches of other lengths reuse them too.
+ */
 export class SpareArrays {
-  private readonly byLength = new Map<number, Float32Array[]>();
+  private readonly free: Float32Array[] = [];
+  /** Each view handed out of a larger spare: that spare. */
+  private readonly origin = new WeakMap<Float32Array, Float32Array>();
   /** An array of `n` floats: a spare one (its old values left unless `zero`) or a new one. */
   take(n: number, zero = false): Float32Array {
-    const a = this.byLength.get(n)?.pop();
-    if (!a) return new Float32Array(n);
-    if (zero) a.fill(0);
-    return a;
+    let best = -1;
+    for (let k = 0; k < this.free.length; k++) {
+      const len = this.free[k]!.length;
+      if (len >= n && len <= 2 * n && (best < 0 || len < this.free[best]!.length)) best = k;
+    }
+    if (best < 0) return new Float32Array(n);
+    const a = this.free.splice(best, 1)[0]!;
+    const v = a.length === n ? a : a.subarray(0, n);
+    if (v !== a) this.origin.set(v, a);
+    if (zero) v.fill(0);
+    return v;
   }
-  give(a: Float32Array): void {
-    let list = this.byLength.get(a.length);
-    if (!list) this.byLength.set(a.length, (list = []));
-    if (list.length < 4 && !list.includes(a)) list.push(a);
+  /** Gives back an array taken here, or one of the caller's own (not a view of anything else). */
+  give(v: Float32Array): void {
+    const a = this.origin.get(v) ?? v;
+    if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength || this.free.includes(a)) return;
+    this.free.push(a);
+    if (this.free.length > 16) this.free.shift();
   }
 }
 

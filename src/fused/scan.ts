@@ -80,6 +80,8 @@ export class FusedScan implements ScanKernel {
   private lastStatics: { params: WeightsSeen; values: Map<string, Rows> } | undefined;
   /** Arrays of the values computed from params, the last update's first (two updates' worth, used in turn). */
   private staticArrays: [OwnArrays<string>, OwnArrays<string>] = [new OwnArrays(), new OwnArrays()];
+  /** The param gradients' work arrays, from one backward pass to the next. */
+  private readonly gradArrays = new OwnArrays();
   /** Each pinned tape's token for giving its region back when it is collected unread (tape-arena.ts). */
   private readonly pinOwners = new WeakMap<Tape, object>();
   /** Tapes whose buffers went back to the spares. */
@@ -272,15 +274,20 @@ export class FusedScan implements ScanKernel {
   }
 
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
-  backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
-    if (tape.sorted) return sortedGradients(tape, dys, dFinals, (t, d, f) => this.backward(params, t, d, f));
-    if (!tape.split) return this.backwardRows(params, tape, dys, dFinals);
+  /**
+   * Gradients of every input, initial state and param, given those of the outputs (time order) and final states.
+   * `borrow`: the params' gradients may be this kernel's own arrays, valid until its next backward pass (the caller
+   * adds them up at once: no new memory for them at each pass).
+   */
+  backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, borrow = false): ScanGradients {
+    if (tape.sorted) return sortedGradients(tape, dys, dFinals, (t, d, f) => this.backward(params, t, d, f, borrow));
+    if (!tape.split) return this.backwardRows(params, tape, dys, dFinals, borrow);
     const h = scanHelper();
     if (!h) throw new Error("internal: a split forward pass's gradient asked for after its helper thread was removed");
     return splitBackward(this, h, params, tape.split, tape.run, dys, dFinals, (t, d, f) => this.backwardRows(params, t, d, f));
   }
 
-  private backwardRows(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients {
+  private backwardRows(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, borrow = false): ScanGradients {
     beginFixedScope();
     const { vjp } = this.g;
     const { run } = tape;
@@ -370,7 +377,7 @@ export class FusedScan implements ScanKernel {
       const st = stacks.get(id);
       return st ? rowsAt(st.place, total * st.size, this.shapeOf(vjp.nodes[id]!), false, total) : v[id];
     };
-    const sums = sumOverRows(vjp.nodes, this.cell.params.map((p) => vjp.outputs.find((x) => x.name === gradName(p.name))!.node), rowsOf, this.env, total);
+    const sums = sumOverRows(vjp.nodes, this.cell.params.map((p) => vjp.outputs.find((x) => x.name === gradName(p.name))!.node), rowsOf, this.env, total, this.gradArrays, borrow);
     const dParams = new Map(this.cell.params.map((p, k) => [p.name, sums[k]!] as const));
     for (const d of dState.values()) this.spare.give(d);
     this.release(tape);

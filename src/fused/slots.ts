@@ -81,10 +81,11 @@ export interface Places {
  */
 export class OwnArrays<K = number> {
   private readonly arrays = new Map<K, Float32Array>();
+  /** The same array each time for the same length (its identity can key what is kept of it), a view of it when shorter. */
   place(id: K, length: number): Float32Array {
     let a = this.arrays.get(id);
-    if (!a || a.length !== length) this.arrays.set(id, (a = new Float32Array(length)));
-    return a;
+    if (!a || a.length < length) this.arrays.set(id, (a = new Float32Array(length)));
+    return a.length === length ? a : a.subarray(0, length);
   }
   /** Every array handed out. */
   all(): IterableIterator<Float32Array> {

@@ -63,6 +63,17 @@ export class FusedTrainer implements TrainEngine {
     return { loss, calls, values };
   }
 
+  /** Each param's gradient sum, the same array from one update to the next. */
+  private readonly gradientArrays = new Map<string, Float32Array>();
+
+  /** Param `key`'s gradient array, starting as a copy of `d`. */
+  private gradientArray(key: string, d: Float32Array): Float32Array {
+    let a = this.gradientArrays.get(key);
+    if (!a || a.length !== d.length) this.gradientArrays.set(key, (a = new Float32Array(d.length)));
+    a.set(d);
+    return a;
+  }
+
   accumulate(batch: Batch): number {
     const { loss, calls, values } = this.forward(batch, true);
     const grads = this.pending?.grads ?? new Map<string, Float32Array>();
@@ -137,12 +148,12 @@ export class FusedTrainer implements TrainEngine {
   private gradients(values: ReturnType<BatchedModelRunner["drive"]>["values"], calls: Map<NodeId, LayerCall>, grads: Map<string, Float32Array>): GradientBackend<Float32Array> {
     const layerBackward = (n: Node, dy: Float32Array | undefined, dFinals: ReadonlyMap<string, Float32Array>) => {
       const c = calls.get(n.id)!;
-      const g = c.kernel.backward(c.params, c.tape, [dy], dFinals);
+      const g = c.kernel.backward(c.params, c.tape, [dy], dFinals, true); // borrowed: added up here at once
       for (const [name, d] of g.dParams) {
         const key = `${n.attrs.layer}.${name}`;
         const had = grads.get(key);
         if (had) addInto(had, d);
-        else grads.set(key, d);
+        else grads.set(key, this.gradientArray(key, d));
       }
       return g;
     };

@@ -72,7 +72,7 @@ export interface ScanKernel {
   /** Which inputs' gradients the backward pass computes (undefined: every float input's). */
   readonly inputGradients?: readonly boolean[] | undefined;
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training?: boolean): ScanOutput;
-  backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>): ScanGradients;
+  backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, borrow?: boolean): ScanGradients;
   /** Gives back a tape no backward pass will read. */
   discard(tape: Tape): void;
 }
