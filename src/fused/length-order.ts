@@ -1,4 +1,5 @@
 // Examples longest first: a scan then computes, at each step, only the rows still running (PyTorch's packed sequences).
+import type { SpareArrays } from "./scan-buffers.js";
 import type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 
 /** The order of the rows by length, longest first (stable), or undefined when they are in that order already (or have no lengths). */
@@ -21,14 +22,13 @@ export function runningRows(lengths: readonly number[] | undefined, B: number, t
 }
 
 /** Each step's rows of a time-major [T·B·size] array in `order`: row i of a step is row order[i] of that step in `a`. */
-export const permuteRows = (a: Float32Array, order: Int32Array, T: number): Float32Array => moveRows(a, order, T, true);
+export const permuteRows = (a: Float32Array, order: Int32Array, T: number, out?: Float32Array): Float32Array => moveRows(a, order, T, true, out);
 
 /** The inverse of permuteRows: row order[i] of each step is row i of that step in `a`. */
 export const unpermuteRows = (a: Float32Array, order: Int32Array, T: number): Float32Array => moveRows(a, order, T, false);
 
-function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean): Float32Array {
+function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean, out: Float32Array = new Float32Array(a.length)): Float32Array {
   const B = order.length, size = a.length / (T * B || 1);
-  const out = new Float32Array(a.length);
   for (let t = 0; t < T; t++)
     for (let i = 0; i < B; i++) {
       const from = (t * B + (gather ? order[i]! : i)) * size, to = (t * B + (gather ? i : order[i]!)) * size;
@@ -55,12 +55,24 @@ export function unsortedOutput(run: ScanRun, order: Int32Array, inner: ScanOutpu
   };
 }
 
+/** A forward pass over the rows longest first, put back in the caller's order (the sorted outputs, dead, go to `spare`). */
+export function sortedForward(run: ScanRun, order: Int32Array, forward: (run: ScanRun) => ScanOutput, spare?: SpareArrays): ScanOutput {
+  const inner = forward(sortedRun(run, order));
+  const out = unsortedOutput(run, order, inner);
+  if (spare) for (const y of inner.ys) spare.give(y); // no tape reads a scan's outputs
+  return out;
+}
+
 type Backward = (tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>) => ScanGradients;
 
 /** The backward pass of a sorted run's tape: the upstream gradients put in its order, the gradients back in the caller's. */
-export function sortedGradients(tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, backward: Backward): ScanGradients {
+export function sortedGradients(tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, backward: Backward, spare?: SpareArrays): ScanGradients {
   const { order, tape: inner } = tape.sorted!;
   const T = tape.run.T;
-  const g = backward(inner, dys.map((d) => d && permuteRows(d, order, T)), new Map([...dFinals].map(([k, d]) => [k, permuteRows(d, order, 1)])));
-  return { dxs: g.dxs.map((d, k) => d && unpermuteRows(d, order, tape.run.wholes?.[k]?.S ?? T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
+  // The gradients in sorted order are dead once put back in the caller's: their arrays go back to `spare`.
+  const sortedDys = dys.map((d) => d && permuteRows(d, order, T, spare?.take(d.length)));
+  const g = backward(inner, sortedDys, new Map([...dFinals].map(([k, d]) => [k, permuteRows(d, order, 1)])));
+  const out = { dxs: g.dxs.map((d, k) => d && unpermuteRows(d, order, tape.run.wholes?.[k]?.S ?? T)), dInit: new Map([...g.dInit].map(([k, d]) => [k, unpermuteRows(d, order, 1)])), dParams: g.dParams };
+  if (spare) for (const d of [...sortedDys, ...g.dxs]) if (d) spare.give(d);
+  return out;
 }

@@ -16,7 +16,7 @@ import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 import { sameArrays, sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
 import { blockOf, OwnArrays, rowsAt, Slots, viewOf, type Place } from "./slots.js";
-import { longestFirst, nonIncreasing, runningRows, sortedGradients, sortedRun, unsortedOutput } from "./length-order.js";
+import { longestFirst, nonIncreasing, runningRows, sortedForward, sortedGradients } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
 import { pinTape, unpinTape } from "./tape-arena.js";
 import { addInto, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
@@ -181,7 +181,7 @@ export class FusedScan implements ScanKernel {
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
     // Rows longest first, so that each step computes only the rows still running (a prefix); put back after.
     const order = longestFirst(run.lengths);
-    if (order) return unsortedOutput(run, order, this.forward(params, sortedRun(run, order), training));
+    if (order) return sortedForward(run, order, (r) => this.forward(params, r, training), this.spare);
     const h = scanHelper();
     if (h && splits(run)) return splitForward(this, h, params, run, training, (r) => this.forwardRows(params, r, training));
     return this.forwardRows(params, run, training);
@@ -226,7 +226,7 @@ export class FusedScan implements ScanKernel {
     const saved = new Map<NodeId, { data: Place; hoisted: boolean; perSequence?: boolean }>();
     if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: pinned?.saved.get(id) ?? this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true, perSequence: this.perSequenceIds.has(id) });
     // Outputs into the caller's spare arrays where it gave some (zeroed where rows stop early: those stay 0).
-    const ys = this.outputSizes.map((n) => (!training && run.buffers ? run.buffers.take(T * B * n, run.lengths !== undefined) : new Float32Array(T * B * n)));
+    const ys = this.outputSizes.map((n) => (!training && run.buffers ? run.buffers : this.spare).take(T * B * n, run.lengths !== undefined));
     // The states' values at every step live in the kernel memory for the call: read and written there in place.
     const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init, pinned?.history);
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));
@@ -274,13 +274,9 @@ export class FusedScan implements ScanKernel {
   }
 
   /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
-  /**
-   * Gradients of every input, initial state and param, given those of the outputs (time order) and final states.
-   * `borrow`: the params' gradients may be this kernel's own arrays, valid until its next backward pass (the caller
-   * adds them up at once: no new memory for them at each pass).
-   */
+  /** Gradients of inputs, initial states and params; `borrow`: params' may be the kernel's, valid until its next call. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, borrow = false): ScanGradients {
-    if (tape.sorted) return sortedGradients(tape, dys, dFinals, (t, d, f) => this.backward(params, t, d, f, borrow));
+    if (tape.sorted) return sortedGradients(tape, dys, dFinals, (t, d, f) => this.backward(params, t, d, f, borrow), this.spare);
     if (!tape.split) return this.backwardRows(params, tape, dys, dFinals, borrow);
     const h = scanHelper();
     if (!h) throw new Error("internal: a split forward pass's gradient asked for after its helper thread was removed");
@@ -308,7 +304,7 @@ export class FusedScan implements ScanKernel {
     }
     const wholeXs = tape.wholeXs ?? new Map<number, Float32Array>();
     // An input read whole gets the sum of every step's gradient, a row per example (time-major again at the end).
-    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? new Float32Array((wholeXs.has(k) ? 1 : T) * B * this.sizes.get(inp.name)!) : undefined));
+    const dxs: (Float32Array | undefined)[] = this.cell.inputs.map((inp, k) => (this.inputGrads.some((g) => g.k === k) ? this.spare.take((wholeXs.has(k) ? 1 : T) * B * this.sizes.get(inp.name)!, true) : undefined));
     // Values the parameter gradients read, one block per step, kept in the kernel memory while there is room: the
     // backward loops write each step's block in place and the sums' products read them where they are.
     // Rows longest first: each step's block holds only the rows that ran (every row of every step otherwise), so the
