@@ -76,3 +76,33 @@ export function sortedGradients(tape: Tape, dys: readonly (Float32Array | undefi
   if (spare) for (const d of [...sortedDys, ...g.dxs]) if (d) spare.give(d);
   return out;
 }
+
+/**
+ * The backward pass at step s (processing order) of a run longest first: the rows whose padding ends there, as
+ * [from, to, b0, b1]: their state's gradient at step `from` goes to step `to` (−1: the initial state). A padded step
+ * keeps a row's state, so nothing changes the gradient on the way: a row that ended early takes the final states'
+ * gradient to its last step; a reverse scan's row (padded first) takes its first step's to the initial state.
+ */
+export function paddingCarries(run: ScanRun, s: number, ran: readonly number[]): [number, number, number, number][] {
+  const { T, B, lengths } = run;
+  if (!lengths) return [];
+  if (!run.reverse) {
+    const upTo = s > 0 ? ran[s - 1]! : B; // rows [ran[s], upTo) end at step s − 1
+    return ran[s]! < upTo ? [[T - 1, s - 1, ran[s]!, upTo]] : [];
+  }
+  const out: [number, number, number, number][] = [];
+  if (s === 0)
+    for (let b1 = B; b1 > 0 && lengths[b1 - 1]! < T;) {
+      const L = lengths[b1 - 1]!;
+      let b0 = b1;
+      while (b0 > 0 && lengths[b0 - 1] === L) b0--;
+      out.push([T - 1 - L, -1, b0, b1]);
+      b1 = b0;
+    }
+  return out;
+}
+
+/** Rows b0 … b1−1 of each [size, from, to]: `to` += `from`. */
+export function carryRows(states: readonly [number, Float32Array, Float32Array][], b0: number, b1: number): void {
+  for (const [size, from, to] of states) for (let i = b0 * size; i < b1 * size; i++) to[i] += from[i]!;
+}

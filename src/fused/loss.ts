@@ -49,13 +49,22 @@ export function crossEntropy(o: LossOutput, ids: Int32Array, probabilities: bool
       }
       let max = -Infinity;
       for (let c = 0; c < C; c++) if (y[row + c]! > max) max = y[row + c]!;
+      // Each exponential once: kept in dy (when there is one) and scaled there into the softmax over `valid`.
       let sum = 0;
-      for (let c = 0; c < C; c++) sum += Math.exp(y[row + c]! - max);
+      for (let c = 0; c < C; c++) {
+        const e = Math.exp(y[row + c]! - max);
+        if (dy) dy[row + c] = e;
+        sum += e;
+      }
       const logSum = Math.log(sum) + max;
-      if (!inRange) continue;
+      if (!inRange) {
+        if (dy) dy.fill(0, row, row + C);
+        continue;
+      }
       loss -= y[row + id]! - logSum;
       if (dy) {
-        for (let c = 0; c < C; c++) dy[row + c] = Math.exp(y[row + c]! - logSum) / valid;
+        const scale = 1 / (sum * valid);
+        for (let c = 0; c < C; c++) dy[row + c] = dy[row + c]! * scale;
         dy[row + id] = dy[row + id]! - 1 / valid;
       }
     }

@@ -138,6 +138,14 @@ function rmsprop(w: Float32Array, g: Float32Array, scale: number, ms: Float32Arr
  */
 export function clipScale(grads: Iterable<Float32Array>, max: number, factor = 1): number {
   let sq = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  for (const g of grads) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // four sums at a time (one chain of adds waits on each)
+    const n = g.length - (g.length % 4);
+    for (let i = 0; i < n; i += 4) {
+      s0 += g[i]! * g[i]!; s1 += g[i + 1]! * g[i + 1]!; s2 += g[i + 2]! * g[i + 2]!; s3 += g[i + 3]! * g[i + 3]!;
+    }
+    for (let i = n; i < g.length; i++) s0 += g[i]! * g[i]!;
+    sq += s0 + s1 + s2 + s3;
+  }
   return Math.min(1, max / (Math.sqrt(sq) * factor + 1e-6));
 }

@@ -16,7 +16,7 @@ import { sumOverRows } from "./param-grads.js";
 import { beginFixedScope } from "./gemm.js";
 import { sameArrays, sameWeights, seen, type WeightsSeen } from "./weight-versions.js";
 import { blockOf, OwnArrays, rowsAt, Slots, viewOf, type Place } from "./slots.js";
-import { longestFirst, nonIncreasing, runningRows, sortedForward, sortedGradients } from "./length-order.js";
+import { carryRows, longestFirst, nonIncreasing, paddingCarries, runningRows, sortedForward, sortedGradients } from "./length-order.js";
 import { StateHistory } from "./state-history.js";
 import { pinTape, unpinTape } from "./tape-arena.js";
 import { addInto, inPlace, keep, placeAt, SpareArrays, spread } from "./scan-buffers.js";
@@ -273,7 +273,6 @@ export class FusedScan implements ScanKernel {
     return { ys, finals, tape };
   }
 
-  /** Gradients of every input, initial state and param, given those of the outputs (time order) and final states. */
   /** Gradients of inputs, initial states and params; `borrow`: params' may be the kernel's, valid until its next call. */
   backward(params: ReadonlyMap<string, Float32Array>, tape: Tape, dys: readonly (Float32Array | undefined)[], dFinals: ReadonlyMap<string, Float32Array>, borrow = false): ScanGradients {
     if (tape.sorted) return sortedGradients(tape, dys, dFinals, (t, d, f) => this.backward(params, t, d, f, borrow), this.spare);
@@ -357,12 +356,8 @@ export class FusedScan implements ScanKernel {
           reached.add(slot);
         }
       }
-      // Padded steps hand the gradient of the state they kept to the step before.
-      if (R < B) for (const st of this.cell.states) {
-        const size = this.sizes.get(st.name)!;
-        const here = dAt(st.name, s), before = dAt(st.name, s - 1);
-        for (let i = R * size; i < B * size; i++) before[i] += here[i]!;
-      }
+      // Padded steps keep a row's state: its gradient passes through them unchanged, handed on once per row.
+      for (const [from, to, b0, b1] of paddingCarries(run, s, ran)) carryRows(this.cell.states.map((st) => [this.sizes.get(st.name)!, dAt(st.name, from), dAt(st.name, to)]), b0, b1);
       for (const [id, st] of stacks) {
         const at = placeAt(st.place, rowsBefore[s]! * st.size);
         if (R > 0 && !inPlace(cur[id]!, at)) viewOf(at, R * st.size).set(spread(cur[id]!, R)); // a value no loop wrote (an input of the VJP)
