@@ -14,6 +14,9 @@ export interface LossResult {
   readonly dy?: Float32Array;
 }
 
+/** `n` zeros: where a loss's gradient goes (a caller may give zeroed arrays of its own). */
+const zeros = (n: number): Float32Array => new Float32Array(n);
+
 /** How many steps count (at least 1, so an empty batch divides by 1). */
 function validSteps(o: LossOutput): number {
   let n = 0;
@@ -26,10 +29,10 @@ function validSteps(o: LossOutput): number {
  * is taken of y + 1e-7; otherwise y holds logits and a log-softmax is taken. A class id outside [0, width) picks
  * nothing (tfjs' one-hot of it is all zero): it adds no loss and no gradient.
  */
-export function crossEntropy(o: LossOutput, ids: Int32Array, probabilities: boolean, gradient: boolean): LossResult {
+export function crossEntropy(o: LossOutput, ids: Int32Array, probabilities: boolean, gradient: boolean, take = zeros): LossResult {
   const { y, T, B, width: C, lengths } = o;
   const valid = validSteps(o);
-  const dy = gradient ? new Float32Array(y.length) : undefined;
+  const dy = gradient ? take(y.length) : undefined;
   let loss = 0, correct = 0;
   for (let t = 0; t < T; t++)
     for (let b = 0; b < B; b++) {
@@ -72,10 +75,10 @@ export function crossEntropy(o: LossOutput, ids: Int32Array, probabilities: bool
 }
 
 /** The mean over each step's values, summed over the valid steps, over their number; the metric is its root. */
-export function meanSquared(o: LossOutput, target: Float32Array, gradient: boolean): LossResult {
+export function meanSquared(o: LossOutput, target: Float32Array, gradient: boolean, take = zeros): LossResult {
   const { y, T, B, width, lengths } = o;
   const weight = 1 / (width * validSteps(o));
-  const dy = gradient ? new Float32Array(y.length) : undefined;
+  const dy = gradient ? take(y.length) : undefined;
   let loss = 0;
   for (let t = 0; t < T; t++)
     for (let b = 0; b < B; b++) {

@@ -47,8 +47,12 @@ export class BatchedModelRunner {
   /** Each layer's cell after the passes, shared by its kernels. */
   private readonly cells = new Map<string, CellIR>();
   private readonly params = new Map<string, Map<string, Float32Array>>();
-  /** Arrays of an earlier inference call's sequences, which are dead once its outputs are made: the next one's buffers. */
-  private readonly spare = new SpareArrays();
+  /**
+   * Arrays of the sequences of a batch that is done with (an inference call's once its outputs are copied out, a
+   * training step's once its gradients are taken): the next batch's, not new memory (a fresh megabyte costs about a
+   * millisecond of page faults on this kind of machine).
+   */
+  readonly arrays = new SpareArrays();
 
   /** `shared`: float32 params are used where they are (a trainer updates them in place), else copied. */
   constructor(readonly ir: ModelIR, private readonly env: DimEnv, params: ReadonlyMap<string, Tensor>, shared = false) {
@@ -104,10 +108,13 @@ export class BatchedModelRunner {
     }
     // The call's time-major sequences are copied into the outputs above: their arrays serve the next call (no new
     // memory for each: on this machine a fresh megabyte costs about a millisecond of page faults).
-    const returned = new Set(Object.values(out).flatMap((r) => [...(r.tensor ? [r.tensor.data] : []), ...Object.values(r.states ?? {}).map((s) => s.data)]));
-    for (const d of v)
-      if (d && d.kind !== "states" && d.v.kind === "seq" && !returned.has(d.v.data)) this.spare.give(d.v.data);
+    this.recycle(v, new Set<unknown>(Object.values(out).flatMap((r) => [...(r.tensor ? [r.tensor.data] : []), ...Object.values(r.states ?? {}).map((s) => s.data)])));
     return out;
+  }
+
+  /** A batch's sequences (but those in `keep`) are dead: their arrays serve the next batch. */
+  recycle(values: readonly (Driven<BatchValue> | undefined)[], keep: ReadonlySet<unknown> = new Set()): void {
+    for (const d of values) if (d && d.kind !== "states" && d.v.kind === "seq" && !keep.has(d.v.data)) this.arrays.give(d.v.data);
   }
 
   private shape(n: Node, what: string): number[] {
@@ -123,7 +130,7 @@ export class BatchedModelRunner {
         if (!n.seq) return { kind: "one", data: new Float32Array(t.data), shape }; // a copy: outputs may be it
         const T = t.shape[1]!;
         const lengths = input.lengths?.[n.attrs.name!] ?? Array(B).fill(T);
-        const tm = timeMajor(t.data, B, T, this.spare.take(t.data.length)); // a copy: the caller's is left as it was
+        const tm = timeMajor(t.data, B, T, this.arrays.take(t.data.length)); // a copy: the caller's is left as it was
         return { kind: "seq", data: lengths.some((l) => l !== T) ? zeroPadding(tm, T, B, lengths) : tm, shape, T, lengths };
       },
       constant: (n) => ({ kind: "one", data: repeat(Float32Array.of(n.attrs.value!), B), shape: [] }),
@@ -169,7 +176,7 @@ export class BatchedModelRunner {
     const seq = xs.find((a) => a.kind === "seq");
     const T = seq?.kind === "seq" ? seq.T : 1;
     const lengths = seq?.kind === "seq" ? seq.lengths : undefined;
-    const out = k.forward(new Map(), { T, B, xs: xs.map((x) => x.data), ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}) }, true);
+    const out = k.forward(new Map(), { T, B, xs: xs.map((x) => x.data), buffers: this.arrays, ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}) }, true);
     calls.set(n.id, { kernel: k, params: new Map(), tape: out.tape });
     const shape = this.shape(n, "a value");
     return lengths ? { kind: "seq", data: out.ys[0]!, shape, T, lengths } : { kind: "one", data: out.ys[0]!, shape };
@@ -198,7 +205,7 @@ export class BatchedModelRunner {
       T, B, xs: xs.map((x) => x.data), ...(start.size ? { init: start } : {}), ...(n.attrs.reverse ? { reverse: true } : {}),
       ...(lengths && lengths.some((l) => l !== T) ? { lengths } : {}),
       ...(spans.size ? { wholes: wholes.map((w) => w && { S: w.S, lengths: w.lengths }) } : {}),
-      ...(calls ? {} : { buffers: this.spare }),
+      buffers: this.arrays,
     }, calls !== undefined);
     if (calls) calls.set(n.id, { kernel: k, params: this.params.get(layer)!, tape: out.tape });
     // An output over a sequence read whole (attention weights) is as long as that sequence's longest example.

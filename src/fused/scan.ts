@@ -181,7 +181,7 @@ export class FusedScan implements ScanKernel {
   forward(params: ReadonlyMap<string, Float32Array>, run: ScanRun, training = true): ScanOutput {
     // Rows longest first, so that each step computes only the rows still running (a prefix); put back after.
     const order = longestFirst(run.lengths);
-    if (order) return sortedForward(run, order, (r) => this.forward(params, r, training), this.spare);
+    if (order) return sortedForward(run, order, (r) => this.forward(params, r, training), run.buffers ?? this.spare);
     const h = scanHelper();
     if (h && splits(run)) return splitForward(this, h, params, run, training, (r) => this.forwardRows(params, r, training));
     return this.forwardRows(params, run, training);
@@ -226,7 +226,7 @@ export class FusedScan implements ScanKernel {
     const saved = new Map<NodeId, { data: Place; hoisted: boolean; perSequence?: boolean }>();
     if (training) for (const id of savedIds) saved.set(id, recurrentSaved.has(id) ? { data: pinned?.saved.get(id) ?? this.spare.take(T * B * sizeOf(this.shapeOf(step.nodes[id]!))), hoisted: false } : { data: keep(whole[id]!), hoisted: true, perSequence: this.perSequenceIds.has(id) });
     // Outputs into the caller's spare arrays where it gave some (zeroed where rows stop early: those stay 0).
-    const ys = this.outputSizes.map((n) => (!training && run.buffers ? run.buffers : this.spare).take(T * B * n, run.lengths !== undefined));
+    const ys = this.outputSizes.map((n) => (run.buffers ?? this.spare).take(T * B * n, run.lengths !== undefined));
     // The states' values at every step live in the kernel memory for the call: read and written there in place.
     const history = new StateHistory(this.cell.states.map((st) => ({ name: st.name, size: this.sizes.get(st.name)! })), T, B, init, pinned?.history);
     const readNodes = step.nodes.filter((n) => n.op === Op.Input && !inputIndex.has(n.attrs.name!));

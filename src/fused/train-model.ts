@@ -56,11 +56,26 @@ export class FusedTrainer implements TrainEngine {
     const o: LossOutput = v.kind === "seq"
       ? { y: v.data, T: v.T, B, width: sizeOf(v.shape), lengths: v.lengths }
       : { y: v.data, T: 1, B, width: sizeOf(v.shape), lengths: Array(B).fill(1) };
-    const loss = this.opts.loss === "crossentropy" ? crossEntropy(o, targetIds(batch.targets, o.T), this.probabilities, training)
+    // The loss's gradient and targets in the runner's arrays, like the batch's sequences (given back with them).
+    const take = (n: number) => {
+      const a = this.runner.arrays.take(n, true);
+      this.taken.push(a);
+      return a;
+    };
+    const loss = this.opts.loss === "crossentropy" ? crossEntropy(o, targetIds(batch.targets, o.T), this.probabilities, training, take)
       : this.opts.loss === "ctc" ? ctcLoss({ ...o, C: o.width }, targetLabels(batch.targets), this.opts.blank ?? 0, this.probabilities, training)
-      : meanSquared(o, targetValues(batch.targets, v.kind === "seq", o.T, o.width), training);
+      : meanSquared(o, targetValues(batch.targets, v.kind === "seq", o.T, o.width, take(o.T * B * o.width)), training, take);
     this.notePaths(calls.size ? calls : undefined);
     return { loss, calls, values };
+  }
+
+  /** Arrays the last batch's loss took from the runner's. */
+  private readonly taken: Float32Array[] = [];
+
+  /** A batch is done with: its sequences and the loss's arrays serve the next. */
+  private done(values: ReturnType<BatchedModelRunner["drive"]>["values"]): void {
+    this.runner.recycle(values);
+    for (const a of this.taken.splice(0)) this.runner.arrays.give(a);
   }
 
   /** Each param's gradient sum, the same array from one update to the next. */
@@ -79,6 +94,7 @@ export class FusedTrainer implements TrainEngine {
     const grads = this.pending?.grads ?? new Map<string, Float32Array>();
     backpropagate(this.ir, this.gradients(values, calls, grads), new Map([[this.outputNode, loss.dy!]]));
     for (const c of calls.values()) c.kernel.discard(c.tape); // a layer no gradient reached gives its tape back too
+    this.done(values);
     this.pending = { grads, batches: (this.pending?.batches ?? 0) + 1 };
     return loss.loss;
   }
@@ -107,7 +123,8 @@ export class FusedTrainer implements TrainEngine {
   }
 
   evaluate(batch: Batch): Evaluation {
-    const { loss } = this.forward(batch, false);
+    const { loss, values } = this.forward(batch, false);
+    this.done(values);
     return { loss: loss.loss, metric: loss.metric, metricName: metricNameOf(this.opts.loss) };
   }
 

@@ -18,7 +18,7 @@ export interface ScanRun {
    * steps S (a dim of the kernel) and each example's length (positions past it are padding, left out); else undefined.
    */
   readonly wholes?: readonly (WholeSpan | undefined)[];
-  /** A forward pass without a tape may write its outputs into arrays from here (its caller gives them back when dead). */
+  /** Arrays the outputs may be written into (the caller gives them back when they are dead). */
   readonly buffers?: SpareArrays;
 }
 

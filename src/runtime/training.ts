@@ -100,9 +100,8 @@ export function outputIsProbability(ir: ModelIR, node: number): boolean {
  * Value targets time-major, [T, B, width] (zero past each example's end): written straight into one buffer, as nested
  * arrays flattened by Array.flat cost ~100 ms for a batch of 32 × 100 steps × 128.
  */
-export function targetValues(targets: Batch["targets"], sequence: boolean, T: number, width: number): Float32Array {
+export function targetValues(targets: Batch["targets"], sequence: boolean, T: number, width: number, out: Float32Array = new Float32Array(T * targets.length * width)): Float32Array {
   const B = targets.length;
-  const out = new Float32Array(T * B * width);
   for (let b = 0; b < B; b++) {
     const rows = (sequence ? targets[b] : [targets[b]]) as unknown[];
     for (let k = 0; k < Math.min(T, rows.length); k++) {
