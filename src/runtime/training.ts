@@ -111,6 +111,10 @@ export function targetValues(targets: Batch["targets"], sequence: boolean, T: nu
       else {
         // A flat row of numbers is copied in one pass; anything else (nested rows) is flattened first.
         const r = row as unknown[];
+        if (r.length === width && typeof r[0] === "number" && typeof r[width - 1] === "number") {
+          out.set(r as number[], at); // a row of numbers: one conversion (twice the loop below)
+          continue;
+        }
         let i = 0;
         if (r.length >= width) for (; i < width; i++) {
           const x = r[i];

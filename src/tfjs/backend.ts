@@ -7,6 +7,7 @@ export type { TfBackend } from "./model.js";
 export { loweringDefaults } from "./model.js";
 import type { TfBackend } from "./model.js";
 import { quietTf } from "./quiet.js";
+import { installWasmSlice } from "./wasm-slice.js";
 
 let wasmReady = false;
 
@@ -21,6 +22,7 @@ export async function useBackend(name: TfBackend): Promise<void> {
       wasmReady = true;
     }
     await tf.setBackend("wasm");
+    installWasmSlice();
   } else {
     await tf.setBackend("cpu");
   }
