@@ -13,6 +13,7 @@ import { checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeigh
 import type { History } from "./cell.js";
 import { loweringDefaults, TfModel, type LoweringOptions } from "./model.js";
 import { collectOutputs, type TfOutput } from "./run.js";
+import { installWasmSlice } from "./wasm-slice.js";
 
 /** What a compiled module carries: its model as IR, the dims it was compiled for, and weights if they were given. */
 export interface CompiledSpec {
@@ -63,6 +64,7 @@ export class CompiledTfModel {
     // Weights compiled in were checked by rnnc compile (non-finite ones only with --allow-nonfinite).
     const params = given === undefined ? initParams(this.specs, options.seed ?? 0) : this.read(given, given === spec.weights);
     this.variables = Object.fromEntries([...params].map(([k, t]) => [k, tf.variable(tf.tensor(t.data, [...t.shape]), options.trainable ?? true, freshName(`${this.ir.name}/${k}`))]));
+    if (tf.getBackend() === "wasm") installWasmSlice(); // the same results, without a whole copy of a tensor per slice
     const lowering = options.lowering ?? loweringDefaults(tf.getBackend() === "wasm" ? "tfjs-wasm" : "tfjs-cpu");
     this.model = new TfModel(this.ir, this.env, new Map(Object.entries(this.variables)), lowering);
   }
