@@ -223,7 +223,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
           trainer.setLearningRate(lr);
           trainer.apply();
         }
-        if (o.explain && k === 0 && epoch === firstEpoch) o.explain(explainPaths(trainer.scanPaths(), setup.fusedNote ?? ""));
+        if (o.explain && k === 0 && epoch === firstEpoch) o.explain(explainPaths(trainer.scanPaths(), setup.fusedNote ?? "") + (trainer.optimizerPath ? `${trainer.optimizerPath()}\n` : ""));
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
         sum += loss * chunk.length;
         count += chunk.length;

@@ -36,8 +36,7 @@ const ADAM_BODY = [
 
 /**
  * Adam over a fixed set of params: each param's moments (`m`, `v`, views that stay valid: the memory never grows after
- * it is laid out) and a place for its weights and gradient, padded to whole groups of four. Undefined without
- * WebAssembly SIMD.
+ * it is laid out) and a place for its weights and gradient, padded to whole groups of four.
  */
 export class AdamKernel {
   private readonly fn: (end: number, w: number, g: number, m: number, v: number, c: number) => void;
@@ -57,11 +56,12 @@ export class AdamKernel {
     this.heap.fill(0);
   }
 
-  static create(sizes: readonly number[]): AdamKernel | undefined {
+  /** The kernel, or why this engine cannot run it. */
+  static create(sizes: readonly number[]): AdamKernel | { readonly why: string } {
     try {
       return new AdamKernel(sizes);
-    } catch {
-      return undefined;
+    } catch (e) {
+      return { why: (e as Error).message };
     }
   }
 

@@ -18,9 +18,14 @@ export class FlatOptimizer {
 
   /** Adam's update in WebAssembly SIMD (its moments live there), where the engine has it. */
   private readonly adamKernel: AdamKernel | undefined;
+  /** How the update runs, for --explain. */
+  readonly path: string;
 
   constructor(readonly name: OptimizerName, private lr: number, private readonly params: readonly FlatParam[]) {
-    this.adamKernel = name === "adam" ? AdamKernel.create(params.map((p) => p.data.length)) : undefined;
+    const made = name === "adam" ? AdamKernel.create(params.map((p) => p.data.length)) : undefined;
+    this.adamKernel = made instanceof AdamKernel ? made : undefined;
+    this.path = made instanceof AdamKernel ? "Adam in WebAssembly SIMD (its moments kept there between steps)"
+      : `${name} in JS${made ? ` (the WebAssembly kernel did not load: ${made.why})` : ""}`;
     const kernel = this.adamKernel;
     this.slots = SLOTS[name].map((_, k) => new Map(params.map((p, j) => [p.name, kernel ? kernel.moments(j)[k]! : new Float32Array(p.data.length)])));
   }

@@ -140,6 +140,10 @@ export class FusedTrainer implements TrainEngine {
     return this.paths;
   }
 
+  optimizerPath(): string {
+    return `optimizer: ${this.optimizer.path}`;
+  }
+
   params(): Map<string, Tensor> {
     return new Map(this.flat.map((p) => [p.name, { shape: [...p.shape], data: Float32Array.from(p.data) }]));
   }

@@ -71,6 +71,8 @@ export interface TrainEngine {
   restoreOptimizer(state: OptimizerState): Promise<boolean>;
   /** How each scan ran in the last step or evaluation, by node. */
   scanPaths(): ReadonlyMap<number, ScanPath>;
+  /** How the optimizer's update runs (for --explain), where the engine says. */
+  optimizerPath?(): string;
   /** The current weights, keyed `layer.param`. */
   params(): Map<string, Tensor>;
   dispose(): void;

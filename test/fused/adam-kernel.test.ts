@@ -9,8 +9,9 @@ import { closeness } from "../helpers.js";
 describe("Adam in WebAssembly", () => {
   it("equals the update computed in float64, step after step, moments included", () => {
     const sizes = [1, 7, 33, 64];
-    const kernel = AdamKernel.create(sizes)!;
-    expect(kernel).toBeDefined();
+    const made = AdamKernel.create(sizes);
+    expect(made).toBeInstanceOf(AdamKernel);
+    const kernel = made as AdamKernel;
     const rng = mulberry32(4);
     const ws = sizes.map((n) => Float32Array.from({ length: n }, () => rng() - 0.5));
     const want = ws.map((w) => Float64Array.from(w));
@@ -42,6 +43,7 @@ describe("Adam in WebAssembly", () => {
   it("leaves a param without a gradient as it is, moments too, and its state round-trips through a checkpoint", () => {
     const a = { name: "a", data: Float32Array.of(1, 2, 3), shape: [3] }, b = { name: "b", data: Float32Array.of(4, 5), shape: [2] };
     const opt = new FlatOptimizer("adam", 0.1, [a, b]);
+    expect(opt.path).toMatch(/^Adam in WebAssembly SIMD/);
     opt.step(new Map([["a", Float32Array.of(0.5, -1, 2)]]));
     expect(Array.from(b.data)).toEqual([4, 5]);
     const state = opt.state();

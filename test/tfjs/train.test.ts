@@ -235,6 +235,7 @@ export function load() { return { train: generate(48, 12, 1), test: generate(8, 
     const a = run(...base, "--epochs", "1", "-o", fused, "--explain");
     expect(a.status).toBe(0);
     expect(a.stderr).toMatch(/scan of layer `rnn`: fused \(/);
+    expect(a.stderr).toMatch(/optimizer: Adam in WebAssembly SIMD/);
     const b = run(...base, "--epochs", "1", "-o", plain, "--explain", "--no-fused");
     expect(b.status).toBe(0);
     expect(b.stderr).toMatch(/scan of layer `rnn`: op by op \(fused kernels are off\)/);
