@@ -77,7 +77,8 @@ export function elaborateCell(
     state: (name, shape, init, update, lag, span) => { layerStates.push({ name, shape, init, update, maxLag: lag, span }); },
   };
   const layers = new Map<string, LayerInstance | undefined>();
-  const layerCtx = { file, owner: cell, ownerDims: cell.dims.map((d) => d.name.text), diags, lib };
+  const ownerOptions = new Map([...scope.symbols.values()].flatMap((s) => (s.kind === "option" ? [[s.name, s.value] as const] : [])));
+  const layerCtx = { file, owner: cell, ownerDims: cell.dims.map((d) => d.name.text), diags, lib, ownerOptions };
   const resolver: ValueResolver = {
     layerCall(sym, call, args) {
       if (!layers.has(sym.name)) layers.set(sym.name, instantiateLayer(sym.decl, layerCtx));

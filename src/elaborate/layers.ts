@@ -36,6 +36,8 @@ export interface LayerContext {
   readonly ownerDims: readonly string[];
   readonly diags: DiagnosticBag;
   readonly lib: CellLibrary;
+  /** The enclosing cell's options, by name: a layer's option may take one's value (`LSTM<E, H>(dropout = p)`). */
+  readonly ownerOptions?: ReadonlyMap<string, OptionValue>;
 }
 
 /** A layer with its cell elaborated; dimensions written `_` are bound on first application. */
@@ -79,7 +81,8 @@ export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerIns
   let bad = false;
   for (const o of decl.options) {
     const known = found.decl.options.some((x) => x.name.text === o.name.text);
-    const value = optionValue(o.value);
+    const forwarded = o.value.kind === "name" ? ctx.ownerOptions?.get(o.value.name.text) : undefined;
+    const value = forwarded ?? optionValue(o.value);
     if (!known || value === undefined) {
       bad = true;
       const names = found.decl.options.map((x) => x.name.text);

@@ -69,6 +69,24 @@ describe("dropout(x, p)", () => {
     expect(dropped.ir.layers.find((l) => l.name === "a")!.ir.nodes.filter((n) => n.op === Op.Dropout).map((n) => n.attrs.rate)).toEqual([0.3, 0.2]);
   });
 
+  it("a cell's own option passes on to its layers' options: `LSTM<E, H>(dropout = p)` is the LSTM with p's value", () => {
+    const cells = (p: string) => `import { LSTM, Dense } from "std"
+cell Dec<E, H>(p = 0.2) {
+  input x: [E]
+  layer rnn  = LSTM<E, H>(dropout = ${p}, recurrent_dropout = ${p})
+  layer head = Dense<H, 3>
+  output y = head(dropout(rnn(x), ${p}))
+}
+model M<E = 2, H = 4> { input x: [T, E]  layer d = Dec<E, H>${p === "p" ? "(p = 0.35)" : ""}  output y = scan(d, x) }
+`;
+    const forwarded = modelFromSource(cells("p")), literal = modelFromSource(cells("0.35"));
+    expect(printModelIR(forwarded.ir).replace("(p = 0.35)", "")).toBe(printModelIR(literal.ir));
+    expect(forwarded.ir.layers[0]!.ir.nodes.filter((n) => n.op === Op.Dropout).map((n) => n.attrs.rate)).toEqual([0.35, 0.35, 0.35]);
+    // A name that is neither an option of the enclosing cell nor a function is still refused.
+    const refused = (() => { try { modelFromSource(cells("q")); return []; } catch (e) { return (e as { diagnostics: { code: string; message: string }[] }).diagnostics.map((x) => `${x.code} ${x.message}`); } })();
+    expect(refused).toContain("RNN0208 the option `dropout` must be a function name or a number");
+  });
+
   it("is the identity when running: the interpreter gives what the model without dropout gives", () => {
     const params = initParams(modelParamSpecs(plain.ir, plain.env), 4);
     const batch = batchOf(plain.ir, examples.slice(0, 5));
