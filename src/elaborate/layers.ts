@@ -1,7 +1,7 @@
 // Layers: instances of cells inside a cell or a model; finding the cell, binding and inferring its dimensions, applying it.
 import type * as A from "../ast/nodes.js";
 import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
-import { closestNames } from "../diagnostics/suggest.js";
+import { closestNames, quoteList } from "../diagnostics/suggest.js";
 import { dimAsName, dimConst, dimToString, dimVar, shapeEquals, shapeToString, type Dim, type Shape } from "../ir/dims.js";
 import type { CellIR, NodeId } from "../ir/ir.js";
 import { builtins, Op } from "../ir/ops.js";
@@ -87,12 +87,14 @@ export function instantiateLayer(decl: A.LayerDecl, ctx: LayerContext): LayerIns
       bad = true;
       const names = found.decl.options.map((x) => x.name.text);
       // A misspelt option name, or a misspelt function as its value (`act = sofmax`): the nearest of each.
-      const near = known ? (o.value.kind === "name" ? closestNames(o.value.name.text, builtins.keys()) : []) : closestNames(o.name.text, names);
+      // (A name of one or two letters is a typo of nothing in particular: any builtin of that length is one edit away.)
+      const near = known ? (o.value.kind === "name" && o.value.name.text.length >= 3 ? closestNames(o.value.name.text, builtins.keys()) : []) : closestNames(o.name.text, names);
       const fixAt = known ? o.value.span : o.name.span;
       diags.error("RNN0208", known ? `the option \`${o.name.text}\` must be a function name or a number` : `cell \`${found.decl.name.text}\` has no option \`${o.name.text}\``, {
         file, span: known ? o.value.span : o.name.span, label: known ? "not a function name or a number" : "unknown option",
         notes: [names.length ? `its options are ${names.join(", ")}` : `\`${found.decl.name.text}\` declares no options`],
-        ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: fixAt, text: near[0]! } } } : {}),
+        ...(near.length ? { help: { message: `did you mean \`${near[0]}\`?`, edit: { file, span: fixAt, text: near[0]! } } }
+          : known && ctx.ownerOptions?.size ? { help: { message: `give a number, a function name, or an option of the enclosing cell: ${quoteList([...ctx.ownerOptions.keys()])}` } } : {}),
       });
       continue;
     }

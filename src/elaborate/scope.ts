@@ -89,7 +89,7 @@ export function collectScope(cell: A.CellDecl, file: string, diags: DiagnosticBa
         const override = overrides.get(o.name.text);
         const value = override ?? optionValue(o.value);
         if (value === undefined) {
-          const near = o.value.kind === "name" ? closestNames(o.value.name.text, builtins.keys()) : [];
+          const near = o.value.kind === "name" && o.value.name.text.length >= 3 ? closestNames(o.value.name.text, builtins.keys()) : [];
           diags.error("RNN0208", `the option \`${o.name.text}\` must be a function name or a number`, {
             file, span: o.value.span, label: "not a function name or a number",
             notes: ["cell options are fixed when the cell is compiled, for example `(act = tanh)` or `(forget_bias = 1.0)`"],

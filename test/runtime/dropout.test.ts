@@ -83,8 +83,9 @@ model M<E = 2, H = 4> { input x: [T, E]  layer d = Dec<E, H>${p === "p" ? "(p = 
     expect(printModelIR(forwarded.ir).replace("(p = 0.35)", "")).toBe(printModelIR(literal.ir));
     expect(forwarded.ir.layers[0]!.ir.nodes.filter((n) => n.op === Op.Dropout).map((n) => n.attrs.rate)).toEqual([0.35, 0.35, 0.35]);
     // A name that is neither an option of the enclosing cell nor a function is still refused.
-    const refused = (() => { try { modelFromSource(cells("q")); return []; } catch (e) { return (e as { diagnostics: { code: string; message: string }[] }).diagnostics.map((x) => `${x.code} ${x.message}`); } })();
-    expect(refused).toContain("RNN0208 the option `dropout` must be a function name or a number");
+    const refused = (() => { try { modelFromSource(cells("q")); return []; } catch (e) { return (e as { diagnostics: { code: string; message: string; help?: { message: string } }[] }).diagnostics.map((x) => `${x.code} ${x.message}; ${x.help?.message}`); } })();
+    // Its help names the enclosing cell's options, not a builtin one letter away (`σ`).
+    expect(refused).toContain("RNN0208 the option `dropout` must be a function name or a number; give a number, a function name, or an option of the enclosing cell: `p`");
   });
 
   it("is the identity when running: the interpreter gives what the model without dropout gives", () => {
