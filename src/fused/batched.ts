@@ -12,6 +12,7 @@ import { kernelMemory } from "./kernel-memory.js";
 import { copyRowsInKernel } from "./simd-pack.js";
 import { rowsLastAxis, rowsMatMul, rowsReduceTo, rowsTranspose } from "./batched-rows.js";
 import { placeFor, reshaped, rowsAt, viewOf, type Places, type Rows } from "./slots.js";
+import { copyFloats } from "./scan-buffers.js";
 
 export type { Rows } from "./slots.js";
 
@@ -233,12 +234,6 @@ function copyInKernel(src: Float32Array, from: number, srcStride: number, dst: F
   const mem = kernelMemory();
   const s = mem?.offsetOf(src), d = mem?.offsetOf(dst);
   return s !== undefined && d !== undefined && copyRowsInKernel(mem!, s + from, d + to, R, n, srcStride, dstStride);
-}
-
-/** `n` floats from `src` at `from` to `dst` at `to`: short runs in a loop (cheaper than a view), long ones by `set`. */
-function copyFloats(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
-  if (n >= 64) dst.set(src.subarray(from, from + n), to);
-  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
 }
 
 /**

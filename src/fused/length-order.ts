@@ -1,5 +1,5 @@
 // Examples longest first: a scan then computes, at each step, only the rows still running (PyTorch's packed sequences).
-import type { SpareArrays } from "./scan-buffers.js";
+import { copyFloats, type SpareArrays } from "./scan-buffers.js";
 import type { ScanGradients, ScanOutput, ScanRun, Tape } from "./types.js";
 
 /** The order of the rows by length, longest first (stable), or undefined when they are in that order already (or have no lengths). */
@@ -32,8 +32,7 @@ function moveRows(a: Float32Array, order: Int32Array, T: number, gather: boolean
   for (let t = 0; t < T; t++)
     for (let i = 0; i < B; i++) {
       const from = (t * B + (gather ? order[i]! : i)) * size, to = (t * B + (gather ? i : order[i]!)) * size;
-      if (size >= 64) out.set(a.subarray(from, from + size), to); // a view costs more than a short loop
-      else for (let j = 0; j < size; j++) out[to + j] = a[from + j]!;
+      copyFloats(a, from, out, to, size);
     }
   return out;
 }
@@ -77,28 +76,30 @@ export function sortedGradients(tape: Tape, dys: readonly (Float32Array | undefi
   return out;
 }
 
+const NONE: readonly (readonly [number, number, number, number])[] = [];
+
 /**
  * The backward pass at step s (processing order) of a run longest first: the rows whose padding ends there, as
  * [from, to, b0, b1]: their state's gradient at step `from` goes to step `to` (−1: the initial state). A padded step
  * keeps a row's state, so nothing changes the gradient on the way: a row that ended early takes the final states'
  * gradient to its last step; a reverse scan's row (padded first) takes its first step's to the initial state.
  */
-export function paddingCarries(run: ScanRun, s: number, ran: readonly number[]): [number, number, number, number][] {
+export function paddingCarries(run: ScanRun, s: number, ran: readonly number[]): readonly (readonly [number, number, number, number])[] {
   const { T, B, lengths } = run;
-  if (!lengths) return [];
+  if (!lengths) return NONE;
   if (!run.reverse) {
     const upTo = s > 0 ? ran[s - 1]! : B; // rows [ran[s], upTo) end at step s − 1
-    return ran[s]! < upTo ? [[T - 1, s - 1, ran[s]!, upTo]] : [];
+    return ran[s]! < upTo ? [[T - 1, s - 1, ran[s]!, upTo]] : NONE;
   }
+  if (s > 0) return NONE;
   const out: [number, number, number, number][] = [];
-  if (s === 0)
-    for (let b1 = B; b1 > 0 && lengths[b1 - 1]! < T;) {
-      const L = lengths[b1 - 1]!;
-      let b0 = b1;
-      while (b0 > 0 && lengths[b0 - 1] === L) b0--;
-      out.push([T - 1 - L, -1, b0, b1]);
-      b1 = b0;
-    }
+  for (let b1 = B; b1 > 0 && lengths[b1 - 1]! < T;) {
+    const L = lengths[b1 - 1]!;
+    let b0 = b1;
+    while (b0 > 0 && lengths[b0 - 1] === L) b0--;
+    out.push([T - 1 - L, -1, b0, b1]);
+    b1 = b0;
+  }
   return out;
 }
 

@@ -10,7 +10,7 @@ import { sizeOf, type Tensor } from "../runtime/tensor.js";
 import { validateModelInputs } from "../runtime/validate-inputs.js";
 import { batchRows, evalRows, sharedRows } from "./batched.js";
 import { FusedScan, fusedUnsupported, type Tape } from "./scan.js";
-import { SpareArrays } from "./scan-buffers.js";
+import { copyFloats, SpareArrays } from "./scan-buffers.js";
 import { pointwiseCell } from "./pointwise-cell.js";
 
 /** A layer's fused call in a training forward pass: what its backward pass needs. */
@@ -218,7 +218,7 @@ export class BatchedModelRunner {
 /** [B, T, size] (batch first) → [T, B, size], into `o` (a new array unless given). */
 function timeMajor(a: Float32Array | Float64Array, B: number, T: number, o: Float32Array = new Float32Array(a.length)): Float32Array {
   const size = a.length / (B * T || 1);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyRow(a, (b * T + t) * size, o, (t * B + b) * size, size);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyFloats(a, (b * T + t) * size, o, (t * B + b) * size, size);
   return o;
 }
 
@@ -226,14 +226,8 @@ function timeMajor(a: Float32Array | Float64Array, B: number, T: number, o: Floa
 function batchMajor(a: Float32Array, T: number, B: number): Float32Array {
   const size = a.length / (B * T || 1);
   const o = new Float32Array(a.length);
-  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) copyRow(a, (t * B + b) * size, o, (b * T + t) * size, size);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) copyFloats(a, (t * B + b) * size, o, (b * T + t) * size, size);
   return o;
-}
-
-/** `n` floats from `src` at `from` to `dst` at `to`: short rows in a loop (a view costs more), long ones by `set`. */
-function copyRow(src: Float32Array | Float64Array, from: number, dst: Float32Array, to: number, n: number): void {
-  if (n >= 64 && src instanceof Float32Array) dst.set(src.subarray(from, from + n), to);
-  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
 }
 
 /** Zeroes every step at or past an example's length (time-major), in place. */

@@ -51,6 +51,12 @@ export function spread(v: Rows, B: number): Float32Array {
   return out;
 }
 
+/** `n` floats from `src` at `from` to `dst` at `to`: short runs in a loop (cheaper than a view), long ones by `set`. */
+export function copyFloats(src: Float32Array | Float64Array, from: number, dst: Float32Array, to: number, n: number): void {
+  if (n >= 64) dst.set(src.subarray(from, from + n), to);
+  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+}
+
 /** into += d over d's length (d may cover only into's first rows). */
 export function addInto(into: Float32Array, d: Float32Array): void {
   for (let i = 0; i < d.length; i++) into[i] += d[i]!;

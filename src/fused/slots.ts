@@ -87,10 +87,6 @@ export class OwnArrays<K = number> {
     if (!a || a.length < length) this.arrays.set(id, (a = new Float32Array(length)));
     return a.length === length ? a : a.subarray(0, length);
   }
-  /** Every array handed out. */
-  all(): IterableIterator<Float32Array> {
-    return this.arrays.values();
-  }
 }
 
 /** Node `id`'s buffer: from `pool` when there is one, else a new array. */

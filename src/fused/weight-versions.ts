@@ -21,11 +21,8 @@ export const seen = (params: ReadonlyMap<string, Float32Array>): WeightsSeen => 
 
 /** Whether `params` are the very arrays seen, unchanged since. */
 export function sameWeights(was: WeightsSeen | undefined, params: ReadonlyMap<string, Float32Array>): boolean {
-  if (!was || was.size !== params.size) return false;
-  for (const [k, a] of params) {
-    const w = was.get(k);
-    if (!w || w[0] !== a || w[1] !== versionOf(a)) return false;
-  }
+  if (!sameArrays(was, params)) return false;
+  for (const [k, a] of params) if (was!.get(k)![1] !== versionOf(a)) return false;
   return true;
 }
 

@@ -21,7 +21,7 @@ export function installWasmSlice(): void {
   tf.registerKernel({
     kernelName: "Slice",
     backendName: "wasm",
-    kernelFunc: (args) => {
+    kernelFunc: function rnncSlice(args) {
       const x = args.inputs["x"] as tf.TensorInfo;
       const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
       if (x.dtype !== "float32" && x.dtype !== "int32") return original.kernelFunc(args);

@@ -35,6 +35,7 @@ describe("tfjs-wasm's Slice kernel", () => {
         const x = tf.tensor(data, shape, dtype);
         const y = tf.slice(x, begin, size);
         expect(tf.getBackend()).toBe("wasm");
+        expect(tf.getKernel("Slice", "wasm")!.kernelFunc.name).toBe("rnncSlice"); // rnnc's, not the package's
         expect(y.shape).toEqual(size);
         expect(y.dtype).toBe(dtype);
         expect(Array.from(y.dataSync())).toEqual(sliceOf(dtype === "float32" ? Float32Array.from(data) : data, shape, begin, size));
