@@ -42,27 +42,47 @@ export const hasSimdForm = (o: Op): boolean => o in simdForms;
 /**
  * e^x of the value in local `x` onto the stack (n, r: scratch locals): Cephes' expf. n = x·log2 e rounded, of x
  * clamped to [−87, 88.72], r = x − n·ln 2 in two parts, e^r by a degree-7 polynomial, times 2·2^(n−1) (2^n itself would not fit
- * the exponent bits at n = 128); relative error ~1e-7. Past 88.72 the result is ∞; below −87 it stays at e^−87
- * (~1e-38) where f32 would go subnormal.
+ * the exponent bits at n = 128); relative error ~1e-7. Below −87 it stays at e^−87 (~1e-38) where f32 would go
+ * subnormal. Past 88.72 the result is ∞ when `overflow` (exp itself); without it, e^88.72 (~3.4e38), which σ and tanh
+ * turn into the same 0, 1 or −1 for eight instructions less (`x` is then clamped in place).
  */
-function expOf(x: number, n: number, r: number, k: Consts): number[] {
+function expOf(x: number, n: number, r: number, k: Consts, overflow: boolean): number[] {
   const c = (v: number) => k.get(v);
   const poly = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
   const MAGIC = 12582912; // 1.5·2^23: adding it rounds to an integer, which then sits in the low bits
+  // pmin/pmax (one instruction each) with x first keep a NaN x as it is
+  const clamped = [...lget(x), ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax)];
+  const xc = overflow ? r : x; // where the clamped x is kept
   return [
-    // pmin/pmax (one instruction each) with x first keep a NaN x as it is
-    ...lget(x), ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), ...lset(r),
-    ...lget(r), ...c(1.44269504088896341), ...op(V.mul), ...c(MAGIC), ...op(V.add), ...lset(n), // bits: 0x4B400000 + round(x·log2 e)
-    ...lget(n), ...c(MAGIC), ...op(V.sub), ...lset(r), // r = round(x·log2 e), for now
-    ...lget(x), ...c(88.72), ...op(V.pmin), ...c(-87), ...op(V.pmax), ...lget(r), ...c(0.693359375), ...op(V.mul), ...op(V.sub),
+    ...clamped, ...lset(xc),
+    ...lget(xc), ...c(1.44269504088896341), ...op(V.mul), ...c(MAGIC), ...op(V.add), ...lset(n), // bits: 0x4B400000 + round(x·log2 e)
+    ...lget(n), ...c(MAGIC), ...op(V.sub), ...lset(r), // r = round(x·log2 e), for now (the clamped x read before it is written over)
+    ...(overflow ? clamped : lget(x)), ...lget(r), ...c(0.693359375), ...op(V.mul), ...op(V.sub),
     ...lget(r), ...c(-2.12194440e-4), ...op(V.mul), ...op(V.sub), ...lset(r),
     ...c(poly[0]!),
     ...poly.slice(1).flatMap((p) => [...lget(r), ...op(V.mul), ...c(p), ...op(V.add)]),
     ...lget(r), ...op(V.mul), ...lget(r), ...op(V.mul), ...lget(r), ...op(V.add), ...c(1), ...op(V.add), ...c(2), ...op(V.mul),
     // 2^(n−1): (bits + 126) << 23, the magic's own bits shifted out
     ...lget(n), ...k.get(126, true), ...op(V.iadd), ...i32c(23), ...op(V.shl),
-    ...op(V.mul), ...lset(n),
-    ...c(Infinity), ...lget(n), ...lget(x), ...c(88.72284), ...op(V.gt), ...op(V.bitselect),
+    ...op(V.mul),
+    ...(overflow ? [...lset(n), ...c(Infinity), ...lget(n), ...lget(x), ...c(88.72284), ...op(V.gt), ...op(V.bitselect)] : []),
+  ];
+}
+
+/**
+ * tanh of the value on the stack (x, x2: scratch locals): Eigen's 13/6-degree rational interpolant, x·p(x²)/q(x²) of
+ * x clamped to [−9, 9] (past which tanh is ±1 in f32), within a few ulp; odd, so −0 stays −0, and a NaN stays NaN.
+ */
+function tanhOf(x: number, x2: number, k: Consts): number[] {
+  const c = (v: number) => k.get(v);
+  const alpha = [-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04, 4.89352455891786e-03];
+  const beta = [1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03];
+  const horner = (cs: number[]) => [...c(cs[0]!), ...cs.slice(1).flatMap((p) => [...lget(x2), ...op(V.mul), ...c(p), ...op(V.add)])];
+  return [
+    ...c(9), ...op(V.pmin), ...c(-9), ...op(V.pmax), ...lset(x),
+    ...lget(x), ...lget(x), ...op(V.mul), ...lset(x2),
+    ...horner(alpha), ...lget(x), ...op(V.mul),
+    ...horner(beta), ...op(V.div),
   ];
 }
 
@@ -107,18 +127,9 @@ const simdForms: Partial<Record<Op, SimdForm>> = {
   [Op.Dropout]: ([a], _t, _k) => a!,
   [Op.Reshape]: ([a], _t, _k) => a!,
   [Op.Slice]: ([a], _t, _k) => a!,
-  [Op.Exp]: ([a], [t0, t1, t2], k) => [...a!, ...lset(t0), ...expOf(t0, t1, t2, k)],
-  [Op.Sigmoid]: ([a], [t0, t1, t2], k) => [...k.get(1), ...k.get(1), ...a!, ...op(V.neg), ...lset(t0), ...expOf(t0, t1, t2, k), ...op(V.add), ...op(V.div)],
-  [Op.Tanh]: ([a], [t0, t1, t2, t3], k) => [
-    // |x| < 1/16: x·(1 − x²/3 + 2x⁴/15 − 17x⁶/315); else 1 − 2/(e^2x + 1) (no cancellation left to matter there)
-    ...a!, ...lset(t3),
-    ...lget(t3), ...lget(t3), ...op(V.mul), ...lset(t0),
-    ...lget(t3), ...k.get(1), ...lget(t0), ...k.get(-1 / 3), ...lget(t0), ...k.get(2 / 15), ...lget(t0), ...k.get(-17 / 315), ...op(V.mul), ...op(V.add),
-    ...op(V.mul), ...op(V.add), ...op(V.mul), ...op(V.add), ...op(V.mul),
-    ...k.get(1), ...k.get(2), ...lget(t3), ...lget(t3), ...op(V.add), ...lset(t0), ...expOf(t0, t1, t2, k), ...k.get(1), ...op(V.add), ...op(V.div), ...op(V.sub),
-    ...lget(t3), ...op(V.abs), ...k.get(0.0625), ...op(V.lt),
-    ...op(V.bitselect),
-  ],
+  [Op.Exp]: ([a], [t0, t1, t2], k) => [...a!, ...lset(t0), ...expOf(t0, t1, t2, k, true)],
+  [Op.Sigmoid]: ([a], [t0, t1, t2], k) => [...k.get(1), ...k.get(1), ...a!, ...op(V.neg), ...lset(t0), ...expOf(t0, t1, t2, k, false), ...op(V.add), ...op(V.div)],
+  [Op.Tanh]: ([a], [t0, t1], k) => [...a!, ...tanhOf(t0, t1, k)],
   [Op.Relu]: ([a], [t0], k) => [...a!, ...lset(t0), ...lget(t0), ...lget(t0), ...k.get(0), ...op(V.gt), ...op(V.and)],
   [Op.HardSigmoid]: ([a], _t, k) => [...k.get(1), ...k.get(0), ...a!, ...k.get(0.2), ...op(V.mul), ...k.get(0.5), ...op(V.add), ...op(V.max), ...op(V.min)],
   [Op.HardTanh]: ([a], _t, k) => [...k.get(1), ...k.get(-1), ...a!, ...op(V.max), ...op(V.min)],

@@ -159,6 +159,27 @@ describe("fused loops", () => {
       }
     });
 
+  it("simd: tanh, σ and exp within a few float32 ulps of the exact values over a dense sweep of [−20, 20]", () => {
+    setSimd(true);
+    const g = optimize(cellFrom(`cell C<H> { input x: [H]  output t = tanh(x)  output s = sigmoid(x)  output e = exp(x) }`));
+    const H = 4096, env = new Map([["H", H]]);
+    const xs = Float32Array.from({ length: H }, (_, i) => -20 + (40 * i) / (H - 1) + (i % 7) * 1e-4);
+    const v: Rows[] = [];
+    for (const n of g.nodes) if (n.op === Op.Input) v[n.id] = batchRows(xs, [H], 1);
+    const computed = g.nodes.filter((n) => n.batched && n.op !== Op.Input);
+    const stages = planStages(computed, g.nodes, env, g.outputs.map((o) => o.node));
+    runStages(stages, v, 1, env);
+    expect(stages.map((st) => (st.kind === "loop" ? st.loop.path : st.node.op))).toEqual(["simd"]);
+    const exact = { t: Math.tanh, s: (x: number) => 1 / (1 + Math.exp(-x)), e: Math.exp };
+    for (const o of g.outputs) {
+      const f = exact[o.name as keyof typeof exact], got = v[o.node]!.data;
+      let worst = 0;
+      // Error in units of the float32 spacing at the exact value (2^−23 relative; 2^−24 absolute near 0.5 and 1 alike).
+      for (let i = 0; i < H; i++) worst = Math.max(worst, Math.abs(got[i]! - f(xs[i]!)) / Math.max(Math.abs(f(xs[i]!)) * 2 ** -23, 2 ** -149));
+      expect(worst, o.name).toBeLessThan(8);
+    }
+  });
+
   it("compiles the LSTM's and GRU's loops to SIMD", () => {
     setSimd(true);
     for (const name of ["LSTM", "GRU"]) {
