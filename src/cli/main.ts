@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
     .command("compile <file>", "compile a model to a JavaScript module (and its .d.ts): tfjs for training and batches, js for dependency-free streaming", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to compile (may be left out when the file declares one)" })
-      .option("target", { choices: ["tfjs", "js", "onnx"] as const, demandOption: true, describe: "tfjs: imports @tensorflow/tfjs; js: plain code on Float32Array, no imports; onnx: a standard ONNX model (opset 17) for ONNX Runtime and other serving systems" })
+      .option("target", { choices: ["tfjs", "js", "onnx", "pytorch"] as const, demandOption: true, describe: "tfjs: imports @tensorflow/tfjs; js: plain code on Float32Array, no imports; onnx: a standard ONNX model (opset 17) for ONNX Runtime and other serving systems; pytorch: one Python file needing only torch (an nn.Module, weights embedded, load/save of rnnc weights)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8 (the module is compiled for them)" })
       .option("weights", { type: "string", describe: "weights to build in (rnnc-weights JSON); default: seeded initialization" })
       .option("allow-nonfinite", { type: "boolean", default: false, describe: "read weights holding NaN or ±Infinity (refused otherwise, RNN0608)" })
@@ -135,7 +135,8 @@ async function main(argv: string[]): Promise<number> {
       .option("streaming", { type: "boolean", default: false, describe: "onnx: one time step per call, every state an explicit input (state.LAYER.NAME) and output (….next)" })
       .option("simd", { type: "boolean", default: true, describe: "js: matrix products in a small WebAssembly SIMD kernel where the runtime has one (--no-simd: plain JS only)" })
       .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target js -o co2.js", "a module with no imports (and co2.d.ts)")
-      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", "an ONNX model for ONNX Runtime"),
+      .example("$0 compile examples/co2-forecast/co2-forecast.rnn --target onnx -o co2.onnx", "an ONNX model for ONNX Runtime")
+      .example("$0 compile examples/g2p/g2p.rnn --target pytorch -o g2p.py", "a PyTorch module (nn.Module) with the same weights"),
     (a) => wrap(async () => (await import("./compile.js")).compileCommand(a))())
     .command("import <source>", "bring trained weights in: a PyTorch state dict (.safetensors), a tfjs-layers model (model.json) or an ONNX model, onto a spec's model (for ONNX, one derived from the graph), as rnnc-weights JSON", (y) => y
       .positional("source", { type: "string", demandOption: true, describe: "the trained weights: a .safetensors PyTorch state dict (nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding) or a tfjs-layers model.json (LSTM, GRU, SimpleRNN, Dense, Embedding) with its weight files" })

@@ -1,0 +1,172 @@
+// One layer's cell as a PyTorch module: its params, its states' starting values and one step over a batch, from the cell's IR.
+import { RnncError } from "../../diagnostics/errors.js";
+import { evalDim } from "../../ir/dims.js";
+import { reachable } from "../../ir/graph.js";
+import type { CellIR, LayerInfo, Node } from "../../ir/ir.js";
+import { Op } from "../../ir/ops.js";
+import { lengthSymbols, maskedOver } from "../../ir/whole-inputs.js";
+import { optimize } from "../../passes/pipeline.js";
+import type { DimEnv } from "../../runtime/dims.js";
+import { lowerOp, type Operand } from "./lowering.js";
+import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString } from "./python.js";
+
+/** A cell compiled to a class: what the model's code needs to call it. */
+export interface PyCell {
+  readonly className: string;
+  readonly source: string;
+  /** Each param: its name in the weights (`layer.param`), its attribute on the cell module, its shape. */
+  readonly params: readonly { readonly weight: string; readonly attr: string; readonly shape: readonly number[] }[];
+  /** The cell's IR as compiled (optimized). */
+  readonly cell: CellIR;
+  /** Per state (in order): how many past values the step reads (its deepest lag, at least 1). */
+  readonly lags: readonly number[];
+  /** The length symbols of the sequences it reads whole, in the step's argument order (each a value and a mask). */
+  readonly wholeSymbols: readonly string[];
+}
+
+const cannot = (l: LayerInfo, why: string): RnncError =>
+  new RnncError("RNN0801", `cannot compile layer \`${l.name}\` (cell ${l.ir.name}) to PyTorch: ${why}`, [], "run it with rnnc run, or compile it to js, tfjs or onnx instead");
+
+/**
+ * The class: `__init__` makes the params (zeros until weights are loaded), `init_states(B)` gives each state's
+ * starting value for a batch, and `step(inputs…, states by lag…, wholes and their masks…)` gives the cell's first output
+ * and each state's new value.
+ */
+export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
+  const cell = optimize(l.ir);
+  const shapeOf = (n: { shape: Node["shape"] }): number[] => n.shape.map((d) => evalDim(d, env)!);
+  const attrs = new Names(["training"]);
+  const params = cell.params.map((p) => ({ weight: `${l.name}.${p.name}`, attr: attrs.fresh(`p_${pyIdent(p.name)}`), shape: shapeOf(p) }));
+  const attrOf = new Map(cell.params.map((p, k) => [p.name, params[k]!.attr]));
+  const lags = cell.states.map((s) => Math.max(1, s.maxLag));
+  const symbols = [...lengthSymbols(cell)];
+
+  /** Python lines computing `roots` (and what they read) into fresh locals; each node's operand. */
+  function body(names: Names, nodes: readonly Node[], leaf: (n: Node) => Operand | undefined, batch: () => string): { lines: string[]; v: Operand[] } {
+    const v: Operand[] = [];
+    const lines: string[] = [];
+    for (const n of nodes) {
+      const given = leaf(n);
+      if (given) { v[n.id] = given; continue; }
+      if (n.op === Op.Const) { v[n.id] = { name: "", lead: 0, rank: 0, constant: n.attrs.value! }; continue; }
+      if (n.op === Op.Param) { v[n.id] = { name: `self.${attrOf.get(n.attrs.name!)!}`, lead: 0, rank: n.shape.length }; continue; }
+      if (n.op === Op.Input || n.op === Op.StateRead) throw new Error(`internal: leaf ${n.op} ${n.attrs.name} not given`);
+      const args = n.args.map((a) => v[a]!);
+      const lead = Math.max(0, ...args.map((a) => a.lead));
+      const over = maskedOver(n, cell.nodes, new Set(symbols));
+      const expr = over !== undefined
+        ? `_masked_${n.op}(${args[0]!.name}, ${maskName(over)})`
+        : lowerOp({ n, args: args.map((a) => (a.constant !== undefined && a.name === "" ? { ...a, name: `torch.tensor(${pyFloat(a.constant)})` } : a)), env, lead, batch, cannot: (why) => cannot(l, `\`${n.op}\`: ${why}`) });
+      const name = names.fresh(`v${n.id}`);
+      lines.push(`${name} = ${expr}`);
+      v[n.id] = { name, lead, rank: n.shape.length };
+    }
+    return { lines, v };
+  }
+  const stepped = cell.inputs.filter((i) => i.memory === undefined);
+  const wholes = cell.inputs.filter((i) => i.memory !== undefined);
+  const argNames = new Names();
+  const inputArg = new Map(cell.inputs.map((i) => [i.name, argNames.fresh(`x_${pyIdent(i.name)}`)]));
+  const stateArg = cell.states.map((s, k) => Array.from({ length: lags[k]! }, (_, j) => argNames.fresh(`s_${pyIdent(s.name)}_${j + 1}`)));
+  const maskArg = new Map(symbols.map((s) => [s, argNames.fresh(`mask_${pyIdent(s)}`)]));
+  function maskName(symbol: string): string {
+    return maskArg.get(symbol)!;
+  }
+  if (stepped.length === 0) throw cannot(l, "a cell with no input read step by step");
+  const first = cell.outputs[0];
+  if (!first) throw cannot(l, "a cell with no output");
+  const roots = [first.node, ...cell.states.map((s) => s.update)];
+  const live = reachable(cell.nodes, roots);
+  const step = body(argNames, live, (n) => {
+    if (n.op === Op.Input) {
+      const inp = cell.inputs.find((i) => i.name === n.attrs.name)!;
+      return { name: inputArg.get(inp.name)!, lead: 1, rank: n.shape.length };
+    }
+    if (n.op === Op.StateRead) {
+      const k = cell.states.findIndex((s) => s.name === n.attrs.name);
+      return { name: stateArg[k]![(n.attrs.lag ?? 1) - 1]!, lead: 1, rank: n.shape.length };
+    }
+    return undefined;
+  }, () => "B");
+  const out = (id: number) => {
+    const o = step.v[id]!;
+    if (o.constant !== undefined) return `torch.full([B] + ${JSON.stringify(shapeOf(cell.nodes[id]!))}, ${pyFloat(o.constant)})`;
+    return o.lead === 0 ? `(${o.name} + torch.zeros([B] + ${JSON.stringify(shapeOf(cell.nodes[id]!))}))` : o.name;
+  };
+  const initNames = new Names();
+  const inits = body(initNames, reachable(cell.nodes, cell.states.map((s) => s.init)), () => undefined, () => "B");
+  const initOf = (k: number) => {
+    const s = cell.states[k]!, o = inits.v[s.init]!;
+    const shape = JSON.stringify(shapeOf(s));
+    return o.constant !== undefined ? `torch.full([B] + ${shape}, ${pyFloat(o.constant)})` : `(${o.name} + torch.zeros([B] + ${shape}))`;
+  };
+  const sig = [
+    ...stepped.map((i) => `${inputArg.get(i.name)!}: Tensor`),
+    ...stateArg.flat().map((a) => `${a}: Tensor`),
+    ...wholes.map((i) => `${inputArg.get(i.name)!}: Tensor`),
+    ...symbols.map((s) => `${maskArg.get(s)!}: Tensor`),
+  ];
+  const ind = (lines: readonly string[], n: number) => lines.map((x) => " ".repeat(n) + x);
+  const source = [
+    `class ${className}(nn.Module):`,
+    `    # layer ${pyComment(l.name)}: cell ${pyComment(cell.name)}; params by their rnnc names in PARAMS`,
+    `    PARAMS = {${params.map((p) => `${pyString(p.weight.slice(l.name.length + 1))}: ${pyString(p.attr)}`).join(", ")}}`,
+    ``,
+    `    def __init__(self) -> None:`,
+    `        super().__init__()`,
+    ...params.map((p) => `        self.${p.attr} = nn.Parameter(torch.zeros(${JSON.stringify(p.shape)}))`),
+    ``,
+    `    def init_states(self, B: int) -> List[Tensor]:`,
+    ...ind(inits.lines, 8),
+    `        return [${cell.states.map((_, k) => initOf(k)).join(", ")}]`,
+    ``,
+    `    def step(self, ${sig.join(", ")}) -> List[Tensor]:`,
+    `        B = ${inputArg.get(stepped[0]!.name)!}.shape[0]`,
+    ...ind(step.lines, 8),
+    `        return [${roots.map(out).join(", ")}]`,
+  ].join("\n");
+  return { className, source, params, cell, lags, wholeSymbols: symbols };
+}
+
+/** The helpers the cells and models call (masked reductions over a sequence read whole, masks from lengths). */
+export const PRELUDE = `
+def _steps_mask(lengths: Tensor, T: int) -> Tensor:
+    """[batch, T] bool: True at each example's own steps."""
+    return torch.arange(T, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def _keep(on: Tensor, new: Tensor, old: Tensor) -> Tensor:
+    """new where on[b] (a [batch] bool), old elsewhere."""
+    return torch.where(on.view([-1] + [1] * (new.dim() - 1)), new, old)
+
+
+def _mask_like(x: Tensor, mask: Tensor) -> Tensor:
+    """mask [batch, S] (float) with axes added so it lines up with x [batch, …, S]."""
+    return mask.view([mask.shape[0]] + [1] * (x.dim() - 2) + [mask.shape[1]])
+
+
+def _masked_softmax(x: Tensor, mask: Tensor) -> Tensor:
+    m = _mask_like(x, mask)
+    return torch.softmax(x.masked_fill(m == 0, -1e30), -1) * m
+
+
+def _masked_log_softmax(x: Tensor, mask: Tensor) -> Tensor:
+    m = _mask_like(x, mask)
+    return torch.log_softmax(x.masked_fill(m == 0, -1e30), -1)
+
+
+def _masked_sum(x: Tensor, mask: Tensor) -> Tensor:
+    return (x * _mask_like(x, mask)).sum(-1)
+
+
+def _masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    m = _mask_like(x, mask)
+    return (x * m).sum(-1) / m.sum(-1)
+
+
+def _last(seq: Tensor, lengths: Tensor) -> Tensor:
+    """Each example's element at its own last step."""
+    return seq[torch.arange(seq.shape[0], device=seq.device), (lengths - 1).clamp(min=0)]
+`;
+
+export const pyIntList = (xs: readonly number[]): string => `[${xs.map(pyInt).join(", ")}]`;

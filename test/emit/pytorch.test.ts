@@ -1,0 +1,158 @@
+// The PyTorch target: every example compiled to a Python module, run by torch, against the interpreter; the module's own safety.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { emitPytorch } from "../../src/emit/pytorch/module.js";
+import { pyIdent } from "../../src/emit/pytorch/python.js";
+import type { ModelIR } from "../../src/ir/ir.js";
+import { runModel } from "../../src/interp/run-model.js";
+import { resolveDims } from "../../src/runtime/dims.js";
+import { tensorFromJson } from "../../src/runtime/json-tensor.js";
+import { initParams, modelParamSpecs, parseWeights } from "../../src/weights/weights.js";
+import { compiler, modelFrom, root } from "../helpers.js";
+// @ts-expect-error a plain ES module of the tests (no types)
+import { torchPython } from "../torch-env.mjs";
+
+let python = "";
+beforeAll(() => {
+  python = torchPython();
+}, 900_000);
+
+const dir = mkdtempSync(join(tmpdir(), "rnnc-pytorch-"));
+const runner = join(root, "test", "emit", "pytorch", "run_module.py");
+
+/** Runs a Python snippet (or the runner) and returns its stdout, failing the test with its stderr otherwise. */
+function py(args: string[]): string {
+  const r = spawnSync(python, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`python ${args.join(" ")} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The compiled module's outputs and the interpreter's on the same input and weights: the largest difference over valid steps. */
+function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3): number {
+  const env = resolveDims(ir, new Map());
+  const weights = initParams(modelParamSpecs(ir, env), seed);
+  const file = join(dir, `${name}.py`);
+  writeFileSync(file, emitPytorch(ir, env, weights, `${name}.rnn`, "test").source);
+  const input = join(dir, `${name}.input.json`);
+  writeFileSync(input, JSON.stringify(sample));
+  const got = JSON.parse(py([runner, file, input])) as Record<string, unknown>;
+  const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
+  const ref = runModel(ir, env, weights, { inputs, ...(sample.lengths ? { lengths: sample.lengths } : {}) });
+  let worst = 0;
+  for (const o of ir.outputs.map((x) => x.name)) {
+    const want = ref[o]!.tensor!, L = ref[o]!.lengths;
+    const out = tensorFromJson(got[o], o, "f64");
+    if (!L) {
+      expect([...out.shape], o).toEqual([...want.shape]);
+      for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(out.data[i]! - want.data[i]!));
+      continue;
+    }
+    // Sequences: the valid steps of each example (a generated one may be padded further than the interpreter's).
+    expect(got[`${o}_lengths`], `${o}_lengths`).toEqual(L);
+    const [Bw, Tw] = want.shape as [number, number];
+    const Tg = out.shape[1]!, inner = want.data.length / (Bw * Tw || 1);
+    for (let b = 0; b < Bw; b++) for (let t = 0; t < L[b]!; t++) for (let k = 0; k < inner; k++)
+      worst = Math.max(worst, Math.abs(out.data[(b * Tg + t) * inner + k]! - want.data[(b * Tw + t) * inner + k]!));
+  }
+  return worst;
+}
+
+const examples = [
+  ["adding", "AddingLSTM"], ["adding", "AddingElman"], ["co2-forecast", "CO2Forecast"], ["name-gender", "NameGender"], ["g2p", "G2P"],
+  ["name-maker", "NameMaker"], ["speech", "Digits"], ["g2p", "G2PAttention", "g2p-attention"], ["g2p", "G2PBiAttention", "g2p-bi-attention"],
+] as const;
+
+describe("PyTorch target: the examples", () => {
+  it.each(examples)("%s/%s equals the interpreter within 1e-5 on its sample input", (folder, model, file?: string) => {
+    const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
+    const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
+    expect(compare(ir, sample, `${folder}_${model}`)).toBeLessThan(1e-5);
+  });
+});
+
+describe("PyTorch target: constructs", () => {
+  it("a reverse scan over padded rows, a state read two steps back, a masked attention sum, last and final fields", () => {
+    const ir = modelFrom(`
+      cell Lagged<I, H> {
+        input x: [I]
+        state h: [H] = 0.5
+        param W: [H, I] ~ glorot_uniform
+        param U: [H, H] ~ orthogonal
+        h = tanh(W @ x + U @ h[t-1] - 0.3 * h[t-2])
+        output h
+      }
+      cell Pool<H> {
+        input q: [H]
+        input keys: [S, H]
+        output c = concat(q, transpose(keys) @ softmax(keys @ q), (sum(keys @ q) / 4) * q, mean(keys @ q) * q)
+      }
+      model M<I = 3, H = 4> {
+        input xs: [T, I]
+        layer f = Lagged<I, H>
+        layer b = Lagged<I, H>
+        layer p = Pool<H>
+        hs = scan(f, xs)
+        rs = scan(b, xs, reverse = true, init = final(hs))
+        output both = concat(hs, rs) * 2 - 1
+        output pooled = scan(p, rs, hs)
+        output lastH = last(hs)
+        output h = final(rs).h
+      }`);
+    const xs = Array.from({ length: 3 }, (_, b) => Array.from({ length: 5 }, (_, t) => Array.from({ length: 3 }, (_, i) => Math.sin(b * 7 + t * 3 + i))));
+    expect(compare(ir, { xs, lengths: { xs: [5, 2, 4] } }, "constructs")).toBeLessThan(1e-5);
+  });
+
+  it("weights round-trip bit-exactly: rnnc → torch (load_rnnc_weights, save_rnnc_weights) → rnnc", () => {
+    const ir = compiler.model(join(root, "examples", "g2p", "g2p-attention.rnn"), "G2PAttention");
+    const env = resolveDims(ir, new Map());
+    const weights = initParams(modelParamSpecs(ir, env), 11);
+    weights.get("decoder.head.b")!.data.set([1e-45, -0, 3.4028234663852886e38, Math.fround(1 / 3)]); // subnormal, −0, max, inexact
+    const file = join(dir, "roundtrip.py");
+    writeFileSync(file, emitPytorch(ir, env, weights, "g2p-attention.rnn", "test").source);
+    const out = join(dir, "roundtrip.json");
+    py(["-c", `import importlib.util, sys\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\nmodel = m.Model()\nm.save_rnnc_weights(model, sys.argv[2])\nother = m.Model(embedded_weights=False)\nm.load_rnnc_weights(other, sys.argv[2])\nassert all(bool((a == b).all()) for a, b in zip(m.rnnc_params(model).values(), m.rnnc_params(other).values()))`, file, out]);
+    const back = parseWeights(readFileSync(out, "utf8"), out, "f32");
+    expect([...back.keys()]).toEqual(modelParamSpecs(ir, env).map((p) => p.name));
+    for (const [name, t] of weights) {
+      const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+      expect(bits(back.get(name)!.data as Float32Array), name).toEqual(bits(t.data as Float32Array));
+    }
+  });
+
+  it("load_rnnc_weights names every problem: a missing param, a wrong shape, an unknown name", () => {
+    const ir = compiler.model(join(root, "examples", "co2-forecast", "co2-forecast.rnn"), undefined);
+    const env = resolveDims(ir, new Map());
+    const file = join(dir, "co2.py");
+    writeFileSync(file, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 1), "co2.rnn", "test").source);
+    const r = spawnSync(python, ["-c", `import importlib.util, sys, torch\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\nmodel = m.Model()\nw = {k: v.detach().clone() for k, v in m.rnnc_params(model).items()}\nfirst, second = list(w)[:2]\ndel w[first]\nw[second] = torch.zeros(1, 2)\nw["nope.W"] = torch.zeros(1)\nm.load_rnnc_weights(model, w)`, file], { encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    const names = modelParamSpecs(ir, env).map((p) => p.name);
+    expect(r.stderr).toContain(`param ${names[0]} is missing`);
+    expect(r.stderr).toContain(`param ${names[1]} has shape [1, 2]`);
+    expect(r.stderr).toContain("nope.W is not a param of this model");
+  });
+
+  it("names from a spec never reach the code raw: Python keywords, dunders and non-ASCII become plain identifiers", () => {
+    for (const [name, ok] of [["class", /^n_class$/], ["__init__", /^n___init__$/], ["σ", /^u3c3$/], ["rnn.W_xi", /^rnn_W_xi$/], ["9lives", /^n_9lives$/]] as const)
+      expect(pyIdent(name)).toMatch(ok);
+    const ir = modelFrom(`
+      cell lambda<I, H> {
+        input None: [I]
+        state def: [H] = 0
+        param W: [H, I] ~ glorot_uniform
+        param yield: [H, H] ~ orthogonal
+        def = tanh(W @ None + yield @ def[t-1])
+        output def
+      }
+      model M<I = 2, H = 3> {
+        input xs: [T, I]
+        layer class = lambda<I, H>
+        output y = scan(class, xs)
+      }`);
+    const xs = [[[0.1, 0.2], [0.3, -0.4]], [[-0.5, 0.6], [0.7, 0.8]]];
+    expect(compare(ir, { xs }, "keywords")).toBeLessThan(1e-5);
+  });
+});
