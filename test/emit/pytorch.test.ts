@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { emitPytorch } from "../../src/emit/pytorch/module.js";
 import { pyIdent } from "../../src/emit/pytorch/python.js";
@@ -11,13 +12,18 @@ import { runModel } from "../../src/interp/run-model.js";
 import { resolveDims } from "../../src/runtime/dims.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";
 import { initParams, modelParamSpecs, parseWeights } from "../../src/weights/weights.js";
+import { mulberry32 } from "../../src/runtime/random.js";
+import { useBackend } from "../../src/tfjs/backend.js";
+import { TfModel } from "../../src/tfjs/model.js";
+import { toTf, variablesOf } from "../../src/tfjs/run.js";
 import { compiler, modelFrom, root } from "../helpers.js";
 // @ts-expect-error a plain ES module of the tests (no types)
 import { torchPython } from "../torch-env.mjs";
 
 let python = "";
-beforeAll(() => {
+beforeAll(async () => {
   python = torchPython();
+  await useBackend("tfjs-cpu");
 }, 900_000);
 
 const dir = mkdtempSync(join(tmpdir(), "rnnc-pytorch-"));
@@ -70,6 +76,71 @@ describe("PyTorch target: the examples", () => {
     const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
     const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
     expect(compare(ir, sample, `${folder}_${model}`)).toBeLessThan(1e-5);
+  });
+});
+
+/**
+ * Gradients of L = Σ (every float output ⊙ fixed random weights, padded steps zero) by param: torch's autograd through
+ * the compiled module against rnnc's tfjs lowering; the largest difference relative to max(1, |tfjs|).
+ */
+function compareGradients(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3): { worst: number; params: number } {
+  const env = resolveDims(ir, new Map());
+  const weights = initParams(modelParamSpecs(ir, env), seed);
+  const file = join(dir, `${name}.grad.py`);
+  writeFileSync(file, emitPytorch(ir, env, weights, `${name}.rnn`, "test").source);
+  const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
+  const lengths = sample.lengths;
+  const shapes = runModel(ir, env, weights, { inputs, ...(lengths ? { lengths } : {}) });
+  const floats = ir.outputs.filter((o) => ir.nodes[o.node]!.dtype === "float");
+  const rng = mulberry32(41);
+  const lossWeights = Object.fromEntries(floats.map((o) => {
+    const t = shapes[o.name]!.tensor!;
+    return [o.name, { shape: [...t.shape], data: Array.from(t.data, () => 2 * rng() - 1) }];
+  }));
+  const input = join(dir, `${name}.grad.input.json`), lossFile = join(dir, `${name}.loss.json`);
+  writeFileSync(input, JSON.stringify(sample));
+  writeFileSync(lossFile, JSON.stringify(Object.fromEntries(Object.entries(lossWeights).map(([k, w]) => [k, reshape(w.data, w.shape)]))));
+  const torchGrads = JSON.parse(py([runner, file, input, lossFile])) as Record<string, number[]>;
+  const vars = variablesOf(weights);
+  const grads = tf.tidy(() => {
+    const model = new TfModel(ir, env, vars);
+    const { grads } = tf.variableGrads(() => {
+      const v = model.run({ inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")])), ...(lengths ? { lengths } : {}) });
+      return tf.addN(floats.map((o) => {
+        const val = v[o.node]!, w = tf.tensor(lossWeights[o.name]!.data, lossWeights[o.name]!.shape);
+        if (val.kind !== "seq") return tf.sum(tf.mul((val as { t: tf.Tensor }).t, w));
+        const mask = tf.tensor(val.lengths.flatMap((l) => Array.from({ length: val.steps.length }, (_, t) => (t < l ? 1 : 0))), [val.lengths.length, val.steps.length]);
+        const y = tf.stack(val.steps as tf.Tensor[], 1);
+        return tf.sum(tf.mul(tf.mul(y, tf.reshape(mask, [...mask.shape, ...Array(y.rank - 2).fill(1)])), w));
+      })) as tf.Scalar;
+    }, [...vars.values()]);
+    return Object.fromEntries([...vars].map(([k, v]) => [k, grads[v.name]!]));
+  }) as Record<string, tf.Tensor>;
+  let worst = 0;
+  for (const [k, g] of Object.entries(grads)) {
+    const want = g.dataSync(), got = torchGrads[k]!;
+    expect(got, k).toHaveLength(want.length);
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)));
+  }
+  tf.dispose(Object.values(grads));
+  for (const v of vars.values()) v.dispose();
+  return { worst, params: Object.keys(grads).length };
+}
+
+/** A flat list as nested lists of a shape. */
+function reshape(data: readonly number[], shape: readonly number[]): unknown {
+  if (shape.length <= 1) return [...data];
+  const step = data.length / shape[0]!;
+  return Array.from({ length: shape[0]! }, (_, k) => reshape(data.slice(k * step, (k + 1) * step), shape.slice(1)));
+}
+
+describe("PyTorch target: gradients", () => {
+  it.each(examples)("%s/%s: torch's gradients equal rnnc's tfjs lowering's within 1e-4", (folder, model, file?: string) => {
+    const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
+    const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
+    const { worst, params } = compareGradients(ir, sample, `${folder}_${model}`);
+    expect(params).toBe(modelParamSpecs(ir, resolveDims(ir, new Map())).length);
+    expect(worst).toBeLessThan(1e-4);
   });
 });
 

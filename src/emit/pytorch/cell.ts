@@ -90,15 +90,15 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   }, () => "B");
   const out = (id: number) => {
     const o = step.v[id]!;
-    if (o.constant !== undefined) return `torch.full([B] + ${JSON.stringify(shapeOf(cell.nodes[id]!))}, ${pyFloat(o.constant)})`;
-    return o.lead === 0 ? `(${o.name} + torch.zeros([B] + ${JSON.stringify(shapeOf(cell.nodes[id]!))}))` : o.name;
+    if (o.constant !== undefined) return `torch.full(${shapeList(["B"], shapeOf(cell.nodes[id]!))}, ${pyFloat(o.constant)})`;
+    return o.lead === 0 ? `(${o.name} + torch.zeros(${shapeList(["B"], shapeOf(cell.nodes[id]!))}))` : o.name;
   };
   const initNames = new Names();
   const inits = body(initNames, reachable(cell.nodes, cell.states.map((s) => s.init)), () => undefined, () => "B");
   const initOf = (k: number) => {
     const s = cell.states[k]!, o = inits.v[s.init]!;
-    const shape = JSON.stringify(shapeOf(s));
-    return o.constant !== undefined ? `torch.full([B] + ${shape}, ${pyFloat(o.constant)})` : `(${o.name} + torch.zeros([B] + ${shape}))`;
+    const shape = shapeList(["B"], shapeOf(s));
+    return o.constant !== undefined ? `torch.full(${shape}, ${pyFloat(o.constant)})` : `(${o.name} + torch.zeros(${shape}))`;
   };
   const sig = [
     ...stepped.map((i) => `${inputArg.get(i.name)!}: Tensor`),
@@ -169,4 +169,5 @@ def _last(seq: Tensor, lengths: Tensor) -> Tensor:
     return seq[torch.arange(seq.shape[0], device=seq.device), (lengths - 1).clamp(min=0)]
 `;
 
-export const pyIntList = (xs: readonly number[]): string => `[${xs.map(pyInt).join(", ")}]`;
+/** A shape as one list literal: leading sizes (expressions) then dims (TorchScript types `[B] + []` as a list of tensors). */
+export const shapeList = (lead: readonly string[], dims: readonly number[]): string => `[${[...lead, ...dims.map(pyInt)].join(", ")}]`;

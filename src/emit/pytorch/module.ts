@@ -8,7 +8,7 @@ import { Op } from "../../ir/ops.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import { modelParamSpecs } from "../../weights/weights.js";
-import { emitCell, PRELUDE, type PyCell } from "./cell.js";
+import { emitCell, PRELUDE, shapeList, type PyCell } from "./cell.js";
 import { lowerOp, type Operand } from "./lowering.js";
 import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString } from "./python.js";
 import { WEIGHTS_PY } from "./weights-py.js";
@@ -36,7 +36,8 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
   ir.layers.forEach((l, k) => cells.set(l.name, { cell: emitCell(`Cell${k}_${pyIdent(l.ir.name, "c_")}`, l, layerEnv(l, env)), attr: attrs.fresh(`l_${pyIdent(l.name)}`) }));
   const layerOf = (n: Node): LayerInfo => layers.get(n.attrs.layer!)!;
   const cellOf = (n: Node) => cells.get(n.attrs.layer!)!;
-  const shape = (s: Node["shape"]) => s.map((d) => evalDim(d, env)!);
+  /** A shape in a layer's cell, in that layer's dims. */
+  const cellShape = (l: LayerInfo, s: Node["shape"]) => { const e = layerEnv(l, env); return s.map((d) => evalDim(d, e)!); };
 
   const names = new Names();
   const lines: string[] = [];
@@ -87,7 +88,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     const stepped = xs.filter((_, k) => l.ir.inputs[k]!.memory === undefined).map(seq);
     const first = stepped[0]!;
     const wholes = wholeArgs(l, c, xs);
-    const outShape = shape(c.cell.nodes[c.cell.outputs[0]!.node]!.shape);
+    const outShape = cellShape(l, c.cell.nodes[c.cell.outputs[0]!.node]!.shape);
     emit(0, `# ${n.attrs.reverse ? "reverse " : ""}scan of layer ${pyComment(l.name)}`);
     const B = local("B", `${first.name}.shape[0]`), T = local("T", `${first.name}.shape[1]`);
     const on = local("on", `_steps_mask(${first.lengths}, ${T})`);
@@ -102,7 +103,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     advance(states, r, m, 4);
     emit(4, `${ys}.append(_keep(${m}, ${r}[0], torch.zeros_like(${r}[0])))`);
     if (n.attrs.reverse) emit(0, `${ys}.reverse()`);
-    const y = local("y", `torch.stack(${ys}, 1) if len(${ys}) > 0 else torch.zeros([${B}, 0] + ${JSON.stringify(outShape)})`);
+    const y = local("y", `torch.stack(${ys}, 1) if len(${ys}) > 0 else torch.zeros(${shapeList([B, "0"], outShape)})`);
     return { seq: { kind: "seq", name: y, lengths: first.lengths }, finals: recordOf(c, states) };
   };
 
@@ -182,8 +183,8 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
         emit(4, `${lengths} = ${lengths} + 1`);
         emit(4, `${x} = ${r}[0]`);
       }
-      const outShape = tokens ? [] : shape(c.cell.nodes[c.cell.outputs[0]!.node]!.shape);
-      const y = local("y", `torch.stack(${ys}, 1) if len(${ys}) > 0 else torch.zeros([${B}, 0] + ${JSON.stringify(outShape)}${tokens ? ", dtype=torch.int64" : ""})`);
+      const outShape = tokens ? [] : cellShape(l, c.cell.nodes[c.cell.outputs[0]!.node]!.shape);
+      const y = local("y", `torch.stack(${ys}, 1) if len(${ys}) > 0 else torch.zeros(${shapeList([B, "0"], outShape)}${tokens ? ", dtype=torch.int64" : ""})`);
       // Rows that ended early hold zeros past their lengths; a sequence as long as its longest row.
       const name = local("y", `${y}[:, : int(${lengths}.max())] if ${B} > 0 and ${y}.shape[1] > 0 else ${y}`);
       return { seq: { kind: "seq", name, lengths }, finals: recordOf(c, states) };

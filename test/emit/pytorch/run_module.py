@@ -1,4 +1,8 @@
-"""Runs a module rnnc compiled with --target pytorch on an rnnc input file; prints its outputs as JSON (the tests' peer)."""
+"""Runs a module rnnc compiled with --target pytorch on an rnnc input file; prints its outputs as JSON (the tests' peer).
+
+With a third argument (a JSON file of weights by output name), prints instead the gradients, by rnnc param name, of
+L = sum over those outputs of output * weight (padded steps are zero in the module's outputs).
+"""
 import importlib.util
 import json
 import sys
@@ -12,8 +16,6 @@ def main() -> None:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     model = mod.Model()
-    if len(sys.argv) > 3:
-        mod.load_rnnc_weights(model, sys.argv[3])
     model.eval()
     with open(input_path, encoding="utf-8") as f:
         given = json.load(f)
@@ -24,8 +26,18 @@ def main() -> None:
         args["in_" + name] = value
         if is_seq and name in lengths:
             args["in_" + name + "_lengths"] = torch.tensor(lengths[name], dtype=torch.int64)
+    call = [args.get("in_" + n) for n in model.INPUT_KINDS] + [args.get("in_" + n + "_lengths") for n, (_, s) in model.INPUT_KINDS.items() if s]
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], encoding="utf-8") as f:
+            loss_weights = json.load(f)
+        out = model(*call)
+        loss = sum((out[name] * torch.tensor(w, dtype=torch.float32)).sum() for name, w in loss_weights.items())
+        params = mod.rnnc_params(model)
+        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        print(json.dumps({name: (g if g is not None else torch.zeros_like(p)).reshape(-1).tolist() for (name, p), g in zip(params.items(), grads)}))
+        return
     with torch.no_grad():
-        out = model(*[args.get("in_" + n) for n in model.INPUT_KINDS], *[args.get("in_" + n + "_lengths") for n, (_, s) in model.INPUT_KINDS.items() if s])
+        out = model(*call)
     print(json.dumps({k: v.tolist() for k, v in out.items()}))
 
 
