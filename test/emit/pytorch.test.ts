@@ -37,11 +37,13 @@ function py(args: string[]): string {
 }
 
 /** The compiled module's outputs and the interpreter's on the same input and weights: the largest difference over valid steps. */
-function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3): number {
+function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3, natives?: string): number {
   const env = resolveDims(ir, new Map());
   const weights = initParams(modelParamSpecs(ir, env), seed);
   const file = join(dir, `${name}.py`);
-  writeFileSync(file, emitPytorch(ir, env, weights, `${name}.rnn`, "test").source);
+  const source = emitPytorch(ir, env, weights, `${name}.rnn`, "test").source;
+  if (natives !== undefined) expect([...source.matchAll(/self\.rnn = nn\.([A-Z]+)\(/g)].map((m) => m[1]).join(" "), "torch modules").toBe(natives);
+  writeFileSync(file, source);
   const input = join(dir, `${name}.input.json`);
   writeFileSync(input, JSON.stringify(sample));
   const got = JSON.parse(py([runner, file, input])) as Record<string, unknown>;
@@ -66,16 +68,18 @@ function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Reco
   return worst;
 }
 
+/** Every example model, with the torch modules its stdlib layers run on (the rest are generated cells). */
 const examples = [
-  ["adding", "AddingLSTM"], ["adding", "AddingElman"], ["co2-forecast", "CO2Forecast"], ["name-gender", "NameGender"], ["g2p", "G2P"],
-  ["name-maker", "NameMaker"], ["speech", "Digits"], ["g2p", "G2PAttention", "g2p-attention"], ["g2p", "G2PBiAttention", "g2p-bi-attention"],
+  ["adding", "AddingLSTM", "LSTM"], ["adding", "AddingElman", "RNN"], ["co2-forecast", "CO2Forecast", "GRU"], ["name-gender", "NameGender", "LSTM"],
+  ["g2p", "G2P", "LSTM"], ["name-maker", "NameMaker", ""], ["speech", "Digits", "LSTM LSTM"], ["g2p", "G2PAttention", "LSTM", "g2p-attention"],
+  ["g2p", "G2PBiAttention", "LSTM LSTM", "g2p-bi-attention"],
 ] as const;
 
 describe("PyTorch target: the examples", () => {
-  it.each(examples)("%s/%s equals the interpreter within 1e-5 on its sample input", (folder, model, file?: string) => {
+  it.each(examples)("%s/%s equals the interpreter within 1e-5 on its sample input (torch modules: %s)", (folder, model, natives, file?: string) => {
     const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
     const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
-    expect(compare(ir, sample, `${folder}_${model}`)).toBeLessThan(1e-5);
+    expect(compare(ir, sample, `${folder}_${model}`, 3, natives)).toBeLessThan(1e-5);
   });
 });
 
@@ -135,7 +139,7 @@ function reshape(data: readonly number[], shape: readonly number[]): unknown {
 }
 
 describe("PyTorch target: gradients", () => {
-  it.each(examples)("%s/%s: torch's gradients equal rnnc's tfjs lowering's within 1e-4", (folder, model, file?: string) => {
+  it.each(examples)("%s/%s: torch's gradients equal rnnc's tfjs lowering's within 1e-4", (folder, model, _natives, file?: string) => {
     const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
     const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
     const { worst, params } = compareGradients(ir, sample, `${folder}_${model}`);
@@ -174,6 +178,26 @@ describe("PyTorch target: constructs", () => {
       }`);
     const xs = Array.from({ length: 3 }, (_, b) => Array.from({ length: 5 }, (_, t) => Array.from({ length: 3 }, (_, i) => Math.sin(b * 7 + t * 3 + i))));
     expect(compare(ir, { xs, lengths: { xs: [5, 2, 4] } }, "constructs")).toBeLessThan(1e-5);
+  });
+
+  it("the stdlib cells on torch's modules: padded rows (one of length 1), a reverse scan, given initial states, Elman with relu", () => {
+    const ir = modelFrom(`
+      import { LSTM, TorchLSTM, GRU, Elman } from "std"
+      model M<I = 3, H = 4> {
+        input xs: [T, I]
+        layer a = LSTM<I, H>
+        layer b = TorchLSTM<I, H>
+        layer c = GRU<H, H>
+        layer d = Elman<H, H>(act = relu)
+        hs = scan(a, xs)
+        rs = scan(b, xs, reverse = true, init = final(hs))
+        gs = scan(c, rs, init = final(hs).h)
+        output y = scan(d, gs, reverse = true)
+        output h = final(rs).c
+        output g = final(gs).h
+      }`);
+    const xs = Array.from({ length: 3 }, (_, b) => Array.from({ length: 5 }, (_, t) => Array.from({ length: 3 }, (_, i) => Math.cos(b * 5 + t * 2 + i))));
+    expect(compare(ir, { xs, lengths: { xs: [5, 1, 3] } }, "natives", 4, "LSTM LSTM GRU RNN")).toBeLessThan(1e-5);
   });
 
   it("weights round-trip bit-exactly: rnnc → torch (load_rnnc_weights, save_rnnc_weights) → rnnc", () => {

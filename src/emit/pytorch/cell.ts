@@ -8,6 +8,7 @@ import { lengthSymbols, maskedOver } from "../../ir/whole-inputs.js";
 import { optimize } from "../../passes/pipeline.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import { lowerOp, type Operand } from "./lowering.js";
+import { nativeCell, nativeScan, type NativeCell } from "./native.js";
 import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString } from "./python.js";
 
 /** A cell compiled to a class: what the model's code needs to call it. */
@@ -22,6 +23,8 @@ export interface PyCell {
   readonly lags: readonly number[];
   /** The length symbols of the sequences it reads whole, in the step's argument order (each a value and a mask). */
   readonly wholeSymbols: readonly string[];
+  /** Set when the layer runs on torch's own recurrent module: its `scan(x, lengths, states…, reverse)` runs whole sequences. */
+  readonly native?: NativeCell;
 }
 
 const cannot = (l: LayerInfo, why: string): RnncError =>
@@ -35,9 +38,11 @@ const cannot = (l: LayerInfo, why: string): RnncError =>
 export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   const cell = optimize(l.ir);
   const shapeOf = (n: { shape: Node["shape"] }): number[] => n.shape.map((d) => evalDim(d, env)!);
-  const attrs = new Names(["training"]);
+  const native = nativeCell(l, env);
+  const attrs = new Names(["training", "rnn"]);
   const params = cell.params.map((p) => ({ weight: `${l.name}.${p.name}`, attr: attrs.fresh(`p_${pyIdent(p.name)}`), shape: shapeOf(p) }));
-  const attrOf = new Map(cell.params.map((p, k) => [p.name, params[k]!.attr]));
+  // Each param as the code reads it: an attribute of its own, or a view of the torch module's (native).
+  const attrOf = new Map(cell.params.map((p, k) => [p.name, native ? native.views.get(p.name)! : `self.${params[k]!.attr}`]));
   const lags = cell.states.map((s) => Math.max(1, s.maxLag));
   const symbols = [...lengthSymbols(cell)];
 
@@ -49,7 +54,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
       const given = leaf(n);
       if (given) { v[n.id] = given; continue; }
       if (n.op === Op.Const) { v[n.id] = { name: "", lead: 0, rank: 0, constant: n.attrs.value! }; continue; }
-      if (n.op === Op.Param) { v[n.id] = { name: `self.${attrOf.get(n.attrs.name!)!}`, lead: 0, rank: n.shape.length }; continue; }
+      if (n.op === Op.Param) { v[n.id] = { name: attrOf.get(n.attrs.name!)!, lead: 0, rank: n.shape.length }; continue; }
       if (n.op === Op.Input || n.op === Op.StateRead) throw new Error(`internal: leaf ${n.op} ${n.attrs.name} not given`);
       const args = n.args.map((a) => v[a]!);
       const lead = Math.max(0, ...args.map((a) => a.lead));
@@ -109,12 +114,21 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   const ind = (lines: readonly string[], n: number) => lines.map((x) => " ".repeat(n) + x);
   const source = [
     `class ${className}(nn.Module):`,
-    `    # layer ${pyComment(l.name)}: cell ${pyComment(cell.name)}; params by their rnnc names in PARAMS`,
-    `    PARAMS = {${params.map((p) => `${pyString(p.weight.slice(l.name.length + 1))}: ${pyString(p.attr)}`).join(", ")}}`,
+    `    # layer ${pyComment(l.name)}: cell ${pyComment(cell.name)}${native ? ` on torch's ${native.module.replace(/\(.*/, "")}` : ""}`,
     ``,
     `    def __init__(self) -> None:`,
     `        super().__init__()`,
-    ...params.map((p) => `        self.${p.attr} = nn.Parameter(torch.zeros(${JSON.stringify(p.shape)}))`),
+    ...(native
+      ? [`        self.rnn = ${native.module}`, ...(native.frozenHiddenBias ? [
+        `        # rnnc's cell has one bias per gate: torch's second one stays zero, untrained`,
+        `        with torch.no_grad():`,
+        `            self.rnn.bias_hh_l0.zero_()`,
+        `        self.rnn.bias_hh_l0.requires_grad_(False)`] : [])]
+      : params.map((p) => `        self.${p.attr} = nn.Parameter(torch.zeros(${shapeList([], p.shape)}))`)),
+    ``,
+    `    def rnnc_params(self) -> Dict[str, Tensor]:`,
+    `        """The params by their rnnc names (views of torch's own where it runs the layer)."""`,
+    `        return {${cell.params.map((p) => `${pyString(p.name)}: ${attrOf.get(p.name)!}`).join(", ")}}`,
     ``,
     `    def init_states(self, B: int) -> List[Tensor]:`,
     ...ind(inits.lines, 8),
@@ -124,8 +138,9 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     `        B = ${inputArg.get(stepped[0]!.name)!}.shape[0]`,
     ...ind(step.lines, 8),
     `        return [${roots.map(out).join(", ")}]`,
+    ...(native ? ["", nativeScan(native)] : []),
   ].join("\n");
-  return { className, source, params, cell, lags, wholeSymbols: symbols };
+  return { className, source, params, cell, lags, wholeSymbols: symbols, ...(native ? { native } : {}) };
 }
 
 /** The helpers the cells and models call (masked reductions over a sequence read whole, masks from lengths). */
@@ -162,6 +177,14 @@ def _masked_sum(x: Tensor, mask: Tensor) -> Tensor:
 def _masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     m = _mask_like(x, mask)
     return (x * m).sum(-1) / m.sum(-1)
+
+
+def _reverse_within(x: Tensor, lengths: Tensor) -> Tensor:
+    """Each row's first lengths[b] steps in reverse order (the padding after them left where it is)."""
+    t = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+    n = lengths.unsqueeze(1)
+    index = torch.where(t < n, n - 1 - t, t)
+    return x.gather(1, index.view(list(index.shape) + [1] * (x.dim() - 2)).expand(x.shape))
 
 
 def _last(seq: Tensor, lengths: Tensor) -> Tensor:

@@ -90,7 +90,15 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     const wholes = wholeArgs(l, c, xs);
     const outShape = cellShape(l, c.cell.nodes[c.cell.outputs[0]!.node]!.shape);
     emit(0, `# ${n.attrs.reverse ? "reverse " : ""}scan of layer ${pyComment(l.name)}`);
-    const B = local("B", `${first.name}.shape[0]`), T = local("T", `${first.name}.shape[1]`);
+    const B = local("B", `${first.name}.shape[0]`);
+    if (c.native && stepped.length === 1 && wholes.length === 0) {
+      // torch's own recurrent module over the whole sequence (states of lag 1 only: the stdlib's cells)
+      const states = startStates(c, attr, init, B);
+      const r = local("r", `self.${attr}.scan(${first.name}, ${first.lengths}, ${states.map((s) => s[0]!).join(", ")}, ${n.attrs.reverse ? "True" : "False"})`);
+      const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
+      return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
+    }
+    const T = local("T", `${first.name}.shape[1]`);
     const on = local("on", `_steps_mask(${first.lengths}, ${T})`);
     const states = startStates(c, attr, init, B);
     const ys = names.fresh("ys");

@@ -16,13 +16,12 @@ def _decode(shape: List[int], data: str) -> Tensor:
     return t.reshape(shape).clone()
 
 
-def rnnc_params(model: nn.Module) -> Dict[str, nn.Parameter]:
-    """The model's params by their rnnc names (\`layer.param\`), in the spec's order."""
-    out: Dict[str, nn.Parameter] = {}
+def rnnc_params(model: nn.Module) -> Dict[str, Tensor]:
+    """The model's params by their rnnc names (\`layer.param\`), in the spec's order: torch's own or views of them."""
+    out: Dict[str, Tensor] = {}
     for layer, attr in model.LAYERS.items():
-        cell = getattr(model, attr)
-        for name, pattr in cell.PARAMS.items():
-            out[layer + "." + name] = getattr(cell, pattr)
+        for name, p in getattr(model, attr).rnnc_params().items():
+            out[layer + "." + name] = p
     return out
 
 

@@ -32,9 +32,13 @@ def main() -> None:
             loss_weights = json.load(f)
         out = model(*call)
         loss = sum((out[name] * torch.tensor(w, dtype=torch.float32)).sum() for name, w in loss_weights.items())
-        params = mod.rnnc_params(model)
-        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-        print(json.dumps({name: (g if g is not None else torch.zeros_like(p)).reshape(-1).tolist() for (name, p), g in zip(params.items(), grads)}))
+        loss.backward()
+        # rnnc's params may be views of torch's own (nn.LSTM's weights): each param's data swapped for its gradient
+        # makes those same views read the gradients
+        with torch.no_grad():
+            for p in model.parameters():
+                p.data = p.grad if p.grad is not None else torch.zeros_like(p)
+        print(json.dumps({name: g.reshape(-1).tolist() for name, g in mod.rnnc_params(model).items()}))
         return
     with torch.no_grad():
         out = model(*call)
