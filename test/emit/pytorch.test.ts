@@ -153,6 +153,27 @@ describe("PyTorch target: TorchScript", () => {
   });
 });
 
+describe("PyTorch target: src/emit/README.md", () => {
+  it("the README's commands run as written: compile, then its Python runs, trains a step and writes weights rnnc reads", () => {
+    const readme = readFileSync(join(root, "src", "emit", "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Compiling to PyTorch"));
+    const command = /```sh\n(npx rnnc compile [^\n]+)\n```/.exec(section)![1]!;
+    const program = /```python\n([\s\S]*?)```/.exec(section)![1]!;
+    const work = mkdtempSync(join(dir, "readme-"));
+    const args = command.split(" ").slice(2).map((a) => (a.startsWith("examples/") ? join(root, a) : a));
+    const cli = spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), ...args], { cwd: work, encoding: "utf8" });
+    expect(cli.status, cli.stderr).toBe(0);
+    const name = /^# ([\w.-]+\.py)/.exec(program)![1]!;
+    writeFileSync(join(work, name), program);
+    const run = spawnSync(python, [name], { cwd: work, encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("torch.Size([1, 12, 1])");
+    const back = spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), "run", join(root, "examples", "co2-forecast", "co2-forecast.rnn"), "--weights", join(work, "co2-torch.json"), "--input", join(root, "examples", "co2-forecast", "input.sample.json")], { cwd: work, encoding: "utf8" });
+    expect(back.status, back.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(back.stdout).outputs)).toEqual(["next"]);
+  });
+});
+
 describe("PyTorch target: gradients", () => {
   it.each(examples)("%s/%s: torch's gradients equal rnnc's tfjs lowering's within 1e-4", (folder, model, _natives, file?: string) => {
     const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
