@@ -138,19 +138,29 @@ function reshape(data: readonly number[], shape: readonly number[]): unknown {
   return Array.from({ length: shape[0]! }, (_, k) => reshape(data.slice(k * step, (k + 1) * step), shape.slice(1)));
 }
 
-describe("PyTorch target: TorchScript", () => {
+describe("PyTorch target: TorchScript and torch.compile", () => {
+  /** Every example compiled (weights of seed 5) beside its sample input: the checker's arguments. */
+  const compiledExamples = () => examples.flatMap(([folder, model, , file]) => {
+    const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
+    const env = resolveDims(ir, new Map());
+    const path = join(dir, `script_${model}.py`);
+    writeFileSync(path, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 5), `${model}.rnn`, "test").source);
+    return [path, join(root, "examples", folder, "input.sample.json")];
+  });
+
   it("every example's module passes torch.jit.script, and the scripted module gives the eager module's outputs", () => {
-    const pairs = examples.flatMap(([folder, model, , file]) => {
-      const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
-      const env = resolveDims(ir, new Map());
-      const path = join(dir, `script_${model}.py`);
-      writeFileSync(path, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 5), `${model}.rnn`, "test").source);
-      return [path, join(root, "examples", folder, "input.sample.json")];
-    });
+    const pairs = compiledExamples();
     const diffs = JSON.parse(py([join(root, "test", "emit", "pytorch", "script_check.py"), ...pairs])) as Record<string, number>;
     expect(Object.keys(diffs)).toHaveLength(examples.length);
     for (const [path, d] of Object.entries(diffs)) expect(d, path).toBeLessThan(1e-6);
   });
+
+  it("every example's module passes torch.compile (inductor, CPU) with the eager module's outputs within 1e-6", () => {
+    const pairs = compiledExamples();
+    const diffs = JSON.parse(py([join(root, "test", "emit", "pytorch", "script_check.py"), "--compile", ...pairs])) as Record<string, number>;
+    expect(Object.keys(diffs)).toHaveLength(examples.length);
+    for (const [path, d] of Object.entries(diffs)) expect(d, path).toBeLessThan(1e-6);
+  }, 1_200_000);
 });
 
 describe("PyTorch target: src/emit/README.md", () => {
