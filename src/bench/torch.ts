@@ -15,6 +15,7 @@ import { Trainer, type Batch } from "../tfjs/train.js";
 import { FusedTrainer } from "../fused/train-model.js";
 import type { TrainEngine } from "../runtime/training.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
+import { emitPytorch } from "../emit/pytorch/module.js";
 
 type Timer = (f: () => unknown, reps: number, warmup?: number) => Promise<number>;
 
@@ -27,6 +28,8 @@ interface PeerResult {
   streamingStepUs: number;
   g2pWordsPerSecond?: number;
   g2pAttentionWordsPerSecond?: number;
+  /** rnnc's PyTorch target against the same model written by hand in torch: median ms of each. */
+  compiled?: Record<"LSTM" | "GRU", Record<"forward" | "step", { compiled: number; hand: number }>>;
 }
 
 /** The python that has torch: $RNNC_PYTHON, else python3; undefined (with why) when torch does not import. */
@@ -68,10 +71,18 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
     return [];
   }
   const g2p = await g2pBatches(words);
-  const file = join(mkdtempSync(join(tmpdir(), "rnnc-bench-")), "g2p-batches.json");
+  const work = mkdtempSync(join(tmpdir(), "rnnc-bench-"));
+  const file = join(work, "g2p-batches.json");
   writeFileSync(file, JSON.stringify(g2p.json));
+  // The bench's LSTM and GRU models compiled to PyTorch (--target pytorch), timed there against the same written by hand.
+  const modelEnv = new Map([["I", 64], ["H", 128]]);
+  const compiledFiles = (["LSTM", "GRU"] as const).map((cell) => {
+    const path = join(work, `bench_${cell.toLowerCase()}.py`);
+    writeFileSync(path, emitPytorch(models[cell], modelEnv, initParams(modelParamSpecs(models[cell], modelEnv), 1), "bench.rnn", "bench").source);
+    return path;
+  });
   process.stderr.write("PyTorch peer script …\n");
-  const r = spawnSync(py.exe, [join(packageRoot, "src", "bench", "peers", "torch_peer.py"), file], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const r = spawnSync(py.exe, [join(packageRoot, "src", "bench", "peers", "torch_peer.py"), file, ...compiledFiles], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (r.status !== 0) {
     process.stderr.write(`the PyTorch peer script failed: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}\n`);
     return [];
@@ -128,6 +139,14 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
       note: `one thread each; ratio is rnnc / PyTorch; the plain model above: ${wps.toFixed(0)} words/s; on tfjs-wasm (its decoder op by op) rnnc trains ${attTfjsWps.toFixed(0)} words/s (${(attTfjsWps / peer.g2pAttentionWordsPerSecond).toFixed(2)}×); PyTorch runs the decoder's LSTM over all steps and attends for all of them at once` });
   }
   const beside = (c: string, unit: TorchRow["unit"], torch: number, rnnc: number, note: string): TorchRow => ({ case: c, unit, torch, rnnc, ratio: rnnc / torch, note });
+  for (const cell of ["LSTM", "GRU"] as const) {
+    const c = peer.compiled?.[cell];
+    if (!c) continue;
+    rows.push(
+      beside(`${cell} forward in PyTorch: rnnc's --target pytorch module against torch.nn.${cell} written by hand (batch 32, 100 steps, input 64, hidden 128)`, "ms", c.forward.hand, c.forward.compiled, "both in torch, one thread; ratio is the compiled module's time / the hand-written one's"),
+      beside(`${cell} training step in PyTorch (MSE on every output, SGD): rnnc's module against torch.nn.${cell} by hand`, "ms", c.step.hand, c.step.compiled, "both in torch, one thread; ratio is the compiled module's time / the hand-written one's"),
+    );
+  }
   rows.push(
     beside("LSTM forward (batch 32, 100 steps, input 64, hidden 128)", "ms", peer.forwardMs.LSTM, own.lstmForwardMs, "rnnc: the js target's predict; one thread each"),
     beside("GRU forward (PyTorch's GRU is reset-after; rnnc's row: GRUResetBefore, as the ONNX table)", "ms", peer.forwardMs.GRU, own.gruForwardMs, "rnnc: the js target's predict; one thread each"),

@@ -66,6 +66,14 @@ export function nativeScan(n: NativeCell): string {
     `            return [torch.zeros([x.shape[0], 0, ${states[0]}.shape[1]]), ${states.join(", ")}]`,
     `        if reverse:`,
     `            x = _reverse_within(x, lengths)`,
+    `        if bool((lengths == x.shape[1]).all()):`,
+    `            # every row full: no packing (it costs as much as the layer in a training step)`,
+    n.lstm
+      ? `            y, (h, c) = self.rnn(x, (h0.unsqueeze(0).contiguous(), c0.unsqueeze(0).contiguous()))`
+      : `            y, h = self.rnn(x, h0.unsqueeze(0).contiguous())`,
+    `            if reverse:`,
+    `                y = _reverse_within(y, lengths)`,
+    n.lstm ? `            return [y, h[0], c[0]]` : `            return [y, h[0]]`,
     `        ran = lengths > 0  # a row of length 0 is packed as one step, then put back`,
     `        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)`,
     n.lstm
