@@ -251,9 +251,12 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
         for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
       }
       const lrs = state.history.lr ?? state.history.train.map(() => lr0);
+      // Each epoch's seconds, kept across resumes (a checkpoint of an older rnnc has none: then none are kept).
+      const secs = (Date.now() - started) / 1000;
+      const seconds = state.history.seconds !== undefined || state.epoch === 0 ? { seconds: [...(state.history.seconds ?? []), secs] } : {};
       const next: TrainingState = {
         epoch,
-        history: { ...state.history, heldOut: heldOutSplit, train: [...state.history.train, sum / count], test: [...state.history.test, heldOut], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...(extra.length ? { metrics: scored } : {}) },
+        history: { ...state.history, heldOut: heldOutSplit, train: [...state.history.train, sum / count], test: [...state.history.test, heldOut], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...seconds, ...(extra.length ? { metrics: scored } : {}) },
         optimizer: await trainer.optimizerState(),
       };
       // Non-finite numbers end training with the last finite epoch kept (a checkpoint holds finite numbers only).
@@ -265,7 +268,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
       state = next;
       weights = trained;
       const logs: EpochLogs = { epoch, loss: sum / count, heldOutLoss: heldOut, heldOutSplit, metric, metricName: builtIn, metrics: Object.fromEntries(extra.map((x) => [x.key, scored[x.key]!.at(-1)!])),
-        learningRate: lr, seconds: (Date.now() - started) / 1000, best: bestEpoch(monitored(), minDelta, mode) === epoch - 1 };
+        learningRate: lr, seconds: secs, best: bestEpoch(monitored(), minDelta, mode) === epoch - 1 };
       await o.callbacks?.onEpochEnd?.(logs, trained, state);
       stopped = stopping();
     }

@@ -124,11 +124,11 @@ async function train(a: TrainFlags): Promise<number> {
   return 0;
 }
 
-/** Every epoch as a CSV row: epoch, learning rate, losses, the metric, and this run's seconds (empty for epochs before a resume). */
+/** Every epoch as a CSV row: epoch, learning rate, losses, the metric, and its seconds (the checkpoint's; for a checkpoint of an older rnnc, empty before this run). */
 function epochLog(state: TrainingState, seconds: readonly number[]): string {
   const h = state.history;
   const first = state.epoch - seconds.length;
   const keys = Object.keys(h.metrics ?? {});
   return [["epoch", "lr", "train_loss", `${h.heldOut ?? "test"}_loss`, h.metricName, ...keys, "seconds"].join(","), ...h.train.map((t, k) =>
-    [k + 1, h.lr?.[k] ?? "", t, h.test[k], h.metric[k], ...keys.map((x) => h.metrics![x]![k]), k >= first ? seconds[k - first]!.toFixed(2) : ""].join(","))].join("\n") + "\n";
+    [k + 1, h.lr?.[k] ?? "", t, h.test[k], h.metric[k], ...keys.map((x) => h.metrics![x]![k]), h.seconds?.[k] !== undefined ? h.seconds[k]!.toFixed(2) : k >= first ? seconds[k - first]!.toFixed(2) : ""].join(","))].join("\n") + "\n";
 }

@@ -32,7 +32,8 @@ export interface TrainingState {
   epoch: number;
   /** Per epoch: train and held-out loss, the metric, and (with a schedule) the learning rate at its end. */
   /** `test`: the held-out series scored every epoch, on the split `heldOut` names (validation; test in older checkpoints). */
-  history: { train: number[]; test: number[]; metric: number[]; metricName: string; heldOut?: "validation" | "test"; lr?: number[]; metrics?: Record<string, number[]> };
+  /** `seconds`: each epoch's wall time (absent in checkpoints of rnnc before it was kept). */
+  history: { train: number[]; test: number[]; metric: number[]; metricName: string; heldOut?: "validation" | "test"; lr?: number[]; seconds?: number[]; metrics?: Record<string, number[]> };
   /** The optimizer's own state (Adam's moments, momentum, …), so that --resume continues exactly. */
   optimizer?: OptimizerState;
 }
@@ -55,7 +56,7 @@ export function trainingStateOf(text: string, source: string): TrainingState | u
   if (!Number.isInteger(epoch) || (epoch as number) < 0) throw field("epoch", `is ${JSON.stringify(epoch)}, not a whole number ≥ 0`);
   const h = t["history"];
   if (!isRecord(h)) throw field("history", "is not an object");
-  const series = (k: "train" | "test" | "metric" | "lr"): number[] => {
+  const series = (k: "train" | "test" | "metric" | "lr" | "seconds"): number[] => {
     const v = h[k];
     if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x))) throw field(`history.${k}`, "is not a list of finite numbers");
     if (v.length !== epoch) throw field(`history.${k}`, `has ${v.length} entries for ${String(epoch)} epochs`);
@@ -69,7 +70,7 @@ export function trainingStateOf(text: string, source: string): TrainingState | u
     return [k, v as number[]];
   }));
   if (h["heldOut"] !== undefined && h["heldOut"] !== "validation" && h["heldOut"] !== "test") throw field("history.heldOut", "is neither \"validation\" nor \"test\"");
-  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["heldOut"] !== undefined ? { heldOut: h["heldOut"] } : {}), ...(h["lr"] !== undefined ? { lr: series("lr") } : {}), ...(metrics ? { metrics } : {}) };
+  const history = { train: series("train"), test: series("test"), metric: series("metric"), metricName: h["metricName"], ...(h["heldOut"] !== undefined ? { heldOut: h["heldOut"] } : {}), ...(h["lr"] !== undefined ? { lr: series("lr") } : {}), ...(h["seconds"] !== undefined ? { seconds: series("seconds") } : {}), ...(metrics ? { metrics } : {}) };
   if (typeof history.metricName !== "string") throw field("history.metricName", "is not a string");
   const state: TrainingState = { epoch: epoch as number, history: history as TrainingState["history"] };
   const o = t["optimizer"];
