@@ -66,6 +66,7 @@ const examples = [
   ["adding", "AddingLSTM", "LSTM"], ["adding", "AddingElman", "RNN"], ["co2-forecast", "CO2Forecast", "GRU"],
   ["name-gender", "NameGender", "LSTM"], ["g2p", "G2P", "Loop"], ["name-maker", "NameMaker", "Loop"], ["speech", "Digits", "LSTM"],
   ["g2p", "G2PAttention", "Loop", "g2p-attention"], ["g2p", "G2PBiAttention", "Loop", "g2p-bi-attention"],
+  ["g2p", "G2PBiDrop", "Loop", "g2p-bi-drop"],
 ] as const;
 
 describe("ONNX export of the examples", () => {

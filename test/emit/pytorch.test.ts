@@ -72,7 +72,7 @@ function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Reco
 const examples = [
   ["adding", "AddingLSTM", "LSTM"], ["adding", "AddingElman", "RNN"], ["co2-forecast", "CO2Forecast", "GRU"], ["name-gender", "NameGender", "LSTM"],
   ["g2p", "G2P", "LSTM"], ["name-maker", "NameMaker", ""], ["speech", "Digits", "LSTM LSTM"], ["g2p", "G2PAttention", "LSTM", "g2p-attention"],
-  ["g2p", "G2PBiAttention", "LSTM LSTM", "g2p-bi-attention"],
+  ["g2p", "G2PBiAttention", "LSTM LSTM", "g2p-bi-attention"], ["g2p", "G2PBiDrop", "", "g2p-bi-drop"],
 ] as const;
 
 describe("PyTorch target: the examples", () => {
@@ -185,7 +185,8 @@ describe("PyTorch target: src/emit/README.md", () => {
 });
 
 describe("PyTorch target: gradients", () => {
-  it.each(examples)("%s/%s: torch's gradients equal rnnc's tfjs lowering's within 1e-4", (folder, model, _natives, file?: string) => {
+  // G2PBiDrop left out: its dropout is active while a gradient is taken, with different masks in the two.
+  it.each(examples.filter(([, m]) => m !== "G2PBiDrop"))("%s/%s: torch's gradients equal rnnc's tfjs lowering's within 1e-4", (folder, model, _natives, file?: string) => {
     const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
     const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
     const { worst, params } = compareGradients(ir, sample, `${folder}_${model}`);
