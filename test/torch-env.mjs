@@ -18,7 +18,7 @@ function localIndex() {
 
 /**
  * The python to run torch with: $RNNC_PYTHON when set (it must import torch), else .venv-torch, made on first use
- * (python3 -m venv, then pip install torch from pip's configured index). Throws with what to do when neither works.
+ * (python3 -m venv, then pip install torch and numpy from pip's configured index). Throws with what to do when neither works.
  */
 export function torchPython(log = (line) => process.stderr.write(line + "\n")) {
   const given = process.env.RNNC_PYTHON;
@@ -34,7 +34,7 @@ export function torchPython(log = (line) => process.stderr.write(line + "\n")) {
   };
   if (!existsSync(venvPython)) run("python3", ["-m", "venv", venv]);
   const index = localIndex();
-  run(venvPython, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...(index ? ["--index-url", index] : []), "torch"]);
+  run(venvPython, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...(index ? ["--index-url", index] : []), "torch", "numpy"]);
   if (!hasTorch(venvPython)) throw new Error(`${venvPython} still cannot import torch after pip install`);
   return venvPython;
 }
