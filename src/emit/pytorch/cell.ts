@@ -9,14 +9,12 @@ import { optimize } from "../../passes/pipeline.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import { lowerOp, type Operand } from "./lowering.js";
 import { nativeCell, nativeScan, type NativeCell } from "./native.js";
-import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString } from "./python.js";
+import { Names, pyComment, pyFloat, pyIdent, pyString, shapeList } from "./python.js";
 
 /** A cell compiled to a class: what the model's code needs to call it. */
 export interface PyCell {
   readonly className: string;
   readonly source: string;
-  /** Each param: its name in the weights (`layer.param`), its attribute on the cell module, its shape. */
-  readonly params: readonly { readonly weight: string; readonly attr: string; readonly shape: readonly number[] }[];
   /** The cell's IR as compiled (optimized). */
   readonly cell: CellIR;
   /** Per state (in order): how many past values the step reads (its deepest lag, at least 1). */
@@ -40,28 +38,29 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   const shapeOf = (n: { shape: Node["shape"] }): number[] => n.shape.map((d) => evalDim(d, env)!);
   const native = nativeCell(l, env);
   const attrs = new Names(["training", "rnn"]);
-  const params = cell.params.map((p) => ({ weight: `${l.name}.${p.name}`, attr: attrs.fresh(`p_${pyIdent(p.name)}`), shape: shapeOf(p) }));
+  const params = cell.params.map((p) => ({ attr: attrs.fresh(`p_${pyIdent(p.name)}`), shape: shapeOf(p) }));
   // Each param as the code reads it: an attribute of its own, or a view of the torch module's (native).
   const attrOf = new Map(cell.params.map((p, k) => [p.name, native ? native.views.get(p.name)! : `self.${params[k]!.attr}`]));
   const lags = cell.states.map((s) => Math.max(1, s.maxLag));
-  const symbols = [...lengthSymbols(cell)];
+  const symbolSet = lengthSymbols(cell);
+  const symbols = [...symbolSet];
 
-  /** Python lines computing `roots` (and what they read) into fresh locals; each node's operand. */
+  /** Python lines computing `nodes` (in order) into fresh locals, leaves from `leaf`; each node's operand. */
   function body(names: Names, nodes: readonly Node[], leaf: (n: Node) => Operand | undefined, batch: () => string): { lines: string[]; v: Operand[] } {
     const v: Operand[] = [];
     const lines: string[] = [];
     for (const n of nodes) {
       const given = leaf(n);
       if (given) { v[n.id] = given; continue; }
-      if (n.op === Op.Const) { v[n.id] = { name: "", lead: 0, rank: 0, constant: n.attrs.value! }; continue; }
+      if (n.op === Op.Const) { v[n.id] = { name: `torch.tensor(${pyFloat(n.attrs.value!)})`, lead: 0, rank: 0, constant: n.attrs.value! }; continue; }
       if (n.op === Op.Param) { v[n.id] = { name: attrOf.get(n.attrs.name!)!, lead: 0, rank: n.shape.length }; continue; }
       if (n.op === Op.Input || n.op === Op.StateRead) throw new Error(`internal: leaf ${n.op} ${n.attrs.name} not given`);
       const args = n.args.map((a) => v[a]!);
       const lead = Math.max(0, ...args.map((a) => a.lead));
-      const over = maskedOver(n, cell.nodes, new Set(symbols));
+      const over = maskedOver(n, cell.nodes, symbolSet);
       const expr = over !== undefined
-        ? `_masked_${n.op}(${args[0]!.name}, ${maskName(over)})`
-        : lowerOp({ n, args: args.map((a) => (a.constant !== undefined && a.name === "" ? { ...a, name: `torch.tensor(${pyFloat(a.constant)})` } : a)), env, lead, batch, cannot: (why) => cannot(l, `\`${n.op}\`: ${why}`) });
+        ? `_masked_${n.op}(${args[0]!.name}, ${maskArg.get(over)!})`
+        : lowerOp({ n, args, env, lead, batch, cannot: (why) => cannot(l, `\`${n.op}\`: ${why}`) });
       const name = names.fresh(`v${n.id}`);
       lines.push(`${name} = ${expr}`);
       v[n.id] = { name, lead, rank: n.shape.length };
@@ -74,9 +73,6 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   const inputArg = new Map(cell.inputs.map((i) => [i.name, argNames.fresh(`x_${pyIdent(i.name)}`)]));
   const stateArg = cell.states.map((s, k) => Array.from({ length: lags[k]! }, (_, j) => argNames.fresh(`s_${pyIdent(s.name)}_${j + 1}`)));
   const maskArg = new Map(symbols.map((s) => [s, argNames.fresh(`mask_${pyIdent(s)}`)]));
-  function maskName(symbol: string): string {
-    return maskArg.get(symbol)!;
-  }
   if (stepped.length === 0) throw cannot(l, "a cell with no input read step by step");
   const first = cell.outputs[0];
   if (!first) throw cannot(l, "a cell with no output");
@@ -93,18 +89,12 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     }
     return undefined;
   }, () => "B");
-  const out = (id: number) => {
-    const o = step.v[id]!;
-    if (o.constant !== undefined) return `torch.full(${shapeList(["B"], shapeOf(cell.nodes[id]!))}, ${pyFloat(o.constant)})`;
-    return o.lead === 0 ? `(${o.name} + torch.zeros(${shapeList(["B"], shapeOf(cell.nodes[id]!))}))` : o.name;
-  };
-  const initNames = new Names();
-  const inits = body(initNames, reachable(cell.nodes, cell.states.map((s) => s.init)), () => undefined, () => "B");
-  const initOf = (k: number) => {
-    const s = cell.states[k]!, o = inits.v[s.init]!;
-    const shape = shapeList(["B"], shapeOf(s));
-    return o.constant !== undefined ? `torch.full(${shape}, ${pyFloat(o.constant)})` : `(${o.name} + torch.zeros(${shape}))`;
-  };
+  /** A value as B rows of its shape: a constant filled, a shared value repeated, a batched one as it is. */
+  const rows = (o: Operand, shape: readonly number[]) =>
+    o.constant !== undefined ? `torch.full(${shapeList(["B"], shape)}, ${pyFloat(o.constant)})` : o.lead === 0 ? `(${o.name} + torch.zeros(${shapeList(["B"], shape)}))` : o.name;
+  const out = (id: number) => rows(step.v[id]!, shapeOf(cell.nodes[id]!));
+  const inits = body(new Names(), reachable(cell.nodes, cell.states.map((s) => s.init)), () => undefined, () => "B");
+  const initOf = (k: number) => rows(inits.v[cell.states[k]!.init]!, shapeOf(cell.states[k]!));
   const sig = [
     ...stepped.map((i) => `${inputArg.get(i.name)!}: Tensor`),
     ...stateArg.flat().map((a) => `${a}: Tensor`),
@@ -140,7 +130,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     `        return [${roots.map(out).join(", ")}]`,
     ...(native ? ["", nativeScan(native)] : []),
   ].join("\n");
-  return { className, source, params, cell, lags, wholeSymbols: symbols, ...(native ? { native } : {}) };
+  return { className, source, cell, lags, wholeSymbols: symbols, ...(native ? { native } : {}) };
 }
 
 /** The helpers the cells and models call (masked reductions over a sequence read whole, masks from lengths). */
@@ -191,6 +181,3 @@ def _last(seq: Tensor, lengths: Tensor) -> Tensor:
     """Each example's element at its own last step."""
     return seq[torch.arange(seq.shape[0], device=seq.device), (lengths - 1).clamp(min=0)]
 `;
-
-/** A shape as one list literal: leading sizes (expressions) then dims (TorchScript types `[B] + []` as a list of tensors). */
-export const shapeList = (lead: readonly string[], dims: readonly number[]): string => `[${[...lead, ...dims.map(pyInt)].join(", ")}]`;

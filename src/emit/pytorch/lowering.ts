@@ -3,7 +3,7 @@ import { evalDim } from "../../ir/dims.js";
 import type { Node } from "../../ir/ir.js";
 import { Op, type ComputeOp } from "../../ir/ops.js";
 import type { DimEnv } from "../../runtime/dims.js";
-import { pyFloat, pyInt } from "./python.js";
+import { pyFloat, pyInt, shapeList } from "./python.js";
 
 /**
  * An argument: its Python expression, how many leading axes it has before its own (0 for params and constants, 1 for
@@ -28,7 +28,7 @@ type Lowering = (c: LowerContext) => string;
 
 const dims = (c: LowerContext): number[] => c.n.shape.map((d) => evalDim(d, c.env)!);
 const x0 = (c: LowerContext): string => c.args[0]!.name;
-const list = (xs: readonly number[]): string => `[${xs.map(pyInt).join(", ")}]`;
+const list = (xs: readonly number[]): string => shapeList([], xs);
 
 /** An argument with axes added so it lines up with the result: time after a batch it lacks, then per-example axes up to rank `rank`. */
 function aligned(c: LowerContext, a: Operand, rank: number): string {

@@ -8,9 +8,9 @@ import { Op } from "../../ir/ops.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import { modelParamSpecs } from "../../weights/weights.js";
-import { emitCell, PRELUDE, shapeList, type PyCell } from "./cell.js";
+import { emitCell, PRELUDE, type PyCell } from "./cell.js";
 import { lowerOp, type Operand } from "./lowering.js";
-import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString } from "./python.js";
+import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString, shapeList } from "./python.js";
 import { WEIGHTS_PY } from "./weights-py.js";
 
 /** A value of the model's walk: one [batch, …], a sequence [batch, time, …] with its lengths, or a constant. */
@@ -74,6 +74,8 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     const fresh = given ? undefined : local(`init_${attr}`, `self.${attr}.init_states(${batch})`);
     return c.cell.states.map((s, k) => Array.from({ length: c.lags[k]! }, (_, j) => local(`${attr}_${s.name}_${j + 1}`, given ? given[k]! : `${fresh}[${k}]`)));
   };
+  /** Every state's starting value from a fresh `init_states` result, once per lag the step reads. */
+  const freshStates = (c: PyCell, init: string): string[] => c.cell.states.flatMap((_, k) => Array<string>(c.lags[k]!).fill(`${init}[${k}]`));
   const recordOf = (c: PyCell, states: string[][]): StatesOf<Value> => new Map(c.cell.states.map((s, k) => [s.name, { kind: "one", name: states[k]![0]! }]));
   /** Shifts each state's lags and takes its new value, in the rows where `on` (a [batch] bool) holds. */
   const advance = (states: string[][], r: string, on: string, indent: number) => {
@@ -140,7 +142,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       const B = local("B", `${first.name}.shape[0]`), T = local("T", `${first.name}.shape[1]`);
       const flat = s.map((x) => local("flat", `${x.name}.reshape([${B} * ${T}] + list(${x.name}.shape[2:]))`));
       const init = local(`init_${attr}`, `self.${attr}.init_states(${B} * ${T})`);
-      const r = local("r", `self.${attr}.step(${[...flat, ...c.cell.states.flatMap((_, k) => Array(c.lags[k]!).fill(`${init}[${k}]`))].join(", ")})`);
+      const r = local("r", `self.${attr}.step(${[...flat, ...freshStates(c, init)].join(", ")})`);
       const y = local("y", `${r}[0].reshape([${B}, ${T}] + list(${r}[0].shape[1:]))`);
       const on = local("on", `_steps_mask(${first.lengths}, ${T})`);
       const name = local("y", `torch.where(${on}.view([${B}, ${T}] + [1] * (${y}.dim() - 2)), ${y}, torch.zeros_like(${y}))`);
@@ -149,9 +151,9 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     [Op.Apply]: (n, xs) => {
       const l = layerOf(n), { cell: c, attr } = cellOf(n);
       if (l.ir.inputs.some((i) => i.memory !== undefined)) throw cannot(`apply of layer \`${l.name}\``, "a layer reading a sequence whole applied to single values");
-      const names_ = xs.map(one);
-      const init = local(`init_${attr}`, `self.${attr}.init_states(${names_[0]!}.shape[0])`);
-      const r = local("r", `self.${attr}.step(${[...names_, ...c.cell.states.flatMap((_, k) => Array(c.lags[k]!).fill(`${init}[${k}]`))].join(", ")})`);
+      const singles = xs.map(one);
+      const init = local(`init_${attr}`, `self.${attr}.init_states(${singles[0]!}.shape[0])`);
+      const r = local("r", `self.${attr}.step(${[...singles, ...freshStates(c, init)].join(", ")})`);
       return { kind: "one", name: local("y", `${r}[0]`) };
     },
     [Op.Generate]: (n, start, init, given) => {
@@ -178,7 +180,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
         const temperature = n.attrs.temperature ?? 0;
         const next = names.fresh("next");
         emit(4, temperature > 0
-          ? `${next} = torch.multinomial(torch.softmax(${r}[0] / ${temperature}, -1), 1).squeeze(1)`
+          ? `${next} = torch.multinomial(torch.softmax(${r}[0] / ${pyFloat(temperature)}, -1), 1).squeeze(1)`
           : `${next} = ${r}[0].argmax(-1)`);
         if ((n.attrs.until ?? -1) >= 0) emit(4, `${alive} = ${alive} & (${next} != ${pyInt(n.attrs.until!)})`);
         emit(4, `${ys}.append(torch.where(${alive}, ${next}, torch.zeros_like(${next})))`);

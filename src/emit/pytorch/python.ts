@@ -9,7 +9,7 @@ const KEYWORDS = new Set([
 /**
  * A spec name as a Python identifier: ASCII letters, digits and `_` kept, a dot as `_`, any other character as
  * `uHEX`; a leading digit, a keyword or a dunder name gets a prefix. Not one-to-one: `Names` makes each name in a
- * scope unique, and tables in the generated code (PARAMS, LAYERS) map rnnc's names to them.
+ * scope unique, and the generated code maps rnnc's names to them (`LAYERS`, each cell's `rnnc_params`).
  */
 export function pyIdent(name: string, prefix = "n_"): string {
   let out = "";
@@ -37,6 +37,9 @@ export function pyInt(v: number): string {
   if (!Number.isSafeInteger(v)) throw new Error(`internal: ${v} is not an integer`);
   return String(v);
 }
+
+/** A shape as one list literal: leading sizes (expressions) then dims (TorchScript types `[B] + []` as a list of tensors). */
+export const shapeList = (lead: readonly string[], dims: readonly number[]): string => `[${[...lead, ...dims.map(pyInt)].join(", ")}]`;
 
 /** Text for a `#` comment: no line break gets out of it. */
 export const pyComment = (text: string): string => text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, " ");
