@@ -27,6 +27,8 @@ const allowed: Record<string, readonly string[]> = {
   // The one deliberate edge between backends: compiled js modules reuse the interpreter's model runner
   // (generation, encoder–decoder hand-offs) around their generated cells (src/emit/js/runtime.ts).
   emit: ["diagnostics", "fused", "ir", "passes", "runtime", "weights", "interp"],
+  // The PyTorch engine: the spec compiled to a torch module, trained by a Python process that fit() drives.
+  torch: ["diagnostics", "emit", "ir", "runtime"],
   ".": ["ast", "check", "diagnostics", "elaborate", "interp", "ir", "resolve", "runtime", "syntax", "weights"],
   // Faces: nothing imports them.
   // The helper thread of the fused kernels (scan-helper.ts, scan-worker.ts) runs them on a second core.
@@ -34,7 +36,7 @@ const allowed: Record<string, readonly string[]> = {
   format: ["ast", "diagnostics", "syntax"],
   lsp: [".", "ast", "diagnostics", "elaborate", "format", "ir", "node", "resolve", "syntax"],
   // The library's API (loadModel, fit, evaluate, compile, importWeights, …): what the CLI's commands are thin layers over.
-  api: [".", "diagnostics", "emit", "format", "fused", "interp", "ir", "node", "resolve", "runtime", "tfjs", "weights"],
+  api: [".", "diagnostics", "emit", "torch", "format", "fused", "interp", "ir", "node", "resolve", "runtime", "tfjs", "weights"],
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
   cli: [".", "api", "diagnostics", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
@@ -42,7 +44,7 @@ const allowed: Record<string, readonly string[]> = {
 };
 
 /** Folders that may import platform and face libraries (node:, tfjs, prettier, yargs, the LSP library, esbuild). */
-const platform = new Set(["node", "api", "cli", "lsp", "tfjs", "emit", "format", "bench", "tools"]);
+const platform = new Set(["node", "api", "cli", "lsp", "tfjs", "emit", "format", "bench", "tools", "torch"]);
 const platformImport = /from\s+["'](node:[^"']+|fs|path|os|child_process|@tensorflow\/[^"']+|prettier[^"']*|yargs[^"']*|vscode-[^"']+|esbuild)["']/;
 
 const src = join(root, "src");

@@ -9,13 +9,15 @@ import { mulberry32 } from "../runtime/random.js";
 import { DropoutEngine } from "../runtime/dropout-engine.js";
 import { dropoutExplained, dropoutTraining } from "../runtime/dropout.js";
 import type { Tensor } from "../runtime/tensor.js";
-import { metricNameOf, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
+import { metricNameOf, outputIsProbability, type EpochPlan, type EpochRunner, type ScanPath, type TrainEngine, type TrainSettings } from "../runtime/training.js";
 import { checkWeights, initParams, modelParamSpecs, type TrainingState } from "../weights/weights.js";
 import { FusedTrainer, fusedTrainingUnsupported } from "../fused/train-model.js";
 import { chooseTfBackend, chooseTrainBackend, productsExplained, type TrainBackendName } from "./backend-choice.js";
 import { assertOutput, checkedCtc, checkExamples, targetKindOf } from "./data-check.js";
-import { assertExamples, batchOf, carveValidation, type Example } from "./data.js";
+import { assertExamples, carveValidation, type Example } from "./data.js";
 import { bestEpoch, learningRate, modeOf, parseSchedule, shouldStop } from "./schedule.js";
+import { LocalEpochs } from "./local-epochs.js";
+import type { TorchOptions } from "../torch/engine.js";
 
 /** What one epoch ended with: the losses, the built-in metric (accuracy or RMSE), any asked-for metrics, the learning rate. */
 export interface EpochLogs {
@@ -82,6 +84,12 @@ export interface FitOptions {
   readonly metrics?: readonly string[];
   /** `auto` (the default): the fused kernels where they can train the model, else TensorFlow.js. */
   readonly backend?: TrainBackendName | "auto";
+  /**
+   * `node` (the default): this process, on `backend`. `torch`: PyTorch in other processes (torchrun and
+   * DistributedDataParallel with `torch.nproc` of them), the same training step for step.
+   */
+  readonly engine?: "node" | "torch";
+  readonly torch?: TorchOptions;
   /** The weights to start from (else freshly initialized from `seed`), and a checkpoint's state to continue. */
   readonly weights?: ReadonlyMap<string, Tensor>;
   readonly resume?: TrainingState;
@@ -179,21 +187,33 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   // With dropout, the model trains in its training form (each dropout a product with a mask input); it runs as written.
   const dropout = dropoutTraining(ir, o.output);
   const trainIr = dropout?.ir ?? ir;
-  const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(trainIr, o.output), setup.lowering ?? {});
-  o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n${dropout ? dropoutExplained(dropout) : ""}`);
   if (o.weights) checkWeights(`model \`${ir.name}\``, specs, o.weights, "the weights given");
   const start = o.weights ?? initParams(specs, seed);
-  let trainer: TrainEngine;
-  if (choice.backend === "fused") {
-    const why = fusedTrainingUnsupported(trainIr, o.output);
-    if (why) throw new UsageError(`${label("backend")} fused cannot train output '${o.output}' of model ${ir.name}: ${why}; ${label("backend")} tfjs-wasm can`);
-    trainer = new FusedTrainer(trainIr, env, start, settings);
-  } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, trainIr, env, start, settings);
-  if (dropout) trainer = new DropoutEngine(trainer, dropout, env, seed);
+  let runner: EpochRunner;
+  /** This process's engine (undefined: PyTorch's), which held-out metrics are scored on where it can. */
+  let inProcess: TrainBackendName | undefined;
+  if (o.engine === "torch") {
+    if ((o.backend ?? "auto") !== "auto") throw new UsageError(`${label("backend")} ${o.backend} chooses among this process's engines; with ${label("engine")} torch, PyTorch computes (leave ${label("backend")} out)`);
+    const { startTorchEngine } = await import("../torch/engine.js");
+    runner = await startTorchEngine({ ir: trainIr, env, settings, probabilities: outputIsProbability(ir, ir.outputs.find((x) => x.name === o.output)!.node), masks: dropout?.masks ?? [], seed, train, held, weights: start, options: o.torch ?? {}, ...(o.explain ? { explain: o.explain } : {}) });
+  } else {
+    const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(trainIr, o.output), setup.lowering ?? {});
+    inProcess = choice.backend;
+    o.explain?.(`backend: ${choice.backend} (${choice.why})\n${productsExplained()}\n${dropout ? dropoutExplained(dropout) : ""}`);
+    let trainer: TrainEngine;
+    if (choice.backend === "fused") {
+      const why = fusedTrainingUnsupported(trainIr, o.output);
+      if (why) throw new UsageError(`${label("backend")} fused cannot train output '${o.output}' of model ${ir.name}: ${why}; ${label("backend")} tfjs-wasm can`);
+      trainer = new FusedTrainer(trainIr, env, start, settings);
+    } else trainer = await (setup.tfEngine ?? defaultTfEngine)(choice.backend, trainIr, env, start, settings);
+    if (dropout) trainer = new DropoutEngine(trainer, dropout, env, seed);
+    const explain = o.explain;
+    runner = new LocalEpochs(trainer, ir, train, held, explain && ((t) => explain(explainPaths(t.scanPaths(), setup.fusedNote ?? "") + (t.optimizerPath ? `${t.optimizerPath()}\n` : ""))));
+  }
   if (o.resume && (o.resume.history.heldOut ?? "test") !== heldOutSplit && o.resume.epoch > 0)
     note(`the checkpoint's ${o.resume.epoch} epoch${o.resume.epoch > 1 ? "s were" : " was"} scored on the ${o.resume.history.heldOut ?? "test"} split; from epoch ${o.resume.epoch + 1} on, the ${heldOutSplit} split is (its history mixes the two)`);
   if (state.optimizer) {
-    const restored = await trainer.restoreOptimizer(state.optimizer);
+    const restored = await runner.restoreOptimizer(state.optimizer);
     if (!restored) note(`the checkpoint's ${state.optimizer.name} state does not fit ${label("optimizer")} ${settings.optimizer}; it starts afresh`);
   }
   const monitored = (): number[] => (monitor === "loss" ? state.history.test : monitor === builtIn ? state.history.metric : state.history.metrics?.[monitor] ?? []);
@@ -209,44 +229,31 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   let weights = new Map(start);
   try {
     const firstEpoch = state.epoch + 1;
+    const indices = train.map((_, k) => k);
     for (let epoch = firstEpoch; epoch <= epochs && !aborted() && !stopped; epoch++) {
       const started = Date.now();
-      const order = shuffled(train, seed * 1000 + epoch);
+      const order = shuffled(indices, seed * 1000 + epoch);
       const batches = Math.ceil(order.length / batchSize);
+      const plan: EpochPlan = { epoch, accumulate, batches: Array.from({ length: batches }, (_, k) => order.slice(k * batchSize, (k + 1) * batchSize)),
+        lrs: Array.from({ length: batches }, (_, k) => learningRate(schedule, lr0, warmup, { epoch, fraction: (k + 1) / batches, epochs, heldOut: state.history.test })) };
       await o.callbacks?.onEpochBegin?.(epoch, batches);
       let sum = 0, count = 0;
-      for (let k = 0; k < batches && !aborted(); k++) {
-        const chunk = order.slice(k * batchSize, (k + 1) * batchSize);
-        const loss = trainer.accumulate(batchOf(ir, chunk));
-        if ((k + 1) % accumulate === 0 || k === batches - 1) {
-          lr = learningRate(schedule, lr0, warmup, { epoch, fraction: (k + 1) / batches, epochs, heldOut: state.history.test });
-          trainer.setLearningRate(lr);
-          trainer.apply();
-        }
-        if (o.explain && k === 0 && epoch === firstEpoch) o.explain(explainPaths(trainer.scanPaths(), setup.fusedNote ?? "") + (trainer.optimizerPath ? `${trainer.optimizerPath()}\n` : ""));
+      await runner.trainEpoch(plan, async (k, loss, size) => {
         if (!Number.isFinite(loss)) throw new RnncError("RNN0605", `the loss became ${loss} in epoch ${epoch}`, ["the learning rate may be too high"], `lower ${label("learningRate")}, or clip gradients with ${label("clipNorm")} 1`);
-        sum += loss * chunk.length;
-        count += chunk.length;
-        await o.callbacks?.onBatchEnd?.(k + 1, { epoch, loss, meanLoss: sum / count });
-        await new Promise((r) => setImmediate(r)); // lets a signal (Ctrl-C) be handled between batches
-      }
+        sum += loss * size;
+        count += size;
+        await o.callbacks?.onBatchEnd?.(k, { epoch, loss, meanLoss: sum / count });
+      }, aborted);
       if (aborted()) break;
-      let heldOut = 0, metric = 0;
-      for (let k = 0; k < held.length; k += batchSize) {
-        const chunk = held.slice(k, k + batchSize);
-        const e = trainer.evaluate(batchOf(ir, chunk));
-        heldOut += e.loss * chunk.length;
-        metric += e.metric * chunk.length;
-      }
-      heldOut /= held.length;
-      metric /= held.length;
-      const trained = trainer.params();
+      lr = plan.lrs[batches - 1]!;
+      const { loss: heldOut, metric } = await runner.evaluate(batchSize);
+      const trained = await runner.params();
       const scored: Record<string, number[]> = { ...state.history.metrics };
       for (const output of new Set(extra.map((x) => x.output))) {
         const mine = extra.filter((x) => x.output === output);
         // As rnnc eval computes it: on the fused kernels where they can, else on TensorFlow.js (set up if this run has not).
-        const engine = choice.backend !== "fused" || fusedCannotScore(ir, output) ? "tfjs" : "fused";
-        if (engine === "tfjs" && choice.backend === "fused") await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
+        const engine = (inProcess !== undefined && inProcess !== "fused") || fusedCannotScore(ir, output) ? "tfjs" : "fused";
+        if (engine === "tfjs" && (inProcess === undefined || inProcess === "fused")) await (await import("../tfjs/backend.js")).useBackend(chooseTfBackend("auto").backend);
         const r = await score(ir, env, trained, held, output, mine.map((x) => x.metric), { batchSize, engine, ...(o.loss === "ctc" && output === o.output ? { ctc: { blank: o.blank ?? 0, beam: 1 } } : {}) });
         for (const x of mine) scored[x.key] = [...(scored[x.key] ?? []), r.results[x.metric] ?? NaN];
       }
@@ -257,7 +264,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
       const next: TrainingState = {
         epoch,
         history: { ...state.history, heldOut: heldOutSplit, train: [...state.history.train, sum / count], test: [...state.history.test, heldOut], metric: [...state.history.metric, metric], lr: [...lrs, lr], ...seconds, ...(extra.length ? { metrics: scored } : {}) },
-        optimizer: await trainer.optimizerState(),
+        optimizer: await runner.optimizerState(),
       };
       // Non-finite numbers end training with the last finite epoch kept (a checkpoint holds finite numbers only).
       const kept = `the checkpoint of ${epoch > 1 ? `epoch ${epoch - 1}` : "no epoch"} is kept`;
@@ -273,7 +280,7 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
       stopped = stopping();
     }
   } finally {
-    trainer.dispose();
+    await runner.dispose();
   }
   return { weights, state, interrupted: aborted(), ...(stopped ? { stopped } : {}) };
 }

@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "weights file to write (atomically)" })
       .example("$0 init examples/name-gender/name-gender.rnn --seed 1 -o name-gender.init.json", "the model's weights as its initializers draw them"),
     (a) => wrap(async () => (await commands()).initCommand(a))())
-    .command("train <file>", "train a model on TensorFlow.js from a data module", (y) => y
+    .command("train <file>", "train a model from a data module: in this process (rnnc's fused kernels or TensorFlow.js), or on PyTorch (--engine torch, several processes and machines with --nproc and --nnodes)", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to train (may be left out when the file declares one)" })
       .option("dims", { type: "string", describe: "dimension values, e.g. H=64 (else the model's defaults)" })
@@ -87,7 +87,14 @@ async function main(argv: string[]): Promise<number> {
       .option("disable-pass", { type: "string", array: true, describe: "leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
       .option("fused", { type: "boolean", default: true, describe: "run each scan as one fused kernel with its own backward pass where the cell allows (--no-fused: op by op)" })
       .option("explain", { type: "boolean", default: false, describe: "say which backend runs and why, and how each scan runs (fused or op by op) and why, after the first batch" })
-      .option("threads", { choices: [1, 2] as const, default: 2 as const, describe: "fused scans split each batch over this many threads (2: a helper thread on the second core, where there is one)" })
+      .option("threads", { type: "number", describe: "fused scans split each batch over 1 or 2 threads (default 2: a helper thread on the second core, where there is one); with --engine torch, threads per process (default: the cores over --nproc)" })
+      .option("engine", { choices: ["node", "torch"] as const, default: "node" as const, describe: "node: this process, on --backend; torch: PyTorch, in processes of its own (the same training: data, loss, optimizer, schedule, checkpoints)" })
+      .option("nproc", { type: "number", describe: "with --engine torch: processes on this machine, DistributedDataParallel between them (torchrun's --nproc_per_node; default 1)" })
+      .option("nnodes", { type: "number", describe: "with --engine torch: machines in all, each running this same command with its own --node-rank (default 1)" })
+      .option("node-rank", { type: "number", describe: "with --engine torch and --nnodes: this machine's rank, 0 … nnodes-1; rank 0 writes the checkpoints" })
+      .option("master", { type: "string", describe: "with --nnodes: HOST:PORT where rank 0's machine listens for the others" })
+      .option("python", { type: "string", describe: "with --engine torch: the python with torch and numpy (default: $RNNC_PYTHON, else python3)" })
+      .option("device", { choices: ["auto", "cpu", "cuda"] as const, describe: "with --engine torch: cuda (nccl between processes), cpu (gloo), or auto: cuda where torch sees it" })
       .option("schedule", { type: "string", describe: "learning-rate schedule: constant, step,every=10,gamma=0.5, exponential,gamma=0.95, cosine,min=0 (over --epochs) or plateau,patience=2,factor=0.5,min=0 (cut when the held-out loss stalls)" })
       .option("warmup", { type: "number", describe: "raise the learning rate linearly from 0 over this many epochs (fractions allowed), then follow the schedule" })
       .option("early-stop", { type: "number", describe: "stop when the monitored held-out value (--monitor) has not improved for this many epochs" })
@@ -98,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       .option("accumulate", { type: "number", describe: "gradient accumulation: update the weights once every N batches, with their mean gradient (an effective batch of N × --batch-size)" })
       .option("weight-decay", { type: "number", describe: "decoupled weight decay (AdamW's): weight matrices shrink by lr × this after every step" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names")
+      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 --engine torch --nproc 2 -o name-gender.json", "the same epoch on PyTorch, in two processes")
       .example("$0 train examples/co2-forecast/co2-forecast.rnn --data examples/co2-forecast/data.mjs --output next --loss mse --epochs 3 --schedule cosine --warmup 0.5 --early-stop 2 --keep-best --limit 300 -o co2.json", "a schedule with warm-up, early stopping and the best epoch kept in co2.best.json"),
     (a) => wrap(async () => (await import("./train.js")).trainCommand(a as unknown as TrainFlags))())
     .command("eval <file>", "a trained model's metrics on a split of its data: accuracy and top-k, RMSE and MAE, or the error rate of generated sequences, with baselines", (y) => y

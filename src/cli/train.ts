@@ -17,7 +17,8 @@ export interface TrainFlags {
   file: string; model?: string | undefined; dims?: string | undefined; data: string; output: string;
   loss: "crossentropy" | "mse" | "ctc"; blank?: number | undefined; optimizer: "sgd" | "momentum" | "adam" | "rmsprop"; lr: number; clip?: number | undefined;
   epochs: number; batchSize: number; seed: number; out: string; resume: boolean; force?: boolean; limit?: number | undefined;
-  backend: TrainBackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: 1 | 2;
+  backend: TrainBackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; dataOpt?: string | undefined; fused?: boolean; explain?: boolean; threads?: number | undefined;
+  engine?: "node" | "torch"; nproc?: number | undefined; nnodes?: number | undefined; nodeRank?: number | undefined; master?: string | undefined; python?: string | undefined; device?: "auto" | "cpu" | "cuda" | undefined;
   schedule?: string | undefined; warmup?: number | undefined; earlyStop?: number | undefined; minDelta?: number | undefined; keepBest?: boolean; weightDecay?: number | undefined;
   metrics?: string | undefined; monitor?: string | undefined; accumulate?: number | undefined; validationSplit?: number | undefined;
 }
@@ -38,7 +39,7 @@ export async function trainCommand(a: TrainFlags): Promise<number> {
 /** The CLI's names for fit()'s options, in its messages. */
 const flagOf: Record<string, string> = { optimizer: "--optimizer", epochs: "--epochs", batchSize: "--batch-size", accumulate: "--accumulate", learningRate: "--lr", clipNorm: "--clip", warmup: "--warmup",
   earlyStop: "--early-stop", minDelta: "--min-delta", weightDecay: "--weight-decay", metrics: "--metrics", monitor: "--monitor", backend: "--backend",
-  validationSplit: "--validation-split", keepBest: "--keep-best", schedule: "--schedule", blank: "--blank", loss: "--loss" };
+  validationSplit: "--validation-split", keepBest: "--keep-best", schedule: "--schedule", blank: "--blank", loss: "--loss", engine: "--engine" };
 
 async function train(a: TrainFlags): Promise<number> {
   if (a.resume && a.force) throw new UsageError("give --resume (continue from the checkpoint in --out) or --force (start afresh over it), not both");
@@ -64,7 +65,13 @@ async function train(a: TrainFlags): Promise<number> {
     const tfjsOnly = [a.fused === false && "--no-fused", a.passes === false && "--no-passes", a.disablePass?.length && "--disable-pass"].filter(Boolean);
     if (tfjsOnly.length) throw new UsageError(`${tfjsOnly.join(" and ")} shape${tfjsOnly.length === 1 ? "s" : ""} TensorFlow.js' lowering, which --backend fused does not use; give --backend tfjs-wasm (or auto) with ${tfjsOnly.length === 1 ? "it" : "them"}`);
   }
-  const threads = a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;
+  const torch = a.engine === "torch";
+  if (!torch) {
+    const given = [a.nproc !== undefined && "--nproc", a.nnodes !== undefined && "--nnodes", a.nodeRank !== undefined && "--node-rank", a.master !== undefined && "--master", a.python !== undefined && "--python", a.device !== undefined && "--device"].filter(Boolean);
+    if (given.length) throw new UsageError(`${given.join(", ")} set${given.length === 1 ? "s" : ""} up PyTorch; give --engine torch with ${given.length === 1 ? "it" : "them"}`);
+    if (a.threads !== undefined && a.threads !== 1 && a.threads !== 2) throw new UsageError(`--threads must be 1 or 2 (the fused kernels' helper thread), not ${a.threads}; with --engine torch it sets PyTorch's threads per process`);
+  }
+  const threads = !torch && a.fused !== false && a.threads !== 1 && startScanHelper() ? 2 : 1;
   const schedule = a.schedule !== undefined || Boolean(a.warmup);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -79,7 +86,7 @@ async function train(a: TrainFlags): Promise<number> {
       ...(a.clip !== undefined ? { clipNorm: a.clip } : {}), ...(a.weightDecay !== undefined ? { weightDecay: a.weightDecay } : {}), ...(a.schedule !== undefined ? { schedule: a.schedule } : {}),
       ...(a.warmup !== undefined ? { warmup: a.warmup } : {}), ...(a.accumulate !== undefined ? { accumulate: a.accumulate } : {}), ...(a.earlyStop !== undefined ? { earlyStop: a.earlyStop } : {}),
       ...(a.minDelta !== undefined ? { minDelta: a.minDelta } : {}), ...(a.monitor !== undefined ? { monitor: a.monitor } : {}), ...(a.keepBest ? { keepBest: true } : {}), ...(a.blank !== undefined ? { blank: a.blank } : {}),
-      metrics: (a.metrics ?? "").split(","), backend: a.backend, ...(weights ? { weights } : {}), ...(resume ? { resume } : {}), signal: controller.signal,
+      metrics: (a.metrics ?? "").split(","), backend: a.backend, ...(torch ? { engine: "torch" as const, torch: { python: a.python, nproc: a.nproc, nnodes: a.nnodes, nodeRank: a.nodeRank, master: a.master, threads: a.threads, device: a.device } } : {}), ...(weights ? { weights } : {}), ...(resume ? { resume } : {}), signal: controller.signal,
       ...(a.explain ? { explain: (text: string) => { process.stderr.write(text); } } : {}),
       callbacks: {
         onEpochBegin: (epoch, batches) => { bar = new Progress(`epoch ${epoch}/${a.epochs}`, batches); },

@@ -279,6 +279,12 @@ Delete the lock file by hand only if the message names a process that is gone.`)
 returns, or resolves to, \`{train, test}\`: lists of examples \`{inputs: {NAME: value}, target}\`. The
 module could not be imported (a syntax error, a missing import), \`load\` threw, or what it gave is not
 of that form. The message quotes the module's own error or names the first example at fault.`),
+  c("RNN0611", "the PyTorch engine failed", `
+\`rnnc train --engine torch\` compiles the model to a PyTorch module, writes the data once, and runs rnnc's
+trainer (a Python file in the package) with the python given by \`--python\` (else \`$RNNC_PYTHON\`, else
+\`python3\`), under \`torchrun\` when \`--nproc\` or \`--nnodes\` asks for several processes. That python must
+import torch and numpy. The message says what failed: the python could not run or import them, or the
+trainer stopped, with its last lines of output. The checkpoint of the last finished epoch is intact.`),
   c("RNN0801", "cannot export to ONNX", `
 \`rnnc compile --target onnx\` writes standard ONNX (opset 17). It exports scans and maps of any
 cell (the stdlib LSTM, GRU, GRUResetBefore and Elman as ONNX's own recurrent ops, every other cell

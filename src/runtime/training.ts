@@ -78,6 +78,31 @@ export interface TrainEngine {
   dispose(): void;
 }
 
+/** One epoch as fit() plans it: batches of training examples (their indices), the learning rate at each batch's end, batches per update. */
+export interface EpochPlan {
+  readonly epoch: number;
+  readonly batches: readonly (readonly number[])[];
+  /** Set before the update that ends at batch k (every `accumulate` batches, and after the last). */
+  readonly lrs: readonly number[];
+  readonly accumulate: number;
+}
+
+/**
+ * What fit() drives: whole epochs over the training split and scores of the held-out split, both given when it was
+ * made. This process's engines run them batch by batch (api/local-epochs.ts); the PyTorch engine in other processes
+ * (torch/engine.ts). The schedule, early stopping, metrics and checkpoints stay fit()'s, whichever runs.
+ */
+export interface EpochRunner {
+  /** Trains the plan's batches in order; `onBatch` hears each one's loss and size. Returns early when `aborted()`. */
+  trainEpoch(plan: EpochPlan, onBatch: (k: number, loss: number, size: number) => Promise<void>, aborted: () => boolean): Promise<void>;
+  /** The held-out split in batches of `size`, in order: the mean loss and metric per example. */
+  evaluate(size: number): Promise<{ readonly loss: number; readonly metric: number }>;
+  params(): Promise<Map<string, Tensor>>;
+  optimizerState(): Promise<OptimizerState>;
+  restoreOptimizer(state: OptimizerState): Promise<boolean>;
+  dispose(): Promise<void>;
+}
+
 /** The name prefix of Adam's running powers of β1 and β2 in a checkpoint's optimizer state. */
 export const ADAM_POWER = "adam.power/";
 

@@ -29,7 +29,9 @@ function base64(t: Tensor): string {
 
 export interface PytorchModule { readonly source: string; readonly inputs: readonly string[]; readonly outputs: readonly string[] }
 
-export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, source: string, version: string): PytorchModule {
+/** `only`: the outputs forward computes and returns (all, by default); the trainer asks for the one it trains. */
+export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<string, Tensor>, source: string, version: string, only?: readonly string[]): PytorchModule {
+  const returned = ir.outputs.filter((o) => !only || only.includes(o.name));
   const layers = new Map(ir.layers.map((l) => [l.name, l]));
   const attrs = new Names(["training", "forward", "LAYERS"]);
   const cells = new Map<string, { cell: PyCell; attr: string }>();
@@ -204,9 +206,9 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       return { kind: "one", name: local("last", `_last(${s.name}, ${s.lengths})`) };
     },
   };
-  const v = driveModel(ir, backend);
+  const v = driveModel(ir, backend, only ? returned.map((o) => o.node) : undefined);
   const outputs: string[] = [];
-  const results = ir.outputs.flatMap((o) => {
+  const results = returned.flatMap((o) => {
     const d = v[o.node]!;
     if (d.kind === "states") throw cannot(`output \`${o.name}\` (a record of states)`, "output each state as its own field, e.g. `final(s).h`");
     const x = d.v;
