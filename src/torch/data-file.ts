@@ -1,5 +1,5 @@
 // The training data as one compact file for the PyTorch trainer: each split's inputs and targets as flat typed arrays, ragged rows by their lengths.
-import type { ModelIR } from "../ir/ir.js";
+import type { ModelInputInfo } from "../ir/ir.js";
 import { concreteShape, type DimEnv } from "../runtime/dims.js";
 import { targetValues } from "../runtime/training.js";
 
@@ -20,8 +20,8 @@ const MAGIC = "RNNCDATA";
  * is `SPLIT/NAME/lengths` (i32, one per example) and `SPLIT/NAME` (its steps back to back); any other input is
  * `SPLIT/NAME` (one value per example, flattened); targets are `SPLIT/target/lengths` and `SPLIT/target`.
  */
-export function encodeData(ir: ModelIR, env: DimEnv, target: TargetLayout, splits: Readonly<Record<string, readonly DataExample[]>>): Uint8Array {
-  const inputs = ir.inputs.map((i) => ({ name: i.name, dtype: i.dtype === "int" ? "i32" as const : "f32" as const, seq: i.seq !== undefined, shape: concreteShape(i.shape, env, `input ${i.name}`) }));
+export function encodeData(given: readonly ModelInputInfo[], env: DimEnv, target: TargetLayout, splits: Readonly<Record<string, readonly DataExample[]>>): Uint8Array {
+  const inputs = given.map((i) => ({ name: i.name, dtype: i.dtype === "int" ? "i32" as const : "f32" as const, seq: i.seq !== undefined, shape: concreteShape(i.shape, env, `input ${i.name}`) }));
   const arrays: { name: string; data: Int32Array | Float32Array }[] = [];
   const sizes: Record<string, number> = {};
   for (const [split, examples] of Object.entries(splits)) {
@@ -77,7 +77,7 @@ function targetRow(t: unknown, layout: TargetLayout): { steps: number; values: n
   return { steps, values: Array.from(targetValues([t], layout.seq, steps, layout.width)) };
 }
 
-/** Each split's examples in the order written, for the layout of a loss's targets on an output of `outputShape`. */
+/** How a loss's targets are laid out for an output of `outputShape` (per step, when `seq`): values for mse, else class ids. */
 export function targetLayoutOf(loss: "crossentropy" | "mse" | "ctc", outputShape: readonly number[], seq: boolean): TargetLayout {
   return loss === "mse" ? { kind: "values", width: outputShape.reduce((a, b) => a * b, 1), seq } : { kind: "ids" };
 }

@@ -84,7 +84,7 @@ export async function startTorchEngine(s: TorchSetup): Promise<EpochRunner> {
   const dir = mkdtempSync(join(tmpdir(), "rnnc-torch-"));
   try {
     writeFileSync(join(dir, "model.py"), emitPytorch(s.ir, s.env, s.weights, "rnnc train --engine torch", "train", [out.name]).source);
-    writeFileSync(join(dir, "data.bin"), encodeData(s.ir, s.env, targetLayoutOf(s.settings.loss, shape, node.seq !== undefined), { train: s.train, held: s.held }));
+    writeFileSync(join(dir, "data.bin"), encodeData(s.ir.inputs.filter((i) => !s.masks.some((m) => m.input === i.name)), s.env, targetLayoutOf(s.settings.loss, shape, node.seq !== undefined), { train: s.train, held: s.held }));
     const usedLayers = new Set(s.ir.nodes.flatMap((n) => (n.attrs.layer ? [n.attrs.layer] : [])));
     const token = randomBytes(16).toString("hex");
     const server = createServer();
