@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
       .option("accumulate", { type: "number", describe: "gradient accumulation: update the weights once every N batches, with their mean gradient (an effective batch of N × --batch-size)" })
       .option("weight-decay", { type: "number", describe: "decoupled weight decay (AdamW's): weight matrices shrink by lr × this after every step" })
       .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 -o name-gender.json", "one short epoch on the first 256 names")
-      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 --engine torch --nproc 2 -o name-gender.json", "the same epoch on PyTorch, in two processes")
+      .example("$0 train examples/name-gender/name-gender.rnn --data examples/name-gender/data.mjs --output probs --loss crossentropy --epochs 1 --limit 256 --engine torch --nproc 2 -o name-gender.torch.json", "the same epoch on PyTorch, in two processes (python with torch: --python or $RNNC_PYTHON)")
       .example("$0 train examples/co2-forecast/co2-forecast.rnn --data examples/co2-forecast/data.mjs --output next --loss mse --epochs 3 --schedule cosine --warmup 0.5 --early-stop 2 --keep-best --limit 300 -o co2.json", "a schedule with warm-up, early stopping and the best epoch kept in co2.best.json"),
     (a) => wrap(async () => (await import("./train.js")).trainCommand(a as unknown as TrainFlags))())
     .command("eval <file>", "a trained model's metrics on a split of its data: accuracy and top-k, RMSE and MAE, or the error rate of generated sequences, with baselines", (y) => y

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { root } from "../helpers.js";
+// @ts-expect-error a plain ES module of the tests (no types)
+import { torchPython } from "../torch-env.mjs";
 
 const main = join(root, "dist", "cli", "main.js");
 const source = readFileSync(join(root, "src", "cli", "main.ts"), "utf8");
@@ -42,7 +44,9 @@ describe("--help", () => {
   for (const d of ["examples", "stdlib", "test"]) symlinkSync(join(root, d), join(dir, d));
   it.each(examples)("runs as written: %s", (example) => {
     const command = example.replace(/\$0/g, `"${process.execPath}" "${main}"`);
-    const r = spawnSync("sh", ["-c", command], { cwd: dir, encoding: "utf8", timeout: 300_000 });
+    // an example on the torch engine runs the python the project's tests make (.venv-torch), as a user's RNNC_PYTHON
+    const env = example.includes("--engine torch") ? { ...process.env, RNNC_PYTHON: torchPython() as string } : process.env;
+    const r = spawnSync("sh", ["-c", command], { cwd: dir, encoding: "utf8", timeout: 300_000, env });
     expect(r.status, `${example}\n${r.stderr}`).toBe(0);
   }, 300_000);
 });
