@@ -108,6 +108,8 @@ export interface FitResult {
   /** Why training ended before `epochs`: early stopping, or the signal. */
   readonly stopped?: string;
   readonly interrupted: boolean;
+  /** This machine's PyTorch processes trained under another machine's rank 0 (`torch.nodeRank` ≥ 1), which keeps the weights and checkpoints. */
+  readonly served?: boolean;
 }
 
 /**
@@ -193,9 +195,14 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   /** This process's engine (undefined: PyTorch's), which held-out metrics are scored on where it can. */
   let inProcess: TrainBackendName | undefined;
   if (o.engine === "torch") {
+    const setupOf = async () => ({ ir: trainIr, env, settings, probabilities: outputIsProbability(ir, ir.outputs.find((x) => x.name === o.output)!.node), masks: dropout?.masks ?? [], seed, train, held, weights: start, options: o.torch ?? {}, ...(o.explain ? { explain: o.explain } : {}) });
+    if ((o.torch?.nodeRank ?? 0) > 0) {
+      await (await import("../torch/engine.js")).serveTorchEngine(await setupOf());
+      return { weights: new Map(start), state, interrupted: false, served: true };
+    }
     if ((o.backend ?? "auto") !== "auto") throw new UsageError(`${label("backend")} ${o.backend} chooses among this process's engines; with ${label("engine")} torch, PyTorch computes (leave ${label("backend")} out)`);
     const { startTorchEngine } = await import("../torch/engine.js");
-    runner = await startTorchEngine({ ir: trainIr, env, settings, probabilities: outputIsProbability(ir, ir.outputs.find((x) => x.name === o.output)!.node), masks: dropout?.masks ?? [], seed, train, held, weights: start, options: o.torch ?? {}, ...(o.explain ? { explain: o.explain } : {}) });
+    runner = await startTorchEngine(await setupOf());
   } else {
     const choice = chooseTrainBackend(o.backend ?? "auto", () => fusedTrainingUnsupported(trainIr, o.output), setup.lowering ?? {});
     inProcess = choice.backend;

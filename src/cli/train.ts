@@ -121,6 +121,10 @@ async function train(a: TrainFlags): Promise<number> {
   } finally {
     process.off("SIGINT", onSigint);
   }
+  if (result.served) {
+    process.stderr.write(`machine ${a.nodeRank}: its processes trained under rank 0's (on ${a.master}), which writes the checkpoints\n`);
+    return 0;
+  }
   if (result.interrupted) {
     bar?.finish(`epoch ${result.state.epoch + 1}/${a.epochs} interrupted`);
     process.stderr.write(`interrupted: ${result.state.epoch ? `the checkpoint of epoch ${result.state.epoch} in ${a.out} is intact; --resume continues from it` : "no epoch finished, nothing was written"}\n`);

@@ -7,6 +7,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RnncError, UsageError } from "../diagnostics/errors.js";
+import { reachable } from "../ir/graph.js";
 import type { ModelIR } from "../ir/ir.js";
 import { emitPytorch } from "../emit/pytorch/module.js";
 import { concreteShape, type DimEnv } from "../runtime/dims.js";
@@ -70,6 +71,37 @@ function positive(v: number | undefined, flag: string, fallback: number): number
 
 /** Starts the trainer processes on the splits and weights given; the runner drives them. */
 export async function startTorchEngine(s: TorchSetup): Promise<EpochRunner> {
+  const l = await launch(s);
+  try {
+    const ready = await l.link.ready();
+    s.explain?.(`engine: torch ${l.torch} (${l.python}): ${l.processes} process${l.processes > 1 ? "es" : ""}${l.nnodes > 1 ? ` on ${l.nnodes} machines` : ""}, ${l.threads} thread${l.threads > 1 ? "s" : ""} each, on ${String(ready["device"])}${l.cuda ? " (CUDA seen)" : ""}${l.processes > 1 ? `, DistributedDataParallel over ${String(ready["backend"])}` : ""}\n`);
+    return new TorchEpochs(l.link, l.dir, l.server, l.child);
+  } catch (e) {
+    await l.link.close();
+    l.server.close();
+    rmSync(l.dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
+ * On a machine of --node-rank 1 or more: its processes join rank 0's (on the --master machine), which drives the
+ * training and writes the checkpoints; this waits until they end. Every machine runs the same command and data.
+ */
+export async function serveTorchEngine(s: TorchSetup): Promise<void> {
+  const l = await launch(s);
+  try {
+    const code = await new Promise<number | null>((done) => { if (l.child.exitCode !== null) done(l.child.exitCode); else l.child.once("exit", (c) => done(c)); });
+    if (code !== 0) throw l.link.failedWith(`this machine's trainer processes stopped (exit code ${code})`);
+  } finally {
+    l.server.close();
+    rmSync(l.dir, { recursive: true, force: true });
+  }
+}
+
+interface Launched { dir: string; server: Server; child: ChildProcess; link: TrainerLink; python: string; torch: string; cuda: boolean; threads: number; processes: number; nnodes: number }
+
+async function launch(s: TorchSetup): Promise<Launched> {
   const o = s.options;
   const nproc = positive(o.nproc, "--nproc", 1), nnodes = positive(o.nnodes, "--nnodes", 1);
   const nodeRank = o.nodeRank ?? 0;
@@ -82,14 +114,17 @@ export async function startTorchEngine(s: TorchSetup): Promise<EpochRunner> {
   const node = s.ir.nodes[out.node]!;
   const shape = concreteShape(node.shape, s.env, `output ${out.name}`);
   const dir = mkdtempSync(join(tmpdir(), "rnnc-torch-"));
+  let server: Server | undefined;
   try {
     writeFileSync(join(dir, "model.py"), emitPytorch(s.ir, s.env, s.weights, "rnnc train --engine torch", "train", [out.name]).source);
     writeFileSync(join(dir, "data.bin"), encodeData(s.ir.inputs.filter((i) => !s.masks.some((m) => m.input === i.name)), s.env, targetLayoutOf(s.settings.loss, shape, node.seq !== undefined), { train: s.train, held: s.held }));
-    const usedLayers = new Set(s.ir.nodes.flatMap((n) => (n.attrs.layer ? [n.attrs.layer] : [])));
+    // Layers the trained output does not reach get no gradients: DDP must be told to expect that.
+    const usedLayers = new Set(reachable(s.ir.nodes, [out.node]).flatMap((n) => (n.attrs.layer ? [n.attrs.layer] : [])));
     const token = randomBytes(16).toString("hex");
-    const server = createServer();
-    await new Promise<void>((ok, fail) => { server.once("error", fail); server.listen(0, "127.0.0.1", ok); });
-    const port = (server.address() as { port: number }).port;
+    const listening = createServer();
+    server = listening;
+    await new Promise<void>((ok, fail) => { listening.once("error", fail); listening.listen(0, "127.0.0.1", ok); });
+    const port = (listening.address() as { port: number }).port;
     const device = o.device ?? "auto";
     writeFileSync(join(dir, "config.json"), JSON.stringify({
       module: join(dir, "model.py"), data: join(dir, "data.bin"), port, token, output: out.name, loss: s.settings.loss, blank: s.settings.blank ?? 0,
@@ -104,11 +139,9 @@ export async function startTorchEngine(s: TorchSetup): Promise<EpochRunner> {
       : [trainer, join(dir, "config.json")];
     // Its own process group: Ctrl-C reaches rnnc, which stops the trainers between batches (a checkpoint is never half-written).
     const child = spawn(python, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, OMP_NUM_THREADS: String(threads), PYTHONUNBUFFERED: "1" } });
-    const link = new TrainerLink(server, child, token);
-    const ready = await link.ready();
-    s.explain?.(`engine: torch ${torch} (${python}): ${nproc * nnodes} process${nproc * nnodes > 1 ? "es" : ""}${nnodes > 1 ? ` on ${nnodes} machines` : ""}, ${threads} thread${threads > 1 ? "s" : ""} each, on ${ready.device}${cuda ? " (CUDA seen)" : ""}${distributed ? `, DistributedDataParallel over ${ready.backend ?? (cuda ? "nccl" : "gloo")}` : ""}\n`);
-    return new TorchEpochs(link, dir, server, child);
+    return { dir, server: listening, child, link: new TrainerLink(listening, child, token), python, torch, cuda, threads, processes: nproc * nnodes, nnodes };
   } catch (e) {
+    server?.close();
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }

@@ -104,6 +104,11 @@ export class TrainerLink {
     });
   }
 
+  /** RNN0611 with the trainer's last output. */
+  failedWith(message: string): RnncError {
+    return failed(message, this.stderr);
+  }
+
   kill(): void {
     try {
       if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGKILL");

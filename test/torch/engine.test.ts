@@ -77,6 +77,27 @@ describe("the torch engine trains as the node engine does", () => {
   }, 300_000);
 });
 
+describe("several machines (torchrun's static rendezvous), simulated by two rnnc commands on this one", () => {
+  it("machine 0 drives and writes the checkpoint, machine 1 serves; the weights are one process's", async () => {
+    const args = [...nameGender, "--epochs", "2", "--engine", "torch", "--threads", "1", "--nnodes", "2"];
+    const port = String(29_400 + Math.floor(Math.random() * 500));
+    const run = (rank: number, out: string) => new Promise<{ code: number | null; err: string }>((done) => {
+      const child = spawn(process.execPath, [cli, "train", ...args, "--node-rank", String(rank), "--master", `127.0.0.1:${port}`, "-o", out, "--force"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", RNNC_PYTHON: python } });
+      let err = "";
+      child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+      child.on("exit", (code) => done({ code, err }));
+    });
+    const [zero, one] = await Promise.all([run(0, "m0.json"), run(1, "m1.json")]);
+    expect(zero.code, zero.err).toBe(0);
+    expect(one.code, one.err).toBe(0);
+    expect(one.err).toContain("machine 1: its processes trained under rank 0's");
+    expect(existsSync(join(dir, "m1.json")), "only machine 0 writes").toBe(false);
+    const single = train("m.json", [...nameGender, "--epochs", "2", "--engine", "torch"]);
+    const both = (JSON.parse(readFileSync(join(dir, "m0.json"), "utf8")) as { params: Record<string, { shape: number[]; data: number[] }> }).params;
+    expect(largest(single, both)).toBeLessThan(1e-5);
+  }, 240_000);
+});
+
 describe("checkpoints cross engines", () => {
   it("a torch checkpoint runs in rnnc run as the compiled torch module runs it, and resumes on the node engine (and back)", () => {
     const args = [...nameGender, "--optimizer", "adam"];
