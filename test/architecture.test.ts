@@ -40,7 +40,7 @@ const allowed: Record<string, readonly string[]> = {
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
   cli: [".", "api", "diagnostics", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
-  bench: [".", "emit", "fused", "interp", "ir", "lsp", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
+  bench: [".", "api", "emit", "fused", "interp", "ir", "lsp", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
 };
 
 /** Folders that may import platform and face libraries (node:, tfjs, prettier, yargs, the LSP library, esbuild). */

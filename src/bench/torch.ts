@@ -138,6 +138,7 @@ export async function benchTorch(models: Record<"LSTM" | "GRU", ModelIR>, time: 
     rows.push({ case: `g2p with attention (g2p-attention.rnn; the same words, batch ${G2P_BATCH}, Adam, clip ${G2P_CLIP}), rnnc train's default engine (fused)`, unit: "words/s", torch: peer.g2pAttentionWordsPerSecond, rnnc: attWps, ratio: attWps / peer.g2pAttentionWordsPerSecond,
       note: `one thread each; ratio is rnnc / PyTorch; the plain model above: ${wps.toFixed(0)} words/s; on tfjs-wasm (its decoder op by op) rnnc trains ${attTfjsWps.toFixed(0)} words/s (${(attTfjsWps / peer.g2pAttentionWordsPerSecond).toFixed(2)}×); PyTorch runs the decoder's LSTM over all steps and attends for all of them at once` });
   }
+  rows.push(...(await (await import("./engines.js")).benchEngines(py.exe)));
   const beside = (c: string, unit: TorchRow["unit"], torch: number, rnnc: number, note: string): TorchRow => ({ case: c, unit, torch, rnnc, ratio: rnnc / torch, note });
   for (const cell of ["LSTM", "GRU"] as const) {
     const c = peer.compiled?.[cell];
