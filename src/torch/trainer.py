@@ -126,19 +126,20 @@ class Trainer:
         cfg = self.cfg
         logp = torch.log(y + 1e-7) if cfg["probabilities"] else F.log_softmax(y, -1)
         labels, own = self.data.targets(split, mine, max(1, int(self.data.lengths(split, "target", mine).max())), 0)
+        labels, own = labels.to(y.device), own.to(y.device)
         per = F.ctc_loss(logp.transpose(0, 1).double(), labels, ylen, own, blank=cfg["blank"], reduction="none", zero_infinity=False)
         if not bool(torch.isfinite(per).all()):
             b = int((~torch.isfinite(per)).nonzero()[0])
             raise TrainerError("a CTC target of %d labels cannot be aligned to its example's %d output steps (one step per label, and a blank between equal neighbours)" % (int(own[b]), int(ylen[b])))
         loss = (per / own.clamp(min=1).double()).sum().to(y.dtype)
         edits, total = 0, 0
-        best = logp.argmax(-1).cpu()
+        best, labels, own, ylen = logp.argmax(-1).cpu(), labels.cpu(), own.cpu(), ylen.cpu()
         for b in range(len(mine)):
             path = best[b, : int(ylen[b])].tolist()
             decoded = [c for t, c in enumerate(path) if c != cfg["blank"] and (t == 0 or c != path[t - 1])]
             edits += edit_distance(decoded, labels[b, : int(own[b])].tolist())
             total += int(own[b])
-        rows = torch.tensor(float(len(mine)), dtype=y.dtype)
+        rows = torch.tensor(float(len(mine)), dtype=y.dtype, device=y.device)
         return loss, rows, torch.tensor(float(edits)), torch.tensor(float(total))
 
     def train(self, batches, lrs, accumulate, report):
