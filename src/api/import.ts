@@ -14,12 +14,12 @@ import type { Tensor } from "../runtime/tensor.js";
 import type { ReadOptions } from "../weights/bounds.js";
 import { importOnnx } from "../weights/onnx-import.js";
 import { specFromOnnx } from "../weights/onnx-spec.js";
-import { readSafetensors } from "../weights/safetensors.js";
+import { readSafetensors, safetensorsMetadata } from "../weights/safetensors.js";
 import type { DerivedSpec } from "../weights/spec-writer.js";
 import { specFromTfjs } from "../weights/tfjs-spec.js";
 import { readTfjsLayers } from "../weights/tfjs-import.js";
 import { importTorch, type Mapping, type Placed } from "../weights/torch-import.js";
-import { modelParamSpecs, type ParamSpec } from "../weights/weights.js";
+import { checkWeights, modelParamSpecs, type ParamSpec } from "../weights/weights.js";
 
 export type { Placed } from "../weights/torch-import.js";
 
@@ -99,6 +99,16 @@ async function onnxSource(bytes: Uint8Array, path: string, opts: ReadOptions): P
 function tensorSource(bytes: Uint8Array, path: string, tfjs: boolean, opts: ReadOptions): Source {
   const text = tfjs ? new TextDecoder().decode(bytes) : "";
   const tensors = tfjs ? readTfjsLayers(text, (p) => readConfined(dirname(path), p, path), path, opts) : readSafetensors(bytes, path, opts);
+  // Written by a compiled PyTorch module's save_rnnc_weights: tensors by rnnc's own names, taken as they are.
+  if (!tfjs && safetensorsMetadata(bytes)["format"] === "rnnc-weights")
+    return {
+      spec: () => { throw new UsageError(`'${path}' holds rnnc weights by param name: give the spec they are for`); },
+      weights: (specs) => {
+        const weights = new Map([...tensors].map(([k, t]) => [k, { shape: [...t.shape], data: t.data }] as const));
+        checkWeights("the model", specs, weights, path);
+        return weights;
+      },
+    };
   return {
     spec: () => specFromTfjs(text, tensors, path),
     weights: (specs, mapping) => importTorch(tensors, specs, path, { noun: tfjs ? "Keras layer" : "PyTorch module", ...mapping }),

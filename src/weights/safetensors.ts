@@ -65,3 +65,16 @@ export function transposed(t: NamedTensor): NamedTensor {
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
   return { shape: [c, r], data: out };
 }
+
+/** The header's `__metadata__` (string to string), or an empty record; the file is read in full by readSafetensors. */
+export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
+  if (bytes.length < 8) return {};
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  if (n > bytes.length - 8 || n > 100 << 20) return {};
+  try {
+    const meta = (JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__?: unknown }).__metadata__;
+    return typeof meta === "object" && meta !== null && !Array.isArray(meta) ? Object.fromEntries(Object.entries(meta).filter(([, v]) => typeof v === "string")) as Record<string, string> : {};
+  } catch {
+    return {};
+  }
+}

@@ -178,6 +178,9 @@ export function initParams(specs: readonly ParamSpec[], seed: number, precision:
  * malformed file far from the cause): a non-finite weight is refused (RNN0608), or with `allowNonfinite` written as
  * the string "NaN", "Infinity" or "-Infinity", which parseWeights reads back only when allowed too.
  */
+/** Stands for −0 in serializeWeights' JSON until it is written as `-0` (no name or string of a weights file holds a NUL). */
+const NEGATIVE_ZERO = "\u0000-0";
+
 export function serializeWeights(owner: string, env: DimEnv, specs: readonly ParamSpec[], params: ReadonlyMap<string, Tensor>, training?: TrainingState, opts: ReadOptions = {}): string {
   // The format first, so that a reader of the first bytes tells the file's kind (rnnc replaces only its own files).
   const json: WeightsJson = {
@@ -187,8 +190,9 @@ export function serializeWeights(owner: string, env: DimEnv, specs: readonly Par
     params: Object.fromEntries(specs.map((p) => {
       const t = params.get(p.name)!;
       checkFinite(t.data, `param "${p.name}"`, "the weights to be written", opts);
-      return [p.name, { shape: [...t.shape], data: Array.from(t.data, (v) => (Number.isFinite(v) ? v : String(v) as unknown as number)) }];
+      return [p.name, { shape: [...t.shape], data: Array.from(t.data, (v) => (Object.is(v, -0) ? NEGATIVE_ZERO as unknown as number : Number.isFinite(v) ? v : String(v) as unknown as number)) }];
     })),
   };
-  return JSON.stringify(json) + "\n";
+  // −0 is written as the number -0 (JSON.stringify writes 0), so that weights round-trip to the bit.
+  return JSON.stringify(json).replaceAll(JSON.stringify(NEGATIVE_ZERO), "-0") + "\n";
 }

@@ -264,6 +264,24 @@ describe("PyTorch target: constructs", () => {
     }
   });
 
+  it("weights round-trip bit-exactly through safetensors too: save_rnnc_weights(model, 'w.safetensors') → rnnc import → load_rnnc_weights", () => {
+    const ir = compiler.model(join(root, "examples", "g2p", "g2p-bi-drop.rnn"), undefined);
+    const env = resolveDims(ir, new Map());
+    const weights = initParams(modelParamSpecs(ir, env), 5);
+    weights.get("decoder.head.b")!.data.set([1e-45, -0, 3.4028234663852886e38, Math.fround(1 / 3)]);
+    const file = join(dir, "st.py"), st = join(dir, "w.safetensors"), back = join(dir, "w-back.json"), again = join(dir, "w-again.safetensors");
+    writeFileSync(file, emitPytorch(ir, env, weights, "g2p-bi-drop.rnn", "test").source);
+    py(["-c", `import importlib.util, sys\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\nm.save_rnnc_weights(m.Model(), sys.argv[2])`, file, st]);
+    const r = spawnSync(process.execPath, [join(root, "dist", "cli", "main.js"), "import", st, "--spec", join(root, "examples", "g2p", "g2p-bi-drop.rnn"), "-o", back], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const got = parseWeights(readFileSync(back, "utf8"), back, "f32");
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    for (const [name, t] of weights) expect(bits(got.get(name)!.data as Float32Array), name).toEqual(bits(t.data as Float32Array));
+    // and torch reads its own file back (load_rnnc_weights on .safetensors) to the same bits
+    py(["-c", `import importlib.util, sys\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\nother = m.Model(embedded_weights=False)\nm.load_rnnc_weights(other, sys.argv[2])\nm.save_rnnc_weights(other, sys.argv[3])`, file, st, again]);
+    expect(readFileSync(again).equals(readFileSync(st))).toBe(true);
+  });
+
   it("load_rnnc_weights names every problem: a missing param, a wrong shape, an unknown name", () => {
     const ir = compiler.model(join(root, "examples", "co2-forecast", "co2-forecast.rnn"), undefined);
     const env = resolveDims(ir, new Map());
