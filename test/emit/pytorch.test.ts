@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { emitPytorch } from "../../src/emit/pytorch/module.js";
 import { pyIdent } from "../../src/emit/pytorch/python.js";
 import type { ModelIR } from "../../src/ir/ir.js";
+import { Op } from "../../src/ir/ops.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { resolveDims } from "../../src/runtime/dims.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";
@@ -137,6 +138,25 @@ function reshape(data: readonly number[], shape: readonly number[]): unknown {
   const step = data.length / shape[0]!;
   return Array.from({ length: shape[0]! }, (_, k) => reshape(data.slice(k * step, (k + 1) * step), shape.slice(1)));
 }
+
+describe("PyTorch target: beam search in generate", () => {
+  /** The model with every token generate decoded by beam search (K, length normalisation α), as rnnc eval --beam does it. */
+  const searching = (ir: ModelIR, beam: number, lengthNorm: number): ModelIR =>
+    ({ ...ir, nodes: ir.nodes.map((n) => (n.op === Op.Generate && n.dtype === "int" ? Object.freeze({ ...n, attrs: Object.freeze({ ...n.attrs, beam, lengthNorm }) }) : n)) });
+
+  it.each([["g2p-attention", "G2PAttention", 4, 0], ["g2p-bi-drop", "G2PBiDrop", 3, 0.7], ["g2p", "G2P", 2, 1]] as const)("%s/%s with beam = %i, length_norm = %s: the interpreter's tokens and lengths; TorchScript takes it", (file, model, K, alpha) => {
+    const ir = searching(compiler.model(join(root, "examples", "g2p", `${file}.rnn`), model), K, alpha);
+    const sample = JSON.parse(readFileSync(join(root, "examples", "g2p", "input.sample.json"), "utf8"));
+    // sharper distributions than an initializer's (its scores are nearly uniform: ties a float32 sum may break either way)
+    // every output within 1e-5: the generated tokens exactly (a token apart is 1), lengths checked equal in compare()
+    expect(compare(ir, sample, `beam_${model}`, 9)).toBeLessThan(1e-5);
+    const env = resolveDims(ir, new Map());
+    const path = join(dir, `beam_script_${model}.py`);
+    writeFileSync(path, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 9), `${model}.rnn`, "test").source);
+    const diffs = JSON.parse(py([join(root, "test", "emit", "pytorch", "script_check.py"), path, join(root, "examples", "g2p", "input.sample.json")])) as Record<string, number>;
+    expect(diffs[path]).toBeLessThan(1e-6);
+  });
+});
 
 describe("PyTorch target: TorchScript and torch.compile", () => {
   /** Every example compiled (weights of seed 5) beside its sample input: the checker's arguments. */

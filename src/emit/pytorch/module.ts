@@ -8,6 +8,7 @@ import { Op } from "../../ir/ops.js";
 import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import { modelParamSpecs } from "../../weights/weights.js";
+import { emitBeam } from "./beam.js";
 import { emitCell, PRELUDE, type PyCell } from "./cell.js";
 import { lowerOp, type Operand } from "./lowering.js";
 import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString, shapeList } from "./python.js";
@@ -17,7 +18,7 @@ import { WEIGHTS_PY } from "./weights-py.js";
 type Value = { kind: "one"; name: string } | { kind: "seq"; name: string; lengths: string } | { kind: "const"; value: number };
 
 const cannot = (what: string, why: string): RnncError =>
-  new RnncError("RNN0801", `cannot compile ${what} to PyTorch: ${why}`, ["compiled today: scan and map of any cell (with init, reverse and lengths), apply, last, final and its fields, greedy generate"], "run it with rnnc run, or compile it to js, tfjs or onnx instead");
+  new RnncError("RNN0801", `cannot compile ${what} to PyTorch: ${why}`, ["compiled today: scan and map of any cell (with init, reverse and lengths), apply, last, final and its fields, generate (greedy, sampled, beam search)"], "run it with rnnc run, or compile it to js, tfjs or onnx instead");
 
 /** Little-endian float32 bytes in base64. */
 function base64(t: Tensor): string {
@@ -160,7 +161,6 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     },
     [Op.Generate]: (n, start, init, given) => {
       const l = layerOf(n), { cell: c, attr } = cellOf(n);
-      if ((n.attrs.beam ?? 1) > 1) throw cannot(`generate with beam = ${n.attrs.beam}`, "beam search is not in the PyTorch target yet");
       const tokens = n.dtype === "int";
       const wholes = wholeArgs(l, c, [undefined, ...given]);
       const initNames = init ? [...init.values()].map(one) : [];
@@ -169,6 +169,12 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       emit(0, `# generate with layer ${pyComment(l.name)}`);
       const B = local("B", `${from}.shape[0]`);
       const states = startStates(c, attr, init, B);
+      if ((n.attrs.beam ?? 1) > 1) {
+        const out = c.cell.nodes[c.cell.outputs[0]!.node]!;
+        const r = emitBeam({ emit, fresh: (h) => names.fresh(h), step: `self.${attr}.step`, states: states.map((s) => s[0]!), wholes, B, K: n.attrs.beam!, steps: n.attrs.steps!,
+          start: n.attrs.startToken!, until: n.attrs.until ?? -1, lengthNorm: n.attrs.lengthNorm ?? 0, V: cellShape(l, out.shape)[0]!, probabilities: out.op === Op.Softmax });
+        return { seq: { kind: "seq", name: r.y, lengths: r.lengths }, finals: new Map(c.cell.states.map((s, k) => [s.name, { kind: "one", name: r.finals[k]! }])) };
+      }
       const x = local("x", tokens ? `torch.full([${B}], ${pyInt(n.attrs.startToken!)}, dtype=torch.int64)` : one(start!));
       const alive = local("alive", `torch.ones([${B}], dtype=torch.bool)`);
       const lengths = local("lengths", `torch.zeros([${B}], dtype=torch.int64)`);
