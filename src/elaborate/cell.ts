@@ -4,7 +4,7 @@ import type * as A from "../ast/nodes.js";
 import type { DiagnosticBag, Label } from "../diagnostics/diagnostic.js";
 import { broadcastShape } from "../ir/shapes.js";
 import { shapeEquals, shapeToString } from "../ir/dims.js";
-import type { CellIR, NodeId, ParamInfo, StateInfo, ValueInfo, InputInfo } from "../ir/ir.js";
+import type { CellIR, InlinedLayer, NodeId, ParamInfo, StateInfo, ValueInfo, InputInfo } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { NodeBuilder } from "../ir/builder.js";
 import { applyLayer, firstOutput, instantiateLayer, type CellLibrary, type LayerInstance } from "./layers.js";
@@ -72,7 +72,9 @@ export function elaborateCell(
   // Layers' params and states, added as their applications are inlined.
   const layerParams: ParamInfo[] = [];
   const layerStates: StateInfo[] = [];
+  const inlined: InlinedLayer[] = [];
   const sink: InlineSink = {
+    layer: (prefix, inner, inputs) => { inlined.push({ prefix, cell: inner, inputs: [...inputs] }); },
     param: (name, shape, init, span) => { layerParams.push({ name, shape, init, span }); },
     state: (name, shape, init, update, lag, span) => { layerStates.push({ name, shape, init, update, maxLag: lag, span }); },
   };
@@ -225,7 +227,7 @@ export function elaborateCell(
     name: cell.name.text, file,
     dims: cell.dims.map((d) => ({ name: d.name.text, default: d.default, span: d.span })),
     options, inputs, states, params, nodes: b.nodes, values, outputs,
-    ...(cell.doc ? { doc: cell.doc } : {}),
+    ...(cell.doc ? { doc: cell.doc } : {}), ...(inlined.length ? { inlined } : {}),
   };
   return { ir, ok };
 }

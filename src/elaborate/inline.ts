@@ -8,6 +8,8 @@ import type { NodeBuilder } from "../ir/builder.js";
 export interface InlineSink {
   param(name: string, shape: Shape, init: InitSpec, span: Span): void;
   state(name: string, shape: Shape, init: NodeId, update: NodeId, maxLag: number, span: Span): void;
+  /** The layer inlined, after its params and states. */
+  layer?(prefix: string, inner: CellIR, inputs: readonly NodeId[]): void;
 }
 
 export function substShape(s: Shape, subst: ReadonlyMap<string, Dim | undefined>): Shape {
@@ -41,5 +43,6 @@ export function inlineCell(
     map.set(n.id, id);
   }
   for (const s of inner.states) sink.state(`${prefix}.${s.name}`, substShape(s.shape, subst), map.get(s.init)!, map.get(s.update)!, s.maxLag, span);
+  sink.layer?.(prefix, inner, inputs);
   return new Map(inner.outputs.map((o) => [o.name, map.get(o.node)!]));
 }

@@ -111,4 +111,12 @@ export interface CellIR {
   readonly values: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   readonly doc?: string;
+  /**
+   * The layers inlined into this cell, by the prefix of their params and states: the cell each one runs (its own IR)
+   * and the nodes bound to its inputs, in this IR's numbering (a rewrite that renumbers nodes leaves them stale: a
+   * reader checks them). A backend may run such a layer on a library's kernel of its own (PyTorch's nn.LSTM).
+   */
+  readonly inlined?: readonly InlinedLayer[];
 }
+
+export interface InlinedLayer { readonly prefix: string; readonly cell: CellIR; readonly inputs: readonly NodeId[] }

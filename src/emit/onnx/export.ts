@@ -30,7 +30,7 @@ const stdlibParams: Record<string, readonly string[]> = {
 };
 
 /** Which stdlib recurrent cell a layer is (by name, from the standard library's files, with its params), or undefined. */
-export function stdlibCell(l: LayerInfo): string | undefined {
+export function stdlibCell(l: { readonly ir: LayerInfo["ir"] }): string | undefined {
   const fromStdlib = /(^|[\\/])(stdlib|std)[\\/][a-z-]+\.rnn$/.test(l.ir.file);
   const params = stdlibParams[l.ir.name];
   const same = params !== undefined && params.length === l.ir.params.length && params.every((p) => l.ir.params.some((q) => q.name === p));

@@ -9,7 +9,8 @@ import { optimize } from "../../passes/pipeline.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import { lowerOp, type Operand } from "./lowering.js";
 import { nativeCell, nativeScan, type NativeCell } from "./native.js";
-import { Names, pyComment, pyFloat, pyIdent, pyString, shapeList } from "./python.js";
+import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString, shapeList } from "./python.js";
+import { splitCell, type SplitCell } from "./split.js";
 
 /** A cell compiled to a class: what the model's code needs to call it. */
 export interface PyCell {
@@ -23,6 +24,11 @@ export interface PyCell {
   readonly wholeSymbols: readonly string[];
   /** Set when the layer runs on torch's own recurrent module: its `scan(x, lengths, states…, reverse)` runs whole sequences. */
   readonly native?: NativeCell;
+  /**
+   * Set when a stdlib layer inlined into the cell is its one recurrence: `scan(xs…, lengths, states…, reverse)` runs
+   * that layer on torch's module over the whole sequence and the rest of the cell once over every step.
+   */
+  readonly split?: SplitCell;
 }
 
 const cannot = (l: LayerInfo, why: string): RnncError =>
@@ -37,16 +43,19 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   const cell = optimize(l.ir);
   const shapeOf = (n: { shape: Node["shape"] }): number[] => n.shape.map((d) => evalDim(d, env)!);
   const native = nativeCell(l, env);
+  const split = native ? undefined : splitCell(l.ir, env);
+  const module = native ?? split?.native;
+  const inSplit = (name: string) => split !== undefined && name.startsWith(`${split.prefix}.`) && split.native.views.has(name.slice(split.prefix.length + 1));
   const attrs = new Names(["training", "rnn"]);
-  const params = cell.params.map((p) => ({ attr: attrs.fresh(`p_${pyIdent(p.name)}`), shape: shapeOf(p) }));
-  // Each param as the code reads it: an attribute of its own, or a view of the torch module's (native).
-  const attrOf = new Map(cell.params.map((p, k) => [p.name, native ? native.views.get(p.name)! : `self.${params[k]!.attr}`]));
+  const params = cell.params.map((p) => ({ name: p.name, attr: attrs.fresh(`p_${pyIdent(p.name)}`), shape: shapeOf(p) }));
+  // Each param as the code reads it: an attribute of its own, or a view of the torch module's (native, or the inlined layer's).
+  const attrOf = new Map(cell.params.map((p, k) => [p.name, native ? native.views.get(p.name)! : inSplit(p.name) ? split!.native.views.get(p.name.slice(split!.prefix.length + 1))! : `self.${params[k]!.attr}`]));
   const lags = cell.states.map((s) => Math.max(1, s.maxLag));
   const symbolSet = lengthSymbols(cell);
   const symbols = [...symbolSet];
 
   /** Python lines computing `nodes` (in order) into fresh locals, leaves from `leaf`; each node's operand. */
-  function body(names: Names, nodes: readonly Node[], leaf: (n: Node) => Operand | undefined, batch: () => string): { lines: string[]; v: Operand[] } {
+  function body(names: Names, nodes: readonly Node[], leaf: (n: Node) => Operand | undefined, batch: () => string, graph: readonly Node[] = cell.nodes): { lines: string[]; v: Operand[] } {
     const v: Operand[] = [];
     const lines: string[] = [];
     for (const n of nodes) {
@@ -57,7 +66,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
       if (n.op === Op.Input || n.op === Op.StateRead) throw new Error(`internal: leaf ${n.op} ${n.attrs.name} not given`);
       const args = n.args.map((a) => v[a]!);
       const lead = Math.max(0, ...args.map((a) => a.lead));
-      const over = maskedOver(n, cell.nodes, symbolSet);
+      const over = maskedOver(n, graph, symbolSet);
       const expr = over !== undefined
         ? `_masked_${n.op}(${args[0]!.name}, ${maskArg.get(over)!})`
         : lowerOp({ n, args, env, lead, batch, cannot: (why) => cannot(l, `\`${n.op}\`: ${why}`) });
@@ -90,8 +99,8 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     return undefined;
   }, () => "B");
   /** A value as B rows of its shape: a constant filled, a shared value repeated, a batched one as it is. */
-  const rows = (o: Operand, shape: readonly number[]) =>
-    o.constant !== undefined ? `torch.full(${shapeList(["B"], shape)}, ${pyFloat(o.constant)})` : o.lead === 0 ? `(${o.name} + torch.zeros(${shapeList(["B"], shape)}))` : o.name;
+  const rows = (o: Operand, shape: readonly number[], batch = "B") =>
+    o.constant !== undefined ? `torch.full(${shapeList([batch], shape)}, ${pyFloat(o.constant)})` : o.lead === 0 ? `(${o.name} + torch.zeros(${shapeList([batch], shape)}))` : o.name;
   const out = (id: number) => rows(step.v[id]!, shapeOf(cell.nodes[id]!));
   const inits = body(new Names(), reachable(cell.nodes, cell.states.map((s) => s.init)), () => undefined, () => "B");
   const initOf = (k: number) => rows(inits.v[cell.states[k]!.init]!, shapeOf(cell.states[k]!));
@@ -108,13 +117,14 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     ``,
     `    def __init__(self) -> None:`,
     `        super().__init__()`,
-    ...(native
-      ? [`        self.rnn = ${native.module}`, ...(native.frozenHiddenBias ? [
+    ...(module
+      ? [`        self.rnn = ${module.module}${split ? `  # layer ${pyComment(split.prefix)} inlined in the cell` : ""}`, ...(module.frozenHiddenBias ? [
         `        # rnnc's cell has one bias per gate: torch's second one stays zero, untrained`,
         `        with torch.no_grad():`,
         `            self.rnn.bias_hh_l0.zero_()`,
         `        self.rnn.bias_hh_l0.requires_grad_(False)`] : [])]
-      : params.map((p) => `        self.${p.attr} = nn.Parameter(torch.zeros(${shapeList([], p.shape)}))`)),
+      : []),
+    ...(native ? [] : params.filter((p) => !inSplit(p.name)).map((p) => `        self.${p.attr} = nn.Parameter(torch.zeros(${shapeList([], p.shape)}))`)),
     ``,
     `    def rnnc_params(self) -> Dict[str, Tensor]:`,
     `        """The params by their rnnc names (views of torch's own where it runs the layer)."""`,
@@ -129,8 +139,45 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     ...ind(step.lines, 8),
     `        return [${roots.map(out).join(", ")}]`,
     ...(native ? ["", nativeScan(native)] : []),
+    ...(split ? ["", nativeScan(split.native, "_layer_scan"), "", ...splitScan(split)] : []),
   ].join("\n");
-  return { className, source, cell, lags, wholeSymbols: symbols, ...(native ? { native } : {}) };
+  return { className, source, cell, lags, wholeSymbols: symbols, ...(native ? { native } : {}), ...(split ? { split } : {}) };
+
+  /** The split cell's scan: what comes before the layer over every step at once, the layer on torch's module, what comes after. */
+  function splitScan(s: SplitCell): string[] {
+    const names = new Names(["B", "T", "BT", "lengths", "h0", "c0", "reverse", "r", "u", "out", "on"]);
+    const xs = stepped.map((i) => names.fresh(`x_${pyIdent(i.name)}`));
+    const flat = stepped.map((i) => names.fresh(`f_${pyIdent(i.name)}`));
+    const leafOf = (extra: (n: Node) => Operand | undefined) => (n: Node): Operand | undefined => {
+      if (n.op === Op.Input) return { name: flat[stepped.findIndex((i) => i.name === n.attrs.name)]!, lead: 1, rank: n.shape.length };
+      return extra(n);
+    };
+    const pre = body(names, s.pre, leafOf(() => undefined), () => "BT", l.ir.nodes);
+    const H = shapeOf(l.ir.nodes[s.h]!)[0]!;
+    const y = names.fresh("y_rows");
+    const post = body(names, s.post, leafOf((n) => (n.id === s.h ? { name: y, lead: 1, rank: 1 } : undefined)), () => "BT", l.ir.nodes);
+    const outNode = l.ir.nodes[l.ir.outputs[0]!.node]!;
+    const outShape = shapeOf(outNode);
+    const states = s.native.lstm ? ["h0", "c0"] : ["h0"];
+    return [
+      `    def scan(self, ${[...xs.map((x) => `${x}: Tensor`), "lengths: Tensor", ...states.map((x) => `${x}: Tensor`), "reverse: bool"].join(", ")}) -> List[Tensor]:`,
+      `        B = ${xs[0]!}.shape[0]`,
+      `        T = ${xs[0]!}.shape[1]`,
+      `        BT = B * T`,
+      ...xs.map((x, k) => `        ${flat[k]!} = ${x}.reshape([BT] + list(${x}.shape[2:]))`),
+      `        # before layer ${pyComment(s.prefix)}: every step at once`,
+      ...ind(pre.lines, 8),
+      `        u = ${rows(pre.v[s.input]!, [s.I], "BT")}.reshape([B, T, ${pyInt(s.I)}])`,
+      `        r = self._layer_scan(u, lengths, ${states.join(", ")}, reverse)`,
+      `        ${y} = r[0].reshape([BT, ${pyInt(H)}])`,
+      `        # after it: every step at once, zero past each row's length`,
+      ...ind(post.lines, 8),
+      `        out = ${rows(post.v[outNode.id] ?? { name: y, lead: 1, rank: 1 }, outShape, "BT")}.reshape(${shapeList(["B", "T"], outShape)})`,
+      `        on = _steps_mask(lengths, T)`,
+      `        out = torch.where(on.view(${shapeList(["B", "T"], outShape.map(() => 1))}), out, torch.zeros_like(out))`,
+      `        return [out, ${s.native.lstm ? "r[1], r[2]" : "r[1]"}]`,
+    ];
+  }
 }
 
 /** The helpers the cells and models call (masked reductions over a sequence read whole, masks from lengths). */

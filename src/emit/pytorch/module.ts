@@ -103,6 +103,13 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
       return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
     }
+    if (c.split && wholes.length === 0) {
+      // the stdlib layer inlined in the cell on torch's own module, the rest of the cell over every step at once
+      const states = startStates(c, attr, init, B);
+      const r = local("r", `self.${attr}.scan(${[...stepped.map((x) => x.name), first.lengths, ...states.map((s) => s[0]!), n.attrs.reverse ? "True" : "False"].join(", ")})`);
+      const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
+      return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
+    }
     const T = local("T", `${first.name}.shape[1]`);
     const on = local("on", `_steps_mask(${first.lengths}, ${T})`);
     const states = startStates(c, attr, init, B);

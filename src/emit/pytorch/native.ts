@@ -1,6 +1,6 @@
 // The stdlib's LSTM, TorchLSTM, GRU and Elman as torch's own nn.LSTM / nn.GRU / nn.RNN (cuDNN on a GPU), rnnc's params as views of theirs.
 import { evalDim } from "../../ir/dims.js";
-import type { LayerInfo } from "../../ir/ir.js";
+import type { CellIR, LayerInfo } from "../../ir/ir.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import { stdlibCell } from "../onnx/export.js";
 import { pyInt } from "./python.js";
@@ -26,12 +26,18 @@ const gates = (param: string, names: readonly string[], H: number): [string, str
  * does not have (dropout inside the cell, an Elman activation other than tanh or relu), or a sequence read whole.
  */
 export function nativeCell(l: LayerInfo, env: DimEnv): NativeCell | undefined {
-  const name = stdlibCell(l);
-  if (!name || l.ir.inputs.length !== 1) return undefined;
-  const opt = (k: string) => l.ir.options.get(k);
-  if (Number(opt("dropout") ?? 0) !== 0 || Number(opt("recurrent_dropout") ?? 0) !== 0) return undefined;
+  if (!stdlibCell(l) || l.ir.inputs.length !== 1 || l.ir.inputs[0]!.shape.length !== 1 || l.ir.states[0]?.shape.length !== 1) return undefined;
   const I = evalDim(l.ir.inputs[0]!.shape[0]!, env), H = evalDim(l.ir.states[0]!.shape[0]!, env);
   if (I === undefined || H === undefined) return undefined;
+  return nativeOf(l.ir, I, H);
+}
+
+/** The torch module for a stdlib cell of input size I and state size H (a layer's own, or one inlined into a cell). */
+export function nativeOf(ir: CellIR, I: number, H: number): NativeCell | undefined {
+  const name = stdlibCell({ ir });
+  if (!name || ir.inputs.length !== 1) return undefined;
+  const opt = (k: string) => ir.options.get(k);
+  if (Number(opt("dropout") ?? 0) !== 0 || Number(opt("recurrent_dropout") ?? 0) !== 0) return undefined;
   const args = `${pyInt(I)}, ${pyInt(H)}, batch_first=True`;
   switch (name) {
     case "LSTM":
@@ -58,10 +64,10 @@ export function nativeCell(l: LayerInfo, env: DimEnv): NativeCell | undefined {
 }
 
 /** The native cell's `scan` method: padded rows packed, a reverse scan reversed within each row's length, finals per row. */
-export function nativeScan(n: NativeCell): string {
+export function nativeScan(n: NativeCell, method = "scan"): string {
   const states = n.lstm ? ["h0", "c0"] : ["h0"];
   return [
-    `    def scan(self, x: Tensor, lengths: Tensor, ${states.map((s) => `${s}: Tensor`).join(", ")}, reverse: bool) -> List[Tensor]:`,
+    `    def ${method}(self, x: Tensor, lengths: Tensor, ${states.map((s) => `${s}: Tensor`).join(", ")}, reverse: bool) -> List[Tensor]:`,
     `        if x.shape[1] == 0:`,
     `            return [torch.zeros([x.shape[0], 0, ${states[0]}.shape[1]]), ${states.join(", ")}]`,
     `        if reverse:`,
