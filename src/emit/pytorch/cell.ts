@@ -145,7 +145,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
 
   /** The split cell's scan: what comes before the layer over every step at once, the layer on torch's module, what comes after. */
   function splitScan(s: SplitCell): string[] {
-    const names = new Names(["B", "T", "BT", "lengths", "h0", "c0", "reverse", "r", "u", "out", "on"]);
+    const names = new Names(["B", "T", "BT", "lengths", "h0", "c0", "reverse", "finals", "r", "u", "out", "on"]);
     const xs = stepped.map((i) => names.fresh(`x_${pyIdent(i.name)}`));
     const flat = stepped.map((i) => names.fresh(`f_${pyIdent(i.name)}`));
     const leafOf = (extra: (n: Node) => Operand | undefined) => (n: Node): Operand | undefined => {
@@ -160,7 +160,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     const outShape = shapeOf(outNode);
     const states = s.native.lstm ? ["h0", "c0"] : ["h0"];
     return [
-      `    def scan(self, ${[...xs.map((x) => `${x}: Tensor`), "lengths: Tensor", ...states.map((x) => `${x}: Tensor`), "reverse: bool"].join(", ")}) -> List[Tensor]:`,
+      `    def scan(self, ${[...xs.map((x) => `${x}: Tensor`), "lengths: Tensor", ...states.map((x) => `${x}: Tensor`), "reverse: bool", "finals: bool = True"].join(", ")}) -> List[Tensor]:`,
       `        B = ${xs[0]!}.shape[0]`,
       `        T = ${xs[0]!}.shape[1]`,
       `        BT = B * T`,
@@ -168,7 +168,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
       `        # before layer ${pyComment(s.prefix)}: every step at once`,
       ...ind(pre.lines, 8),
       `        u = ${rows(pre.v[s.input]!, [s.I], "BT")}.reshape([B, T, ${pyInt(s.I)}])`,
-      `        r = self._layer_scan(u, lengths, ${states.join(", ")}, reverse)`,
+      `        r = self._layer_scan(u, lengths, ${states.join(", ")}, reverse, finals)`,
       `        ${y} = r[0].reshape([BT, ${pyInt(H)}])`,
       `        # after it: every step at once, zero past each row's length`,
       ...ind(post.lines, 8),

@@ -88,6 +88,8 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     });
   };
 
+  /** Whether anything reads the scan's final states (`final(…)`): if not, torch's module need not pack padded rows. */
+  const finalsRead = (n: Node) => ir.nodes.some((m) => m.op === Op.Final && m.args[0] === n.id);
   const scan = (n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> => {
     const l = layerOf(n), { cell: c, attr } = cellOf(n);
     const stepped = xs.filter((_, k) => l.ir.inputs[k]!.memory === undefined).map(seq);
@@ -99,14 +101,14 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     if (c.native && stepped.length === 1 && wholes.length === 0) {
       // torch's own recurrent module over the whole sequence (states of lag 1 only: the stdlib's cells)
       const states = startStates(c, attr, init, B);
-      const r = local("r", `self.${attr}.scan(${first.name}, ${first.lengths}, ${states.map((s) => s[0]!).join(", ")}, ${n.attrs.reverse ? "True" : "False"})`);
+      const r = local("r", `self.${attr}.scan(${first.name}, ${first.lengths}, ${states.map((s) => s[0]!).join(", ")}, ${n.attrs.reverse ? "True" : "False"}, ${finalsRead(n) ? "True" : "False"})`);
       const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
       return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
     }
     if (c.split && wholes.length === 0) {
       // the stdlib layer inlined in the cell on torch's own module, the rest of the cell over every step at once
       const states = startStates(c, attr, init, B);
-      const r = local("r", `self.${attr}.scan(${[...stepped.map((x) => x.name), first.lengths, ...states.map((s) => s[0]!), n.attrs.reverse ? "True" : "False"].join(", ")})`);
+      const r = local("r", `self.${attr}.scan(${[...stepped.map((x) => x.name), first.lengths, ...states.map((s) => s[0]!), n.attrs.reverse ? "True" : "False", finalsRead(n) ? "True" : "False"].join(", ")})`);
       const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
       return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
     }

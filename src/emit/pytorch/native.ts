@@ -63,20 +63,27 @@ export function nativeOf(ir: CellIR, I: number, H: number): NativeCell | undefin
   }
 }
 
-/** The native cell's `scan` method: padded rows packed, a reverse scan reversed within each row's length, finals per row. */
+/**
+ * The native cell's `scan` method: padded rows packed, a reverse scan reversed within each row's length, finals per
+ * row. A forward scan whose final states nobody reads (`finals` false) runs unpacked, its outputs past each row's
+ * length zeroed: the same outputs, without the cost of packing (as much as the layer in a training step).
+ */
 export function nativeScan(n: NativeCell, method = "scan"): string {
   const states = n.lstm ? ["h0", "c0"] : ["h0"];
   return [
-    `    def ${method}(self, x: Tensor, lengths: Tensor, ${states.map((s) => `${s}: Tensor`).join(", ")}, reverse: bool) -> List[Tensor]:`,
+    `    def ${method}(self, x: Tensor, lengths: Tensor, ${states.map((s) => `${s}: Tensor`).join(", ")}, reverse: bool, finals: bool = True) -> List[Tensor]:`,
     `        if x.shape[1] == 0:`,
     `            return [torch.zeros([x.shape[0], 0, ${states[0]}.shape[1]]), ${states.join(", ")}]`,
     `        if reverse:`,
     `            x = _reverse_within(x, lengths)`,
-    `        if bool((lengths == x.shape[1]).all()):`,
-    `            # every row full: no packing (it costs as much as the layer in a training step)`,
+    `        full = bool((lengths == x.shape[1]).all())`,
+    `        if full or not (reverse or finals):`,
+    `            # every row full, or only the outputs wanted: no packing`,
     n.lstm
       ? `            y, (h, c) = self.rnn(x, (h0.unsqueeze(0).contiguous(), c0.unsqueeze(0).contiguous()))`
       : `            y, h = self.rnn(x, h0.unsqueeze(0).contiguous())`,
+    `            if not full:`,
+    `                y = y * _steps_mask(lengths, x.shape[1]).unsqueeze(2).to(y.dtype)`,
     `            if reverse:`,
     `                y = _reverse_within(y, lengths)`,
     n.lstm ? `            return [y, h[0], c[0]]` : `            return [y, h[0]]`,
