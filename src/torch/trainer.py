@@ -174,7 +174,8 @@ class Trainer:
         scale = 1.0 / batches
         clip = self.cfg.get("clip")
         if clip is not None:
-            norm = math.sqrt(sum(float((p.grad.double() * scale).pow(2).sum()) for p in self.params if p.grad is not None))
+            grads = [p.grad for p in self.params if p.grad is not None]
+            norm = float(torch.stack(torch._foreach_norm(grads)).double().pow(2).sum().sqrt()) * scale
             s = clip / (norm + 1e-6)
             if s < 1:
                 scale *= s

@@ -129,7 +129,24 @@ class Optimizer:
 
     @torch.no_grad()
     def step(self, scale):
+        """One update from the params' gradients times `scale`; Adam (the usual one) on torch's multi-tensor kernels."""
         lr = self.lr
+        if self.name == "adam":
+            live = [j for j, p in enumerate(self.params) if p.grad is not None]
+            ps, ms, vs = [self.params[j] for j in live], [self.slots[0][j] for j in live], [self.slots[1][j] for j in live]
+            gs = [p.grad for p in ps] if scale == 1 else torch._foreach_mul([p.grad for p in ps], scale)
+            b1, b2, eps = ADAM
+            c1, c2 = f32(1 - self.power1), f32(1 - self.power2)
+            torch._foreach_mul_(ms, b1)
+            torch._foreach_add_(ms, gs, alpha=1 - b1)
+            torch._foreach_mul_(vs, b2)
+            torch._foreach_addcmul_(vs, gs, gs, value=1 - b2)
+            denom = torch._foreach_sqrt(torch._foreach_mul(vs, 1 / c2))
+            torch._foreach_add_(denom, eps)
+            torch._foreach_addcdiv_(ps, ms, denom, value=-(lr / c1))
+            self.power1, self.power2 = f32(self.power1 * ADAM[0]), f32(self.power2 * ADAM[1])
+            self.iterations += 1
+            return
         for j, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -140,20 +157,11 @@ class Optimizer:
                 a = self.slots[0][j]
                 a.mul_(0.9).add_(g)
                 p.sub_(lr * a)
-            elif self.name == "adam":
-                b1, b2, eps = ADAM
-                m, v = self.slots[0][j], self.slots[1][j]
-                m.mul_(b1).add_((1 - b1) * g)
-                v.mul_(b2).add_((1 - b2) * g * g)
-                c1, c2 = f32(1 - self.power1), f32(1 - self.power2)
-                p.sub_((lr / c1) * m / (torch.sqrt(v * (1 / c2)) + eps))
             else:
                 ms, mom = self.slots[0][j], self.slots[1][j]
                 ms.mul_(0.9).add_(0.1 * g * g)
                 mom.copy_(g * lr / torch.sqrt(ms + 1e-7))
                 p.sub_(mom)
-        if self.name == "adam":
-            self.power1, self.power2 = f32(self.power1 * ADAM[0]), f32(self.power2 * ADAM[1])
         self.iterations += 1
 
 
