@@ -309,6 +309,34 @@ describe("PyTorch target: constructs", () => {
     expect(g.worst).toBeLessThan(1e-4);
   });
 
+  it("dropout inside a cell: in model.train() one mask per sequence for every step (rnnc's training), none in eval()", () => {
+    const ir = modelFrom(`
+      cell D<I> {
+        input x: [I]
+        state s: [I] = 0
+        s = dropout(x, 0.5) + 0 * s[t-1]
+        output s
+      }
+      model M<I = 8> {
+        input xs: [T, I]
+        layer d = D<I>
+        output y = scan(d, xs)
+      }`);
+    const env = resolveDims(ir, new Map());
+    const file = join(dir, "drop.py");
+    writeFileSync(file, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 1), "drop.rnn", "test").source);
+    const out = JSON.parse(py(["-c", `import importlib.util, json, sys, torch\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\ntorch.manual_seed(0)\nmodel = m.Model()\nx = torch.ones([16, 6, 8])\nmodel.train()\ntrain = model(x)["y"]\nmodel.eval()\nprint(json.dumps({"train": train.tolist(), "eval": model(x)["y"].tolist()}))`, file])) as { train: number[][][]; eval: number[][][] };
+    expect(out.eval.flat(2).every((v) => v === 1)).toBe(true);
+    const values = out.train.flat(2);
+    expect(values.every((v) => v === 0 || v === 2)).toBe(true);
+    const dropped = values.filter((v) => v === 0).length / values.length;
+    expect(dropped).toBeGreaterThan(0.35);
+    expect(dropped).toBeLessThan(0.65);
+    // every step of a sequence has its first step's mask; the sequences' masks differ
+    for (const seq of out.train) for (const step of seq) expect(step).toEqual(seq[0]);
+    expect(new Set(out.train.map((seq) => seq[0]!.join())).size).toBeGreaterThan(8);
+  });
+
   it("weights round-trip bit-exactly: rnnc → torch (load_rnnc_weights, save_rnnc_weights) → rnnc", () => {
     const ir = compiler.model(join(root, "examples", "g2p", "g2p-attention.rnn"), "G2PAttention");
     const env = resolveDims(ir, new Map());

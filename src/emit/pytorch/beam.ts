@@ -12,6 +12,8 @@ export interface BeamSite {
   readonly step: string;
   readonly states: readonly string[];
   readonly wholes: readonly string[];
+  /** The step's dropout masks, [B, …] each (drawn per sequence; none in inference). */
+  readonly masks: string;
   readonly B: string;
   readonly K: number;
   readonly steps: number;
@@ -33,6 +35,7 @@ export function emitBeam(s: BeamSite): { y: string; lengths: string; finals: str
   const BK = v("BK", `${s.B} * ${pyInt(K)}`);
   const st = s.states.map((x, k) => v(`beam_s${k}`, `${x}.repeat_interleave(${pyInt(K)}, 0)`));
   const wh = s.wholes.map((x, k) => v(`beam_w${k}`, `${x}.repeat_interleave(${pyInt(K)}, 0)`));
+  const masks = v("beam_masks", `[m.repeat_interleave(${pyInt(K)}, 0) for m in ${s.masks}]`);
   const fst = st.map((x, k) => v(`fin_s${k}`, `${x}.clone()`));
   const tok = v("tok", `torch.full([${BK}], ${pyInt(s.start)}, dtype=torch.int64)`);
   const logp = v("logp", `torch.zeros([${s.B}, ${pyInt(K)}])`);
@@ -49,7 +52,7 @@ export function emitBeam(s: BeamSite): { y: string; lengths: string; finals: str
   const cols = v("cols", `torch.arange(${N})`);
   const it = fresh("it"), r = fresh("r");
   emit(0, `for ${it} in range(${N}):`);
-  emit(4, `${r} = ${s.step}(${[tok, ...st, ...wh].join(", ")})`);
+  emit(4, `${r} = ${s.step}(${[tok, ...st, ...wh, masks].join(", ")})`);
   const lp = v("lp", s.probabilities ? `torch.log(${r}[0] + 1e-7)` : `F.log_softmax(${r}[0], -1)`, 4);
   // Every extension of every live hypothesis [B, K·V], empty slots at NONE; a stable sort keeps equal scores in index order.
   const cand = v("cand", `torch.where(${live}.unsqueeze(2), ${logp}.unsqueeze(2) + ${lp}.view(${s.B}, ${pyInt(K)}, ${pyInt(V)}), torch.full_like(${lp}.view(${s.B}, ${pyInt(K)}, ${pyInt(V)}), ${NONE}))`, 4);

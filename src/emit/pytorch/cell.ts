@@ -29,6 +29,12 @@ export interface PyCell {
    * that layer on torch's module over the whole sequence and the rest of the cell once over every step.
    */
   readonly split?: SplitCell;
+  /**
+   * Whether the cell drops out values (`dropout(x, p)` in it): its `dropout_masks(B)` draws one mask per sequence for
+   * each, which `step(…, masks)` multiplies in every step (rnnc's training: a unit dropped stays dropped for the whole
+   * sequence); `step(…, [])` drops nothing (inference).
+   */
+  readonly drops: boolean;
 }
 
 const cannot = (l: LayerInfo, why: string): RnncError =>
@@ -40,10 +46,18 @@ const cannot = (l: LayerInfo, why: string): RnncError =>
  * and each state's new value.
  */
 export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
-  const cell = optimize(l.ir);
+  // Dropout is kept (not the pass that makes it the identity): the step multiplies in masks when it is given them.
+  const cell = optimize(l.ir, new Set(["dropout-off"]));
   const shapeOf = (n: { shape: Node["shape"] }): number[] => n.shape.map((d) => evalDim(d, env)!);
   const native = nativeCell(l, env);
-  const split = native ? undefined : splitCell(l.ir, env);
+  // Each dropout site (a value and a rate: the gates reading one input share its mask), in the order of the masks.
+  const sites = new Map<string, { k: number; rate: number; shape: number[] }>();
+  for (const n of cell.nodes) if (n.op === Op.Dropout && (n.attrs.rate ?? 0) > 0) {
+    const key = `${n.args[0]}:${n.attrs.rate}`;
+    if (!sites.has(key)) sites.set(key, { k: sites.size, rate: n.attrs.rate!, shape: shapeOf(n) });
+  }
+  // (A cell that drops out values runs step by step: its masks are drawn for the step's nodes.)
+  const split = native || sites.size ? undefined : splitCell(l.ir, env);
   const module = native ?? split?.native;
   const inSplit = (name: string) => split !== undefined && name.startsWith(`${split.prefix}.`) && split.native.views.has(name.slice(split.prefix.length + 1));
   const attrs = new Names(["training", "rnn"]);
@@ -63,6 +77,15 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
       if (given) { v[n.id] = given; continue; }
       if (n.op === Op.Const) { v[n.id] = { name: `torch.tensor(${pyFloat(n.attrs.value!)})`, lead: 0, rank: 0, constant: n.attrs.value! }; continue; }
       if (n.op === Op.Param) { v[n.id] = { name: attrOf.get(n.attrs.name!)!, lead: 0, rank: n.shape.length }; continue; }
+      const site = n.op === Op.Dropout ? sites.get(`${n.args[0]}:${n.attrs.rate}`) : undefined;
+      if (site) {
+        // the sequence's mask for this site, [B, …], where masks are given (training); the value itself otherwise
+        const x = v[n.args[0]!]!, name = names.fresh(`v${n.id}`);
+        const plain = x.lead === 0 ? `${x.name}.expand(${shapeList([batch()], site.shape)})` : x.name;
+        lines.push(`${name} = ${x.name} * masks[${pyInt(site.k)}] if len(masks) > ${pyInt(site.k)} else ${plain}`);
+        v[n.id] = { name, lead: Math.max(1, x.lead), rank: n.shape.length };
+        continue;
+      }
       if (n.op === Op.Input || n.op === Op.StateRead) throw new Error(`internal: leaf ${n.op} ${n.attrs.name} not given`);
       const args = n.args.map((a) => v[a]!);
       const lead = Math.max(0, ...args.map((a) => a.lead));
@@ -78,7 +101,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   }
   const stepped = cell.inputs.filter((i) => i.memory === undefined);
   const wholes = cell.inputs.filter((i) => i.memory !== undefined);
-  const argNames = new Names();
+  const argNames = new Names(["masks"]);
   const inputArg = new Map(cell.inputs.map((i) => [i.name, argNames.fresh(`x_${pyIdent(i.name)}`)]));
   const stateArg = cell.states.map((s, k) => Array.from({ length: lags[k]! }, (_, j) => argNames.fresh(`s_${pyIdent(s.name)}_${j + 1}`)));
   const maskArg = new Map(symbols.map((s) => [s, argNames.fresh(`mask_${pyIdent(s)}`)]));
@@ -109,6 +132,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     ...stateArg.flat().map((a) => `${a}: Tensor`),
     ...wholes.map((i) => `${inputArg.get(i.name)!}: Tensor`),
     ...symbols.map((s) => `${maskArg.get(s)!}: Tensor`),
+    "masks: List[Tensor]",
   ];
   const ind = (lines: readonly string[], n: number) => lines.map((x) => " ".repeat(n) + x);
   const source = [
@@ -134,6 +158,11 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     ...ind(inits.lines, 8),
     `        return [${cell.states.map((_, k) => initOf(k)).join(", ")}]`,
     ``,
+    ...(sites.size ? [
+      `    def dropout_masks(self, B: int) -> List[Tensor]:`,
+      `        """One mask per sequence for each dropout site: 0 with its rate, else 1 / (1 - rate)."""`,
+      `        return [${[...sites.values()].map((s) => `torch.bernoulli(torch.full(${shapeList(["B"], s.shape)}, ${pyFloat(1 - s.rate)})) * ${pyFloat(1 / (1 - s.rate))}`).join(", ")}]`,
+      ``] : []),
     `    def step(self, ${sig.join(", ")}) -> List[Tensor]:`,
     `        B = ${inputArg.get(stepped[0]!.name)!}.shape[0]`,
     ...ind(step.lines, 8),
@@ -141,7 +170,7 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
     ...(native ? ["", nativeScan(native)] : []),
     ...(split ? ["", nativeScan(split.native, "_layer_scan"), "", ...splitScan(split)] : []),
   ].join("\n");
-  return { className, source, cell, lags, wholeSymbols: symbols, ...(native ? { native } : {}), ...(split ? { split } : {}) };
+  return { className, source, cell, lags, wholeSymbols: symbols, drops: sites.size > 0, ...(native ? { native } : {}), ...(split ? { split } : {}) };
 
   /** The split cell's scan: what comes before the layer over every step at once, the layer on torch's module, what comes after. */
   function splitScan(s: SplitCell): string[] {

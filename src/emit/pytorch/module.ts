@@ -88,6 +88,8 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     });
   };
 
+  /** The masks a step multiplies in: drawn once per sequence in training (`model.train()`) where the cell drops out values, else none. */
+  const masksOf = (c: PyCell, attr: string, batch: string): string => (c.drops ? local(`drop_${attr}`, `self.${attr}.dropout_masks(${batch}) if self.training else []`) : "[]");
   /** Whether anything reads the scan's final states (`final(…)`): if not, torch's module need not pack padded rows. */
   const finalsRead = (n: Node) => ir.nodes.some((m) => m.op === Op.Final && m.args[0] === n.id);
   const scan = (n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> => {
@@ -115,12 +117,13 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     const T = local("T", `${first.name}.shape[1]`);
     const on = local("on", `_steps_mask(${first.lengths}, ${T})`);
     const states = startStates(c, attr, init, B);
+    const masks = masksOf(c, attr, B);
     const ys = names.fresh("ys");
     emit(0, `${ys}: List[Tensor] = []`);
     const t = names.fresh("t");
     emit(0, `for ${t} in ${n.attrs.reverse ? `range(${T} - 1, -1, -1)` : `range(${T})`}:`);
     const r = names.fresh("r"), m = names.fresh("m");
-    emit(4, `${r} = self.${attr}.step(${[...stepped.map((x) => `${x.name}[:, ${t}]`), ...states.flat(), ...wholes].join(", ")})`);
+    emit(4, `${r} = self.${attr}.step(${[...stepped.map((x) => `${x.name}[:, ${t}]`), ...states.flat(), ...wholes, masks].join(", ")})`);
     emit(4, `${m} = ${on}[:, ${t}]`);
     advance(states, r, m, 4);
     emit(4, `${ys}.append(_keep(${m}, ${r}[0], torch.zeros_like(${r}[0])))`);
@@ -154,7 +157,8 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       const B = local("B", `${first.name}.shape[0]`), T = local("T", `${first.name}.shape[1]`);
       const flat = s.map((x) => local("flat", `${x.name}.reshape([${B} * ${T}] + list(${x.name}.shape[2:]))`));
       const init = local(`init_${attr}`, `self.${attr}.init_states(${B} * ${T})`);
-      const r = local("r", `self.${attr}.step(${[...flat, ...freshStates(c, init)].join(", ")})`);
+      // (each row a step of its own: a map's masks are drawn anew at every step)
+      const r = local("r", `self.${attr}.step(${[...flat, ...freshStates(c, init), masksOf(c, attr, `${B} * ${T}`)].join(", ")})`);
       const y = local("y", `${r}[0].reshape([${B}, ${T}] + list(${r}[0].shape[1:]))`);
       const on = local("on", `_steps_mask(${first.lengths}, ${T})`);
       const name = local("y", `torch.where(${on}.view([${B}, ${T}] + [1] * (${y}.dim() - 2)), ${y}, torch.zeros_like(${y}))`);
@@ -165,7 +169,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       if (l.ir.inputs.some((i) => i.memory !== undefined)) throw cannot(`apply of layer \`${l.name}\``, "a layer reading a sequence whole applied to single values");
       const singles = xs.map(one);
       const init = local(`init_${attr}`, `self.${attr}.init_states(${singles[0]!}.shape[0])`);
-      const r = local("r", `self.${attr}.step(${[...singles, ...freshStates(c, init)].join(", ")})`);
+      const r = local("r", `self.${attr}.step(${[...singles, ...freshStates(c, init), masksOf(c, attr, `${singles[0]!}.shape[0]`)].join(", ")})`);
       return { kind: "one", name: local("y", `${r}[0]`) };
     },
     [Op.Generate]: (n, start, init, given) => {
@@ -180,10 +184,11 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       const states = startStates(c, attr, init, B);
       if ((n.attrs.beam ?? 1) > 1) {
         const out = c.cell.nodes[c.cell.outputs[0]!.node]!;
-        const r = emitBeam({ emit, fresh: (h) => names.fresh(h), step: `self.${attr}.step`, states: states.map((s) => s[0]!), wholes, B, K: n.attrs.beam!, steps: n.attrs.steps!,
+        const r = emitBeam({ emit, fresh: (h) => names.fresh(h), step: `self.${attr}.step`, states: states.map((s) => s[0]!), wholes, masks: masksOf(c, attr, B), B, K: n.attrs.beam!, steps: n.attrs.steps!,
           start: n.attrs.startToken!, until: n.attrs.until ?? -1, lengthNorm: n.attrs.lengthNorm ?? 0, V: cellShape(l, out.shape)[0]!, probabilities: out.op === Op.Softmax });
         return { seq: { kind: "seq", name: r.y, lengths: r.lengths }, finals: new Map(c.cell.states.map((s, k) => [s.name, { kind: "one", name: r.finals[k]! }])) };
       }
+      const masks = masksOf(c, attr, B);
       const x = local("x", tokens ? `torch.full([${B}], ${pyInt(n.attrs.startToken!)}, dtype=torch.int64)` : one(start!));
       const alive = local("alive", `torch.ones([${B}], dtype=torch.bool)`);
       const lengths = local("lengths", `torch.zeros([${B}], dtype=torch.int64)`);
@@ -191,7 +196,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
       emit(0, `${ys}: List[Tensor] = []`);
       const k = names.fresh("k"), r = names.fresh("r");
       emit(0, `for ${k} in range(${pyInt(n.attrs.steps!)}):`);
-      emit(4, `${r} = self.${attr}.step(${[x, ...states.flat(), ...wholes].join(", ")})`);
+      emit(4, `${r} = self.${attr}.step(${[x, ...states.flat(), ...wholes, masks].join(", ")})`);
       advance(states, r, alive, 4);
       if (tokens) {
         const temperature = n.attrs.temperature ?? 0;
