@@ -9,6 +9,7 @@ import { layerEnv, type DimEnv } from "../../runtime/dims.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import { modelParamSpecs } from "../../weights/weights.js";
 import { emitBeam } from "./beam.js";
+import { LOSSES_PY } from "./losses-py.js";
 import { emitCell, PRELUDE, type PyCell } from "./cell.js";
 import { lowerOp, type Operand } from "./lowering.js";
 import { Names, pyComment, pyFloat, pyIdent, pyInt, pyString, shapeList } from "./python.js";
@@ -248,6 +249,7 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     `from torch import Tensor, nn`,
     PRELUDE,
     WEIGHTS_PY,
+    LOSSES_PY,
     ...[...cells.values()].flatMap(({ cell }) => [cell.source, "", ""]),
     `class Model(nn.Module):`,
     `    # model ${pyComment(ir.name)}: inputs ${inputs.map(pyComment).join(", ")}; outputs ${outputs.map(pyComment).join(", ")}`,
