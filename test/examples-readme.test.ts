@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { root } from "./helpers.js";
+// @ts-expect-error a plain ES module of the tests (no types)
+import { torchPython } from "./torch-env.mjs";
 
 const cli = join(root, "dist", "cli", "main.js");
 const folders = readdirSync(join(root, "examples"), { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, "examples", d.name, "README.md"))).map((d) => d.name);
@@ -52,7 +54,12 @@ describe("the examples' READMEs run as written", () => {
       // A pipe: the first command's output is the second's input.
       let input: string | undefined;
       for (const part of line.split(" | ")) {
-        const r = spawnSync(process.execPath, argvOf(part.trim().split(/\s+/), trained), { cwd: dir, encoding: "utf8", input, maxBuffer: 64 * 2 ** 20 });
+        // a command on the torch engine runs the python the tests make (.venv-torch), as a user's RNNC_PYTHON, one thread
+        const torch = part.includes("--engine torch");
+        const argv = argvOf(part.trim().split(/\s+/), trained);
+        if (torch && !argv.includes("--threads")) argv.push("--threads", "1");
+        const env = torch ? { ...process.env, RNNC_PYTHON: torchPython() as string } : process.env;
+        const r = spawnSync(process.execPath, argv, { cwd: dir, encoding: "utf8", input, env, maxBuffer: 64 * 2 ** 20 });
         expect(r.status, `${part}\n${r.stderr.slice(-2000)}`).toBe(0);
         expect(r.stderr).not.toMatch(/internal error|this is a bug/);
         input = r.stdout;
