@@ -6,14 +6,16 @@ import type { Example } from "../api/data.js";
 import { createCompiler } from "../compiler.js";
 import { nodeHost, packageRoot } from "../node/host.js";
 import { resolveDims } from "../runtime/dims.js";
-import type { TorchRow } from "./torch.js";
+
+/** A row of the bench's PyTorch table (torch.ts's TorchRow, which this file may not import: torch.ts loads it). */
+export interface EngineRow { readonly case: string; readonly unit: "words/s"; readonly torch: number; readonly rnnc: number; readonly ratio: number; readonly note: string }
 
 /** Words per second of one epoch over `words` g2p words (batch 32, Adam, clip 5), from its first batch to its last, on each engine. */
-export async function benchEngines(python: string, words = 4000): Promise<TorchRow[]> {
+export async function benchEngines(python: string, words = 4000): Promise<EngineRow[]> {
   const data = await import(pathToFileURL(join(packageRoot, "examples", "g2p", "data.mjs")).href) as { load(o: object): { train: Example[]; test: Example[] } };
   const all = data.load({});
   const train = all.train.slice(0, words), test = all.test.slice(0, 256);
-  const rows: TorchRow[] = [];
+  const rows: EngineRow[] = [];
   for (const spec of ["g2p.rnn", "g2p-bi-drop.rnn"]) {
     const ir = createCompiler(nodeHost).model(join(packageRoot, "examples", "g2p", spec), undefined);
     const env = resolveDims(ir, new Map());

@@ -278,6 +278,13 @@ def main():
             dist.init_process_group("nccl" if cuda else "gloo")
         control = Control(cfg["port"], cfg["token"]) if rank == 0 else None
         serve(cfg, world, rank, device, control)
+        if world > 1:
+            # Every process done, then out at once: tearing the group down in turn lets one see its peers gone
+            # (gloo aborts then, on a loaded machine); the processes' exit is the group's end.
+            dist.barrier()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
     except Exception as e:  # reported to rnnc (rank 0) or on stderr, in one line; the traceback only on stderr for a bug
         known = isinstance(e, TrainerError)
         message = str(e) if known else "%s: %s" % (type(e).__name__, e)

@@ -52,7 +52,8 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
   const native = nativeCell(l, env);
   // Each dropout site (a value and a rate: the gates reading one input share its mask), in the order of the masks.
   const sites = new Map<string, { k: number; rate: number; shape: number[] }>();
-  for (const n of cell.nodes) if (n.op === Op.Dropout && (n.attrs.rate ?? 0) > 0) {
+  // (Zoneout's dropout draws anew at every step, `perStep`: F.dropout in the step, active in model.train().)
+  for (const n of cell.nodes) if (n.op === Op.Dropout && (n.attrs.rate ?? 0) > 0 && !n.attrs.perStep) {
     const key = `${n.args[0]}:${n.attrs.rate}`;
     if (!sites.has(key)) sites.set(key, { k: sites.size, rate: n.attrs.rate!, shape: shapeOf(n) });
   }
