@@ -337,6 +337,38 @@ describe("PyTorch target: constructs", () => {
     expect(new Set(out.train.map((seq) => seq[0]!.join())).size).toBeGreaterThan(8);
   });
 
+  it("zoneout inside a cell: a new choice at every step in model.train() (rnnc draws zoneout's masks per step)", () => {
+    const ir = modelFrom(`
+      cell Z<I> {
+        input x: [I]
+        state s: [I] = 0
+        s = zoneout(x, s[t-1], 0.5)
+        output s
+      }
+      model M<I = 8> {
+        input xs: [T, I]
+        layer z = Z<I>
+        output y = scan(z, xs)
+      }`);
+    const env = resolveDims(ir, new Map());
+    const file = join(dir, "zoneout.py");
+    writeFileSync(file, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 1), "zoneout.rnn", "test").source);
+    // step t reads x = t + 1: in training each unit holds its last value or takes t + 1
+    const out = JSON.parse(py(["-c", `import importlib.util, json, sys, torch\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\ntorch.manual_seed(0)\nmodel = m.Model()\nx = (torch.arange(6).float() + 1).view(1, 6, 1).expand(16, 6, 8).contiguous()\nmodel.train()\nprint(json.dumps(model(x)["y"].tolist()))`, file])) as number[][][];
+    let held = 0, taken = 0;
+    for (const seq of out) for (let i = 0; i < 8; i++) for (let t = 1; t < 6; t++) {
+      const now = seq[t]![i]!, before = seq[t - 1]![i]!;
+      expect(now === t + 1 || now === before).toBe(true);
+      if (now === before) held++;
+      else taken++;
+    }
+    // a mask per sequence would make each unit hold always or take always: per step, units do both
+    const mixed = out.flatMap((seq) => Array.from({ length: 8 }, (_, i) => seq.map((s) => s[i]!))).filter((u) => u.some((v, t) => t > 0 && v === u[t - 1]) && u.some((v, t) => t > 0 && v === t + 1));
+    expect(held).toBeGreaterThan(100);
+    expect(taken).toBeGreaterThan(100);
+    expect(mixed.length).toBeGreaterThan(64);
+  });
+
   it("weights round-trip bit-exactly: rnnc → torch (load_rnnc_weights, save_rnnc_weights) → rnnc", () => {
     const ir = compiler.model(join(root, "examples", "g2p", "g2p-attention.rnn"), "G2PAttention");
     const env = resolveDims(ir, new Map());
