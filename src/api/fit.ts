@@ -197,8 +197,8 @@ export async function fitWith(model: Trainable, data: FitData, o: FitOptions, la
   if (o.engine === "torch") {
     const setupOf = async () => ({ ir: trainIr, env, settings, probabilities: outputIsProbability(ir, ir.outputs.find((x) => x.name === o.output)!.node), masks: dropout?.masks ?? [], seed, train, held, weights: start, options: o.torch ?? {}, ...(o.explain ? { explain: o.explain } : {}) });
     if ((o.torch?.nodeRank ?? 0) > 0) {
-      await (await import("../torch/engine.js")).serveTorchEngine(await setupOf());
-      return { weights: new Map(start), state, interrupted: false, served: true };
+      await (await import("../torch/engine.js")).serveTorchEngine(await setupOf(), o.signal);
+      return { weights: new Map(start), state, interrupted: o.signal?.aborted === true, served: true };
     }
     if ((o.backend ?? "auto") !== "auto") throw new UsageError(`${label("backend")} ${o.backend} chooses among this process's engines; with ${label("engine")} torch, PyTorch computes (leave ${label("backend")} out)`);
     const { startTorchEngine } = await import("../torch/engine.js");

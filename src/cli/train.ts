@@ -122,8 +122,9 @@ async function train(a: TrainFlags): Promise<number> {
     process.off("SIGINT", onSigint);
   }
   if (result.served) {
-    process.stderr.write(`machine ${a.nodeRank}: its processes trained under rank 0's (on ${a.master}), which writes the checkpoints\n`);
-    return 0;
+    process.stderr.write(result.interrupted ? `machine ${a.nodeRank}: interrupted; its processes are stopped (rank 0's machine writes the checkpoints)\n`
+      : `machine ${a.nodeRank}: its processes trained under rank 0's (on ${a.master}), which writes the checkpoints\n`);
+    return result.interrupted ? 130 : 0;
   }
   if (result.interrupted) {
     bar?.finish(`epoch ${result.state.epoch + 1}/${a.epochs} interrupted`);

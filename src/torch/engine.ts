@@ -88,12 +88,17 @@ export async function startTorchEngine(s: TorchSetup): Promise<EpochRunner> {
  * On a machine of --node-rank 1 or more: its processes join rank 0's (on the --master machine), which drives the
  * training and writes the checkpoints; this waits until they end. Every machine runs the same command and data.
  */
-export async function serveTorchEngine(s: TorchSetup): Promise<void> {
+export async function serveTorchEngine(s: TorchSetup, signal?: AbortSignal): Promise<void> {
   const l = await launch(s);
+  // Ctrl-C here stops this machine's processes (their own process group); rank 0's run then reports them gone.
+  const stop = () => l.link.kill();
+  signal?.addEventListener("abort", stop);
   try {
     const code = await new Promise<number | null>((done) => { if (l.child.exitCode !== null) done(l.child.exitCode); else l.child.once("exit", (c) => done(c)); });
+    if (signal?.aborted) return;
     if (code !== 0) throw l.link.failedWith(`this machine's trainer processes stopped (exit code ${code})`);
   } finally {
+    signal?.removeEventListener("abort", stop);
     l.server.close();
     rmSync(l.dir, { recursive: true, force: true });
   }
