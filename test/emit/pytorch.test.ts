@@ -309,23 +309,28 @@ describe("PyTorch target: constructs", () => {
     expect(g.worst).toBeLessThan(1e-4);
   });
 
-  it("dropout inside a cell: in model.train() one mask per sequence for every step (rnnc's training), none in eval()", () => {
+  /** Model M scanning a one-state cell whose new state is `update` (of x and s[t-1]), compiled; its y in train() and eval() on `x` (Python). */
+  const trainedAndEval = (name: string, update: string, x: string): { train: number[][][]; eval: number[][][] } => {
     const ir = modelFrom(`
-      cell D<I> {
+      cell C<I> {
         input x: [I]
         state s: [I] = 0
-        s = dropout(x, 0.5) + 0 * s[t-1]
+        s = ${update}
         output s
       }
       model M<I = 8> {
         input xs: [T, I]
-        layer d = D<I>
-        output y = scan(d, xs)
+        layer c = C<I>
+        output y = scan(c, xs)
       }`);
     const env = resolveDims(ir, new Map());
-    const file = join(dir, "drop.py");
-    writeFileSync(file, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 1), "drop.rnn", "test").source);
-    const out = JSON.parse(py(["-c", `import importlib.util, json, sys, torch\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\ntorch.manual_seed(0)\nmodel = m.Model()\nx = torch.ones([16, 6, 8])\nmodel.train()\ntrain = model(x)["y"]\nmodel.eval()\nprint(json.dumps({"train": train.tolist(), "eval": model(x)["y"].tolist()}))`, file])) as { train: number[][][]; eval: number[][][] };
+    const file = join(dir, `${name}.py`);
+    writeFileSync(file, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 1), `${name}.rnn`, "test").source);
+    return JSON.parse(py(["-c", `import importlib.util, json, sys, torch\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\ntorch.manual_seed(0)\nmodel = m.Model()\nx = ${x}\nmodel.train()\ntrain = model(x)["y"]\nmodel.eval()\nprint(json.dumps({"train": train.tolist(), "eval": model(x)["y"].tolist()}))`, file])) as { train: number[][][]; eval: number[][][] };
+  };
+
+  it("dropout inside a cell: in model.train() one mask per sequence for every step (rnnc's training), none in eval()", () => {
+    const out = trainedAndEval("drop", "dropout(x, 0.5) + 0 * s[t-1]", "torch.ones([16, 6, 8])");
     expect(out.eval.flat(2).every((v) => v === 1)).toBe(true);
     const values = out.train.flat(2);
     expect(values.every((v) => v === 0 || v === 2)).toBe(true);
@@ -338,23 +343,8 @@ describe("PyTorch target: constructs", () => {
   });
 
   it("zoneout inside a cell: a new choice at every step in model.train() (rnnc draws zoneout's masks per step)", () => {
-    const ir = modelFrom(`
-      cell Z<I> {
-        input x: [I]
-        state s: [I] = 0
-        s = zoneout(x, s[t-1], 0.5)
-        output s
-      }
-      model M<I = 8> {
-        input xs: [T, I]
-        layer z = Z<I>
-        output y = scan(z, xs)
-      }`);
-    const env = resolveDims(ir, new Map());
-    const file = join(dir, "zoneout.py");
-    writeFileSync(file, emitPytorch(ir, env, initParams(modelParamSpecs(ir, env), 1), "zoneout.rnn", "test").source);
     // step t reads x = t + 1: in training each unit holds its last value or takes t + 1
-    const out = JSON.parse(py(["-c", `import importlib.util, json, sys, torch\nspec = importlib.util.spec_from_file_location("m", sys.argv[1])\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\ntorch.manual_seed(0)\nmodel = m.Model()\nx = (torch.arange(6).float() + 1).view(1, 6, 1).expand(16, 6, 8).contiguous()\nmodel.train()\nprint(json.dumps(model(x)["y"].tolist()))`, file])) as number[][][];
+    const out = trainedAndEval("zoneout", "zoneout(x, s[t-1], 0.5)", "(torch.arange(6).float() + 1).view(1, 6, 1).expand(16, 6, 8).contiguous()").train;
     let held = 0, taken = 0;
     for (const seq of out) for (let i = 0; i < 8; i++) for (let t = 1; t < 6; t++) {
       const now = seq[t]![i]!, before = seq[t - 1]![i]!;
