@@ -200,9 +200,8 @@ class Trainer:
             y, ylen = self.forward("held", idx, 0, len(idx), None)
             num, den, mnum, mden = self.loss_terms("held", idx, 0, len(idx), y, ylen)
             loss = float(num) / max(float(den), 1.0)
-            metric = math.sqrt(loss) if mnum is None else float(mnum) / max(float(mden), 1.0)
-            if self.cfg["loss"] == "ctc" and mnum is not None:
-                metric = float(mnum) / float(mden) if float(mden) > 0 else 0.0
+            # RMSE for mse; else the metric's own ratio (accuracy over valid steps, CTC's edits over labels), 0 over none
+            metric = math.sqrt(loss) if mnum is None else (float(mnum) / float(mden) if float(mden) > 0 else 0.0)
             sums[0] += loss * len(idx)
             sums[1] += metric * len(idx)
         total = self.reduce(sums)
