@@ -64,7 +64,9 @@ export class ModelRunner {
     const { ir, p } = this;
     const batch = validateModelInputs(ir, this.env, input.inputs, input.lengths);
     const perExample: Driven<Value>[][] = [];
-    for (let b = 0; b < batch; b++) perExample.push(driveModel(ir, this.backend(input, b)));
+    // (only what the outputs read: a node no output reaches is never run)
+    const roots = ir.outputs.map((o) => o.node);
+    for (let b = 0; b < batch; b++) perExample.push(driveModel(ir, this.backend(input, b), roots));
     const out: Record<string, ModelOutput> = {};
     for (const o of ir.outputs) {
       const node = ir.nodes[o.node]!;

@@ -100,14 +100,16 @@ def mask(spec, k, seed, step, rows, steps):
         data = np.ones([rows, T, size], dtype=np.float32)
     else:
         key = _h32(np.uint64(_h32(np.uint64(_h32(np.uint64(seed & M32))) ^ np.uint64(step & M32))) + np.uint64(((k + 1) * 0x9E3779B1) & M32))
+        # a mask per sequence is drawn once per row and repeated over the steps (a view: no copies)
+        drawn = T if spec["perStep"] else 1
         b = np.arange(rows, dtype=np.uint64).reshape(rows, 1, 1)
-        t = np.arange(T, dtype=np.uint64).reshape(1, T, 1)
+        t = np.arange(drawn, dtype=np.uint64).reshape(1, drawn, 1)
         i = np.arange(size, dtype=np.uint64).reshape(1, 1, size)
-        at = (b * np.uint64(T) + t) * np.uint64(size) + i if spec["perStep"] else b * np.uint64(size) + i + t * np.uint64(0)
+        at = (b * np.uint64(T) + t) * np.uint64(size) + i if spec["perStep"] else b * np.uint64(size) + i
         u = _h32(np.uint64(key) ^ _h32(at + np.uint64(0x632BE5AB))).astype(np.float64) / 4294967296.0
         data = np.where(u < spec["rate"], 0.0, 1.0 / (1.0 - spec["rate"])).astype(np.float32)
     full = [rows, T] + shape if spec.get("stepsOf") is not None else [rows] + shape
-    return torch.from_numpy(data.reshape(full))
+    return torch.from_numpy(data).expand([rows, T, size]).reshape(full)
 
 
 # ---- optimizers, as src/fused/optimizers.ts defines them ------------------------------------------------------------

@@ -11,6 +11,7 @@ import type { ModelIR } from "../../src/ir/ir.js";
 import { Op } from "../../src/ir/ops.js";
 import { runModel } from "../../src/interp/run-model.js";
 import { resolveDims } from "../../src/runtime/dims.js";
+import { dropoutTraining, withMasks } from "../../src/runtime/dropout.js";
 import { tensorFromJson } from "../../src/runtime/json-tensor.js";
 import { initParams, modelParamSpecs, parseWeights } from "../../src/weights/weights.js";
 import { mulberry32 } from "../../src/runtime/random.js";
@@ -38,11 +39,11 @@ function py(args: string[]): string {
 }
 
 /** The compiled module's outputs and the interpreter's on the same input and weights: the largest difference over valid steps. */
-function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3, natives?: string): number {
+function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3, natives?: string, only?: readonly string[]): number {
   const env = resolveDims(ir, new Map());
   const weights = initParams(modelParamSpecs(ir, env), seed);
   const file = join(dir, `${name}.py`);
-  const source = emitPytorch(ir, env, weights, `${name}.rnn`, "test").source;
+  const source = emitPytorch(ir, env, weights, `${name}.rnn`, "test", only).source;
   if (natives !== undefined) expect([...source.matchAll(/self\.rnn = nn\.([A-Z]+)\(/g)].map((m) => m[1]).join(" "), "torch modules").toBe(natives);
   writeFileSync(file, source);
   const input = join(dir, `${name}.input.json`);
@@ -51,7 +52,7 @@ function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Reco
   const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
   const ref = runModel(ir, env, weights, { inputs, ...(sample.lengths ? { lengths: sample.lengths } : {}) });
   let worst = 0;
-  for (const o of ir.outputs.map((x) => x.name)) {
+  for (const o of ir.outputs.map((x) => x.name).filter((x) => !only || only.includes(x))) {
     const want = ref[o]!.tensor!, L = ref[o]!.lengths;
     const out = tensorFromJson(got[o], o, "f64");
     if (!L) {
@@ -71,12 +72,13 @@ function compare(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Reco
 
 /**
  * Every example model, with the torch modules its stdlib layers run on (the rest are generated cells): a layer of its
- * own, or one inlined in a cell whose one recurrence it is (g2p's and name-maker's decoders: the cell split around it).
+ * own, or one inlined in a cell whose one recurrence it is (g2p's and name-maker's decoders: the cell split around it,
+ * attention's keys read after it by every step at once).
  */
 const examples = [
   ["adding", "AddingLSTM", "LSTM"], ["adding", "AddingElman", "RNN"], ["co2-forecast", "CO2Forecast", "GRU"], ["name-gender", "NameGender", "LSTM"],
-  ["g2p", "G2P", "LSTM LSTM"], ["name-maker", "NameMaker", "GRU"], ["speech", "Digits", "LSTM LSTM"], ["g2p", "G2PAttention", "LSTM", "g2p-attention"],
-  ["g2p", "G2PBiAttention", "LSTM LSTM", "g2p-bi-attention"], ["g2p", "G2PBiDrop", "", "g2p-bi-drop"],
+  ["g2p", "G2P", "LSTM LSTM"], ["name-maker", "NameMaker", "GRU"], ["speech", "Digits", "LSTM LSTM"], ["g2p", "G2PAttention", "LSTM LSTM", "g2p-attention"],
+  ["g2p", "G2PBiAttention", "LSTM LSTM LSTM", "g2p-bi-attention"], ["g2p", "G2PBiDrop", "", "g2p-bi-drop"],
 ] as const;
 
 describe("PyTorch target: the examples", () => {
@@ -91,11 +93,11 @@ describe("PyTorch target: the examples", () => {
  * Gradients of L = Σ (every float output ⊙ fixed random weights, padded steps zero) by param: torch's autograd through
  * the compiled module against rnnc's tfjs lowering; the largest difference relative to max(1, |tfjs|).
  */
-function compareGradients(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3): { worst: number; params: number } {
+function compareGradients(ir: ModelIR, sample: Record<string, unknown> & { lengths?: Record<string, number[]> }, name: string, seed = 3, only?: readonly string[]): { worst: number; params: number } {
   const env = resolveDims(ir, new Map());
   const weights = initParams(modelParamSpecs(ir, env), seed);
   const file = join(dir, `${name}.grad.py`);
-  writeFileSync(file, emitPytorch(ir, env, weights, `${name}.rnn`, "test").source);
+  writeFileSync(file, emitPytorch(ir, env, weights, `${name}.rnn`, "test", only).source);
   const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
   const lengths = sample.lengths;
   const shapes = runModel(ir, env, weights, { inputs, ...(lengths ? { lengths } : {}) });
@@ -113,7 +115,7 @@ function compareGradients(ir: ModelIR, sample: Record<string, unknown> & { lengt
   const grads = tf.tidy(() => {
     const model = new TfModel(ir, env, vars);
     const { grads } = tf.variableGrads(() => {
-      const v = model.run({ inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")])), ...(lengths ? { lengths } : {}) });
+      const v = model.run({ inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, toTf(inputs[i.name]!, i.dtype === "int" ? "int32" : "float32")])), ...(lengths ? { lengths } : {}), only: floats.map((o) => o.node) });
       return tf.addN(floats.map((o) => {
         const val = v[o.node]!, w = tf.tensor(lossWeights[o.name]!.data, lossWeights[o.name]!.shape);
         if (val.kind !== "seq") return tf.sum(tf.mul((val as { t: tf.Tensor }).t, w));
@@ -213,6 +215,36 @@ describe("PyTorch target: gradients", () => {
     const ir = compiler.model(join(root, "examples", folder, `${file ?? folder}.rnn`), model);
     const sample = JSON.parse(readFileSync(join(root, "examples", folder, "input.sample.json"), "utf8"));
     const { worst, params } = compareGradients(ir, sample, `${folder}_${model}`);
+    expect(params).toBe(modelParamSpecs(ir, resolveDims(ir, new Map())).length);
+    expect(worst).toBeLessThan(1e-4);
+  });
+});
+
+describe("PyTorch target: the training form (dropout as mask inputs, as --engine torch trains)", () => {
+  // g2p-bi-drop with its masks drawn: the encoder's LSTMs drop out their input, the decoder its LSTM's input and its
+  // mix; all three layers still run on nn.LSTM (each input times its mask first), the decoder's attention after its
+  // LSTM for every step at once, the keys projected once per sequence.
+  const trainingForm = () => {
+    const ir = compiler.model(join(root, "examples", "g2p", "g2p-bi-drop.rnn"), undefined);
+    const d = dropoutTraining(ir, "logits")!;
+    const env = resolveDims(ir, new Map());
+    const sample = JSON.parse(readFileSync(join(root, "examples", "g2p", "input.sample.json"), "utf8"));
+    const inputs = Object.fromEntries(ir.inputs.map((i) => [i.name, tensorFromJson(sample[i.name], i.name, "f32")]));
+    const b = withMasks({ inputs, lengths: sample.lengths, targets: [] }, d, env, { seed: 5, step: 2 });
+    const given = Object.fromEntries(Object.entries(b.inputs).map(([k, t]) => [k, reshape(Array.from(t.data), t.shape)]));
+    // (only the trained output: generate cannot run a cell that takes masks)
+    return { ir: { ...d.ir, outputs: d.ir.outputs.filter((o) => o.name === "logits") }, sample: { ...given, lengths: b.lengths as Record<string, number[]> }, masks: d.masks.length };
+  };
+
+  it("equals the interpreter on the same masks within 1e-5, every layer on nn.LSTM", () => {
+    const { ir, sample, masks } = trainingForm();
+    expect(masks).toBe(4);
+    expect(compare(ir, sample, "train_form", 3, "LSTM LSTM LSTM", ["logits"])).toBeLessThan(1e-5);
+  });
+
+  it("its gradients equal rnnc's tfjs lowering's within 1e-4", () => {
+    const { ir, sample } = trainingForm();
+    const { worst, params } = compareGradients(ir, sample, "train_form", 3, ["logits"]);
     expect(params).toBe(modelParamSpecs(ir, resolveDims(ir, new Map())).length);
     expect(worst).toBeLessThan(1e-4);
   });

@@ -67,13 +67,16 @@ describe("the torch engine trains as the node engine does", () => {
   it("CTC (speech) and dropout with attention (g2p): rnnc's losses and masks", () => {
     const speech = [ex("speech/speech.rnn"), "--data", ex("speech/data.mjs"), "--output", "scores", "--loss", "ctc", "--epochs", "1", "--limit", "48", "--batch-size", "12", "--optimizer", "momentum", "--lr", "0.001"];
     expect(largest(train("sp-node.json", speech), train("sp-two.json", [...speech, "--engine", "torch", "--nproc", "2"])), "ctc").toBeLessThan(1e-5);
-    const g2p = [ex("g2p/g2p-bi-drop.rnn"), "--data", ex("g2p/data.mjs"), "--output", "logits", "--loss", "crossentropy", "--epochs", "1", "--limit", "96", "--batch-size", "24", "--lr", "0.005", "--clip", "5"];
+    // (momentum, not Adam: Adam's first steps move every weight by ±lr whatever its gradient's size, so a gradient
+    // within rounding of zero, summed in another order by nn.LSTM's kernel for another batch size, moves it either way)
+    const g2p = [ex("g2p/g2p-bi-drop.rnn"), "--data", ex("g2p/data.mjs"), "--output", "logits", "--loss", "crossentropy", "--epochs", "1", "--limit", "96", "--batch-size", "24",
+      "--optimizer", "momentum", "--lr", "0.05", "--clip", "5"];
     const node = train("g2p-node.json", g2p);
     const one = train("g2p-one.json", [...g2p, "--engine", "torch"]);
     const two = train("g2p-two.json", [...g2p, "--engine", "torch", "--nproc", "2"]);
     expect(largest(one, two), "dropout masks split between processes").toBeLessThan(1e-5);
-    // four Adam steps at lr 0.005 through attention and three LSTMs: float32 sums in another order
-    expect(largest(node, one), "node engine vs torch").toBeLessThan(1e-4);
+    // four steps through attention and three LSTMs: float32 sums in another order
+    expect(largest(node, one), "node engine vs torch").toBeLessThan(1e-5);
   }, 300_000);
 });
 

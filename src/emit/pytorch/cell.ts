@@ -175,26 +175,59 @@ export function emitCell(className: string, l: LayerInfo, env: DimEnv): PyCell {
 
   /** The split cell's scan: what comes before the layer over every step at once, the layer on torch's module, what comes after. */
   function splitScan(s: SplitCell): string[] {
-    const names = new Names(["B", "T", "BT", "lengths", "h0", "c0", "reverse", "finals", "r", "u", "out", "on"]);
+    const names = new Names(["B", "T", "BT", "lengths", "h0", "c0", "reverse", "finals", "r", "u", "out", "on", ...inputArg.values(), ...maskArg.values()]);
     const xs = stepped.map((i) => names.fresh(`x_${pyIdent(i.name)}`));
     const flat = stepped.map((i) => names.fresh(`f_${pyIdent(i.name)}`));
+    // Each sequence read whole, and its mask, as every step reads it: repeated over the T steps of each row, [BT, …].
+    const wholeArgs = [...wholes.map((i) => names.fresh(`w_${pyIdent(i.name)}`)), ...symbols.map((sym) => names.fresh(`m_${pyIdent(sym)}`))];
+    const wholeLocals = [...wholes.map((i) => inputArg.get(i.name)!), ...symbols.map((sym) => maskArg.get(sym)!)];
     const leafOf = (extra: (n: Node) => Operand | undefined) => (n: Node): Operand | undefined => {
-      if (n.op === Op.Input) return { name: flat[stepped.findIndex((i) => i.name === n.attrs.name)]!, lead: 1, rank: n.shape.length };
+      if (n.op === Op.Input) {
+        const k = stepped.findIndex((i) => i.name === n.attrs.name);
+        return { name: k >= 0 ? flat[k]! : inputArg.get(n.attrs.name!)!, lead: 1, rank: n.shape.length };
+      }
       return extra(n);
     };
     const pre = body(names, s.pre, leafOf(() => undefined), () => "BT", l.ir.nodes);
     const H = shapeOf(l.ir.nodes[s.h]!)[0]!;
     const y = names.fresh("y_rows");
-    const post = body(names, s.post, leafOf((n) => (n.id === s.h ? { name: y, lead: 1, rank: 1 } : undefined)), () => "BT", l.ir.nodes);
+    // What comes after the layer and reads only sequences read whole (attention's keys projected): once per sequence, [B, …].
+    const isWhole = (n: Node) => n.op === Op.Input && wholes.some((i) => i.name === n.attrs.name);
+    const perSeq = new Set<number>(), shared = new Set<number>();
+    for (const n of s.post) {
+      if (n.id === s.h || (n.op === Op.Input && !isWhole(n))) continue;
+      if (n.op === Op.Param || n.op === Op.Const || (n.args.length > 0 && n.args.every((a) => shared.has(a)))) shared.add(n.id);
+      else if (isWhole(n) || (maskedOver(n, l.ir.nodes, symbolSet) === undefined && n.args.every((a) => perSeq.has(a) || shared.has(a)))) perSeq.add(n.id);
+    }
+    // (with the values computed from params alone, which both parts may read)
+    const sharedComputed = (n: Node) => shared.has(n.id) && n.op !== Op.Param && n.op !== Op.Const;
+    const once = body(names, s.post.filter((n) => perSeq.has(n.id) || shared.has(n.id)), (n) => (isWhole(n) ? { name: wholeArgs[wholes.findIndex((i) => i.name === n.attrs.name)]!, lead: 1, rank: n.shape.length } : undefined), () => "B", l.ir.nodes);
+    const repeated = new Map<number, Operand>();
+    const repeat: string[] = [];
+    for (const n of s.post) if (perSeq.has(n.id) && !isWhole(n) && s.post.some((m) => !perSeq.has(m.id) && !shared.has(m.id) && m.args.includes(n.id))) {
+      const v = once.v[n.id]!, name = names.fresh(`e${n.id}`);
+      repeat.push(`${name} = ${v.name}.unsqueeze(1).expand([B, T] + list(${v.name}.shape[1:])).reshape([BT] + list(${v.name}.shape[1:]))`);
+      repeated.set(n.id, { name, lead: 1, rank: v.rank });
+    }
+    // (each sequence read whole, or its mask, repeated for every step only where a step reads it)
+    const stepNodes = s.post.filter((n) => !perSeq.has(n.id) && !shared.has(n.id));
+    const readPerStep = new Set([
+      ...wholes.filter((i) => stepNodes.some((m) => m.args.some((a) => isWhole(l.ir.nodes[a]!) && l.ir.nodes[a]!.attrs.name === i.name))).map((i) => inputArg.get(i.name)!),
+      ...symbols.filter((sym) => stepNodes.some((m) => maskedOver(m, l.ir.nodes, symbolSet) === sym)).map((sym) => maskArg.get(sym)!),
+    ]);
+    const post = body(names, s.post.filter((n) => !perSeq.has(n.id) || isWhole(n) || repeated.has(n.id)),
+      leafOf((n) => (n.id === s.h ? { name: y, lead: 1, rank: 1 } : repeated.get(n.id) ?? (sharedComputed(n) ? once.v[n.id] : undefined))), () => "BT", l.ir.nodes);
     const outNode = l.ir.nodes[l.ir.outputs[0]!.node]!;
     const outShape = shapeOf(outNode);
     const states = s.native.lstm ? ["h0", "c0"] : ["h0"];
     return [
-      `    def scan(self, ${[...xs.map((x) => `${x}: Tensor`), "lengths: Tensor", ...states.map((x) => `${x}: Tensor`), "reverse: bool", "finals: bool = True"].join(", ")}) -> List[Tensor]:`,
+      `    def scan(self, ${[...xs, ...wholeArgs, "lengths", ...states].map((x) => `${x}: Tensor`).join(", ")}, reverse: bool, finals: bool = True) -> List[Tensor]:`,
       `        B = ${xs[0]!}.shape[0]`,
       `        T = ${xs[0]!}.shape[1]`,
       `        BT = B * T`,
       ...xs.map((x, k) => `        ${flat[k]!} = ${x}.reshape([BT] + list(${x}.shape[2:]))`),
+      ...wholeArgs.flatMap((w, k) => (readPerStep.has(wholeLocals[k]!) ? [`        ${wholeLocals[k]!} = ${w}.unsqueeze(1).expand([B, T] + list(${w}.shape[1:])).reshape([BT] + list(${w}.shape[1:]))`] : [])),
+      ...(once.lines.length ? [`        # what reads no step (params alone; the sequences read whole: once per sequence, repeated for each step)`, ...ind([...once.lines, ...repeat], 8)] : []),
       `        # before layer ${pyComment(s.prefix)}: every step at once`,
       ...ind(pre.lines, 8),
       `        u = ${rows(pre.v[s.input]!, [s.I], "BT")}.reshape([B, T, ${pyInt(s.I)}])`,

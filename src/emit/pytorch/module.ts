@@ -101,17 +101,19 @@ export function emitPytorch(ir: ModelIR, env: DimEnv, weights: ReadonlyMap<strin
     const outShape = cellShape(l, c.cell.nodes[c.cell.outputs[0]!.node]!.shape);
     emit(0, `# ${n.attrs.reverse ? "reverse " : ""}scan of layer ${pyComment(l.name)}`);
     const B = local("B", `${first.name}.shape[0]`);
-    if (c.native && stepped.length === 1 && wholes.length === 0) {
-      // torch's own recurrent module over the whole sequence (states of lag 1 only: the stdlib's cells)
+    if (c.native && stepped.length === (c.native.maskedInput ? 2 : 1) && wholes.length === 0) {
+      // torch's own recurrent module over the whole sequence (states of lag 1 only: the stdlib's cells), its input
+      // dropped out first where it trains with a mask (the product the cell's training form starts with)
       const states = startStates(c, attr, init, B);
-      const r = local("r", `self.${attr}.scan(${first.name}, ${first.lengths}, ${states.map((s) => s[0]!).join(", ")}, ${n.attrs.reverse ? "True" : "False"}, ${finalsRead(n) ? "True" : "False"})`);
+      const x = c.native.maskedInput ? local("dropped", `${first.name} * ${stepped[1]!.name}`) : first.name;
+      const r = local("r", `self.${attr}.scan(${x}, ${first.lengths}, ${states.map((s) => s[0]!).join(", ")}, ${n.attrs.reverse ? "True" : "False"}, ${finalsRead(n) ? "True" : "False"})`);
       const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
       return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
     }
-    if (c.split && wholes.length === 0) {
+    if (c.split) {
       // the stdlib layer inlined in the cell on torch's own module, the rest of the cell over every step at once
       const states = startStates(c, attr, init, B);
-      const r = local("r", `self.${attr}.scan(${[...stepped.map((x) => x.name), first.lengths, ...states.map((s) => s[0]!), n.attrs.reverse ? "True" : "False", finalsRead(n) ? "True" : "False"].join(", ")})`);
+      const r = local("r", `self.${attr}.scan(${[...stepped.map((x) => x.name), ...wholes, first.lengths, ...states.map((s) => s[0]!), n.attrs.reverse ? "True" : "False", finalsRead(n) ? "True" : "False"].join(", ")})`);
       const finals = c.cell.states.map((s, k) => [local(`${attr}_${s.name}`, `${r}[${k + 1}]`)]);
       return { seq: { kind: "seq", name: local("y", `${r}[0]`), lengths: first.lengths }, finals: recordOf(c, finals) };
     }

@@ -1,6 +1,7 @@
 // The stdlib's LSTM, TorchLSTM, GRU and Elman as torch's own nn.LSTM / nn.GRU / nn.RNN (cuDNN on a GPU), rnnc's params as views of theirs.
 import { evalDim } from "../../ir/dims.js";
-import type { CellIR, LayerInfo } from "../../ir/ir.js";
+import type { CellIR, LayerInfo, Node } from "../../ir/ir.js";
+import { Op } from "../../ir/ops.js";
 import type { DimEnv } from "../../runtime/dims.js";
 import { stdlibCell } from "../onnx/export.js";
 import { pyInt } from "./python.js";
@@ -15,6 +16,11 @@ export interface NativeCell {
   readonly frozenHiddenBias: boolean;
   /** Whether the module carries a cell state beside h (an LSTM's c). */
   readonly lstm: boolean;
+  /**
+   * Set when the layer drops out its input in training (the cell's training form: its second input is the mask its
+   * first is multiplied by): the caller multiplies them before the module, which is then the same computation.
+   */
+  readonly maskedInput?: boolean;
 }
 
 /** Row slices of a torch param holding gates side by side, in torch's gate order. */
@@ -26,18 +32,38 @@ const gates = (param: string, names: readonly string[], H: number): [string, str
  * does not have (dropout inside the cell, an Elman activation other than tanh or relu), or a sequence read whole.
  */
 export function nativeCell(l: LayerInfo, env: DimEnv): NativeCell | undefined {
-  if (!stdlibCell(l) || l.ir.inputs.length !== 1 || l.ir.inputs[0]!.shape.length !== 1 || l.ir.states[0]?.shape.length !== 1) return undefined;
+  const masked = inputMask(l.ir) !== undefined;
+  if (!stdlibCell(l) || l.ir.inputs.length !== (masked ? 2 : 1) || l.ir.inputs[0]!.shape.length !== 1 || l.ir.states[0]?.shape.length !== 1) return undefined;
   const I = evalDim(l.ir.inputs[0]!.shape[0]!, env), H = evalDim(l.ir.states[0]!.shape[0]!, env);
   if (I === undefined || H === undefined) return undefined;
-  return nativeOf(l.ir, I, H);
+  const n = nativeOf(l.ir, I, H, masked);
+  return n && masked ? { ...n, maskedInput: true } : n;
 }
 
-/** The torch module for a stdlib cell of input size I and state size H (a layer's own, or one inlined into a cell). */
-export function nativeOf(ir: CellIR, I: number, H: number): NativeCell | undefined {
+/**
+ * In a stdlib cell's training form (src/runtime/dropout.ts), the product of its input with the mask that drops it
+ * out: a second input read by nothing but one product with the first. Undefined in any other cell.
+ */
+export function inputMask(ir: CellIR): Node | undefined {
+  if (ir.inputs.length !== 2 || ir.inputs[1]!.memory !== undefined) return undefined;
+  const x = ir.nodes.find((n) => n.op === Op.Input && n.attrs.name === ir.inputs[0]!.name);
+  const m = ir.nodes.find((n) => n.op === Op.Input && n.attrs.name === ir.inputs[1]!.name);
+  if (!x || !m) return undefined;
+  const readers = ir.nodes.filter((n) => n.args.includes(m.id));
+  const product = readers[0];
+  return readers.length === 1 && product!.op === Op.Mul && product!.args[0] === x.id && product!.args[1] === m.id ? product : undefined;
+}
+
+/**
+ * The torch module for a stdlib cell of input size I and state size H (a layer's own, or one inlined into a cell).
+ * `inputDropped`: its input dropout (the `dropout` option) is done before the module (a mask multiplied in by the
+ * caller); recurrent dropout never is (torch's modules have no such thing).
+ */
+export function nativeOf(ir: CellIR, I: number, H: number, inputDropped = false): NativeCell | undefined {
   const name = stdlibCell({ ir });
-  if (!name || ir.inputs.length !== 1) return undefined;
+  if (!name || ir.inputs.length !== (inputDropped && inputMask(ir) ? 2 : 1)) return undefined;
   const opt = (k: string) => ir.options.get(k);
-  if (Number(opt("dropout") ?? 0) !== 0 || Number(opt("recurrent_dropout") ?? 0) !== 0) return undefined;
+  if ((Number(opt("dropout") ?? 0) !== 0 && !inputDropped) || Number(opt("recurrent_dropout") ?? 0) !== 0) return undefined;
   const args = `${pyInt(I)}, ${pyInt(H)}, batch_first=True`;
   switch (name) {
     case "LSTM":
