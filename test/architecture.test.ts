@@ -36,10 +36,12 @@ const allowed: Record<string, readonly string[]> = {
   format: ["ast", "diagnostics", "syntax"],
   lsp: [".", "ast", "diagnostics", "elaborate", "format", "ir", "node", "resolve", "syntax"],
   // The library's API (loadModel, fit, evaluate, compile, importWeights, …): what the CLI's commands are thin layers over.
-  api: [".", "diagnostics", "emit", "torch", "format", "fused", "interp", "ir", "node", "resolve", "runtime", "tfjs", "weights"],
+  api: [".", "diagnostics", "emit", "torch", "picture", "format", "fused", "interp", "ir", "node", "resolve", "runtime", "tfjs", "weights"],
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
-  cli: [".", "api", "diagnostics", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
+  cli: [".", "api", "diagnostics", "picture", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
+  // Pictures of specs and runs (cell and model graphs laid out by elkjs, trace pages): pure, so a browser page runs them too.
+  picture: ["ir", "interp", "runtime"],
   bench: [".", "api", "emit", "fused", "interp", "ir", "lsp", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
 };
 

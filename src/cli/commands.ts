@@ -12,6 +12,8 @@ import type { OptionValue } from "../elaborate/scope.js";
 import { resolveDims } from "../runtime/dims.js";
 import { tensorFromJson } from "../runtime/json-tensor.js";
 import { runCell } from "../interp/run-cell.js";
+import { traceCell, traceModel } from "../interp/trace.js";
+import { traceJson } from "../api/trace.js";
 import { toNested, type Precision, type Tensor } from "../runtime/tensor.js";
 import { printCellIR, printModelIR } from "../ir/print.js";
 import { cellParamSpecs, checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../weights/weights.js";
@@ -119,14 +121,14 @@ export function checkCommand(files: string[], format: "text" | "json", render: R
   return errors ? 1 : 0;
 }
 
-interface CellFlags { file: string; cell?: string | undefined; model?: string | undefined; dims?: string | undefined; opt?: string | undefined }
+export interface CellFlags { file: string; cell?: string | undefined; model?: string | undefined; dims?: string | undefined; opt?: string | undefined }
 
 /** What `run` and `init` work on: a cell, or a model (chosen by flags, or by what the file declares). */
-type Target =
+export type Target =
   | { kind: "cell"; ir: CellIR; env: DimEnv; specs: ParamSpec[] }
   | { kind: "model"; ir: ModelIR; env: DimEnv; specs: ParamSpec[] };
 
-function loadTarget(a: CellFlags): Target {
+export function loadTarget(a: CellFlags): Target {
   readText(a.file, "file");
   if (a.cell && a.model) throw new UsageError("give --cell or --model, not both");
   const wantsModel = a.model !== undefined || (a.cell === undefined && compiler.check(a.file).models.size > 0);
@@ -142,7 +144,7 @@ function loadTarget(a: CellFlags): Target {
 }
 
 /** A JSON object from a file, or from standard input when `path` is `-`. */
-function readJsonObject(path: string, what: string): Record<string, unknown> {
+export function readJsonObject(path: string, what: string): Record<string, unknown> {
   const text = path === "-" ? readStdin() : readData(path, what);
   const name = inputName(path);
   let json: unknown;
@@ -189,7 +191,7 @@ function readStdin(): string {
 }
 
 /** Turns `{"name": nested arrays}` into tensors, checking keys against the declared names. */
-function tensorsOf(obj: Record<string, unknown>, names: readonly string[], source: string, owner: string, reserved: readonly string[], precision: Precision): Record<string, Tensor> {
+export function tensorsOf(obj: Record<string, unknown>, names: readonly string[], source: string, owner: string, reserved: readonly string[], precision: Precision): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (reserved.includes(k)) continue;
@@ -204,7 +206,7 @@ function tensorsOf(obj: Record<string, unknown>, names: readonly string[], sourc
 }
 
 /** Per-sequence lengths from "lengths" ({input: [n, …]}) or "masks" ({input: [[1, 1, 0], …]}, ones then zeros). */
-function lengthsOf(obj: Record<string, unknown>): Record<string, number[]> | undefined {
+export function lengthsOf(obj: Record<string, unknown>): Record<string, number[]> | undefined {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   const out: Record<string, number[]> = {};
   const lengths = obj["lengths"];
@@ -264,15 +266,18 @@ async function passFlags(backend: BackendName, a: { passes?: boolean; disablePas
   return a.disablePass?.length ? { optimize: true, disabled: new Set(a.disablePass) } : defaults;
 }
 
-export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean; allowNonfinite?: boolean; ctc?: string | undefined; blank?: number | undefined; beam?: number | undefined }): Promise<number> {
+export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean; allowNonfinite?: boolean; ctc?: string | undefined; blank?: number | undefined; beam?: number | undefined; trace?: string | undefined }): Promise<number> {
   const target = loadTarget(a);
+  if (a.trace !== undefined && a.backend !== "auto" && a.backend !== "interp") throw new UsageError(`--trace records values on the reference interpreter; --backend ${a.backend} cannot be traced`);
+  const trace = a.trace === undefined ? undefined : await import("./trace.js");
+  const picked = trace?.pickerOf(target, a.trace!);
   if (a.ctc === undefined && (a.blank !== undefined || a.beam !== undefined)) throw new UsageError(`${a.blank !== undefined ? "--blank" : "--beam"} decodes a CTC output; name it with --ctc OUTPUT`);
   if (a.ctc !== undefined && target.kind !== "model") throw new UsageError("--ctc decodes an output of a model; this is a cell");
   if (a.backend === "fused" && target.kind === "cell") throw new UsageError("--backend fused runs models; run a cell with interp, tfjs-cpu or tfjs-wasm");
   if (a.backend === "fused" && a.precision === "f64") throw new UsageError("--precision f64 is for the interpreter; the fused kernels compute in float32");
   // The fused kernels are loaded only for a model (a cell, or `check`, needs none of them).
   const fused = target.kind === "model" ? await import("../fused/run-model.js") : undefined;
-  const choice = chooseRunBackend(a.backend, target.kind === "model" ? { kind: "model", fusedCannot: () => fused!.batchedUnsupported(target.ir) } : { kind: "cell" }, a.precision);
+  const choice = picked ? { backend: "interp" as const, why: "--trace records values on the reference interpreter" } : chooseRunBackend(a.backend, target.kind === "model" ? { kind: "model", fusedCannot: () => fused!.batchedUnsupported(target.ir) } : { kind: "cell" }, a.precision);
   if (a.explain) process.stderr.write(`backend: ${choice.backend} (${choice.why})\n${choice.backend === "interp" ? "" : `${productsExplained()}\n`}`);
   const backend = choice.backend;
   if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
@@ -296,7 +301,8 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
       const problem = fused!.batchedUnsupported(ir);
       if (problem) throw new UsageError(`--backend fused cannot run model \`${ir.name}\`: ${problem}`);
     }
-    const r = tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput, await loweringFlags(backend, a))
+    const traced = picked ? traceModel(ir, target.env, params, modelInput, a.precision, picked) : undefined;
+    const r = traced ? traced.outputs : tfjs ? tfjs.runModelTf(ir, target.env, params, modelInput, await loweringFlags(backend, a))
       : backend === "fused" ? new fused!.BatchedModelRunner(ir, target.env, params).run(modelInput) : runModel(ir, target.env, params, modelInput, a.precision);
     const outputs: Record<string, unknown> = {};
     const outLengths: Record<string, number[]> = {};
@@ -305,7 +311,7 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
       if (o.lengths) setOwn(outLengths, k, o.lengths);
     }
     const decoded = a.ctc === undefined ? undefined : ctcLabels(ir, target.env, r, a.ctc, { blank: a.blank ?? 0, beam: a.beam ?? 1 });
-    writeResult({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}), ...(decoded ? { decoded: { [a.ctc!]: decoded } } : {}) });
+    writeResult({ model: ir.name, dims, outputs, ...(Object.keys(outLengths).length ? { lengths: outLengths } : {}), ...(decoded ? { decoded: { [a.ctc!]: decoded } } : {}), ...(traced ? { trace: traceJson(traced.uses) } : {}) });
     return 0;
   }
   const ir = target.ir;
@@ -318,12 +324,14 @@ export async function runCommand(a: CellFlags & { input: string; weights?: strin
   }
   const tfjs = await tfjsRunner(backend, a.precision);
   const cellInput = { inputs, initialStates, ...(a.steps !== undefined ? { steps: a.steps } : {}) };
-  const r = tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput, await loweringFlags(backend, a)) : runCell(ir, target.env, params, cellInput, a.precision);
+  const traced = picked ? traceCell(ir, target.env, params, cellInput, a.precision, picked) : undefined;
+  const r = traced ? traced.result : tfjs ? tfjs.runCellTf(ir, target.env, params, cellInput, await loweringFlags(backend, a)) : runCell(ir, target.env, params, cellInput, a.precision);
   const out = {
     cell: ir.name,
     dims,
     outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, t]) => [k, toNested(t)])),
     states: Object.fromEntries(Object.entries(r.states).map(([k, t]) => [k, toNested(t)])),
+    ...(traced ? { trace: traceJson(traced.uses) } : {}),
   };
   writeResult(out);
   return 0;

@@ -46,11 +46,13 @@ async function main(argv: string[]): Promise<number> {
       .option("ctc", { type: "string", describe: "also decode this output as CTC's per-step class scores: each example's labels under \"decoded\"" })
       .option("blank", { type: "number", describe: "with --ctc: the blank class (default 0)" })
       .option("beam", { type: "number", describe: "with --ctc: prefix beam search over this many label prefixes (default 1: greedy best path)" })
+      .option("trace", { type: "string", describe: "also record these values of every layer at every step (comma-separated, or all) on the reference interpreter: under \"trace\"" })
       .option("passes", { type: "boolean", default: true, describe: "tfjs: run the IR passes and hoist state-free work out of loops (--no-passes: neither)" })
       .option("disable-pass", { type: "string", array: true, describe: "tfjs: leave out these passes (reassociate, fuse-matmul, stack-biases, stack-adds, layout, cse, dce)" })
       .example("$0 run examples/seed-lstm.rnn --dims I=3,H=4 --input examples/seed-input.json", "the seed's LSTM cell on a batch of two sequences")
       .example("$0 run examples/name-gender/name-gender.rnn --input examples/name-gender/input.sample.json", "a model, with fresh seeded weights")
-      .example("cat examples/seed-input.json | $0 run examples/seed-lstm.rnn --dims I=3,H=4 --input -", "the input from standard input"),
+      .example("cat examples/seed-input.json | $0 run examples/seed-lstm.rnn --dims I=3,H=4 --input -", "the input from standard input")
+      .example("$0 run examples/seed-lstm.rnn --dims I=3,H=4 --input examples/seed-input.json --trace f,c", "with the forget gate and the cell state at every step"),
     (a) => wrap(async () => (await commands()).runCommand(a))())
     .command("init <file>", "write freshly initialized weights for a model or a cell", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
@@ -177,6 +179,30 @@ async function main(argv: string[]): Promise<number> {
       .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
       .example("$0 ir stdlib/lstm.rnn --cell LSTM", "the LSTM cell's IR, shapes symbolic"),
     (a) => wrap(async () => (await commands()).irCommand(a, { color, displayPath }))())
+    .command("trace <file>", "run a model (or a cell) on the reference interpreter and write one self-contained HTML page: its pictures and a heat map over time of every gate, state and attention weight, per example", (y) => y
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
+      .option("model", { type: "string", describe: "the model (may be left out when the file declares one)" })
+      .option("cell", { type: "string", describe: "trace this cell alone" })
+      .option("dims", { type: "string", describe: "dimension values, e.g. I=4,H=8" })
+      .option("opt", { type: "string", describe: "cell option overrides, e.g. act=relu" })
+      .option("input", { type: "string", demandOption: true, nargs: 1, describe: "JSON input file, as rnn run takes it (- reads standard input)" })
+      .option("weights", { type: "string", describe: "weights file (rnnc-weights JSON); default: fresh seeded initialization" })
+      .option("seed", { type: "number", default: 0, describe: "seed of the initializers (and of sampling in generate)" })
+      .option("values", { type: "string", describe: "only these values, comma-separated (f,i or decoder.attend.weights); all by default" })
+      .option("units", { type: "number", default: 32, describe: "rows of a heat map at most (a wide state's first units)" })
+      .option("out", { alias: "o", type: "string", demandOption: true, describe: "the page to write (.html)" })
+      .example("$0 trace examples/name-gender/name-gender.rnn --input examples/name-gender/input.sample.json -o trace.html", "the LSTM's gates and states over each name, as heat maps"),
+    (a) => wrap(async () => (await import("./trace.js")).traceCommand(a))())
+    .command("graph <file>", "draw a cell's dataflow (inputs, gates, states, the h[t-1] recurrences) or a model's layers: SVG laid out by elkjs, Graphviz DOT or JSON, each box linked to its source line", (y) => y
+      .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
+      .option("model", { type: "string", describe: "the model to draw (the file's first by default)" })
+      .option("cell", { type: "string", describe: "draw this cell's dataflow instead (a cell of the file or one it imports)" })
+      .option("opt", { type: "string", describe: "the cell's option values, e.g. act=relu" })
+      .option("format", { choices: ["svg", "dot", "json"] as const, default: "svg" as const, describe: "svg (a picture), dot (Graphviz) or json (boxes with source lines, arrows)" })
+      .option("out", { alias: "o", type: "string", describe: "write the picture to this file (else standard output)" })
+      .example("$0 graph stdlib/lstm.rnn --cell LSTM -o lstm.svg", "the LSTM's four gates, its states and their recurrences as a picture")
+      .example("$0 graph examples/g2p/g2p-attention.rnn --format dot", "the g2p model's layers in Graphviz's language"),
+    (a) => wrap(async () => (await import("./graph.js")).graphCommand(a))())
     .command("summary <file>", "list a model's layers: cell, how each is applied, input and output shapes, states and parameter counts, with the total", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model (may be left out when the file declares one)" })

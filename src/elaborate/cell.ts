@@ -74,7 +74,7 @@ export function elaborateCell(
   const layerStates: StateInfo[] = [];
   const inlined: InlinedLayer[] = [];
   const sink: InlineSink = {
-    layer: (prefix, inner, inputs) => { inlined.push({ prefix, cell: inner, inputs: [...inputs] }); },
+    layer: (prefix, inner, inputs, values) => { inlined.push({ prefix, cell: inner, inputs: [...inputs], ...(values.length ? { values } : {}) }); },
     param: (name, shape, init, span) => { layerParams.push({ name, shape, init, span }); },
     state: (name, shape, init, update, lag, span) => { layerStates.push({ name, shape, init, update, maxLag: lag, span }); },
   };

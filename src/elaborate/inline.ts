@@ -1,7 +1,7 @@
 // Inlines one application of a layer's cell into the cell or model being built: params and states get the layer's prefix.
 import type { Span } from "../ast/nodes.js";
 import { substDim, type Dim, type Shape } from "../ir/dims.js";
-import type { CellIR, InitSpec, NodeId } from "../ir/ir.js";
+import type { CellIR, InitSpec, InlinedValue, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import type { NodeBuilder } from "../ir/builder.js";
 
@@ -9,7 +9,7 @@ export interface InlineSink {
   param(name: string, shape: Shape, init: InitSpec, span: Span): void;
   state(name: string, shape: Shape, init: NodeId, update: NodeId, maxLag: number, span: Span): void;
   /** The layer inlined, after its params and states. */
-  layer?(prefix: string, inner: CellIR, inputs: readonly NodeId[]): void;
+  layer?(prefix: string, inner: CellIR, inputs: readonly NodeId[], values: readonly InlinedValue[]): void;
 }
 
 export function substShape(s: Shape, subst: ReadonlyMap<string, Dim | undefined>): Shape {
@@ -43,6 +43,11 @@ export function inlineCell(
     map.set(n.id, id);
   }
   for (const s of inner.states) sink.state(`${prefix}.${s.name}`, substShape(s.shape, subst), map.get(s.init)!, map.get(s.update)!, s.maxLag, span);
-  sink.layer?.(prefix, inner, inputs);
+  // Its named values, and those of the layers inlined in it, as this IR's nodes (what a trace records and a picture draws).
+  const values: InlinedValue[] = [
+    ...inner.values.map((v) => ({ ...v, name: `${prefix}.${v.name}`, node: map.get(v.node)!, file: inner.file })),
+    ...(inner.inlined ?? []).flatMap((x) => (x.values ?? []).map((v) => ({ ...v, name: `${prefix}.${v.name}`, node: map.get(v.node)! }))),
+  ].filter((v) => v.node !== undefined);
+  sink.layer?.(prefix, inner, inputs, values);
   return new Map(inner.outputs.map((o) => [o.name, map.get(o.node)!]));
 }

@@ -8,7 +8,9 @@ import type { CellRunInput, CellRunResult } from "../runtime/run-types.js";
 
 export type { CellRunInput, CellRunResult };
 
-export function runCell(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: CellRunInput, precision: Precision = "f32"): CellRunResult {
+/** `watchOf(b)`: what example b's stepper reports after every step (a trace's recorder), if anything. */
+export function runCell(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: CellRunInput, precision: Precision = "f32",
+  watchOf?: (b: number) => ConstructorParameters<typeof CellStepper>[5]): CellRunResult {
   const p = precision;
   const [B, T] = batchAndTime(ir, env, input);
   const paramsP = new Map([...params].map(([k, t]) => [k, withPrecision(t, p)]));
@@ -16,7 +18,7 @@ export function runCell(ir: CellIR, env: DimEnv, params: ReadonlyMap<string, Ten
   const finals = new Map(ir.states.map((s) => [s.name, [] as Tensor[]]));
   for (let b = 0; b < B; b++) {
     const initial = new Map(Object.entries(input.initialStates ?? {}).map(([k, t]) => [k, index0(t, b, p)]));
-    const stepper = new CellStepper(ir, env, paramsP, p, initial);
+    const stepper = new CellStepper(ir, env, paramsP, p, initial, watchOf?.(b));
     const xs = Object.entries(input.inputs).map(([k, t]) => [k, index0(t, b, p)] as const);
     const steps: Map<string, Tensor>[] = [];
     for (let t = 0; t < T; t++) steps.push(stepper.step(new Map(xs.map(([k, x]) => [k, index0(x, t, p)]))));

@@ -12,9 +12,9 @@ import { mulberry32, seedFor } from "../runtime/random.js";
 import { beamSearch, logProbabilities } from "../runtime/beam.js";
 import { CellStepper, kernel, withPrecision } from "./stepper.js";
 import { alloc, index0, stack, type Precision, type Tensor } from "../runtime/tensor.js";
-import type { ModelOutput, ModelRunInput, Stepper, StepperFactory } from "../runtime/run-types.js";
+import type { ModelOutput, ModelRunInput, Stepper, StepperFactory, StepperUse } from "../runtime/run-types.js";
 
-export type { ModelOutput, ModelRunInput, Stepper, StepperFactory };
+export type { ModelOutput, ModelRunInput, Stepper, StepperFactory, StepperUse };
 
 /** One example's value: a single tensor, or a sequence as a list of its own steps. */
 type Value = { readonly kind: "one"; readonly t: Tensor } | { readonly kind: "seq"; readonly steps: readonly Tensor[] };
@@ -55,9 +55,9 @@ export class ModelRunner {
     }));
   }
 
-  private stepper(layer: string, initial: Map<string, Tensor> = new Map()): Stepper {
+  private stepper(layer: string, initial: Map<string, Tensor> = new Map(), use?: StepperUse): Stepper {
     const l = this.layers.get(layer)!;
-    return this.makeStepper(l.info, l.env, l.params, this.p, initial);
+    return this.makeStepper(l.info, l.env, l.params, this.p, initial, use);
   }
 
   run(input: ModelRunInput): Record<string, ModelOutput> {
@@ -118,15 +118,15 @@ export class ModelRunner {
       },
       [Op.Apply]: (n, xs) => {
         const l = info(n);
-        return { kind: "one", t: firstOut(this.stepper(l.name).step(new Map(l.ir.inputs.map((inp, k) => [inp.name, asOne(xs[k]!)]))), l) };
+        return { kind: "one", t: firstOut(this.stepper(l.name, new Map(), { example: b, node: n.id }).step(new Map(l.ir.inputs.map((inp, k) => [inp.name, asOne(xs[k]!)]))), l) };
       },
-      [Op.Map]: (n, xs) => this.scan(n, xs, undefined).seq,
-      [Op.Scan]: (n, xs, init) => this.scan(n, xs, init),
+      [Op.Map]: (n, xs) => this.scan(n, xs, undefined, b).seq,
+      [Op.Scan]: (n, xs, init) => this.scan(n, xs, init, b),
       [Op.Generate]: (n, start, init, wholes) => {
         const l = info(n);
         const whole = this.wholeInputs(l, [undefined, ...wholes]);
         if ((n.attrs.beam ?? 1) > 1) return this.beamSearch(n, l, startOf(init), whole);
-        const s = this.stepper(l.name, startOf(init));
+        const s = this.stepper(l.name, startOf(init), { example: b, node: n.id });
         const rng = mulberry32(seedFor(input.seed ?? 0, `generate:${n.id}:${b}`));
         const tokens = n.dtype === "int";
         let x = tokens ? scalar(n.attrs.startToken!, p) : asOne(start!);
@@ -170,7 +170,7 @@ export class ModelRunner {
   }
 
   /** A scan (or a map: a fresh stepper every step) over one example's sequences. */
-  private scan(n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined): Scanned<Value> {
+  private scan(n: Node, xs: readonly Value[], init: StatesOf<Value> | undefined, b: number): Scanned<Value> {
     const l = this.layers.get(n.attrs.layer!)!.info;
     const seqs = xs.map(asSeq);
     const inputs = l.ir.inputs;
@@ -178,10 +178,11 @@ export class ModelRunner {
     const stepped = inputs.flatMap((inp, j) => (inp.memory === undefined ? [[inp.name, seqs[j]!] as const] : []));
     const T = stepped[0]![1].length;
     const steps: Tensor[] = new Array(T);
-    let s = this.stepper(l.name, startOf(init));
+    const use = { example: b, node: n.id };
+    let s = this.stepper(l.name, startOf(init), use);
     for (let k = 0; k < T; k++) {
       const t = n.attrs.reverse ? T - 1 - k : k;
-      if (n.op === Op.Map) s = this.stepper(l.name);
+      if (n.op === Op.Map) s = this.stepper(l.name, new Map(), use);
       steps[t] = firstOut(s.step(new Map([...stepped.map(([name, seq]) => [name, seq[t]!] as const), ...whole])), l);
     }
     return { seq: { kind: "seq", steps }, finals: finalsOf(s) };

@@ -1,5 +1,5 @@
 // One example's run of a cell, a step at a time: the building block of the interpreter's cells, scans and generators.
-import type { CellIR, Node } from "../ir/ir.js";
+import type { CellIR, Node, NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { evalDim } from "../ir/dims.js";
 import { reachable } from "../ir/graph.js";
@@ -69,8 +69,10 @@ export class CellStepper {
     private readonly params: ReadonlyMap<string, Tensor>,
     private readonly p: Precision,
     initial: ReadonlyMap<string, Tensor> = new Map(),
+    /** Called after every step with the value of each node in `watch.nodes` (computed even where nothing else reads it). */
+    private readonly watch?: { readonly nodes: readonly NodeId[]; onStep(values: readonly (Tensor | undefined)[]): void },
   ) {
-    this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update)]);
+    this.stepNodes = reachable(ir.nodes, [...ir.outputs.map((o) => o.node), ...ir.states.map((s) => s.update), ...(watch?.nodes ?? [])]);
     const initVals: (Tensor | undefined)[] = [];
     for (const n of reachable(ir.nodes, ir.states.map((s) => s.init))) initVals[n.id] = evalNode(n, initVals, env, p, (leaf) => this.param(leaf));
     for (const s of ir.states) {
@@ -95,6 +97,7 @@ export class CellStepper {
       return this.history.get(n.attrs.name!)![n.attrs.lag! - 1]!;
     };
     for (const n of this.stepNodes) v[n.id] = evalNode(n, v, this.env, this.p, leaf);
+    this.watch?.onStep(v);
     for (const s of this.ir.states) {
       const h = this.history.get(s.name)!;
       h.unshift(v[s.update]!);

@@ -119,4 +119,12 @@ export interface CellIR {
   readonly inlined?: readonly InlinedLayer[];
 }
 
-export interface InlinedLayer { readonly prefix: string; readonly cell: CellIR; readonly inputs: readonly NodeId[] }
+export interface InlinedLayer {
+  readonly prefix: string;
+  readonly cell: CellIR;
+  readonly inputs: readonly NodeId[];
+  /** Its named values (gates, definitions, states at t; those of layers inlined in it too) as nodes of this IR, named `prefix.name`, each with the file its span is in. */
+  readonly values?: readonly InlinedValue[];
+}
+
+export interface InlinedValue extends ValueInfo { readonly file: string }

@@ -145,7 +145,7 @@ function maskedCell(cell: CellIR, sites: readonly Site[]): CellIR {
     states: cell.states.map((s) => ({ ...s, init: map.get(s.init)!, update: map.get(s.update)! })),
     values: cell.values.map((v) => ({ ...v, node: map.get(v.node)! })),
     outputs: cell.outputs.map((o) => ({ ...o, node: map.get(o.node)! })),
-    ...(cell.inlined ? { inlined: cell.inlined.map((x) => ({ ...x, inputs: x.inputs.map((i) => map.get(i)!) })) } : {}),
+    ...(cell.inlined ? { inlined: cell.inlined.map((x) => ({ ...x, inputs: x.inputs.map((i) => map.get(i)!), ...(x.values ? { values: x.values.map((v) => ({ ...v, node: map.get(v.node)! })) } : {}) })) } : {}),
   };
 }
 

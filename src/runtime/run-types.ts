@@ -41,5 +41,7 @@ export interface Stepper {
   step(inputs: ReadonlyMap<string, Tensor>): Map<string, Tensor>;
   states(): Map<string, Tensor>;
 }
-export type StepperFactory = (layer: LayerInfo, env: DimEnv, params: ReadonlyMap<string, Tensor>, p: Precision, initial: Map<string, Tensor>) => Stepper;
+/** Which use of a layer a stepper runs: the example of the batch and the model's construct node (absent inside beam search, whose hypotheses each step a copy). */
+export interface StepperUse { readonly example: number; readonly node: number }
+export type StepperFactory = (layer: LayerInfo, env: DimEnv, params: ReadonlyMap<string, Tensor>, p: Precision, initial: Map<string, Tensor>, use?: StepperUse) => Stepper;
 

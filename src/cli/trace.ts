@@ -1,0 +1,51 @@
+// `rnnc trace`: a model (or cell) run on the interpreter with its gates and states recorded, written as one self-contained HTML page; and `run --trace`'s choice of values.
+import { tracePageOf, tracePicker } from "../api/trace.js";
+import { traceableValues, traceCell, traceModel } from "../interp/trace.js";
+import { checkWeights, initParams, parseWeights } from "../weights/weights.js";
+import { writeFileAtomic } from "../node/host.js";
+import { assertNotInput, lengthsOf, loadTarget, readData, readJsonObject, tensorsOf, type CellFlags, type Target } from "./commands.js";
+import { assertReplaceable } from "./output-guard.js";
+import { UsageError } from "./usage.js";
+
+/** The values `--trace NAMES` keeps (a comma-separated list; `all` for every one), checked against what the target has. */
+export function pickerOf(t: Target, names: string): (layer: string, value: string) => boolean {
+  const list = names.split(",").map((x) => x.trim()).filter((x) => x.length);
+  if (!list.length) throw new UsageError("--trace needs value names (e.g. f,i,c, decoder.attend.weights) or all");
+  if (t.kind === "model") return tracePicker({ name: t.ir.name, ir: t.ir, env: t.env, params: t.specs }, list);
+  if (list.includes("all")) return () => true;
+  const names_ = traceableValues(t.ir).map((x) => x.value.name);
+  for (const n of list) if (!names_.includes(n)) throw new UsageError(`--trace ${n}: cell \`${t.ir.name}\` has no value of that name; its values: ${names_.join(", ")}`);
+  return (_l, v) => list.includes(v);
+}
+
+const MAX_EXAMPLES = 16;
+
+export async function traceCommand(a: CellFlags & { input: string; out: string; weights?: string | undefined; seed: number; values?: string | undefined; units: number }): Promise<number> {
+  if (!a.out.endsWith(".html")) throw new UsageError(`-o ${a.out}: the trace page is written to a file ending in .html`);
+  if (!Number.isInteger(a.units) || a.units < 1 || a.units > 4096) throw new UsageError(`--units must be a whole number from 1 to 4096, not ${a.units}`);
+  if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be a whole number, not ${a.seed}`);
+  assertNotInput(a.out, { spec: a.file, "input file": a.input, "weights file": a.weights });
+  assertReplaceable(a.out, "page");
+  const target = loadTarget(a);
+  const owner = `${target.kind} \`${target.ir.name}\``;
+  const params = a.weights ? parseWeights(readData(a.weights, "weights file"), a.weights) : initParams(target.specs, a.seed);
+  if (a.weights) checkWeights(owner, target.specs, params, a.weights);
+  const pick = pickerOf(target, a.values ?? "all");
+  const obj = readJsonObject(a.input, "input file");
+  const notes: string[] = [];
+  if (target.kind === "model") {
+    const inputs = tensorsOf(obj, target.ir.inputs.map((i) => i.name), a.input, owner, ["lengths", "masks"], "f32");
+    const lengths = lengthsOf(obj);
+    const t = traceModel(target.ir, target.env, params, { inputs, ...(lengths ? { lengths } : {}), seed: a.seed }, "f32", pick);
+    const uses = t.uses.filter((u) => u.example < MAX_EXAMPLES);
+    if (uses.length < t.uses.length) notes.push(`the first ${MAX_EXAMPLES} examples of the input are shown`);
+    if (target.ir.nodes.some((n) => (n.attrs.beam ?? 1) > 1)) notes.push("generate with beam search is not traced (each hypothesis steps a copy of the layer)");
+    writeFileAtomic(a.out, await tracePageOf({ name: target.ir.name, ir: target.ir, env: target.env, params: target.specs }, uses, { maxRows: a.units, notes }));
+    return 0;
+  }
+  const inputs = tensorsOf(obj, target.ir.inputs.map((i) => i.name), a.input, owner, ["initial_states"], "f32");
+  const t = traceCell(target.ir, target.env, params, { inputs }, "f32", pick);
+  const cellModel = { name: target.ir.name, ir: { name: target.ir.name, file: target.ir.file, dims: target.ir.dims, inputs: [], layers: [{ name: target.ir.name, ir: target.ir, dims: new Map(), span: target.ir.outputs[0]?.span ?? { start: 0, end: 0 } }], nodes: [], outputs: [] }, env: target.env, params: target.specs };
+  writeFileAtomic(a.out, await tracePageOf(cellModel, t.uses.filter((u) => u.example < MAX_EXAMPLES), { maxRows: a.units, notes, cellOnly: true }));
+  return 0;
+}
