@@ -34,17 +34,18 @@ export function cellPicture(cell: CellIR): Picture {
   const boxes: Box[] = [];
   const at = new Map<NodeId, string>();
   const states = new Set(cell.states.map((s) => s.name));
-  const box = (b: Box, node?: NodeId) => { boxes.push(b); if (node !== undefined && !at.has(node)) at.set(node, b.id); };
+  const ids = new Set<string>(), labels = new Set<string>();
+  const box = (b: Box, node?: NodeId) => { boxes.push(b); ids.add(b.id); labels.add(b.label); if (node !== undefined && !at.has(node)) at.set(node, b.id); };
   for (const i of cell.inputs) box({ id: `in:${i.name}`, kind: "input", label: i.name, detail: `${i.memory ? "whole " : ""}${shapeText(i.shape, i.dtype)}`, file: cell.file, start: i.span.start });
   const inlinedValues = (cell.inlined ?? []).flatMap((x) => x.values ?? []);
   for (const v of [...cell.values.map((x) => ({ ...x, file: cell.file })), ...inlinedValues]) {
     // (a name for an input, a state's earlier value or a param, e.g. dropout at rate 0, is no box of its own)
     const aliased = [Op.Input, Op.StateRead, Op.Param, Op.Const].includes(cell.nodes[v.node]?.op as Op);
-    if (v.node >= cell.nodes.length || aliased || at.has(v.node) || boxes.some((b) => b.label === v.name)) continue;
+    if (v.node >= cell.nodes.length || aliased || at.has(v.node) || labels.has(v.name)) continue;
     const state = states.has(v.name);
     box({ id: `${state ? "state" : "val"}:${v.name}`, kind: v.gate ? "gate" : state ? "state" : "value", label: v.name, detail: shapeText(cell.nodes[v.node]!.shape), file: v.file, start: v.span.start }, v.node);
   }
-  for (const s of cell.states) if (!boxes.some((b) => b.id === `state:${s.name}`) && !at.has(s.update))
+  for (const s of cell.states) if (!ids.has(`state:${s.name}`) && !at.has(s.update))
     box({ id: `state:${s.name}`, kind: "state", label: s.name, detail: shapeText(s.shape), file: cell.file, start: s.span.start }, s.update);
   for (const o of cell.outputs) box({ id: `out:${o.name}`, kind: "output", label: `output ${o.name}`, detail: shapeText(cell.nodes[o.node]!.shape), file: cell.file, start: o.span.start });
 
@@ -57,10 +58,10 @@ export function cellPicture(cell: CellIR): Picture {
   const prevBox = (n: Node): string => {
     const lag = n.attrs.lag ?? 1, name = n.attrs.name!;
     const id = `prev:${name}:${lag}`;
-    if (!boxes.some((b) => b.id === id)) {
+    if (!ids.has(id)) {
       const s = cell.states.find((x) => x.name === name)!;
-      boxes.push({ id, kind: "state-prev", label: `${name}[t-${lag}]`, detail: shapeText(s.shape), file: cell.file, start: s.span.start });
-      arrow(boxes.some((b) => b.id === `state:${name}`) ? `state:${name}` : at.get(s.update)!, id, true);
+      box({ id, kind: "state-prev", label: `${name}[t-${lag}]`, detail: shapeText(s.shape), file: cell.file, start: s.span.start });
+      arrow(ids.has(`state:${name}`) ? `state:${name}` : at.get(s.update)!, id, true);
     }
     return id;
   };
@@ -84,11 +85,10 @@ export function cellPicture(cell: CellIR): Picture {
   for (const [node, id] of [...at]) {
     const s = sources(node);
     for (const f of s.boxes) arrow(f, id);
-    const k = boxes.findIndex((b) => b.id === id);
-    if (s.params.length) boxes[k] = { ...boxes[k]!, params: s.params.sort() };
+    if (s.params.length) { const k = boxes.findIndex((b) => b.id === id); boxes[k] = { ...boxes[k]!, params: s.params.sort() }; }
   }
   for (const o of cell.outputs) arrow(at.get(o.node) ?? sources(o.node).boxes[0] ?? `in:${cell.inputs[0]?.name}`, `out:${o.name}`);
-  return { title: `cell ${cell.name}`, boxes, arrows: arrows.filter((a) => boxes.some((b) => b.id === a.from) && boxes.some((b) => b.id === a.to)) };
+  return { title: `cell ${cell.name}`, boxes, arrows: arrows.filter((a) => ids.has(a.from) && ids.has(a.to)) };
 }
 
 const constructLabel = (n: Node): string => {

@@ -1,0 +1,99 @@
+// rnnc graph's SVGs and rnnc trace's pages in a real browser (headless Chromium): every example's load with no console error and no request off the machine, hover shows the exact value, traced numbers equal run's, hostile specs cannot inject.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Browser } from "puppeteer-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, openPage } from "../browser.js";
+import { exampleModels, root } from "../helpers.js";
+
+const cli = join(root, "dist", "cli", "main.js");
+const out = mkdtempSync(join(tmpdir(), "rnnc-pictures-"));
+const shots = join(root, ".test-out", "screenshots");
+mkdirSync(shots, { recursive: true });
+
+function rnnc(args: string[]): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+let browser: Browser;
+beforeAll(async () => { browser = await launchBrowser(); }, 120_000);
+afterAll(async () => { await browser?.close(); });
+
+const models = exampleModels().map(([label, ir]) => ({ label, name: ir.name, file: ir.file, sample: join(dirname(ir.file), "input.sample.json") }));
+
+describe("every example, drawn and traced, in headless Chromium", () => {
+  it.each(models)("$label: rnnc graph's SVG loads with no console error; every box is drawn", async (m) => {
+    const svg = join(out, `${m.name}.svg`), json = join(out, `${m.name}.json`);
+    for (const [file, format] of [[svg, "svg"], [json, "json"]] as const) {
+      const r = rnnc(["graph", m.file, "--model", m.name, "--format", format, "-o", file]);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    }
+    const boxes = (JSON.parse(readFileSync(json, "utf8")) as { boxes: unknown[] }).boxes.length;
+    const w = await openPage(browser, pathToFileURL(svg).href);
+    expect(w.errors).toEqual([]);
+    expect(w.remote).toEqual([]);
+    expect(await w.page.$$eval("g.box", (gs) => gs.length)).toBe(boxes);
+    await w.page.close();
+  }, 120_000);
+
+  it.each(models)("$label: rnnc trace's page loads offline with no console error; hovering a heat map shows its exact value; the numbers are run's", async (m) => {
+    const page = join(out, `${m.name}.html`);
+    const r = rnnc(["trace", m.file, "--model", m.name, "--input", m.sample, "-o", page]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const w = await openPage(browser, pathToFileURL(page).href);
+    expect(w.errors).toEqual([]);
+    expect(w.remote).toEqual([]);
+    expect(await w.page.$$eval("section.use", (s) => s.length)).toBeGreaterThan(0);
+    expect(await w.page.$$eval("script", (s) => s.length)).toBe(1);
+    // hover the first cell of the first heat map: the bar shows what it is and its value, as data-v holds it
+    const cell = (await w.page.$("svg.heat rect[data-v]"))!;
+    await cell.hover();
+    const [bar, v] = await Promise.all([w.page.$eval("#hover", (e) => e.textContent ?? ""), cell.evaluate((e) => e.getAttribute("data-v"))]);
+    expect(bar).toContain(`at step 0 = ${v}`);
+    expect(bar).toMatch(/\(.*\.rnn:\d+\)/);
+    await w.page.screenshot({ path: join(shots, `trace-${m.name}.png`) });
+    await w.page.close();
+    // run --trace's numbers: its outputs are run's own (the default backend), and each layer's output traced step by step is what run outputs
+    const plain = JSON.parse(rnnc(["run", m.file, "--model", m.name, "--input", m.sample]).stdout) as { outputs: Record<string, unknown> };
+    const traced = JSON.parse(rnnc(["run", m.file, "--model", m.name, "--input", m.sample, "--trace", "all"]).stdout) as { outputs: Record<string, unknown>; trace: { values: Record<string, unknown> }[] };
+    expect(traced.trace.length).toBeGreaterThan(0);
+    for (const [name, v] of Object.entries(plain.outputs)) {
+      const a = (traced.outputs[name] as unknown[]).flat(Infinity) as number[], b = (v as unknown[]).flat(Infinity) as number[];
+      expect(a).toHaveLength(b.length);
+      expect(Math.max(0, ...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-5);
+    }
+  }, 180_000);
+});
+
+describe("hostile specs in the browser", () => {
+  it("markup in a file's path and quotes and other scripts in its names reach the pictures and the page as text only", async () => {
+    const dir = join(out, `<img src=x onerror=alert(1)>"'&`);
+    mkdirSync(dir, { recursive: true });
+    const spec = join(dir, "σ'.rnn");
+    writeFileSync(spec, `cell Σ'<x<H> {\n  input x': [H]\n  state h': [H] = 0\n  param W: [H, H] ~ orthogonal\n  gate g' = sigmoid(W @ h'[t-1] + x')\n  h' = g' * tanh(x' + h'[t-1])\n  output h'\n}\n`.replace("Σ'<x", "Σ'x"));
+    writeFileSync(join(dir, "in.json"), JSON.stringify({ "x'": [[[0.1, 0.2], [0.3, -0.1]]] }));
+    const svg = join(out, "hostile.svg"), page = join(out, "hostile.html");
+    expect(rnnc(["graph", spec, "-o", svg]).status).toBe(0);
+    const t = rnnc(["trace", spec, "--dims", "H=2", "--input", join(dir, "in.json"), "-o", page]);
+    expect(t.stderr).toBe("");
+    expect(t.status).toBe(0);
+    for (const [file, scripts] of [[svg, 0], [page, 1]] as const) {
+      const w = await openPage(browser, pathToFileURL(file).href);
+      expect(w.dialogs).toEqual([]);
+      expect(w.errors).toEqual([]);
+      expect(w.remote).toEqual([]); // the <img src=x> never became an element, so nothing was fetched
+      expect(await w.page.$$eval("script", (s) => s.length)).toBe(scripts);
+      expect(await w.page.$$eval("img", (s) => s.length)).toBe(0);
+      expect(await w.page.evaluate(() => document.documentElement.textContent ?? "")).toContain("g'");
+      await w.page.close();
+    }
+    expect(readFileSync(svg, "utf8")).toContain(`data-file="${join(dir, "σ'.rnn").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")}"`);
+    expect(basename(spec)).toBe("σ'.rnn");
+  }, 120_000);
+});
