@@ -4,7 +4,7 @@ import type { TrainBackendName } from "../api/backend-choice.js";
 import { resolveDims } from "../runtime/dims.js";
 import { checkWeights, modelParamSpecs, parseWeights } from "../weights/weights.js";
 import { assertNotInput, compiler, dimsGiven, optsFlag, readData, readText, UsageError } from "./commands.js";
-import { confusionSvg } from "../api/svg.js";
+import { confusionSvg } from "../picture/charts.js";
 import { writeFileAtomic } from "../node/host.js";
 import { assertReplaceable } from "./output-guard.js";
 import { evaluate } from "../api/evaluate.js";

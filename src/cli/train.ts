@@ -7,7 +7,7 @@ import { checkWeights, modelParamSpecs, parseWeights, serializeWeights, training
 import { writeFileAtomic } from "../node/host.js";
 import { assertReplaceable, lockOutput } from "./output-guard.js";
 import { Progress } from "./progress.js";
-import { trainingCurvesSvg } from "../api/svg.js";
+import { trainingCurvesSvg } from "../picture/charts.js";
 import { loadData } from "../api/data.js";
 import { fitWith } from "../api/fit.js";
 import type { TrainBackendName } from "../api/backend-choice.js";

@@ -39,6 +39,11 @@ export function heatColor(v: number, kind: "gate" | "bounded" | "free", scale: n
   return v < 0 ? mix([255, 255, 255], [33, 102, 172], f) : mix([255, 255, 255], [178, 24, 43], f);
 }
 
+/** One cell of a grid (a heat map's, a confusion matrix's): a rectangle with a hover title and extra attributes (already escaped). */
+export function heatCell(x: number, y: number, w: number, h: number, fill: string, title: string, attrs = ""): string {
+  return `<rect ${attrs ? `${attrs} ` : ""}x="${x}" y="${y}" width="${w}" height="${h}" fill="${fill}"><title>${esc(title)}</title></rect>`;
+}
+
 export interface HeatMapInput {
   readonly name: string;
   readonly kind: "gate" | "bounded" | "free";
@@ -61,7 +66,7 @@ export function heatMapSvg(h: HeatMapInput): string {
   for (let t = 0; t < T; t++) for (let r = 0; r < rows; r++) {
     const v = h.steps[t]!.data[r]!;
     const label = h.stepLabels?.[t] ?? String(t);
-    cells.push(`<rect x="${L + t * cw}" y="${TOP + r * ch}" width="${cw}" height="${ch}" fill="${heatColor(v, h.kind, scale)}" data-v="${v}"><title>${esc(`${shown(h.name)}[${r}] at step ${label} = ${v}\n${h.equation}`)}</title></rect>`);
+    cells.push(heatCell(L + t * cw, TOP + r * ch, cw, ch, heatColor(v, h.kind, scale), `${shown(h.name)}[${r}] at step ${label} = ${v}\n${h.equation}`, `data-v="${v}"`));
   }
   const every = Math.max(1, Math.ceil(T / 16));
   const ticks = Array.from({ length: T }, (_, t) => t).filter((t) => t % every === 0)

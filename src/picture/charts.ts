@@ -1,12 +1,13 @@
-// Draws training curves and confusion matrices as small standalone SVGs (no dependencies): the picture written beside
-// trained weights, and the one `rnnc eval --svg` writes.
+// Draws training curves and confusion matrices as small standalone SVGs: the picture written beside trained weights, the
+// one `rnnc eval --svg` writes and the playground's loss plot, with the trace page's text and colour code.
 import { maxOf, minOf } from "../diagnostics/extremes.js";
+import { heatCell } from "./heatmap.js";
+import { esc } from "./text.js";
 
 export interface Series { readonly name: string; readonly values: readonly number[]; readonly color: string }
 /** One panel of the picture: its curves over the epochs, on their own vertical axis. */
 export interface Panel { readonly title: string; readonly series: readonly Series[] }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
  * Panels stacked over one epoch axis (ticks at whole epochs, at most about ten labelled): the losses, then (when
@@ -65,7 +66,7 @@ export function confusionSvg(title: string, classes: readonly number[], counts: 
     row.forEach((v, j) => {
       const share = total ? v / total : 0;
       const shade = i === j ? `rgba(44,160,44,${(0.1 + 0.9 * share).toFixed(3)})` : `rgba(214,39,40,${(share ? 0.1 + 0.9 * share : 0).toFixed(3)})`;
-      parts.push(`<rect class="cell" x="${L + j * cell}" y="${TOP + i * cell}" width="${cell}" height="${cell}" fill="${shade}" stroke="#bbb"/>`
+      parts.push(heatCell(L + j * cell, TOP + i * cell, cell, cell, shade, `target ${names ? names(classes[i]!) : classes[i]}, predicted ${names ? names(classes[j]!) : classes[j]}: ${v} of ${total}${total ? ` (${(100 * share).toFixed(1)}%)` : ""}`, `class="cell" stroke="#bbb"`)
         + `<text class="count" x="${L + j * cell + cell / 2}" y="${TOP + i * cell + cell / 2 + 4}" text-anchor="middle" font-size="${cell < 30 ? 9 : 11}">${v}</text>`);
     });
     parts.push(`<text class="recall" x="${L + n * cell + 8}" y="${TOP + i * cell + cell / 2 + 4}" font-size="11">${total ? `${(100 * row[i]! / total).toFixed(1)}%` : "–"}</text>`);

@@ -1,6 +1,6 @@
 // The training picture (issue 24): panels of losses, the monitored metric and the learning rate over one epoch axis.
 import { describe, expect, it } from "vitest";
-import { confusionSvg, trainingCurvesSvg } from "../../src/api/svg.js";
+import { confusionSvg, trainingCurvesSvg } from "../../src/picture/charts.js";
 
 describe("trainingCurvesSvg", () => {
   const epochs = 25;
