@@ -193,6 +193,13 @@ async function main(argv: string[]): Promise<number> {
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "the page to write (.html)" })
       .example("$0 trace examples/name-gender/name-gender.rnn --input examples/name-gender/input.sample.json -o trace.html", "the LSTM's gates and states over each name, as heat maps"),
     (a) => wrap(async () => (await import("./trace.js")).traceCommand(a))())
+    .command("playground", "serve the playground on this machine: an editor on the real compiler with live diagnostics, hover with shapes, the cell's picture, traced runs and a short training run, all in the page (nothing fetched from elsewhere)", (y) => y
+      .option("port", { type: "number", default: 8765, describe: "the port (0: any free one)" })
+      .option("host", { type: "string", default: "127.0.0.1", describe: "the address to listen on (127.0.0.1: this machine only)" })
+      .option("out", { type: "string", describe: "write the page's static files to this directory instead of serving them" })
+      .example("$0 playground", "open http://127.0.0.1:8765/ in a browser")
+      .example("$0 playground --out site/", "the static files, for any web server"),
+    (a) => wrap(async () => (await import("./playground.js")).playgroundCommand(a))())
     .command("graph <file>", "draw a cell's dataflow (inputs, gates, states, the h[t-1] recurrences) or a model's layers: SVG laid out by elkjs, Graphviz DOT or JSON, each box linked to its source line", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })
       .option("model", { type: "string", describe: "the model to draw (the file's first by default)" })
