@@ -40,13 +40,16 @@ const allowed: Record<string, readonly string[]> = {
   // The binary's `rnnc lsp` command starts the server: the one face another face reaches.
   cli: [".", "api", "diagnostics", "picture", "lsp", "elaborate", "emit", "format", "fused", "interp", "ir", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
   tools: ["ir"],
+  // The playground page (a face in the browser): the compiler, the interpreter, pictures, the language server's
+  // semantic queries and tfjs training, bundled by src/tools/playground-build.ts; `rnnc playground` serves it.
+  playground: [".", "ast", "diagnostics", "interp", "ir", "lsp", "picture", "resolve", "runtime", "syntax", "tfjs", "weights"],
   // Pictures of specs and runs (cell and model graphs laid out by elkjs, trace pages): pure, so a browser page runs them too.
-  picture: ["ir", "interp", "runtime"],
+  picture: ["diagnostics", "ir", "interp", "runtime"],
   bench: [".", "api", "emit", "fused", "interp", "ir", "lsp", "node", "passes", "resolve", "runtime", "tfjs", "weights"],
 };
 
 /** Folders that may import platform and face libraries (node:, tfjs, prettier, yargs, the LSP library, esbuild). */
-const platform = new Set(["node", "api", "cli", "lsp", "tfjs", "emit", "format", "bench", "tools", "torch"]);
+const platform = new Set(["node", "api", "cli", "lsp", "tfjs", "emit", "format", "bench", "tools", "torch", "playground"]);
 const platformImport = /from\s+["'](node:[^"']+|fs|path|os|child_process|@tensorflow\/[^"']+|prettier[^"']*|yargs[^"']*|vscode-[^"']+|esbuild)["']/;
 
 const src = join(root, "src");

@@ -1,6 +1,5 @@
 // Pictures of specs for programs: a cell's dataflow or a model's layers as SVG, DOT or JSON (what `rnnc graph` prints).
 import { createCompiler } from "../compiler.js";
-import type { OptionValue } from "../elaborate/scope.js";
 import { nodeHost } from "../node/host.js";
 import { pictureDot, pictureJson, pictureSvg, type Locate } from "../picture/draw.js";
 import { cellPicture, modelPicture, type Picture } from "../picture/graph.js";
@@ -16,7 +15,7 @@ export interface PictureOptions {
   /** A cell visible in the file (its own or imported): its dataflow instead of a model's layers. */
   readonly cell?: string;
   /** The cell's option values (e.g. act=relu). */
-  readonly options?: ReadonlyMap<string, OptionValue>;
+  readonly options?: ReadonlyMap<string, string | number>;
 }
 
 /** What `rnnc graph` draws of `file`: the cell asked for, else the model asked for or the file's first, else its first cell. */

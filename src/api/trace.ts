@@ -11,6 +11,9 @@ import { layOut } from "../picture/layout.js";
 import { lineAt, lineColOf } from "../picture/text.js";
 import { TRACE_SCRIPT, tracePage } from "../picture/trace-page.js";
 import { toNested } from "../runtime/tensor.js";
+import type { CellIR, ModelIR } from "../ir/ir.js";
+import type { DimEnv } from "../runtime/dims.js";
+import type { ParamSpec } from "../weights/weights.js";
 import type { Model, Weights } from "./model.js";
 import { fileLocator } from "./picture.js";
 
@@ -27,6 +30,17 @@ export function tracePicker(model: Model, names: readonly string[] | undefined):
     throw new UsageError(`--trace ${n}: no layer of model \`${model.name}\` has a value of that name${near.length ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""}; its values: ${all.slice(0, 40).join(", ")}${all.length > 40 ? ", …" : ""}`);
   }
   return (layer, value) => names.includes(value) || names.includes(`${layer}.${value}`);
+}
+
+/** The values `--trace NAMES` keeps (a comma-separated list; `all` for every one), checked against what a model or cell has. */
+export function pickValues(t: { kind: "model"; ir: ModelIR; env: DimEnv; specs: ParamSpec[] } | { kind: "cell"; ir: CellIR }, names: string, flag = "--trace"): (layer: string, value: string) => boolean {
+  const list = names.split(",").map((x) => x.trim()).filter((x) => x.length);
+  if (!list.length) throw new UsageError(`${flag} needs value names (e.g. f,i,c, decoder.attend.weights) or all`);
+  if (t.kind === "model") return tracePicker({ name: t.ir.name, ir: t.ir, env: t.env, params: t.specs }, list);
+  if (list.includes("all")) return () => true;
+  const known = traceableValues(t.ir).map((x) => x.value.name);
+  for (const n of list) if (!known.includes(n)) throw new UsageError(`${flag} ${n}: cell \`${t.ir.name}\` has no value of that name; its values: ${known.join(", ")}`);
+  return (_l, v) => list.includes(v);
 }
 
 /** The model run on the interpreter (the same outputs as `run`'s) with the picked values of every layer recorded at every step. */

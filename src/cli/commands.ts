@@ -13,7 +13,7 @@ import { resolveDims } from "../runtime/dims.js";
 import { tensorFromJson } from "../runtime/json-tensor.js";
 import { runCell } from "../interp/run-cell.js";
 import { traceCell, traceModel } from "../interp/trace.js";
-import { traceJson } from "../api/trace.js";
+import { pickValues, traceJson } from "../api/trace.js";
 import { toNested, type Precision, type Tensor } from "../runtime/tensor.js";
 import { printCellIR, printModelIR } from "../ir/print.js";
 import { cellParamSpecs, checkWeights, initParams, modelParamSpecs, parseWeights, serializeWeights, type ParamSpec } from "../weights/weights.js";
@@ -269,8 +269,7 @@ async function passFlags(backend: BackendName, a: { passes?: boolean; disablePas
 export async function runCommand(a: CellFlags & { input: string; weights?: string | undefined; seed: number; precision: Precision; steps?: number | undefined; backend: BackendName | "auto"; passes?: boolean; disablePass?: string[] | undefined; explain?: boolean; allowNonfinite?: boolean; ctc?: string | undefined; blank?: number | undefined; beam?: number | undefined; trace?: string | undefined }): Promise<number> {
   const target = loadTarget(a);
   if (a.trace !== undefined && a.backend !== "auto" && a.backend !== "interp") throw new UsageError(`--trace records values on the reference interpreter; --backend ${a.backend} cannot be traced`);
-  const trace = a.trace === undefined ? undefined : await import("./trace.js");
-  const picked = trace?.pickerOf(target, a.trace!);
+  const picked = a.trace === undefined ? undefined : pickValues(target, a.trace);
   if (a.ctc === undefined && (a.blank !== undefined || a.beam !== undefined)) throw new UsageError(`${a.blank !== undefined ? "--blank" : "--beam"} decodes a CTC output; name it with --ctc OUTPUT`);
   if (a.ctc !== undefined && target.kind !== "model") throw new UsageError("--ctc decodes an output of a model; this is a cell");
   if (a.backend === "fused" && target.kind === "cell") throw new UsageError("--backend fused runs models; run a cell with interp, tfjs-cpu or tfjs-wasm");

@@ -1,22 +1,11 @@
-// `rnnc trace`: a model (or cell) run on the interpreter with its gates and states recorded, written as one self-contained HTML page; and `run --trace`'s choice of values.
-import { tracePageOf, tracePicker } from "../api/trace.js";
-import { traceableValues, traceCell, traceModel } from "../interp/trace.js";
+// `rnnc trace`: a model (or cell) run on the interpreter with its gates and states recorded, written as one self-contained HTML page.
+import { pickValues, tracePageOf } from "../api/trace.js";
+import { traceCell, traceModel } from "../interp/trace.js";
 import { checkWeights, initParams, parseWeights } from "../weights/weights.js";
 import { writeFileAtomic } from "../node/host.js";
-import { assertNotInput, lengthsOf, loadTarget, readData, readJsonObject, tensorsOf, type CellFlags, type Target } from "./commands.js";
+import { assertNotInput, lengthsOf, loadTarget, readData, readJsonObject, tensorsOf, type CellFlags } from "./commands.js";
 import { assertReplaceable } from "./output-guard.js";
 import { UsageError } from "./usage.js";
-
-/** The values `--trace NAMES` keeps (a comma-separated list; `all` for every one), checked against what the target has. */
-export function pickerOf(t: Target, names: string): (layer: string, value: string) => boolean {
-  const list = names.split(",").map((x) => x.trim()).filter((x) => x.length);
-  if (!list.length) throw new UsageError("--trace needs value names (e.g. f,i,c, decoder.attend.weights) or all");
-  if (t.kind === "model") return tracePicker({ name: t.ir.name, ir: t.ir, env: t.env, params: t.specs }, list);
-  if (list.includes("all")) return () => true;
-  const names_ = traceableValues(t.ir).map((x) => x.value.name);
-  for (const n of list) if (!names_.includes(n)) throw new UsageError(`--trace ${n}: cell \`${t.ir.name}\` has no value of that name; its values: ${names_.join(", ")}`);
-  return (_l, v) => list.includes(v);
-}
 
 const MAX_EXAMPLES = 16;
 
@@ -30,7 +19,7 @@ export async function traceCommand(a: CellFlags & { input: string; out: string; 
   const owner = `${target.kind} \`${target.ir.name}\``;
   const params = a.weights ? parseWeights(readData(a.weights, "weights file"), a.weights) : initParams(target.specs, a.seed);
   if (a.weights) checkWeights(owner, target.specs, params, a.weights);
-  const pick = pickerOf(target, a.values ?? "all");
+  const pick = pickValues(target, a.values ?? "all", "--values");
   const obj = readJsonObject(a.input, "input file");
   const notes: string[] = [];
   if (target.kind === "model") {
