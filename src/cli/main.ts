@@ -197,8 +197,7 @@ async function main(argv: string[]): Promise<number> {
       .option("port", { type: "number", default: 8765, describe: "the port (0: any free one)" })
       .option("host", { type: "string", default: "127.0.0.1", describe: "the address to listen on (127.0.0.1: this machine only)" })
       .option("out", { type: "string", describe: "write the page's static files to this directory instead of serving them" })
-      .example("$0 playground", "open http://127.0.0.1:8765/ in a browser")
-      .example("$0 playground --out site/", "the static files, for any web server"),
+      .example("$0 playground --out site/", "the static files, for any web server (without --out: served at http://127.0.0.1:8765/ until Ctrl-C)"),
     (a) => wrap(async () => (await import("./playground.js")).playgroundCommand(a))())
     .command("graph <file>", "draw a cell's dataflow (inputs, gates, states, the h[t-1] recurrences) or a model's layers: SVG laid out by elkjs, Graphviz DOT or JSON, each box linked to its source line", (y) => y
       .positional("file", { type: "string", demandOption: true, describe: "the .rnn file" })

@@ -12,12 +12,18 @@ export interface HeatSummary {
   readonly biggestChange?: { readonly step: number; readonly by: number };
 }
 
-export function summarize(steps: readonly Tensor[], kind: "gate" | "bounded" | "free"): HeatSummary {
+/**
+ * How a value's colours read: a gate (white to orange over [0, 1]), a share such as attention's weights (white to
+ * purple over [0, 1]), a value within ±1 such as tanh's, or any other (both diverging, blue to red).
+ */
+export type HeatKind = "gate" | "share" | "bounded" | "free";
+
+export function summarize(steps: readonly Tensor[], kind: HeatKind): HeatSummary {
   let min = Infinity, max = -Infinity, near = 0, count = 0;
   for (const t of steps) for (const v of t.data) {
     if (!Number.isFinite(v)) continue;
     min = Math.min(min, v); max = Math.max(max, v); count++;
-    if (kind === "gate" ? v < 0.05 || v > 0.95 : Math.abs(v) > 0.95) near++;
+    if (kind === "gate" ? v < 0.05 || v > 0.95 : Math.abs(v) > 0.95) near++;  // (a share's count is not shown)
   }
   let biggestChange: HeatSummary["biggestChange"];
   for (let t = 1; t < steps.length; t++) {
@@ -27,14 +33,15 @@ export function summarize(steps: readonly Tensor[], kind: "gate" | "bounded" | "
     d = Math.sqrt(d);
     if (!biggestChange || d > biggestChange.by) biggestChange = { step: t, by: d };
   }
-  return { min: count ? min : 0, max: count ? max : 0, ...(kind !== "free" && count ? { saturation: near / count } : {}), ...(biggestChange ? { biggestChange } : {}) };
+  return { min: count ? min : 0, max: count ? max : 0, ...((kind === "gate" || kind === "bounded") && count ? { saturation: near / count } : {}), ...(biggestChange ? { biggestChange } : {}) };
 }
 
-/** A colour for v: gates from white to orange over [0, 1]; others blue (negative) to white (0) to red (positive), scaled by `scale`. */
-export function heatColor(v: number, kind: "gate" | "bounded" | "free", scale: number): string {
+/** A colour for v (see HeatKind): shares scaled by the largest (`scale`), diverging values by the largest magnitude. */
+export function heatColor(v: number, kind: HeatKind, scale: number): string {
   if (!Number.isFinite(v)) return "#000";
   const mix = (a: readonly number[], b: readonly number[], f: number) => `rgb(${a.map((x, i) => Math.round(x + (b[i]! - x) * f)).join(",")})`;
   if (kind === "gate") return mix([255, 255, 255], [217, 108, 0], Math.min(1, Math.max(0, v)));
+  if (kind === "share") return mix([255, 255, 255], [106, 61, 154], Math.min(1, Math.max(0, v / (scale || 1))));
   const f = Math.min(1, Math.abs(v) / (scale || 1));
   return v < 0 ? mix([255, 255, 255], [33, 102, 172], f) : mix([255, 255, 255], [178, 24, 43], f);
 }
@@ -46,7 +53,7 @@ export function heatCell(x: number, y: number, w: number, h: number, fill: strin
 
 export interface HeatMapInput {
   readonly name: string;
-  readonly kind: "gate" | "bounded" | "free";
+  readonly kind: HeatKind;
   readonly steps: readonly Tensor[];
   /** Rows shown at most (a wide state shows its first units). */
   readonly maxRows: number;

@@ -1,6 +1,6 @@
 // The page `rnnc trace` writes: one self-contained HTML file (no network) with the pictures and a heat map over time of every traced value, per example and layer use.
 import type { TracedUse, TracedValue } from "../interp/trace.js";
-import { heatMapSvg, summarize, type HeatSummary } from "./heatmap.js";
+import { heatMapSvg, summarize, type HeatKind, type HeatSummary } from "./heatmap.js";
 import { esc, shown } from "./text.js";
 
 export interface TracePageInput {
@@ -41,10 +41,13 @@ function summaryText(s: HeatSummary, kind: TracedValue["kind"]): string {
   return parts.join(" · ");
 }
 
-/** How a value's colours read: a gate over [0, 1]; a value that stays within ±1 (tanh's range); any other. */
-function rangeOf(v: TracedValue, steps: readonly { data: ArrayLike<number> }[]): "gate" | "bounded" | "free" {
+/** How a value's colours read: a gate; a share (every step's values in [0, 1], summing to 1: attention's weights); a value within ±1 (tanh's range); any other. */
+function rangeOf(v: TracedValue, steps: readonly { data: ArrayLike<number> }[]): HeatKind {
   if (v.kind === "gate") return "gate";
-  return steps.every((t) => Array.prototype.every.call(t.data, (x: number) => Math.abs(x) <= 1)) ? "bounded" : "free";
+  const all = (f: (x: number) => boolean) => steps.every((t) => Array.prototype.every.call(t.data, f));
+  const sums = steps.every((t) => { let s = 0; for (let i = 0; i < t.data.length; i++) s += t.data[i]!; return Math.abs(s - 1) < 1e-4; });
+  if (steps.length && steps[0]!.data.length > 1 && all((x) => x >= 0 && x <= 1) && sums) return "share";
+  return all((x) => Math.abs(x) <= 1) ? "bounded" : "free";
 }
 
 /** The heat maps of every traced value, a section per example and layer use (the trace page's body, and the playground's run pane). */
