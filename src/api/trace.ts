@@ -60,22 +60,21 @@ export interface TracePageOptions {
   /** Rows of a heat map at most (a state's first units); 32 by default. */
   readonly maxRows?: number;
   readonly notes?: readonly string[];
-  /** The trace is of a cell run alone (no model picture: only the cell's). */
-  readonly cellOnly?: boolean;
 }
 
-/** The self-contained page: the model's picture and each layer's cell picture, then every traced value as a heat map. */
-export async function tracePageOf(model: Model, uses: readonly TracedUse[], o: TracePageOptions = {}): Promise<string> {
+/** What a trace ran: a model (its picture, then each traced layer's cell), or a cell alone. */
+export type Traced = { readonly kind: "model"; readonly ir: ModelIR } | { readonly kind: "cell"; readonly ir: CellIR };
+
+/** The self-contained page: the pictures, then every traced value as a heat map. */
+export async function tracePageOf(t: Traced, uses: readonly TracedUse[], o: TracePageOptions = {}): Promise<string> {
   const locate = fileLocator();
   const texts = new Map<string, string | undefined>();
   const text = (f: string) => { if (!texts.has(f)) texts.set(f, nodeHost.readFile(f)); return texts.get(f); };
   const notes = [...(o.notes ?? [])];
   const pictures: { heading: string; svg: string }[] = [];
-  const drawn = new Set<string>();
-  for (const [heading, p] of [...(o.cellOnly ? [] : [[`model ${model.name}`, modelPicture(model.ir)] as const]),
-    ...model.ir.layers.filter((l) => uses.some((u) => u.layer === l.name)).map((l) => [`layer ${l.name}: cell ${l.ir.name}`, cellPicture(l.ir)] as const)]) {
-    if (drawn.has(heading)) continue;
-    drawn.add(heading);
+  const wanted = t.kind === "cell" ? [[`cell ${t.ir.name}`, cellPicture(t.ir)] as const] : [[`model ${t.ir.name}`, modelPicture(t.ir)] as const,
+    ...t.ir.layers.filter((l) => uses.some((u) => u.layer === l.name)).map((l) => [`layer ${l.name}: cell ${l.ir.name}`, cellPicture(l.ir)] as const)];
+  for (const [heading, p] of wanted) {
     const laid = await layOut(p);
     if ("tooLarge" in laid) notes.push(`${heading}: not drawn (${laid.tooLarge})`);
     else pictures.push({ heading, svg: pictureSvg(laid, locate) });
@@ -85,5 +84,5 @@ export async function tracePageOf(model: Model, uses: readonly TracedUse[], o: T
     return `${lineAt(text(v.file), v.start)}    (${v.file}:${where.line})`;
   };
   const hash = createHash("sha256").update(TRACE_SCRIPT, "utf8").digest("base64");
-  return tracePage({ title: `trace of ${o.cellOnly ? "cell" : "model"} ${model.name}`, pictures, uses, equation, maxRows: o.maxRows ?? 32, notes }, hash);
+  return tracePage({ title: `trace of ${t.kind} ${t.ir.name}`, pictures, uses, equation, maxRows: o.maxRows ?? 32, notes }, hash);
 }

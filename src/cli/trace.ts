@@ -29,12 +29,12 @@ export async function traceCommand(a: CellFlags & { input: string; out: string; 
     const uses = t.uses.filter((u) => u.example < MAX_EXAMPLES);
     if (uses.length < t.uses.length) notes.push(`the first ${MAX_EXAMPLES} examples of the input are shown`);
     if (target.ir.nodes.some((n) => (n.attrs.beam ?? 1) > 1)) notes.push("generate with beam search is not traced (each hypothesis steps a copy of the layer)");
-    writeFileAtomic(a.out, await tracePageOf({ name: target.ir.name, ir: target.ir, env: target.env, params: target.specs }, uses, { maxRows: a.units, notes }));
+    writeFileAtomic(a.out, await tracePageOf(target, uses, { maxRows: a.units, notes }));
     return 0;
   }
-  const inputs = tensorsOf(obj, target.ir.inputs.map((i) => i.name), a.input, owner, ["initial_states"], "f32");
+  if (obj["initial_states"] !== undefined) throw new UsageError("rnnc trace starts a cell from its declared initial states; to give \"initial_states\", use rnnc run --trace");
+  const inputs = tensorsOf(obj, target.ir.inputs.map((i) => i.name), a.input, owner, [], "f32");
   const t = traceCell(target.ir, target.env, params, { inputs }, "f32", pick);
-  const cellModel = { name: target.ir.name, ir: { name: target.ir.name, file: target.ir.file, dims: target.ir.dims, inputs: [], layers: [{ name: target.ir.name, ir: target.ir, dims: new Map(), span: target.ir.outputs[0]?.span ?? { start: 0, end: 0 } }], nodes: [], outputs: [] }, env: target.env, params: target.specs };
-  writeFileAtomic(a.out, await tracePageOf(cellModel, t.uses.filter((u) => u.example < MAX_EXAMPLES), { maxRows: a.units, notes, cellOnly: true }));
+  writeFileAtomic(a.out, await tracePageOf(target, t.uses.filter((u) => u.example < MAX_EXAMPLES), { maxRows: a.units, notes }));
   return 0;
 }
