@@ -22,7 +22,7 @@ export function boxSize(b: Box): { width: number; height: number } {
 /** The picture laid out left to right, or a reason it is not (too many boxes). */
 export async function layOut(p: Picture): Promise<Laid | { readonly tooLarge: string }> {
   if (p.boxes.length > MAX_LAYOUT_BOXES)
-    return { tooLarge: `${p.boxes.length} boxes are more than the ${MAX_LAYOUT_BOXES} a picture lays out` };
+    return { tooLarge: `${p.boxes.length.toLocaleString("en-US")} boxes are more than the ${MAX_LAYOUT_BOXES.toLocaleString("en-US")} a picture lays out` };
   const ids = new Map(p.boxes.map((b, k) => [b.id, `b${k}`]));
   const graph: ElkNode = {
     id: "root",

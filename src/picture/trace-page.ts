@@ -16,6 +16,9 @@ export interface TracePageInput {
   readonly notes?: readonly string[];
 }
 
+/** Values drawn per use of a layer at most (a cell of thousands of equations would make a page no browser opens). */
+export const MAX_VALUES = 200;
+
 /** The page's one script: the hovered cell's or box's text in the bar at the top (read from the page, set as text). */
 export const TRACE_SCRIPT = `(() => {
   const bar = document.getElementById("hover");
@@ -51,9 +54,9 @@ function rangeOf(v: TracedValue, steps: readonly { data: ArrayLike<number> }[]):
 }
 
 /** The heat maps of every traced value, a section per example and layer use (the trace page's body, and the playground's run pane). */
-export function traceSections(uses: readonly TracedUse[], equation: TracePageInput["equation"], maxRows: number): string {
+export function traceSections(uses: readonly TracedUse[], equation: TracePageInput["equation"], maxRows: number, maxValues = MAX_VALUES): string {
   return uses.map((use) => {
-    const values = use.values.map((v, k) => {
+    const values = use.values.slice(0, maxValues).map((v, k) => {
       const steps = use.steps.map((s) => s[k]!);
       const kind = rangeOf(v, steps);
       const units = steps[0]?.data.length ?? 0;
@@ -63,7 +66,8 @@ export function traceSections(uses: readonly TracedUse[], equation: TracePageInp
         (steps.length ? heatMapSvg({ name: v.name, kind, steps, maxRows, equation: eq }) : `<p class="note">no steps</p>`) + `</div>`;
     });
     return `<section class="use" data-example="${use.example}" data-layer="${esc(use.layer)}" data-construct="${esc(use.construct)}">` +
-      `<h2>example ${use.example} — layer ${esc(shown(use.layer))}: ${esc(use.construct)} of cell ${esc(shown(use.cell))}, ${use.steps.length} step${use.steps.length === 1 ? "" : "s"}</h2>${values.join("\n")}</section>`;
+      `<h2>example ${use.example} — layer ${esc(shown(use.layer))}: ${esc(use.construct)} of cell ${esc(shown(use.cell))}, ${use.steps.length} step${use.steps.length === 1 ? "" : "s"}</h2>${values.join("\n")}` +
+      (use.values.length > maxValues ? `<p class="note">and ${use.values.length - maxValues} more values, not drawn (a page draws at most ${maxValues} per layer; rnnc trace --values picks which)</p>` : "") + `</section>`;
   }).join("\n");
 }
 

@@ -41,8 +41,22 @@ const lint = linter((view): CmDiagnostic[] => {
 const hover = hoverTooltip((view, pos) => {
   const text = session.hover(view.state.doc.toString(), pos);
   if (!text) return null;
-  return { pos, create: () => { const dom = document.createElement("div"); dom.className = "rnnc-hover"; dom.textContent = text; return { dom }; } };
+  return { pos, create: () => ({ dom: markdownBlock(text) }) };
 });
+
+/** The language server's markdown as elements: fenced code as <pre>, the rest as paragraphs (all set as text). */
+function markdownBlock(md: string): HTMLElement {
+  const dom = document.createElement("div");
+  dom.className = "rnnc-hover";
+  md.split(/```\w*\n?/).forEach((part, k) => {
+    const body = part.trim();
+    if (!body) return;
+    const el = document.createElement(k % 2 ? "pre" : "p");
+    el.textContent = k % 2 ? body : body.replace(/`([^`]*)`/g, "$1");
+    dom.append(el);
+  });
+  return dom;
+}
 
 let drawn = "";
 /** The picture of the declaration at the cursor (redrawn when the text or the declaration changes). */
@@ -50,7 +64,7 @@ async function drawPicture(text: string, offset: number): Promise<void> {
   const target = session.targetAt(text, offset);
   if (!target) { $("picture").dataset["state"] = "stale"; return; }
   const key = `${target.kind}:${target.name}:${text}`;
-  if (key === drawn) return;
+  if (key === drawn) { $("picture").dataset["state"] = "fresh"; return; }
   drawn = key;
   const laid = await layOut(session.picture(target));
   if (drawn !== key) return; // the text changed meanwhile

@@ -96,4 +96,27 @@ describe("hostile specs in the browser", () => {
     expect(readFileSync(svg, "utf8")).toContain(`data-file="${join(dir, "σ'.rnn").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")}"`);
     expect(basename(spec)).toBe("σ'.rnn");
   }, 120_000);
+
+  it("a cell of 10,000 equations: graph says it will not lay it out (no stack trace), DOT is written, the trace page stays small and loads", async () => {
+    const lines = ["cell Huge<H> {", "  input x: [H]", "  state h: [H] = 0", "  v0 = tanh(x + h[t-1])"];
+    for (let k = 1; k < 9_990; k++) lines.push(`  v${k} = v${k - 1} * 0.5`);
+    lines.push("  h = v9989", "  output h", "}");
+    const spec = join(out, "huge.rnn"), input = join(out, "huge-in.json");
+    writeFileSync(spec, lines.join("\n"));
+    writeFileSync(input, JSON.stringify({ x: [[[0.1, 0.2], [0.3, 0.4]]] }));
+    const svg = rnnc(["graph", spec]);
+    expect(svg.status).toBe(1);
+    expect(svg.stderr).toMatch(/^error\[RNN0605\]: cannot draw cell Huge: 9,99\d boxes are more than the 1,000 a picture lays out/);
+    expect(svg.stderr).not.toMatch(/\bat \S+\.js:\d+/);
+    expect(rnnc(["graph", spec, "--format", "dot"]).stdout.split("\n").length).toBeGreaterThan(19_000);
+    const page = join(out, "huge.html");
+    const t = rnnc(["trace", spec, "--dims", "H=2", "--input", input, "-o", page]);
+    expect(t.status, t.stderr).toBe(0);
+    expect(readFileSync(page).length).toBeLessThan(2_000_000);
+    const w = await openPage(browser, pathToFileURL(page).href);
+    expect(w.errors).toEqual([]);
+    expect(await w.page.$$eval(".value", (vs) => vs.length)).toBe(200);
+    expect(await w.page.$eval("body", (b) => b.textContent ?? "")).toMatch(/cell Huge: not drawn \(9,99\d boxes[\s\S]*and 9,?79\d more values, not drawn/);
+    await w.page.close();
+  }, 180_000);
 });

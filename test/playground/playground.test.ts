@@ -88,7 +88,7 @@ describe("the playground in headless Chromium", () => {
   it("with the cursor in the cell, the picture shows its four gates (i, f and o marked, the candidate g) and both recurrences", async () => {
     const text = await editorText(w.page);
     await select(w.page, text.indexOf("gate f ="));
-    await w.page.waitForSelector('#picture[data-target="cell SeedLSTM"]', { timeout: 30_000 });
+    await w.page.waitForSelector('#picture[data-target="cell SeedLSTM"][data-state="fresh"]', { timeout: 30_000 });
     const labels = await w.page.$$eval("#picture g.box text:first-of-type", (ts) => ts.map((t) => t.textContent));
     expect(labels).toEqual(expect.arrayContaining(["f", "g", "i", "o", "c", "h", "h[t-1]", "c[t-1]"]));
     expect(await w.page.$$eval("#picture g.box.gate", (gs) => gs.length)).toBe(3);
@@ -120,6 +120,31 @@ describe("the playground in headless Chromium", () => {
     expect(w.remote).toEqual([]);
     await w.page.screenshot({ path: join(shots, "playground-training.png") });
   }, 300_000);
+});
+
+describe("hostile text in the playground", () => {
+  it("markup in doc comments, comments and strings, quotes and other scripts in names: shown as text, never run or fetched", async () => {
+    const hostile = `/// <img src=x onerror=alert(1)> "quoted" \`tick\`\ncell Σ'σ<H> {\n  input x': [H]  // <script>alert(2)</script>\n  state h': [H] = 0\n  gate g' = sigmoid(x' + h'[t-1])\n  h' = g' * tanh(x')\n  output h'\n}\n`;
+    await w.page.evaluate((t) => {
+      const v = (globalThis as unknown as { rnncPlayground: { view: { dispatch(t: object): void; state: { doc: { length: number } } } } }).rnncPlayground.view;
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: t }, selection: { anchor: t.indexOf("gate") } });
+    }, hostile);
+    await w.page.waitForSelector(`#picture[data-target="cell Σ'σ"]`, { timeout: 30_000 });
+    await w.page.click("#run");
+    await w.page.waitForSelector("#trace svg.heat", { timeout: 30_000 });
+    const box = await w.page.evaluate((pos) => {
+      const c = (globalThis as unknown as { rnncPlayground: { view: { coordsAtPos(p: number): { left: number; top: number; bottom: number } | null } } }).rnncPlayground.view.coordsAtPos(pos)!;
+      return { x: c.left + 2, y: (c.top + c.bottom) / 2 };
+    }, hostile.indexOf("Σ'σ") + 1);
+    await w.page.mouse.move(box.x, box.y);
+    await w.page.waitForSelector(".rnnc-hover", { timeout: 10_000 });
+    expect(await w.page.$eval(".rnnc-hover", (e) => e.textContent)).toContain("<img src=x onerror=alert(1)>");
+    expect(w.dialogs).toEqual([]);
+    expect(await w.page.$$eval("img", (is) => is.length)).toBe(0);
+    expect(await w.page.$$eval("script", (ss) => ss.length)).toBe(1);
+    expect(w.remote).toEqual([]);
+    expect(w.errors).toEqual([]);
+  }, 60_000);
 });
 
 describe("the playground's server", () => {
