@@ -129,8 +129,11 @@ $("train").addEventListener("click", async () => {
     } });
     const first = run.losses.slice(0, 5).reduce((a, b) => a + b, 0) / 5, last = run.losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
     $("train-plot").dataset["first"] = String(first);
+    const fused = run.scans.length > 0 && run.scans.every((p) => p.fused);
+    $("train-plot").dataset["fused"] = String(fused);
     $("train-plot").dataset["last"] = String(last);
-    status(`trained ${t.name} for ${run.losses.length} steps on tfjs (${run.backend}) with rnnc's fused scans: loss ${first.toFixed(4)} → ${last.toFixed(4)} (means of the first and last five steps)`);
+    const how = fused ? "each scan one fused op with rnnc's own backward pass" : `scans on tfjs's ops (${run.scans.filter((p) => !p.fused).map((p) => `${p.layer}: ${p.why}`).join("; ")})`;
+    status(`trained ${t.name} for ${run.losses.length} steps on tfjs (${run.backend}), ${how}: loss ${first.toFixed(4)} → ${last.toFixed(4)} (means of the first and last five steps)`);
   } catch (e) {
     status(`training failed: ${(e as Error).message}`);
   } finally {

@@ -4,7 +4,7 @@ import { evalDim } from "../ir/dims.js";
 import type { ModelIR } from "../ir/ir.js";
 import type { DimEnv } from "../runtime/dims.js";
 import { mulberry32 } from "../runtime/random.js";
-import type { Batch } from "../runtime/training.js";
+import type { Batch, ScanPath } from "../runtime/training.js";
 import { Trainer } from "../tfjs/train.js";
 import { initParams, modelParamSpecs } from "../weights/weights.js";
 
@@ -30,7 +30,8 @@ function addingBatch(input: string, size: number, length: number, rng: () => num
   return { inputs: { [input]: { shape: [size, length, 2], data } }, targets };
 }
 
-export interface TrainRun { readonly losses: number[]; readonly backend: string }
+/** The losses per step, the tfjs backend, and how each scan ran (fused: one op with rnnc's own backward pass; else why not). */
+export interface TrainRun { readonly losses: number[]; readonly backend: string; readonly scans: readonly ScanPath[] }
 
 /** `steps` Adam updates on fresh batches, each step's mean squared error reported; the page stays responsive between steps. */
 export async function trainAdding(ir: ModelIR, env: DimEnv, o: { steps: number; batch: number; length: number; learningRate: number; seed: number; onStep(step: number, loss: number): void; stopped?: () => boolean }): Promise<TrainRun> {
@@ -41,6 +42,7 @@ export async function trainAdding(ir: ModelIR, env: DimEnv, o: { steps: number; 
   const trainer = new Trainer(ir, env, initParams(modelParamSpecs(ir, env), o.seed), { output: task.output, loss: "mse", optimizer: "adam", learningRate: o.learningRate, clipNorm: 1, lowering: { optimize: true, fused: true } });
   const rng = mulberry32(o.seed + 1);
   const losses: number[] = [];
+  let scans: ScanPath[] = [];
   try {
     for (let k = 0; k < o.steps && !o.stopped?.(); k++) {
       const loss = trainer.step(addingBatch(task.input, o.batch, o.length, rng));
@@ -48,8 +50,9 @@ export async function trainAdding(ir: ModelIR, env: DimEnv, o: { steps: number; 
       o.onStep(k + 1, loss);
       await new Promise((r) => setTimeout(r, 0));
     }
+    scans = [...trainer.scanPaths().values()];
   } finally {
     trainer.dispose();
   }
-  return { losses, backend: tf.getBackend() };
+  return { losses, backend: tf.getBackend(), scans };
 }

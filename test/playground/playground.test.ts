@@ -105,7 +105,9 @@ describe("the playground in headless Chromium", () => {
     await cell.hover();
     const v = await cell.evaluate((e) => e.getAttribute("data-v"));
     expect(await w.page.$eval("#hover", (e) => e.textContent)).toContain(`at step 0 = ${v}`);
-    await w.page.screenshot({ path: join(shots, "playground-trace.png"), fullPage: true });
+    await w.page.$eval("#run", (b) => b.scrollIntoView());
+    await w.page.evaluate('document.querySelector("#hover").scrollIntoView({ block: "start" })');
+    await w.page.screenshot({ path: join(shots, "playground-trace.png") });
   }, 60_000);
 
   it("Train teaches the model the adding problem in the page: the loss goes down", async () => {
@@ -115,7 +117,8 @@ describe("the playground in headless Chromium", () => {
     await w.page.waitForSelector("#train-plot[data-last]", { timeout: 240_000 });
     const [first, last] = await w.page.$eval("#train-plot", (e) => [Number(e.getAttribute("data-first")), Number(e.getAttribute("data-last"))]);
     expect(last).toBeLessThan(first / 2);
-    expect(await w.page.$eval("#status", (e) => e.textContent)).toMatch(/trained Adding for 80 steps on tfjs \(cpu\)/);
+    expect(await w.page.$eval("#status", (e) => e.textContent)).toMatch(/trained Adding for 80 steps on tfjs \(cpu\), each scan one fused op with rnnc's own backward pass/);
+    expect(await w.page.$eval("#train-plot", (e) => e.getAttribute("data-fused"))).toBe("true");
     expect(w.errors).toEqual([]);
     expect(w.remote).toEqual([]);
     await w.page.screenshot({ path: join(shots, "playground-training.png") });
