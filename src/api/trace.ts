@@ -67,9 +67,10 @@ export type Traced = { readonly kind: "model"; readonly ir: ModelIR } | { readon
 
 /** The self-contained page: the pictures, then every traced value as a heat map. */
 export async function tracePageOf(t: Traced, uses: readonly TracedUse[], o: TracePageOptions = {}): Promise<string> {
-  const locate = fileLocator();
+  // (each file read once, for the pictures' lines and the equations alike)
   const texts = new Map<string, string | undefined>();
   const text = (f: string) => { if (!texts.has(f)) texts.set(f, nodeHost.readFile(f)); return texts.get(f); };
+  const locate = fileLocator(text);
   const notes = [...(o.notes ?? [])];
   const pictures: { heading: string; svg: string }[] = [];
   const wanted = t.kind === "cell" ? [[`cell ${t.ir.name}`, cellPicture(t.ir)] as const] : [[`model ${t.ir.name}`, modelPicture(t.ir)] as const,

@@ -52,8 +52,10 @@ export function traceableValues(cell: CellIR): { readonly value: TracedValue; re
 export function traceModel(ir: ModelIR, env: DimEnv, params: ReadonlyMap<string, Tensor>, input: ModelRunInput, p: Precision = "f32",
   pick: (layer: string, value: string) => boolean = () => true): { outputs: Record<string, ModelOutput>; uses: TracedUse[] } {
   const uses = new Map<string, { use: TracedUse; steps: Tensor[][] }>();
+  // (a map makes a stepper per step: each layer's choice is made once)
+  const chosenOf = new Map(ir.layers.map((l) => [l.name, traceableValues(l.ir).filter((x) => pick(l.name, x.value.name))]));
   const factory: StepperFactory = (l, lenv, lparams, lp, initial, use) => {
-    const chosen = traceableValues(l.ir).filter((x) => pick(l.name, x.value.name));
+    const chosen = chosenOf.get(l.name)!;
     if (!use || !chosen.length) return new CellStepper(l.ir, lenv, lparams, lp, initial);
     const key = `${use.example}:${use.node}`;
     let record = uses.get(key);

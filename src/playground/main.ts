@@ -109,12 +109,13 @@ $("trace").addEventListener("mouseover", (e) => {
 });
 
 let training = false;
+const losses: number[] = [];
 // Train: the model at the cursor learns the adding problem for a few dozen Adam steps, its loss drawn as it goes.
 $("train").addEventListener("click", async () => {
   const t = currentTarget();
   if (!t || training) return;
   if (t.kind !== "model") { status("training needs a model: put the cursor in one"); return; }
-  const { env } = session.run(t, 2);
+  const env = session.envOf(t);
   const task = addingProblemFor(t.ir, env);
   if (typeof task === "string") { status(`cannot train ${t.name} here: ${task}`); return; }
   training = true;
@@ -141,8 +142,6 @@ $("train").addEventListener("click", async () => {
     losses.length = 0;
   }
 });
-const losses: number[] = [];
-
 status("ready: edit the cell or the model; Run traces the declaration at the cursor, Train teaches a model the adding problem");
 // The editor, for the browser's console and the tests (which type into it and move its cursor as a user does).
 (window as unknown as { rnncPlayground: { view: EditorView } }).rnncPlayground = { view };

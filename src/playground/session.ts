@@ -93,10 +93,15 @@ export class Session {
     return t.kind === "model" ? modelPicture(t.ir) : cellPicture(t.ir);
   }
 
+  /** The target's dims: its defaults, and SMALL_DIM for a dim without one. */
+  envOf(t: Target): DimEnv {
+    return resolveDims(t.ir, new Map(t.ir.dims.filter((d) => d.default === undefined).map((d) => [d.name, SMALL_DIM])));
+  }
+
   /** The target run on the interpreter over a small seeded input (2 examples, `steps` steps), every value traced. */
   run(t: Target, steps = 6, seed = 1): { uses: TracedUse[]; env: DimEnv } {
     const rng = mulberry32(seed);
-    const env = resolveDims(t.ir, new Map(t.ir.dims.filter((d) => d.default === undefined).map((d) => [d.name, SMALL_DIM])));
+    const env = this.envOf(t);
     const filled = (shape: number[], int: boolean): Tensor => {
       const x = alloc(shape, "f32");
       for (let i = 0; i < x.data.length; i++) x.data[i] = int ? 1 + Math.floor(rng() * 2) : 2 * rng() - 1;

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -94,7 +94,6 @@ describe("hostile specs in the browser", () => {
       await w.page.close();
     }
     expect(readFileSync(svg, "utf8")).toContain(`data-file="${join(dir, "σ'.rnn").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")}"`);
-    expect(basename(spec)).toBe("σ'.rnn");
   }, 120_000);
 
   it("a cell of 10,000 equations: graph says it will not lay it out (no stack trace), DOT is written, the trace page stays small and loads", async () => {
