@@ -10,6 +10,7 @@ import type { NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { broadcastShape, concatShape, type ShapeResult } from "../ir/shapes.js";
 import { substShape } from "./inline.js";
+import { initStates } from "./init-states.js";
 import { bindLayer, layerInputShape, type LayerContext, type LayerInstance } from "./layers.js";
 
 /** What a construct sees of the model being elaborated. */
@@ -43,7 +44,7 @@ export const statesOf = (inst: LayerInstance) => inst.ir.states.map((s) => ({ na
 
 /** Helpers of the constructs, closed over one model. */
 function helpers(cx: ModelContext, e: A.CallExpr) {
-  const { b, file, diags, expr, src, layers } = cx;
+  const { b, file, diags, expr, src } = cx;
   const err = (code: string, message: string, span: A.Span, label: string, more: { notes?: string[]; help?: string; secondary?: Label[] } = {}) =>
     diags.error(code, message, { file, span, label, ...(more.notes ? { notes: more.notes } : {}), ...(more.secondary ? { secondary: more.secondary } : {}), ...(more.help ? { help: { message: more.help } } : {}) });
   const c = e.callee.text;
@@ -97,90 +98,7 @@ function helpers(cx: ModelContext, e: A.CallExpr) {
     return ids;
   };
 
-  /** `init = states(h = …, c = …)`: a value for every state of the layer, each of its state's shape, in the layer's order. */
-  const givenStates = (inst: LayerInstance, call: A.CallExpr): NodeId | false => {
-    const want = statesOf(inst);
-    const layer = inst.decl.name.text;
-    const list = want.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
-    let ok = true;
-    for (const a of call.args) {
-      err("RNN0709", "`states` takes each state by name", a.span, "a value without a state's name", { help: `write \`states(${want.map((s) => `${s.name} = …`).join(", ")})\`` });
-      ok = false;
-    }
-    const given = new Map<string, A.NamedArg>();
-    for (const a of call.named) {
-      const name = a.name.text;
-      if (given.has(name)) {
-        err("RNN0709", `the state \`${name}\` is given twice`, a.name.span, "given again here", { secondary: [{ file: cx.file, span: given.get(name)!.name.span, message: "first given here" }] });
-        ok = false;
-      } else if (!want.some((s) => s.name === name)) {
-        const near = closestNames(name, want.map((s) => s.name));
-        err("RNN0705", `\`${layer}\` has no state named \`${name}\``, a.name.span, "not a state of the layer",
-          { notes: [`\`${layer}\` (${inst.label}) has states ${list}`], ...(near.length ? { help: `did you mean \`${near[0]}\`?` } : {}) });
-        ok = false;
-      } else given.set(name, a);
-    }
-    const missing = want.filter((s) => !given.has(s.name));
-    if (missing.length && ok) {
-      err("RNN0705", `\`states(…)\` must start every state of \`${layer}\`: ${missing.map((s) => `\`${s.name}\``).join(" and ")} ${missing.length > 1 ? "are" : "is"} missing`, call.span,
-        `no ${missing.map((s) => s.name).join(", ")}`, { notes: [`\`${layer}\` (${inst.label}) has states ${list}`], help: `add ${missing.map((s) => `\`${s.name} = …\``).join(", ")}` });
-      ok = false;
-    }
-    const ids: NodeId[] = [];
-    for (const s of want) {
-      const a = given.get(s.name);
-      if (!a) continue;
-      const id = expr(a.value);
-      if (id === undefined) { ok = false; continue; }
-      const node = b.nodes[id]!;
-      if (node.seq) {
-        err("RNN0702", "an initial state is a single value, not a sequence", a.value.span, `a sequence of length ${node.seq}`, { help: "take `last(…)` of it, or `final(…)` of its scan" });
-        ok = false;
-      } else if (!shapeEquals(node.shape, s.shape) || node.dtype !== "float") {
-        err("RNN0705", `\`${src(a.value.span)}\` of shape ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""} cannot start the state \`${s.name}\` of \`${layer}\``, a.value.span,
-          `shape ${shapeToString(node.shape)}${node.dtype === "int" ? " int" : ""}`, { notes: [`\`${s.name}\` has shape ${shapeToString(s.shape)} (float)`] });
-        ok = false;
-      }
-      ids.push(id);
-    }
-    return ok ? b.add(Op.States, ids, [], call.span, { names: want.map((s) => s.name) }) : false;
-  };
-
-  /**
-   * Checks an `init = …` against a layer's states: `states(…)` by name, a record of equal shapes in order, or one value
-   * for the first state.
-   */
-  const initFor = (inst: LayerInstance, n: A.NamedArg | undefined): NodeId | undefined | false => {
-    if (!n) return undefined;
-    if (n.value.kind === "call" && n.value.callee.text === "states") return givenStates(inst, n.value);
-    const id = expr(n.value);
-    if (id === undefined) return false;
-    const node = b.nodes[id]!;
-    const want = statesOf(inst);
-    if (node.seq) {
-      err("RNN0702", "an initial state is a single value, not a sequence", n.value.span, `a sequence of length ${node.seq}`, { help: "take `last(…)` of it, or `final(…)` of its scan" });
-      return false;
-    }
-    if (node.op === Op.Final || node.op === Op.States) {
-      const from = node.op === Op.Final ? layers.get(b.nodes[node.args[0]!]!.attrs.layer!)! : undefined;
-      const have = from ? statesOf(from) : node.attrs.names!.map((name, k) => ({ name, shape: b.shape(node.args[k]!) }));
-      const fits = have.length === want.length && have.every((s, i) => shapeEquals(s.shape, want[i]!.shape));
-      if (!fits) {
-        const show = (ss: { name: string; shape: Shape }[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
-        err("RNN0705", `the ${from ? `final states of \`${from.decl.name.text}\`` : `states of \`${src(n.value.span)}\``} do not fit the states of \`${inst.decl.name.text}\``, n.value.span,
-          `states ${show(have)}`, { notes: [`\`${inst.decl.name.text}\` (${inst.label}) has states ${show(want)}`, "states are handed over in order and must agree in number and shape"],
-            help: "give both layers the same hidden size and the same kind of cell, or pass one state: `init = final(enc).h`" });
-        return false;
-      }
-      return id;
-    }
-    if (!want.length || !shapeEquals(node.shape, want[0]!.shape)) {
-      err("RNN0705", `\`${src(n.value.span)}\` of shape ${shapeToString(node.shape)} cannot start \`${inst.decl.name.text}\``, n.value.span, `shape ${shapeToString(node.shape)}`,
-        { notes: [want.length ? `a single value sets the first state, ${want[0]!.name}: ${shapeToString(want[0]!.shape)}` : `\`${inst.decl.name.text}\` has no state`] });
-      return false;
-    }
-    return id;
-  };
+  const { initFor } = initStates(cx, err);
 
   const layerArg = (i = 0): LayerInstance | undefined => {
     const a = e.args[i];

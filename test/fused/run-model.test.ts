@@ -22,6 +22,9 @@ const topologies: [string, string][] = [
     output y = map(d, bidirectional(f, g, x, merge = concat))  output z = bidirectional(f, g, x, merge = ave) }`],
   ["encoder–decoder with embeddings, teacher forced", `model M<H = 4> { input src: [S] int  input tgt: [U] int  layer e = Embedding<5, 3>  layer enc = LSTM<3, H>  layer dec = LSTM<3, H>
     output y = scan(dec, map(e, tgt), init = final(scan(enc, map(e, src)))) }`],
+  ["a cell of two layers started from two encoders' records", `cell Two<I, H> { input x: [I]  layer one = LSTM<I, H>  layer two = GRU<I, H>  output y = one(x) - two(x) }
+    model M<I = 3, H = 4> { input x: [T, I]  layer a = LSTM<I, H>  layer b = GRU<I, H>  layer dec = Two<I, H>
+    output y = scan(dec, x, init = states(final(scan(a, x)), final(scan(b, x, reverse = true)))) }`],
   ["pointwise work on sequences and single values", `model M<I = 3, H = 4> { input x: [T, I]  input z: [H]  layer a = Elman<I, H>  layer d = Dense<H, H>
     s = scan(a, x)  output y = tanh(s) * 2 + 1  output w = d(z) - 0.5 }`],
 ];
