@@ -49,15 +49,28 @@ export function rnnFiles(dir: string): string[] {
 }
 
 /** Every model of the examples that checks without errors, labelled `Name (folder/file.rnn)`. */
-export function exampleModels(): [string, ModelIR][] {
+export function exampleModels(skip: readonly (keyof typeof repeats)[] = []): [string, ModelIR][] {
   const out: [string, ModelIR][] = [];
   for (const file of rnnFiles("examples")) {
     const r = compiler.check(file);
     if (r.diagnostics.some((d) => d.severity === "error")) continue;
-    for (const d of r.parsed?.module.decls ?? []) if (d.kind === "model") out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
+    for (const d of r.parsed?.module.decls ?? []) {
+      if (d.kind === "model" && !(skip as readonly string[]).includes(d.name.text)) out.push([`${d.name.text} (${file.split("/examples/")[1]})`, compiler.model(file, d.name.text)]);
+    }
   }
   return out;
 }
+
+/**
+ * Example models that repeat others: a test that costs seconds a model (finite differences, training steps, a browser)
+ * may leave them out. The compile, ONNX and PyTorch tests take every one.
+ */
+export const repeats = {
+  G2PBiAttention: "G2PAttention's decoder over a bidirectional encoder, which G2PBiDrop has too (with dropout)",
+  G2PBi2Drop: "G2PBiDrop with a second bidirectional layer over the first: stacking is checked in the topology tests",
+  G2PBi2Wide: "G2PBi2Drop wider, with other dropout rates: the same layers and constructs",
+  G2PEnsemble: "four g2p models joined for decoding: their layers are each checked in their own models, and it is not trained",
+} as const;
 
 /** A float32 tensor of uniform values in [-scale, scale), deterministic in `seed`. */
 export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {

@@ -31,10 +31,11 @@ export async function compileAndImport(ir: ModelIR, target: Target, file: string
 const examples = join(root, "examples");
 const cases = readdirSync(examples)
   .filter((f) => f !== "shared" && statSync(join(examples, f)).isDirectory())
-  // Every spec of the folder (g2p has its attention models beside the plain one), on the folder's sample input.
+  // Every spec of the folder (g2p has its attention models beside the plain one), on the folder's sample input; a model
+  // only wider than another (`repeats`) is left to the ONNX test.
   .flatMap((folder) => readdirSync(join(examples, folder)).filter((f) => f.endsWith(".rnn")).flatMap((file) => {
     const spec = join(examples, folder, file);
-    return [...compiler.check(spec).models.keys()].map((model) => ({ folder, spec, model }));
+    return [...compiler.check(spec).models.keys()].filter((model) => model !== "G2PBi2Wide").map((model) => ({ folder, spec, model }));
   }));
 
 type Flat = { data: ArrayLike<number>; lengths?: number[] };
@@ -170,7 +171,7 @@ describe.each(cases)("examples/$folder: model $model", ({ folder, spec, model })
     tfm.dispose();
   });
 
-});
+}, 120_000); // the g2p ensemble has 5.4 million weights: ~25 s a target with a training on the other core
 
 describe("compiled modules", () => {
   const spec = join(examples, "co2-forecast", "co2-forecast.rnn");

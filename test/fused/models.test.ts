@@ -25,7 +25,7 @@ const topologies: [string, string][] = [
 ];
 
 function models(): [string, ModelIR][] {
-  return [...exampleModels(), ...topologies.map(([name, spec]): [string, ModelIR] => [name, modelFrom(`import { LSTM, GRU } from "std"\n${spec}`, "M")])];
+  return [...exampleModels(["G2PBiAttention", "G2PBi2Drop", "G2PBi2Wide", "G2PEnsemble"]), ...topologies.map(([name, spec]): [string, ModelIR] => [name, modelFrom(`import { LSTM, GRU } from "std"\n${spec}`, "M")])];
 }
 
 afterAll(async () => { await useBackend("tfjs-cpu"); });
