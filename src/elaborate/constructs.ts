@@ -10,7 +10,7 @@ import type { NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { broadcastShape, concatShape, type ShapeResult } from "../ir/shapes.js";
 import { substShape } from "./inline.js";
-import { initStates } from "./init-states.js";
+import { initStates, statesOf } from "./init-states.js";
 import { bindLayer, layerInputShape, type LayerContext, type LayerInstance } from "./layers.js";
 
 /** What a construct sees of the model being elaborated. */
@@ -40,7 +40,7 @@ const mergeModes = ["concat", "sum", "mul", "ave"];
 
 export const outShape = (inst: LayerInstance): Shape => substShape(inst.ir.nodes[inst.ir.outputs[0]!.node]!.shape, inst.subst);
 const outType = (inst: LayerInstance) => inst.ir.nodes[inst.ir.outputs[0]!.node]!.dtype;
-export const statesOf = (inst: LayerInstance) => inst.ir.states.map((s) => ({ name: s.name, shape: substShape(s.shape, inst.subst) }));
+export { statesOf };
 
 /** Helpers of the constructs, closed over one model. */
 function helpers(cx: ModelContext, e: A.CallExpr) {

@@ -4,9 +4,21 @@ import { closestNames } from "../diagnostics/suggest.js";
 import { shapeEquals, shapeToString, type Shape } from "../ir/dims.js";
 import type { NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
-import type { ModelContext } from "./constructs.js";
-import { statesOf } from "./constructs.js";
+import type { NodeBuilder } from "../ir/builder.js";
+import { substShape } from "./inline.js";
 import type { LayerInstance } from "./layers.js";
+
+/** What starting states needs of the model being elaborated (a part of constructs' ModelContext). */
+export interface InitContext {
+  readonly b: NodeBuilder;
+  readonly file: string;
+  readonly layers: ReadonlyMap<string, LayerInstance | undefined>;
+  src(span: A.Span): string;
+  expr(e: A.Expr): NodeId | undefined;
+}
+
+/** A layer's states with its dimensions substituted, in its order. */
+export const statesOf = (inst: LayerInstance) => inst.ir.states.map((s) => ({ name: s.name, shape: substShape(s.shape, inst.subst) }));
 
 type Err = (code: string, message: string, span: A.Span, label: string, more?: { notes?: string[]; help?: string; secondary?: { file: string; span: A.Span; message: string }[] }) => void;
 type Named = { name: string; shape: Shape };
@@ -14,7 +26,7 @@ type Named = { name: string; shape: Shape };
 const show = (ss: readonly Named[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
 
 /** Starts the states of layers: `initFor(inst, n)` is the node of `init = …` (undefined: none given; false: reported). */
-export function initStates(cx: ModelContext, err: Err) {
+export function initStates(cx: InitContext, err: Err) {
   const { b, expr, layers } = cx;
   const src = (s: A.Span) => cx.src(s);
 
