@@ -205,7 +205,10 @@ Dense<H, C> takes [H]. Write \`_\` for a dimension to infer it from the first us
 \`init = …\` starts a scan or a generate from given states: either the final states of another scan
 (\`init = final(enc)\`), which must match the layer's states in number and shape, in order (an LSTM
 hands over h and c), or one value, which sets the first state. An encoder and its decoder
-therefore need the same kind of cell and the same hidden size.`),
+therefore need the same kind of cell and the same hidden size. \`init = states(…)\` gives every
+state of the layer: by name (\`states(h = h0, c = c0)\`), or from records in order, each record's
+states filling the next ones (\`states(final(enc1), final(enc2))\` starts a cell of two inlined
+LSTMs, whose states \`one.h\`, \`one.c\`, \`two.h\`, \`two.c\` no name can spell).`),
   c("RNN0706", "generate cannot feed its output back", `
 \`generate(dec, start = …, steps = N, until = END)\` feeds each step's output back as the next
 input. The layer needs exactly one input, and either
