@@ -10,7 +10,7 @@ import type { NodeId } from "../ir/ir.js";
 import { Op } from "../ir/ops.js";
 import { broadcastShape, concatShape, type ShapeResult } from "../ir/shapes.js";
 import { substShape } from "./inline.js";
-import { initStates, statesOf } from "./init-states.js";
+import { initStates, showStates as show, statesOf } from "./init-states.js";
 import { bindLayer, layerInputShape, type LayerContext, type LayerInstance } from "./layers.js";
 
 /** What a construct sees of the model being elaborated. */
@@ -139,7 +139,6 @@ function lastOrFinal(cx: ModelContext, e: A.CallExpr): NodeId | undefined {
 function finalOfBoth(cx: ModelContext, e: A.CallExpr, both: Directions): NodeId | undefined {
   const { b, err } = helpers(cx, e);
   const f = statesOf(both.fwdLayer), r = statesOf(both.bwdLayer);
-  const show = (ss: { name: string; shape: Shape }[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
   if (!f.length || f.length !== r.length || f.some((s, k) => s.name !== r[k]!.name || s.shape.length !== r[k]!.shape.length)) {
     err("RNN0709", "`final` of a bidirectional joins the two directions' states, which need the same names", e.span, "states that differ",
       { notes: [`\`${both.fwdLayer.decl.name.text}\` has states ${show(f)}`, `\`${both.bwdLayer.decl.name.text}\` has states ${show(r)}`],

@@ -23,20 +23,26 @@ export const statesOf = (inst: LayerInstance) => inst.ir.states.map((s) => ({ na
 type Err = (code: string, message: string, span: A.Span, label: string, more?: { notes?: string[]; help?: string; secondary?: { file: string; span: A.Span; message: string }[] }) => void;
 type Named = { name: string; shape: Shape };
 
-const show = (ss: readonly Named[]) => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
+/** States as `h: [H], c: [H]` for diagnostics. */
+export const showStates = (ss: readonly Named[]): string => ss.map((s) => `${s.name}: ${shapeToString(s.shape)}`).join(", ") || "none";
 
 /** Starts the states of layers: `initFor(inst, n)` is the node of `init = …` (undefined: none given; false: reported). */
 export function initStates(cx: InitContext, err: Err) {
   const { b, expr, layers } = cx;
   const src = (s: A.Span) => cx.src(s);
 
-  /** A record's states, each as a node of its own: a scan's or generate's final states, or `states(…)`/`final(bidirectional)`. */
+  /** A record's states by name and shape: a scan's or generate's final states, or `states(…)`/`final(bidirectional)`; else undefined. */
+  const recordStates = (id: NodeId): Named[] | undefined => {
+    const node = b.nodes[id]!;
+    if (node.op === Op.States) return node.attrs.names!.map((name, k) => ({ name, shape: b.shape(node.args[k]!) }));
+    return node.op === Op.Final ? statesOf(layers.get(b.nodes[node.args[0]!]!.attrs.layer!)!) : undefined;
+  };
+
+  /** A record's states, each as a node of its own (a final record's through a field). */
   const fieldsOf = (id: NodeId, span: A.Span): { name: string; id: NodeId }[] | undefined => {
     const node = b.nodes[id]!;
     if (node.op === Op.States) return node.attrs.names!.map((name, k) => ({ name, id: node.args[k]! }));
-    if (node.op !== Op.Final) return undefined;
-    const from = layers.get(b.nodes[node.args[0]!]!.attrs.layer!)!;
-    return statesOf(from).map((s) => ({ name: s.name, id: b.add(Op.Field, [id], s.shape, span, { name: s.name }) }));
+    return recordStates(id)?.map((s) => ({ name: s.name, id: b.add(Op.Field, [id], s.shape, span, { name: s.name }) }));
   };
 
   /**
@@ -50,7 +56,7 @@ export function initStates(cx: InitContext, err: Err) {
     const byName = want.every((s) => !s.name.includes("."));
     const writeAll = byName ? `write \`states(${want.map((s) => `${s.name} = …`).join(", ")})\`` : "give records of states in order, such as `states(final(enc1), final(enc2))`";
     const layer = inst.decl.name.text;
-    const list = show(want);
+    const list = showStates(want);
     let ok = true;
     const given = new Map<string, { span: A.Span; id: NodeId | undefined; value: A.Expr; field?: string }>();
     let next = 0;
@@ -130,13 +136,13 @@ export function initStates(cx: InitContext, err: Err) {
       err("RNN0702", "an initial state is a single value, not a sequence", n.value.span, `a sequence of length ${node.seq}`, { help: "take `last(…)` of it, or `final(…)` of its scan" });
       return false;
     }
-    if (node.op === Op.Final || node.op === Op.States) {
+    const have = recordStates(id);
+    if (have) {
       const from = node.op === Op.Final ? layers.get(b.nodes[node.args[0]!]!.attrs.layer!)! : undefined;
-      const have = from ? statesOf(from) : node.attrs.names!.map((name, k) => ({ name, shape: b.shape(node.args[k]!) }));
       const fits = have.length === want.length && have.every((s, i) => shapeEquals(s.shape, want[i]!.shape));
       if (!fits) {
         err("RNN0705", `the ${from ? `final states of \`${from.decl.name.text}\`` : `states of \`${src(n.value.span)}\``} do not fit the states of \`${inst.decl.name.text}\``, n.value.span,
-          `states ${show(have)}`, { notes: [`\`${inst.decl.name.text}\` (${inst.label}) has states ${show(want)}`, "states are handed over in order and must agree in number and shape"],
+          `states ${showStates(have)}`, { notes: [`\`${inst.decl.name.text}\` (${inst.label}) has states ${showStates(want)}`, "states are handed over in order and must agree in number and shape"],
             help: have.length < want.length ? "give both layers the same hidden size and the same kind of cell, or start the rest from more records: `init = states(final(enc1), final(enc2))`"
               : "give both layers the same hidden size and the same kind of cell, or pass one state: `init = final(enc).h`" });
         return false;
